@@ -1,0 +1,472 @@
+"""Facebook Page channel: link or photo posts through the Graph API with a Page access token.
+
+Platform facts: ``../shared/contracts/facebook.md`` (Graph API reference:
+https://developers.facebook.com/docs/pages-api/posts).
+
+Choices worth knowing:
+
+* Duplicates (Graph 506 "Duplicate status message", subcode 1366051 "photo already posted") are
+  reconciled inside :meth:`FacebookPageChannel.publish`: it lists the page's recent posts and,
+  when one carries our message, returns its receipt with ``extra={"reconciled": True}``. Only
+  when the earlier post is someone else's does it raise ``RejectedError(code=506 / 1366051)``; a
+  dispatcher that calls ``find_existing`` on such an error gets ``None`` and fails the delivery.
+* The permalink is read with ``GET /{post-id}?fields=permalink_url`` after creating a post (whether
+  ``fields`` works on the create call is unverified); if that read fails the post still exists,
+  so the receipt falls back to ``https://www.facebook.com/{post-id}`` rather than raising.
+* Reach is one multi-id read per 50 posts with ``insights.metric(...)`` field expansion. The live
+  API refuses a retired metric with ``(#100) The value must be a valid insights metric`` without
+  naming it: the adapter takes the name from the message when one of the requested metrics is
+  there, else probes each metric alone once, and remembers refusals for the instance's life.
+* A retired ``api_version`` (code 2635) is an :class:`AuthError` without reconnect hint: the
+  channel must be paused until an operator sets a newer version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import requests
+from pydantic import SecretStr
+
+from channels import render
+from channels.base import (
+    ArticleView,
+    AuthError,
+    CannotTell,
+    ChannelError,
+    ChannelSettings,
+    Check,
+    Draft,
+    Health,
+    ImageRef,
+    RateLimited,
+    Receipt,
+    RejectedError,
+    TokenStore,
+    TransientError,
+)
+
+__all__ = ["FacebookPageChannel", "FacebookSettings", "exchange_user_token", "graph_answer", "page_tokens"]
+
+log = logging.getLogger(__name__)
+
+RECONNECT = "loa channels connect {name}"
+DEFAULT_RATE_WAIT = 300.0  # seconds, when a throttled answer carries no usable usage header
+BLOCK_WAIT = 6 * 3600.0  # code 368: "temporarily blocked"; Facebook does not say for how long
+_AUTH_CODES = {10, 101, 102, 104, 190, 2500} | set(range(200, 300))
+_RATE_CODES = {4, 17, 32, 613, 80001}
+_RECONCILE_CODES = (506, 1366051)
+_NEEDED_SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_show_list")
+
+
+class _InvalidMetric(RejectedError):
+    """The Graph API refused an insights metric (code 100 on a read that asked for insights)."""
+
+
+class FacebookSettings(ChannelSettings):
+    """``[channels.NAME]`` keys of a Facebook Page channel."""
+
+    type: str = "facebook_page"
+    page_id: str
+    graph_url: str = "https://graph.facebook.com"
+    api_version: str = "v25.0"
+    page_token: SecretStr | None = None  # LOA_CHANNELS__FACEBOOK__PAGE_TOKEN or the token store
+    app_id: str | None = None  # only for `loa channels connect` and /debug_token
+    app_secret: SecretStr | None = None
+    metrics: list[str] = ["post_total_media_view_unique", "post_clicks", "post_reactions_by_type_total"]
+    photo_mode: Literal["link", "photos"] = "link"
+
+    required_secrets: ClassVar[tuple[str, ...]] = ("page_token",)
+
+
+def _base(settings: FacebookSettings) -> str:
+    return f"{settings.graph_url.rstrip('/')}/{settings.api_version}"
+
+
+def _wait_from_usage(headers: Mapping[str, str]) -> float:
+    """Seconds to wait, from ``X-Business-Use-Case-Usage`` (minutes) or ``X-App-Usage``."""
+    minutes = 0.0
+    try:
+        buc = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
+        for entries in buc.values():
+            for entry in entries:
+                minutes = max(minutes, float(entry.get("estimated_time_to_regain_access") or 0))
+    except (ValueError, TypeError, AttributeError):
+        pass
+    if minutes > 0:
+        return minutes * 60
+    try:
+        app = json.loads(headers.get("X-App-Usage") or "{}")
+        if max((float(v) for v in app.values()), default=0) >= 100:
+            return 3600.0  # app usage is a rolling one-hour window
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return DEFAULT_RATE_WAIT
+
+
+def graph_answer(resp: requests.Response, *, name: str = "facebook") -> Any:
+    """The JSON data of a Graph answer, or the one Loa error its ``error.code``/``error_subcode`` mean."""
+    try:
+        body = resp.json()
+    except ValueError:
+        raise TransientError(
+            f"Facebook trả lời không phải JSON (HTTP {resp.status_code}): {resp.text[:80]!r}",
+            code=resp.status_code) from None
+    err = body.get("error") if isinstance(body, dict) else None
+    if resp.status_code < 400 and not err:
+        return body
+    if not isinstance(err, dict):
+        raise TransientError(f"Facebook báo lỗi HTTP {resp.status_code}.", code=resp.status_code)
+    code, sub = err.get("code"), err.get("error_subcode")
+    log.warning("Graph error %s/%s (HTTP %s): %s", code, sub, resp.status_code, err.get("message"))
+    hint = RECONNECT.format(name=name)
+    exc: ChannelError
+    if sub in (1346003, 1404102) or code in (1346003, 1404102):
+        exc = RejectedError("Facebook từ chối bài: nội dung bị coi là spam hoặc vi phạm tiêu chuẩn "
+                            f"(mã {sub or code}).", code=sub or code)
+    elif sub == 1366046 or code == 1366046:
+        exc = RejectedError("Facebook từ chối ảnh: ảnh lớn hơn 4 MB (mã 1366046).", code=1366046)
+    elif sub == 1366051 or code == 1366051:
+        exc = RejectedError("Facebook báo ảnh này đã được đăng (mã 1366051).", code=1366051)
+    elif code == 368 or sub == 1390008:
+        exc = RateLimited("Trang tạm thời bị Facebook chặn đăng bài (mã 368); chờ rồi thử lại.",
+                          retry_after=BLOCK_WAIT, code=368)
+    elif code in _RATE_CODES:
+        exc = RateLimited(f"Facebook giới hạn tần suất gọi API (mã {code}); tạm dừng rồi thử lại.",
+                          retry_after=_wait_from_usage(resp.headers), code=code)
+    elif code == 2635:
+        exc = AuthError("Phiên bản Graph API đang cấu hình đã bị Facebook ngừng hỗ trợ; hãy đặt "
+                        "api_version mới hơn (ví dụ v25.0) trong config.toml.", code=2635)
+    elif code == 190 and sub in (459, 464):
+        exc = AuthError(f"Tài khoản quản trị Trang cần đăng nhập Facebook để xác minh (mã 190/{sub}); "
+                        "sau đó kết nối lại Trang.", code=190, reconnect_hint=hint)
+    elif code == 190:
+        exc = AuthError(f"Mã truy cập Trang Facebook không còn hiệu lực (mã 190{f'/{sub}' if sub else ''}); "
+                        "cần kết nối lại Trang.", code=190, reconnect_hint=hint)
+    elif code in _AUTH_CODES:
+        exc = AuthError(f"Ứng dụng thiếu quyền trên Trang Facebook (mã {code}); cần cấp quyền lại.",
+                        code=code, reconnect_hint=hint)
+    elif code == 506:
+        exc = RejectedError("Facebook từ chối bài trùng nội dung với một bài vừa đăng (mã 506).", code=506)
+    elif code in (1, 2) or err.get("is_transient") or resp.status_code >= 500:
+        exc = TransientError(f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code)
+    elif code == 100:
+        exc = RejectedError(f"Facebook từ chối tham số của yêu cầu (mã 100{f'/{sub}' if sub else ''}).",
+                            code=100)
+    else:
+        exc = RejectedError(f"Facebook từ chối yêu cầu (mã {code}).", code=code)
+    exc.graph_error = err  # type: ignore[attr-defined]  # the raw answer, for callers that need it
+    raise exc
+
+def _http(session: requests.Session, method: str, url: str, *, token: str | None, timeout: float,
+          write: bool = False, name: str = "facebook", **kw: Any) -> Any:
+    """One Graph call; network failures become ``TransientError`` (``may_have_posted`` for writes)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        resp = session.request(method, url, headers=headers, timeout=timeout, **kw)
+    except requests.ConnectTimeout as e:
+        raise TransientError("Không kết nối được tới Facebook (hết thời gian chờ).") from e
+    except (requests.ConnectionError, requests.Timeout) as e:
+        raise TransientError("Mất kết nối tới Facebook giữa chừng; bài có thể đã được đăng.",
+                             may_have_posted=write) from e
+    return graph_answer(resp, name=name)
+
+
+def exchange_user_token(settings: FacebookSettings, short_token: str,
+                        session: requests.Session | None = None) -> tuple[str, int]:
+    """A long-lived user token (and its lifetime in seconds) for a short-lived one."""
+    if not settings.app_id or settings.app_secret is None:
+        raise AuthError("Cần cấu hình app_id và app_secret của ứng dụng Facebook để đổi mã truy cập.")
+    data = _http(session or requests.Session(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
+                 timeout=settings.timeout_seconds, params={
+                     "grant_type": "fb_exchange_token", "client_id": settings.app_id,
+                     "client_secret": settings.app_secret.get_secret_value(), "fb_exchange_token": short_token})
+    return data["access_token"], int(data.get("expires_in") or 0)
+
+
+def page_tokens(settings: FacebookSettings, long_user_token: str,
+                session: requests.Session | None = None) -> list[dict[str, Any]]:
+    """The pages the user manages: ``id``, ``name``, ``access_token``, ``tasks``."""
+    data = _http(session or requests.Session(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
+                 timeout=settings.timeout_seconds, params={"fields": "id,name,access_token,tasks"})
+    return [{k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])]
+
+
+class FacebookPageChannel:
+    """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
+
+    Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
+    MESSAGE_MAX = 63206  # characters (UTF-16 units) in a post message
+    PHOTO_MAX_BYTES = 4 * 1024 * 1024
+    PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
+    MAX_PHOTOS = 10
+    IDS_PER_READ = 50  # ids in one multi-id read
+    LIST_LIMIT = 100
+    MAX_LIST_PAGES = 10  # reconciliation looks at most 1,000 recent posts
+    RECONCILE_WINDOW = 2 * 86400  # seconds back publish() looks when Facebook reports a duplicate
+
+    def __init__(self, name: str, settings: FacebookSettings, *, token_store: TokenStore | None = None,
+                 session: requests.Session | None = None):
+        self.name, self.settings, self.token_store = name, settings, token_store
+        self.session = session or requests.Session()
+        self.refused_metrics: set[str] = set()
+
+    # ----- rendering (pure) ------------------------------------------------------------------
+    def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
+        """The post message and photos for ``article``, with Facebook's limits checked."""
+        s = self.settings
+        title = render.nfc(article.title).strip()
+        summary = render.html_to_text(render.nfc(article.summary))
+        if not summary:
+            summary = render.truncate_words(render.nfc(article.body_text), 400)
+        link = links.get(s.after) if s.after else None
+        parts = [title, summary]
+        if link:
+            parts.append(f"Xem chi tiết: {link}")
+        tags = render.hashtag_line(s.hashtags)
+        if tags:
+            parts.append(tags)
+        message = "\n\n".join(p for p in parts if p)
+        images = self._photos(article) if (s.photo_mode == "photos" or not link) else ()
+        length = render.utf16_len(message)
+        checks = [Check("facebook.message_length", length <= self.MESSAGE_MAX,
+                        f"Nội dung bài Facebook dài {length:,} ký tự (tối đa {self.MESSAGE_MAX:,}).".replace(",", "."))]
+        if s.after:
+            checks.append(Check("facebook.link", bool(link),
+                                "Có liên kết về bài trên trang web." if link else
+                                "Chưa có liên kết về bài trên trang web; bài Facebook sẽ đăng không kèm liên kết.",
+                                blocking=False))
+        for img in images:
+            label = Path(img.path).name or img.public_url or "ảnh"
+            checks.append(Check("facebook.photo_size", img.size_bytes <= self.PHOTO_MAX_BYTES,
+                                f"Ảnh {label}: {f'{img.size_bytes / 1048576:.1f}'.replace('.', ',')} MB (tối đa 4 MB)."))
+            checks.append(Check("facebook.photo_type", img.mime_type in self.PHOTO_TYPES,
+                                f"Ảnh {label}: định dạng {img.mime_type} "
+                                f"{'được' if img.mime_type in self.PHOTO_TYPES else 'không được'} Facebook nhận."))
+        mode = "photos" if images else "link"
+        return Draft(channel=self.name, title=title, text=message, link=link, images=images,
+                     payload={"message": message, "link": link if mode == "link" else None, "mode": mode},
+                     checks=tuple(checks), fingerprint=render.fingerprint(message, link))
+
+    def _photos(self, article: ArticleView) -> tuple[ImageRef, ...]:
+        seen, out = set(), []
+        for img in (article.cover, *article.images):
+            if img is not None and (img.public_url or img.path) not in seen:
+                seen.add(img.public_url or img.path)
+                out.append(img)
+        return tuple(out[: self.MAX_PHOTOS])
+
+    # ----- HTTP ------------------------------------------------------------------------------
+    def _token(self) -> str:
+        if self.settings.page_token is not None:
+            return self.settings.page_token.get_secret_value()
+        stored = self.token_store.load().get("page_token") if self.token_store else None
+        if not stored:
+            raise AuthError("Chưa có mã truy cập Trang Facebook; hãy kết nối Trang.",
+                            reconnect_hint=RECONNECT.format(name=self.name))
+        return str(stored)
+
+    def _call(self, method: str, path: str, *, write: bool = False, **kw: Any) -> Any:
+        return _http(self.session, method, f"{_base(self.settings)}/{path.lstrip('/')}", token=self._token(),
+                     timeout=self.settings.timeout_seconds, write=write, name=self.name, **kw)
+
+    # ----- publishing ------------------------------------------------------------------------
+    def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
+        """Create the post (uploading photos first in photo mode); duplicates are reconciled."""
+        data: dict[str, Any] = {"message": draft.payload.get("message", draft.text)}
+        if draft.payload.get("mode") == "photos" and draft.images:
+            data["attached_media"] = json.dumps([{"media_fbid": self._upload(img)} for img in draft.images])
+        elif draft.link:
+            data["link"] = draft.link
+        try:
+            created = self._call("POST", f"{self.settings.page_id}/feed", data=data, write=True)
+        except RejectedError as e:
+            if e.code not in _RECONCILE_CODES:
+                raise
+            since = datetime.now(UTC) - timedelta(seconds=self.RECONCILE_WINDOW)
+            ours = self.find_existing(draft, idempotency_key, since)
+            if ours is None:
+                raise
+            log.info("Facebook reported a duplicate; it is our earlier post %s", ours.remote_id)
+            return Receipt(ours.remote_id, ours.url, extra={**ours.extra, "reconciled": True})
+        return Receipt(created["id"], created.get("permalink_url") or self._permalink(created["id"]))
+
+    def _upload(self, img: ImageRef) -> str:
+        """Upload one unpublished photo; its id goes into ``attached_media``."""
+        form = {"published": "false"}
+        if img.public_url:
+            return str(self._call("POST", f"{self.settings.page_id}/photos", data={**form, "url": img.public_url})["id"])
+        try:
+            fh = open(img.path, "rb")  # noqa: SIM115 - closed below, after the upload
+        except OSError as e:
+            raise RejectedError(f"Không đọc được tệp ảnh {Path(img.path).name} để đăng lên Facebook.") from e
+        with fh:
+            files = {"source": (Path(img.path).name, fh, img.mime_type)}
+            return str(self._call("POST", f"{self.settings.page_id}/photos", data=form, files=files)["id"])
+
+    def _permalink(self, post_id: str) -> str:
+        try:
+            return str(self._call("GET", post_id, params={"fields": "permalink_url"})["permalink_url"])
+        except (ChannelError, KeyError) as e:
+            log.warning("post %s created but its permalink could not be read: %s", post_id, e)
+            return f"https://www.facebook.com/{post_id}"
+
+    def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
+        """Our post among the page's posts since ``since`` (same message fingerprint), or None."""
+        want = render.fingerprint(draft.payload.get("message", draft.text))
+        params: dict[str, Any] = {"fields": "id,message,permalink_url,created_time",
+                                  "since": int(since.timestamp()), "limit": self.LIST_LIMIT}
+        for _ in range(self.MAX_LIST_PAGES):
+            page = self._call("GET", f"{self.settings.page_id}/published_posts", params=params)
+            for post in page.get("data", []):
+                if post.get("message") and render.fingerprint(post["message"]) == want:
+                    return Receipt(post["id"], post.get("permalink_url") or f"https://www.facebook.com/{post['id']}",
+                                   extra={"created_time": post.get("created_time")})
+            after = page.get("paging", {}).get("cursors", {}).get("after")
+            if not page.get("paging", {}).get("next") or not after:
+                return None
+            params["after"] = after
+        raise CannotTell(f"Trang có hơn {self.MAX_LIST_PAGES * self.LIST_LIMIT} bài kể từ thời điểm cần đối chiếu; "
+                         "không xác định được bài đã đăng hay chưa.")
+
+    def update(self, receipt: Receipt, draft: Draft) -> Receipt:
+        """Replace the message of an existing post (Facebook cannot change a post's link)."""
+        self._call("POST", receipt.remote_id, data={"message": draft.payload.get("message", draft.text)}, write=True)
+        return Receipt(receipt.remote_id, receipt.url, extra=dict(receipt.extra))
+
+    def retract(self, receipt: Receipt) -> None:
+        """Delete the post; a post that is already gone counts as deleted."""
+        try:
+            self._call("DELETE", receipt.remote_id, write=True)
+        except RejectedError as e:
+            if e.code != 100:
+                raise
+            log.warning("post %s was already gone when retracting", receipt.remote_id)
+
+    # ----- reach -----------------------------------------------------------------------------
+    def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
+        """Reactions, comments, shares and insights per post: one Graph read per 50 posts."""
+        ids = list(dict.fromkeys(r.remote_id for r in receipts))
+        out: dict[str, dict[str, int | None]] = {}
+        for i in range(0, len(ids), self.IDS_PER_READ):
+            out.update(self._reach_chunk(ids[i : i + self.IDS_PER_READ]))
+        return out
+
+    def _fields(self, metrics: Sequence[str]) -> str:
+        f = "shares,reactions.summary(total_count),comments.summary(total_count)"
+        return f + (f",insights.metric({','.join(metrics)})" if metrics else "")
+
+    def _read_ids(self, ids: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
+        try:
+            return self._call("GET", "", params={"ids": ",".join(ids), "fields": self._fields(metrics)})
+        except RejectedError as e:
+            err = getattr(e, "graph_error", {})
+            if e.code == 100 and err.get("error_subcode") is None and metrics:
+                raise _InvalidMetric(str(err.get("message", "")), code=100) from e
+            raise
+
+    def _reach_chunk(self, ids: list[str]) -> dict[str, dict[str, int | None]]:
+        configured = list(dict.fromkeys(self.settings.metrics))
+        for _ in range(len(configured) + 1):
+            metrics = [m for m in configured if m not in self.refused_metrics]
+            try:
+                data = self._read_ids(ids, metrics)
+            except _InvalidMetric as e:
+                self._learn_refusals(ids, metrics, e.message)
+                continue
+            except RejectedError as e:
+                if e.code != 803:
+                    raise
+                data = self._read_one_by_one(ids, metrics)
+            return {pid: self._metrics_of(data.get(pid), configured) for pid in ids}
+        raise RejectedError("Facebook từ chối mọi chỉ số đo lường đã cấu hình.", code=100)
+
+    def _learn_refusals(self, ids: Sequence[str], metrics: Sequence[str], message: str) -> None:
+        named = [m for m in metrics if re.search(rf"\b{re.escape(m)}\b", message)]
+        if named:
+            refused = named
+        else:  # Facebook does not say which metric: ask for each alone, once per instance
+            self._read_ids(ids[:1], [])  # a refusal without insights is not about metrics: raise it
+            refused = []
+            for m in metrics:
+                try:
+                    self._read_ids(ids, [m])
+                except _InvalidMetric:
+                    refused.append(m)
+                except RejectedError:
+                    pass
+        if not refused:  # nothing to drop: the whole insights part is refused
+            refused = list(metrics)
+        log.warning("Facebook refused insights metrics %s; reported as unavailable", refused)
+        self.refused_metrics.update(refused)
+
+    def _read_one_by_one(self, ids: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
+        """Some posts are gone (803): one batch request, where each post answers alone."""
+        batch = [{"method": "GET", "relative_url": f"{pid}?fields={self._fields(metrics)}"} for pid in ids]
+        items = self._call("POST", "", data={"batch": json.dumps(batch)})
+        out: dict[str, Any] = {}
+        for pid, item in zip(ids, items, strict=False):
+            if item and item.get("code") == 200:
+                out[pid] = json.loads(item.get("body") or "{}")
+            else:
+                log.info("post %s unreadable for reach (HTTP %s)", pid, item and item.get("code"))
+        return out
+
+    def _metrics_of(self, obj: Mapping[str, Any] | None, configured: Sequence[str]) -> dict[str, int | None]:
+        if obj is None:
+            return {m: None for m in ("reactions", "comments", "shares", *configured)}
+        values: dict[str, int | None] = {
+            "reactions": (obj.get("reactions") or {}).get("summary", {}).get("total_count"),
+            "comments": (obj.get("comments") or {}).get("summary", {}).get("total_count"),
+            "shares": int((obj.get("shares") or {}).get("count", 0)),
+        }
+        served = {i.get("name"): (i.get("values") or [{}])[-1].get("value")
+                  for i in (obj.get("insights") or {}).get("data", [])}
+        for m in configured:
+            v = served.get(m)
+            values[m] = None if m in self.refused_metrics or v is None else \
+                sum(int(x) for x in v.values()) if isinstance(v, dict) else int(v)
+        return values
+
+    # ----- health ----------------------------------------------------------------------------
+    def check(self) -> Health:
+        """Whether the page token works, when it expires, and which permissions it carries."""
+        s = self.settings
+        try:
+            token = self._token()
+            if s.app_id and s.app_secret is not None:
+                return self._debug_token(token)
+            me = self._call("GET", "me", params={"fields": "id,name"})
+        except ChannelError as e:
+            return Health(ok=False, detail=e.message, extra={"code": e.code})
+        return Health(ok=True, detail=f"Kết nối tốt với Trang «{me.get('name')}».", account=me.get("name"))
+
+    def _debug_token(self, token: str) -> Health:
+        s = self.settings
+        assert s.app_secret is not None
+        app_token = f"{s.app_id}|{s.app_secret.get_secret_value()}"
+        data = _http(self.session, "GET", f"{_base(s)}/debug_token", token=app_token, timeout=s.timeout_seconds,
+                     name=self.name, params={"input_token": token})["data"]
+        scopes = tuple(data.get("scopes") or ())
+        expires = datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None
+        data_access = data.get("data_access_expires_at")
+        extra = {"data_access_expires_at": datetime.fromtimestamp(data_access, UTC) if data_access else None}
+        if not data.get("is_valid"):
+            code = (data.get("error") or {}).get("code", 190)
+            return Health(ok=False, detail=f"Mã truy cập Trang Facebook không còn hiệu lực (mã {code}); "
+                          f"chạy «{RECONNECT.format(name=self.name)}».", expires_at=expires, scopes=scopes, extra=extra)
+        missing = [p for p in _NEEDED_SCOPES if p not in scopes]
+        if missing:
+            return Health(ok=False, detail=f"Mã truy cập thiếu quyền: {', '.join(missing)}; cần cấp quyền lại.",
+                          expires_at=expires, scopes=scopes, extra=extra)
+        detail = "Mã truy cập Trang Facebook hợp lệ."
+        if "read_insights" not in scopes:
+            detail += " Thiếu quyền read_insights: chưa đọc được số người tiếp cận."
+        return Health(ok=True, detail=detail, expires_at=expires, account=data.get("profile_id"),
+                      scopes=scopes, extra=extra)

@@ -1,0 +1,718 @@
+"""Zalo Official Account articles, with durable rotation of Zalo's single-use refresh tokens.
+
+Platform facts: ``../shared/contracts/zalo.md`` (OAuth v4 and the ``/v2.0/article`` API).
+
+Token rotation. The access token lives 25 hours; the refresh token that renews it is single-use
+(Zalo kills it the instant it issues the next pair). :meth:`ZaloOAChannel.refresh_access_token`:
+
+1. takes ``token_store.locked()`` (one refresh at a time across processes) and re-loads the stored
+   pair: if another process already refreshed, its pair is used and nothing is sent;
+2. durably records an intent ``refresh_attempt = {at, token_fingerprint}`` before calling Zalo;
+3. stores the new pair (and clears the intent) in one commit the moment Zalo's answer arrives,
+   before the token is used or success is logged.
+
+A crash anywhere loses nothing, except in the unavoidable instant between Zalo rotating the token
+and Loa committing the answer. That loss is detected: when Zalo later refuses a refresh token for
+which an unresolved intent is on record, :class:`AuthError` tells the admin to reconnect, with a
+message distinct from that of a refresh token that merely expired (three months unused).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
+from pydantic import Field, SecretStr
+
+from channels import render
+from channels.base import (
+    ArticleView,
+    AuthError,
+    CannotTell,
+    ChannelError,
+    ChannelSettings,
+    Check,
+    Draft,
+    Health,
+    ImageRef,
+    RateLimited,
+    Receipt,
+    RejectedError,
+    TokenStore,
+    TransientError,
+)
+
+__all__ = ["MemoryTokenStore", "ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code",
+           "token_fingerprint"]
+
+log = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str], None]
+_VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class ZaloOASettings(ChannelSettings):
+    """``[channels.zalo]`` with ``type = "zalo_oa"``."""
+
+    type: Literal["zalo_oa"] = "zalo_oa"
+    api_url: str = "https://openapi.zalo.me"
+    oauth_url: str = "https://oauth.zaloapp.com"
+    app_id: str = ""
+    app_secret: SecretStr | None = None  # LOA_CHANNELS__ZALO__APP_SECRET
+    refresh_token: SecretStr | None = None  # the first one only: later ones live in the token store
+    author: str = Field("Sở Ngoại vụ Lạng Sơn", min_length=1, max_length=50)
+    refresh_margin_seconds: float = 3600.0  # refresh when the access token expires within this
+    verify_attempts: int = Field(5, ge=1, le=30)
+    verify_interval_seconds: float = Field(2.0, ge=0, le=30)
+    verify_pending_codes: list[int] = [-214]  # *(unverified)* "still processing" answer of verify
+    redirect_uri: str | None = None  # for `loa channels connect`
+    use_appsecret_proof: bool = False
+
+    required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
+
+
+class MemoryTokenStore:
+    """Credentials kept in memory: for a developer's session only (rotated tokens die with it)."""
+
+    def __init__(self, values: dict[str, Any] | None = None):
+        self._values = dict(values or {})
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def save(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if value is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = value
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+
+def token_fingerprint(token: str) -> str:
+    """First 12 hex digits of SHA-256: names a token in records and logs without revealing it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """A stored ISO time or Zalo's ``create_date`` (epoch milliseconds or seconds) as UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+        number = float(value)
+        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class _BodyBlocks(HTMLParser):
+    """Article HTML → Zalo body: text blocks (simple inline HTML) and image positions."""
+
+    BLOCKS = {"p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption",
+              "tr", "pre"}
+    INLINE = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u"}
+    SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str, str]] = []  # ("text", html, "") | ("image", src, alt)
+        self._parts: list[str] = []
+        self._open: list[str] = []
+        self._heading = False
+        self._skip = 0
+
+    def _flush(self) -> None:
+        content = " ".join("".join(self._parts + [f"</{t}>" for t in reversed(self._open)]).split())
+        content = content.replace("<br> ", "<br>").replace(" <br>", "<br>")
+        self._parts, self._open = [], []
+        plain = content.replace("<br>", "")
+        for tag in self.INLINE.values():
+            plain = plain.replace(f"<{tag}>", "").replace(f"</{tag}>", "")
+        if plain.strip(" •"):
+            self.blocks.append(("text", f"<b>{content}</b>" if self._heading else content, ""))
+        self._heading = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag in self.BLOCKS:
+            self._flush()
+            self._heading = tag[0] == "h" and tag[1:].isdigit()
+            if tag == "li":
+                self._parts.append("• ")
+        elif tag == "img":
+            self._flush()
+            values = dict(attrs)
+            self.blocks.append(("image", values.get("src") or "", values.get("alt") or ""))
+        elif tag == "br":
+            self._parts.append("<br>")
+        elif tag in ("td", "th"):
+            self._parts.append(" ")
+        elif tag in self.INLINE:
+            self._open.append(self.INLINE[tag])
+            self._parts.append(f"<{self.INLINE[tag]}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self._skip = max(self._skip - 1, 0)
+        elif tag in self.BLOCKS:
+            self._flush()
+        elif tag in self.INLINE and self.INLINE[tag] in self._open:
+            self._open.remove(self.INLINE[tag])
+            self._parts.append(f"</{self.INLINE[tag]}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._parts.append(html.escape(render.nfc(data), quote=False))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _plain_text(fragment: str) -> str:
+    """The words of an HTML fragment on one line (scripts and styles dropped), NFC."""
+    parser = _BodyBlocks()
+    parser.feed(render.nfc(fragment))
+    parser.close()
+    texts = [render.html_to_text(value) for kind, value, _ in parser.blocks if kind == "text"]
+    return " ".join(" ".join(texts).split())
+
+
+class ZaloOAChannel:
+    """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
+
+    TITLE_MAX = 150  # UTF-16 code units (Zalo's servers count as Java does)
+    DESCRIPTION_MAX = 300
+    AUTHOR_MAX = 50
+    IMAGE_MAX_BYTES = 1024 * 1024
+    IMAGE_TYPES = ("image/jpeg", "image/png")
+    RATE_WINDOW_SECONDS = 60.0  # about 4,000 requests a minute per OA
+    ACCESS_TTL_DEFAULT = 90000  # when an answer carries no usable expires_in
+    REFRESH_LIFETIME = timedelta(days=90)
+    REFRESH_REFUSED_CODES = frozenset({-14014})  # *(unverified)* invalid/expired refresh token
+    TOKEN_RETRY_CODES = frozenset({-216, -220})
+    LIST_PAGE_SIZE = 20
+    FIND_MAX_PAGES = 5
+    REACH_MAX_PAGES = 20
+    CLOCK_SKEW = timedelta(minutes=2)  # Zalo's create_date may lag our clock a little
+    Settings: ClassVar[type[ZaloOASettings]] = ZaloOASettings
+
+    def __init__(self, name: str, settings: ZaloOASettings, *, token_store: TokenStore | None = None,
+                 session: requests.Session | None = None):
+        self.name = name
+        self.settings = settings
+        if token_store is None:
+            log.warning("channel %s has no durable token store: rotated Zalo tokens live in memory", name)
+            token_store = MemoryTokenStore()
+        self.store = token_store
+        self.session = session or requests.Session()
+        self.reconnect_hint = f"loa channels connect {name}"
+
+    # ----- rendering (pure) ------------------------------------------------------------------
+    def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
+        """The create body for this article, with Zalo's limits checked (Vietnamese messages)."""
+        checks: list[Check] = []
+        website = links.get("website")
+        # Before the website posts (the approval card), images have no public URL yet: say so
+        # only once it has posted, when their absence is final.
+        final = website is not None
+        title = " ".join(render.nfc(article.title).split())
+        if not title:
+            checks.append(Check("title", False, "Bài chưa có tiêu đề."))
+        elif render.utf16_len(title) > self.TITLE_MAX:
+            checks.append(Check("title", False, f"Tiêu đề dài {render.utf16_len(title)} ký tự, Zalo chỉ "
+                                f"nhận tối đa {self.TITLE_MAX} ký tự. Hãy rút gọn tiêu đề."))
+        source = _plain_text(article.summary) or render.nfc(article.body_text)
+        description = self._cut(source, self.DESCRIPTION_MAX)
+        if not description:
+            checks.append(Check("description", False, "Bài chưa có tóm tắt, Zalo bắt buộc có mô tả."))
+        elif description != " ".join(source.split()):
+            checks.append(Check("description", False, f"Tóm tắt dài {len(' '.join(source.split()))} ký "
+                                f"tự, đã rút gọn còn {len(description)} ký tự (Zalo nhận tối đa "
+                                f"{self.DESCRIPTION_MAX}).", blocking=False))
+
+        cover_url = self._cover(article.cover, final, checks)
+        blocks, used = self._body(article, final, checks)
+        if not any(b["type"] == "text" for b in blocks):
+            checks.append(Check("body", False, "Nội dung bài trống, Zalo không nhận bài không có chữ."))
+        if website:
+            blocks.append({"type": "text",
+                           "content": "Xem bài gốc tại: " + html.escape(website, quote=False)})
+        tags = render.hashtag_line(self.settings.hashtags)
+        if tags:
+            blocks.append({"type": "text", "content": html.escape(tags, quote=False)})
+        payload = {
+            "type": "normal", "title": title, "author": render.nfc(self.settings.author),
+            "cover": {"cover_type": "photo", "photo_url": cover_url, "status": "show"},
+            "description": description, "body": blocks, "status": "show", "comment": "show",
+        }
+        texts = [b["content"] for b in blocks if b["type"] == "text"]
+        return Draft(
+            channel=self.name, title=title,
+            text="\n\n".join([description] + [render.html_to_text(t) for t in texts]),
+            html="".join(f"<p>{t}</p>" for t in texts), link=website,
+            images=tuple(used), payload=payload, checks=tuple(checks),
+            fingerprint=render.fingerprint(title, website),
+        )
+
+    @staticmethod
+    def _cut(text: str, limit: int) -> str:
+        """``text`` cut at a word boundary to ``limit`` UTF-16 code units."""
+        room, out = limit, render.truncate_words(text, limit)
+        while render.utf16_len(out) > limit and room > 1:
+            room -= 1
+            out = render.truncate_words(text, room)
+        return out
+
+    def _image_problem(self, image: ImageRef) -> str | None:
+        name = PurePosixPath(image.path).name or image.path
+        if image.mime_type not in self.IMAGE_TYPES:
+            return f"Ảnh {name} không phải JPG/PNG nên Zalo không nhận"
+        if image.size_bytes > self.IMAGE_MAX_BYTES:
+            size = f"{image.size_bytes / 1048576:.1f}".replace(".", ",")  # Vietnamese decimal comma
+            return f"Ảnh {name} nặng {size} MB, vượt giới hạn 1 MB của Zalo"
+        return None
+
+    def _cover(self, cover: ImageRef | None, final: bool, checks: list[Check]) -> str | None:
+        if cover is None:
+            checks.append(Check("cover", False, "Bài chưa có ảnh bìa, Zalo bắt buộc có ảnh bìa."))
+            return None
+        problem = self._image_problem(cover)
+        if problem:
+            checks.append(Check("cover", False, f"{problem}; Zalo bắt buộc có ảnh bìa hợp lệ."))
+        elif cover.public_url is None and final:
+            checks.append(Check("cover", False, "Ảnh bìa chưa có địa chỉ công khai trên website, "
+                                "Zalo bắt buộc có ảnh bìa lấy từ website."))
+        return cover.public_url
+
+    def _body(self, article: ArticleView, final: bool,
+              checks: list[Check]) -> tuple[list[dict[str, Any]], list[ImageRef]]:
+        parser = _BodyBlocks()
+        parser.feed(render.nfc(article.body_html))
+        parser.close()
+        cover_path = article.cover.path if article.cover else None
+        pending = [img for img in article.images if img.path != cover_path]
+        blocks: list[dict[str, Any]] = []
+        used: list[ImageRef] = []
+
+        def add_image(image: ImageRef, alt: str = "") -> None:
+            name = PurePosixPath(image.path).name or image.path
+            problem = self._image_problem(image)
+            if problem:
+                checks.append(Check(f"image:{name}", False, f"{problem}; đã bỏ ảnh khỏi bài.", blocking=False))
+            elif image.public_url is None:
+                if final:
+                    checks.append(Check(f"image:{name}", False, f"Ảnh {name} chưa có địa chỉ công khai "
+                                        "trên website; đã bỏ ảnh khỏi bài.", blocking=False))
+            else:
+                block = {"type": "image", "url": image.public_url}
+                caption = render.nfc(image.caption or alt).strip()
+                if caption:
+                    block["caption"] = caption
+                blocks.append(block)
+                used.append(image)
+
+        for kind, value, alt in parser.blocks:
+            if kind == "text":
+                blocks.append({"type": "text", "content": value})
+                continue
+            src_name = PurePosixPath(urlsplit(value).path).name
+            match = next((img for img in pending if value in (img.path, img.public_url)
+                          or (src_name and PurePosixPath(img.path).name == src_name)), None)
+            if match is not None:
+                pending.remove(match)
+                add_image(match, alt)
+        for image in pending:  # images the body does not place: after the text
+            add_image(image)
+        return blocks, used
+
+    # ----- publishing ------------------------------------------------------------------------
+    def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
+        """Create the article, wait (bounded) for Zalo to process it, and return its id and link."""
+        self._refuse_blocked(draft)
+        token = self._write("article/create", dict(draft.payload))
+        article_id = self._verified(token)
+        log.info("zalo %s: article %s published (key %s)", self.name, article_id, idempotency_key)
+        return Receipt(remote_id=article_id, url=self._link_view(article_id), extra={"token": token})
+
+    def update(self, receipt: Receipt, draft: Draft) -> Receipt:
+        """Replace the article's content (same id), verified like a creation."""
+        self._refuse_blocked(draft)
+        token = self._write("article/update", {**draft.payload, "id": receipt.remote_id})
+        article_id = self._verified(token)
+        url = receipt.url or self._link_view(article_id)
+        return Receipt(remote_id=article_id, url=url, extra={"token": token})
+
+    def retract(self, receipt: Receipt) -> None:
+        """Remove the article from the OA."""
+        self._call("POST", "article/remove", body={"id": receipt.remote_id}, write=True)
+
+    def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
+        """Our article among the recent ones (same NFC title, created since ``since``), if any."""
+        title = render.nfc(draft.title)
+        items, complete = self._recent(max_pages=self.FIND_MAX_PAGES, until=since - self.CLOCK_SKEW)
+        for media in items:
+            created = _parse_time(media.get("create_date"))
+            if render.nfc(str(media.get("title", ""))) == title and created and created >= since - self.CLOCK_SKEW:
+                return Receipt(remote_id=str(media["id"]), url=media.get("link_view"),
+                               extra={"found_by": "getslice"})
+        if not complete:
+            raise CannotTell(f"Không xác định được bài đã lên Zalo hay chưa: đã xem {len(items)} bài "
+                             "gần nhất mà chưa hết khoảng thời gian cần kiểm tra.")
+        return None
+
+    def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
+        """Views and shares of each article, read in one paging pass over the recent list."""
+        ids = {r.remote_id for r in receipts}
+        if not ids:
+            return {}
+        items, _ = self._recent(max_pages=self.REACH_MAX_PAGES, ids=ids)
+        found = {str(m.get("id")): m for m in items}
+        out: dict[str, dict[str, int | None]] = {}
+        for rid in ids:
+            media = found.get(rid)
+            out[rid] = {"views": _int_or_none(media.get("total_view")) if media else None,
+                        "shares": _int_or_none(media.get("total_share")) if media else None}
+        return out
+
+    def check(self) -> Health:
+        """Whether the OA answers with our token; ``expires_at`` is the access token's expiry."""
+        try:
+            data = self._call("GET", "oa/getoa").get("data") or {}
+        except AuthError as e:
+            return Health(ok=False, detail=e.message,
+                          extra={"code": e.code, "reconnect_hint": e.reconnect_hint})
+        creds = self.store.load()
+        obtained = _parse_time(creds.get("refresh_obtained_at"))
+        return Health(ok=True, detail="Zalo OA hoạt động bình thường.",
+                      expires_at=_parse_time(creds.get("access_expires_at")),
+                      account=data.get("name"),
+                      extra={"oa_id": data.get("oa_id"),
+                             "refresh_expires_at": obtained + self.REFRESH_LIFETIME if obtained else None})
+
+    def _refuse_blocked(self, draft: Draft) -> None:
+        if draft.refusals:
+            raise RejectedError("Zalo sẽ không nhận bài: " + " ".join(c.message for c in draft.refusals))
+
+    def _write(self, path: str, body: dict[str, Any]) -> str:
+        data = self._call("POST", path, body=body, write=True).get("data") or {}
+        if not data.get("token"):
+            raise TransientError("Zalo nhận bài nhưng không trả mã xác nhận (token).", may_have_posted=True)
+        return str(data["token"])
+
+    def _verified(self, token: str) -> str:
+        """The article id once Zalo has processed ``token`` (a short bounded poll)."""
+        pending = set(self.settings.verify_pending_codes)
+        try:
+            for attempt in range(self.settings.verify_attempts):
+                if attempt:
+                    time.sleep(self.settings.verify_interval_seconds)  # the platform's protocol asks for it
+                try:
+                    data = self._call("POST", "article/verify", body={"token": token}).get("data") or {}
+                except TransientError as e:
+                    if e.code in pending and not isinstance(e, RateLimited):
+                        continue
+                    raise
+                if data.get("id"):
+                    return str(data["id"])
+            raise TransientError(f"Zalo chưa xử lý xong bài sau {self.settings.verify_attempts} lần "
+                                 "kiểm tra; sẽ đối chiếu lại trước khi gửi lại.")
+        except ChannelError as e:
+            e.may_have_posted = True  # the creation itself was accepted
+            raise
+
+    def _link_view(self, article_id: str) -> str | None:
+        """The public link of a new article (first page of the list); None if it cannot be read."""
+        try:
+            items, _ = self._recent(max_pages=1, ids={article_id})
+        except ChannelError as e:
+            log.warning("zalo %s: no link for article %s yet (%s)", self.name, article_id, e.code)
+            return None
+        return next((m.get("link_view") for m in items if str(m.get("id")) == article_id), None)
+
+    def _recent(self, *, max_pages: int, until: datetime | None = None,
+                ids: set[str] | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """Recent articles, newest first, and whether the pass covered all it had to."""
+        items: list[dict[str, Any]] = []
+        wanted = set(ids or ())
+        size = self.LIST_PAGE_SIZE
+        for page in range(max_pages):
+            data = self._call("GET", "article/getslice",
+                              params={"offset": page * size, "limit": size, "type": "normal"}).get("data") or {}
+            medias = [m for m in data.get("medias") or [] if isinstance(m, dict)]
+            items.extend(medias)
+            wanted -= {str(m.get("id")) for m in medias}
+            total = _int_or_none(data.get("total"))
+            if len(medias) < size or (total is not None and len(items) >= total):
+                return items, True
+            if ids is not None and not wanted:
+                return items, True
+            times = [_parse_time(m.get("create_date")) for m in medias]
+            if until is not None and all(t is not None and t < until for t in times):
+                return items, True
+        return items, False
+
+    # ----- HTTP and the one error mapping ----------------------------------------------------
+    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+              body: dict[str, Any] | None = None, write: bool = False) -> dict[str, Any]:
+        """One API call; a refused access token is refreshed once and the call retried once."""
+        token = self.access_token()
+        try:
+            return self._api(method, path, token, params, body, write)
+        except AuthError as e:
+            if not e.refreshable:
+                raise
+            log.info("zalo %s: access token refused (%s); refreshing once", self.name, e.code)
+        token = self.refresh_access_token(stale=token)
+        try:
+            return self._api(method, path, token, params, body, write)
+        except AuthError as e:
+            if not e.refreshable:
+                raise
+            raise AuthError(f"{e.message} Token mới cấp lại cũng bị từ chối.", code=e.code,
+                            reconnect_hint=self.reconnect_hint) from e
+
+    def _api(self, method: str, path: str, token: str, params: dict[str, Any] | None,
+             body: dict[str, Any] | None, write: bool) -> dict[str, Any]:
+        headers = {"access_token": token}
+        if self.settings.use_appsecret_proof:
+            headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
+                                                  hashlib.sha256).hexdigest()
+        url = f"{self.settings.api_url.rstrip('/')}/v2.0/{path}"
+        return self._result(self._send(method, url, write, headers=headers, params=params, json=body),
+                            write=write)
+
+    def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> requests.Response:
+        try:
+            return self.session.request(method, url, timeout=self.settings.timeout_seconds, **kwargs)
+        except requests.ConnectTimeout as e:
+            raise TransientError(f"Không kết nối được tới Zalo ({type(e).__name__}).") from e
+        except requests.RequestException as e:
+            raise TransientError(f"Mất kết nối với Zalo giữa chừng ({type(e).__name__}).",
+                                 may_have_posted=write) from e
+
+    def _result(self, resp: requests.Response, *, write: bool) -> dict[str, Any]:
+        """Zalo's answer as data when it succeeded, else the Loa error its ``error`` code means."""
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if resp.status_code >= 500 or not isinstance(body, dict):
+            raise TransientError(f"Zalo trả lời bất thường (HTTP {resp.status_code}): "
+                                 f"{resp.text[:80]!r}", code=resp.status_code, may_have_posted=write)
+        try:
+            code = int(body.get("error") or 0)
+        except (TypeError, ValueError):
+            code = -1
+        if code == 0:
+            if resp.status_code >= 400:
+                raise TransientError(f"Zalo trả lời HTTP {resp.status_code}.", code=resp.status_code)
+            return body
+        detail = str(body.get("message") or body.get("error_description") or body.get("error_reason") or "")
+        hint = self.reconnect_hint
+        if code == -32:
+            wait = _float_or(resp.headers.get("Retry-After"), self.RATE_WINDOW_SECONDS)
+            limit = resp.headers.get("X-RateLimit-Limit", "?")
+            raise RateLimited(f"Zalo tạm chặn vì gọi quá nhanh (giới hạn {limit} lượt/phút, mã -32).",
+                              retry_after=wait, code=code)
+        if code == -211:
+            raise RateLimited("Zalo OA đã dùng hết hạn mức gọi API (mã -211); thử lại vào ngày mai.",
+                              retry_after=_seconds_to_next_day(), code=code)
+        if code in self.settings.verify_pending_codes:
+            raise TransientError(f"Zalo đang xử lý bài (mã {code}).", code=code)
+        if code == -201:
+            raise RejectedError(f"Zalo từ chối bài: tham số không hợp lệ — {detail} (mã -201).", code=code)
+        if code in (-204, -205):
+            raise AuthError(f"Zalo OA đã bị vô hiệu hoá hoặc không còn tồn tại (mã {code}). Hãy kiểm tra "
+                            "OA trên trang quản lý Zalo OA.", code=code, reconnect_hint=hint)
+        if code in self.TOKEN_RETRY_CODES:
+            raise AuthError(f"Zalo từ chối access token (hết hạn hoặc không hợp lệ, mã {code}).",
+                            code=code, refreshable=True, reconnect_hint=hint)
+        if code == -224:
+            raise AuthError("Gói dịch vụ hiện tại của Zalo OA không có quyền dùng chức năng này (đăng bài "
+                            "viết). Cần nâng cấp gói dịch vụ OA trên trang quản lý Zalo OA (mã -224).",
+                            code=code, reconnect_hint=hint)
+        if code == -242:
+            raise AuthError("Zalo từ chối chữ ký appsecret_proof (mã -242): kiểm tra khoá bí mật của ứng "
+                            "dụng (LOA_CHANNELS__ZALO__APP_SECRET).", code=code, reconnect_hint=hint)
+        if code <= -14000:  # OAuth v4 errors
+            raise AuthError(f"Zalo từ chối cấp token (mã {code}: {detail}).", code=code, reconnect_hint=hint)
+        raise RejectedError(f"Zalo từ chối yêu cầu: {detail} (mã {code}).", code=code)
+
+    # ----- tokens ----------------------------------------------------------------------------
+    def _secret(self) -> str:
+        if self.settings.app_secret is None:
+            raise AuthError("Chưa cấu hình khoá bí mật ứng dụng Zalo (LOA_CHANNELS__ZALO__APP_SECRET).",
+                            reconnect_hint=self.reconnect_hint)
+        return self.settings.app_secret.get_secret_value()
+
+    def _fresh(self, creds: Mapping[str, Any]) -> bool:
+        expires = _parse_time(creds.get("access_expires_at"))
+        if not creds.get("access_token") or expires is None:
+            return False
+        ttl = float(creds.get("access_ttl_seconds") or self.ACCESS_TTL_DEFAULT)
+        margin = min(self.settings.refresh_margin_seconds, ttl / 2)
+        return expires - datetime.now(UTC) > timedelta(seconds=margin)
+
+    def access_token(self) -> str:
+        """A usable access token: the stored one, or a fresh one if it expires within the margin."""
+        creds = self.store.load()
+        if self._fresh(creds):
+            return str(creds["access_token"])
+        return self.refresh_access_token()
+
+    def refresh_access_token(self, *, stale: str | None = None, checkpoint: Checkpoint | None = None) -> str:
+        """A valid access token, refreshed under the lock unless another process already did.
+
+        ``stale`` is a token Zalo just refused: a stored token equal to it is refreshed even if
+        its expiry looks far away. ``checkpoint(step)`` is called at each step (``before_lock``,
+        ``before_intent``, ``intent_saved``, ``answered``, ``saved``) for crash tests.
+        """
+        step = checkpoint or (lambda _step: None)
+        step("before_lock")
+        with self.store.locked():
+            creds = self.store.load()
+            if self._fresh(creds) and creds.get("access_token") != stale:
+                return str(creds["access_token"])  # refreshed meanwhile by another process
+            step("before_intent")
+            refresh_token = creds.get("refresh_token") or (
+                self.settings.refresh_token.get_secret_value() if self.settings.refresh_token else "")
+            if not refresh_token:
+                raise AuthError("Chưa có refresh token của Zalo OA. Chạy lệnh "
+                                f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền.",
+                                reconnect_hint=self.reconnect_hint)
+            fp = token_fingerprint(refresh_token)
+            prior = creds.get("refresh_attempt")
+            self.store.save({"refresh_attempt": {"at": _iso(datetime.now(UTC)), "token_fingerprint": fp}})
+            step("intent_saved")
+            try:
+                answer = self._oauth({"refresh_token": refresh_token, "app_id": self.settings.app_id,
+                                      "grant_type": "refresh_token"})
+            except ChannelError as e:
+                if e.may_have_posted:
+                    raise  # Zalo may have rotated: the intent stays on record
+                self.store.save({"refresh_attempt": prior})  # Zalo answered: nothing rotated now
+                raise self._refusal(e, fp, prior) from e
+            step("answered")
+            token = self._store_pair(answer)
+            step("saved")
+        log.info("zalo %s: token refreshed (old refresh token %s)", self.name, fp)
+        return token
+
+    def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
+        resp = self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
+        return self._result(resp, write=True)
+
+    def _store_pair(self, answer: Mapping[str, Any]) -> str:
+        """Commit the new pair (clearing the intent) before anything else; returns the access token."""
+        access, refresh = answer.get("access_token"), answer.get("refresh_token")
+        if not access:
+            raise AuthError("Zalo không cấp access token mới (câu trả lời không có token). Chạy lệnh "
+                            f"`{self.reconnect_hint}` để cấp quyền lại.", reconnect_hint=self.reconnect_hint)
+        ttl = _float_or(answer.get("expires_in"), self.ACCESS_TTL_DEFAULT)
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"access_token": access, "access_ttl_seconds": ttl,
+                                  "access_expires_at": _iso(now + timedelta(seconds=ttl))}
+        if refresh:
+            values.update(refresh_token=refresh, refresh_obtained_at=_iso(now), refresh_attempt=None)
+        self.store.save(values)
+        if not refresh:  # the old refresh token is spent and no new one came: the intent stays
+            log.warning("zalo %s: Zalo answered a refresh without a new refresh token", self.name)
+        return str(access)
+
+    def _refusal(self, error: ChannelError, fp: str, prior: Any) -> ChannelError:
+        """Explain a refused refresh token: lost rotation (intent on record) or plain expiry."""
+        if not isinstance(error, AuthError) or error.code not in self.REFRESH_REFUSED_CODES:
+            return error
+        if isinstance(prior, dict) and prior.get("token_fingerprint") == fp:
+            at = _parse_time(prior.get("at"))
+            when = at.astimezone(_VN).strftime("%H:%M ngày %d/%m/%Y") if at else "trước"
+            message = (f"Mất kết nối Zalo OA: lần làm mới token lúc {when} bị gián đoạn đúng lúc Zalo "
+                       "đã đổi token mà Loa chưa kịp lưu, nên token cũ không còn dùng được. Chạy lệnh "
+                       f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền lại.")
+            log.error("zalo %s: lost token rotation detected (refresh token %s)", self.name, fp)
+        else:
+            message = ("Zalo OA từ chối refresh token: token đã hết hạn (quá 3 tháng không được làm mới) "
+                       f"hoặc đã bị thu hồi. Chạy lệnh `{self.reconnect_hint}` và làm theo hướng dẫn để "
+                       "cấp quyền lại.")
+        return AuthError(message, code=error.code, refreshable=False, reconnect_hint=self.reconnect_hint)
+
+    def connect_with_code(self, code: str, code_verifier: str) -> dict[str, Any]:
+        """Store the first pair from an authorisation code, then read the OA's name and expiry."""
+        if "code=" in code:  # the admin pasted the whole redirect URL
+            code = parse_qs(urlsplit(code).query).get("code", [""])[0]
+        with self.store.locked():
+            answer = self._oauth({"code": code, "app_id": self.settings.app_id,
+                                  "grant_type": "authorization_code", "code_verifier": code_verifier})
+            self._store_pair(answer)
+        health = self.check()
+        return {"ok": health.ok, "detail": health.detail, "oa_name": health.account,
+                "oa_id": health.extra.get("oa_id"), "access_expires_at": health.expires_at,
+                "refresh_expires_at": health.extra.get("refresh_expires_at")}
+
+
+def consent_link(settings: ZaloOASettings) -> tuple[str, str, str]:
+    """The OA admin's consent URL, its PKCE ``code_verifier`` and ``state`` (S256 challenge)."""
+    if not settings.app_id or not settings.redirect_uri:
+        raise ValueError("Cần khai báo app_id và redirect_uri trong [channels.zalo] để cấp quyền Zalo OA.")
+    verifier = secrets.token_urlsafe(64)[:86]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(16)
+    query = urlencode({"app_id": settings.app_id, "redirect_uri": settings.redirect_uri,
+                       "code_challenge": challenge, "state": state})
+    return f"{settings.oauth_url.rstrip('/')}/v4/oa/permission?{query}", verifier, state
+
+
+def exchange_code(settings: ZaloOASettings, code: str, code_verifier: str, token_store: TokenStore,
+                  session: requests.Session | None = None) -> dict[str, Any]:
+    """Trade the consent ``code`` for the first token pair, stored durably; returns OA/expiry info."""
+    name = str(getattr(token_store, "channel", "zalo"))
+    channel = ZaloOAChannel(name, settings, token_store=token_store, session=session)
+    return channel.connect_with_code(code, code_verifier)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def _seconds_to_next_day() -> float:
+    now = datetime.now(_VN)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
+    return max((midnight - now).total_seconds(), 60.0)

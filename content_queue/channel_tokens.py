@@ -1,0 +1,149 @@
+"""Durable storage of a channel's rotating credentials in ``channel_state``, with a cross-process lock.
+
+:class:`DbTokenStore` implements :class:`channels.base.TokenStore`: ``load`` reads the
+``credentials`` JSON of the channel's row, ``save`` merges values into it and commits at once in its
+own transaction, and ``locked`` serialises refreshes across every process sharing the database —
+``pg_advisory_lock`` on a dedicated connection on PostgreSQL, ``fcntl.flock`` on a file beside the
+database on SQLite. Nothing here logs a credential value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from content_queue.db import is_postgres
+from content_queue.tables import channel_state
+
+__all__ = ["DbTokenStore", "advisory_key"]
+
+log = logging.getLogger(__name__)
+
+# First half of the two-key advisory lock: a namespace of Loa's credential locks ("LoaT"), so the
+# per-channel keys never collide with other advisory locks (e.g. the migration lock).
+_LOCK_NAMESPACE = 0x4C6F6154
+_memory_locks: dict[str, threading.Lock] = {}
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 32-bit key for ``name`` (``schema.channel``; CRC-32 of it)."""
+    value = zlib.crc32(name.encode("utf-8"))
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class DbTokenStore:
+    """Credentials of channel ``channel_name`` kept in ``channel_state.credentials`` (JSON)."""
+
+    def __init__(self, engine: Engine, channel_name: str):
+        self.engine = engine
+        self.channel = channel_name
+
+    def __repr__(self) -> str:  # never show the credentials
+        return f"DbTokenStore({self.engine.url.render_as_string(hide_password=True)!r}, {self.channel!r})"
+
+    def load(self) -> dict[str, Any]:
+        """The stored credentials ({} when the channel has none yet)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(channel_state.c.credentials).where(channel_state.c.channel == self.channel)
+            ).scalar_one_or_none()
+        return dict(value or {})
+
+    def save(self, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the credentials and commit before returning.
+
+        A key whose value is ``None`` is removed. ``access_expires_at`` (a datetime or ISO string)
+        also sets the ``token_expires_at`` column, which health checks and alerts read.
+        """
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(channel_state)
+            conn.execute(
+                insert.values(channel=self.channel, credentials={}, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["channel"])
+            )
+            current = conn.execute(
+                sa.select(channel_state.c.credentials)
+                .where(channel_state.c.channel == self.channel)
+                .with_for_update()
+            ).scalar_one()
+            merged = dict(current or {})
+            for key, value in values.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value.isoformat() if isinstance(value, datetime) else value
+            changes: dict[str, Any] = {"credentials": merged, "updated_at": now}
+            if "access_expires_at" in values:
+                changes["token_expires_at"] = _as_datetime(values["access_expires_at"])
+            conn.execute(
+                sa.update(channel_state).where(channel_state.c.channel == self.channel).values(**changes)
+            )
+        log.debug("stored credentials of channel %s (keys: %s)", self.channel, sorted(values))
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """A context manager held by one process (and one thread) at a time for this channel."""
+        if is_postgres(self.engine):
+            return self._advisory_lock()
+        return self._file_lock()
+
+    @contextlib.contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        # Session-level lock on its own connection: it outlives the short transactions of
+        # load/save, and PostgreSQL releases it if this process dies (its connection closes).
+        # Advisory locks are per database: the key includes the schema, so two Loa instances
+        # (or test runs) in separate schemas of one database do not wait for each other.
+        with self.engine.connect() as conn:
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+            key = {"ns": _LOCK_NAMESPACE, "k": advisory_key(f"{schema}.{self.channel}")}
+            conn.execute(sa.text("SELECT pg_advisory_lock(:ns, :k)"), key)
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:ns, :k)"), key)
+                conn.commit()
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            # An in-memory database lives in one process: a process-wide lock is enough.
+            lock = _memory_locks.setdefault(self.channel, threading.Lock())
+            with lock:
+                yield
+            return
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.channel)
+        path = Path(f"{database}.{safe}.lock")
+        # A new open file description per call: flock then excludes other threads too. The
+        # kernel drops the lock when the process dies, so a crash never leaves it held.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)

@@ -1,0 +1,93 @@
+"""Database engines for SQLite and PostgreSQL, and automatic migrations on start."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["create_engine_for", "is_postgres", "migrate", "open_database", "normalise_url"]
+
+log = logging.getLogger(__name__)
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+# An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
+_MIGRATION_LOCK = 0x10A0001
+
+
+def normalise_url(url: str, base_dir: Path | None = None) -> str:
+    """``postgresql://`` → psycopg 3 driver; a relative SQLite path is taken beside ``base_dir``."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and base_dir is not None:
+        rel = url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:":
+            return "sqlite:///" + str((base_dir / rel).resolve())
+    return url
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
+    """An engine with the project's connection settings (SQLite: WAL, foreign keys, one writer)."""
+    url = normalise_url(url, base_dir)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # One writer at a time: take the write lock at BEGIN, so two transactions never
+            # deadlock upgrading a read lock, and a claim is atomic across processes.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if not is_postgres(engine):
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest version (safe to call from several processes at once)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    with _migration_lock(engine):
+        command.upgrade(cfg, "head")
+
+
+def open_database(url: str, base_dir: Path | None = None) -> Engine:
+    """An engine whose schema is migrated to the newest version."""
+    engine = create_engine_for(url, base_dir)
+    migrate(engine)
+    return engine

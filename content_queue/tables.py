@@ -1,0 +1,178 @@
+"""The database schema (SQLAlchemy Core). Changed only through migrations in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns timezone-aware UTC datetimes (also on SQLite)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+articles = sa.Table(
+    "articles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("external_id", sa.String(200), nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("body_html", sa.Text, nullable=False, server_default=""),
+    sa.Column("body_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("topic", sa.String(4), nullable=False),
+    sa.Column("topic_suggested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("topic_reason", sa.Text, nullable=True),
+    sa.Column("cover", sa.JSON, nullable=True),
+    sa.Column("images", sa.JSON, nullable=False, default=list),
+    sa.Column("channels", sa.JSON, nullable=False, default=list),
+    sa.Column("publish_at", UTCDateTime, nullable=True),
+    sa.Column("scheduled_at", UTCDateTime, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("submitted_by", sa.String(200), nullable=True),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
+    sa.Column("approved_by", sa.String(200), nullable=True),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("rejected_by", sa.String(200), nullable=True),
+    sa.Column("rejected_at", UTCDateTime, nullable=True),
+    sa.Column("reject_reason", sa.Text, nullable=True),
+    sa.Column("source_name", sa.String(500), nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_articles_state", "state"),
+    sa.Index("ix_articles_content_hash", "content_hash"),
+    sa.Index("ix_articles_external_id", "external_id"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("after_channel", sa.String(100), nullable=True),
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    # When the dispatcher should next look at this delivery; NULL while it waits for another
+    # channel's URL or a person. The due query reads (state, next_attempt_at) through its index.
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("remote_id", sa.String(300), nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_kind", sa.String(40), nullable=True),
+    sa.Column("first_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("first_failure_at", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("reach_next_at", UTCDateTime, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("article_id", "channel"),
+    sa.Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    sa.Index("ix_deliveries_reach_next", "reach_next_at"),
+)
+
+reach_samples = sa.Table(
+    "reach_samples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+    sa.Column("metric", sa.String(100), nullable=False),
+    # NULL value with available = false: the platform refused or does not serve this metric.
+    sa.Column("value", sa.BigInteger, nullable=True),
+    sa.Column("available", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Index("ix_reach_samples_delivery_metric", "delivery_id", "metric", "collected_at"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("via", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Index("ix_audit_log_article_id", "article_id"),
+)
+
+channel_state = sa.Table(
+    "channel_state",
+    metadata,
+    sa.Column("channel", sa.String(100), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("paused_reason", sa.Text, nullable=True),
+    sa.Column("paused_at", UTCDateTime, nullable=True),
+    sa.Column("needs_reauth", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("backoff_until", UTCDateTime, nullable=True),
+    # Credentials obtained by `loa channels connect` or rotated by the platform (Zalo).
+    sa.Column("credentials", sa.JSON, nullable=True),
+    sa.Column("token_expires_at", UTCDateTime, nullable=True),
+    sa.Column("last_check_at", UTCDateTime, nullable=True),
+    sa.Column("last_check_ok", sa.Boolean, nullable=True),
+    sa.Column("last_check_detail", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # One row per incident: repeats of the same key while open are merged into it.
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("notified_at", UTCDateTime, nullable=True),
+    sa.Column("resolved_at", UTCDateTime, nullable=True),
+    sa.Index("ix_alerts_key_open", "key", "resolved_at"),
+)
+
+bot_cards = sa.Table(
+    "bot_cards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("article_id", "revision", "chat_id"),
+)
