@@ -91,6 +91,7 @@ deliveries = sa.Table(
     sa.Column("idempotency_key", sa.String(100), nullable=False, unique=True),
     sa.Column("remote_id", sa.String(300), nullable=True),
     sa.Column("url", sa.Text, nullable=True),
+    sa.Column("receipt", sa.JSON, nullable=True),  # the adapter's Receipt.extra (media URLs…)
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("last_error_kind", sa.String(40), nullable=True),
     sa.Column("first_attempt_at", UTCDateTime, nullable=True),

@@ -128,6 +128,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(length=100), nullable=False),
         sa.Column("remote_id", sa.String(length=300), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("receipt", sa.JSON(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_error_kind", sa.String(length=40), nullable=True),
         sa.Column(

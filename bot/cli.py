@@ -1,0 +1,366 @@
+"""The ``loa`` command line. Errors are printed as one readable line, never a traceback."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.context import Loa
+from bot.settings import ConfigError, load_settings
+from channels.base import ChannelError
+from content_queue.models import Actor, Article
+from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Loa — đăng bài CCHC lên website, Facebook và Zalo theo lịch, sau khi được duyệt.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+channels_app = typer.Typer(help="Channel health, pause/resume and connecting accounts.",
+                           invoke_without_command=True)
+reach_app = typer.Typer(help="Reach collection.", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
+app.add_typer(reach_app, name="reach")
+
+console = Console()
+err = Console(stderr=True)
+
+_state: dict[str, Any] = {"config": None}
+
+
+@app.callback()
+def _root(config: Annotated[Path | None, typer.Option("--config", "-c", help="config.toml path (else LOA_CONFIG, else ./config.toml)")] = None,
+          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    _state["config"] = config
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _loa() -> Loa:
+    return Loa(load_settings(_state["config"]))
+
+
+def _actor(by: str | None = None) -> Actor:
+    return Actor(by or getpass.getuser(), "cli")
+
+
+def _local(dt: datetime | None, loa: Loa) -> str:
+    return dt.astimezone(loa.settings.schedule.tz).strftime("%Y-%m-%d %H:%M") if dt else "—"
+
+
+def _print_articles(loa: Loa, items: list[Article], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([a.as_json() for a in items], ensure_ascii=False, indent=2))
+        return
+    t = Table("ID", "Tiêu đề", "Chủ đề", "Trạng thái", "Lịch đăng", "Kênh")
+    for a in items:
+        chans = ", ".join(f"{d.channel}:{d.state}" for d in a.deliveries) or ", ".join(a.channels)
+        t.add_row(str(a.id), a.title[:60], a.topic, STATE_VI.get(a.state, a.state),
+                  _local(a.scheduled_at or a.publish_at, loa), chans)
+    console.print(t)
+
+
+# ----- setup -----------------------------------------------------------------------------------
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="Folder for the new workspace")] = Path(".")) -> None:
+    """Write a starter config.toml, .env.example and the inbox folders."""
+    from bot.workspace import write_workspace
+
+    written = write_workspace(directory)
+    for p in written:
+        console.print(f"đã tạo {p}")
+    console.print("Tiếp theo: điền bí mật vào .env (xem .env.example), rồi chạy `loa check`.")
+
+
+@app.command()
+def check() -> None:
+    """Validate the configuration, the database and each channel's credentials."""
+    loa = _loa()
+    problems = loa.settings.missing_secrets(loa.stored_credentials())
+    for p in problems:
+        err.print(p)
+    for name, ch in loa.channels().items():
+        try:
+            h = ch.check()
+        except ChannelError as exc:
+            console.print(f"✗ {name}: {exc.message}")
+            problems.append(name)
+            continue
+        loa.store.record_health(name, h.ok, h.detail, h.expires_at)
+        console.print(f"{'✓' if h.ok else '✗'} {name}: {h.detail}")
+        if not h.ok:
+            problems.append(name)
+    if problems:
+        raise typer.Exit(1)
+
+
+# ----- articles --------------------------------------------------------------------------------
+@app.command()
+def submit(files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
+           by: Annotated[str | None, typer.Option(help="Editor name")] = None) -> None:
+    """Add article files to the queue (same checks as the inbox folder)."""
+    from bot.intake import ingest_path
+
+    loa = _loa()
+    failed = False
+    for f in files:
+        res = ingest_path(loa, f, _actor(by), move=False)
+        console.print(res.message)
+        failed |= not res.ok
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("queue")
+def queue_cmd(state: Annotated[str | None, typer.Option(help="Only this state")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List articles and their deliveries."""
+    loa = _loa()
+    _print_articles(loa, loa.store.list([state] if state else None), as_json)
+
+
+@app.command()
+def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one article, its deliveries and its audit trail."""
+    loa = _loa()
+    a = loa.store.get(article_id)
+    if as_json:
+        data = a.as_json()
+        data["audit"] = [{"at": e["at"].isoformat(), "actor": e["actor"], "via": e["via"],
+                          "action": e["action"], "detail": e["detail"]}
+                         for e in loa.store.audit_entries(article_id)]
+        print(json.dumps([data], ensure_ascii=False, indent=2))
+        return
+    _print_articles(loa, [a], False)
+    console.print(f"Tóm tắt: {a.summary}")
+    if a.topic_reason:
+        console.print(f"Chủ đề: {a.topic_reason}")
+    for d in a.deliveries:
+        console.print(f"  #{d.id} {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
+                      f"{d.last_error or ''}")
+
+
+@app.command()
+def approve(article_id: int,
+            at: Annotated[str | None, typer.Option(help='"YYYY-MM-DD HH:MM" local time')] = None,
+            now: Annotated[bool, typer.Option("--now", help="Due immediately")] = False,
+            by: Annotated[str | None, typer.Option(help="Approver name")] = None) -> None:
+    """Approve a pending article for the next free slot (or --at / --now)."""
+    from bot.approval import approve_article
+
+    loa = _loa()
+    a, skipped = approve_article(loa, article_id, _actor(by), at=at, now=now)
+    console.print(f"Đã duyệt bài #{a.id}; lịch đăng {_local(a.scheduled_at, loa)}.")
+    for name, why in skipped.items():
+        console.print(f"Bỏ qua kênh {name}: {why}")
+
+
+@app.command()
+def reject(article_id: int, reason: Annotated[str, typer.Option(help="Why (sent to the editor)")],
+           by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Reject a pending article with a reason."""
+    _loa().store.reject(article_id, _actor(by), reason)
+    console.print(f"Đã từ chối bài #{article_id}.")
+
+
+@app.command()
+def withdraw(article_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Cancel an approved article before it is posted."""
+    _loa().store.withdraw(article_id, _actor(by))
+    console.print(f"Đã rút lại bài #{article_id}.")
+
+
+@app.command()
+def retract(article_id: int, by: Annotated[str | None, typer.Option()] = None,
+            yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False) -> None:
+    """Take a published article down from every channel."""
+    from bot.approval import retract_article
+
+    if not yes and not typer.confirm(f"Gỡ bài #{article_id} khỏi mọi kênh?"):
+        raise typer.Exit(1)
+    _, problems = retract_article(_loa(), article_id, _actor(by))
+    for p in problems:
+        err.print(f"Chưa gỡ được: {p}")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"Đã gỡ bài #{article_id}.")
+
+
+@app.command("retry")
+def retry_cmd(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Queue a failed delivery again."""
+    d = _loa().store.retry_delivery(delivery_id, _actor(by))
+    console.print(f"Lượt đăng #{d.id} ({d.channel}) sẽ được thử lại.")
+
+
+@app.command()
+def confirm(delivery_id: int, url: Annotated[str | None, typer.Argument()] = None,
+            by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Record that an in-doubt or hand-off delivery is online (with its public URL)."""
+    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=True, url=url)
+    console.print(f"Đã ghi nhận lượt đăng #{delivery_id}.")
+
+
+@app.command()
+def notposted(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Record that an in-doubt delivery did not reach the platform (it will be sent)."""
+    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=False)
+    console.print(f"Lượt đăng #{delivery_id} sẽ được đăng lại.")
+
+
+# ----- service ---------------------------------------------------------------------------------
+@app.command()
+def dispatch(once: Annotated[bool, typer.Option("--once", help="Process what is due now, then exit")] = False) -> None:
+    """Publish everything due now (for cron and tests)."""
+    if not once:
+        err.print("Dùng `loa dispatch --once`, hoặc `loa run` để chạy dịch vụ liên tục.")
+        raise typer.Exit(2)
+    loa = _loa()
+    _require_secrets(loa)
+    d = loa.dispatcher()
+    try:
+        n = d.tick()
+    finally:
+        d.close()
+    console.print(f"Đã xử lý {n} lượt đăng.")
+
+
+def _require_secrets(loa: Loa) -> None:
+    missing = loa.settings.missing_secrets(loa.stored_credentials())
+    if missing:
+        raise ConfigError(missing)
+
+
+@app.command()
+def run() -> None:
+    """Run the service: scheduler, inbox polling, reach collection (and the bot when configured)."""
+    from bot.service import run_service
+
+    loa = _loa()
+    _require_secrets(loa)
+    run_service(loa)
+
+
+# ----- channels --------------------------------------------------------------------------------
+@channels_app.callback()
+def channels_list(ctx: typer.Context,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show each channel's state and health."""
+    if ctx.invoked_subcommand:
+        return
+    loa = _loa()
+    rows = []
+    for name, cs in loa.settings.parsed_channels.items():
+        st = loa.store.channel_status(name)
+        rows.append({"channel": name, "type": cs.type, "enabled": cs.enabled, "paused": st.paused,
+                     "paused_reason": st.paused_reason, "needs_reauth": st.needs_reauth,
+                     "token_expires_at": st.token_expires_at.isoformat() if st.token_expires_at else None,
+                     "last_check_ok": st.last_check_ok, "last_check_detail": st.last_check_detail})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    t = Table("Kênh", "Loại", "Bật", "Tạm dừng", "Token hết hạn", "Kiểm tra gần nhất")
+    for r in rows:
+        t.add_row(r["channel"], r["type"], "có" if r["enabled"] else "không",
+                  (r["paused_reason"] or "có") if r["paused"] else "không",
+                  r["token_expires_at"] or "—", r["last_check_detail"] or "—")
+    console.print(t)
+
+
+@channels_app.command("pause")
+def channels_pause(name: str, reason: Annotated[str, typer.Option()] = "Tạm dừng thủ công") -> None:
+    """Stop posting to a channel until resumed."""
+    loa = _loa()
+    _known(loa, name)
+    loa.store.set_paused(name, True, _actor(), reason)
+    console.print(f"Đã tạm dừng kênh {name}.")
+
+
+@channels_app.command("resume")
+def channels_resume(name: str) -> None:
+    """Resume a paused channel; its held deliveries are queued again."""
+    loa = _loa()
+    _known(loa, name)
+    loa.store.set_paused(name, False, _actor())
+    loa.notifier.resolve(f"auth:{name}")
+    console.print(f"Đã mở lại kênh {name}.")
+
+
+@channels_app.command("connect")
+def channels_connect(name: str) -> None:
+    """Connect an account: Facebook page token, Zalo OA consent, WordPress password check."""
+    from bot.connect import connect_channel
+
+    loa = _loa()
+    _known(loa, name)
+    connect_channel(loa, name, console)
+
+
+def _known(loa: Loa, name: str) -> None:
+    if name not in loa.settings.parsed_channels:
+        raise NotFound(f"Không có kênh “{name}”; các kênh: {', '.join(loa.settings.parsed_channels)}.")
+
+
+# ----- reach, reports, sandbox, demo -----------------------------------------------------------
+@reach_app.command("collect")
+def reach_collect() -> None:
+    """Collect reach metrics for posts that are due a sample."""
+    from bot.reach import collect_reach
+
+    loa = _loa()
+    n = collect_reach(loa, datetime.now(UTC))
+    console.print(f"Đã ghi {n} số liệu tiếp cận.")
+
+
+@app.command()
+def report(period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1 | 2026")],
+           fmt: Annotated[str, typer.Option("--format", help="docx | xlsx | md | json")] = "docx",
+           output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """Write the plan's report for a period."""
+    from bot.reports import write_report
+
+    path, text = write_report(_loa(), period, fmt, output)
+    if text is not None:
+        print(text)
+    else:
+        console.print(f"Đã ghi báo cáo: {path}")
+
+
+@app.command()
+def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0) -> None:
+    """Serve local fake WordPress, Facebook and Zalo for exploration (Ctrl-C to stop)."""
+    from bot.sandboxes import serve_sandboxes
+
+    serve_sandboxes(console, port_base)
+
+
+@app.command()
+def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None) -> None:
+    """Run the whole flow against local sandboxes and write a report."""
+    from bot.demo import run_demo
+
+    raise typer.Exit(run_demo(console, directory))
+
+
+def main() -> None:
+    """Entry point: domain and config errors become one line and a non-zero exit."""
+    try:
+        app()
+    except ConfigError as exc:
+        for line in exc.problems:
+            err.print(f"config: {line}", markup=False, highlight=False)
+        sys.exit(2)
+    except (IllegalTransition, NotFound, ValueError) as exc:
+        err.print(f"Lỗi: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except ChannelError as exc:
+        err.print(f"Lỗi kênh: {exc.message}", markup=False, highlight=False)
+        sys.exit(1)

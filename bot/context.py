@@ -1,0 +1,72 @@
+"""Wiring: settings → store, channel adapters, notifier, dispatcher."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import requests
+
+from bot.dispatcher import Dispatcher
+from bot.notifier import Notifier, telegram_sender
+from bot.settings import Settings
+from channels.base import Channel
+from channels.registry import build_channel
+from content_queue.channel_tokens import DbTokenStore
+from content_queue.store import ChannelPlan, Store
+from content_queue.topics import Topic, topics_with_overrides
+
+__all__ = ["Loa"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loa:
+    """Everything a command needs, built lazily from one validated configuration."""
+
+    settings: Settings
+    _channels: dict[str, Channel] = field(default_factory=dict)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store.open(self.settings.database.url, self.settings.base_dir)
+
+    @cached_property
+    def topics(self) -> dict[str, Topic]:
+        return topics_with_overrides(self.settings.plan.topics)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        return requests.Session()
+
+    def channel(self, name: str) -> Channel:
+        if name not in self._channels:
+            self._channels[name] = build_channel(
+                name, self.settings.parsed_channels[name],
+                token_store=DbTokenStore(self.store.engine, name), session=self.session)
+        return self._channels[name]
+
+    def channels(self) -> dict[str, Channel]:
+        return {n: self.channel(n) for n in self.settings.enabled_channels()}
+
+    def stored_credentials(self) -> dict[str, dict[str, object]]:
+        return {n: DbTokenStore(self.store.engine, n).load() for n in self.settings.parsed_channels}
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        senders = []
+        tg = self.settings.telegram
+        if tg.token and tg.chat_id is not None:
+            senders.append(telegram_sender(tg.api_url, tg.token.get_secret_value(), tg.chat_id))
+        return Notifier(self.store, senders)
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.channels(), self.settings.schedule, self.notifier)
+
+    def channel_plan(self, requested: list[str]) -> list[ChannelPlan]:
+        """Deliveries for an article: its requested channels (or all enabled), with dependencies."""
+        enabled = self.settings.enabled_channels()
+        names = [n for n in (requested or list(enabled)) if n in enabled]
+        return [ChannelPlan(n, enabled[n].after) for n in names]

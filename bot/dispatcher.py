@@ -1,0 +1,269 @@
+"""Turns due deliveries into posts: leases, fan-out, retries, reconciliation, alerts.
+
+The database is the single source of truth. A delivery is leased before any call; an attempt
+that may have reached the platform is reconciled with ``find_existing`` before any resend.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.notifier import Notifier
+from bot.settings import ScheduleSettings
+from channels.base import (
+    ArticleView,
+    AuthError,
+    CannotTell,
+    Channel,
+    ChannelError,
+    Draft,
+    ImageRef,
+    RateLimited,
+    Receipt,
+    RejectedError,
+    TransientError,
+)
+from content_queue.models import Actor, Article, Delivery
+from content_queue.store import Store
+from content_queue.topics import Topic, default_topics
+
+__all__ = ["Dispatcher", "article_view"]
+
+log = logging.getLogger(__name__)
+
+_RECONCILE_KINDS = frozenset({"may_have_posted", "lease_expired"})
+
+
+def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
+    return ImageRef(path=d["path"], mime_type=d.get("mime_type", "image/jpeg"),
+                    width=d.get("width", 0), height=d.get("height", 0),
+                    size_bytes=d.get("size_bytes", 0), public_url=urls.get(d["path"]),
+                    caption=d.get("caption", ""))
+
+
+def article_view(article: Article, topics: Mapping[str, Topic] | None = None,
+                 receipts: Mapping[str, Mapping[str, Any]] | None = None) -> ArticleView:
+    """What channels see of an article; images carry the website's public URLs once known."""
+    topics = topics or default_topics()
+    urls: dict[str, str] = {}
+    for extra in (receipts or {}).values():
+        urls.update(extra.get("media") or {})
+    cover = _image(article.cover, urls) if article.cover else None
+    return ArticleView(
+        id=article.id, title=article.title, summary=article.summary, body_html=article.body_html,
+        body_text=article.body_text, topic=article.topic,
+        topic_label=topics[article.topic].label if article.topic in topics else article.topic,
+        cover=cover, images=tuple(_image(i, urls) for i in article.images))
+
+
+def _short_transient(exc: BaseException) -> bool:
+    # Retry in the call only when a resend cannot duplicate: not throttling, not maybe-posted.
+    return (isinstance(exc, TransientError) and not isinstance(exc, RateLimited)
+            and not exc.may_have_posted)
+
+
+class Dispatcher:
+    """One worker's view of the queue; several may share a PostgreSQL database."""
+
+    def __init__(self, store: Store, channels: Mapping[str, Channel], policy: ScheduleSettings,
+                 notifier: Notifier, *, owner: str | None = None, max_workers: int = 8,
+                 in_call_attempts: int = 3):
+        self.store = store
+        self.channels = dict(channels)
+        self.policy = policy
+        self.notifier = notifier
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
+        self._publish = retry(
+            retry=retry_if_exception(_short_transient), reraise=True,
+            stop=stop_after_attempt(in_call_attempts),
+            wait=wait_exponential_jitter(initial=0.2, max=5),
+        )(self._publish_once)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    # ----- the tick --------------------------------------------------------------------------
+    def tick(self, max_rounds: int = 50) -> int:
+        """Process everything due now (dependents released in this tick included)."""
+        done = 0
+        for d in self.store.expire_leases(self._now()):
+            self.notifier.alert(f"in_doubt:{d.id}",
+                                f"Bài #{d.article_id} trên kênh {d.channel}: tiến trình đăng bị ngắt "
+                                "giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi đăng lại.")
+        done += self._reconcile_in_doubt()
+        for _ in range(max_rounds):
+            claimed = self.store.claim_due(self.owner, self._now(), limit=50,
+                                           lease_seconds=self.policy.lease_seconds,
+                                           skip_channels=self._held_channels())
+            if not claimed:
+                break
+            list(self.pool.map(self._deliver, claimed))
+            done += len(claimed)
+        return done
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def _held_channels(self) -> list[str]:
+        now = self._now()
+        held = []
+        for name in self.channels:
+            st = self.store.channel_status(name)
+            if st.paused or (st.backoff_until and st.backoff_until > now):
+                held.append(name)
+        # deliveries of channels that are not configured any more wait rather than fail
+        return held
+
+    # ----- one delivery ----------------------------------------------------------------------
+    def _draft(self, d: Delivery, channel: Channel) -> Draft:
+        article = self.store.get(d.article_id)
+        receipts = self.store.receipts_for(d.article_id)
+        links = self.store.links_for(d.article_id)
+        return channel.render(article_view(article, receipts=receipts), links)
+
+    def _publish_once(self, channel: Channel, draft: Draft, key: str) -> Receipt:
+        return channel.publish(draft, key)
+
+    def _deliver(self, d: Delivery) -> None:
+        channel = self.channels.get(d.channel)
+        if channel is None:
+            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
+                                      error=f"Kênh {d.channel} không còn trong cấu hình.",
+                                      kind="unknown_channel", keep_attempts=True)
+            return
+        try:
+            draft = self._draft(d, channel)
+            if d.last_error_kind in _RECONCILE_KINDS:
+                found = channel.find_existing(draft, d.idempotency_key, self._since(d))
+                if found is not None:
+                    self._sent(d, found, reconciled=True)
+                    return
+            receipt = self._publish(channel, draft, d.idempotency_key)
+        except CannotTell as exc:
+            self._in_doubt(d, exc)
+        except ChannelError as exc:
+            self._failed_attempt(d, channel, exc)
+        except Exception as exc:  # a bug must not kill the worker or lose the delivery
+            log.exception("unexpected error publishing delivery %s", d.id)
+            self._failed_attempt(d, channel, TransientError(
+                f"Lỗi không mong đợi: {type(exc).__name__}", may_have_posted=True))
+        else:
+            self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
+
+    def _since(self, d: Delivery) -> datetime:
+        return (d.due_at or self._now()) - timedelta(hours=1)
+
+    def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> None:
+        extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
+        ok = self.store.record_sent(d.id, self.owner, remote_id=receipt.remote_id, url=receipt.url,
+                                    awaiting_url=bool(extra.get("awaiting_url")),
+                                    reconciled=reconciled, receipt=extra)
+        if ok:
+            self.notifier.resolve(f"failing:{d.id}")
+            self.notifier.resolve(f"in_doubt:{d.id}")
+            log.info("posted article %s on %s: %s", d.article_id, d.channel, receipt.url)
+
+    def _in_doubt(self, d: Delivery, exc: ChannelError) -> None:
+        self.store.record_failure(d.id, self.owner, state="in_doubt", next_attempt_at=None,
+                                  error=exc.message, kind="cannot_tell", keep_attempts=True)
+        self.notifier.alert(
+            f"in_doubt:{d.id}",
+            f"Không xác định được bài #{d.article_id} đã lên {d.channel} hay chưa. Hãy kiểm tra "
+            f"trên {d.channel} rồi trả lời: `loa confirm {d.id}` (đã đăng) hoặc "
+            f"`loa notposted {d.id}` (chưa đăng); trong Telegram: /confirm {d.id} hoặc "
+            f"/notposted {d.id}.")
+
+    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError) -> None:
+        now = self._now()
+        msg = exc.message
+        if isinstance(exc, RejectedError) and exc.code in (506, 1366051):
+            found = self._safe_find(channel, d)
+            if found is not None:
+                self._sent(d, found, reconciled=True)
+                return
+        if isinstance(exc, RateLimited):
+            until = now + timedelta(seconds=max(exc.retry_after, 1))
+            self.store.set_backoff(d.channel, until)
+            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=until,
+                                      error=msg, kind="rate_limited", keep_attempts=True)
+            self.notifier.alert(f"throttled:{d.channel}",
+                                f"Kênh {d.channel} đang bị giới hạn tần suất; Loa tạm dừng kênh này "
+                                f"đến {until.astimezone(self.policy.tz):%H:%M %d/%m}.", "info")
+        elif isinstance(exc, AuthError):
+            hint = exc.reconnect_hint or f"loa channels connect {d.channel}"
+            self.store.set_paused(d.channel, True, Actor.service(), msg, needs_reauth=True)
+            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
+                                      error=msg, kind="auth", keep_attempts=True)
+            self.notifier.alert(f"auth:{d.channel}",
+                                f"Kênh {d.channel} đã tạm dừng: {msg} Cách khắc phục: chạy "
+                                f"`{hint}`, rồi `loa channels resume {d.channel}`.", "error")
+        elif isinstance(exc, RejectedError) or d.attempts >= self.policy.max_attempts:
+            self.store.record_failure(d.id, self.owner, state="failed", error=msg,
+                                      kind="rejected" if isinstance(exc, RejectedError) else "gave_up")
+            self.notifier.alert(f"failed:{d.id}",
+                                f"Không đăng được bài #{d.article_id} lên {d.channel}: {msg} "
+                                f"Sau khi khắc phục, dùng `loa retry {d.id}` (/retry {d.id}).",
+                                "error")
+        else:
+            delay = min(self.policy.retry_base_seconds * 2 ** (d.attempts - 1),
+                        self.policy.retry_max_seconds)
+            kind = "may_have_posted" if exc.may_have_posted else "transient"
+            self.store.record_failure(d.id, self.owner, state="retry",
+                                      next_attempt_at=now + timedelta(seconds=delay),
+                                      error=msg, kind=kind)
+            if d.attempts >= 2:
+                self.notifier.alert(f"failing:{d.id}",
+                                    f"Bài #{d.article_id} chưa đăng được lên {d.channel} ({msg}); "
+                                    "Loa đang thử lại.", "info")
+
+    def _safe_find(self, channel: Channel, d: Delivery) -> Receipt | None:
+        try:
+            return channel.find_existing(self._draft(d, channel), d.idempotency_key, self._since(d))
+        except ChannelError:
+            return None
+
+    def _reconcile_in_doubt(self) -> int:
+        """In-doubt deliveries: record the post if it exists, else let them be sent again."""
+        claimed = self.store.claim_in_doubt(self.owner, self._now(),
+                                            lease_seconds=self.policy.lease_seconds)
+        for d in claimed:
+            channel = self.channels.get(d.channel)
+            if channel is None:
+                continue
+            try:
+                found = channel.find_existing(self._draft(d, channel), d.idempotency_key,
+                                              self._since(d))
+            except CannotTell as exc:
+                self._in_doubt(d, exc)
+                continue
+            except ChannelError as exc:
+                self.store.record_failure(d.id, self.owner, state="in_doubt",
+                                          next_attempt_at=self._now() + timedelta(seconds=30),
+                                          error=exc.message, kind="lease_expired",
+                                          keep_attempts=True)
+                continue
+            if found is not None:
+                self._sent(d, found, reconciled=True)
+            else:
+                self.store.record_failure(d.id, self.owner, state="retry",
+                                          next_attempt_at=self._now(), error="Chưa có trên nền tảng.",
+                                          kind="reconciled_absent", keep_attempts=True)
+        return len(claimed)
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool | list | dict | type(None))

@@ -1,0 +1,486 @@
+"""The plan's figures for a period, read straight from the tables: quota, topics, reach, failures.
+
+Definitions (each count in ``Kpis.as_json()`` carries the article ids behind it):
+
+* A website article is published in a month when one of its deliveries to a website channel is
+  in state ``sent`` with ``sent_at`` in that month (local time); it counts once per article.
+* A post on a channel is a delivery in state ``sent`` with ``sent_at`` in the period.
+* Reach of a delivery = the latest *available* sample of the first metric of ``REACH_METRICS``
+  that the channel serves (Facebook people reached, Zalo/website views). An article's reach is the
+  sum over its channels; the top articles are ranked by it. Engagement = sum of
+  ``ENGAGEMENT_METRICS``. A metric with only ``available = false`` samples is unavailable (None),
+  never zero.
+* Failures: deliveries ``failed`` (whose first failure, or last update, falls in the period), and
+  deliveries that failed once and were then sent (time to fix = ``sent_at - first_failure_at``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from content_queue.tables import articles, deliveries, reach_samples
+from content_queue.topics import Topic, default_topics
+
+__all__ = [
+    "ENGAGEMENT_METRICS",
+    "REACH_METRICS",
+    "ArticleReach",
+    "ChannelPosts",
+    "ChannelReach",
+    "FailedDelivery",
+    "Failures",
+    "FixedFailure",
+    "Kpis",
+    "MetricTotal",
+    "MonthQuota",
+    "MonthStatus",
+    "Period",
+    "TopicCoverage",
+    "compute_kpis",
+    "month_status",
+    "parse_period",
+]
+
+log = logging.getLogger(__name__)
+
+# The "views/reach" family, in order of preference: the first one a delivery has is its reach.
+REACH_METRICS: tuple[str, ...] = ("post_total_media_view_unique", "reach", "views")
+ENGAGEMENT_METRICS: tuple[str, ...] = ("reactions", "comments", "shares", "post_clicks")
+TOP_ARTICLES = 5
+
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-(?:(\d{1,2})|[Qq]([1-4])|[Hh]([12])))?$")
+
+STATUS_VI = {
+    "met": "Đạt",
+    "below": "Chưa đạt",
+    "in_progress": "Đang thực hiện",
+    "not_due": "Chưa đến hạn",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period; ``start`` and ``end`` are the first and last local days (inclusive)."""
+
+    key: str
+    kind: str  # month | quarter | half | year
+    year: int
+    start: date
+    end: date
+    label_vi: str
+
+    @property
+    def months(self) -> list[tuple[int, int]]:
+        """The (year, month) pairs the period covers, in order."""
+        return [(self.year, m) for m in range(self.start.month, self.end.month + 1)]
+
+    def utc_bounds(self, tz: str = "Asia/Ho_Chi_Minh") -> tuple[datetime, datetime]:
+        """The half-open [from, to) instants of the period, local midnights given in UTC."""
+        zone = ZoneInfo(tz)
+        lo = datetime.combine(self.start, datetime.min.time(), zone)
+        hi = datetime.combine(self.end + timedelta(days=1), datetime.min.time(), zone)
+        return lo.astimezone(UTC), hi.astimezone(UTC)
+
+
+def _last_day(year: int, month: int) -> date:
+    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def parse_period(text: str) -> Period:
+    """``2026-03`` (month), ``2026-Q1`` (quarter), ``2026-H1`` (half) or ``2026`` (year)."""
+    m = _PERIOD_RE.match(text.strip())
+    month = int(m.group(2)) if m and m.group(2) else None
+    if not m or (month is not None and not 1 <= month <= 12) or not 2000 <= int(m.group(1)) <= 2100:
+        raise ValueError(
+            f"Kỳ báo cáo không hợp lệ: «{text}». Hãy dùng dạng 2026-03 (tháng), 2026-Q1 (quý), "
+            "2026-H1 (6 tháng) hoặc 2026 (năm)."
+        )
+    year = int(m.group(1))
+    if month is not None:
+        return Period(f"{year}-{month:02d}", "month", year, date(year, month, 1),
+                      _last_day(year, month), f"tháng {month} năm {year}")
+    if m.group(3):
+        q = int(m.group(3))
+        return Period(f"{year}-Q{q}", "quarter", year, date(year, 3 * q - 2, 1),
+                      _last_day(year, 3 * q), f"quý {_ROMAN[q]} năm {year}")
+    if m.group(4):
+        h = int(m.group(4))
+        label = f"6 tháng đầu năm {year}" if h == 1 else f"6 tháng cuối năm {year}"
+        return Period(f"{year}-H{h}", "half", year, date(year, 6 * h - 5, 1),
+                      _last_day(year, 6 * h), label)
+    return Period(str(year), "year", year, date(year, 1, 1), date(year, 12, 31), f"năm {year}")
+
+
+@dataclass(frozen=True)
+class MonthQuota:
+    year: int
+    month: int
+    published: int
+    minimum: int
+    status: str  # met | below | in_progress | not_due
+    status_vi: str
+    article_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ChannelPosts:
+    channel: str
+    posts: int
+    article_ids: list[int]
+    per_month: dict[str, int]  # "2026-03" -> posts
+
+
+@dataclass(frozen=True)
+class TopicCoverage:
+    key: str
+    label: str
+    articles: int
+    article_ids: list[int]
+
+
+@dataclass(frozen=True)
+class MetricTotal:
+    """A metric summed over a channel's posts; ``total`` None = no post had it available."""
+
+    metric: str
+    total: int | None
+    posts_with_value: int
+    posts_unavailable: int
+    article_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ChannelReach:
+    channel: str
+    posts: int
+    reach: int | None
+    engagement: int | None
+    metrics: list[MetricTotal]
+    reach_per_month: dict[str, int]
+    unavailable: list[str]  # metrics with no available value on any post
+
+
+@dataclass(frozen=True)
+class ArticleReach:
+    article_id: int
+    title: str
+    topic: str
+    reach: int
+    per_channel: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    delivery_id: int
+    article_id: int
+    channel: str
+    title: str
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class FixedFailure:
+    delivery_id: int
+    article_id: int
+    channel: str
+    first_failure_at: datetime
+    sent_at: datetime
+    hours_to_fix: float
+
+
+@dataclass(frozen=True)
+class Failures:
+    failed: list[FailedDelivery]
+    fixed: list[FixedFailure]
+    median_hours_to_fix: float | None
+    max_hours_to_fix: float | None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Everything a report shows for one period; ``as_json()`` keeps the ids behind each count."""
+
+    period: Period
+    generated_at: datetime
+    timezone: str
+    monthly_minimum: int
+    website_channels: list[str]
+    months: list[MonthQuota]
+    website_articles: int
+    channels: list[ChannelPosts]
+    topics: list[TopicCoverage]
+    uncovered_topics: list[str]
+    reach: list[ChannelReach]
+    top_articles: list[ArticleReach]
+    failures: Failures
+    definitions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def months_below(self) -> list[MonthQuota]:
+        return [m for m in self.months if m.status == "below"]
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data (ISO dates), including the article ids behind every count."""
+        return _jsonable(asdict(self)) | {"period": _jsonable(asdict(self.period))
+                                          | {"months": self.period.months}}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """Where a month stands against the minimum; behind = even the scheduled ones do not fill it."""
+
+    year: int
+    month: int
+    published: int
+    minimum: int
+    scheduled: int
+    behind: bool
+    published_article_ids: list[int]
+    scheduled_article_ids: list[int]
+
+
+def _month_key(year: int, month: int) -> str:
+    return f"{year}-{month:02d}"
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now or datetime.now(UTC)
+
+
+def _sent_rows(conn: sa.Connection, lo: datetime, hi: datetime) -> list[sa.Row[Any]]:
+    q = (
+        sa.select(deliveries.c.id, deliveries.c.article_id, deliveries.c.channel,
+                  deliveries.c.sent_at, articles.c.title, articles.c.topic)
+        .join(articles, articles.c.id == deliveries.c.article_id)
+        .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
+        .order_by(deliveries.c.sent_at, deliveries.c.id)
+    )
+    return list(conn.execute(q))
+
+
+def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime) -> dict[int, dict[str, int | None]]:
+    """Per delivery sent in [lo, hi): metric -> latest available value (None if none available).
+
+    One query: rows ranked per (delivery, metric) with available ones first, newest first.
+    """
+    ranked = (
+        sa.select(
+            reach_samples.c.delivery_id, reach_samples.c.metric, reach_samples.c.value,
+            reach_samples.c.available,
+            sa.func.row_number().over(
+                partition_by=(reach_samples.c.delivery_id, reach_samples.c.metric),
+                order_by=(reach_samples.c.available.desc(), reach_samples.c.collected_at.desc(),
+                          reach_samples.c.id.desc()),
+            ).label("rn"),
+        )
+        .join(deliveries, deliveries.c.id == reach_samples.c.delivery_id)
+        .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
+        .subquery()
+    )
+    q = sa.select(ranked.c.delivery_id, ranked.c.metric, ranked.c.value, ranked.c.available).where(
+        ranked.c.rn == 1)
+    out: dict[int, dict[str, int | None]] = defaultdict(dict)
+    for did, metric, value, available in conn.execute(q):
+        out[did][metric] = int(value) if available and value is not None else None
+    return out
+
+
+def _reach_of(samples: Mapping[str, int | None]) -> int | None:
+    for metric in REACH_METRICS:
+        if samples.get(metric) is not None:
+            return samples[metric]
+    return None
+
+
+def _engagement_of(samples: Mapping[str, int | None]) -> int | None:
+    values = [samples[m] for m in ENGAGEMENT_METRICS if samples.get(m) is not None]
+    return sum(values) if values else None  # type: ignore[arg-type]
+
+
+def _failures(conn: sa.Connection, lo: datetime, hi: datetime) -> Failures:
+    d = deliveries
+    when = sa.func.coalesce(d.c.first_failure_at, d.c.updated_at)
+    failed = [
+        FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error)
+        for r in conn.execute(
+            sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
+            .join(articles, articles.c.id == d.c.article_id)
+            .where(d.c.state == "failed", when >= lo, when < hi).order_by(d.c.id))
+    ]
+    fixed = [
+        FixedFailure(r.id, r.article_id, r.channel, r.first_failure_at, r.sent_at,
+                     round((r.sent_at - r.first_failure_at).total_seconds() / 3600, 2))
+        for r in conn.execute(
+            sa.select(d.c.id, d.c.article_id, d.c.channel, d.c.first_failure_at, d.c.sent_at)
+            .where(d.c.state == "sent", d.c.first_failure_at.is_not(None),
+                   d.c.first_failure_at >= lo, d.c.first_failure_at < hi).order_by(d.c.id))
+    ]
+    hours = [f.hours_to_fix for f in fixed]
+    return Failures(failed, fixed, round(statistics.median(hours), 2) if hours else None,
+                    max(hours) if hours else None)
+
+
+def compute_kpis(
+    engine: Engine,
+    period: Period,
+    *,
+    monthly_minimum: int = 2,
+    website_channels: Collection[str] = ("website",),
+    topics: Mapping[str, Topic] | None = None,
+    tz: str = "Asia/Ho_Chi_Minh",
+    now: datetime | None = None,
+) -> Kpis:
+    """The plan's figures for ``period`` (three queries: sent posts, latest samples, failures)."""
+    now = _now(now)
+    zone = ZoneInfo(tz)
+    topics = topics or default_topics()
+    lo, hi = period.utc_bounds(tz)
+    with engine.connect() as conn:
+        sent = _sent_rows(conn, lo, hi)
+        samples = _latest_samples(conn, lo, hi)
+        failures = _failures(conn, lo, hi)
+
+    web_by_month: dict[str, set[int]] = defaultdict(set)
+    by_channel: dict[str, list[Any]] = defaultdict(list)
+    published: dict[int, tuple[str, str]] = {}  # article id -> (title, topic)
+    for r in sent:
+        local = r.sent_at.astimezone(zone)
+        mk = _month_key(local.year, local.month)
+        if r.channel in website_channels:
+            web_by_month[mk].add(r.article_id)
+        by_channel[r.channel].append((r, mk))
+        published[r.article_id] = (r.title, r.topic)
+
+    local_now = now.astimezone(zone)
+    months: list[MonthQuota] = []
+    for y, m in period.months:
+        ids = sorted(web_by_month.get(_month_key(y, m), ()))
+        if (y, m) > (local_now.year, local_now.month):
+            status = "not_due"
+        elif len(ids) >= monthly_minimum:
+            status = "met"
+        elif (y, m) == (local_now.year, local_now.month):
+            status = "in_progress"
+        else:
+            status = "below"
+        months.append(MonthQuota(y, m, len(ids), monthly_minimum, status, STATUS_VI[status], ids))
+
+    channel_names = sorted(by_channel, key=lambda c: (c not in website_channels, c))
+    channels: list[ChannelPosts] = []
+    reach: list[ChannelReach] = []
+    article_reach: dict[int, dict[str, int]] = defaultdict(dict)
+    for ch in channel_names:
+        rows = by_channel[ch]
+        per_month: dict[str, int] = defaultdict(int)
+        reach_month: dict[str, int] = defaultdict(int)
+        metric_vals: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+        reach_total: int | None = None
+        engagement_total: int | None = None
+        for r, mk in rows:
+            per_month[mk] += 1
+            s = samples.get(r.id, {})
+            for metric, value in s.items():
+                metric_vals[metric].append((r.article_id, value))
+            rv = _reach_of(s)
+            if rv is not None:
+                reach_total = (reach_total or 0) + rv
+                reach_month[mk] += rv
+                article_reach[r.article_id][ch] = article_reach[r.article_id].get(ch, 0) + rv
+            ev = _engagement_of(s)
+            if ev is not None:
+                engagement_total = (engagement_total or 0) + ev
+        metrics = []
+        for metric in sorted(metric_vals):
+            vals = metric_vals[metric]
+            got = [v for _, v in vals if v is not None]
+            metrics.append(MetricTotal(metric, sum(got) if got else None, len(got),
+                                       len(vals) - len(got),
+                                       sorted({a for a, v in vals if v is not None})))
+        channels.append(ChannelPosts(ch, len(rows), sorted({r.article_id for r, _ in rows}),
+                                     dict(per_month)))
+        reach.append(ChannelReach(ch, len(rows), reach_total, engagement_total, metrics,
+                                  dict(reach_month), [m.metric for m in metrics if m.total is None]))
+
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for aid, (_title, topic) in sorted(published.items()):
+        by_topic[topic].append(aid)
+    coverage = [TopicCoverage(t.key, t.label, len(by_topic.get(t.key, [])), by_topic.get(t.key, []))
+                for t in topics.values()]
+    top = sorted(
+        (ArticleReach(aid, published[aid][0], published[aid][1], sum(pc.values()), pc)
+         for aid, pc in article_reach.items()),
+        key=lambda a: (-a.reach, a.article_id),
+    )[:TOP_ARTICLES]
+
+    return Kpis(
+        period=period,
+        generated_at=now,
+        timezone=tz,
+        monthly_minimum=monthly_minimum,
+        website_channels=list(website_channels),
+        months=months,
+        website_articles=len(set().union(*web_by_month.values())) if web_by_month else 0,
+        channels=channels,
+        topics=coverage,
+        uncovered_topics=[c.key for c in coverage if c.articles == 0],
+        reach=reach,
+        top_articles=top,
+        failures=failures,
+        definitions={
+            "reach_metrics": list(REACH_METRICS),
+            "engagement_metrics": list(ENGAGEMENT_METRICS),
+            "reach": "latest available sample of the first reach metric a post has, summed",
+        },
+    )
+
+
+def month_status(
+    engine: Engine,
+    year: int,
+    month: int,
+    *,
+    monthly_minimum: int = 2,
+    website_channels: Collection[str] = ("website",),
+    tz: str = "Asia/Ho_Chi_Minh",
+) -> MonthStatus:
+    """Website articles published so far in the month, and approved ones still due in it."""
+    period = parse_period(f"{year}-{month:02d}")
+    lo, hi = period.utc_bounds(tz)
+    d = deliveries
+    chans = list(website_channels)
+    with engine.connect() as conn:
+        done = sorted(set(conn.execute(
+            sa.select(d.c.article_id).where(d.c.state == "sent", d.c.channel.in_(chans),
+                                            d.c.sent_at >= lo, d.c.sent_at < hi)).scalars()))
+        due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
+        planned = sorted(set(conn.execute(
+            sa.select(d.c.article_id).join(articles, articles.c.id == d.c.article_id)
+            .where(articles.c.state == "approved", d.c.channel.in_(chans),
+                   d.c.state.in_(("waiting", "retry")), due >= lo, due < hi)).scalars()) - set(done))
+    return MonthStatus(year, month, len(done), monthly_minimum, len(planned),
+                       len(done) + len(planned) < monthly_minimum, done, planned)

@@ -1,0 +1,98 @@
+"""The period report as tables: XLSX (one sheet per table), Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from bot.kpis import Kpis
+
+__all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx"]
+
+log = logging.getLogger(__name__)
+
+Table = tuple[str, list[str], list[list[Any]]]
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def report_tables(kpis: Kpis) -> list[Table]:
+    """(title, header, rows) of every table of the report; article ids make each count traceable."""
+    f = kpis.failures
+    return [
+        ("Chỉ tiêu tháng", ["Tháng", "Số tin, bài đã đăng", "Chỉ tiêu", "Đánh giá", "Mã bài"],
+         [[f"{m.month:02d}/{m.year}", m.published, m.minimum, m.status_vi, _ids(m.article_ids)]
+          for m in kpis.months]),
+        ("Kênh", ["Kênh", "Số bài đăng", "Mã bài"],
+         [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels]),
+        ("Chủ đề", ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
+         [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics]),
+        ("Tiếp cận", ["Kênh", "Chỉ số", "Tổng", "Số bài có số liệu", "Số bài không có số liệu",
+                      "Mã bài"],
+         [[r.channel, m.metric, m.total, m.posts_with_value, m.posts_unavailable,
+           _ids(m.article_ids)] for r in kpis.reach for m in r.metrics]
+         + [[r.channel, "Lượt tiếp cận", r.reach, None, None, ""] for r in kpis.reach]
+         + [[r.channel, "Lượt tương tác", r.engagement, None, None, ""] for r in kpis.reach]),
+        ("Bài nổi bật", ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
+         [[i, a.article_id, a.title, f"{a.topic})", a.reach,
+           "; ".join(f"{k}: {v}" for k, v in sorted(a.per_channel.items()))]
+          for i, a in enumerate(kpis.top_articles, 1)]),
+        ("Sự cố", ["Loại", "Mã lượt đăng", "Mã bài", "Kênh", "Chi tiết", "Số giờ khắc phục"],
+         [["Không thành công", d.delivery_id, d.article_id, d.channel, d.last_error or "", None]
+          for d in f.failed]
+         + [["Đã khắc phục", x.delivery_id, x.article_id, x.channel,
+             f"{x.first_failure_at.isoformat()} → {x.sent_at.isoformat()}", x.hours_to_fix]
+            for x in f.fixed]),
+    ]
+
+
+def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
+    """One sheet per table, bold header row; returns the path."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in report_tables(kpis):
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append(row)
+        for col, name in zip(ws.columns, header, strict=False):
+            ws.column_dimensions[col[0].column_letter].width = max(12, min(60, len(name) + 4))
+    out = Path(path)
+    wb.save(out)
+    log.info("report tables %s written to %s", kpis.period.key, out)
+    return out
+
+
+def _md_cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(kpis: Kpis) -> str:
+    """The report's tables as Markdown, under a title naming the period."""
+    lines = [f"# Kết quả tuyên truyền cải cách hành chính {kpis.period.label_vi}", ""]
+    if kpis.uncovered_topics:
+        lines += ["Chủ đề chưa có tin, bài: "
+                  + ", ".join(f"{k})" for k in kpis.uncovered_topics), ""]
+    for title, header, rows in report_tables(kpis):
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_json(kpis: Kpis) -> str:
+    """``kpis.as_json()`` as readable UTF-8 JSON."""
+    return json.dumps(kpis.as_json(), ensure_ascii=False, indent=2)

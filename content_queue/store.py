@@ -1,0 +1,536 @@
+"""The content store: every state change is one transaction that also writes the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from content_queue.db import is_postgres, open_database
+from content_queue.models import Actor, Article, Delivery, ParsedArticle
+from content_queue.tables import articles, audit_log, channel_state, deliveries
+from content_queue.workflow import IllegalTransition, NotFound, check_transition
+
+__all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "utcnow"]
+
+TERMINAL_DELIVERY = frozenset({"sent", "failed", "cancelled", "retracted"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    article: Article
+    outcome: str  # created | revised | duplicate
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """One delivery to create at approval: the channel and the channel it waits for."""
+
+    channel: str
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    channel: str
+    paused: bool
+    paused_reason: str | None
+    needs_reauth: bool
+    backoff_until: datetime | None
+    token_expires_at: datetime | None
+    last_check_at: datetime | None
+    last_check_ok: bool | None
+    last_check_detail: str | None
+
+
+def _delivery(row: Any) -> Delivery:
+    m = row._mapping
+    return Delivery(**{f: m[f] for f in Delivery.__dataclass_fields__})
+
+
+class Store:
+    """Articles, deliveries, channel state and the audit log over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, base_dir: Path | None = None) -> Store:
+        """A store on a migrated database."""
+        return cls(open_database(url, base_dir))
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ----- audit -----------------------------------------------------------------------------
+    @staticmethod
+    def audit(conn: Connection, actor: Actor, action: str, article_id: int | None = None,
+              delivery_id: int | None = None, **detail: Any) -> None:
+        conn.execute(audit_log.insert().values(
+            at=utcnow(), actor=actor.name, via=actor.via, action=action, article_id=article_id,
+            delivery_id=delivery_id, detail=detail or None))
+
+    def audit_entries(self, article_id: int | None = None) -> list[dict[str, Any]]:
+        q = sa.select(audit_log).order_by(audit_log.c.id)
+        if article_id is not None:
+            q = q.where(audit_log.c.article_id == article_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # ----- reading ---------------------------------------------------------------------------
+    def _article(self, conn: Connection, article_id: int, *, lock: bool = False) -> Article:
+        q = sa.select(articles).where(articles.c.id == article_id)
+        if lock and is_postgres(conn):
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:
+            raise NotFound(f"Không có bài #{article_id}.")
+        ds = conn.execute(sa.select(deliveries).where(deliveries.c.article_id == article_id)
+                          .order_by(deliveries.c.id)).all()
+        m = dict(row._mapping)
+        m.pop("updated_at")
+        return Article(**m, deliveries=[_delivery(d) for d in ds])
+
+    def get(self, article_id: int) -> Article:
+        with self.engine.connect() as conn:
+            return self._article(conn, article_id)
+
+    def list(self, states: Iterable[str] | None = None) -> list[Article]:
+        q = sa.select(articles.c.id).order_by(articles.c.id)
+        if states:
+            q = q.where(articles.c.state.in_(list(states)))
+        with self.engine.connect() as conn:
+            return [self._article(conn, i) for i in conn.execute(q).scalars()]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+        if row is None:
+            raise NotFound(f"Không có lượt đăng #{delivery_id}.")
+        return _delivery(row)
+
+    # ----- submission ------------------------------------------------------------------------
+    def submit(self, parsed: ParsedArticle, actor: Actor) -> SubmitResult:
+        """Store a parsed article: a new one, a revision of a pending one, or a known duplicate."""
+        now = utcnow()
+        values = dict(
+            title=parsed.title, summary=parsed.summary, body_html=parsed.body_html,
+            body_text=parsed.body_text, topic=parsed.topic, topic_suggested=parsed.topic_suggested,
+            topic_reason=parsed.topic_reason,
+            cover=parsed.cover.as_json() if parsed.cover else None,
+            images=[i.as_json() for i in parsed.images], channels=list(parsed.channels),
+            publish_at=parsed.publish_at, source_name=parsed.source_name,
+            content_hash=parsed.content_hash, external_id=parsed.external_id, updated_at=now,
+        )
+        with self.tx() as conn:
+            dup = conn.execute(sa.select(articles.c.id).where(
+                articles.c.content_hash == parsed.content_hash).order_by(articles.c.id)).first()
+            if dup is not None:
+                return SubmitResult(self._article(conn, dup.id), "duplicate")
+            same = None
+            if parsed.external_id:
+                same = sa.and_(articles.c.external_id == parsed.external_id)
+            elif parsed.source_name:
+                same = sa.and_(articles.c.title == parsed.title,
+                               articles.c.source_name == parsed.source_name)
+            prior = None
+            if same is not None:
+                prior = conn.execute(sa.select(articles.c.id, articles.c.state, articles.c.revision)
+                                     .where(same, articles.c.state.notin_(["rejected"]))
+                                     .order_by(articles.c.id.desc())).first()
+            if prior is not None:
+                if prior.state != "pending":
+                    raise IllegalTransition(
+                        f"Bài #{prior.id} đã được duyệt hoặc đã đăng, không thể thay bằng bản sửa. "
+                        "Hãy đề nghị quản trị rút lại hoặc gỡ bài rồi gửi bài mới.")
+                conn.execute(articles.update().where(articles.c.id == prior.id)
+                             .values(**values, revision=prior.revision + 1))
+                self.audit(conn, actor, "revised", prior.id, revision=prior.revision + 1,
+                           source=parsed.source_name)
+                return SubmitResult(self._article(conn, prior.id), "revised")
+            new_id = conn.execute(articles.insert().values(
+                **values, state="pending", submitted_by=actor.name, submitted_at=now)
+                .returning(articles.c.id)).scalar_one()
+            self.audit(conn, actor, "submitted", new_id, source=parsed.source_name)
+            return SubmitResult(self._article(conn, new_id), "created")
+
+    def change_topic(self, article_id: int, topic: str, actor: Actor) -> Article:
+        with self.tx() as conn:
+            art = self._article(conn, article_id, lock=True)
+            check_transition(article_id, art.state, "revise")
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                topic=topic, topic_suggested=False, updated_at=utcnow()))
+            self.audit(conn, actor, "topic_changed", article_id, old=art.topic, new=topic)
+            return self._article(conn, article_id)
+
+    # ----- decisions -------------------------------------------------------------------------
+    def approve(self, article_id: int, actor: Actor, due_at: datetime,
+                plan: Sequence[ChannelPlan], *, expected_revision: int | None = None,
+                skipped: dict[str, str] | None = None) -> Article:
+        """Approve a pending article: one waiting delivery per planned channel, due at ``due_at``."""
+        now = utcnow()
+        with self.tx() as conn:
+            art = self._article(conn, article_id, lock=True)
+            new_state = check_transition(article_id, art.state, "approve")
+            if expected_revision is not None and art.revision != expected_revision:
+                raise IllegalTransition(
+                    f"Bài #{article_id} vừa được thay bằng bản sửa (lần {art.revision}); "
+                    "hãy xem lại trước khi duyệt.")
+            if not plan:
+                raise IllegalTransition(f"Bài #{article_id} không có kênh nào để đăng.")
+            upd = conn.execute(articles.update().where(
+                articles.c.id == article_id, articles.c.state == "pending").values(
+                state=new_state, approved_by=actor.name, approved_at=now, scheduled_at=due_at,
+                updated_at=now))
+            if upd.rowcount != 1:  # lost a race with another decision (SQLite: serialised anyway)
+                raise IllegalTransition(f"Bài #{article_id} vừa được người khác xử lý.")
+            planned = {p.channel for p in plan}
+            for p in plan:
+                blocked = p.after is not None and p.after in planned
+                conn.execute(deliveries.insert().values(
+                    article_id=article_id, channel=p.channel, state="waiting",
+                    after_channel=p.after if blocked else None, due_at=due_at,
+                    next_attempt_at=None if blocked else due_at,
+                    idempotency_key=f"loa-{article_id}-{p.channel}-{uuid.uuid4().hex[:10]}",
+                    updated_at=now))
+            self.audit(conn, actor, "approved", article_id, due_at=due_at.isoformat(),
+                       channels=sorted(planned), revision=art.revision, skipped=skipped or {})
+            return self._article(conn, article_id)
+
+    def reject(self, article_id: int, actor: Actor, reason: str) -> Article:
+        reason = reason.strip()
+        if not reason:
+            raise IllegalTransition("Cần ghi lý do từ chối.")
+        now = utcnow()
+        with self.tx() as conn:
+            art = self._article(conn, article_id, lock=True)
+            new_state = check_transition(article_id, art.state, "reject")
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                state=new_state, rejected_by=actor.name, rejected_at=now, reject_reason=reason,
+                updated_at=now))
+            self.audit(conn, actor, "rejected", article_id, reason=reason)
+            return self._article(conn, article_id)
+
+    def withdraw(self, article_id: int, actor: Actor) -> Article:
+        """Cancel an approved article before any channel posted it."""
+        now = utcnow()
+        with self.tx() as conn:
+            art = self._article(conn, article_id, lock=True)
+            new_state = check_transition(article_id, art.state, "withdraw")
+            started = [d for d in art.deliveries
+                       if d.state in ("sent", "in_flight", "in_doubt", "awaiting_url")]
+            if started:
+                raise IllegalTransition(
+                    f"Bài #{article_id} đã (hoặc đang) được đăng lên "
+                    f"{', '.join(d.channel for d in started)}; hãy dùng lệnh gỡ bài (retract).")
+            conn.execute(deliveries.update().where(deliveries.c.article_id == article_id).values(
+                state="cancelled", next_attempt_at=None, updated_at=now))
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                state=new_state, updated_at=now))
+            self.audit(conn, actor, "withdrawn", article_id)
+            return self._article(conn, article_id)
+
+    def begin_retract(self, article_id: int) -> Article:
+        """The article if it may be retracted (published or partial, nothing in flight)."""
+        with self.engine.connect() as conn:
+            art = self._article(conn, article_id)
+        check_transition(article_id, art.state, "retract")
+        if any(d.state == "in_flight" for d in art.deliveries):
+            raise IllegalTransition(f"Bài #{article_id} đang được đăng; hãy thử lại sau ít phút.")
+        return art
+
+    def record_retracted(self, delivery_id: int, actor: Actor) -> None:
+        with self.tx() as conn:
+            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                state="retracted", next_attempt_at=None, updated_at=utcnow()))
+            d = conn.execute(sa.select(deliveries.c.article_id, deliveries.c.channel)
+                             .where(deliveries.c.id == delivery_id)).one()
+            self.audit(conn, actor, "delivery_retracted", d.article_id, delivery_id,
+                       channel=d.channel)
+
+    def finish_retract(self, article_id: int, actor: Actor) -> Article:
+        """Mark the article retracted; unsent deliveries are cancelled."""
+        now = utcnow()
+        with self.tx() as conn:
+            art = self._article(conn, article_id, lock=True)
+            new_state = check_transition(article_id, art.state, "retract")
+            conn.execute(deliveries.update().where(
+                deliveries.c.article_id == article_id,
+                deliveries.c.state.in_(["waiting", "retry", "failed", "in_doubt", "awaiting_url"]))
+                .values(state="cancelled", next_attempt_at=None, updated_at=now))
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                state=new_state, updated_at=now))
+            self.audit(conn, actor, "retracted", article_id)
+            return self._article(conn, article_id)
+
+    def retry_delivery(self, delivery_id: int, actor: Actor) -> Delivery:
+        """Put a failed delivery back in the queue (the article becomes approved again)."""
+        now = utcnow()
+        with self.tx() as conn:
+            d = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+            if d is None:
+                raise NotFound(f"Không có lượt đăng #{delivery_id}.")
+            if d.state not in ("failed", "retry"):
+                raise IllegalTransition(
+                    f"Lượt đăng #{delivery_id} ({d.channel}) đang ở trạng thái {d.state}, "
+                    "không cần đăng lại.")
+            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                state="retry", next_attempt_at=now, attempts=0, updated_at=now))
+            conn.execute(articles.update().where(articles.c.id == d.article_id,
+                                                 articles.c.state == "partial")
+                         .values(state="approved", updated_at=now))
+            self.audit(conn, actor, "retry_requested", d.article_id, delivery_id,
+                       channel=d.channel)
+        return self.delivery(delivery_id)
+
+    def resolve_in_doubt(self, delivery_id: int, actor: Actor, *, posted: bool,
+                         url: str | None = None) -> Delivery:
+        """An admin says whether an in-doubt (or awaiting-URL) delivery reached the platform."""
+        now = utcnow()
+        with self.tx() as conn:
+            d = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
+            if d is None:
+                raise NotFound(f"Không có lượt đăng #{delivery_id}.")
+            if d.state not in ("in_doubt", "awaiting_url"):
+                raise IllegalTransition(
+                    f"Lượt đăng #{delivery_id} không ở trạng thái chờ xác nhận (đang là {d.state}).")
+            if posted:
+                if d.state == "awaiting_url" and not url:
+                    raise IllegalTransition("Cần nhập địa chỉ (URL) công khai của bài đã đăng.")
+                self._mark_sent(conn, d, remote_id=d.remote_id or "confirmed", url=url or d.url,
+                                now=now)
+            else:
+                conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                    state="retry", next_attempt_at=now, lease_owner=None, updated_at=now))
+            self.audit(conn, actor, "confirmed_posted" if posted else "confirmed_not_posted",
+                       d.article_id, delivery_id, channel=d.channel, url=url)
+        return self.delivery(delivery_id)
+
+    # ----- dispatching -----------------------------------------------------------------------
+    def claim_due(self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
+                  skip_channels: Iterable[str] = ()) -> list[Delivery]:
+        """Lease up to ``limit`` due deliveries to ``owner`` in one transaction."""
+        from datetime import timedelta
+
+        skip = list(skip_channels)
+        with self.tx() as conn:
+            q = (sa.select(deliveries.c.id)
+                 .where(deliveries.c.state.in_(["waiting", "retry"]),
+                        deliveries.c.next_attempt_at <= now)
+                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))
+            if skip:
+                q = q.where(deliveries.c.channel.notin_(skip))
+            if is_postgres(conn):
+                q = q.with_for_update(skip_locked=True)
+            ids = list(conn.execute(q).scalars())
+            if not ids:
+                return []
+            conn.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(
+                state="in_flight", lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=deliveries.c.attempts + 1,
+                first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
+                updated_at=now))
+            rows = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids))
+                                .order_by(deliveries.c.id)).all()
+            return [_delivery(r) for r in rows]
+
+    def next_wakeup(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
+                deliveries.c.state.in_(["waiting", "retry"]))).scalar()
+
+    def _owned(self, conn: Connection, delivery_id: int, owner: str) -> Any:
+        q = sa.select(deliveries).where(deliveries.c.id == delivery_id)
+        if is_postgres(conn):
+            q = q.with_for_update()
+        d = conn.execute(q).first()
+        if d is None or d.state != "in_flight" or d.lease_owner != owner:
+            return None  # the lease expired and the delivery moved on: record nothing
+        return d
+
+    def _mark_sent(self, conn: Connection, d: Any, *, remote_id: str, url: str | None,
+                   now: datetime, awaiting_url: bool = False) -> None:
+        conn.execute(deliveries.update().where(deliveries.c.id == d.id).values(
+            state="awaiting_url" if awaiting_url else "sent", remote_id=remote_id, url=url,
+            sent_at=None if awaiting_url else now, lease_owner=None, lease_expires_at=None,
+            next_attempt_at=None, reach_next_at=None if awaiting_url else now,
+            last_error=None, updated_at=now))
+        if awaiting_url:
+            return
+        # Deliveries that waited for this channel's URL become due now.
+        conn.execute(deliveries.update().where(
+            deliveries.c.article_id == d.article_id, deliveries.c.after_channel == d.channel,
+            deliveries.c.state == "waiting", deliveries.c.next_attempt_at.is_(None))
+            .values(next_attempt_at=sa.func.coalesce(deliveries.c.due_at, now), updated_at=now))
+        self._settle_article(conn, d.article_id, now)
+
+    def _settle_article(self, conn: Connection, article_id: int, now: datetime) -> None:
+        states = list(conn.execute(sa.select(deliveries.c.state).where(
+            deliveries.c.article_id == article_id)).scalars())
+        if not states or any(s not in TERMINAL_DELIVERY for s in states):
+            return
+        new = "published" if all(s == "sent" for s in states) else "partial"
+        if "sent" not in states and new == "partial" and all(s == "cancelled" for s in states):
+            return
+        conn.execute(articles.update().where(articles.c.id == article_id,
+                                             articles.c.state == "approved")
+                     .values(state=new, updated_at=now))
+
+    def record_sent(self, delivery_id: int, owner: str, *, remote_id: str, url: str | None,
+                    awaiting_url: bool = False, reconciled: bool = False,
+                    receipt: dict[str, Any] | None = None) -> bool:
+        """Record a post; False if the lease was lost meanwhile (nothing recorded)."""
+        now = utcnow()
+        with self.tx() as conn:
+            d = self._owned(conn, delivery_id, owner)
+            if d is None:
+                return False
+            if receipt:
+                conn.execute(deliveries.update().where(deliveries.c.id == delivery_id)
+                             .values(receipt=receipt))
+            self._mark_sent(conn, d, remote_id=remote_id, url=url, now=now,
+                            awaiting_url=awaiting_url)
+            self.audit(conn, Actor.service(), "awaiting_url" if awaiting_url else "sent",
+                       d.article_id, delivery_id, channel=d.channel, url=url,
+                       remote_id=remote_id, reconciled=reconciled)
+            return True
+
+    def record_failure(self, delivery_id: int, owner: str, *, state: str, error: str, kind: str,
+                       next_attempt_at: datetime | None = None,
+                       keep_attempts: bool = False) -> bool:
+        """Record a failed attempt: ``retry`` (with a time), ``failed`` or ``in_doubt``."""
+        assert state in ("retry", "failed", "in_doubt", "waiting")
+        now = utcnow()
+        with self.tx() as conn:
+            d = self._owned(conn, delivery_id, owner)
+            if d is None:
+                return False
+            values: dict[str, Any] = dict(
+                state=state, last_error=error, last_error_kind=kind, lease_owner=None,
+                lease_expires_at=None, next_attempt_at=next_attempt_at, updated_at=now,
+                first_failure_at=d.first_failure_at or now)
+            if keep_attempts:
+                values["attempts"] = deliveries.c.attempts - 1
+            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
+            self.audit(conn, Actor.service(), f"delivery_{state}", d.article_id, delivery_id,
+                       channel=d.channel, error=error, kind=kind)
+            if state == "failed":
+                self._settle_article(conn, d.article_id, now)
+            return True
+
+    def expire_leases(self, now: datetime) -> list[Delivery]:
+        """In-flight deliveries whose worker died become ``in_doubt`` (reconciled before resend)."""
+        with self.tx() as conn:
+            q = sa.select(deliveries).where(deliveries.c.state == "in_flight",
+                                            deliveries.c.lease_expires_at < now)
+            if is_postgres(conn):
+                q = q.with_for_update(skip_locked=True)
+            rows = conn.execute(q).all()
+            for d in rows:
+                conn.execute(deliveries.update().where(deliveries.c.id == d.id).values(
+                    state="in_doubt", lease_owner=None, lease_expires_at=None,
+                    next_attempt_at=now, last_error="Tiến trình đăng bị ngắt giữa chừng.",
+                    last_error_kind="lease_expired", updated_at=now))
+                self.audit(conn, Actor.service(), "lease_expired", d.article_id, d.id,
+                           channel=d.channel, owner=d.lease_owner)
+            return [_delivery(r) for r in rows]
+
+    def claim_in_doubt(self, owner: str, now: datetime, *, lease_seconds: float,
+                       limit: int = 20) -> list[Delivery]:
+        """Lease in-doubt deliveries for reconciliation (``attempts`` unchanged)."""
+        from datetime import timedelta
+
+        with self.tx() as conn:
+            q = (sa.select(deliveries.c.id).where(deliveries.c.state == "in_doubt",
+                                                  deliveries.c.next_attempt_at <= now)
+                 .order_by(deliveries.c.id).limit(limit))
+            if is_postgres(conn):
+                q = q.with_for_update(skip_locked=True)
+            ids = list(conn.execute(q).scalars())
+            if not ids:
+                return []
+            conn.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(
+                state="in_flight", lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now))
+            rows = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids))).all()
+            return [_delivery(r) for r in rows]
+
+    def requeue_channel(self, channel: str, now: datetime) -> int:
+        """Deliveries of a channel that were held (paused) become due again."""
+        with self.tx() as conn:
+            res = conn.execute(deliveries.update().where(
+                deliveries.c.channel == channel, deliveries.c.state == "retry",
+                deliveries.c.next_attempt_at.is_(None)).values(next_attempt_at=now, updated_at=now))
+            return res.rowcount
+
+    def links_for(self, article_id: int) -> dict[str, str]:
+        """Public URLs of the article's sent deliveries, by channel."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(deliveries.c.channel, deliveries.c.url).where(
+                deliveries.c.article_id == article_id, deliveries.c.state == "sent",
+                deliveries.c.url.is_not(None))).all()
+        return {r.channel: r.url for r in rows}
+
+    def receipts_for(self, article_id: int) -> dict[str, dict[str, Any]]:
+        """``Receipt.extra`` of the article's sent deliveries, by channel (e.g. website media URLs)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(deliveries.c.channel, deliveries.c.receipt).where(
+                deliveries.c.article_id == article_id, deliveries.c.state == "sent")).all()
+        return {r.channel: r.receipt or {} for r in rows}
+
+    # ----- channel state ---------------------------------------------------------------------
+    def channel_status(self, channel: str) -> ChannelStatus:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(channel_state).where(
+                channel_state.c.channel == channel)).first()
+        if row is None:
+            return ChannelStatus(channel, False, None, False, None, None, None, None, None)
+        m = row._mapping
+        return ChannelStatus(**{f: m[f] for f in ChannelStatus.__dataclass_fields__})
+
+    def _upsert_channel(self, conn: Connection, channel: str, **values: Any) -> None:
+        now = utcnow()
+        res = conn.execute(channel_state.update().where(channel_state.c.channel == channel)
+                           .values(**values, updated_at=now))
+        if res.rowcount == 0:
+            conn.execute(channel_state.insert().values(channel=channel, updated_at=now, **values))
+
+    def set_paused(self, channel: str, paused: bool, actor: Actor, reason: str | None = None,
+                   *, needs_reauth: bool = False) -> None:
+        now = utcnow()
+        with self.tx() as conn:
+            self._upsert_channel(conn, channel, paused=paused,
+                                 paused_reason=reason if paused else None,
+                                 paused_at=now if paused else None,
+                                 needs_reauth=needs_reauth if paused else False)
+            self.audit(conn, actor, "channel_paused" if paused else "channel_resumed",
+                       channel=channel, reason=reason)
+            if not paused:
+                conn.execute(deliveries.update().where(
+                    deliveries.c.channel == channel, deliveries.c.state == "retry",
+                    deliveries.c.next_attempt_at.is_(None)).values(
+                    next_attempt_at=now, updated_at=now))
+
+    def set_backoff(self, channel: str, until: datetime | None) -> None:
+        with self.tx() as conn:
+            self._upsert_channel(conn, channel, backoff_until=until)
+
+    def record_health(self, channel: str, ok: bool, detail: str,
+                      expires_at: datetime | None) -> None:
+        with self.tx() as conn:
+            self._upsert_channel(conn, channel, last_check_at=utcnow(), last_check_ok=ok,
+                                 last_check_detail=detail, token_expires_at=expires_at)
