@@ -27,7 +27,7 @@ from content_queue.topics import TOPIC_ORDER
 
 __all__ = ["ConfigError", "Settings", "config_path", "load_settings"]
 
-_TOML_DATA: ContextVar[dict[str, Any]] = ContextVar("_toml_data", default={})
+_TOML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("_toml_data", default=None)
 
 
 class ConfigError(Exception):
@@ -130,6 +130,15 @@ class TelegramSettings(_Section):
     chat_id: int | None = None
 
 
+class ReachSettings(_Section):
+    """Decaying collection: often while a post is fresh, daily later, then stop."""
+
+    fresh_hours: float = Field(default=24.0, ge=0)
+    fresh_interval_minutes: float = Field(default=60.0, gt=0)
+    daily_until_days: float = Field(default=30.0, ge=0)
+    collect_interval_minutes: float = Field(default=15.0, gt=0)
+
+
 class ReportSettings(_Section):
     signer_title: str = "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC"
     signer_name: str = ""
@@ -141,7 +150,7 @@ class _TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return _TOML_DATA.get()
+        return _TOML_DATA.get() or {}
 
 
 class Settings(BaseSettings):
@@ -156,6 +165,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     plan: PlanSettings = PlanSettings()
     telegram: TelegramSettings = TelegramSettings()
+    reach: ReachSettings = ReachSettings()
     report: ReportSettings = ReportSettings()
     channels: dict[str, dict[str, Any]] = {}
 

@@ -1,0 +1,262 @@
+"""``loa demo``: the whole flow on local sandboxes, in a fresh workspace, in under a minute.
+
+It is also a smoke test: it exits non-zero if any step did not do what it says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from rich.console import Console
+from rich.table import Table
+
+from bot.approval import approve_article
+from bot.context import Loa
+from bot.kpis import month_status
+from bot.reach import collect_reach
+from bot.reports import write_report
+from bot.sandboxes import Sandboxes
+from bot.service import Service
+from bot.settings import load_settings
+from content_queue.models import Actor
+
+__all__ = ["run_demo"]
+
+ADMIN = Actor("Lãnh đạo Sở (demo)", "cli")
+
+_MD_ONLINE = """---
+title: Người dân Lạng Sơn nộp hồ sơ lãnh sự trực tuyến toàn trình
+topic: đ
+---
+Từ tháng 11/2026, các thủ tục cấp công hàm đề nghị cấp thị thực và hợp pháp hóa lãnh sự tại Sở Ngoại vụ
+tỉnh Lạng Sơn được cung cấp dưới dạng dịch vụ công trực tuyến toàn trình trên Cổng dịch vụ công quốc gia.
+
+Người dân và doanh nghiệp không cần đến trụ sở Sở: hồ sơ được nộp, theo dõi và nhận kết quả hoàn toàn
+qua mạng, không phụ thuộc vào địa giới hành chính.
+
+![Bộ phận một cửa](anh-mot-cua.png)
+"""
+
+_HTML_INITIATIVE = """<!doctype html><html><head><title>Sáng kiến “Một lần đến, trọn vẹn thủ tục”</title></head>
+<body><h1>Sáng kiến “Một lần đến, trọn vẹn thủ tục” tại Bộ phận một cửa</h1>
+<p>Năm 2026, Sở Ngoại vụ ghi nhận sáng kiến của công chức Bộ phận một cửa: mỗi hồ sơ được kiểm tra đầy đủ
+ngay lần tiếp nhận đầu tiên, giúp người dân không phải đi lại nhiều lần.</p>
+<p>Đây là một trong những cách làm hay được biểu dương trong công tác cải cách hành chính của tỉnh.</p>
+<script>alert('không được lọt lên website')</script>
+</body></html>"""
+
+_MD_UNTITLED = """---
+topic: h
+---
+"""
+
+_DOCX_PARAS = [
+    ("Title", "Sở Ngoại vụ rà soát, cắt giảm thủ tục hành chính năm 2026"),
+    (None, "Chủ đề: e"),
+    (None, "Thực hiện Nghị quyết số 66/NQ-CP của Chính phủ, Sở Ngoại vụ tỉnh Lạng Sơn đã rà soát "
+           "toàn bộ thủ tục hành chính thuộc thẩm quyền giải quyết, đề xuất cắt giảm, đơn giản hóa "
+           "thành phần hồ sơ và rút ngắn thời gian giải quyết."),
+    (None, "Kết quả, thời gian giải quyết bình quân giảm 30%, nhiều thủ tục không còn yêu cầu "
+           "bản sao giấy tờ đã có trong cơ sở dữ liệu quốc gia."),
+]
+
+_MD_REJECTED_ONE = """---
+title: Thông báo lịch tiếp công dân tháng 12
+topic: i
+---
+Bản nháp lịch tiếp công dân tháng 12/2026 (chưa được lãnh đạo ký duyệt).
+"""
+
+
+def _png(text: str, color: str) -> bytes:
+    img = Image.new("RGB", (640, 360), color)
+    ImageDraw.Draw(img).text((24, 160), text, fill="white")
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _write_articles(staging: Path) -> list[Path]:
+    """The sample articles, written for the project (covering topics đ, e, i)."""
+    import docx
+
+    staging.mkdir(parents=True, exist_ok=True)
+    folder = staging / "dich-vu-cong-truc-tuyen"
+    folder.mkdir()
+    (folder / "bai.md").write_text(_MD_ONLINE, "utf-8")
+    (folder / "anh-mot-cua.png").write_bytes(_png("Bo phan mot cua", "#1f5fa8"))
+    d = docx.Document()
+    for style, text in _DOCX_PARAS:
+        d.add_paragraph(text, style=style) if style else d.add_paragraph(text)
+    d.add_picture(io.BytesIO(_png("Cat giam TTHC 2026", "#a81f1f")))
+    d.save(staging / "cat-giam-tthc.docx")
+    (staging / "sang-kien-mot-cua.html").write_text(_HTML_INITIATIVE, "utf-8")
+    (staging / "lich-tiep-cong-dan.md").write_text(_MD_REJECTED_ONE, "utf-8")
+    (staging / "bai-thieu-tieu-de.md").write_text(_MD_UNTITLED, "utf-8")
+    return sorted(staging.iterdir())
+
+
+def _config(boxes: Sandboxes) -> str:
+    return f"""# Demo workspace: every channel points at a local sandbox.
+[database]
+url = "sqlite:///loa.db"
+[queue]
+poll_seconds = 0.5
+[schedule]
+slot_interval_seconds = 3      # time compressed: a posting slot every 3 seconds
+dispatch_interval_seconds = 0.5
+retry_base_seconds = 1
+max_attempts = 5
+[reach]
+fresh_interval_minutes = 0.05
+collect_interval_minutes = 0.05
+{boxes.channels_toml()}"""
+
+
+class _Checks:
+    def __init__(self, console: Console):
+        self.console, self.failed = console, []
+
+    def step(self, ok: bool, text: str) -> None:
+        self.console.print(f"{'[green]✓[/]' if ok else '[red]✗[/]'} {text}")
+        if not ok:
+            self.failed.append(text)
+
+
+def run_demo(console: Console, directory: Path | None = None, *, timeout: float = 45) -> int:
+    """Run the demo; 0 when every step did what it says."""
+    started = time.monotonic()
+    work = directory or Path(tempfile.mkdtemp(prefix="loa-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    checks = _Checks(console)
+    boxes = Sandboxes.start()
+    try:
+        console.rule("[bold]Loa demo")
+        (work / "config.toml").write_text(_config(boxes), "utf-8")
+        (work / ".env").write_text(boxes.env_text(), "utf-8")
+        loa = Loa(load_settings(work / "config.toml"))
+        console.print(f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
+                      f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}")
+        inbox = loa.settings.path(loa.settings.queue.inbox)
+        inbox.mkdir(parents=True, exist_ok=True)
+        for p in _write_articles(work / "staging"):
+            shutil.move(str(p), str(inbox / p.name))
+        console.print(f"Đã thả {len(list(inbox.iterdir()))} bài mẫu vào hộp thư {inbox}")
+
+        service = Service(loa)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=lambda: loop.run_until_complete(service.run()),
+                                  name="loa-run", daemon=True)
+        thread.start()
+
+        # 1. the inbox is polled by the service: wait for 4 articles and 1 refusal
+        rejected_dir = loa.settings.path(loa.settings.queue.rejected)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if len(loa.store.list()) >= 4 and list(rejected_dir.glob("*.loi.txt")):
+                break
+            time.sleep(0.2)
+        arts = loa.store.list()
+        checks.step(len(arts) == 4, f"Hộp thư: nhận {len(arts)} bài")
+        notes = list(rejected_dir.glob("*.loi.txt"))
+        if notes:
+            reason = notes[0].read_text("utf-8").split("Lỗi: ", 1)[-1].splitlines()[0]
+            console.print(f"  bị trả lại: {notes[0].name[:-8]} — {reason}")
+        checks.step(len(notes) == 1, "Một tệp bị trả lại, kèm lý do trong tệp .loi.txt")
+
+        # 2. decisions (the admin's choices, through the same workflow as the bot and CLI)
+        to_reject = next((a for a in arts if a.title.startswith("Thông báo lịch")), None)
+        if to_reject:
+            loa.store.reject(to_reject.id, ADMIN, "Lịch chưa được lãnh đạo ký duyệt, chưa đăng.")
+            console.print(f"⛔ Từ chối bài #{to_reject.id}: Lịch chưa được lãnh đạo ký duyệt.")
+        boxes.facebook.inject("http_500", count=1, path="/feed")
+        console.print("  (đã cài một lỗi 500 của Facebook để thấy Loa thử lại)")
+        for a in arts:
+            if a.state == "pending" and a is not to_reject:
+                approved, skipped = approve_article(loa, a.id, ADMIN)
+                when = approved.scheduled_at.astimezone(loa.settings.schedule.tz)
+                console.print(f"✓ Duyệt bài #{a.id} “{a.title[:50]}” — đăng lúc {when:%H:%M:%S}")
+                for name, why in skipped.items():
+                    console.print(f"  bỏ qua {name}: {why}")
+
+        # 3. the scheduler publishes at the slots; wait until every approved article is done
+        deadline = time.monotonic() + 30
+        seen: set[tuple[int, str]] = set()
+        while time.monotonic() < deadline:
+            pending = False
+            for a in loa.store.list(["approved", "published", "partial"]):
+                for d in a.deliveries:
+                    if d.state == "sent" and (a.id, d.channel) not in seen:
+                        seen.add((a.id, d.channel))
+                        console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
+                pending |= a.state == "approved"
+            if not pending:
+                break
+            time.sleep(0.3)
+        received = boxes.received()
+        checks.step(all(received[c] >= 1 for c in ("website", "facebook", "zalo")),
+                    f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
+                    f"zalo {received['zalo']}")
+        published = loa.store.list(["published", "partial"])
+        fb_sent = [d for a in published for d in a.deliveries
+                   if d.channel == "facebook" and d.state == "sent"]
+        feed_calls = [r for r in boxes.facebook.request_log if r[1] == "POST" and r[2].endswith("/feed")]
+        checks.step(len(boxes.facebook.records.get("posts", [])) == len(fb_sent)
+                    and len(feed_calls) == len(fb_sent) + 1,
+                    "Lỗi 500 của Facebook được khắc phục bằng thử lại, không đăng trùng")
+
+        # 4. reach
+        for post in boxes.facebook.records.get("posts", []):
+            boxes.facebook.set_reach(post["id"], "post_total_media_view_unique", 120)
+        for art in boxes.zalo.records.get("articles", []):
+            if art.get("id"):
+                boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
+        n = collect_reach(loa, datetime.now(UTC))
+        checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
+
+        loop.call_soon_threadsafe(service.stopping.set)
+        thread.join(timeout=10)
+
+        # 5. the report
+        period = datetime.now(loa.settings.schedule.tz).strftime("%Y-%m")
+        report_path, _ = write_report(loa, period, "docx", work / f"bao-cao-{period}.docx")
+        import docx
+
+        ok = report_path is not None and report_path.exists() and any(
+            "BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
+        checks.step(ok, f"Báo cáo: {report_path}")
+
+        # summary
+        now_local = datetime.now(loa.settings.schedule.tz)
+        ms = month_status(loa.store.engine, now_local.year, now_local.month,
+                          monthly_minimum=loa.settings.plan.monthly_website_minimum,
+                          website_channels=loa.settings.plan.website_channels,
+                          tz=loa.settings.schedule.timezone)
+        t = Table("Bài", "Trạng thái", "website", "facebook", "zalo", title="Tóm tắt")
+        for a in loa.store.list():
+            by = {d.channel: d.state for d in a.deliveries}
+            t.add_row(f"#{a.id} {a.title[:40]}", a.state, by.get("website", "—"),
+                      by.get("facebook", "—"), by.get("zalo", "—"))
+        console.print(t)
+        console.print(f"Chỉ tiêu tháng {now_local:%m/%Y}: {ms.published}/{ms.minimum} bài trên "
+                      f"website ({'đạt' if ms.published >= ms.minimum else 'chưa đạt'}).")
+        alerts = loa.notifier.open_alerts()
+        for al in alerts:
+            console.print(f"  cảnh báo: {al['message']}")
+        console.print(f"Workspace: {work}\nReport: {report_path}\n"
+                      f"Time: {time.monotonic() - started:.1f} s")
+    finally:
+        boxes.stop()
+    if checks.failed:
+        console.print(f"[red]Demo failed: {len(checks.failed)} step(s) did not work.[/]")
+        return 1
+    console.print("[green]Demo finished: every step worked.[/]")
+    return 0

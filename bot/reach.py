@@ -1,0 +1,71 @@
+"""Reach collection: batched reads per channel on a decaying schedule, stored as a time series."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.context import Loa
+from channels.base import AuthError, ChannelError, RateLimited, Receipt
+from content_queue.tables import deliveries, reach_samples
+
+__all__ = ["collect_reach", "next_sample_at"]
+
+log = logging.getLogger(__name__)
+
+
+def next_sample_at(loa: Loa, sent_at: datetime, now: datetime) -> datetime | None:
+    """When to sample a post next: every few minutes while fresh, daily later, then never."""
+    r = loa.settings.reach
+    age = now - sent_at
+    if age < timedelta(hours=r.fresh_hours):
+        return now + timedelta(minutes=r.fresh_interval_minutes)
+    if age < timedelta(days=r.daily_until_days):
+        return now + timedelta(days=1)
+    return None
+
+
+def collect_reach(loa: Loa, now: datetime) -> int:
+    """Sample every post that is due; returns the number of samples stored."""
+    with loa.store.engine.connect() as conn:
+        rows = conn.execute(sa.select(deliveries.c.id, deliveries.c.channel,
+                                      deliveries.c.remote_id, deliveries.c.url,
+                                      deliveries.c.sent_at)
+                            .where(deliveries.c.state == "sent",
+                                   deliveries.c.reach_next_at <= now)).all()
+    by_channel: dict[str, list[sa.Row]] = defaultdict(list)
+    for r in rows:
+        by_channel[r.channel].append(r)
+    stored = 0
+    channels = loa.channels()
+    for name, items in by_channel.items():
+        channel = channels.get(name)
+        st = loa.store.channel_status(name)
+        if channel is None or st.paused or (st.backoff_until and st.backoff_until > now):
+            continue
+        try:
+            reach = channel.fetch_reach([Receipt(r.remote_id, r.url) for r in items])
+        except RateLimited as exc:
+            loa.store.set_backoff(name, now + timedelta(seconds=exc.retry_after))
+            log.warning("reach: %s throttled, backing off %.0f s", name, exc.retry_after)
+            continue
+        except AuthError as exc:
+            log.warning("reach: %s refused the credentials: %s", name, exc.message)
+            continue
+        except ChannelError as exc:
+            log.warning("reach: %s failed: %s", name, exc.message)
+            continue
+        with loa.store.tx() as conn:
+            for r in items:
+                metrics = reach.get(r.remote_id, {})
+                for metric, value in metrics.items():
+                    conn.execute(reach_samples.insert().values(
+                        delivery_id=r.id, collected_at=now, metric=metric, value=value,
+                        available=value is not None))
+                    stored += 1
+                conn.execute(deliveries.update().where(deliveries.c.id == r.id).values(
+                    reach_next_at=next_sample_at(loa, r.sent_at, now)))
+    return stored

@@ -1,0 +1,89 @@
+"""The local fake platforms together: start them, write a config for them, show what they got."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from channels.sandbox.facebook import FacebookSandbox
+from channels.sandbox.wordpress import WordPressSandbox
+from channels.sandbox.zalo import ZaloSandbox
+
+__all__ = ["Sandboxes", "serve_sandboxes"]
+
+
+@dataclass
+class Sandboxes:
+    website: WordPressSandbox
+    facebook: FacebookSandbox
+    zalo: ZaloSandbox
+
+    @classmethod
+    def start(cls, port_base: int = 0) -> Sandboxes:
+        ports = (port_base, port_base + 1, port_base + 2) if port_base else (0, 0, 0)
+        boxes = cls(WordPressSandbox(port=ports[0]), FacebookSandbox(port=ports[1]),
+                    ZaloSandbox(port=ports[2]))
+        for b in (boxes.website, boxes.facebook, boxes.zalo):
+            b.start()
+        return boxes
+
+    def stop(self) -> None:
+        for b in (self.website, self.facebook, self.zalo):
+            b.stop()
+
+    def channels_toml(self) -> str:
+        """``[channels.*]`` sections pointing at these servers."""
+        return f"""
+[channels.website]
+type = "wordpress"
+url = "{self.website.api_url}"
+username = "{WordPressSandbox.USERNAME}"
+
+[channels.facebook]
+type = "facebook_page"
+page_id = "{FacebookSandbox.PAGE_ID}"
+graph_url = "{self.facebook.url}"
+api_version = "v25.0"
+after = "website"
+hashtags = ["CCHC", "LangSon"]
+timeout_seconds = 5
+
+[channels.zalo]
+type = "zalo_oa"
+api_url = "{self.zalo.url}"
+oauth_url = "{self.zalo.url}"
+app_id = "{ZaloSandbox.APP_ID}"
+after = "website"
+verify_interval_seconds = 0.2
+timeout_seconds = 5
+"""
+
+    def env_text(self) -> str:
+        """The ``.env`` with the sandboxes' credentials."""
+        return (f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
+                f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
+                f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
+                f"LOA_CHANNELS__ZALO__REFRESH_TOKEN={ZaloSandbox.INITIAL_REFRESH_TOKEN}\n")
+
+    def received(self) -> dict[str, int]:
+        return {"website": len(self.website.records.get("posts", [])),
+                "facebook": len(self.facebook.records.get("posts", [])),
+                "zalo": len(self.zalo.records.get("articles", []))}
+
+
+def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
+    """Serve until Ctrl-C, printing the config to use and each platform's records URL."""
+    boxes = Sandboxes.start(port_base)
+    console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page and Zalo OA on 127.0.0.1")
+    for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
+        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)")
+    console.print("\nPut this in config.toml:\n" + boxes.channels_toml())
+    console.print("and this in .env:\n" + boxes.env_text())
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        boxes.stop()

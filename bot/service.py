@@ -1,0 +1,96 @@
+"""``loa run``: one asyncio process; APScheduler wakes the jobs, blocking work runs in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Loa
+from bot.intake import inbox_poller, poll_inbox
+from bot.reach import collect_reach
+
+__all__ = ["Service", "run_service"]
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """The jobs of the running service; each runs in the bounded pool, never two at once."""
+
+    def __init__(self, loa: Loa, *, workers: int = 4):
+        self.loa = loa
+        self.dispatcher = loa.dispatcher()
+        self.poller = inbox_poller(loa)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loa-job")
+        self.stopping = asyncio.Event()
+        self._running: set[str] = set()
+
+    async def _job(self, name: str, fn: Callable[[], Any]) -> None:
+        if name in self._running or self.stopping.is_set():
+            return  # the previous run of this job is still busy
+        self._running.add(name)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except Exception:
+            log.exception("job %s failed", name)
+        finally:
+            self._running.discard(name)
+
+    def _catch_up(self) -> None:
+        overdue = [a for a in self.loa.store.list(["approved"])
+                   if a.scheduled_at and a.scheduled_at < datetime.now(UTC)]
+        if overdue:
+            self.loa.notifier.alert(
+                "catch_up:" + datetime.now(UTC).strftime("%Y%m%d%H%M"),
+                f"Loa vừa khởi động lại; {len(overdue)} bài đã quá giờ đăng sẽ được đăng ngay, "
+                "theo thứ tự thời gian: " + ", ".join(f"#{a.id}" for a in overdue), "info")
+
+    async def run(self, *, stop_after: float | None = None) -> None:
+        loa = self.loa
+        s = loa.settings
+        if not (s.telegram.token and s.telegram.chat_id is not None):
+            log.warning("no Telegram token/chat configured: running headless (alerts go to the log)")
+        self._catch_up()
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our jobs guard overlaps
+        sched = AsyncIOScheduler(timezone=s.schedule.tz,
+                                 job_defaults={"coalesce": True, "max_instances": 3})
+        sched.add_job(self._job, "interval", args=["dispatch", self.dispatcher.tick],
+                      seconds=s.schedule.dispatch_interval_seconds, next_run_time=datetime.now(UTC))
+        sched.add_job(self._job, "interval", args=["inbox", lambda: poll_inbox(loa, self.poller)],
+                      seconds=s.queue.poll_seconds, next_run_time=datetime.now(UTC))
+        sched.add_job(self._job, "interval",
+                      args=["reach", lambda: collect_reach(loa, datetime.now(UTC))],
+                      minutes=s.reach.collect_interval_minutes)
+        sched.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stopping.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        try:
+            if stop_after is None:
+                await self.stopping.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self.stopping.wait(), stop_after)
+                except TimeoutError:
+                    pass
+        finally:
+            self.stopping.set()
+            sched.shutdown(wait=False)
+            # in-flight calls finish and are recorded; nothing is left half-written
+            self.pool.shutdown(wait=True)
+            self.dispatcher.close()
+
+
+def run_service(loa: Loa, *, stop_after: float | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop_after`` seconds)."""
+    asyncio.run(Service(loa).run(stop_after=stop_after))

@@ -1,0 +1,233 @@
+"""The store on SQLite and PostgreSQL: submission, decisions, audit, leases, settling."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import parsed_article
+
+from content_queue.models import Actor
+from content_queue.store import ChannelPlan, Store
+from content_queue.workflow import IllegalTransition
+
+EDITOR = Actor("bien-tap", "cli")
+ADMIN = Actor("quan-tri", "telegram")
+PLAN = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _approved(store: Store, title: str = "Bài đã duyệt", plan: list[ChannelPlan] = PLAN) -> int:
+    art = store.submit(parsed_article(title), EDITOR).article
+    store.approve(art.id, ADMIN, _now() - timedelta(seconds=1), plan)
+    return art.id
+
+
+def _one_line_vi(exc: pytest.ExceptionInfo[IllegalTransition]) -> str:
+    text = str(exc.value)
+    assert "\n" not in text and text.startswith("Không thể")
+    return text
+
+
+def test_submit_duplicate_and_revision(store: Store) -> None:
+    first = store.submit(parsed_article("Tin CCHC", external_id="doc-1", body="Bản đầu."), EDITOR)
+    assert first.outcome == "created" and first.article.revision == 1
+    assert first.article.state == "pending"
+
+    again = store.submit(parsed_article("Tin CCHC", external_id="doc-1", body="Bản đầu."), EDITOR)
+    assert again.outcome == "duplicate" and again.article.id == first.article.id
+
+    revised = store.submit(parsed_article("Tin CCHC (sửa)", external_id="doc-1", body="Bản sửa."),
+                           EDITOR)
+    assert revised.outcome == "revised"
+    assert revised.article.id == first.article.id and revised.article.revision == 2
+    assert revised.article.title == "Tin CCHC (sửa)"
+    assert len(store.list()) == 1
+
+
+def test_revision_after_approval_is_refused(store: Store) -> None:
+    art = store.submit(parsed_article("Tin A", external_id="doc-2", body="Một."), EDITOR).article
+    store.approve(art.id, ADMIN, _now(), PLAN)
+    with pytest.raises(IllegalTransition, match="đã được duyệt hoặc đã đăng"):
+        store.submit(parsed_article("Tin A", external_id="doc-2", body="Hai."), EDITOR)
+    assert store.get(art.id).revision == 1
+
+
+def test_approve_creates_one_waiting_delivery_per_plan_with_dependency(store: Store) -> None:
+    art = store.submit(parsed_article(), EDITOR).article
+    due = _now() + timedelta(hours=1)
+    approved = store.approve(art.id, ADMIN, due, PLAN + [ChannelPlan("zalo", "website")])
+    assert approved.state == "approved" and approved.approved_by == "quan-tri"
+    by = {d.channel: d for d in approved.deliveries}
+    assert sorted(by) == ["facebook", "website", "zalo"]
+    assert all(d.state == "waiting" for d in by.values())
+    assert by["website"].next_attempt_at == due and by["website"].after_channel is None
+    for name in ("facebook", "zalo"):
+        assert by[name].after_channel == "website" and by[name].next_attempt_at is None
+    assert len({d.idempotency_key for d in by.values()}) == 3
+
+
+def test_a_dependency_on_an_unplanned_channel_does_not_block(store: Store) -> None:
+    art = store.submit(parsed_article(), EDITOR).article
+    approved = store.approve(art.id, ADMIN, _now(), [ChannelPlan("facebook", "website")])
+    (d,) = approved.deliveries
+    assert d.after_channel is None and d.next_attempt_at is not None
+
+
+def test_illegal_transitions_are_one_vietnamese_line(store: Store) -> None:
+    rejected = store.submit(parsed_article("Bài bị từ chối"), EDITOR).article
+    store.reject(rejected.id, ADMIN, "Sai số liệu")
+    with pytest.raises(IllegalTransition) as exc:
+        store.approve(rejected.id, ADMIN, _now(), PLAN)
+    assert "đã bị từ chối" in _one_line_vi(exc)
+
+    pending = store.submit(parsed_article("Bài chưa đăng"), EDITOR).article
+    with pytest.raises(IllegalTransition) as exc:
+        store.begin_retract(pending.id)
+    assert "gỡ bài" in _one_line_vi(exc)
+
+    published = _approved(store, "Bài đã đăng", [ChannelPlan("website")])
+    (d,) = store.claim_due("w1", _now(), limit=10, lease_seconds=60)
+    assert store.record_sent(d.id, "w1", remote_id="1", url="https://x/1")
+    assert store.get(published).state == "published"
+    with pytest.raises(IllegalTransition) as exc:
+        store.withdraw(published, ADMIN)
+    assert "rút lại" in _one_line_vi(exc)
+
+    with pytest.raises(IllegalTransition, match="lý do"):
+        store.reject(pending.id, ADMIN, "   ")
+
+
+def test_every_state_change_writes_an_audit_row(store: Store) -> None:
+    art = store.submit(parsed_article("Bài có nhật ký", external_id="x-1", body="A"), EDITOR).article
+    store.submit(parsed_article("Bài có nhật ký", external_id="x-1", body="B"), EDITOR)
+    store.change_topic(art.id, "b", ADMIN)
+    store.approve(art.id, ADMIN, _now() - timedelta(seconds=1), PLAN)
+    store.withdraw(art.id, ADMIN)
+    entries = store.audit_entries(art.id)
+    assert [e["action"] for e in entries] == [
+        "submitted", "revised", "topic_changed", "approved", "withdrawn"]
+    assert [e["actor"] for e in entries] == ["bien-tap", "bien-tap", "quan-tri", "quan-tri",
+                                             "quan-tri"]
+    assert entries[3]["detail"]["channels"] == ["facebook", "website"]
+    assert all(d.state == "cancelled" for d in store.get(art.id).deliveries)
+    assert store.get(art.id).state == "withdrawn"
+
+
+def test_claim_leases_once_and_sent_releases_dependents(store: Store) -> None:
+    art_id = _approved(store)
+    claimed = store.claim_due("w1", _now(), limit=10, lease_seconds=60)
+    assert [d.channel for d in claimed] == ["website"]  # facebook waits for the website
+    (site,) = claimed
+    assert site.state == "in_flight" and site.lease_owner == "w1" and site.attempts == 1
+    assert store.claim_due("w2", _now(), limit=10, lease_seconds=60) == []
+
+    assert not store.record_sent(site.id, "w2", remote_id="9", url="https://x/9")  # not its lease
+    assert store.record_sent(site.id, "w1", remote_id="7", url="https://site/bai-7",
+                             receipt={"media": {"a.jpg": "https://site/a.jpg"}})
+    assert store.links_for(art_id) == {"website": "https://site/bai-7"}
+    assert store.receipts_for(art_id)["website"]["media"] == {"a.jpg": "https://site/a.jpg"}
+    assert store.get(art_id).state == "approved"  # facebook still to go
+
+    (fb,) = store.claim_due("w2", _now(), limit=10, lease_seconds=60)
+    assert fb.channel == "facebook"
+    assert store.record_sent(fb.id, "w2", remote_id="p_1", url="https://fb/p_1")
+    art = store.get(art_id)
+    assert art.state == "published" and all(d.state == "sent" for d in art.deliveries)
+    actions = [e["action"] for e in store.audit_entries(art_id)]
+    assert actions.count("sent") == 2
+
+
+def test_failure_settles_partial_and_retry_reopens(store: Store) -> None:
+    art_id = _approved(store)
+    (site,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
+    store.record_sent(site.id, "w", remote_id="1", url="https://site/1")
+    (fb,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
+    assert store.record_failure(fb.id, "w", state="failed", error="Facebook từ chối bài.",
+                                kind="rejected")
+    art = store.get(art_id)
+    assert art.state == "partial"
+    assert store.delivery(fb.id).last_error == "Facebook từ chối bài."
+
+    again = store.retry_delivery(fb.id, ADMIN)
+    assert again.state == "retry" and again.attempts == 0
+    assert store.get(art_id).state == "approved"
+    with pytest.raises(IllegalTransition):
+        store.retry_delivery(site.id, ADMIN)
+    actions = [e["action"] for e in store.audit_entries(art_id)]
+    assert "delivery_failed" in actions and "retry_requested" in actions
+
+
+def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None:
+    art_id = _approved(store, plan=[ChannelPlan("website")])
+    (d,) = store.claim_due("dead-worker", _now(), limit=10, lease_seconds=30)
+    assert store.expire_leases(_now()) == []  # lease still valid
+    expired = store.expire_leases(_now() + timedelta(seconds=31))
+    assert [x.id for x in expired] == [d.id]
+    doubt = store.delivery(d.id)
+    assert doubt.state == "in_doubt" and doubt.lease_owner is None
+    assert doubt.last_error_kind == "lease_expired"
+    # the dead worker's late answer is not recorded
+    assert not store.record_sent(d.id, "dead-worker", remote_id="1", url="https://x")
+
+    (again,) = store.claim_in_doubt("w2", _now() + timedelta(seconds=1), lease_seconds=30)
+    assert again.id == d.id and again.attempts == 1  # reconciliation is not a new attempt
+    store.record_failure(d.id, "w2", state="in_doubt", error="?", kind="cannot_tell",
+                         keep_attempts=True)
+    store.resolve_in_doubt(d.id, ADMIN, posted=True, url="https://site/da-dang")
+    assert store.get(art_id).state == "published"
+    assert "lease_expired" in [e["action"] for e in store.audit_entries(art_id)]
+
+
+def test_pause_holds_and_resume_requeues(store: Store) -> None:
+    art_id = _approved(store, plan=[ChannelPlan("facebook")])
+    (d,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
+    store.set_paused("facebook", True, Actor.service(), "Token hết hạn", needs_reauth=True)
+    store.record_failure(d.id, "w", state="retry", next_attempt_at=None, error="Token hết hạn",
+                         kind="auth", keep_attempts=True)
+    st = store.channel_status("facebook")
+    assert st.paused and st.needs_reauth and st.paused_reason == "Token hết hạn"
+    assert store.claim_due("w", _now(), limit=10, lease_seconds=60) == []
+    store.set_paused("facebook", False, ADMIN)
+    assert not store.channel_status("facebook").paused
+    (again,) = store.claim_due("w", _now() + timedelta(seconds=1), limit=10, lease_seconds=60)
+    assert again.id == d.id and again.attempts == 1
+    actions = [e["action"] for e in store.audit_entries()]
+    assert "channel_paused" in actions and "channel_resumed" in actions
+    assert store.get(art_id).state == "approved"
+
+
+def test_concurrent_claims_never_share_a_delivery(pg_url: str) -> None:
+    stores = [Store.open(pg_url), Store.open(pg_url)]
+    try:
+        for i in range(200):
+            _approved(stores[0], f"Bài số {i}", [ChannelPlan("website")])
+        got: list[list[int]] = [[], []]
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            try:
+                while True:
+                    batch = stores[n].claim_due(f"w{n}", _now(), limit=7, lease_seconds=60)
+                    if not batch:
+                        return
+                    got[n].extend(d.id for d in batch)
+            except BaseException as exc:  # surfaced in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert not set(got[0]) & set(got[1])
+        assert len(got[0]) + len(got[1]) == 200
+        assert {d.id for a in stores[0].list() for d in a.deliveries} == set(got[0]) | set(got[1])
+    finally:
+        for s in stores:
+            s.engine.dispose()
