@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -71,18 +72,14 @@ class Service:
         sched.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stopping.set)
-            except (NotImplementedError, RuntimeError):
-                pass
         try:
             if stop_after is None:
                 await self.stopping.wait()
             else:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), stop_after)
-                except TimeoutError:
-                    pass
         finally:
             self.stopping.set()
             sched.shutdown(wait=False)

@@ -166,7 +166,8 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     art_id = _approved(store, plan=[ChannelPlan("website")])
     (d,) = store.claim_due("dead-worker", _now(), limit=10, lease_seconds=30)
     assert store.expire_leases(_now()) == []  # lease still valid
-    expired = store.expire_leases(_now() + timedelta(seconds=31))
+    later = _now() + timedelta(seconds=31)
+    expired = store.expire_leases(later)
     assert [x.id for x in expired] == [d.id]
     doubt = store.delivery(d.id)
     assert doubt.state == "in_doubt" and doubt.lease_owner is None
@@ -174,7 +175,7 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     # the dead worker's late answer is not recorded
     assert not store.record_sent(d.id, "dead-worker", remote_id="1", url="https://x")
 
-    (again,) = store.claim_in_doubt("w2", _now() + timedelta(seconds=1), lease_seconds=30)
+    (again,) = store.claim_in_doubt("w2", later, lease_seconds=30)
     assert again.id == d.id and again.attempts == 1  # reconciliation is not a new attempt
     store.record_failure(d.id, "w2", state="in_doubt", error="?", kind="cannot_tell",
                          keep_attempts=True)

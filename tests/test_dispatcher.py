@@ -1,0 +1,214 @@
+"""The dispatcher against the WordPress, Facebook and Zalo sandboxes over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import Workspace, parsed_article, wait_for
+
+from bot.approval import approve_article
+from bot.context import Loa
+from bot.notifier import Notifier
+from content_queue.models import Actor, Article
+from content_queue.store import ChannelPlan
+from content_queue.tables import deliveries
+
+EDITOR = Actor("bien-tap", "cli")
+ADMIN = Actor("quan-tri", "cli")
+
+
+def _submit_and_approve(loa: Loa, ws: Workspace, title: str, *, cover: bool = True) -> Article:
+    art = loa.store.submit(parsed_article(title, cover=ws.cover() if cover else None), EDITOR)
+    approved, skipped = approve_article(loa, art.article.id, ADMIN, now=True)
+    assert skipped == ({} if cover else {"zalo": skipped.get("zalo")})
+    return approved
+
+
+def _tick(loa: Loa) -> int:
+    d = loa.dispatcher()
+    try:
+        return d.tick()
+    finally:
+        d.close()
+
+
+def _by_channel(loa: Loa, article_id: int) -> dict[str, object]:
+    return {d.channel: d for d in loa.store.get(article_id).deliveries}
+
+
+def _due_now(loa: Loa, delivery_id: int) -> None:
+    """Bring a delivery's next attempt forward, as the passing of time would."""
+    with loa.store.tx() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.id == delivery_id)
+                     .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+def test_publishes_through_the_three_sandboxes(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    art = _submit_and_approve(loa, workspace, "Sở Ngoại vụ đẩy mạnh dịch vụ công trực tuyến")
+    assert _tick(loa) == 3
+    done = loa.store.get(art.id)
+    assert done.state == "published"
+    by = {d.channel: d for d in done.deliveries}
+    assert {d.state for d in by.values()} == {"sent"}
+
+    (post,) = workspace.wp.posts.values()
+    assert post["status"] == "publish" and f"/{post['slug']}/" in (by["website"].url or "")
+    assert len(workspace.wp.media) == 1
+    cover_url = loa.store.receipts_for(art.id)["website"]["cover_url"]
+    assert cover_url and cover_url.startswith(workspace.wp.url)
+
+    (fb_post,) = workspace.fb.posts.values()
+    assert by["website"].url in (fb_post.get("link") or "") + (fb_post.get("message") or "")
+    (zalo_article,) = workspace.zalo.media.values()
+    assert zalo_article["cover"]["photo_url"] == cover_url
+    texts = " ".join(b.get("content", "") for b in zalo_article["body"])
+    assert by["website"].url in texts
+    assert _tick(loa) == 0  # nothing left: no second post anywhere
+    assert len(workspace.wp.posts) == len(workspace.fb.posts) == len(workspace.zalo.media) == 1
+
+
+def test_http_500_once_is_retried_and_posted_once(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.fb.inject("http_500", path=r"/feed$", method="POST")
+    art = _submit_and_approve(loa, workspace, "Tin thử lỗi 500", cover=False)
+    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    assert len(workspace.fb.posts) == 1 and len(workspace.wp.posts) == 1
+
+
+def test_lost_answer_is_reconciled_without_a_second_post(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.wp.inject("timeout_after", path=r"/wp/v2/posts$", method="POST", seconds=2)
+    art = _submit_and_approve(loa, workspace, "Tin thử mất câu trả lời", cover=False)
+    _tick(loa)
+    site = _by_channel(loa, art.id)["website"]
+    assert site.state == "retry" and site.last_error_kind == "may_have_posted"
+    assert len(workspace.wp.posts) == 1  # created, but Loa never heard back
+
+    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    assert len(workspace.wp.posts) == 1
+    creates = [r for r in workspace.wp.request_log if r[1] == "POST" and r[2].endswith("/posts")]
+    assert len(creates) == 1
+    audit = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
+    assert audit[0]["detail"]["channel"] == "website" and audit[0]["detail"]["reconciled"]
+
+
+def test_throttling_backs_off_the_channel_with_one_alert(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.fb.inject("throttle", count=-1, path=r"/feed$")
+    art = _submit_and_approve(loa, workspace, "Tin thử giới hạn tần suất")
+    _tick(loa)
+    by = _by_channel(loa, art.id)
+    assert by["website"].state == "sent" and by["zalo"].state == "sent"  # others unaffected
+    fb = by["facebook"]
+    assert fb.state == "retry" and fb.last_error_kind == "rate_limited"
+    backoff = loa.store.channel_status("facebook").backoff_until
+    assert backoff is not None and backoff > datetime.now(UTC) + timedelta(minutes=5)
+    assert fb.next_attempt_at == backoff
+
+    _due_now(loa, fb.id)
+    _tick(loa)  # the channel is held: the due delivery is not even tried
+    assert _by_channel(loa, art.id)["facebook"].attempts == fb.attempts
+
+    loa.store.set_backoff("facebook", None)
+    _tick(loa)  # throttled again
+    alerts = [a for a in loa.notifier.open_alerts() if a["key"] == "throttled:facebook"]
+    assert len(alerts) == 1 and alerts[0]["count"] == 2
+    assert len(workspace.fb.posts) == 0
+
+
+def test_expired_token_pauses_the_channel_until_resumed(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.fb.expire_token()
+    art = _submit_and_approve(loa, workspace, "Tin thử token hết hạn")
+    _tick(loa)
+    st = loa.store.channel_status("facebook")
+    assert st.paused and st.needs_reauth
+    (alert,) = [a for a in loa.notifier.open_alerts() if a["key"] == "auth:facebook"]
+    assert "loa channels connect facebook" in alert["message"]
+    assert _by_channel(loa, art.id)["facebook"].state == "retry"
+    assert len(workspace.fb.posts) == 0
+
+    _tick(loa)  # paused: nothing is tried
+    assert len(workspace.fb.posts) == 0
+
+    workspace.fb.token_expired = False  # the admin reconnected the page
+    loa.store.set_paused("facebook", False, ADMIN)
+    _tick(loa)
+    assert loa.store.get(art.id).state == "published"
+    assert len(workspace.fb.posts) == 1
+
+
+def test_rejected_post_fails_and_the_article_is_partial(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.fb.inject("spam", path=r"/feed$")
+    art = _submit_and_approve(loa, workspace, "Tin thử bị coi là spam")
+    _tick(loa)
+    done = loa.store.get(art.id)
+    assert done.state == "partial"
+    by = {d.channel: d for d in done.deliveries}
+    assert by["facebook"].state == "failed" and "1346003" in (by["facebook"].last_error or "")
+    assert by["website"].state == by["zalo"].state == "sent"
+    (alert,) = [a for a in loa.notifier.open_alerts() if a["key"] == f"failed:{by['facebook'].id}"]
+    assert f"loa retry {by['facebook'].id}" in alert["message"]
+    assert len(workspace.fb.posts) == 0
+
+
+def test_notifier_merges_repeats_and_sends_once(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    sent: list[str] = []
+    notifier = Notifier(loa.store, [sent.append])
+    assert notifier.alert("auth:zalo", "Kênh zalo đã tạm dừng.")
+    assert not notifier.alert("auth:zalo", "Kênh zalo đã tạm dừng.")
+    assert not notifier.alert("auth:zalo", "Kênh zalo đã tạm dừng.")
+    (open_alert,) = notifier.open_alerts()
+    assert open_alert["count"] == 3 and len(sent) == 1
+    notifier.resolve("auth:zalo")
+    assert notifier.open_alerts() == []
+    assert notifier.alert("auth:zalo", "Kênh zalo lại tạm dừng.")
+    assert len(sent) == 2
+
+
+def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, pg_url: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOA_DATABASE__URL", pg_url)
+    loas = [workspace.loa(), workspace.loa()]
+    plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    for i in range(50):
+        art = loas[0].store.submit(parsed_article(f"Tin song song số {i}"), EDITOR).article
+        loas[0].store.approve(art.id, ADMIN, due, plan)
+    dispatchers = [loa.dispatcher() for loa in loas]
+    for n, d in enumerate(dispatchers):
+        d.owner = f"worker-{n}"
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for _ in range(5):
+                dispatchers[n].tick()
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (0, 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for d in dispatchers:
+            d.close()
+    assert not errors
+    with loas[0].store.engine.connect() as conn:
+        states = conn.execute(sa.select(deliveries.c.state, sa.func.count())
+                              .group_by(deliveries.c.state)).all()
+    assert dict(states) == {"sent": 100}
+    assert len(workspace.wp.posts) == 50 and len(workspace.fb.posts) == 50
+    titles = sorted(p["title"] for p in workspace.wp.posts.values())
+    assert titles == sorted(f"Tin song song số {i}" for i in range(50))
+    for loa in loas:
+        loa.store.engine.dispose()
