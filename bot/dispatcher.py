@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,6 +87,7 @@ class Dispatcher:
         self.notifier = notifier
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
+        self.batch = max_workers  # lease only what can start now
         self._publish = retry(
             retry=retry_if_exception(_short_transient), reraise=True,
             stop=stop_after_attempt(in_call_attempts),
@@ -97,7 +98,7 @@ class Dispatcher:
         self.pool.shutdown(wait=True)
 
     # ----- the tick --------------------------------------------------------------------------
-    def tick(self, max_rounds: int = 50) -> int:
+    def tick(self, max_rounds: int = 10_000) -> int:
         """Process everything due now (dependents released in this tick included)."""
         done = 0
         for d in self.store.expire_leases(self._now()):
@@ -105,14 +106,21 @@ class Dispatcher:
                                 f"Bài #{d.article_id} trên kênh {d.channel}: tiến trình đăng bị ngắt "
                                 "giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi đăng lại.")
         done += self._reconcile_in_doubt()
+        # Claim again whenever a delivery finishes: deliveries that waited for the website's URL
+        # start the moment it is recorded, not after the whole batch.
+        pending: set[Future[None]] = set()
         for _ in range(max_rounds):
-            claimed = self.store.claim_due(self.owner, self._now(), limit=50,
+            claimed = self.store.claim_due(self.owner, self._now(), limit=self.batch,
                                            lease_seconds=self.policy.lease_seconds,
                                            skip_channels=self._held_channels())
-            if not claimed:
-                break
-            list(self.pool.map(self._deliver, claimed))
+            pending |= {self.pool.submit(self._deliver, d) for d in claimed}
             done += len(claimed)
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                f.result()
+        wait(pending)
         return done
 
     def _now(self) -> datetime:

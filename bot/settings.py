@@ -167,7 +167,8 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     reach: ReachSettings = ReachSettings()
     report: ReportSettings = ReportSettings()
-    channels: dict[str, dict[str, Any]] = {}
+    # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
+    channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)
 
     # Filled by load_settings: the folder of config.toml and the validated channel models.
     base_dir: Path = Path(".")
