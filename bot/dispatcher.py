@@ -91,7 +91,7 @@ class Dispatcher:
         self._publish = retry(
             retry=retry_if_exception(_short_transient), reraise=True,
             stop=stop_after_attempt(in_call_attempts),
-            wait=wait_exponential_jitter(initial=0.2, max=5),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5),
         )(self._publish_once)
 
     def close(self) -> None:
@@ -127,14 +127,7 @@ class Dispatcher:
         return datetime.now(UTC)
 
     def _held_channels(self) -> list[str]:
-        now = self._now()
-        held = []
-        for name in self.channels:
-            st = self.store.channel_status(name)
-            if st.paused or (st.backoff_until and st.backoff_until > now):
-                held.append(name)
-        # deliveries of channels that are not configured any more wait rather than fail
-        return held
+        return self.store.held_channels(self._now())
 
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:

@@ -8,14 +8,16 @@ import logging
 import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Loa
 from bot.intake import inbox_poller, poll_inbox
+from bot.kpis import month_status
 from bot.reach import collect_reach
+from channels.base import ChannelError
 
 __all__ = ["Service", "run_service"]
 
@@ -44,6 +46,40 @@ class Service:
         finally:
             self._running.discard(name)
 
+    def check_quota(self) -> None:
+        """On the plan's check day, alert admins when this month's website articles are behind."""
+        s = self.loa.settings
+        today = datetime.now(s.schedule.tz)
+        if today.day < s.plan.quota_check_day:
+            return
+        ms = month_status(self.loa.store.engine, today.year, today.month,
+                          monthly_minimum=s.plan.monthly_website_minimum,
+                          website_channels=s.plan.website_channels, tz=s.schedule.timezone)
+        if ms.behind:
+            self.loa.notifier.alert(
+                f"quota:{today:%Y-%m}",
+                f"Tháng {today:%m/%Y} mới đăng {ms.published}/{ms.minimum} bài CCHC trên website "
+                f"theo kế hoạch; đang có {ms.scheduled} bài chờ đăng. Cần thêm bài trước cuối tháng.")
+
+    def check_health(self) -> None:
+        """Check each channel's credentials; alert when a token expires within a week."""
+        now = datetime.now(UTC)
+        for name, channel in self.loa.channels().items():
+            try:
+                h = channel.check()
+            except ChannelError as exc:
+                log.warning("health check of %s failed: %s", name, exc.message)
+                continue
+            self.loa.store.record_health(name, h.ok, h.detail, h.expires_at)
+            if not h.ok:
+                self.loa.notifier.alert(f"health:{name}", f"Kênh {name} không sẵn sàng: {h.detail}")
+            elif h.expires_at and h.expires_at - now < timedelta(days=7) and self.loa.settings.parsed_channels[name].type != "zalo_oa":
+                self.loa.notifier.alert(
+                    f"expiry:{name}:{h.expires_at:%Y%m%d}",
+                    f"Mã truy cập kênh {name} hết hạn lúc "
+                    f"{h.expires_at.astimezone(self.loa.settings.schedule.tz):%H:%M %d/%m/%Y}; "
+                    f"hãy chạy `loa channels connect {name}`.")
+
     def _catch_up(self) -> None:
         overdue = [a for a in self.loa.store.list(["approved"])
                    if a.scheduled_at and a.scheduled_at < datetime.now(UTC)]
@@ -69,6 +105,8 @@ class Service:
         sched.add_job(self._job, "interval",
                       args=["reach", lambda: collect_reach(loa, datetime.now(UTC))],
                       minutes=s.reach.collect_interval_minutes)
+        sched.add_job(self._job, "cron", args=["quota", self.check_quota], hour=9, minute=0)
+        sched.add_job(self._job, "interval", args=["health", self.check_health], hours=6)
         sched.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

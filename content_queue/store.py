@@ -502,6 +502,12 @@ class Store:
         m = row._mapping
         return ChannelStatus(**{f: m[f] for f in ChannelStatus.__dataclass_fields__})
 
+    def held_channels(self, now: datetime) -> list[str]:
+        """Channels that are paused or backing off (one query, for the dispatcher's hot path)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(channel_state.c.channel).where(sa.or_(
+                channel_state.c.paused, channel_state.c.backoff_until > now))).scalars())
+
     def _upsert_channel(self, conn: Connection, channel: str, **values: Any) -> None:
         now = utcnow()
         res = conn.execute(channel_state.update().where(channel_state.c.channel == channel)
