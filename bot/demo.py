@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
-from bot.approval import approve_article
 from bot.context import Loa
 from bot.kpis import month_status
 from bot.reach import collect_reach
@@ -26,11 +26,38 @@ from bot.reports import write_report
 from bot.sandboxes import Sandboxes
 from bot.service import Service
 from bot.settings import load_settings
-from content_queue.models import Actor
+from channels.sandbox.telegram import TelegramSandbox
 
 __all__ = ["run_demo"]
 
-ADMIN = Actor("Lãnh đạo Sở (demo)", "cli")
+REJECT_REASON = "Lịch chưa được lãnh đạo ký duyệt, chưa đăng."
+
+
+def _wait(condition: Callable[[], bool], limit: float) -> bool:
+    """Poll ``condition`` for at most ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def _wait_cards(tg: TelegramSandbox, ids: list[int]) -> dict[int, int]:
+    """The message id of each article's approval card, once the bot has sent them."""
+    cards: dict[int, int] = {}
+
+    def seen() -> bool:
+        for m in tg.sent:
+            for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    parts = str(button.get("callback_data", "")).split(":")
+                    if parts[0] == "ap" and int(parts[1]) in ids:
+                        cards[int(parts[1])] = m["message_id"]
+        return len(cards) == len(ids)
+
+    _wait(seen, 15)
+    return cards
 
 _MD_ONLINE = """---
 title: Người dân Lạng Sơn nộp hồ sơ lãnh sự trực tuyến toàn trình
@@ -172,20 +199,35 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             console.print(f"  bị trả lại: {notes[0].name[:-8]} — {reason}")
         checks.step(len(notes) == 1, "Một tệp bị trả lại, kèm lý do trong tệp .loi.txt")
 
-        # 2. decisions (the admin's choices, through the same workflow as the bot and CLI)
+        # 2. decisions: a simulated admin presses the cards' buttons in the sandbox Telegram
+        tg = boxes.telegram
+        cards = _wait_cards(tg, [a.id for a in arts])
+        checks.step(len(cards) == len(arts), f"Telegram: {len(cards)} thẻ duyệt bài đã gửi cho quản trị")
         to_reject = next((a for a in arts if a.title.startswith("Thông báo lịch")), None)
-        if to_reject:
-            loa.store.reject(to_reject.id, ADMIN, "Lịch chưa được lãnh đạo ký duyệt, chưa đăng.")
-            console.print(f"⛔ Từ chối bài #{to_reject.id}: Lịch chưa được lãnh đạo ký duyệt.")
         boxes.facebook.inject("http_500", count=1, path="/feed")
         console.print("  (đã cài một lỗi 500 của Facebook để thấy Loa thử lại)")
         for a in arts:
-            if a.state == "pending" and a is not to_reject:
-                approved, skipped = approve_article(loa, a.id, ADMIN)
-                when = approved.scheduled_at.astimezone(loa.settings.schedule.tz)
-                console.print(f"✓ Duyệt bài #{a.id} “{a.title[:50]}” — đăng lúc {when:%H:%M:%S}")
-                for name, why in skipped.items():
-                    console.print(f"  bỏ qua {name}: {why}")
+            if a.id not in cards:
+                continue
+            if a is to_reject:
+                tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"rj:{a.id}:{a.revision}")
+                _wait(lambda: any("lý do" in m["text"].lower() for m in tg.sent[-3:]), 10)
+                tg.send_user_message(Sandboxes.ADMIN_ID, REJECT_REASON)
+            else:
+                tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
+        _wait(lambda: not loa.store.list(["pending"]), 15)
+        for a in loa.store.list():
+            if a.state == "rejected":
+                console.print(f"⛔ Từ chối bài #{a.id} qua Telegram: {a.reject_reason}")
+            elif a.scheduled_at:
+                when = a.scheduled_at.astimezone(loa.settings.schedule.tz)
+                chans = ", ".join(d.channel for d in a.deliveries)
+                console.print(f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
+                              f"đăng lúc {when:%H:%M:%S} ({chans})")
+        rejected = [a for a in loa.store.list(["rejected"])]
+        checks.step(len(rejected) == 1 and rejected[0].reject_reason == REJECT_REASON
+                    and len(loa.store.list(["approved"])) + len(loa.store.list(["published"])) == 3,
+                    "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram")
 
         # 3. the scheduler publishes at the slots; wait until every approved article is done
         deadline = time.monotonic() + 30

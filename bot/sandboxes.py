@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from channels.sandbox.facebook import FacebookSandbox
+from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
 
@@ -20,23 +21,35 @@ class Sandboxes:
     website: WordPressSandbox
     facebook: FacebookSandbox
     zalo: ZaloSandbox
+    telegram: TelegramSandbox
+
+    ADMIN_ID = 111111111
+    EDITOR_ID = 222222222
 
     @classmethod
     def start(cls, port_base: int = 0) -> Sandboxes:
-        ports = (port_base, port_base + 1, port_base + 2) if port_base else (0, 0, 0)
+        ports = tuple(port_base + i for i in range(4)) if port_base else (0, 0, 0, 0)
         boxes = cls(WordPressSandbox(port=ports[0]), FacebookSandbox(port=ports[1]),
-                    ZaloSandbox(port=ports[2]))
-        for b in (boxes.website, boxes.facebook, boxes.zalo):
+                    ZaloSandbox(port=ports[2]), TelegramSandbox(port=ports[3]))
+        for b in boxes.all():
             b.start()
         return boxes
 
+    def all(self) -> tuple[WordPressSandbox, FacebookSandbox, ZaloSandbox, TelegramSandbox]:
+        return (self.website, self.facebook, self.zalo, self.telegram)
+
     def stop(self) -> None:
-        for b in (self.website, self.facebook, self.zalo):
+        for b in self.all():
             b.stop()
 
     def channels_toml(self) -> str:
-        """``[channels.*]`` sections pointing at these servers."""
+        """``[telegram]`` and ``[channels.*]`` sections pointing at these servers."""
         return f"""
+[telegram]
+api_url = "{self.telegram.url}"
+admins = [{self.ADMIN_ID}]
+editors = [{self.EDITOR_ID}]
+chat_id = {TelegramSandbox.CHAT_ID}
 [channels.website]
 type = "wordpress"
 url = "{self.website.api_url}"
@@ -63,7 +76,8 @@ timeout_seconds = 5
 
     def env_text(self) -> str:
         """The ``.env`` with the sandboxes' credentials."""
-        return (f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
+        return (f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
+                f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
                 f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
                 f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
                 f"LOA_CHANNELS__ZALO__REFRESH_TOKEN={ZaloSandbox.INITIAL_REFRESH_TOKEN}\n")
@@ -77,8 +91,9 @@ timeout_seconds = 5
 def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
     """Serve until Ctrl-C, printing the config to use and each platform's records URL."""
     boxes = Sandboxes.start(port_base)
-    console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page and Zalo OA on 127.0.0.1")
-    for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
+    console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page, Zalo OA and Telegram Bot API on 127.0.0.1")
+    for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo),
+                    ("telegram", boxes.telegram)):
         console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)")
     console.print("\nPut this in config.toml:\n" + boxes.channels_toml())
     console.print("and this in .env:\n" + boxes.env_text())

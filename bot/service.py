@@ -92,7 +92,12 @@ class Service:
     async def run(self, *, stop_after: float | None = None) -> None:
         loa = self.loa
         s = loa.settings
-        if not (s.telegram.token and s.telegram.chat_id is not None):
+        bot_task = None
+        if s.telegram.token and s.telegram.chat_id is not None:
+            from bot.telegram.app import run_bot
+
+            bot_task = asyncio.create_task(run_bot(loa, self.stopping))
+        else:
             log.warning("no Telegram token/chat configured: running headless (alerts go to the log)")
         self._catch_up()
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our jobs guard overlaps
@@ -121,6 +126,8 @@ class Service:
         finally:
             self.stopping.set()
             sched.shutdown(wait=False)
+            if bot_task is not None:
+                await asyncio.gather(bot_task, return_exceptions=True)
             # in-flight calls finish and are recorded; nothing is left half-written
             self.pool.shutdown(wait=True)
             self.dispatcher.close()

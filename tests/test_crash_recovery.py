@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+import pytest
 from conftest import Workspace, parsed_article
 
 from content_queue.models import Actor
@@ -28,6 +29,7 @@ def _start(ws: Workspace) -> subprocess.Popen[bytes]:
         cwd=ws.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.timeout(600)
 def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspace: Workspace) -> None:
     ws = workspace
     text = ws.config.read_text("utf-8").replace(

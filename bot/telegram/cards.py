@@ -78,7 +78,8 @@ def card_text(loa: Loa, article: Article) -> str:
     if article.topic_suggested and article.topic_reason:
         lines[-1] += escape(texts.CARD_SUGGESTED.format(reason=article.topic_reason))
     if article.summary:
-        lines.append(f"<i>{escape(article.summary)}</i>")
+        summary = article.summary if len(article.summary) <= 800 else article.summary[:799] + "…"
+        lines.append(f"<i>{escape(summary)}</i>")
     channels = [p.channel for p in loa.channel_plan(article.channels)]
     lines.append(escape(texts.CARD_CHANNELS.format(channels=", ".join(channels) or "—")))
     try:
@@ -126,5 +127,11 @@ def closed_card_text(loa: Loa, article: Article) -> str:
 
 
 def _fit(text: str, limit: int = 4000) -> str:
-    """Keep a card under Telegram's 4096-character limit (cutting the least useful end)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Keep a card under Telegram's 4096-character limit by dropping whole trailing lines.
+
+    Whole lines only, so an HTML tag is never cut in half.
+    """
+    lines = text.split("\n")
+    while len(lines) > 2 and len("\n".join(lines)) > limit:
+        lines.pop()
+    return "\n".join(lines)

@@ -27,6 +27,7 @@ import threading
 import time
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 from channels.sandbox.base import Request, Response, SandboxServer
 
@@ -217,7 +218,7 @@ class TelegramSandbox(SandboxServer):
         return super().platform_fault(kind, req)
 
     def _method(self, req: Request) -> Response:
-        if req.params["token"] != self.TOKEN:
+        if unquote(req.params["token"]) != self.TOKEN:
             return Response(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         method = req.params["method"]
         values = req.values()
@@ -232,11 +233,12 @@ class TelegramSandbox(SandboxServer):
         return Response(200, {"ok": True, "result": result})
 
     def _download(self, req: Request) -> Response:
-        if req.params["token"] != self.TOKEN:
+        # Clients may percent-encode the ":" of the token (httpx does); the API accepts both.
+        if unquote(req.params["token"]) != self.TOKEN:
             return Response(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         with self.lock:
             for path, content in self.files.values():
-                if path == req.params["path"]:
+                if path == unquote(req.params["path"]):
                     return Response(200, content, content_type="application/octet-stream")
         return self.not_found(req)
 
