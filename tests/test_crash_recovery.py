@@ -49,6 +49,11 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
                                actor).article
         loa.store.approve(art.id, actor, now, plan)
 
+    # Take the first Zalo token pair now: a kill in the instant between Zalo rotating the refresh
+    # token and its answer reaching Loa is the one loss no software can prevent (it is detected
+    # and reported; see test_zalo_token_rotation.py), and is not what this test is about.
+    assert loa.channel("zalo").check().ok
+
     rng = random.Random(20261125)
     kills = 0
     while kills < KILLS:
@@ -62,7 +67,7 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
 
     proc = _start(ws)
     try:
-        deadline = time.monotonic() + 120  # a bound on the wait, not a speed assertion
+        deadline = time.monotonic() + 240  # a bound on the wait, not a speed assertion
         while loa.store.list(["approved"]) and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
@@ -70,8 +75,9 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
         proc.wait(timeout=30)
 
     assert kills >= min(KILLS, 20) or not loa.store.list(["approved"])
-    states = {a.state for a in loa.store.list()}
-    assert states == {"published"}, states
+    stuck = [(a.id, d.channel, d.state, d.attempts, d.last_error_kind, d.last_error)
+             for a in loa.store.list() if a.state != "published" for d in a.deliveries]
+    assert not stuck, stuck[:10]
     posts = ws.wp.records["posts"]
     titles = [p["title"]["raw"] if isinstance(p["title"], dict) else p["title"] for p in posts]
     assert len(titles) == ARTICLES and len(set(titles)) == ARTICLES
