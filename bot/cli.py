@@ -45,7 +45,11 @@ def _root(config: Annotated[Path | None, typer.Option("--config", "-c", help="co
 
 
 def _loa() -> Loa:
-    return Loa(load_settings(_state["config"]))
+    from bot.logmask import install_secret_mask
+
+    settings = load_settings(_state["config"])
+    install_secret_mask(settings)
+    return Loa(settings)
 
 
 def _actor(by: str | None = None) -> Actor:
