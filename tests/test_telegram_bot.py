@@ -334,6 +334,20 @@ def test_stats_and_queue_answer_with_real_numbers(chat: Chat) -> None:
     assert "Bài chờ duyệt số một" in queue and "Bài chờ duyệt số hai" in queue
 
 
+def test_report_sends_the_word_document(chat: Chat) -> None:
+    before = len(chat.tg.sent)
+    chat.tg.send_user_message(ADMIN, "/report 2026-Q4")
+    deadline = time.monotonic() + 20
+    docs: list[dict] = []
+    while not docs and time.monotonic() < deadline:
+        docs = [m for m in chat.tg.sent[before:] if "document" in m]
+        time.sleep(0.1)
+    assert docs and docs[0]["document"]["file_name"] == "bao-cao-cchc-2026-Q4.docx"
+    before = len(chat.tg.sent)
+    chat.tg.send_user_message(ADMIN, "/report 2026-Q5")
+    assert "quý" in chat.reply_after(before, "")["text"].lower()
+
+
 def test_pause_and_resume_a_channel(chat: Chat) -> None:
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/pause website")

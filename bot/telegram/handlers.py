@@ -8,6 +8,7 @@ clicks, two admins and stale cards end in exactly one decision.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import tempfile
@@ -456,6 +457,30 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
     await _reply(update, "\n".join(lines))
 
 
+@guarded("admin")
+async def cmd_report(update: Update, context: Context, loa: Loa) -> None:
+    """Send the plan's report for a period as a Word document."""
+    from bot.reports import write_report
+
+    if not context.args:
+        await _reply(update, texts.REPORT_USAGE)
+        return
+    period = context.args[0].strip()
+    with tempfile.TemporaryDirectory(prefix="loa-report-") as tmp:
+        try:
+            path, _ = await asyncio.to_thread(write_report, loa, period, "docx",
+                                              Path(tmp) / f"bao-cao-cchc-{period}.docx")
+        except ValueError as exc:
+            await _reply(update, str(exc))
+            return
+        assert path is not None
+        message = update.effective_message
+        if message is not None:
+            with path.open("rb") as f:
+                await message.reply_document(f, filename=path.name,
+                                             caption=texts.REPORT_CAPTION.format(period=period))
+
+
 @guarded("editor")
 async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
     """Each configured channel: active, paused (why), needs re-authorisation, last check."""
@@ -625,7 +650,7 @@ COMMANDS: dict[str, Handler] = {
     "start": cmd_start, "help": cmd_help, "cancel": cmd_cancel, "queue": cmd_queue,
     "scheduled": cmd_scheduled, "stats": cmd_stats, "channels": cmd_channels,
     "pause": cmd_pause, "resume": cmd_resume, "retry": cmd_retry, "withdraw": cmd_withdraw,
-    "confirm": cmd_confirm, "notposted": cmd_notposted,
+    "confirm": cmd_confirm, "notposted": cmd_notposted, "report": cmd_report,
 }
 
 

@@ -154,3 +154,7 @@ __all__ += ["CHANNEL_LAST_CHECK", "CHANNEL_OK", "CHANNEL_PAUSED", "CHANNEL_REAUT
             "RETRY_WHAT", "STATS_BEHIND", "WITHDRAWN"]
 SUPERSEDED = "ℹ️ Thẻ này đã cũ: bài đã có bản sửa (bản {revision}), xem thẻ mới."
 __all__ += ["SUPERSEDED"]
+
+REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
+                "/report 2026-H1 (6 tháng), /report 2026 (năm).")
+REPORT_CAPTION = "Báo cáo kết quả thông tin, tuyên truyền CCHC kỳ {period}."
