@@ -34,6 +34,7 @@ class Service:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loa-job")
         self.stopping = asyncio.Event()
         self._running: set[str] = set()
+        self.sched: AsyncIOScheduler | None = None
 
     async def _job(self, name: str, fn: Callable[[], Any]) -> None:
         if name in self._running or self.stopping.is_set():
@@ -45,6 +46,18 @@ class Service:
             log.exception("job %s failed", name)
         finally:
             self._running.discard(name)
+        if name == "dispatch":
+            await self._arm_wakeup()
+
+    async def _arm_wakeup(self) -> None:
+        """An exact-time wake-up for the next due delivery, so slots are kept to the second."""
+        if self.sched is None or self.stopping.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        nxt = await loop.run_in_executor(self.pool, self.loa.store.next_wakeup)
+        if nxt is not None and nxt > datetime.now(UTC):
+            self.sched.add_job(self._job, "date", run_date=nxt, id="dispatch-wakeup",
+                               args=["dispatch", self.dispatcher.tick], replace_existing=True)
 
     def check_quota(self) -> None:
         """On the plan's check day, alert admins when this month's website articles are behind."""
@@ -113,6 +126,7 @@ class Service:
         sched.add_job(self._job, "cron", args=["quota", self.check_quota], hour=9, minute=0)
         sched.add_job(self._job, "interval", args=["health", self.check_health], hours=6)
         sched.start()
+        self.sched = sched
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

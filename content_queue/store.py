@@ -406,7 +406,7 @@ class Store:
                             awaiting_url=awaiting_url)
             self.audit(conn, Actor.service(), "awaiting_url" if awaiting_url else "sent",
                        d.article_id, delivery_id, channel=d.channel, url=url,
-                       remote_id=remote_id, reconciled=reconciled)
+                       remote_id=remote_id, reconciled=reconciled, owner=owner)
             return True
 
     def record_failure(self, delivery_id: int, owner: str, *, state: str, error: str, kind: str,
