@@ -217,7 +217,7 @@ class ZaloOAChannel:
     REFRESH_REFUSED_CODES = frozenset({-14014})  # *(unverified)* invalid/expired refresh token
     TOKEN_RETRY_CODES = frozenset({-216, -220})
     LIST_PAGE_SIZE = 20
-    FIND_MAX_PAGES = 5
+    FIND_MAX_PAGES = 25  # 500 recent articles: far more than a department posts in a day
     REACH_MAX_PAGES = 20
     CLOCK_SKEW = timedelta(minutes=2)  # Zalo's create_date may lag our clock a little
     Settings: ClassVar[type[ZaloOASettings]] = ZaloOASettings
