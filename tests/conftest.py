@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from PIL import Image
 
 from bot.context import Loa
 from bot.settings import Settings, load_settings
+from channels.sandbox.base import SandboxServer
 from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
@@ -55,6 +57,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with postgres_schema() as url:
         yield url
+
+
+@contextmanager
+def serving(server: SandboxServer) -> Iterator[Any]:
+    """Run a sandbox server for the duration of the block."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
+from conftest import serving
 from PIL import Image
 
 from channels.base import (
@@ -75,14 +75,6 @@ class MemoryTokenStore:
         return contextlib.nullcontext()
 
 
-@contextlib.contextmanager
-def serving(server: SandboxServer) -> Iterator[Any]:
-    """Run ``server``; stop it in the background (shutdown waits out a 0.5 s poll) to keep tests fast."""
-    server.start()
-    try:
-        yield server
-    finally:
-        threading.Thread(target=server.stop, daemon=True).start()
 
 
 @pytest.fixture

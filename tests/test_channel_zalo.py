@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-import threading
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import sqlalchemy as sa
+from conftest import serving
 
 from channels.base import (
     ArticleView,
@@ -60,14 +59,6 @@ class MediaHost(SandboxServer):
         return Response(404, "not found")
 
 
-@contextlib.contextmanager
-def serving(server: SandboxServer) -> Iterator[Any]:
-    """Run ``server``; stop it in the background (shutdown waits out a 0.5 s poll)."""
-    server.start()
-    try:
-        yield server
-    finally:
-        threading.Thread(target=server.stop, daemon=True).start()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ and reported with the reconnect instructions.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
+from conftest import serving
 
 from channels.base import ArticleView, AuthError, ImageRef, Receipt, TransientError
 from channels.sandbox.base import Request, Response, SandboxServer
@@ -61,14 +61,6 @@ class MediaHost(SandboxServer):
         return Response(404, "not found")
 
 
-@contextlib.contextmanager
-def serving(server: SandboxServer) -> Iterator[Any]:
-    """Run ``server``; stop it in the background (shutdown waits out a 0.5 s poll)."""
-    server.start()
-    try:
-        yield server
-    finally:
-        threading.Thread(target=server.stop, daemon=True).start()
 
 
 @pytest.fixture
