@@ -12,6 +12,7 @@ from bot.dispatcher import Dispatcher
 from bot.notifier import Notifier, telegram_sender
 from bot.settings import Settings
 from channels.base import Channel
+from channels.http import HttpSession
 from channels.registry import build_channel
 from content_queue.channel_tokens import DbTokenStore
 from content_queue.store import ChannelPlan, Store
@@ -39,7 +40,7 @@ class Loa:
 
     @cached_property
     def session(self) -> requests.Session:
-        return requests.Session()
+        return HttpSession()
 
     def channel(self, name: str) -> Channel:
         if name not in self._channels:

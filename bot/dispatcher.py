@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tenacity import (
-    retry,
+    Retrying,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -88,11 +88,12 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
         self.batch = max_workers  # lease only what can start now
-        self._publish = retry(
+        # One controller for all workers: tenacity keeps each call's state thread-local.
+        self._retrying = Retrying(
             retry=retry_if_exception(_short_transient), reraise=True,
             stop=stop_after_attempt(in_call_attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        )(self._publish_once)
+        )
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -111,8 +112,7 @@ class Dispatcher:
         pending: set[Future[None]] = set()
         for _ in range(max_rounds):
             claimed = self.store.claim_due(self.owner, self._now(), limit=self.batch,
-                                           lease_seconds=self.policy.lease_seconds,
-                                           skip_channels=self._held_channels())
+                                           lease_seconds=self.policy.lease_seconds)
             pending |= {self.pool.submit(self._deliver, d) for d in claimed}
             done += len(claimed)
             if not pending:
@@ -126,18 +126,14 @@ class Dispatcher:
     def _now(self) -> datetime:
         return datetime.now(UTC)
 
-    def _held_channels(self) -> list[str]:
-        return self.store.held_channels(self._now())
-
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:
-        article = self.store.get(d.article_id)
-        receipts = self.store.receipts_for(d.article_id)
-        links = self.store.links_for(d.article_id)
+        article, receipts, links = self.store.draft_inputs(d.article_id)
         return channel.render(article_view(article, receipts=receipts), links)
 
-    def _publish_once(self, channel: Channel, draft: Draft, key: str) -> Receipt:
-        return channel.publish(draft, key)
+    def _publish(self, channel: Channel, draft: Draft, key: str) -> Receipt:
+        """Publish, retrying in the call only errors that cannot have posted."""
+        return self._retrying(channel.publish, draft, key)
 
     def _deliver(self, d: Delivery) -> None:
         channel = self.channels.get(d.channel)
@@ -174,8 +170,8 @@ class Dispatcher:
                                     awaiting_url=bool(extra.get("awaiting_url")),
                                     reconciled=reconciled, receipt=extra)
         if ok:
-            self.notifier.resolve(f"failing:{d.id}")
-            self.notifier.resolve(f"in_doubt:{d.id}")
+            if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
+                self.notifier.resolve(f"failing:{d.id}", f"in_doubt:{d.id}")
             log.info("posted article %s on %s: %s", d.article_id, d.channel, receipt.url)
 
     def _in_doubt(self, d: Delivery, exc: ChannelError) -> None:

@@ -61,12 +61,13 @@ class Notifier:
             send("⚠️ " + message)
         return True
 
-    def resolve(self, key: str) -> None:
+    def resolve(self, *keys: str) -> None:
+        """Close the open alerts with these keys (the incident is over)."""
         with self.store.tx() as conn:
-            conn.execute(alerts.update().where(alerts.c.key == key, alerts.c.resolved_at.is_(None))
+            conn.execute(alerts.update().where(alerts.c.key.in_(keys), alerts.c.resolved_at.is_(None))
                          .values(resolved_at=datetime.now(UTC)))
 
     def open_alerts(self) -> list[dict[str, object]]:
-        with self.store.engine.connect() as conn:
+        with self.store.read() as conn:
             return [dict(r._mapping) for r in conn.execute(
                 sa.select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id))]

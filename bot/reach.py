@@ -30,7 +30,7 @@ def next_sample_at(loa: Loa, sent_at: datetime, now: datetime) -> datetime | Non
 
 def collect_reach(loa: Loa, now: datetime) -> int:
     """Sample every post that is due; returns the number of samples stored."""
-    with loa.store.engine.connect() as conn:
+    with loa.store.read() as conn:
         rows = conn.execute(sa.select(deliveries.c.id, deliveries.c.channel,
                                       deliveries.c.remote_id, deliveries.c.url,
                                       deliveries.c.sent_at)

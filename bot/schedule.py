@@ -45,7 +45,7 @@ def slot_times(policy: ScheduleSettings, after: datetime, days: int = 60) -> Ite
 
 def next_free_slot(store: Store, policy: ScheduleSettings, now: datetime) -> datetime:
     """The first slot after ``now`` that is not taken and whose day is under the daily cap."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         taken = list(conn.execute(sa.select(articles.c.scheduled_at).where(
             articles.c.state == "approved", articles.c.scheduled_at > now)).scalars())
     taken_set = set(taken)

@@ -51,6 +51,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
+from channels.http import HttpSession
 
 __all__ = ["FacebookPageChannel", "FacebookSettings", "exchange_user_token", "graph_answer", "page_tokens"]
 
@@ -183,7 +184,7 @@ def exchange_user_token(settings: FacebookSettings, short_token: str,
     """A long-lived user token (and its lifetime in seconds) for a short-lived one."""
     if not settings.app_id or settings.app_secret is None:
         raise AuthError("Cần cấu hình app_id và app_secret của ứng dụng Facebook để đổi mã truy cập.")
-    data = _http(session or requests.Session(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
+    data = _http(session or HttpSession(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
                  timeout=settings.timeout_seconds, params={
                      "grant_type": "fb_exchange_token", "client_id": settings.app_id,
                      "client_secret": settings.app_secret.get_secret_value(), "fb_exchange_token": short_token})
@@ -193,7 +194,7 @@ def exchange_user_token(settings: FacebookSettings, short_token: str,
 def page_tokens(settings: FacebookSettings, long_user_token: str,
                 session: requests.Session | None = None) -> list[dict[str, Any]]:
     """The pages the user manages: ``id``, ``name``, ``access_token``, ``tasks``."""
-    data = _http(session or requests.Session(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
+    data = _http(session or HttpSession(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
                  timeout=settings.timeout_seconds, params={"fields": "id,name,access_token,tasks"})
     return [{k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])]
 
@@ -214,7 +215,7 @@ class FacebookPageChannel:
     def __init__(self, name: str, settings: FacebookSettings, *, token_store: TokenStore | None = None,
                  session: requests.Session | None = None):
         self.name, self.settings, self.token_store = name, settings, token_store
-        self.session = session or requests.Session()
+        self.session = session or HttpSession()
         self.refused_metrics: set[str] = set()
 
     # ----- rendering (pure) ------------------------------------------------------------------

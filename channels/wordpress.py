@@ -50,6 +50,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
+from channels.http import HttpSession
 
 __all__ = [
     "WordPressChannel",
@@ -225,7 +226,7 @@ class WordPressChannel:
                  session: requests.Session | None = None):
         self.name = name
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or HttpSession()
         self._term_ids: dict[tuple[str, str], int] = {}
         self._hint = f"loa channels connect {name}"
 

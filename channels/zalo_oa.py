@@ -56,6 +56,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
+from channels.http import HttpSession
 
 __all__ = ["MemoryTokenStore", "ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code",
            "token_fingerprint"]
@@ -230,7 +231,7 @@ class ZaloOAChannel:
             log.warning("channel %s has no durable token store: rotated Zalo tokens live in memory", name)
             token_store = MemoryTokenStore()
         self.store = token_store
-        self.session = session or requests.Session()
+        self.session = session or HttpSession()
         self.reconnect_hint = f"loa channels connect {name}"
 
     # ----- rendering (pure) ------------------------------------------------------------------

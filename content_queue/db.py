@@ -12,11 +12,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["create_engine_for", "is_postgres", "migrate", "open_database", "normalise_url"]
+__all__ = ["READ_ONLY", "create_engine_for", "is_postgres", "migrate", "open_database",
+           "normalise_url"]
 
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# Execution option of connections that only read: on SQLite they begin a deferred transaction
+# (a WAL snapshot that never waits for the writer) instead of taking the write lock.
+READ_ONLY = "loa_read_only"
 # An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK = 0x10A0001
 
@@ -54,9 +58,11 @@ def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # One writer at a time: take the write lock at BEGIN, so two transactions never
-            # deadlock upgrading a read lock, and a claim is atomic across processes.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # One writer at a time: a transaction that may write takes the write lock at BEGIN,
+            # so two never deadlock upgrading a read lock and a claim is atomic across processes.
+            # Readers (READ_ONLY) read a snapshot without queueing behind writers.
+            read_only = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

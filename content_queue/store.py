@@ -13,14 +13,80 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from content_queue.db import is_postgres, open_database
+from content_queue.db import READ_ONLY, is_postgres, open_database
 from content_queue.models import Actor, Article, Delivery, ParsedArticle
-from content_queue.tables import articles, audit_log, channel_state, deliveries
+from content_queue.tables import (
+    DUE_CONDITION,
+    DUE_STATES,
+    articles,
+    audit_log,
+    channel_state,
+    deliveries,
+)
 from content_queue.workflow import IllegalTransition, NotFound, check_transition
 
 __all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "utcnow"]
 
 TERMINAL_DELIVERY = frozenset({"sent", "failed", "cancelled", "retracted"})
+
+# The dispatcher's hot path uses statements built once: building a statement costs more CPU than
+# SQLite takes to run it. Bound names carry a prefix so they never clash with SET columns.
+_P = sa.bindparam
+# Written exactly as the partial index ix_deliveries_due says it, so the planners use that index.
+_IS_DUE = sa.text(f"deliveries.{DUE_CONDITION}")
+_ARTICLE = sa.select(articles).where(articles.c.id == _P("p_article"))
+_DELIVERIES_OF = (sa.select(deliveries).where(deliveries.c.article_id == _P("p_article"))
+                  .order_by(deliveries.c.id))
+_DELIVERY_STATES_OF = (sa.select(deliveries.c.state, deliveries.c.after_channel,
+                                  deliveries.c.next_attempt_at)
+                        .where(deliveries.c.article_id == _P("p_article")))
+_SET_DELIVERY = (deliveries.update().where(deliveries.c.id == _P("p_delivery"))
+                 .returning(deliveries.c.article_id, deliveries.c.channel))
+_SET_LEASED = _SET_DELIVERY.where(deliveries.c.state == "in_flight",
+                                  deliveries.c.lease_owner == _P("p_owner"))
+_RELEASE_DEPENDENTS = deliveries.update().where(
+    deliveries.c.article_id == _P("p_article"), deliveries.c.after_channel == _P("p_channel"),
+    deliveries.c.state == "waiting", deliveries.c.next_attempt_at.is_(None)).values(
+    next_attempt_at=sa.func.coalesce(deliveries.c.due_at, _P("p_now")), updated_at=_P("p_now"))
+_SETTLE_ARTICLE = articles.update().where(articles.c.id == _P("p_article"),
+                                          articles.c.state == "approved")
+_AUDIT = audit_log.insert()
+
+
+def _claim(dialect: str) -> sa.Update:
+    """Lease the oldest due deliveries of channels that are neither paused nor backing off.
+
+    The due rows are read in order straight from an index, never sorted, however many are due:
+    on PostgreSQL from the partial index ix_deliveries_due (with ``SKIP LOCKED``, so concurrent
+    workers pass each other's rows); on SQLite, whose planner would rather sort, from
+    ix_deliveries_state_next, one ordered branch per due state.
+    """
+    held = sa.select(channel_state.c.channel).where(sa.or_(
+        channel_state.c.paused, channel_state.c.backoff_until > _P("p_now")))
+    order = (deliveries.c.next_attempt_at, deliveries.c.id)
+    if dialect == "postgresql":
+        due = (sa.select(deliveries.c.id)
+               .where(_IS_DUE, deliveries.c.next_attempt_at <= _P("p_now"),
+                      deliveries.c.channel.not_in(held))
+               .order_by(*order).limit(_P("p_limit")).with_for_update(skip_locked=True))
+    else:
+        branches = sa.union_all(*(
+            sa.select(deliveries.c.id, deliveries.c.next_attempt_at)
+            .where(deliveries.c.state == state, deliveries.c.next_attempt_at <= _P("p_now"),
+                   deliveries.c.channel.not_in(held))
+            .order_by(*order).limit(_P("p_limit")).subquery().select()
+            for state in DUE_STATES)).subquery()
+        due = (sa.select(branches.c.id).order_by(branches.c.next_attempt_at, branches.c.id)
+               .limit(_P("p_limit")))
+    return (deliveries.update().where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(state="in_flight", lease_owner=_P("p_owner"), lease_expires_at=_P("p_until"),
+                    attempts=deliveries.c.attempts + 1,
+                    first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, _P("p_now")),
+                    updated_at=_P("p_now"))
+            .returning(*deliveries.c))
+
+
+_CLAIM, _CLAIM_PG = _claim("sqlite"), _claim("postgresql")
 
 
 def utcnow() -> datetime:
@@ -64,6 +130,7 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:
@@ -72,14 +139,21 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
+        """One write transaction (on SQLite it holds the write lock from its start)."""
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only connection (on SQLite a snapshot that never waits for the writer)."""
+        with self._reader.connect() as conn:
             yield conn
 
     # ----- audit -----------------------------------------------------------------------------
     @staticmethod
     def audit(conn: Connection, actor: Actor, action: str, article_id: int | None = None,
               delivery_id: int | None = None, **detail: Any) -> None:
-        conn.execute(audit_log.insert().values(
+        conn.execute(_AUDIT, dict(
             at=utcnow(), actor=actor.name, via=actor.via, action=action, article_id=article_id,
             delivery_id=delivery_id, detail=detail or None))
 
@@ -87,36 +161,38 @@ class Store:
         q = sa.select(audit_log).order_by(audit_log.c.id)
         if article_id is not None:
             q = q.where(audit_log.c.article_id == article_id)
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     # ----- reading ---------------------------------------------------------------------------
     def _article(self, conn: Connection, article_id: int, *, lock: bool = False) -> Article:
-        q = sa.select(articles).where(articles.c.id == article_id)
-        if lock and is_postgres(conn):
-            q = q.with_for_update()
-        row = conn.execute(q).first()
+        return self._article_and_rows(conn, article_id, lock=lock)[0]
+
+    def _article_and_rows(self, conn: Connection, article_id: int, *,
+                          lock: bool = False) -> tuple[Article, list[Any]]:
+        """The article and its deliveries' raw rows (which also hold receipts)."""
+        q = _ARTICLE.with_for_update() if lock and is_postgres(conn) else _ARTICLE
+        row = conn.execute(q, {"p_article": article_id}).first()
         if row is None:
             raise NotFound(f"Không có bài #{article_id}.")
-        ds = conn.execute(sa.select(deliveries).where(deliveries.c.article_id == article_id)
-                          .order_by(deliveries.c.id)).all()
+        ds = conn.execute(_DELIVERIES_OF, {"p_article": article_id}).all()
         m = dict(row._mapping)
         m.pop("updated_at")
-        return Article(**m, deliveries=[_delivery(d) for d in ds])
+        return Article(**m, deliveries=[_delivery(d) for d in ds]), ds
 
     def get(self, article_id: int) -> Article:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return self._article(conn, article_id)
 
     def list(self, states: Iterable[str] | None = None) -> list[Article]:
         q = sa.select(articles.c.id).order_by(articles.c.id)
         if states:
             q = q.where(articles.c.state.in_(list(states)))
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             return [self._article(conn, i) for i in conn.execute(q).scalars()]
 
     def delivery(self, delivery_id: int) -> Delivery:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
         if row is None:
             raise NotFound(f"Không có lượt đăng #{delivery_id}.")
@@ -245,7 +321,7 @@ class Store:
 
     def begin_retract(self, article_id: int) -> Article:
         """The article if it may be retracted (published or partial, nothing in flight)."""
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             art = self._article(conn, article_id)
         check_transition(article_id, art.state, "retract")
         if any(d.state == "in_flight" for d in art.deliveries):
@@ -310,7 +386,7 @@ class Store:
             if posted:
                 if d.state == "awaiting_url" and not url:
                     raise IllegalTransition("Cần nhập địa chỉ (URL) công khai của bài đã đăng.")
-                self._mark_sent(conn, d, remote_id=d.remote_id or "confirmed", url=url or d.url,
+                self._mark_sent(conn, d.id, remote_id=d.remote_id or "confirmed", url=url or d.url,
                                 now=now)
             else:
                 conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
@@ -320,38 +396,25 @@ class Store:
         return self.delivery(delivery_id)
 
     # ----- dispatching -----------------------------------------------------------------------
-    def claim_due(self, owner: str, now: datetime, *, limit: int, lease_seconds: float,
-                  skip_channels: Iterable[str] = ()) -> list[Delivery]:
-        """Lease up to ``limit`` due deliveries to ``owner`` in one transaction."""
+    def claim_due(self, owner: str, now: datetime, *, limit: int,
+                  lease_seconds: float) -> list[Delivery]:
+        """Lease up to ``limit`` due deliveries to ``owner`` in one statement.
+
+        Channels that are paused or backing off are skipped; on PostgreSQL rows another worker
+        is claiming are skipped too (``FOR UPDATE SKIP LOCKED``), so no delivery is leased twice.
+        """
         from datetime import timedelta
 
-        skip = list(skip_channels)
         with self.tx() as conn:
-            q = (sa.select(deliveries.c.id)
-                 .where(deliveries.c.state.in_(["waiting", "retry"]),
-                        deliveries.c.next_attempt_at <= now)
-                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))
-            if skip:
-                q = q.where(deliveries.c.channel.notin_(skip))
-            if is_postgres(conn):
-                q = q.with_for_update(skip_locked=True)
-            ids = list(conn.execute(q).scalars())
-            if not ids:
-                return []
-            conn.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(
-                state="in_flight", lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=deliveries.c.attempts + 1,
-                first_attempt_at=sa.func.coalesce(deliveries.c.first_attempt_at, now),
-                updated_at=now))
-            rows = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids))
-                                .order_by(deliveries.c.id)).all()
-            return [_delivery(r) for r in rows]
+            rows = conn.execute(_CLAIM_PG if is_postgres(conn) else _CLAIM, {
+                "p_now": now, "p_limit": limit, "p_owner": owner,
+                "p_until": now + timedelta(seconds=lease_seconds)}).all()
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
     def next_wakeup(self) -> datetime | None:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
-                deliveries.c.state.in_(["waiting", "retry"]))).scalar()
+        with self.read() as conn:
+            return conn.execute(sa.select(sa.func.min(deliveries.c.next_attempt_at))
+                                .where(_IS_DUE)).scalar()
 
     def _owned(self, conn: Connection, delivery_id: int, owner: str) -> Any:
         q = sa.select(deliveries).where(deliveries.c.id == delivery_id)
@@ -362,33 +425,49 @@ class Store:
             return None  # the lease expired and the delivery moved on: record nothing
         return d
 
-    def _mark_sent(self, conn: Connection, d: Any, *, remote_id: str, url: str | None,
-                   now: datetime, awaiting_url: bool = False) -> None:
-        conn.execute(deliveries.update().where(deliveries.c.id == d.id).values(
-            state="awaiting_url" if awaiting_url else "sent", remote_id=remote_id, url=url,
-            sent_at=None if awaiting_url else now, lease_owner=None, lease_expires_at=None,
-            next_attempt_at=None, reach_next_at=None if awaiting_url else now,
-            last_error=None, updated_at=now))
-        if awaiting_url:
-            return
-        # Deliveries that waited for this channel's URL become due now.
-        conn.execute(deliveries.update().where(
-            deliveries.c.article_id == d.article_id, deliveries.c.after_channel == d.channel,
-            deliveries.c.state == "waiting", deliveries.c.next_attempt_at.is_(None))
-            .values(next_attempt_at=sa.func.coalesce(deliveries.c.due_at, now), updated_at=now))
-        self._settle_article(conn, d.article_id, now)
+    def _mark_sent(self, conn: Connection, delivery_id: int, *, remote_id: str, url: str | None,
+                   now: datetime, awaiting_url: bool = False,
+                   receipt: dict[str, Any] | None = None,
+                   owner: str | None = None) -> tuple[int, str] | None:
+        """Record the post of a delivery; with ``owner``, only while that worker still holds the
+        lease. Returns the delivery's (article id, channel), or None if nothing was recorded."""
+        values: dict[str, Any] = dict(
+            p_delivery=delivery_id, state="awaiting_url" if awaiting_url else "sent",
+            remote_id=remote_id, url=url, sent_at=None if awaiting_url else now,
+            lease_owner=None, lease_expires_at=None, next_attempt_at=None,
+            reach_next_at=None if awaiting_url else now, last_error=None, updated_at=now)
+        if receipt:
+            values["receipt"] = receipt
+        if owner is None:
+            found = conn.execute(_SET_DELIVERY, values).first()
+        else:
+            found = conn.execute(_SET_LEASED, {**values, "p_owner": owner}).first()
+        if found is None:
+            return None  # the lease expired and the delivery moved on
+        article_id, channel = found
+        if not awaiting_url:
+            rows = conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id}).all()
+            if any(r.after_channel == channel and r.state == "waiting"
+                   and r.next_attempt_at is None for r in rows):
+                # Deliveries that waited for this channel's URL become due now.
+                conn.execute(_RELEASE_DEPENDENTS,
+                             {"p_article": article_id, "p_channel": channel, "p_now": now})
+            else:
+                self._settle_article(conn, article_id, now, [r.state for r in rows])
+        return article_id, channel
 
-    def _settle_article(self, conn: Connection, article_id: int, now: datetime) -> None:
-        states = list(conn.execute(sa.select(deliveries.c.state).where(
-            deliveries.c.article_id == article_id)).scalars())
+    def _settle_article(self, conn: Connection, article_id: int, now: datetime,
+                        states: list[str] | None = None) -> None:
+        """``published`` or ``partial`` once every delivery is finished (``states``: read here
+        unless the caller has just read them in this transaction)."""
+        if states is None:
+            states = [r.state for r in conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id})]
         if not states or any(s not in TERMINAL_DELIVERY for s in states):
             return
         new = "published" if all(s == "sent" for s in states) else "partial"
         if "sent" not in states and new == "partial" and all(s == "cancelled" for s in states):
             return
-        conn.execute(articles.update().where(articles.c.id == article_id,
-                                             articles.c.state == "approved")
-                     .values(state=new, updated_at=now))
+        conn.execute(_SETTLE_ARTICLE, {"p_article": article_id, "state": new, "updated_at": now})
 
     def record_sent(self, delivery_id: int, owner: str, *, remote_id: str, url: str | None,
                     awaiting_url: bool = False, reconciled: bool = False,
@@ -396,16 +475,13 @@ class Store:
         """Record a post; False if the lease was lost meanwhile (nothing recorded)."""
         now = utcnow()
         with self.tx() as conn:
-            d = self._owned(conn, delivery_id, owner)
-            if d is None:
+            leased = self._mark_sent(conn, delivery_id, remote_id=remote_id, url=url, now=now,
+                                     awaiting_url=awaiting_url, receipt=receipt, owner=owner)
+            if leased is None:
                 return False
-            if receipt:
-                conn.execute(deliveries.update().where(deliveries.c.id == delivery_id)
-                             .values(receipt=receipt))
-            self._mark_sent(conn, d, remote_id=remote_id, url=url, now=now,
-                            awaiting_url=awaiting_url)
+            article_id, channel = leased
             self.audit(conn, Actor.service(), "awaiting_url" if awaiting_url else "sent",
-                       d.article_id, delivery_id, channel=d.channel, url=url,
+                       article_id, delivery_id, channel=channel, url=url,
                        remote_id=remote_id, reconciled=reconciled, owner=owner)
             return True
 
@@ -477,36 +553,25 @@ class Store:
                 deliveries.c.next_attempt_at.is_(None)).values(next_attempt_at=now, updated_at=now))
             return res.rowcount
 
-    def links_for(self, article_id: int) -> dict[str, str]:
-        """Public URLs of the article's sent deliveries, by channel."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(deliveries.c.channel, deliveries.c.url).where(
-                deliveries.c.article_id == article_id, deliveries.c.state == "sent",
-                deliveries.c.url.is_not(None))).all()
-        return {r.channel: r.url for r in rows}
-
-    def receipts_for(self, article_id: int) -> dict[str, dict[str, Any]]:
-        """``Receipt.extra`` of the article's sent deliveries, by channel (e.g. website media URLs)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(deliveries.c.channel, deliveries.c.receipt).where(
-                deliveries.c.article_id == article_id, deliveries.c.state == "sent")).all()
-        return {r.channel: r.receipt or {} for r in rows}
+    def draft_inputs(self, article_id: int
+                     ) -> tuple[Article, dict[str, dict[str, Any]], dict[str, str]]:
+        """The article, plus ``Receipt.extra`` and public URL of each sent delivery by channel
+        (e.g. the website's media URLs and link), read in one snapshot."""
+        with self.read() as conn:
+            article, rows = self._article_and_rows(conn, article_id)
+        sent = [r for r in rows if r.state == "sent"]
+        return article, {r.channel: r.receipt or {} for r in sent}, {
+            r.channel: r.url for r in sent if r.url}
 
     # ----- channel state ---------------------------------------------------------------------
     def channel_status(self, channel: str) -> ChannelStatus:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             row = conn.execute(sa.select(channel_state).where(
                 channel_state.c.channel == channel)).first()
         if row is None:
             return ChannelStatus(channel, False, None, False, None, None, None, None, None)
         m = row._mapping
         return ChannelStatus(**{f: m[f] for f in ChannelStatus.__dataclass_fields__})
-
-    def held_channels(self, now: datetime) -> list[str]:
-        """Channels that are paused or backing off (one query, for the dispatcher's hot path)."""
-        with self.engine.connect() as conn:
-            return list(conn.execute(sa.select(channel_state.c.channel).where(sa.or_(
-                channel_state.c.paused, channel_state.c.backoff_until > now))).scalars())
 
     def _upsert_channel(self, conn: Connection, channel: str, **values: Any) -> None:
         now = utcnow()

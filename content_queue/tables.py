@@ -73,6 +73,10 @@ articles = sa.Table(
     sa.Index("ix_articles_external_id", "external_id"),
 )
 
+DUE_STATES = ("waiting", "retry")
+"""States of deliveries the dispatcher may claim (when their ``next_attempt_at`` has come)."""
+DUE_CONDITION = "state IN ('waiting', 'retry')"
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -101,6 +105,11 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("article_id", "channel"),
     sa.Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    # PostgreSQL's claim reads due deliveries oldest first straight from this index, with no sort
+    # however many are due (queries spell the condition exactly as DUE_CONDITION to use it).
+    # SQLite's planner would not pick it; its claim reads ix_deliveries_state_next instead.
+    sa.Index("ix_deliveries_due", "next_attempt_at", "id",
+             postgresql_where=sa.text(DUE_CONDITION)).ddl_if(dialect="postgresql"),
     sa.Index("ix_deliveries_reach_next", "reach_next_at"),
 )
 

@@ -58,7 +58,7 @@ def test_publishes_through_the_three_sandboxes(workspace: Workspace) -> None:
     (post,) = workspace.wp.posts.values()
     assert post["status"] == "publish" and f"/{post['slug']}/" in (by["website"].url or "")
     assert len(workspace.wp.media) == 1
-    cover_url = loa.store.receipts_for(art.id)["website"]["cover_url"]
+    cover_url = loa.store.draft_inputs(art.id)[1]["website"]["cover_url"]
     assert cover_url and cover_url.startswith(workspace.wp.url)
 
     (fb_post,) = workspace.fb.posts.values()

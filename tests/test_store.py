@@ -129,9 +129,10 @@ def test_claim_leases_once_and_sent_releases_dependents(store: Store) -> None:
     assert not store.record_sent(site.id, "w2", remote_id="9", url="https://x/9")  # not its lease
     assert store.record_sent(site.id, "w1", remote_id="7", url="https://site/bai-7",
                              receipt={"media": {"a.jpg": "https://site/a.jpg"}})
-    assert store.links_for(art_id) == {"website": "https://site/bai-7"}
-    assert store.receipts_for(art_id)["website"]["media"] == {"a.jpg": "https://site/a.jpg"}
-    assert store.get(art_id).state == "approved"  # facebook still to go
+    art, receipts, links = store.draft_inputs(art_id)
+    assert links == {"website": "https://site/bai-7"}
+    assert receipts["website"]["media"] == {"a.jpg": "https://site/a.jpg"}
+    assert art.state == "approved"  # facebook still to go
 
     (fb,) = store.claim_due("w2", _now(), limit=10, lease_seconds=60)
     assert fb.channel == "facebook"

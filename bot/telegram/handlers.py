@@ -120,7 +120,7 @@ def guarded(needs: str) -> Callable[[Command], Handler]:
 
 # ----- cards ---------------------------------------------------------------------------------------
 def _card_row(loa: Loa, chat_id: int, message_id: int) -> Any:
-    with loa.store.engine.connect() as conn:
+    with loa.store.read() as conn:
         return conn.execute(sa.select(bot_cards).where(
             bot_cards.c.chat_id == chat_id, bot_cards.c.message_id == message_id)).first()
 
@@ -137,7 +137,7 @@ async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> N
 
 async def close_cards(bot: Bot, loa: Loa, article: Article) -> None:
     """Edit every open card of the article to its closed form and mark them closed."""
-    with loa.store.engine.connect() as conn:
+    with loa.store.read() as conn:
         rows = conn.execute(sa.select(bot_cards).where(
             bot_cards.c.article_id == article.id, bot_cards.c.closed_at.is_(None),
             bot_cards.c.message_id.is_not(None))).all()
@@ -190,7 +190,7 @@ async def sync_cards(bot: Bot, loa: Loa) -> int:
             conn.execute(bot_cards.update().where(bot_cards.c.id == claim).values(
                 message_id=message.message_id))
         sent += 1
-    with loa.store.engine.connect() as conn:
+    with loa.store.read() as conn:
         open_ids = set(conn.execute(sa.select(bot_cards.c.article_id).where(
             bot_cards.c.closed_at.is_(None), bot_cards.c.message_id.is_not(None))).scalars())
     for article_id in sorted(open_ids):
@@ -427,7 +427,7 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
 def posts_per_channel(loa: Loa, year: int, month: int) -> dict[str, int]:
     """Deliveries sent in the (local) month, per channel."""
     lo, hi = parse_period(f"{year}-{month:02d}").utc_bounds(loa.settings.schedule.timezone)
-    with loa.store.engine.connect() as conn:
+    with loa.store.read() as conn:
         rows = conn.execute(sa.select(deliveries.c.channel, sa.func.count()).where(
             deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
             .group_by(deliveries.c.channel).order_by(deliveries.c.channel)).all()

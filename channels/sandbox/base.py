@@ -178,6 +178,10 @@ class SandboxServer:
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One segment per answer, sent at once: headers and body written separately would
+            # meet the client's delayed ACK and stall every call by ~40 ms, as no real server does.
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass

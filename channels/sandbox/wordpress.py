@@ -172,6 +172,7 @@ class WordPressSandbox(SandboxServer):
         with self.lock:
             self._ids = itertools.count(2)  # term 1 is "Uncategorized", as on a fresh install
             self.posts: dict[int, dict[str, Any]] = {}
+            self._slugs: dict[str, set[int]] = {}  # slug → post ids, as WordPress indexes post_name
             self.media: dict[int, dict[str, Any]] = {}
             self.terms: dict[int, dict[str, Any]] = {
                 1: {"id": 1, "name": "Uncategorized", "slug": "uncategorized", "taxonomy": "category",
@@ -285,10 +286,20 @@ class WordPressSandbox(SandboxServer):
     def _unique_slug(self, slug: str, post_id: int, status: str) -> str:
         if status in ("draft", "pending"):  # WordPress reserves a slug only once published
             return slug
-        taken = {p["slug"] for p in self.posts.values() if p["id"] != post_id}
-        if slug not in taken:
+
+        def taken(s: str) -> bool:
+            return bool(self._slugs.get(s, set()) - {post_id})
+
+        if not taken(slug):
             return slug
-        return next(f"{slug}-{i}" for i in itertools.count(2) if f"{slug}-{i}" not in taken)
+        return next(f"{slug}-{i}" for i in itertools.count(2) if not taken(f"{slug}-{i}"))
+
+    def _set_slug(self, post: dict[str, Any], slug: str | None) -> None:
+        """Give ``post`` a slug (None: the post is gone), keeping the slug index right."""
+        self._slugs.get(post["slug"], set()).discard(post["id"])
+        if slug is not None:
+            post["slug"] = slug
+            self._slugs.setdefault(slug, set()).add(post["id"])
 
     def _visible(self, post: dict[str, Any], user: dict[str, Any] | None) -> bool:
         return post["status"] == "publish" or (user is not None and "edit_posts" in user["caps"])
@@ -315,7 +326,9 @@ class WordPressSandbox(SandboxServer):
         wanted = {"publish", "future", "draft", "pending", "private"} if "any" in statuses else set(statuses)
         slugs = {s for s in q.get("slug", "").replace(" ", ",").split(",") if s}
         search = q.get("search", "").casefold()
-        found = [p for p in self.posts.values() if p["status"] in wanted and (not slugs or p["slug"] in slugs)
+        pool = ([self.posts[i] for s in slugs for i in self._slugs.get(s, ())] if slugs
+                else list(self.posts.values()))
+        found = [p for p in pool if p["status"] in wanted
                  and (not search or search in p["title"].casefold() or search in p["content"].casefold())]
         found.sort(key=lambda p: (p["date_gmt"], p["id"]), reverse=True)
         total = len(found)
@@ -373,7 +386,7 @@ class WordPressSandbox(SandboxServer):
             raise _invalid("slug", "slug is not of type string.")
         if slug is not None or status != post["status"] or not post["slug"]:
             base = render.slugify(slug if slug else (post["slug"] or post["title"]), 200) or str(post["id"])
-            post["slug"] = self._unique_slug(base, post["id"], status)
+            self._set_slug(post, self._unique_slug(base, post["id"], status))
         post["status"] = status
         post["modified_gmt"] = self._now().strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -410,11 +423,13 @@ class WordPressSandbox(SandboxServer):
             raise WPError(403, "rest_cannot_delete", "Sorry, you are not allowed to delete this post.")
         if req.query.get("force") in ("true", "1"):
             del self.posts[post["id"]]
+            self._set_slug(post, None)
             self.record("deletes", {"id": post["id"], "force": True})
             return Response(200, {"deleted": True, "previous": self._post_json(post, edit=True)})
         if post["status"] == "trash":
             raise WPError(410, "rest_already_trashed", "The post has already been deleted.")
-        post["status"], post["slug"] = "trash", post["slug"] + "__trashed"
+        post["status"] = "trash"
+        self._set_slug(post, post["slug"] + "__trashed")
         self.record("deletes", {"id": post["id"], "force": False})
         return Response(200, self._post_json(post, edit=True))
 
