@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/dispatch_tick.py [--db postgresql://postgres@127.0.0.1:5432/test]
 
 Measures a tick against zero-latency sandboxes when nothing is due (the idle tick, the common case)
-and the due query's plan (it must use the (state, next_attempt_at) index, not a scan).
+and the claim statement's plan (the due rows must come from an index, in order, never a scan).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
 
+from content_queue.store import _CLAIM, _CLAIM_PG  # noqa: E402
 from content_queue.tables import articles, deliveries  # noqa: E402
 
 
@@ -68,14 +69,18 @@ def main() -> None:
         t = time.perf_counter()
         d.tick()
         idle.append(time.perf_counter() - t)
-    q = sa.select(deliveries.c.id).where(deliveries.c.state.in_(["waiting", "retry"]),
-                                         deliveries.c.next_attempt_at <= datetime.now(UTC))
+    # The plan of the claim statement itself (EXPLAIN does not run it).
+    claim = _CLAIM if engine.dialect.name == "sqlite" else _CLAIM_PG
+    compiled = claim.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    now = datetime.now(UTC)
+    values = {**compiled.params, "p_now": now, "p_until": now, "p_owner": "plan", "p_limit": 8}
     with engine.connect() as conn:
-        sql = str(q.compile(engine, compile_kwargs={"literal_binds": True}))
         if engine.dialect.name == "sqlite":
-            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()
+            args = tuple(values[k].isoformat() if isinstance(values[k], datetime) else values[k]
+                         for k in compiled.positiontup or ())
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).all()
         else:
-            plan = conn.exec_driver_sql("EXPLAIN " + sql).all()
+            plan = conn.exec_driver_sql("EXPLAIN " + str(compiled), values).all()
     print(f"idle tick (nothing due): median {statistics.median(idle) * 1000:.2f} ms, "
           f"max {max(idle) * 1000:.2f} ms")
     print("due query plan:", " | ".join(str(r[-1]) for r in plan))

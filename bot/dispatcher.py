@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +47,11 @@ __all__ = ["Dispatcher", "article_view"]
 log = logging.getLogger(__name__)
 
 _RECONCILE_KINDS = frozenset({"may_have_posted", "lease_expired"})
+# Lanes follow the platforms' latency: a delivery done faster than _FAST_DELIVERY leaves its lane
+# free to close while another lane runs (parallel lanes would only contend for the interpreter);
+# one slower than _SLOW_DELIVERY opens another lane for the backlog, up to ``max_workers``.
+_FAST_DELIVERY = 0.02
+_SLOW_DELIVERY = 0.1
 
 
 def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
@@ -75,6 +82,57 @@ def _short_transient(exc: BaseException) -> bool:
             and not exc.may_have_posted)
 
 
+class _Lanes:
+    """The lanes of one tick on the worker pool: at most ``limit`` open; ``join`` waits for all."""
+
+    def __init__(self, pool: ThreadPoolExecutor, limit: int,
+                 run: Callable[[_Lanes, Delivery | None], tuple[int, bool]]):
+        self._pool, self._limit, self._run = pool, limit, run
+        self._cond = threading.Condition()
+        self._open = 0
+        self._done = 0
+        self._errors: list[BaseException] = []
+
+    def open(self, first: Delivery | None) -> bool:
+        """Start a lane with ``first`` (None: it claims its own); False when all are open."""
+        with self._cond:
+            if self._open >= self._limit:
+                return False
+            self._open += 1
+        self._pool.submit(self._lane, first)
+        return True
+
+    def retire(self) -> bool:
+        """Close the calling lane if another one stays open (its run must then return)."""
+        with self._cond:
+            if self._open <= 1:
+                return False
+            self._open -= 1
+            return True
+
+    def _lane(self, first: Delivery | None) -> None:
+        done, retired = 0, False
+        try:
+            done, retired = self._run(self, first)
+        except BaseException as exc:  # handed to join(): a bug is reported, not swallowed
+            with self._cond:
+                self._errors.append(exc)
+        finally:
+            with self._cond:
+                self._open -= 0 if retired else 1
+                self._done += done
+                self._cond.notify_all()
+
+    def join(self) -> int:
+        """Wait until every lane has ended; the number of deliveries they processed."""
+        with self._cond:
+            while self._open:
+                self._cond.wait()
+        if self._errors:
+            raise self._errors[0]
+        return self._done
+
+
 class Dispatcher:
     """One worker's view of the queue; several may share a PostgreSQL database."""
 
@@ -88,6 +146,7 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
         self.batch = max_workers  # lease only what can start now
+        self._stopping = threading.Event()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
             retry=retry_if_exception(_short_transient), reraise=True,
@@ -95,33 +154,64 @@ class Dispatcher:
             wait=wait_exponential_jitter(multiplier=0.2, max=5),
         )
 
+    def stop(self) -> None:
+        """Claim nothing more: calls in flight finish and are recorded, then ``tick`` returns."""
+        self._stopping.set()
+
     def close(self) -> None:
+        self.stop()
         self.pool.shutdown(wait=True)
 
     # ----- the tick --------------------------------------------------------------------------
-    def tick(self, max_rounds: int = 10_000) -> int:
-        """Process everything due now (dependents released in this tick included)."""
+    def tick(self) -> int:
+        """Process everything due now (dependents released in this tick included).
+
+        Up to ``max_workers`` lanes run at once. A lane delivers, records, and claims the next due
+        delivery itself, so a finished call starts the next one without a round trip through this
+        thread; a post that releases dependents (the website's URL is known) opens lanes for them
+        at once, so they run side by side.
+        """
         done = 0
         for d in self.store.expire_leases(self._now()):
             self.notifier.alert(f"in_doubt:{d.id}",
                                 f"Bài #{d.article_id} trên kênh {d.channel}: tiến trình đăng bị ngắt "
                                 "giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi đăng lại.")
         done += self._reconcile_in_doubt()
-        # Claim again whenever a delivery finishes: deliveries that waited for the website's URL
-        # start the moment it is recorded, not after the whole batch.
-        pending: set[Future[None]] = set()
-        for _ in range(max_rounds):
-            claimed = self.store.claim_due(self.owner, self._now(), limit=self.batch,
-                                           lease_seconds=self.policy.lease_seconds)
-            pending |= {self.pool.submit(self._deliver, d) for d in claimed}
-            done += len(claimed)
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                f.result()
-        wait(pending)
-        return done
+        if self._stopping.is_set():
+            return done
+        lanes = _Lanes(self.pool, self.batch, self._lane)
+        for d in self._claim(self.batch):
+            lanes.open(d)
+        return done + lanes.join()
+
+    def _claim(self, limit: int) -> list[Delivery]:
+        if self._stopping.is_set():
+            return []
+        return self.store.claim_due(self.owner, self._now(), limit=limit,
+                                    lease_seconds=self.policy.lease_seconds)
+
+    def _lane(self, lanes: _Lanes, d: Delivery | None) -> tuple[int, bool]:
+        """Deliver ``d`` (or a claimed one), then claim and deliver until nothing is due.
+
+        Returns the deliveries processed and whether the lane retired early (see _FAST_DELIVERY).
+        """
+        done = 0
+        if d is None:
+            d = next(iter(self._claim(1)), None)
+        while d is not None:
+            started = time.monotonic()
+            released = self._deliver(d)
+            took = time.monotonic() - started
+            done += 1
+            for _ in range(released - 1):  # this lane takes one of them itself
+                if not lanes.open(None):
+                    break
+            if took < _FAST_DELIVERY and lanes.retire():
+                return done, True
+            if took > _SLOW_DELIVERY:
+                lanes.open(None)
+            d = next(iter(self._claim(1)), None)
+        return done, False
 
     def _now(self) -> datetime:
         return datetime.now(UTC)
@@ -135,44 +225,47 @@ class Dispatcher:
         """Publish, retrying in the call only errors that cannot have posted."""
         return self._retrying(channel.publish, draft, key)
 
-    def _deliver(self, d: Delivery) -> None:
+    def _deliver(self, d: Delivery) -> int:
+        """Post one leased delivery and record the outcome; returns the dependents released."""
         channel = self.channels.get(d.channel)
         if channel is None:
             self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
                                       error=f"Kênh {d.channel} không còn trong cấu hình.",
                                       kind="unknown_channel", keep_attempts=True)
-            return
+            return 0
         try:
             draft = self._draft(d, channel)
             if d.last_error_kind in _RECONCILE_KINDS:
                 found = channel.find_existing(draft, d.idempotency_key, self._since(d))
                 if found is not None:
-                    self._sent(d, found, reconciled=True)
-                    return
+                    return self._sent(d, found, reconciled=True)
             receipt = self._publish(channel, draft, d.idempotency_key)
         except CannotTell as exc:
             self._in_doubt(d, exc)
+            return 0
         except ChannelError as exc:
-            self._failed_attempt(d, channel, exc)
+            return self._failed_attempt(d, channel, exc)
         except Exception as exc:  # a bug must not kill the worker or lose the delivery
             log.exception("unexpected error publishing delivery %s", d.id)
-            self._failed_attempt(d, channel, TransientError(
+            return self._failed_attempt(d, channel, TransientError(
                 f"Lỗi không mong đợi: {type(exc).__name__}", may_have_posted=True))
-        else:
-            self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
+        return self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
 
     def _since(self, d: Delivery) -> datetime:
         return (d.due_at or self._now()) - timedelta(hours=1)
 
-    def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> None:
+    def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> int:
+        """Record the post; returns the dependents it released."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
-        ok = self.store.record_sent(d.id, self.owner, remote_id=receipt.remote_id, url=receipt.url,
-                                    awaiting_url=bool(extra.get("awaiting_url")),
-                                    reconciled=reconciled, receipt=extra)
-        if ok:
-            if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
-                self.notifier.resolve(f"failing:{d.id}", f"in_doubt:{d.id}")
-            log.info("posted article %s on %s: %s", d.article_id, d.channel, receipt.url)
+        released = self.store.record_sent(
+            d.id, self.owner, remote_id=receipt.remote_id, url=receipt.url,
+            awaiting_url=bool(extra.get("awaiting_url")), reconciled=reconciled, receipt=extra)
+        if released is None:
+            return 0  # the lease was lost meanwhile: another worker owns the delivery now
+        if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
+            self.notifier.resolve(f"failing:{d.id}", f"in_doubt:{d.id}")
+        log.info("posted article %s on %s: %s", d.article_id, d.channel, receipt.url)
+        return released
 
     def _in_doubt(self, d: Delivery, exc: ChannelError) -> None:
         self.store.record_failure(d.id, self.owner, state="in_doubt", next_attempt_at=None,
@@ -184,14 +277,15 @@ class Dispatcher:
             f"`loa notposted {d.id}` (chưa đăng); trong Telegram: /confirm {d.id} hoặc "
             f"/notposted {d.id}.")
 
-    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError) -> None:
+    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError) -> int:
+        """Record a failed attempt (retry, back off, pause or fail); returns dependents released
+        (a "duplicate" refusal whose post is found is a success)."""
         now = self._now()
         msg = exc.message
         if isinstance(exc, RejectedError) and exc.code in (506, 1366051):
             found = self._safe_find(channel, d)
             if found is not None:
-                self._sent(d, found, reconciled=True)
-                return
+                return self._sent(d, found, reconciled=True)
         if isinstance(exc, RateLimited):
             until = now + timedelta(seconds=max(exc.retry_after, 1))
             self.store.set_backoff(d.channel, until)
@@ -226,6 +320,7 @@ class Dispatcher:
                 self.notifier.alert(f"failing:{d.id}",
                                     f"Bài #{d.article_id} chưa đăng được lên {d.channel} ({msg}); "
                                     "Loa đang thử lại.", "info")
+        return 0
 
     def _safe_find(self, channel: Channel, d: Delivery) -> Receipt | None:
         try:

@@ -139,6 +139,7 @@ class Service:
                     await asyncio.wait_for(self.stopping.wait(), stop_after)
         finally:
             self.stopping.set()
+            self.dispatcher.stop()  # a tick in progress claims nothing more
             sched.shutdown(wait=False)
             if bot_task is not None:
                 await asyncio.gather(bot_task, return_exceptions=True)

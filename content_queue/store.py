@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +132,11 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._reader = engine.execution_options(**{READ_ONLY: True})
+        # SQLite has one writer at a time. Threads of this process queue for it here, waking the
+        # moment it is free, instead of polling SQLite's lock with sleeps (other processes still
+        # wait through SQLite's busy timeout). PostgreSQL needs no such queue.
+        self._writer: AbstractContextManager[Any] = (
+            nullcontext() if is_postgres(engine) else threading.RLock())
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:
@@ -140,7 +146,7 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """One write transaction (on SQLite it holds the write lock from its start)."""
-        with self.engine.begin() as conn:
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -428,9 +434,10 @@ class Store:
     def _mark_sent(self, conn: Connection, delivery_id: int, *, remote_id: str, url: str | None,
                    now: datetime, awaiting_url: bool = False,
                    receipt: dict[str, Any] | None = None,
-                   owner: str | None = None) -> tuple[int, str] | None:
+                   owner: str | None = None) -> tuple[int, str, int] | None:
         """Record the post of a delivery; with ``owner``, only while that worker still holds the
-        lease. Returns the delivery's (article id, channel), or None if nothing was recorded."""
+        lease. Returns the delivery's article id and channel and the number of deliveries that
+        waited for it and are now due, or None if nothing was recorded."""
         values: dict[str, Any] = dict(
             p_delivery=delivery_id, state="awaiting_url" if awaiting_url else "sent",
             remote_id=remote_id, url=url, sent_at=None if awaiting_url else now,
@@ -445,16 +452,17 @@ class Store:
         if found is None:
             return None  # the lease expired and the delivery moved on
         article_id, channel = found
+        released = 0
         if not awaiting_url:
             rows = conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id}).all()
             if any(r.after_channel == channel and r.state == "waiting"
                    and r.next_attempt_at is None for r in rows):
                 # Deliveries that waited for this channel's URL become due now.
-                conn.execute(_RELEASE_DEPENDENTS,
-                             {"p_article": article_id, "p_channel": channel, "p_now": now})
+                released = conn.execute(_RELEASE_DEPENDENTS, {
+                    "p_article": article_id, "p_channel": channel, "p_now": now}).rowcount
             else:
                 self._settle_article(conn, article_id, now, [r.state for r in rows])
-        return article_id, channel
+        return article_id, channel, released
 
     def _settle_article(self, conn: Connection, article_id: int, now: datetime,
                         states: list[str] | None = None) -> None:
@@ -471,19 +479,20 @@ class Store:
 
     def record_sent(self, delivery_id: int, owner: str, *, remote_id: str, url: str | None,
                     awaiting_url: bool = False, reconciled: bool = False,
-                    receipt: dict[str, Any] | None = None) -> bool:
-        """Record a post; False if the lease was lost meanwhile (nothing recorded)."""
+                    receipt: dict[str, Any] | None = None) -> int | None:
+        """Record a post: the number of deliveries that waited for it and are due now, or None
+        if the lease was lost meanwhile (nothing recorded)."""
         now = utcnow()
         with self.tx() as conn:
             leased = self._mark_sent(conn, delivery_id, remote_id=remote_id, url=url, now=now,
                                      awaiting_url=awaiting_url, receipt=receipt, owner=owner)
             if leased is None:
-                return False
-            article_id, channel = leased
+                return None
+            article_id, channel, released = leased
             self.audit(conn, Actor.service(), "awaiting_url" if awaiting_url else "sent",
                        article_id, delivery_id, channel=channel, url=url,
                        remote_id=remote_id, reconciled=reconciled, owner=owner)
-            return True
+            return released
 
     def record_failure(self, delivery_id: int, owner: str, *, state: str, error: str, kind: str,
                        next_attempt_at: datetime | None = None,

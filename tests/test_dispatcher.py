@@ -11,6 +11,7 @@ from conftest import Workspace, parsed_article, wait_for
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.dispatcher import Dispatcher
 from bot.notifier import Notifier
 from content_queue.models import Actor, Article
 from content_queue.store import ChannelPlan
@@ -212,3 +213,47 @@ def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, p
     assert titles == sorted(f"Tin song song số {i}" for i in range(50))
     for loa in loas:
         loa.store.engine.dispose()
+
+
+def _attempt_window(loa: Loa, delivery_id: int) -> tuple[datetime, datetime]:
+    with loa.store.read() as conn:
+        row = conn.execute(sa.select(deliveries.c.first_attempt_at, deliveries.c.sent_at)
+                           .where(deliveries.c.id == delivery_id)).one()
+    return row.first_attempt_at, row.sent_at
+
+
+def test_dependents_of_one_article_are_posted_side_by_side(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    for sb in (workspace.wp, workspace.fb, workspace.zalo):
+        sb.latency = 0.3  # a real platform's answer time: long enough to see calls overlap
+    art = _submit_and_approve(loa, workspace, "Tin đăng song song lên Facebook và Zalo")
+    assert _tick(loa) == 3
+    by = _by_channel(loa, art.id)
+    site, fb, zalo = (_attempt_window(loa, by[c].id) for c in ("website", "facebook", "zalo"))
+    assert fb[0] >= site[1] and zalo[0] >= site[1]  # both waited for the website's URL
+    assert fb[0] < zalo[1] and zalo[0] < fb[1]  # and then ran at the same time, not one by one
+
+
+def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
+        workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.wp.latency = 0.3
+    plan = [ChannelPlan("website")]
+    ids = []
+    for i in range(6):
+        art = loa.store.submit(parsed_article(f"Tin dừng dịch vụ số {i}"), EDITOR).article
+        loa.store.approve(art.id, ADMIN, datetime.now(UTC), plan)
+        ids.append(art.id)
+    d = Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, max_workers=2)
+    ticking = threading.Thread(target=d.tick)
+    ticking.start()
+    wait_for(lambda: len(workspace.wp.posts) >= 1, lambda: None)
+    d.stop()
+    ticking.join(timeout=30)
+    d.close()
+    states = [dl.state for i in ids for dl in loa.store.get(i).deliveries]
+    assert "in_flight" not in states  # every call that started was recorded
+    assert states.count("sent") == len(workspace.wp.posts) < 6  # the rest was left for later
+    assert set(states) == {"sent", "waiting"}
+    assert _tick(loa) == 6 - states.count("sent")  # and goes out at the next start
+    assert len(workspace.wp.posts) == 6

@@ -92,7 +92,7 @@ def test_illegal_transitions_are_one_vietnamese_line(store: Store) -> None:
 
     published = _approved(store, "Bài đã đăng", [ChannelPlan("website")])
     (d,) = store.claim_due("w1", _now(), limit=10, lease_seconds=60)
-    assert store.record_sent(d.id, "w1", remote_id="1", url="https://x/1")
+    assert store.record_sent(d.id, "w1", remote_id="1", url="https://x/1") == 0
     assert store.get(published).state == "published"
     with pytest.raises(IllegalTransition) as exc:
         store.withdraw(published, ADMIN)
@@ -126,9 +126,9 @@ def test_claim_leases_once_and_sent_releases_dependents(store: Store) -> None:
     assert site.state == "in_flight" and site.lease_owner == "w1" and site.attempts == 1
     assert store.claim_due("w2", _now(), limit=10, lease_seconds=60) == []
 
-    assert not store.record_sent(site.id, "w2", remote_id="9", url="https://x/9")  # not its lease
+    assert store.record_sent(site.id, "w2", remote_id="9", url="https://x/9") is None  # not its lease
     assert store.record_sent(site.id, "w1", remote_id="7", url="https://site/bai-7",
-                             receipt={"media": {"a.jpg": "https://site/a.jpg"}})
+                             receipt={"media": {"a.jpg": "https://site/a.jpg"}}) == 1  # facebook
     art, receipts, links = store.draft_inputs(art_id)
     assert links == {"website": "https://site/bai-7"}
     assert receipts["website"]["media"] == {"a.jpg": "https://site/a.jpg"}
@@ -136,7 +136,7 @@ def test_claim_leases_once_and_sent_releases_dependents(store: Store) -> None:
 
     (fb,) = store.claim_due("w2", _now(), limit=10, lease_seconds=60)
     assert fb.channel == "facebook"
-    assert store.record_sent(fb.id, "w2", remote_id="p_1", url="https://fb/p_1")
+    assert store.record_sent(fb.id, "w2", remote_id="p_1", url="https://fb/p_1") == 0
     art = store.get(art_id)
     assert art.state == "published" and all(d.state == "sent" for d in art.deliveries)
     actions = [e["action"] for e in store.audit_entries(art_id)]
@@ -174,7 +174,7 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     assert doubt.state == "in_doubt" and doubt.lease_owner is None
     assert doubt.last_error_kind == "lease_expired"
     # the dead worker's late answer is not recorded
-    assert not store.record_sent(d.id, "dead-worker", remote_id="1", url="https://x")
+    assert store.record_sent(d.id, "dead-worker", remote_id="1", url="https://x") is None
 
     (again,) = store.claim_in_doubt("w2", later, lease_seconds=30)
     assert again.id == d.id and again.attempts == 1  # reconciliation is not a new attempt
