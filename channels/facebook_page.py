@@ -45,23 +45,17 @@ from channels.base import (
     Draft,
     Health,
     ImageRef,
-    RateLimited,
     Receipt,
     RejectedError,
     TokenStore,
-    TransientError,
 )
+from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
 
-__all__ = ["FacebookPageChannel", "FacebookSettings", "exchange_user_token", "graph_answer", "page_tokens"]
+__all__ = ["FacebookPageChannel", "FacebookSettings", "exchange_user_token", "page_tokens"]
 
 log = logging.getLogger(__name__)
 
-RECONNECT = "loa channels connect {name}"
-DEFAULT_RATE_WAIT = 300.0  # seconds, when a throttled answer carries no usable usage header
-BLOCK_WAIT = 6 * 3600.0  # code 368: "temporarily blocked"; Facebook does not say for how long
-_AUTH_CODES = {10, 101, 102, 104, 190, 2500} | set(range(200, 300))
-_RATE_CODES = {4, 17, 32, 613, 80001}
 _RECONCILE_CODES = (506, 1366051)
 _NEEDED_SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_show_list")
 
@@ -90,101 +84,12 @@ def _base(settings: FacebookSettings) -> str:
     return f"{settings.graph_url.rstrip('/')}/{settings.api_version}"
 
 
-def _wait_from_usage(headers: Mapping[str, str]) -> float:
-    """Seconds to wait, from ``X-Business-Use-Case-Usage`` (minutes) or ``X-App-Usage``."""
-    minutes = 0.0
-    try:
-        buc = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
-        for entries in buc.values():
-            for entry in entries:
-                minutes = max(minutes, float(entry.get("estimated_time_to_regain_access") or 0))
-    except (ValueError, TypeError, AttributeError):
-        pass
-    if minutes > 0:
-        return minutes * 60
-    try:
-        app = json.loads(headers.get("X-App-Usage") or "{}")
-        if max((float(v) for v in app.values()), default=0) >= 100:
-            return 3600.0  # app usage is a rolling one-hour window
-    except (ValueError, TypeError, AttributeError):
-        pass
-    return DEFAULT_RATE_WAIT
-
-
-def graph_answer(resp: requests.Response, *, name: str = "facebook") -> Any:
-    """The JSON data of a Graph answer, or the one Loa error its ``error.code``/``error_subcode`` mean."""
-    try:
-        body = resp.json()
-    except ValueError:
-        raise TransientError(
-            f"Facebook trả lời không phải JSON (HTTP {resp.status_code}): {resp.text[:80]!r}",
-            code=resp.status_code) from None
-    err = body.get("error") if isinstance(body, dict) else None
-    if resp.status_code < 400 and not err:
-        return body
-    if not isinstance(err, dict):
-        raise TransientError(f"Facebook báo lỗi HTTP {resp.status_code}.", code=resp.status_code)
-    code, sub = err.get("code"), err.get("error_subcode")
-    log.warning("Graph error %s/%s (HTTP %s): %s", code, sub, resp.status_code, err.get("message"))
-    hint = RECONNECT.format(name=name)
-    exc: ChannelError
-    if sub in (1346003, 1404102) or code in (1346003, 1404102):
-        exc = RejectedError("Facebook từ chối bài: nội dung bị coi là spam hoặc vi phạm tiêu chuẩn "
-                            f"(mã {sub or code}).", code=sub or code)
-    elif sub == 1366046 or code == 1366046:
-        exc = RejectedError("Facebook từ chối ảnh: ảnh lớn hơn 4 MB (mã 1366046).", code=1366046)
-    elif sub == 1366051 or code == 1366051:
-        exc = RejectedError("Facebook báo ảnh này đã được đăng (mã 1366051).", code=1366051)
-    elif code == 368 or sub == 1390008:
-        exc = RateLimited("Trang tạm thời bị Facebook chặn đăng bài (mã 368); chờ rồi thử lại.",
-                          retry_after=BLOCK_WAIT, code=368)
-    elif code in _RATE_CODES:
-        exc = RateLimited(f"Facebook giới hạn tần suất gọi API (mã {code}); tạm dừng rồi thử lại.",
-                          retry_after=_wait_from_usage(resp.headers), code=code)
-    elif code == 2635:
-        exc = AuthError("Phiên bản Graph API đang cấu hình đã bị Facebook ngừng hỗ trợ; hãy đặt "
-                        "api_version mới hơn (ví dụ v25.0) trong config.toml.", code=2635)
-    elif code == 190 and sub in (459, 464):
-        exc = AuthError(f"Tài khoản quản trị Trang cần đăng nhập Facebook để xác minh (mã 190/{sub}); "
-                        "sau đó kết nối lại Trang.", code=190, reconnect_hint=hint)
-    elif code == 190:
-        exc = AuthError(f"Mã truy cập Trang Facebook không còn hiệu lực (mã 190{f'/{sub}' if sub else ''}); "
-                        "cần kết nối lại Trang.", code=190, reconnect_hint=hint)
-    elif code in _AUTH_CODES:
-        exc = AuthError(f"Ứng dụng thiếu quyền trên Trang Facebook (mã {code}); cần cấp quyền lại.",
-                        code=code, reconnect_hint=hint)
-    elif code == 506:
-        exc = RejectedError("Facebook từ chối bài trùng nội dung với một bài vừa đăng (mã 506).", code=506)
-    elif code in (1, 2) or err.get("is_transient") or resp.status_code >= 500:
-        exc = TransientError(f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code)
-    elif code == 100:
-        exc = RejectedError(f"Facebook từ chối tham số của yêu cầu (mã 100{f'/{sub}' if sub else ''}).",
-                            code=100)
-    else:
-        exc = RejectedError(f"Facebook từ chối yêu cầu (mã {code}).", code=code)
-    exc.graph_error = err  # type: ignore[attr-defined]  # the raw answer, for callers that need it
-    raise exc
-
-def _http(session: requests.Session, method: str, url: str, *, token: str | None, timeout: float,
-          write: bool = False, name: str = "facebook", **kw: Any) -> Any:
-    """One Graph call; network failures become ``TransientError`` (``may_have_posted`` for writes)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        resp = session.request(method, url, headers=headers, timeout=timeout, **kw)
-    except requests.ConnectTimeout as e:
-        raise TransientError("Không kết nối được tới Facebook (hết thời gian chờ).") from e
-    except (requests.ConnectionError, requests.Timeout) as e:
-        raise TransientError("Mất kết nối tới Facebook giữa chừng; bài có thể đã được đăng.",
-                             may_have_posted=write) from e
-    return graph_answer(resp, name=name)
-
-
 def exchange_user_token(settings: FacebookSettings, short_token: str,
                         session: requests.Session | None = None) -> tuple[str, int]:
     """A long-lived user token (and its lifetime in seconds) for a short-lived one."""
     if not settings.app_id or settings.app_secret is None:
         raise AuthError("Cần cấu hình app_id và app_secret của ứng dụng Facebook để đổi mã truy cập.")
-    data = _http(session or HttpSession(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
+    data = graph_call(session or HttpSession(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
                  timeout=settings.timeout_seconds, params={
                      "grant_type": "fb_exchange_token", "client_id": settings.app_id,
                      "client_secret": settings.app_secret.get_secret_value(), "fb_exchange_token": short_token})
@@ -194,7 +99,7 @@ def exchange_user_token(settings: FacebookSettings, short_token: str,
 def page_tokens(settings: FacebookSettings, long_user_token: str,
                 session: requests.Session | None = None) -> list[dict[str, Any]]:
     """The pages the user manages: ``id``, ``name``, ``access_token``, ``tasks``."""
-    data = _http(session or HttpSession(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
+    data = graph_call(session or HttpSession(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
                  timeout=settings.timeout_seconds, params={"fields": "id,name,access_token,tasks"})
     return [{k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])]
 
@@ -274,7 +179,7 @@ class FacebookPageChannel:
         return str(stored)
 
     def _call(self, method: str, path: str, *, write: bool = False, **kw: Any) -> Any:
-        return _http(self.session, method, f"{_base(self.settings)}/{path.lstrip('/')}", token=self._token(),
+        return graph_call(self.session, method, f"{_base(self.settings)}/{path.lstrip('/')}", token=self._token(),
                      timeout=self.settings.timeout_seconds, write=write, name=self.name, **kw)
 
     # ----- publishing ------------------------------------------------------------------------
@@ -452,7 +357,7 @@ class FacebookPageChannel:
         s = self.settings
         assert s.app_secret is not None
         app_token = f"{s.app_id}|{s.app_secret.get_secret_value()}"
-        data = _http(self.session, "GET", f"{_base(s)}/debug_token", token=app_token, timeout=s.timeout_seconds,
+        data = graph_call(self.session, "GET", f"{_base(s)}/debug_token", token=app_token, timeout=s.timeout_seconds,
                      name=self.name, params={"input_token": token})["data"]
         scopes = tuple(data.get("scopes") or ())
         expires = datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None

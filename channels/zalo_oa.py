@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -57,6 +56,7 @@ from channels.base import (
     TransientError,
 )
 from channels.http import HttpSession
+from channels.zalo_body import BodyBlocks, plain_text
 
 __all__ = ["MemoryTokenStore", "ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code",
            "token_fingerprint"]
@@ -130,80 +130,6 @@ def _parse_time(value: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-class _BodyBlocks(HTMLParser):
-    """Article HTML → Zalo body: text blocks (simple inline HTML) and image positions."""
-
-    BLOCKS = {"p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption",
-              "tr", "pre"}
-    INLINE = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u"}
-    SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, str, str]] = []  # ("text", html, "") | ("image", src, alt)
-        self._parts: list[str] = []
-        self._open: list[str] = []
-        self._heading = False
-        self._skip = 0
-
-    def _flush(self) -> None:
-        content = " ".join("".join(self._parts + [f"</{t}>" for t in reversed(self._open)]).split())
-        content = content.replace("<br> ", "<br>").replace(" <br>", "<br>")
-        self._parts, self._open = [], []
-        plain = content.replace("<br>", "")
-        for tag in self.INLINE.values():
-            plain = plain.replace(f"<{tag}>", "").replace(f"</{tag}>", "")
-        if plain.strip(" •"):
-            self.blocks.append(("text", f"<b>{content}</b>" if self._heading else content, ""))
-        self._heading = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self._skip += 1
-        elif tag in self.BLOCKS:
-            self._flush()
-            self._heading = tag[0] == "h" and tag[1:].isdigit()
-            if tag == "li":
-                self._parts.append("• ")
-        elif tag == "img":
-            self._flush()
-            values = dict(attrs)
-            self.blocks.append(("image", values.get("src") or "", values.get("alt") or ""))
-        elif tag == "br":
-            self._parts.append("<br>")
-        elif tag in ("td", "th"):
-            self._parts.append(" ")
-        elif tag in self.INLINE:
-            self._open.append(self.INLINE[tag])
-            self._parts.append(f"<{self.INLINE[tag]}>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self._skip = max(self._skip - 1, 0)
-        elif tag in self.BLOCKS:
-            self._flush()
-        elif tag in self.INLINE and self.INLINE[tag] in self._open:
-            self._open.remove(self.INLINE[tag])
-            self._parts.append(f"</{self.INLINE[tag]}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self._parts.append(html.escape(render.nfc(data), quote=False))
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-
-def _plain_text(fragment: str) -> str:
-    """The words of an HTML fragment on one line (scripts and styles dropped), NFC."""
-    parser = _BodyBlocks()
-    parser.feed(render.nfc(fragment))
-    parser.close()
-    texts = [render.html_to_text(value) for kind, value, _ in parser.blocks if kind == "text"]
-    return " ".join(" ".join(texts).split())
-
-
 class ZaloOAChannel:
     """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
 
@@ -248,7 +174,7 @@ class ZaloOAChannel:
         elif render.utf16_len(title) > self.TITLE_MAX:
             checks.append(Check("title", False, f"Tiêu đề dài {render.utf16_len(title)} ký tự, Zalo chỉ "
                                 f"nhận tối đa {self.TITLE_MAX} ký tự. Hãy rút gọn tiêu đề."))
-        source = _plain_text(article.summary) or render.nfc(article.body_text)
+        source = plain_text(article.summary) or render.nfc(article.body_text)
         description = self._cut(source, self.DESCRIPTION_MAX)
         if not description:
             checks.append(Check("description", False, "Bài chưa có tóm tắt, Zalo bắt buộc có mô tả."))
@@ -313,7 +239,7 @@ class ZaloOAChannel:
 
     def _body(self, article: ArticleView, final: bool,
               checks: list[Check]) -> tuple[list[dict[str, Any]], list[ImageRef]]:
-        parser = _BodyBlocks()
+        parser = BodyBlocks()
         parser.feed(render.nfc(article.body_html))
         parser.close()
         cover_path = article.cover.path if article.cover else None

@@ -24,13 +24,8 @@ from channels.base import (
     RejectedError,
     TransientError,
 )
-from channels.facebook_page import (
-    BLOCK_WAIT,
-    DEFAULT_RATE_WAIT,
-    FacebookPageChannel,
-    exchange_user_token,
-    page_tokens,
-)
+from channels.facebook_page import FacebookPageChannel, exchange_user_token, page_tokens
+from channels.graph_api import BLOCK_WAIT, DEFAULT_RATE_WAIT
 from channels.sandbox.base import Request, Response, SandboxServer
 from channels.sandbox.facebook import FacebookSandbox
 
