@@ -47,11 +47,13 @@ __all__ = ["Dispatcher", "article_view"]
 log = logging.getLogger(__name__)
 
 _RECONCILE_KINDS = frozenset({"may_have_posted", "lease_expired"})
-# Lanes follow the platforms' latency: a delivery done faster than _FAST_DELIVERY leaves its lane
-# free to close while another lane runs (parallel lanes would only contend for the interpreter);
-# one slower than _SLOW_DELIVERY opens another lane for the backlog, up to ``max_workers``.
+# Lanes follow the platforms' latency: a delivery done faster than _FAST_DELIVERY lets its lane
+# close while another lane is free to go on (parallel lanes would only contend for the
+# interpreter); while every open lane is in a call longer than _SLOW_DELIVERY, another lane opens
+# for the backlog, up to ``max_workers``, so due posts never wait behind a platform that hangs.
 _FAST_DELIVERY = 0.02
 _SLOW_DELIVERY = 0.1
+_PROBE_PAUSE = 1.0  # after a lane opened for stuck ones found nothing due
 
 
 def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
@@ -92,6 +94,8 @@ class _Lanes:
         self._open = 0
         self._done = 0
         self._errors: list[BaseException] = []
+        self._busy_since: dict[int, float] = {}  # lane thread → when its current delivery began
+        self._probe_after = 0.0  # no new lane for stuck ones before this (one found nothing due)
 
     def open(self, first: Delivery | None) -> bool:
         """Start a lane with ``first`` (None: it claims its own); False when all are open."""
@@ -102,10 +106,24 @@ class _Lanes:
         self._pool.submit(self._lane, first)
         return True
 
-    def retire(self) -> bool:
-        """Close the calling lane if another one stays open (its run must then return)."""
+    def busy(self, delivering: bool) -> None:
+        """The calling lane starts (True) or ends (False) a delivery."""
         with self._cond:
-            if self._open <= 1:
+            if delivering:
+                self._busy_since[threading.get_ident()] = time.monotonic()
+            else:
+                self._busy_since.pop(threading.get_ident(), None)
+
+    def _stuck(self) -> int:
+        """Lanes (other than the caller) in a delivery that has lasted over _SLOW_DELIVERY."""
+        now, me = time.monotonic(), threading.get_ident()
+        return sum(1 for lane, since in self._busy_since.items()
+                   if lane != me and now - since > _SLOW_DELIVERY)
+
+    def retire(self) -> bool:
+        """Close the calling lane (its run must then return) if another open lane can go on."""
+        with self._cond:
+            if self._open - 1 - self._stuck() < 1:
                 return False
             self._open -= 1
             return True
@@ -121,13 +139,19 @@ class _Lanes:
             with self._cond:
                 self._open -= 0 if retired else 1
                 self._done += done
+                if first is None and done == 0:  # nothing was due: do not ask again at once
+                    self._probe_after = time.monotonic() + _PROBE_PAUSE
                 self._cond.notify_all()
 
     def join(self) -> int:
-        """Wait until every lane has ended; the number of deliveries they processed."""
+        """Wait until every lane has ended, opening a lane whenever all open ones are stuck in
+        slow calls; the number of deliveries they processed."""
         with self._cond:
             while self._open:
-                self._cond.wait()
+                self._cond.wait(timeout=_SLOW_DELIVERY / 2)
+                if (0 < self._open < self._limit and self._stuck() == self._open
+                        and time.monotonic() >= self._probe_after):
+                    self.open(None)  # it claims the next due delivery, if any
         if self._errors:
             raise self._errors[0]
         return self._done
@@ -200,7 +224,11 @@ class Dispatcher:
             d = next(iter(self._claim(1)), None)
         while d is not None:
             started = time.monotonic()
-            released = self._deliver(d)
+            lanes.busy(True)
+            try:
+                released = self._deliver(d)
+            finally:
+                lanes.busy(False)
             took = time.monotonic() - started
             done += 1
             for _ in range(released - 1):  # this lane takes one of them itself
@@ -208,8 +236,6 @@ class Dispatcher:
                     break
             if took < _FAST_DELIVERY and lanes.retire():
                 return done, True
-            if took > _SLOW_DELIVERY:
-                lanes.open(None)
             d = next(iter(self._claim(1)), None)
         return done, False
 

@@ -257,3 +257,24 @@ def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
     assert set(states) == {"sent", "waiting"}
     assert _tick(loa) == 6 - states.count("sent")  # and goes out at the next start
     assert len(workspace.wp.posts) == 6
+
+
+def test_due_posts_do_not_wait_behind_a_platform_that_hangs(workspace: Workspace) -> None:
+    loa = workspace.loa()
+    workspace.wp.latency = 0.8  # the website hangs (under its 1 s timeout); Facebook answers at once
+    slow = loa.store.submit(parsed_article("Tin chờ trang web trả lời"), EDITOR).article
+    loa.store.approve(slow.id, ADMIN, datetime.now(UTC) - timedelta(seconds=5),
+                      [ChannelPlan("website")])
+    quick = []
+    for i in range(5):
+        art = loa.store.submit(parsed_article(f"Tin Facebook số {i}"), EDITOR).article
+        loa.store.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("facebook")])
+        quick.append(art.id)
+    d = Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, max_workers=2)
+    try:
+        assert d.tick() == 6
+    finally:
+        d.close()
+    site_sent = _attempt_window(loa, loa.store.get(slow.id).deliveries[0].id)[1]
+    fb_sent = [_attempt_window(loa, loa.store.get(i).deliveries[0].id)[1] for i in quick]
+    assert max(fb_sent) < site_sent  # the free lane kept posting while the website hung
