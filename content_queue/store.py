@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -409,8 +409,6 @@ class Store:
         Channels that are paused or backing off are skipped; on PostgreSQL rows another worker
         is claiming are skipped too (``FOR UPDATE SKIP LOCKED``), so no delivery is leased twice.
         """
-        from datetime import timedelta
-
         with self.tx() as conn:
             rows = conn.execute(_CLAIM_PG if is_postgres(conn) else _CLAIM, {
                 "p_now": now, "p_limit": limit, "p_owner": owner,
@@ -537,8 +535,6 @@ class Store:
     def claim_in_doubt(self, owner: str, now: datetime, *, lease_seconds: float,
                        limit: int = 20) -> list[Delivery]:
         """Lease in-doubt deliveries for reconciliation (``attempts`` unchanged)."""
-        from datetime import timedelta
-
         with self.tx() as conn:
             q = (sa.select(deliveries.c.id).where(deliveries.c.state == "in_doubt",
                                                   deliveries.c.next_attempt_at <= now)

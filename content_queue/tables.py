@@ -75,7 +75,7 @@ articles = sa.Table(
 
 DUE_STATES = ("waiting", "retry")
 """States of deliveries the dispatcher may claim (when their ``next_attempt_at`` has come)."""
-DUE_CONDITION = "state IN ('waiting', 'retry')"
+DUE_CONDITION = "state IN ({})".format(", ".join(f"'{s}'" for s in DUE_STATES))
 
 deliveries = sa.Table(
     "deliveries",
