@@ -141,6 +141,7 @@ poll_seconds = 0.5
 slot_interval_seconds = 3      # time compressed: a posting slot every 3 seconds
 dispatch_interval_seconds = 0.5
 retry_base_seconds = 1
+reconcile_after_seconds = 1
 max_attempts = 5
 [reach]
 fresh_interval_minutes = 0.05

@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +23,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.lanes import FAST_DELIVERY, Lanes
+from bot.leases import LeaseKeeper
 from bot.notifier import Notifier
 from bot.settings import ScheduleSettings
 from channels.base import (
@@ -47,13 +49,6 @@ __all__ = ["Dispatcher", "article_view"]
 log = logging.getLogger(__name__)
 
 _RECONCILE_KINDS = frozenset({"may_have_posted", "lease_expired"})
-# Lanes follow the platforms' latency: a delivery done faster than _FAST_DELIVERY lets its lane
-# close while another lane is free to go on (parallel lanes would only contend for the
-# interpreter); while every open lane is in a call longer than _SLOW_DELIVERY, another lane opens
-# for the backlog, up to ``max_workers``, so due posts never wait behind a platform that hangs.
-_FAST_DELIVERY = 0.02
-_SLOW_DELIVERY = 0.1
-_PROBE_PAUSE = 1.0  # after a lane opened for stuck ones found nothing due
 
 
 def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
@@ -84,79 +79,6 @@ def _short_transient(exc: BaseException) -> bool:
             and not exc.may_have_posted)
 
 
-class _Lanes:
-    """The lanes of one tick on the worker pool: at most ``limit`` open; ``join`` waits for all."""
-
-    def __init__(self, pool: ThreadPoolExecutor, limit: int,
-                 run: Callable[[_Lanes, Delivery | None], tuple[int, bool]]):
-        self._pool, self._limit, self._run = pool, limit, run
-        self._cond = threading.Condition()
-        self._open = 0
-        self._done = 0
-        self._errors: list[BaseException] = []
-        self._busy_since: dict[int, float] = {}  # lane thread → when its current delivery began
-        self._probe_after = 0.0  # no new lane for stuck ones before this (one found nothing due)
-
-    def open(self, first: Delivery | None) -> bool:
-        """Start a lane with ``first`` (None: it claims its own); False when all are open."""
-        with self._cond:
-            if self._open >= self._limit:
-                return False
-            self._open += 1
-        self._pool.submit(self._lane, first)
-        return True
-
-    def busy(self, delivering: bool) -> None:
-        """The calling lane starts (True) or ends (False) a delivery."""
-        with self._cond:
-            if delivering:
-                self._busy_since[threading.get_ident()] = time.monotonic()
-            else:
-                self._busy_since.pop(threading.get_ident(), None)
-
-    def _stuck(self) -> int:
-        """Lanes (other than the caller) in a delivery that has lasted over _SLOW_DELIVERY."""
-        now, me = time.monotonic(), threading.get_ident()
-        return sum(1 for lane, since in self._busy_since.items()
-                   if lane != me and now - since > _SLOW_DELIVERY)
-
-    def retire(self) -> bool:
-        """Close the calling lane (its run must then return) if another open lane can go on."""
-        with self._cond:
-            if self._open - 1 - self._stuck() < 1:
-                return False
-            self._open -= 1
-            return True
-
-    def _lane(self, first: Delivery | None) -> None:
-        done, retired = 0, False
-        try:
-            done, retired = self._run(self, first)
-        except BaseException as exc:  # handed to join(): a bug is reported, not swallowed
-            with self._cond:
-                self._errors.append(exc)
-        finally:
-            with self._cond:
-                self._open -= 0 if retired else 1
-                self._done += done
-                if first is None and done == 0:  # nothing was due: do not ask again at once
-                    self._probe_after = time.monotonic() + _PROBE_PAUSE
-                self._cond.notify_all()
-
-    def join(self) -> int:
-        """Wait until every lane has ended, opening a lane whenever all open ones are stuck in
-        slow calls; the number of deliveries they processed."""
-        with self._cond:
-            while self._open:
-                self._cond.wait(timeout=_SLOW_DELIVERY / 2)
-                if (0 < self._open < self._limit and self._stuck() == self._open
-                        and time.monotonic() >= self._probe_after):
-                    self.open(None)  # it claims the next due delivery, if any
-        if self._errors:
-            raise self._errors[0]
-        return self._done
-
-
 class Dispatcher:
     """One worker's view of the queue; several may share a PostgreSQL database."""
 
@@ -170,6 +92,7 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
         self.batch = max_workers  # lease only what can start now
+        self.leases = LeaseKeeper(store, policy.lease_seconds)
         self._stopping = threading.Event()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
@@ -185,6 +108,7 @@ class Dispatcher:
     def close(self) -> None:
         self.stop()
         self.pool.shutdown(wait=True)
+        self.leases.close()
 
     # ----- the tick --------------------------------------------------------------------------
     def tick(self) -> int:
@@ -196,14 +120,15 @@ class Dispatcher:
         at once, so they run side by side.
         """
         done = 0
-        for d in self.store.expire_leases(self._now()):
+        for d in self.store.expire_leases(self._now(),
+                                          reconcile_after=self.policy.reconcile_after_seconds):
             self.notifier.alert(f"in_doubt:{d.id}",
                                 f"Bài #{d.article_id} trên kênh {d.channel}: tiến trình đăng bị ngắt "
                                 "giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi đăng lại.")
         done += self._reconcile_in_doubt()
         if self._stopping.is_set():
             return done
-        lanes = _Lanes(self.pool, self.batch, self._lane)
+        lanes = Lanes(self.pool, self.batch, self._lane)
         for d in self._claim(self.batch):
             lanes.open(d)
         return done + lanes.join()
@@ -211,13 +136,15 @@ class Dispatcher:
     def _claim(self, limit: int) -> list[Delivery]:
         if self._stopping.is_set():
             return []
-        return self.store.claim_due(self.owner, self._now(), limit=limit,
-                                    lease_seconds=self.policy.lease_seconds)
+        claimed = self.store.claim_due(self.owner, self._now(), limit=limit,
+                                       lease_seconds=self.policy.lease_seconds)
+        self.leases.hold(claimed)
+        return claimed
 
-    def _lane(self, lanes: _Lanes, d: Delivery | None) -> tuple[int, bool]:
+    def _lane(self, lanes: Lanes, d: Delivery | None) -> tuple[int, bool]:
         """Deliver ``d`` (or a claimed one), then claim and deliver until nothing is due.
 
-        Returns the deliveries processed and whether the lane retired early (see _FAST_DELIVERY).
+        Returns the deliveries processed and whether the lane retired early (see FAST_DELIVERY).
         """
         done = 0
         if d is None:
@@ -229,12 +156,13 @@ class Dispatcher:
                 released = self._deliver(d)
             finally:
                 lanes.busy(False)
+                self.leases.release(d.id)
             took = time.monotonic() - started
             done += 1
             for _ in range(released - 1):  # this lane takes one of them itself
                 if not lanes.open(None):
                     break
-            if took < _FAST_DELIVERY and lanes.retire():
+            if took < FAST_DELIVERY and lanes.retire():
                 return done, True
             d = next(iter(self._claim(1)), None)
         return done, False
@@ -339,6 +267,8 @@ class Dispatcher:
             delay = min(self.policy.retry_base_seconds * 2 ** (d.attempts - 1),
                         self.policy.retry_max_seconds)
             kind = "may_have_posted" if exc.may_have_posted else "transient"
+            if exc.may_have_posted:  # the platform may still be finishing it: look later
+                delay = max(delay, self.policy.reconcile_after_seconds)
             self.store.record_failure(d.id, self.owner, state="retry",
                                       next_attempt_at=now + timedelta(seconds=delay),
                                       error=msg, kind=kind)
@@ -358,29 +288,35 @@ class Dispatcher:
         """In-doubt deliveries: record the post if it exists, else let them be sent again."""
         claimed = self.store.claim_in_doubt(self.owner, self._now(),
                                             lease_seconds=self.policy.lease_seconds)
+        self.leases.hold(claimed)
         for d in claimed:
-            channel = self.channels.get(d.channel)
-            if channel is None:
-                continue
             try:
-                found = channel.find_existing(self._draft(d, channel), d.idempotency_key,
-                                              self._since(d))
-            except CannotTell as exc:
-                self._in_doubt(d, exc)
-                continue
-            except ChannelError as exc:
-                self.store.record_failure(d.id, self.owner, state="in_doubt",
-                                          next_attempt_at=self._now() + timedelta(seconds=30),
-                                          error=exc.message, kind="lease_expired",
-                                          keep_attempts=True)
-                continue
-            if found is not None:
-                self._sent(d, found, reconciled=True)
-            else:
-                self.store.record_failure(d.id, self.owner, state="retry",
-                                          next_attempt_at=self._now(), error="Chưa có trên nền tảng.",
-                                          kind="reconciled_absent", keep_attempts=True)
+                self._reconcile(d)
+            finally:
+                self.leases.release(d.id)
         return len(claimed)
+
+    def _reconcile(self, d: Delivery) -> None:
+        channel = self.channels.get(d.channel)
+        if channel is None:
+            return  # the lease lapses; the delivery waits in doubt for its channel to return
+        try:
+            found = channel.find_existing(self._draft(d, channel), d.idempotency_key,
+                                          self._since(d))
+        except CannotTell as exc:
+            self._in_doubt(d, exc)
+            return
+        except ChannelError as exc:
+            self.store.record_failure(d.id, self.owner, state="in_doubt",
+                                      next_attempt_at=self._now() + timedelta(seconds=30),
+                                      error=exc.message, kind="lease_expired", keep_attempts=True)
+            return
+        if found is not None:
+            self._sent(d, found, reconciled=True)
+        else:
+            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=self._now(),
+                                      error="Chưa có trên nền tảng.", kind="reconciled_absent",
+                                      keep_attempts=True)
 
 
 def _jsonable(v: Any) -> bool:

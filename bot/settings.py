@@ -72,6 +72,10 @@ class ScheduleSettings(_Section):
     slot_interval_seconds: float = Field(default=0.0, ge=0)
     dispatch_interval_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: float = Field(default=120.0, gt=0)
+    # An attempt that may have reached a platform (the answer was lost, or the worker died) is
+    # looked for on the platform only this long after Loa stopped waiting: the platform may still
+    # be finishing the request, and a look too early would find nothing and post a second time.
+    reconcile_after_seconds: float = Field(default=60.0, ge=0)
     max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=60.0, gt=0)
     retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)

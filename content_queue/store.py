@@ -515,8 +515,21 @@ class Store:
                 self._settle_article(conn, d.article_id, now)
             return True
 
-    def expire_leases(self, now: datetime) -> list[Delivery]:
-        """In-flight deliveries whose worker died become ``in_doubt`` (reconciled before resend)."""
+    def renew_leases(self, owner: str, delivery_ids: Iterable[int], until: datetime) -> int:
+        """Extend ``owner``'s leases on these deliveries (a worker that lives keeps them);
+        returns how many it still held."""
+        ids = list(delivery_ids)
+        if not ids:
+            return 0
+        with self.tx() as conn:
+            return conn.execute(deliveries.update().where(
+                deliveries.c.id.in_(ids), deliveries.c.state == "in_flight",
+                deliveries.c.lease_owner == owner).values(lease_expires_at=until)).rowcount
+
+    def expire_leases(self, now: datetime, *, reconcile_after: float) -> list[Delivery]:
+        """In-flight deliveries whose worker died become ``in_doubt``, to be looked for on the
+        platform ``reconcile_after`` seconds later (before any resend): the platform may still be
+        finishing the dead worker's last request."""
         with self.tx() as conn:
             q = sa.select(deliveries).where(deliveries.c.state == "in_flight",
                                             deliveries.c.lease_expires_at < now)
@@ -526,7 +539,8 @@ class Store:
             for d in rows:
                 conn.execute(deliveries.update().where(deliveries.c.id == d.id).values(
                     state="in_doubt", lease_owner=None, lease_expires_at=None,
-                    next_attempt_at=now, last_error="Tiến trình đăng bị ngắt giữa chừng.",
+                    next_attempt_at=now + timedelta(seconds=reconcile_after),
+                    last_error="Tiến trình đăng bị ngắt giữa chừng.",
                     last_error_kind="lease_expired", updated_at=now))
                 self.audit(conn, Actor.service(), "lease_expired", d.article_id, d.id,
                            channel=d.channel, owner=d.lease_owner)

@@ -114,6 +114,7 @@ url = "{db}"
 
 [schedule]
 retry_base_seconds = 1
+reconcile_after_seconds = 1
 
 [channels.website]
 type = "wordpress"

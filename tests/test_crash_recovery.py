@@ -38,6 +38,10 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
     ws.config.write_text(text, "utf-8")
     for sb in (ws.wp, ws.fb, ws.zalo):
         sb.latency = 0.01  # widen the window between a platform's answer and its recording
+    # Some posts are created late, after their sender may have been killed: a look on the
+    # platform before it finished would find nothing and post again (reconcile_after_seconds).
+    ws.wp.inject("slow", count=-1, probability=0.15, path=r"/wp/v2/posts$", method="POST",
+                 seconds=0.7)
     loa = ws.loa()
     cover = ws.cover()
     actor = Actor("test", "cli")

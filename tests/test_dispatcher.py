@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -278,3 +279,54 @@ def test_due_posts_do_not_wait_behind_a_platform_that_hangs(workspace: Workspace
     site_sent = _attempt_window(loa, loa.store.get(slow.id).deliveries[0].id)[1]
     fb_sent = [_attempt_window(loa, loa.store.get(i).deliveries[0].id)[1] for i in quick]
     assert max(fb_sent) < site_sent  # the free lane kept posting while the website hung
+
+
+def test_a_post_the_platform_finishes_after_loa_gave_up_is_found_not_sent_again(
+        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOA_SCHEDULE__RETRY_BASE_SECONDS", "0.1")
+    monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "1.5")
+    loa = workspace.loa()
+    # The website creates the post 1.6 s after the request; Loa stops waiting at 1 s.
+    workspace.wp.inject("slow", path=r"/wp/v2/posts$", method="POST", seconds=1.6)
+    art = _submit_and_approve(loa, workspace, "Tin trang web đăng chậm", cover=False)
+    _tick(loa)
+    site = _by_channel(loa, art.id)["website"]
+    assert site.state == "retry" and site.last_error_kind == "may_have_posted"
+    assert site.next_attempt_at is not None
+    assert site.next_attempt_at - datetime.now(UTC) > timedelta(seconds=1)  # not at 0.1 s
+
+    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    assert len(workspace.wp.posts) == 1
+    creates = [r for r in workspace.wp.request_log if r[1] == "POST" and r[2].endswith("/posts")]
+    assert len(creates) == 1
+    sent = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
+    assert sent[0]["detail"]["reconciled"]
+
+
+def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
+        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOA_SCHEDULE__LEASE_SECONDS", "0.3")
+    monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "0")
+    loa = workspace.loa()
+    workspace.wp.inject("slow", path=r"/wp/v2/posts$", method="POST", seconds=0.9)
+    art = loa.store.submit(parsed_article("Tin đăng lâu hơn thời hạn giữ"), EDITOR).article
+    loa.store.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("website")])
+    busy, other = (Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier,
+                              owner=name) for name in ("worker-busy", "worker-other"))
+    ticking = threading.Thread(target=busy.tick)
+    try:
+        ticking.start()
+        wait_for(lambda: loa.store.get(art.id).deliveries[0].lease_owner == "worker-busy",
+                 lambda: None)
+        while ticking.is_alive():  # another worker looks for abandoned leases all along
+            other.tick()
+            time.sleep(0.05)
+    finally:
+        ticking.join()
+        busy.close()
+        other.close()
+    assert len(workspace.wp.posts) == 1
+    actions = [e["action"] for e in loa.store.audit_entries(art.id)]
+    assert "lease_expired" not in actions
+    sent = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
+    assert [e["detail"]["owner"] for e in sent] == ["worker-busy"]

@@ -166,9 +166,9 @@ def test_failure_settles_partial_and_retry_reopens(store: Store) -> None:
 def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None:
     art_id = _approved(store, plan=[ChannelPlan("website")])
     (d,) = store.claim_due("dead-worker", _now(), limit=10, lease_seconds=30)
-    assert store.expire_leases(_now()) == []  # lease still valid
+    assert store.expire_leases(_now(), reconcile_after=0) == []  # lease still valid
     later = _now() + timedelta(seconds=31)
-    expired = store.expire_leases(later)
+    expired = store.expire_leases(later, reconcile_after=20)
     assert [x.id for x in expired] == [d.id]
     doubt = store.delivery(d.id)
     assert doubt.state == "in_doubt" and doubt.lease_owner is None
@@ -176,6 +176,9 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     # the dead worker's late answer is not recorded
     assert store.record_sent(d.id, "dead-worker", remote_id="1", url="https://x") is None
 
+    # looked for on the platform only once it has had time to finish the dead worker's request
+    assert store.claim_in_doubt("w2", later + timedelta(seconds=19), lease_seconds=30) == []
+    later += timedelta(seconds=20)
     (again,) = store.claim_in_doubt("w2", later, lease_seconds=30)
     assert again.id == d.id and again.attempts == 1  # reconciliation is not a new attempt
     store.record_failure(d.id, "w2", state="in_doubt", error="?", kind="cannot_tell",
@@ -183,6 +186,18 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     store.resolve_in_doubt(d.id, ADMIN, posted=True, url="https://site/da-dang")
     assert store.get(art_id).state == "published"
     assert "lease_expired" in [e["action"] for e in store.audit_entries(art_id)]
+
+
+def test_a_living_worker_renews_its_leases_and_only_its_own(store: Store) -> None:
+    _approved(store, plan=[ChannelPlan("website")])
+    (d,) = store.claim_due("w1", _now(), limit=10, lease_seconds=30)
+    assert store.renew_leases("w2", [d.id], _now() + timedelta(seconds=90)) == 0
+    assert store.renew_leases("w1", [d.id], _now() + timedelta(seconds=90)) == 1
+    assert store.expire_leases(_now() + timedelta(seconds=31), reconcile_after=0) == []
+    assert store.delivery(d.id).state == "in_flight"
+    (gone,) = store.expire_leases(_now() + timedelta(seconds=91), reconcile_after=0)
+    assert gone.id == d.id
+    assert store.renew_leases("w1", [d.id], _now() + timedelta(seconds=90)) == 0  # lost
 
 
 def test_pause_holds_and_resume_requeues(store: Store) -> None:

@@ -15,7 +15,8 @@ Control API served by every sandbox (JSON), so a person or another process can d
 Generic fault kinds handled here: ``http_500`` / ``http_502`` / ``http_503`` (platform-shaped
 body from ``platform_fault``), ``drop_before`` (close the connection without acting),
 ``drop_after`` (act, then close without answering), ``timeout_before`` (hang ``seconds``, then
-close without acting), ``timeout_after`` (act, then hang ``seconds`` and close), ``html_error``
+close without acting), ``timeout_after`` (act, then hang ``seconds`` and close), ``slow`` (hang ``seconds``, then act
+and answer: a platform still finishing a request its client gave up on), ``html_error``
 (an HTML error page, as a WAF would send). Every other kind is passed to ``platform_fault``
 (e.g. ``throttle``, ``token_expired``, ``duplicate``).
 """
@@ -147,7 +148,7 @@ class Fault:
 
 Handler = Callable[[Request], Response]
 
-_GENERIC = {"drop_before", "drop_after", "timeout_before", "timeout_after", "html_error"}
+_GENERIC = {"drop_before", "drop_after", "timeout_before", "timeout_after", "slow", "html_error"}
 
 
 class _Drop(Exception):
@@ -289,6 +290,8 @@ class SandboxServer:
             if fault.kind == "timeout_before":
                 time.sleep(fault.seconds or 30)
             raise _Drop
+        if fault and fault.kind == "slow":
+            time.sleep(fault.seconds)
         if fault and fault.kind == "html_error":
             return Response(503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
                             content_type="text/html")
