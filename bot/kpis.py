@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from content_queue.db import reader
 from content_queue.tables import articles, deliveries, reach_samples
 from content_queue.topics import Topic, default_topics
 
@@ -360,7 +361,7 @@ def compute_kpis(
     zone = ZoneInfo(tz)
     topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         sent = _sent_rows(conn, lo, hi)
         samples = _latest_samples(conn, lo, hi)
         failures = _failures(conn, lo, hi)
@@ -473,7 +474,7 @@ def month_status(
     lo, hi = period.utc_bounds(tz)
     d = deliveries
     chans = list(website_channels)
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         done = sorted(set(conn.execute(
             sa.select(d.c.article_id).where(d.c.state == "sent", d.c.channel.in_(chans),
                                             d.c.sent_at >= lo, d.c.sent_at < hi)).scalars()))

@@ -17,6 +17,7 @@ cannot tell raises ``CannotTell`` from ``find_existing`` and an admin decides.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ __all__ = [
     "Draft",
     "Health",
     "ImageRef",
+    "MemoryTokenStore",
     "RateLimited",
     "Receipt",
     "RejectedError",
@@ -203,6 +205,30 @@ class TokenStore(Protocol):
     def save(self, values: dict[str, Any]) -> None: ...
 
     def locked(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+class MemoryTokenStore:
+    """Credentials kept in memory, within one process: rotated tokens die with it (a developer's
+    session, tests); the service uses the database-backed store."""
+
+    def __init__(self, values: dict[str, Any] | None = None):
+        self._values = dict(values or {})
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def save(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if value is None:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = value
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
 
 
 @runtime_checkable

@@ -1,20 +1,8 @@
-"""Zalo Official Account articles, with durable rotation of Zalo's single-use refresh tokens.
+"""Zalo Official Account articles: create → verify (asynchronous), list, update, remove.
 
-Platform facts: ``../shared/contracts/zalo.md`` (OAuth v4 and the ``/v2.0/article`` API).
-
-Token rotation. The access token lives 25 hours; the refresh token that renews it is single-use
-(Zalo kills it the instant it issues the next pair). :meth:`ZaloOAChannel.refresh_access_token`:
-
-1. takes ``token_store.locked()`` (one refresh at a time across processes) and re-loads the stored
-   pair: if another process already refreshed, its pair is used and nothing is sent;
-2. durably records an intent ``refresh_attempt = {at, token_fingerprint}`` before calling Zalo;
-3. stores the new pair (and clears the intent) in one commit the moment Zalo's answer arrives,
-   before the token is used or success is logged.
-
-A crash anywhere loses nothing, except in the unavoidable instant between Zalo rotating the token
-and Loa committing the answer. That loss is detected: when Zalo later refuses a refresh token for
-which an unresolved intent is on record, :class:`AuthError` tells the admin to reconnect, with a
-message distinct from that of a refresh token that merely expired (three months unused).
+Platform facts: ``../shared/contracts/zalo.md`` (OAuth v4 and the ``/v2.0/article`` API). The
+OA's tokens, and the durable rotation of Zalo's single-use refresh tokens, are
+:mod:`channels.zalo_tokens`.
 """
 
 from __future__ import annotations
@@ -25,15 +13,12 @@ import hmac
 import html
 import logging
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import requests
 from pydantic import Field, SecretStr
@@ -49,6 +34,7 @@ from channels.base import (
     Draft,
     Health,
     ImageRef,
+    MemoryTokenStore,
     RateLimited,
     Receipt,
     RejectedError,
@@ -57,14 +43,12 @@ from channels.base import (
 )
 from channels.http import HttpSession
 from channels.zalo_body import BodyBlocks, plain_text
+from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
 
-__all__ = ["MemoryTokenStore", "ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code",
-           "token_fingerprint"]
+__all__ = ["ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code"]
 
 log = logging.getLogger(__name__)
 
-Checkpoint = Callable[[str], None]
-_VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class ZaloOASettings(ChannelSettings):
@@ -87,49 +71,6 @@ class ZaloOASettings(ChannelSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
 
 
-class MemoryTokenStore:
-    """Credentials kept in memory: for a developer's session only (rotated tokens die with it)."""
-
-    def __init__(self, values: dict[str, Any] | None = None):
-        self._values = dict(values or {})
-        self._lock = threading.Lock()
-
-    def load(self) -> dict[str, Any]:
-        return dict(self._values)
-
-    def save(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            if value is None:
-                self._values.pop(key, None)
-            else:
-                self._values[key] = value
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with self._lock:
-            yield
-
-
-def token_fingerprint(token: str) -> str:
-    """First 12 hex digits of SHA-256: names a token in records and logs without revealing it."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """A stored ISO time or Zalo's ``create_date`` (epoch milliseconds or seconds) as UTC."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        number = float(value)
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 class ZaloOAChannel:
     """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
 
@@ -139,9 +80,6 @@ class ZaloOAChannel:
     IMAGE_MAX_BYTES = 1024 * 1024
     IMAGE_TYPES = ("image/jpeg", "image/png")
     RATE_WINDOW_SECONDS = 60.0  # about 4,000 requests a minute per OA
-    ACCESS_TTL_DEFAULT = 90000  # when an answer carries no usable expires_in
-    REFRESH_LIFETIME = timedelta(days=90)
-    REFRESH_REFUSED_CODES = frozenset({-14014})  # *(unverified)* invalid/expired refresh token
     TOKEN_RETRY_CODES = frozenset({-216, -220})
     LIST_PAGE_SIZE = 20
     FIND_MAX_PAGES = 25  # 500 recent articles: far more than a department posts in a day
@@ -159,6 +97,7 @@ class ZaloOAChannel:
         self.store = token_store
         self.session = session or HttpSession()
         self.reconnect_hint = f"loa channels connect {name}"
+        self.tokens = ZaloTokens(name, settings, token_store, self._oauth, self.reconnect_hint)
 
     # ----- rendering (pure) ------------------------------------------------------------------
     def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
@@ -304,7 +243,7 @@ class ZaloOAChannel:
         title = render.nfc(draft.title)
         items, complete = self._recent(max_pages=self.FIND_MAX_PAGES, until=since - self.CLOCK_SKEW)
         for media in items:
-            created = _parse_time(media.get("create_date"))
+            created = parse_time(media.get("create_date"))
             if render.nfc(str(media.get("title", ""))) == title and created and created >= since - self.CLOCK_SKEW:
                 return Receipt(remote_id=str(media["id"]), url=media.get("link_view"),
                                extra={"found_by": "getslice"})
@@ -334,13 +273,11 @@ class ZaloOAChannel:
         except AuthError as e:
             return Health(ok=False, detail=e.message,
                           extra={"code": e.code, "reconnect_hint": e.reconnect_hint})
-        creds = self.store.load()
-        obtained = _parse_time(creds.get("refresh_obtained_at"))
         return Health(ok=True, detail="Zalo OA hoạt động bình thường.",
-                      expires_at=_parse_time(creds.get("access_expires_at")),
+                      expires_at=parse_time(self.store.load().get("access_expires_at")),
                       account=data.get("name"),
                       extra={"oa_id": data.get("oa_id"),
-                             "refresh_expires_at": obtained + self.REFRESH_LIFETIME if obtained else None})
+                             "refresh_expires_at": self.tokens.refresh_expires_at()})
 
     def _refuse_blocked(self, draft: Draft) -> None:
         if draft.refusals:
@@ -399,7 +336,7 @@ class ZaloOAChannel:
                 return items, True
             if ids is not None and not wanted:
                 return items, True
-            times = [_parse_time(m.get("create_date")) for m in medias]
+            times = [parse_time(m.get("create_date")) for m in medias]
             if until is not None and all(t is not None and t < until for t in times):
                 return items, True
         return items, False
@@ -463,7 +400,7 @@ class ZaloOAChannel:
         detail = str(body.get("message") or body.get("error_description") or body.get("error_reason") or "")
         hint = self.reconnect_hint
         if code == -32:
-            wait = _float_or(resp.headers.get("Retry-After"), self.RATE_WINDOW_SECONDS)
+            wait = float_or(resp.headers.get("Retry-After"), self.RATE_WINDOW_SECONDS)
             limit = resp.headers.get("X-RateLimit-Limit", "?")
             raise RateLimited(f"Zalo tạm chặn vì gọi quá nhanh (giới hạn {limit} lượt/phút, mã -32).",
                               retry_after=wait, code=code)
@@ -492,112 +429,30 @@ class ZaloOAChannel:
         raise RejectedError(f"Zalo từ chối yêu cầu: {detail} (mã {code}).", code=code)
 
     # ----- tokens ----------------------------------------------------------------------------
+    def access_token(self) -> str:
+        """A usable access token (see :class:`ZaloTokens`)."""
+        return self.tokens.access_token()
+
+    def refresh_access_token(self, *, stale: str | None = None, checkpoint: Checkpoint | None = None) -> str:
+        """A valid access token, refreshed durably unless another process already did."""
+        return self.tokens.refresh(stale=stale, checkpoint=checkpoint)
+
     def _secret(self) -> str:
         if self.settings.app_secret is None:
             raise AuthError("Chưa cấu hình khoá bí mật ứng dụng Zalo (LOA_CHANNELS__ZALO__APP_SECRET).",
                             reconnect_hint=self.reconnect_hint)
         return self.settings.app_secret.get_secret_value()
 
-    def _fresh(self, creds: Mapping[str, Any]) -> bool:
-        expires = _parse_time(creds.get("access_expires_at"))
-        if not creds.get("access_token") or expires is None:
-            return False
-        ttl = float(creds.get("access_ttl_seconds") or self.ACCESS_TTL_DEFAULT)
-        margin = min(self.settings.refresh_margin_seconds, ttl / 2)
-        return expires - datetime.now(UTC) > timedelta(seconds=margin)
-
-    def access_token(self) -> str:
-        """A usable access token: the stored one, or a fresh one if it expires within the margin."""
-        creds = self.store.load()
-        if self._fresh(creds):
-            return str(creds["access_token"])
-        return self.refresh_access_token()
-
-    def refresh_access_token(self, *, stale: str | None = None, checkpoint: Checkpoint | None = None) -> str:
-        """A valid access token, refreshed under the lock unless another process already did.
-
-        ``stale`` is a token Zalo just refused: a stored token equal to it is refreshed even if
-        its expiry looks far away. ``checkpoint(step)`` is called at each step (``before_lock``,
-        ``before_intent``, ``intent_saved``, ``answered``, ``saved``) for crash tests.
-        """
-        step = checkpoint or (lambda _step: None)
-        step("before_lock")
-        with self.store.locked():
-            creds = self.store.load()
-            if self._fresh(creds) and creds.get("access_token") != stale:
-                return str(creds["access_token"])  # refreshed meanwhile by another process
-            step("before_intent")
-            refresh_token = creds.get("refresh_token") or (
-                self.settings.refresh_token.get_secret_value() if self.settings.refresh_token else "")
-            if not refresh_token:
-                raise AuthError("Chưa có refresh token của Zalo OA. Chạy lệnh "
-                                f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền.",
-                                reconnect_hint=self.reconnect_hint)
-            fp = token_fingerprint(refresh_token)
-            prior = creds.get("refresh_attempt")
-            self.store.save({"refresh_attempt": {"at": _iso(datetime.now(UTC)), "token_fingerprint": fp}})
-            step("intent_saved")
-            try:
-                answer = self._oauth({"refresh_token": refresh_token, "app_id": self.settings.app_id,
-                                      "grant_type": "refresh_token"})
-            except ChannelError as e:
-                if e.may_have_posted:
-                    raise  # Zalo may have rotated: the intent stays on record
-                self.store.save({"refresh_attempt": prior})  # Zalo answered: nothing rotated now
-                raise self._refusal(e, fp, prior) from e
-            step("answered")
-            token = self._store_pair(answer)
-            step("saved")
-        log.info("zalo %s: token refreshed (old refresh token %s)", self.name, fp)
-        return token
-
     def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
         url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
         resp = self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
         return self._result(resp, write=True)
 
-    def _store_pair(self, answer: Mapping[str, Any]) -> str:
-        """Commit the new pair (clearing the intent) before anything else; returns the access token."""
-        access, refresh = answer.get("access_token"), answer.get("refresh_token")
-        if not access:
-            raise AuthError("Zalo không cấp access token mới (câu trả lời không có token). Chạy lệnh "
-                            f"`{self.reconnect_hint}` để cấp quyền lại.", reconnect_hint=self.reconnect_hint)
-        ttl = _float_or(answer.get("expires_in"), self.ACCESS_TTL_DEFAULT)
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {"access_token": access, "access_ttl_seconds": ttl,
-                                  "access_expires_at": _iso(now + timedelta(seconds=ttl))}
-        if refresh:
-            values.update(refresh_token=refresh, refresh_obtained_at=_iso(now), refresh_attempt=None)
-        self.store.save(values)
-        if not refresh:  # the old refresh token is spent and no new one came: the intent stays
-            log.warning("zalo %s: Zalo answered a refresh without a new refresh token", self.name)
-        return str(access)
-
-    def _refusal(self, error: ChannelError, fp: str, prior: Any) -> ChannelError:
-        """Explain a refused refresh token: lost rotation (intent on record) or plain expiry."""
-        if not isinstance(error, AuthError) or error.code not in self.REFRESH_REFUSED_CODES:
-            return error
-        if isinstance(prior, dict) and prior.get("token_fingerprint") == fp:
-            at = _parse_time(prior.get("at"))
-            when = at.astimezone(_VN).strftime("%H:%M ngày %d/%m/%Y") if at else "trước"
-            message = (f"Mất kết nối Zalo OA: lần làm mới token lúc {when} bị gián đoạn đúng lúc Zalo "
-                       "đã đổi token mà Loa chưa kịp lưu, nên token cũ không còn dùng được. Chạy lệnh "
-                       f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền lại.")
-            log.error("zalo %s: lost token rotation detected (refresh token %s)", self.name, fp)
-        else:
-            message = ("Zalo OA từ chối refresh token: token đã hết hạn (quá 3 tháng không được làm mới) "
-                       f"hoặc đã bị thu hồi. Chạy lệnh `{self.reconnect_hint}` và làm theo hướng dẫn để "
-                       "cấp quyền lại.")
-        return AuthError(message, code=error.code, refreshable=False, reconnect_hint=self.reconnect_hint)
-
     def connect_with_code(self, code: str, code_verifier: str) -> dict[str, Any]:
         """Store the first pair from an authorisation code, then read the OA's name and expiry."""
         if "code=" in code:  # the admin pasted the whole redirect URL
             code = parse_qs(urlsplit(code).query).get("code", [""])[0]
-        with self.store.locked():
-            answer = self._oauth({"code": code, "app_id": self.settings.app_id,
-                                  "grant_type": "authorization_code", "code_verifier": code_verifier})
-            self._store_pair(answer)
+        self.tokens.connect(code, code_verifier)
         health = self.check()
         return {"ok": health.ok, "detail": health.detail, "oa_name": health.account,
                 "oa_id": health.extra.get("oa_id"), "access_expires_at": health.expires_at,
@@ -631,15 +486,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _float_or(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
-
-
 def _seconds_to_next_day() -> float:
-    now = datetime.now(_VN)
+    now = datetime.now(VN)
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
     return max((midnight - now).total_seconds(), 60.0)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from content_queue.db import is_postgres
+from content_queue.db import is_postgres, reader
 from content_queue.tables import channel_state
 
 __all__ = ["DbTokenStore", "advisory_key"]
@@ -57,6 +57,7 @@ class DbTokenStore:
 
     def __init__(self, engine: Engine, channel_name: str):
         self.engine = engine
+        self._reader = reader(engine)
         self.channel = channel_name
 
     def __repr__(self) -> str:  # never show the credentials
@@ -64,7 +65,7 @@ class DbTokenStore:
 
     def load(self) -> dict[str, Any]:
         """The stored credentials ({} when the channel has none yet)."""
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             value = conn.execute(
                 sa.select(channel_state.c.credentials).where(channel_state.c.channel == self.channel)
             ).scalar_one_or_none()

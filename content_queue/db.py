@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["READ_ONLY", "create_engine_for", "is_postgres", "migrate", "open_database",
-           "normalise_url"]
+           "normalise_url", "reader"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,11 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
 
 def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for connections that only read (:data:`READ_ONLY`)."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from content_queue.db import READ_ONLY, is_postgres, open_database
+from content_queue.db import is_postgres, open_database, reader
 from content_queue.models import Actor, Article, Delivery, ParsedArticle
 from content_queue.tables import (
     DUE_CONDITION,
@@ -131,7 +131,7 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._reader = engine.execution_options(**{READ_ONLY: True})
+        self._reader = reader(engine)
         # SQLite has one writer at a time. Threads of this process queue for it here, waking the
         # moment it is free, instead of polling SQLite's lock with sleeps (other processes still
         # wait through SQLite's busy timeout). PostgreSQL needs no such queue.
@@ -420,15 +420,6 @@ class Store:
             return conn.execute(sa.select(sa.func.min(deliveries.c.next_attempt_at))
                                 .where(_IS_DUE)).scalar()
 
-    def _owned(self, conn: Connection, delivery_id: int, owner: str) -> Any:
-        q = sa.select(deliveries).where(deliveries.c.id == delivery_id)
-        if is_postgres(conn):
-            q = q.with_for_update()
-        d = conn.execute(q).first()
-        if d is None or d.state != "in_flight" or d.lease_owner != owner:
-            return None  # the lease expired and the delivery moved on: record nothing
-        return d
-
     def _mark_sent(self, conn: Connection, delivery_id: int, *, remote_id: str, url: str | None,
                    now: datetime, awaiting_url: bool = False,
                    receipt: dict[str, Any] | None = None,
@@ -498,21 +489,24 @@ class Store:
         """Record a failed attempt: ``retry`` (with a time), ``failed`` or ``in_doubt``."""
         assert state in ("retry", "failed", "in_doubt", "waiting")
         now = utcnow()
+        values: dict[str, Any] = dict(
+            state=state, last_error=error, last_error_kind=kind, lease_owner=None,
+            lease_expires_at=None, next_attempt_at=next_attempt_at, updated_at=now,
+            first_failure_at=sa.func.coalesce(deliveries.c.first_failure_at, now))
+        if keep_attempts:
+            values["attempts"] = deliveries.c.attempts - 1
         with self.tx() as conn:
-            d = self._owned(conn, delivery_id, owner)
-            if d is None:
-                return False
-            values: dict[str, Any] = dict(
-                state=state, last_error=error, last_error_kind=kind, lease_owner=None,
-                lease_expires_at=None, next_attempt_at=next_attempt_at, updated_at=now,
-                first_failure_at=d.first_failure_at or now)
-            if keep_attempts:
-                values["attempts"] = deliveries.c.attempts - 1
-            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
-            self.audit(conn, Actor.service(), f"delivery_{state}", d.article_id, delivery_id,
-                       channel=d.channel, error=error, kind=kind)
+            found = conn.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.state == "in_flight",
+                deliveries.c.lease_owner == owner).values(**values)
+                .returning(deliveries.c.article_id, deliveries.c.channel)).first()
+            if found is None:
+                return False  # the lease expired and the delivery moved on: record nothing
+            article_id, channel = found
+            self.audit(conn, Actor.service(), f"delivery_{state}", article_id, delivery_id,
+                       channel=channel, error=error, kind=kind)
             if state == "failed":
-                self._settle_article(conn, d.article_id, now)
+                self._settle_article(conn, article_id, now)
             return True
 
     def renew_leases(self, owner: str, delivery_ids: Iterable[int], until: datetime) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from channels.base import (
     AuthError,
     CannotTell,
     ImageRef,
+    MemoryTokenStore,
     RateLimited,
     Receipt,
     RejectedError,
@@ -52,24 +52,6 @@ class MediaHost(SandboxServer):
     def _serve(self, req: Request) -> Response:
         data, ctype = self.files.get(req.params["name"], (b"", ""))
         return Response(200, data, content_type=ctype) if data else Response(404, "not found")
-
-
-class MemoryTokenStore:
-    """A TokenStore kept in memory, as the database-backed one behaves within one process."""
-
-    def __init__(self, values: dict[str, Any]):
-        self.values = dict(values)
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.values)
-
-    def save(self, values: dict[str, Any]) -> None:
-        self.values.update(values)
-
-    def locked(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
-
-
 
 
 @pytest.fixture

@@ -28,13 +28,8 @@ from conftest import serving
 from channels.base import ArticleView, AuthError, ImageRef, Receipt, TransientError
 from channels.sandbox.base import Request, Response, SandboxServer
 from channels.sandbox.zalo import ZaloSandbox
-from channels.zalo_oa import (
-    ZaloOAChannel,
-    ZaloOASettings,
-    consent_link,
-    exchange_code,
-    token_fingerprint,
-)
+from channels.zalo_oa import ZaloOAChannel, ZaloOASettings, consent_link, exchange_code
+from channels.zalo_tokens import token_fingerprint
 from content_queue.channel_tokens import DbTokenStore, advisory_key
 from content_queue.db import create_engine_for, open_database
 from content_queue.tables import channel_state

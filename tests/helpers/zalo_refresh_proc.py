@@ -24,7 +24,8 @@ from pathlib import Path
 
 from channels.base import ChannelError
 from channels.sandbox.zalo import ZaloSandbox
-from channels.zalo_oa import ZaloOAChannel, ZaloOASettings, token_fingerprint
+from channels.zalo_oa import ZaloOAChannel, ZaloOASettings
+from channels.zalo_tokens import token_fingerprint
 from content_queue.channel_tokens import DbTokenStore
 from content_queue.db import create_engine_for
 
