@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
 
-from content_queue.store import _CLAIM, _CLAIM_PG  # noqa: E402
+from content_queue.store import claim_statement  # noqa: E402
 from content_queue.tables import articles, deliveries  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def main() -> None:
         d.tick()
         idle.append(time.perf_counter() - t)
     # The plan of the claim statement itself (EXPLAIN does not run it).
-    claim = _CLAIM if engine.dialect.name == "sqlite" else _CLAIM_PG
+    claim = claim_statement(engine.dialect.name)
     compiled = claim.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
     now = datetime.now(UTC)
     values = {**compiled.params, "p_now": now, "p_until": now, "p_owner": "plan", "p_limit": 8}

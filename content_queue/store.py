@@ -26,7 +26,7 @@ from content_queue.tables import (
 )
 from content_queue.workflow import IllegalTransition, NotFound, check_transition
 
-__all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "utcnow"]
+__all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "claim_statement", "utcnow"]
 
 TERMINAL_DELIVERY = frozenset({"sent", "failed", "cancelled", "retracted"})
 
@@ -87,7 +87,12 @@ def _claim(dialect: str) -> sa.Update:
             .returning(*deliveries.c))
 
 
-_CLAIM, _CLAIM_PG = _claim("sqlite"), _claim("postgresql")
+_CLAIMS = {"sqlite": _claim("sqlite"), "postgresql": _claim("postgresql")}
+
+
+def claim_statement(dialect: str) -> sa.Update:
+    """The statement :meth:`Store.claim_due` runs on ``dialect`` (benchmarks EXPLAIN it)."""
+    return _CLAIMS["postgresql" if dialect == "postgresql" else "sqlite"]
 
 
 def utcnow() -> datetime:
@@ -410,7 +415,7 @@ class Store:
         is claiming are skipped too (``FOR UPDATE SKIP LOCKED``), so no delivery is leased twice.
         """
         with self.tx() as conn:
-            rows = conn.execute(_CLAIM_PG if is_postgres(conn) else _CLAIM, {
+            rows = conn.execute(claim_statement(conn.dialect.name), {
                 "p_now": now, "p_limit": limit, "p_owner": owner,
                 "p_until": now + timedelta(seconds=lease_seconds)}).all()
         return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
