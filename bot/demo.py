@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
@@ -27,6 +28,7 @@ from bot.sandboxes import Sandboxes
 from bot.service import Service
 from bot.settings import load_settings
 from channels.sandbox.telegram import TelegramSandbox
+from content_queue.tables import reach_samples
 
 __all__ = ["run_demo"]
 
@@ -262,7 +264,10 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         for art in boxes.zalo.records.get("articles", []):
             if art.get("id"):
                 boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
-        n = collect_reach(loa, datetime.now(UTC))
+        collect_reach(loa, datetime.now(UTC))
+        # The service's own reach job (every 3 s here) may have sampled the posts first.
+        with loa.store.read() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(reach_samples)).scalar_one()
         checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
 
         loop.call_soon_threadsafe(service.stopping.set)
