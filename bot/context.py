@@ -63,8 +63,9 @@ class Loa:
             senders.append(telegram_sender(tg.api_url, tg.token.get_secret_value(), tg.chat_id))
         return Notifier(self.store, senders)
 
-    def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.store, self.channels(), self.settings.schedule, self.notifier)
+    def dispatcher(self, owner: str | None = None) -> Dispatcher:
+        return Dispatcher(self.store, self.channels(), self.settings.schedule, self.notifier,
+                          owner=owner)
 
     def channel_plan(self, requested: list[str]) -> list[ChannelPlan]:
         """Deliveries for an article: its requested channels (or all enabled), with dependencies."""

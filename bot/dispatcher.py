@@ -89,10 +89,10 @@ class Dispatcher:
         self.channels = dict(channels)
         self.policy = policy
         self.notifier = notifier
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
         self.batch = max_workers  # lease only what can start now
-        self.leases = LeaseKeeper(store, policy.lease_seconds)
+        self.leases = LeaseKeeper(store, owner or f"{socket.gethostname()}:{os.getpid()}",
+                                  policy.lease_seconds)
         self._stopping = threading.Event()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
@@ -100,6 +100,11 @@ class Dispatcher:
             stop=stop_after_attempt(in_call_attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=5),
         )
+
+    @property
+    def owner(self) -> str:
+        """This worker's name on its leases."""
+        return self.leases.owner
 
     def stop(self) -> None:
         """Claim nothing more: calls in flight finish and are recorded, then ``tick`` returns."""

@@ -21,13 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class LeaseKeeper:
-    """Renews the leases of held deliveries every third of the lease, from a thread that runs
-    only while something is held."""
+    """Renews ``owner``'s leases on held deliveries every third of the lease, from a thread that
+    runs only while something is held."""
 
-    def __init__(self, store: Store, lease_seconds: float):
-        self.store = store
-        self.lease_seconds = lease_seconds
-        self._held: dict[int, str] = {}  # delivery id → the owner that leased it
+    def __init__(self, store: Store, owner: str, lease_seconds: float):
+        self.store, self.owner, self.lease_seconds = store, owner, lease_seconds
+        self._held: set[int] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -35,9 +34,7 @@ class LeaseKeeper:
     def hold(self, leased: Iterable[Delivery]) -> None:
         """Keep renewing these deliveries' leases until :meth:`release`."""
         with self._lock:
-            for d in leased:
-                if d.lease_owner is not None:
-                    self._held[d.id] = d.lease_owner
+            self._held.update(d.id for d in leased)
             if self._held and self._thread is None and not self._closed.is_set():
                 self._thread = threading.Thread(target=self._run, name="loa-leases", daemon=True)
                 self._thread.start()
@@ -45,7 +42,7 @@ class LeaseKeeper:
     def release(self, delivery_id: int) -> None:
         """The delivery is recorded (or given up): its lease is no longer this worker's care."""
         with self._lock:
-            self._held.pop(delivery_id, None)
+            self._held.discard(delivery_id)
 
     def close(self) -> None:
         self._closed.set()
@@ -60,15 +57,12 @@ class LeaseKeeper:
                 if not self._held or self._closed.is_set():
                     self._thread = None
                     return
-                by_owner: dict[str, list[int]] = {}
-                for delivery_id, owner in self._held.items():
-                    by_owner.setdefault(owner, []).append(delivery_id)
-            until = utcnow() + timedelta(seconds=self.lease_seconds)
-            for owner, ids in by_owner.items():
-                try:
-                    kept = self.store.renew_leases(owner, ids, until)
-                except Exception:  # the database is away: the next round tries again
-                    log.exception("could not renew the leases of %s", owner)
-                    continue
-                if kept < len(ids):  # recorded meanwhile, or (rarely) taken for abandoned
-                    log.debug("%d of %d leases of %s not renewed", len(ids) - kept, len(ids), owner)
+                ids = list(self._held)
+            try:
+                kept = self.store.renew_leases(
+                    self.owner, ids, utcnow() + timedelta(seconds=self.lease_seconds))
+            except Exception:  # the database is away: the next round tries again
+                log.exception("could not renew the leases of %s", self.owner)
+                continue
+            if kept < len(ids):  # recorded meanwhile, or (rarely) taken for abandoned
+                log.debug("%d of %d leases of %s not renewed", len(ids) - kept, len(ids), self.owner)

@@ -12,15 +12,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["READ_ONLY", "create_engine_for", "is_postgres", "migrate", "open_database",
-           "normalise_url", "reader"]
+__all__ = ["create_engine_for", "is_postgres", "migrate", "open_database", "normalise_url",
+           "reader"]
 
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # Execution option of connections that only read: on SQLite they begin a deferred transaction
 # (a WAL snapshot that never waits for the writer) instead of taking the write lock.
-READ_ONLY = "loa_read_only"
+_READ_ONLY = "loa_read_only"
 # An arbitrary constant: the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK = 0x10A0001
 
@@ -41,8 +41,8 @@ def is_postgres(engine: Engine | Connection) -> bool:
 
 
 def reader(engine: Engine) -> Engine:
-    """``engine`` for connections that only read (:data:`READ_ONLY`)."""
-    return engine.execution_options(**{READ_ONLY: True})
+    """``engine`` for connections that only read (see _READ_ONLY)."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
@@ -65,8 +65,8 @@ def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
             # One writer at a time: a transaction that may write takes the write lock at BEGIN,
             # so two never deadlock upgrading a read lock and a claim is atomic across processes.
-            # Readers (READ_ONLY) read a snapshot without queueing behind writers.
-            read_only = conn.get_execution_options().get(READ_ONLY)
+            # Readers (reader()) read a snapshot without queueing behind writers.
+            read_only = conn.get_execution_options().get(_READ_ONLY)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine

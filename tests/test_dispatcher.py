@@ -166,9 +166,7 @@ def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, p
     for i in range(50):
         art = loas[0].store.submit(parsed_article(f"Tin song song số {i}"), EDITOR).article
         loas[0].store.approve(art.id, ADMIN, due, plan)
-    dispatchers = [loa.dispatcher() for loa in loas]
-    for n, d in enumerate(dispatchers):
-        d.owner = f"worker-{n}"
+    dispatchers = [loa.dispatcher(owner=f"worker-{n}") for n, loa in enumerate(loas)]
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
