@@ -320,3 +320,18 @@ def test_sandbox_accepts_multipart_uploads_and_deletes_for_good_only_with_force(
     assert requests.delete(url, auth=auth, params={"force": "true"}, timeout=5).json()["deleted"] is True
     assert requests.get(url, auth=auth, timeout=5).json()["code"] == "rest_post_invalid_id"
     assert requests.get(sandbox.api_url + "/wp/v2/users/me", timeout=5).json()["code"] == "rest_not_logged_in"
+
+
+def test_sandbox_acts_on_nothing_when_the_client_dies_mid_request(sandbox: WordPressSandbox) -> None:
+    """A request cut short (its sender killed mid-send) never reaches WordPress's PHP."""
+    auth = base64.b64encode(f"{sandbox.USERNAME}:{sandbox.APP_PASSWORD}".encode()).decode()
+    body = b'{"title": "B\\u00e0i d\\u1edf dang", "status": "publish"}'
+    head = (f"POST {sandbox.api_url.removeprefix(sandbox.url)}/wp/v2/posts HTTP/1.1\r\n"
+            f"Host: {sandbox.host}:{sandbox.port}\r\nAuthorization: Basic {auth}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    with socket.create_connection((sandbox.host, sandbox.port), timeout=5) as s:
+        s.sendall(head.encode() + body[:10])
+    whole = requests.post(sandbox.api_url + "/wp/v2/posts", timeout=5, json={"title": "Bài đủ"},
+                          auth=(sandbox.USERNAME, sandbox.APP_PASSWORD))
+    assert whole.status_code == 201
+    assert [p["title"] for p in sandbox.posts.values()] == ["Bài đủ"]

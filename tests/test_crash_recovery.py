@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import Workspace, parsed_article
 
+from bot.context import Loa
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan
 
@@ -84,8 +85,20 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
     assert not stuck, stuck[:10]
     posts = ws.wp.records["posts"]
     titles = [p["title"]["raw"] if isinstance(p["title"], dict) else p["title"] for p in posts]
-    assert len(titles) == ARTICLES and len(set(titles)) == ARTICLES
+    assert len(titles) == ARTICLES and len(set(titles)) == ARTICLES, _history(loa, posts, titles)
     fb_messages = [p["message"] for p in ws.fb.records["posts"]]
     assert len(fb_messages) == ARTICLES and len(set(fb_messages)) == ARTICLES
     zalo_titles = [a["title"] for a in ws.zalo.records["articles"]]
     assert len(zalo_titles) == ARTICLES and len(set(zalo_titles)) == ARTICLES
+
+
+def _history(loa: Loa, posts: list[dict], titles: list[str]) -> str:
+    """What the platform and Loa recorded of the posts that should not be there."""
+    known = {a.title: a.id for a in loa.store.list()}
+    odd = {t for t in titles if titles.count(t) > 1 or t not in known}
+    lines = [f"post {p.get('id')} {p.get('slug')} {t!r} {p.get('date_gmt')}"
+             for p, t in zip(posts, titles, strict=True) if t in odd]
+    for t in odd & known.keys():
+        lines += [f"{e['at']:%H:%M:%S.%f} {e['action']} {e['detail']}"
+                  for e in loa.store.audit_entries(known[t])]
+    return "\n".join(lines)

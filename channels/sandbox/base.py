@@ -258,6 +258,9 @@ class SandboxServer:
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-request: a server acts on nothing
+            h.close_connection = True
+            return
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in h.headers.items()}
         req = Request(h.command, parts.path, query, headers, body)
