@@ -185,29 +185,35 @@ class Dispatcher:
         return self._retrying(channel.publish, draft, key)
 
     def _deliver(self, d: Delivery) -> int:
-        """Post one leased delivery and record the outcome; returns the dependents released."""
+        """Post one leased delivery and record the outcome; returns the dependents released.
+
+        A delivery an earlier attempt may have posted (``doubt``) is looked for first; the doubt
+        is recorded again with any failure until a look has settled it.
+        """
+        doubt = d.last_error_kind if d.last_error_kind in _RECONCILE_KINDS else None
         channel = self.channels.get(d.channel)
         if channel is None:
             self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
                                       error=f"Kênh {d.channel} không còn trong cấu hình.",
-                                      kind="unknown_channel", keep_attempts=True)
+                                      kind=doubt or "unknown_channel", keep_attempts=True)
             return 0
         try:
             draft = self._draft(d, channel)
-            if d.last_error_kind in _RECONCILE_KINDS:
+            if doubt:
                 found = channel.find_existing(draft, d.idempotency_key, self._since(d))
                 if found is not None:
                     return self._sent(d, found, reconciled=True)
+                doubt = None  # looked: the earlier attempt left nothing on the platform
             receipt = self._publish(channel, draft, d.idempotency_key)
         except CannotTell as exc:
             self._in_doubt(d, exc)
             return 0
         except ChannelError as exc:
-            return self._failed_attempt(d, channel, exc)
+            return self._failed_attempt(d, channel, exc, doubt)
         except Exception as exc:  # a bug must not kill the worker or lose the delivery
             log.exception("unexpected error publishing delivery %s", d.id)
             return self._failed_attempt(d, channel, TransientError(
-                f"Lỗi không mong đợi: {type(exc).__name__}", may_have_posted=True))
+                f"Lỗi không mong đợi: {type(exc).__name__}", may_have_posted=True), doubt)
         return self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
 
     def _since(self, d: Delivery) -> datetime:
@@ -236,9 +242,11 @@ class Dispatcher:
             f"`loa notposted {d.id}` (chưa đăng); trong Telegram: /confirm {d.id} hoặc "
             f"/notposted {d.id}.")
 
-    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError) -> int:
+    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError,
+                        doubt: str | None = None) -> int:
         """Record a failed attempt (retry, back off, pause or fail); returns dependents released
-        (a "duplicate" refusal whose post is found is a success)."""
+        (a "duplicate" refusal whose post is found is a success). ``doubt``, an earlier attempt
+        that may have posted and no look has settled, is kept as the recorded kind."""
         now = self._now()
         msg = exc.message
         if isinstance(exc, RejectedError) and exc.code in (506, 1366051):
@@ -249,7 +257,7 @@ class Dispatcher:
             until = now + timedelta(seconds=max(exc.retry_after, 1))
             self.store.set_backoff(d.channel, until)
             self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=until,
-                                      error=msg, kind="rate_limited", keep_attempts=True)
+                                      error=msg, kind=doubt or "rate_limited", keep_attempts=True)
             self.notifier.alert(f"throttled:{d.channel}",
                                 f"Kênh {d.channel} đang bị giới hạn tần suất; Loa tạm dừng kênh này "
                                 f"đến {until.astimezone(self.policy.tz):%H:%M %d/%m}.", "info")
@@ -257,13 +265,14 @@ class Dispatcher:
             hint = exc.reconnect_hint or f"loa channels connect {d.channel}"
             self.store.set_paused(d.channel, True, Actor.service(), msg, needs_reauth=True)
             self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
-                                      error=msg, kind="auth", keep_attempts=True)
+                                      error=msg, kind=doubt or "auth", keep_attempts=True)
             self.notifier.alert(f"auth:{d.channel}",
                                 f"Kênh {d.channel} đã tạm dừng: {msg} Cách khắc phục: chạy "
                                 f"`{hint}`, rồi `loa channels resume {d.channel}`.", "error")
         elif isinstance(exc, RejectedError) or d.attempts >= self.policy.max_attempts:
-            self.store.record_failure(d.id, self.owner, state="failed", error=msg,
-                                      kind="rejected" if isinstance(exc, RejectedError) else "gave_up")
+            self.store.record_failure(
+                d.id, self.owner, state="failed", error=msg,
+                kind=doubt or ("rejected" if isinstance(exc, RejectedError) else "gave_up"))
             self.notifier.alert(f"failed:{d.id}",
                                 f"Không đăng được bài #{d.article_id} lên {d.channel}: {msg} "
                                 f"Sau khi khắc phục, dùng `loa retry {d.id}` (/retry {d.id}).",
@@ -271,7 +280,7 @@ class Dispatcher:
         else:
             delay = min(self.policy.retry_base_seconds * 2 ** (d.attempts - 1),
                         self.policy.retry_max_seconds)
-            kind = "may_have_posted" if exc.may_have_posted else "transient"
+            kind = "may_have_posted" if exc.may_have_posted else doubt or "transient"
             if exc.may_have_posted:  # the platform may still be finishing it: look later
                 delay = max(delay, self.policy.reconcile_after_seconds)
             self.store.record_failure(d.id, self.owner, state="retry",

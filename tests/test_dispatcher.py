@@ -315,3 +315,22 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
     assert "lease_expired" not in actions
     sent = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
     assert [e["detail"]["owner"] for e in sent] == ["worker-busy"]
+
+
+def test_a_look_that_fails_keeps_the_doubt_so_the_next_attempt_looks_again(
+        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOA_SCHEDULE__RETRY_BASE_SECONDS", "0.1")
+    monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "0.2")
+    loa = workspace.loa()
+    workspace.wp.inject("timeout_after", path=r"/wp/v2/posts$", method="POST", seconds=1.5)
+    workspace.wp.inject("http_500", path=r"/wp/v2/posts$", method="GET")  # the first look
+    art = _submit_and_approve(loa, workspace, "Tin thử tra cứu lỗi", cover=False)
+    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    assert len(workspace.wp.posts) == 1
+    creates = [r for r in workspace.wp.request_log if r[1] == "POST" and r[2].endswith("/posts")]
+    assert len(creates) == 1
+    looks = [r for r in workspace.wp.request_log if r[1] == "GET" and r[2].endswith("/posts")]
+    assert len(looks) == 2  # the failed look, then the one that found the post
+    kinds = [e["detail"]["kind"] for e in loa.store.audit_entries(art.id)
+             if e["action"] == "delivery_retry"]
+    assert kinds == ["may_have_posted", "may_have_posted"]
