@@ -1,7 +1,8 @@
-"""Turns due deliveries into posts: leases, fan-out, retries, reconciliation, alerts.
+"""Turns due deliveries into posts: leases, fan-out, looks before resends.
 
 The database is the single source of truth. A delivery is leased before any call; an attempt
-that may have reached the platform is reconciled with ``find_existing`` before any resend.
+that may have reached the platform is looked for with ``find_existing`` before any resend. What a
+failure means is :func:`bot.delivery_policy.decide`'s; this module only applies its decisions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,33 +25,29 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
+from bot.delivery_policy import Failure, Policy, decide
 from bot.lanes import FAST_DELIVERY, Lanes
 from bot.leases import LeaseKeeper
 from bot.notifier import Notifier
 from bot.settings import ScheduleSettings
 from channels.base import (
     ArticleView,
-    AuthError,
-    CannotTell,
     Channel,
-    ChannelError,
     Draft,
     ImageRef,
     RateLimited,
     Receipt,
-    RejectedError,
     TransientError,
 )
 from content_queue.models import Actor, Article, Delivery
 from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
+from content_queue.workflow import DeliveryState, ErrorKind
 
 __all__ = ["Dispatcher", "article_view"]
 
 log = logging.getLogger(__name__)
-
-_RECONCILE_KINDS = frozenset({"may_have_posted", "lease_expired"})
-
 
 def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
     return ImageRef(path=d["path"], mime_type=d.get("mime_type", "image/jpeg"),
@@ -127,9 +125,8 @@ class Dispatcher:
         done = 0
         for d in self.store.expire_leases(self._now(),
                                           reconcile_after=self.policy.reconcile_after_seconds):
-            self.notifier.alert(f"in_doubt:{d.id}",
-                                f"Bài #{d.article_id} trên kênh {d.channel}: tiến trình đăng bị ngắt "
-                                "giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi đăng lại.")
+            alert = lease_expired_alert(d)
+            self.notifier.alert(alert.key, alert.text, alert.level)
         done += self._reconcile_in_doubt()
         if self._stopping.is_set():
             return done
@@ -187,33 +184,25 @@ class Dispatcher:
     def _deliver(self, d: Delivery) -> int:
         """Post one leased delivery and record the outcome; returns the dependents released.
 
-        A delivery an earlier attempt may have posted (``doubt``) is looked for first; the doubt
-        is recorded again with any failure until a look has settled it.
+        A delivery an earlier attempt may have posted is looked for first; the doubt is kept
+        with any failure until a look has settled it.
         """
-        doubt = d.last_error_kind if d.last_error_kind in _RECONCILE_KINDS else None
         channel = self.channels.get(d.channel)
         if channel is None:
-            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
-                                      error=f"Kênh {d.channel} không còn trong cấu hình.",
-                                      kind=doubt or "unknown_channel", keep_attempts=True)
-            return 0
+            return self._failed(d, Failure(ErrorKind.UNKNOWN_CHANNEL,
+                                           f"Kênh {d.channel} không còn trong cấu hình."))
+        looking = d.may_have_posted
         try:
             draft = self._draft(d, channel)
-            if doubt:
+            if looking:
                 found = channel.find_existing(draft, d.idempotency_key, self._since(d))
                 if found is not None:
                     return self._sent(d, found, reconciled=True)
-                doubt = None  # looked: the earlier attempt left nothing on the platform
+                d = replace(d, may_have_posted=False)  # looked: nothing there, send it
+                looking = False
             receipt = self._publish(channel, draft, d.idempotency_key)
-        except CannotTell as exc:
-            self._in_doubt(d, exc)
-            return 0
-        except ChannelError as exc:
-            return self._failed_attempt(d, channel, exc, doubt)
-        except Exception as exc:  # a bug must not kill the worker or lose the delivery
-            log.exception("unexpected error publishing delivery %s", d.id)
-            return self._failed_attempt(d, channel, TransientError(
-                f"Lỗi không mong đợi: {type(exc).__name__}", may_have_posted=True), doubt)
+        except Exception as exc:  # noqa: BLE001 - classified once, a bug never kills the worker
+            return self._failed(d, Failure.of(exc, during_look=looking))
         return self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
 
     def _since(self, d: Delivery) -> datetime:
@@ -228,78 +217,38 @@ class Dispatcher:
         if released is None:
             return 0  # the lease was lost meanwhile: another worker owns the delivery now
         if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
-            self.notifier.resolve(f"failing:{d.id}", f"in_doubt:{d.id}")
+            self.notifier.resolve(*resolved_keys(d))
         log.info("posted article %s on %s: %s", d.article_id, d.channel, receipt.url)
         return released
 
-    def _in_doubt(self, d: Delivery, exc: ChannelError) -> None:
-        self.store.record_failure(d.id, self.owner, state="in_doubt", next_attempt_at=None,
-                                  error=exc.message, kind="cannot_tell", keep_attempts=True)
-        self.notifier.alert(
-            f"in_doubt:{d.id}",
-            f"Không xác định được bài #{d.article_id} đã lên {d.channel} hay chưa. Hãy kiểm tra "
-            f"trên {d.channel} rồi trả lời: `loa confirm {d.id}` (đã đăng) hoặc "
-            f"`loa notposted {d.id}` (chưa đăng); trong Telegram: /confirm {d.id} hoặc "
-            f"/notposted {d.id}.")
+    def policy_for(self, channel: str) -> Policy:
+        """The retry policy of ``channel``: ``[schedule]`` with the channel's own settle delay."""
+        settings = getattr(self.channels.get(channel), "settings", None)
+        own = getattr(settings, "reconcile_after_seconds", None)
+        p = self.policy
+        return Policy(max_attempts=p.max_attempts, retry_base_seconds=p.retry_base_seconds,
+                      retry_max_seconds=p.retry_max_seconds,
+                      reconcile_after_seconds=p.reconcile_after_seconds if own is None else own)
 
-    def _failed_attempt(self, d: Delivery, channel: Channel, exc: ChannelError,
-                        doubt: str | None = None) -> int:
-        """Record a failed attempt (retry, back off, pause or fail); returns dependents released
-        (a "duplicate" refusal whose post is found is a success). ``doubt``, an earlier attempt
-        that may have posted and no look has settled, is kept as the recorded kind."""
-        now = self._now()
-        msg = exc.message
-        if isinstance(exc, RejectedError) and exc.code in (506, 1366051):
-            found = self._safe_find(channel, d)
-            if found is not None:
-                return self._sent(d, found, reconciled=True)
-        if isinstance(exc, RateLimited):
-            until = now + timedelta(seconds=max(exc.retry_after, 1))
-            self.store.set_backoff(d.channel, until)
-            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=until,
-                                      error=msg, kind=doubt or "rate_limited", keep_attempts=True)
-            self.notifier.alert(f"throttled:{d.channel}",
-                                f"Kênh {d.channel} đang bị giới hạn tần suất; Loa tạm dừng kênh này "
-                                f"đến {until.astimezone(self.policy.tz):%H:%M %d/%m}.", "info")
-        elif isinstance(exc, AuthError):
-            hint = exc.reconnect_hint or f"loa channels connect {d.channel}"
-            self.store.set_paused(d.channel, True, Actor.service(), msg, needs_reauth=True)
-            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=None,
-                                      error=msg, kind=doubt or "auth", keep_attempts=True)
-            self.notifier.alert(f"auth:{d.channel}",
-                                f"Kênh {d.channel} đã tạm dừng: {msg} Cách khắc phục: chạy "
-                                f"`{hint}`, rồi `loa channels resume {d.channel}`.", "error")
-        elif isinstance(exc, RejectedError) or d.attempts >= self.policy.max_attempts:
-            self.store.record_failure(
-                d.id, self.owner, state="failed", error=msg,
-                kind=doubt or ("rejected" if isinstance(exc, RejectedError) else "gave_up"))
-            self.notifier.alert(f"failed:{d.id}",
-                                f"Không đăng được bài #{d.article_id} lên {d.channel}: {msg} "
-                                f"Sau khi khắc phục, dùng `loa retry {d.id}` (/retry {d.id}).",
-                                "error")
-        else:
-            delay = min(self.policy.retry_base_seconds * 2 ** (d.attempts - 1),
-                        self.policy.retry_max_seconds)
-            kind = "may_have_posted" if exc.may_have_posted else doubt or "transient"
-            if exc.may_have_posted:  # the platform may still be finishing it: look later
-                delay = max(delay, self.policy.reconcile_after_seconds)
-            self.store.record_failure(d.id, self.owner, state="retry",
-                                      next_attempt_at=now + timedelta(seconds=delay),
-                                      error=msg, kind=kind)
-            if d.attempts >= 2:
-                self.notifier.alert(f"failing:{d.id}",
-                                    f"Bài #{d.article_id} chưa đăng được lên {d.channel} ({msg}); "
-                                    "Loa đang thử lại.", "info")
+    def _failed(self, d: Delivery, failure: Failure) -> int:
+        """Apply the decision for a failed attempt: the one place failures have effects."""
+        decision = decide(failure, d, self.policy_for(d.channel), self._now())
+        if decision.backoff_until is not None:
+            self.store.set_backoff(d.channel, decision.backoff_until)
+        if decision.pause_channel:
+            self.store.set_paused(d.channel, True, Actor.service(), failure.message,
+                                  needs_reauth=True)
+        recorded = self.store.record_failure(
+            d.id, self.owner, state=decision.state, next_attempt_at=decision.retry_at,
+            error=failure.message, kind=decision.kind, keep_attempts=not decision.count_attempt,
+            may_have_posted=decision.may_have_posted)
+        alert = delivery_alert(d, failure, decision, self.policy.tz) if recorded else None
+        if alert is not None:
+            self.notifier.alert(alert.key, alert.text, alert.level)
         return 0
 
-    def _safe_find(self, channel: Channel, d: Delivery) -> Receipt | None:
-        try:
-            return channel.find_existing(self._draft(d, channel), d.idempotency_key, self._since(d))
-        except ChannelError:
-            return None
-
     def _reconcile_in_doubt(self) -> int:
-        """In-doubt deliveries: record the post if it exists, else let them be sent again."""
+        """In-doubt deliveries due for a look: record the post if it exists, else send again."""
         claimed = self.store.claim_in_doubt(self.owner, self._now(),
                                             lease_seconds=self.policy.lease_seconds)
         self.leases.hold(claimed)
@@ -317,20 +266,16 @@ class Dispatcher:
         try:
             found = channel.find_existing(self._draft(d, channel), d.idempotency_key,
                                           self._since(d))
-        except CannotTell as exc:
-            self._in_doubt(d, exc)
-            return
-        except ChannelError as exc:
-            self.store.record_failure(d.id, self.owner, state="in_doubt",
-                                      next_attempt_at=self._now() + timedelta(seconds=30),
-                                      error=exc.message, kind="lease_expired", keep_attempts=True)
+        except Exception as exc:  # noqa: BLE001 - classified once
+            self._failed(replace(d, may_have_posted=True), Failure.of(exc, during_look=True))
             return
         if found is not None:
             self._sent(d, found, reconciled=True)
         else:
-            self.store.record_failure(d.id, self.owner, state="retry", next_attempt_at=self._now(),
-                                      error="Chưa có trên nền tảng.", kind="reconciled_absent",
-                                      keep_attempts=True)
+            self.store.record_failure(d.id, self.owner, state=DeliveryState.RETRY,
+                                      next_attempt_at=self._now(), error="Chưa có trên nền tảng.",
+                                      kind=ErrorKind.RECONCILED_ABSENT, keep_attempts=True,
+                                      may_have_posted=False)
 
 
 def _jsonable(v: Any) -> bool:

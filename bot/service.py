@@ -86,7 +86,8 @@ class Service:
             self.loa.store.record_health(name, h.ok, h.detail, h.expires_at)
             if not h.ok:
                 self.loa.notifier.alert(f"health:{name}", f"Kênh {name} không sẵn sàng: {h.detail}")
-            elif h.expires_at and h.expires_at - now < timedelta(days=7) and self.loa.settings.parsed_channels[name].type != "zalo_oa":
+            elif (h.expires_at and h.expires_at - now < timedelta(days=7)
+                  and not getattr(channel, "refreshes_own_tokens", False)):
                 self.loa.notifier.alert(
                     f"expiry:{name}:{h.expires_at:%Y%m%d}",
                     f"Mã truy cập kênh {name} hết hạn lúc "

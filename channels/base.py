@@ -1,21 +1,18 @@
-"""The channel protocol, the values it exchanges, and the four errors the dispatcher understands.
+"""The channel protocol, the values it exchanges, and :class:`BaseChannel`, its working defaults.
 
-Error tree::
+The errors an adapter raises are :mod:`channels.errors` (re-exported here); what a failed write
+means (posted, not posted, maybe posted) is decided once, in :mod:`channels.http`.
 
-    ChannelError
-     ├── TransientError        network trouble, 5xx, timeouts: retry with backoff
-     │    └── RateLimited      platform throttling: back off the whole channel for ``retry_after``
-     ├── AuthError             token invalid/expired/missing permission: refresh once, else pause
-     └── RejectedError         the platform refused this content: fail the delivery, alert admins
-
-Never post twice: before any resend of a delivery whose earlier attempt may have reached the
-platform (a timeout, a dropped connection, a worker that died mid-call), the dispatcher calls
-``find_existing``; only when it answers ``None`` with certainty may it publish again. A channel that
-cannot tell raises ``CannotTell`` from ``find_existing`` and an admin decides.
+Never post twice: a write whose outcome the platform did not state (a dropped connection, a read
+timeout, any 5xx, a body that is not the platform's JSON) is *maybe posted*. It is never resent in
+the call: after a settle delay the host calls ``find_existing``, and only when that answers ``None``
+with certainty may it publish again. A channel that cannot tell raises ``CannotTell`` from
+``find_existing`` and an admin decides.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,11 +20,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import requests
 from pydantic import BaseModel, ConfigDict
+
+from channels.errors import (
+    AuthError,
+    CannotTell,
+    ChannelError,
+    RateLimited,
+    RejectedError,
+    TransientError,
+)
+from channels.http import Answers, HttpSession, call_json
 
 __all__ = [
     "ArticleView",
     "AuthError",
+    "BaseChannel",
     "CannotTell",
     "Channel",
     "ChannelError",
@@ -45,54 +54,6 @@ __all__ = [
 ]
 
 
-class ChannelError(Exception):
-    """Base of every error an adapter raises; ``message`` is safe to show to an admin."""
-
-    def __init__(self, message: str, *, code: str | int | None = None, may_have_posted: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        # True when the request may have reached the platform (timeout after sending, dropped
-        # connection): the dispatcher must reconcile with find_existing before any resend.
-        self.may_have_posted = may_have_posted
-
-
-class TransientError(ChannelError):
-    """Network trouble, 5xx, timeouts: retry later."""
-
-
-class RateLimited(TransientError):
-    """Platform throttling: the whole channel waits ``retry_after`` seconds."""
-
-    def __init__(self, message: str, *, retry_after: float, code: str | int | None = None):
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
-
-
-class AuthError(ChannelError):
-    """Credentials invalid, expired, or missing a permission: a person must act."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | int | None = None,
-        refreshable: bool = False,
-        reconnect_hint: str | None = None,
-    ):
-        super().__init__(message, code=code)
-        self.refreshable = refreshable
-        self.reconnect_hint = reconnect_hint
-
-
-class RejectedError(ChannelError):
-    """The platform refused this content for good (bad parameter, spam, too large)."""
-
-
-class CannotTell(ChannelError):
-    """``find_existing`` cannot decide whether an earlier attempt created a post."""
-
-
 class ChannelSettings(BaseModel):
     """Common keys of every ``[channels.NAME]`` section; adapters subclass it."""
 
@@ -103,6 +64,8 @@ class ChannelSettings(BaseModel):
     after: str | None = None
     hashtags: list[str] = []
     timeout_seconds: float = 20.0
+    # Seconds to wait before looking for a maybe-posted write; None: [schedule]'s value.
+    reconcile_after_seconds: float | None = None
 
     # Secret fields (typed ``SecretStr | None``) that must be present, from the environment/.env
     # or from credentials stored by ``loa channels connect``.
@@ -261,3 +224,56 @@ def iter_blocking(drafts: Sequence[Draft]) -> Iterator[Check]:
     """Every blocking refusal across drafts."""
     for d in drafts:
         yield from d.refusals
+
+
+class BaseChannel(abc.ABC):
+    """Working defaults, so a new channel declares its settings and writes ``render``,
+    ``publish`` and ``find_existing`` only.
+
+    Defaults: ``update`` and ``retract`` refuse with a clear Vietnamese reason (a person edits or
+    takes the post down on the platform), ``fetch_reach`` reports no metric (unavailable, never
+    zero), ``check`` reports the settings as usable. :meth:`call` sends one HTTP call under the
+    outcome rule of :mod:`channels.http`, with the answers the subclass declares in ``answers``.
+    """
+
+    Settings: ClassVar[type[ChannelSettings]] = ChannelSettings
+    # True when the adapter renews its own credentials (no "token expires soon" alert needed).
+    refreshes_own_tokens: ClassVar[bool] = False
+    label: ClassVar[str] = "nền tảng"  # the platform's name in messages
+
+    def __init__(self, name: str, settings: ChannelSettings, *,
+                 token_store: TokenStore | None = None, session: requests.Session | None = None):
+        self.name = name
+        self.settings = settings
+        self.token_store = token_store
+        self.session = session if session is not None else HttpSession()
+
+    def call(self, method: str, url: str, answers: Answers, *, write: bool = False, **kwargs: Any) -> Any:
+        """One HTTP call (``write``: a lost answer may have posted; see :mod:`channels.http`)."""
+        return call_json(self.session, method, url, answers, write=write,
+                         timeout=self.settings.timeout_seconds, **kwargs)
+
+    @abc.abstractmethod
+    def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
+        """Exactly what would be sent, with the platform's checks (pure)."""
+
+    @abc.abstractmethod
+    def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
+        """Create the post; a lost answer raises with ``may_have_posted``."""
+
+    def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
+        raise CannotTell(f"Kênh {self.name} không tự kiểm tra được bài đã đăng hay chưa.")
+
+    def update(self, receipt: Receipt, draft: Draft) -> Receipt:
+        raise RejectedError(f"Kênh {self.name} không sửa được bài đã đăng; hãy sửa trực tiếp trên "
+                            f"{self.label}.")
+
+    def retract(self, receipt: Receipt) -> None:
+        raise RejectedError(f"Kênh {self.name} không gỡ được bài tự động; hãy gỡ trực tiếp trên "
+                            f"{self.label}.")
+
+    def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
+        return {r.remote_id: {} for r in receipts}
+
+    def check(self) -> Health:
+        return Health(ok=True, detail=f"Kênh {self.name} không có phép kiểm tra kết nối riêng.")

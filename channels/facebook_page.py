@@ -38,6 +38,7 @@ from channels import render
 from channels.base import (
     ArticleView,
     AuthError,
+    BaseChannel,
     CannotTell,
     ChannelError,
     ChannelSettings,
@@ -104,10 +105,11 @@ def page_tokens(settings: FacebookSettings, long_user_token: str,
     return [{k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])]
 
 
-class FacebookPageChannel:
+class FacebookPageChannel(BaseChannel):
     """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
 
     Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
+    label: ClassVar[str] = "Facebook"
     MESSAGE_MAX = 63206  # characters (UTF-16 units) in a post message
     PHOTO_MAX_BYTES = 4 * 1024 * 1024
     PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
@@ -119,8 +121,8 @@ class FacebookPageChannel:
 
     def __init__(self, name: str, settings: FacebookSettings, *, token_store: TokenStore | None = None,
                  session: requests.Session | None = None):
-        self.name, self.settings, self.token_store = name, settings, token_store
-        self.session = session or HttpSession()
+        super().__init__(name, settings, token_store=token_store, session=session)
+        self.settings: FacebookSettings = settings
         self.refused_metrics: set[str] = set()
 
     # ----- rendering (pure) ------------------------------------------------------------------
@@ -204,7 +206,10 @@ class FacebookPageChannel:
         return Receipt(created["id"], created.get("permalink_url") or self._permalink(created["id"]))
 
     def _upload(self, img: ImageRef) -> str:
-        """Upload one unpublished photo; its id goes into ``attached_media``."""
+        """Upload one unpublished photo; its id goes into ``attached_media``.
+
+        Not a post: an unpublished photo whose answer was lost is an invisible spare, so the
+        upload is retried like a read; only the feed POST is a write that may have posted."""
         form = {"published": "false"}
         if img.public_url:
             return str(self._call("POST", f"{self.settings.page_id}/photos", data={**form, "url": img.public_url})["id"])
@@ -243,13 +248,14 @@ class FacebookPageChannel:
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the message of an existing post (Facebook cannot change a post's link)."""
-        self._call("POST", receipt.remote_id, data={"message": draft.payload.get("message", draft.text)}, write=True)
+        # A known id: sending the same message twice is harmless, so no "maybe" here.
+        self._call("POST", receipt.remote_id, data={"message": draft.payload.get("message", draft.text)})
         return Receipt(receipt.remote_id, receipt.url, extra=dict(receipt.extra))
 
     def retract(self, receipt: Receipt) -> None:
         """Delete the post; a post that is already gone counts as deleted."""
         try:
-            self._call("DELETE", receipt.remote_id, write=True)
+            self._call("DELETE", receipt.remote_id)  # a known id: idempotent
         except RejectedError as e:
             if e.code != 100:
                 raise

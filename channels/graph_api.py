@@ -13,9 +13,10 @@ from typing import Any
 import requests
 
 from channels.base import AuthError, ChannelError, RateLimited, RejectedError, TransientError
+from channels.http import Answers, call_json
 
-__all__ = ["BLOCK_WAIT", "DEFAULT_RATE_WAIT", "RECONNECT", "graph_answer", "graph_call",
-           "wait_from_usage"]
+__all__ = ["BLOCK_WAIT", "DEFAULT_RATE_WAIT", "MAYBE_CODES", "RECONNECT", "graph_answer",
+           "graph_answers", "graph_call", "wait_from_usage"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,9 @@ DEFAULT_RATE_WAIT = 300.0  # seconds, when a throttled answer carries no usable 
 BLOCK_WAIT = 6 * 3600.0  # code 368: "temporarily blocked"; Facebook does not say for how long
 _AUTH_CODES = {10, 101, 102, 104, 190, 2500} | set(range(200, 300))
 _RATE_CODES = {4, 17, 32, 613, 80001}
+# "An unknown error occurred" / "Service temporarily unavailable": on a write, the post may have
+# been created anyway (contracts/facebook.md, Errors).
+MAYBE_CODES = frozenset({1, 2})
 
 
 def wait_from_usage(headers: Mapping[str, str]) -> float:
@@ -47,14 +51,9 @@ def wait_from_usage(headers: Mapping[str, str]) -> float:
     return DEFAULT_RATE_WAIT
 
 
-def graph_answer(resp: requests.Response, *, name: str = "facebook") -> Any:
-    """The JSON data of a Graph answer, or the one Loa error its ``error.code``/``error_subcode`` mean."""
-    try:
-        body = resp.json()
-    except ValueError:
-        raise TransientError(
-            f"Facebook trả lời không phải JSON (HTTP {resp.status_code}): {resp.text[:80]!r}",
-            code=resp.status_code) from None
+def graph_answer(resp: requests.Response, body: Any, *, name: str = "facebook") -> Any:
+    """The data of a parsed Graph answer, or the one Loa error its ``error.code``/``error_subcode``
+    mean. Whether a failed write may have posted anyway is decided by :mod:`channels.http`."""
     err = body.get("error") if isinstance(body, dict) else None
     if resp.status_code < 400 and not err:
         return body
@@ -91,8 +90,11 @@ def graph_answer(resp: requests.Response, *, name: str = "facebook") -> Any:
                         code=code, reconnect_hint=hint)
     elif code == 506:
         exc = RejectedError("Facebook từ chối bài trùng nội dung với một bài vừa đăng (mã 506).", code=506)
-    elif code in (1, 2) or err.get("is_transient") or resp.status_code >= 500:
-        exc = TransientError(f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code)
+    elif code in MAYBE_CODES or err.get("is_transient") or resp.status_code >= 500:
+        # "Temporarily unavailable": on a write the post may exist anyway (channels.http keeps
+        # this only for writes).
+        exc = TransientError(f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code,
+                             may_have_posted=True)
     elif code == 100:
         exc = RejectedError(f"Facebook từ chối tham số của yêu cầu (mã 100{f'/{sub}' if sub else ''}).",
                             code=100)
@@ -101,15 +103,16 @@ def graph_answer(resp: requests.Response, *, name: str = "facebook") -> Any:
     exc.graph_error = err  # type: ignore[attr-defined]  # the raw answer, for callers that need it
     raise exc
 
+def graph_answers(name: str = "facebook") -> Answers:
+    """How the Graph API answers (for :func:`channels.http.call_json`)."""
+    return Answers(label="Facebook", is_own_body=lambda body: isinstance(body, dict | list),
+                   mapper=lambda resp, body: graph_answer(resp, body, name=name),
+                   maybe_codes=MAYBE_CODES)
+
+
 def graph_call(session: requests.Session, method: str, url: str, *, token: str | None, timeout: float,
-          write: bool = False, name: str = "facebook", **kw: Any) -> Any:
-    """One Graph call; network failures become ``TransientError`` (``may_have_posted`` for writes)."""
+               write: bool = False, name: str = "facebook", **kw: Any) -> Any:
+    """One Graph call (the outcome rule of :mod:`channels.http` applies to writes)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        resp = session.request(method, url, headers=headers, timeout=timeout, **kw)
-    except requests.ConnectTimeout as e:
-        raise TransientError("Không kết nối được tới Facebook (hết thời gian chờ).") from e
-    except (requests.ConnectionError, requests.Timeout) as e:
-        raise TransientError("Mất kết nối tới Facebook giữa chừng; bài có thể đã được đăng.",
-                             may_have_posted=write) from e
-    return graph_answer(resp, name=name)
+    return call_json(session, method, url, graph_answers(name), write=write, timeout=timeout,
+                     headers=headers, **kw)

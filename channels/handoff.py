@@ -41,6 +41,7 @@ from channels import render
 from channels.base import (
     ArticleView,
     AuthError,
+    BaseChannel,
     ChannelError,
     ChannelSettings,
     Check,
@@ -122,15 +123,16 @@ def _image_names(images: Sequence[ImageRef]) -> dict[str, str]:
     return names
 
 
-class HandoffChannel:
+class HandoffChannel(BaseChannel):
     """A website without API: folder + e-mail to the webmaster, URL recorded by a person."""
 
     Settings: ClassVar[type[HandoffSettings]] = HandoffSettings
+    label: ClassVar[str] = "trang web"
 
     def __init__(self, name: str, settings: HandoffSettings, *, token_store: TokenStore | None = None,
                  session: requests.Session | None = None):
-        self.name = name
-        self.settings = settings
+        super().__init__(name, settings, token_store=token_store, session=session)
+        self.settings: HandoffSettings = settings
         self.folder = Path(settings.folder)
 
     # ----- rendering ------------------------------------------------------------------------

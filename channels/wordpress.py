@@ -12,7 +12,10 @@ Choices worth knowing:
 * HTML is sanitised again here with ``nh3`` (defence in depth): editors and administrators have
   ``unfiltered_html``, so WordPress itself would publish a ``<script>`` untouched.
 * Images are uploaded before the post (``/wp/v2/media``); a retried publish uploads them again
-  (the media library may keep a spare copy, the post is never duplicated).
+  (the media library may keep a spare copy, the post is never duplicated). Only the post's
+  creation is a write whose lost answer means "maybe posted" (:mod:`channels.http`); uploads,
+  term creation (``term_exists`` makes it idempotent), updates and retractions of a known id are
+  retried freely.
 * Reach: core WordPress counts no views, so ``fetch_reach`` reports no metric (unavailable,
   never zero).
 """
@@ -38,6 +41,7 @@ from channels import render
 from channels.base import (
     ArticleView,
     AuthError,
+    BaseChannel,
     CannotTell,
     ChannelSettings,
     Check,
@@ -50,7 +54,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
-from channels.http import HttpSession
+from channels.http import Answers, call_json
 
 __all__ = [
     "WordPressChannel",
@@ -169,16 +173,13 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def wordpress_answer(resp: requests.Response, accept: Collection[str] = ()) -> Any:
-    """The JSON of a successful answer; otherwise the matching Loa error.
+def wordpress_answer(resp: requests.Response, body: Any, accept: Collection[str] = ()) -> Any:
+    """The data of a successful parsed answer; otherwise the matching Loa error.
 
-    ``accept`` lists error codes whose body is returned as data (e.g. ``term_exists``).
+    ``accept`` lists error codes whose body is returned as data (e.g. ``term_exists``). Whether a
+    failed write may have posted anyway (a 5xx, a proxy's HTML page) is :mod:`channels.http`'s.
     """
     status = resp.status_code
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        body = None
     code = body.get("code") if isinstance(body, dict) else None
     if 200 <= status < 300 and body is not None:
         return body
@@ -193,9 +194,8 @@ def wordpress_answer(resp: requests.Response, accept: Collection[str] = ()) -> A
         wait = DEFAULT_RATE_WAIT if wait is None else wait
         raise RateLimited(f"Trang web yêu cầu tạm dừng gửi ({label}); thử lại sau {wait:.0f} giây.",
                           retry_after=wait, code=code or status)
-    if body is None:
-        head = " ".join(resp.text[:120].split())
-        raise TransientError(f"Trang web trả lời không phải JSON (HTTP {status}): {head}", code=status)
+    if body is None:  # a proxy's throttling page (see channels.http): nothing more to read
+        raise TransientError(f"Trang web trả lời bất thường ({label}).", code=status)
     log.warning("wordpress answered %s %s: %s", status, code, body.get("message") if isinstance(body, dict) else "")
     if status >= 500 or status < 400:
         raise TransientError(f"Trang web đang gặp lỗi ({label}).", code=code or status)
@@ -215,20 +215,28 @@ def wordpress_answer(resp: requests.Response, accept: Collection[str] = ()) -> A
                         code=code or status)
 
 
-class WordPressChannel:
+class WordPressChannel(BaseChannel):
     """A WordPress website (REST API ≥ 5.6, application password)."""
 
     Settings: ClassVar[type[WordPressSettings]] = WordPressSettings
+    label: ClassVar[str] = "trang web"
     TITLE_WARN_LENGTH = 200  # WordPress has no hard limit; longer titles display badly
     IMAGE_TYPES = _IMAGE_TYPES
 
     def __init__(self, name: str, settings: WordPressSettings, *, token_store: TokenStore | None = None,
                  session: requests.Session | None = None):
-        self.name = name
-        self.settings = settings
-        self.session = session or HttpSession()
+        super().__init__(name, settings, token_store=token_store, session=session)
+        self.settings: WordPressSettings = settings
         self._term_ids: dict[tuple[str, str], int] = {}
         self._hint = f"loa channels connect {name}"
+        self._answers: dict[frozenset[str], Answers] = {}
+
+    def _answers_for(self, accept: Collection[str]) -> Answers:
+        answers = Answers(label="Trang web", is_own_body=lambda body: isinstance(body, dict | list),
+                          mapper=lambda resp, body: wordpress_answer(resp, body, accept),
+                          refused_codes=lambda code: str(code).startswith("rest_upload_"))
+        self._answers[frozenset(accept)] = answers
+        return answers
 
     # ----- rendering ------------------------------------------------------------------------
     def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
@@ -285,17 +293,10 @@ class WordPressChannel:
               **kwargs: Any) -> Any:
         url = self.settings.url.rstrip("/") + path
         log.debug("wordpress %s %s", method, path)
+        answers = self._answers.get(frozenset(accept)) or self._answers_for(accept)
         try:
-            resp = self.session.request(method, url, auth=self._auth(),
-                                        timeout=self.settings.timeout_seconds, **kwargs)
-        except requests.ConnectTimeout as exc:
-            raise TransientError("Không kết nối được tới trang web (hết thời gian chờ).") from exc
-        except requests.Timeout as exc:
-            raise TransientError("Trang web không trả lời kịp.", may_have_posted=write) from exc
-        except requests.ConnectionError as exc:
-            raise TransientError("Mất kết nối tới trang web.", may_have_posted=write) from exc
-        try:
-            return wordpress_answer(resp, accept)
+            return call_json(self.session, method, url, answers, write=write, auth=self._auth(),
+                             timeout=self.settings.timeout_seconds, **kwargs)
         except AuthError as exc:
             exc.reconnect_hint = self._hint
             raise
@@ -310,7 +311,8 @@ class WordPressChannel:
         params = {"alt_text": img.caption} if img.caption else None
         headers = {"Content-Type": img.mime_type or mimetypes.guess_type(filename)[0] or "",
                    "Content-Disposition": f'attachment; filename="{filename}"'}
-        return self._call("POST", "/wp/v2/media", write=True, data=data, headers=headers, params=params)
+        # Not a post: a lost answer leaves at most a spare copy in the media library.
+        return self._call("POST", "/wp/v2/media", data=data, headers=headers, params=params)
 
     def _upload_images(self, images: Sequence[ImageRef], known: Mapping[str, str],
                        known_ids: Mapping[str, int]) -> tuple[dict[str, str], dict[str, int]]:
@@ -333,7 +335,7 @@ class WordPressChannel:
         if match:
             term_id = int(match[0]["id"])
         else:
-            made = self._call("POST", f"/wp/v2/{taxonomy}", write=True, accept={"term_exists"},
+            made = self._call("POST", f"/wp/v2/{taxonomy}", accept={"term_exists"},  # idempotent
                               json={"name": name, "slug": slug})
             term_id = int(made["data"]["term_id"] if made.get("code") == "term_exists" else made["id"])
         self._term_ids[(taxonomy, name)] = term_id
@@ -410,16 +412,15 @@ class WordPressChannel:
         urls, ids = self._upload_images(draft.images, receipt.extra.get("media") or {},
                                         receipt.extra.get("media_ids") or {})
         fields = self._fields(draft, urls, ids, key)
-        post = self._call("POST", f"/wp/v2/posts/{receipt.remote_id}", write=True, json=fields)
+        post = self._call("POST", f"/wp/v2/posts/{receipt.remote_id}", json=fields)  # idempotent
         return self._receipt(post, draft, urls, ids, key)
 
     def retract(self, receipt: Receipt) -> None:
         """Take the post down: back to draft, or to the trash (never deleted for good)."""
         if self.settings.retract_mode == "draft":
-            self._call("POST", f"/wp/v2/posts/{receipt.remote_id}", write=True, json={"status": "draft"})
-        else:
-            self._call("DELETE", f"/wp/v2/posts/{receipt.remote_id}", write=True,
-                       accept={"rest_already_trashed"})
+            self._call("POST", f"/wp/v2/posts/{receipt.remote_id}", json={"status": "draft"})
+        else:  # a known id: deleting twice is harmless, so no "maybe" here
+            self._call("DELETE", f"/wp/v2/posts/{receipt.remote_id}", accept={"rest_already_trashed"})
 
     def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
         """No metric per post: core WordPress counts no views (unavailable, never zero)."""

@@ -27,6 +27,7 @@ from channels import render
 from channels.base import (
     ArticleView,
     AuthError,
+    BaseChannel,
     CannotTell,
     ChannelError,
     ChannelSettings,
@@ -41,7 +42,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
-from channels.http import HttpSession
+from channels.http import Answers, call_json
 from channels.zalo_body import BodyBlocks, plain_text
 from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
 
@@ -71,7 +72,7 @@ class ZaloOASettings(ChannelSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
 
 
-class ZaloOAChannel:
+class ZaloOAChannel(BaseChannel):
     """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
 
     TITLE_MAX = 150  # UTF-16 code units (Zalo's servers count as Java does)
@@ -86,18 +87,20 @@ class ZaloOAChannel:
     REACH_MAX_PAGES = 20
     CLOCK_SKEW = timedelta(minutes=2)  # Zalo's create_date may lag our clock a little
     Settings: ClassVar[type[ZaloOASettings]] = ZaloOASettings
+    label: ClassVar[str] = "Zalo"
+    refreshes_own_tokens: ClassVar[bool] = True  # rotation: channels.zalo_tokens
 
     def __init__(self, name: str, settings: ZaloOASettings, *, token_store: TokenStore | None = None,
                  session: requests.Session | None = None):
-        self.name = name
-        self.settings = settings
+        super().__init__(name, settings, token_store=token_store, session=session)
+        self.settings: ZaloOASettings = settings
         if token_store is None:
             log.warning("channel %s has no durable token store: rotated Zalo tokens live in memory", name)
             token_store = MemoryTokenStore()
         self.store = token_store
-        self.session = session or HttpSession()
         self.reconnect_hint = f"loa channels connect {name}"
         self.tokens = ZaloTokens(name, settings, token_store, self._oauth, self.reconnect_hint)
+        self._answers = Answers(label="Zalo", mapper=self._result)
 
     # ----- rendering (pure) ------------------------------------------------------------------
     def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
@@ -229,14 +232,14 @@ class ZaloOAChannel:
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the article's content (same id), verified like a creation."""
         self._refuse_blocked(draft)
-        token = self._write("article/update", {**draft.payload, "id": receipt.remote_id})
+        token = self._write("article/update", {**draft.payload, "id": receipt.remote_id}, write=False)
         article_id = self._verified(token)
         url = receipt.url or self._link_view(article_id)
         return Receipt(remote_id=article_id, url=url, extra={"token": token})
 
     def retract(self, receipt: Receipt) -> None:
         """Remove the article from the OA."""
-        self._call("POST", "article/remove", body={"id": receipt.remote_id}, write=True)
+        self._call("POST", "article/remove", body={"id": receipt.remote_id})  # a known id: idempotent
 
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
         """Our article among the recent ones (same NFC title, created since ``since``), if any."""
@@ -283,8 +286,9 @@ class ZaloOAChannel:
         if draft.refusals:
             raise RejectedError("Zalo sẽ không nhận bài: " + " ".join(c.message for c in draft.refusals))
 
-    def _write(self, path: str, body: dict[str, Any]) -> str:
-        data = self._call("POST", path, body=body, write=True).get("data") or {}
+    def _write(self, path: str, body: dict[str, Any], *, write: bool = True) -> str:
+        """Send a create (``write``: a lost answer may have posted) or an update of a known id."""
+        data = self._call("POST", path, body=body, write=write).get("data") or {}
         if not data.get("token"):
             raise TransientError("Zalo nhận bài nhưng không trả mã xác nhận (token).", may_have_posted=True)
         return str(data["token"])
@@ -368,27 +372,16 @@ class ZaloOAChannel:
             headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
                                                   hashlib.sha256).hexdigest()
         url = f"{self.settings.api_url.rstrip('/')}/v2.0/{path}"
-        return self._result(self._send(method, url, write, headers=headers, params=params, json=body),
-                            write=write)
+        return self._send(method, url, write, headers=headers, params=params, json=body)
 
-    def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> requests.Response:
-        try:
-            return self.session.request(method, url, timeout=self.settings.timeout_seconds, **kwargs)
-        except requests.ConnectTimeout as e:
-            raise TransientError(f"Không kết nối được tới Zalo ({type(e).__name__}).") from e
-        except requests.RequestException as e:
-            raise TransientError(f"Mất kết nối với Zalo giữa chừng ({type(e).__name__}).",
-                                 may_have_posted=write) from e
+    def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> dict[str, Any]:
+        return call_json(self.session, method, url, self._answers, write=write,
+                         timeout=self.settings.timeout_seconds, **kwargs)
 
-    def _result(self, resp: requests.Response, *, write: bool) -> dict[str, Any]:
-        """Zalo's answer as data when it succeeded, else the Loa error its ``error`` code means."""
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        if resp.status_code >= 500 or not isinstance(body, dict):
-            raise TransientError(f"Zalo trả lời bất thường (HTTP {resp.status_code}): "
-                                 f"{resp.text[:80]!r}", code=resp.status_code, may_have_posted=write)
+    def _result(self, resp: requests.Response, body: dict[str, Any]) -> dict[str, Any]:
+        """Zalo's parsed answer as data when it succeeded, else the Loa error its ``error`` code
+        means (Zalo answers its errors with HTTP 200: such an answer is a refusal; a gateway's
+        5xx in front of it is :mod:`channels.http`'s "maybe posted")."""
         try:
             code = int(body.get("error") or 0)
         except (TypeError, ValueError):
@@ -445,8 +438,7 @@ class ZaloOAChannel:
 
     def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
         url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
-        resp = self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
-        return self._result(resp, write=True)
+        return self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
 
     def connect_with_code(self, code: str, code_verifier: str) -> dict[str, Any]:
         """Store the first pair from an authorisation code, then read the OA's name and expiry."""

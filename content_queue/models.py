@@ -89,6 +89,7 @@ class Delivery:
     last_error_kind: str | None
     sent_at: datetime | None
     first_failure_at: datetime | None = None
+    may_have_posted: bool = False  # an earlier attempt may have posted: look before any resend
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,8 @@ class Delivery:
             "remote_id": self.remote_id,
             "url": self.url,
             "last_error": self.last_error,
+            "last_error_kind": self.last_error_kind,
+            "may_have_posted": self.may_have_posted,
         }
 
 

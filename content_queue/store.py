@@ -24,11 +24,24 @@ from content_queue.tables import (
     channel_state,
     deliveries,
 )
-from content_queue.workflow import IllegalTransition, NotFound, check_transition
+from content_queue.workflow import (
+    DELIVERY_TRANSITIONS,
+    DeliveryState,
+    ErrorKind,
+    IllegalTransition,
+    NotFound,
+    check_delivery_transition,
+    check_transition,
+    sources_of,
+)
 
 __all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "claim_statement", "utcnow"]
 
-TERMINAL_DELIVERY = frozenset({"sent", "failed", "cancelled", "retracted"})
+TERMINAL_DELIVERY = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.CANCELLED,
+                               DeliveryState.RETRACTED})
+# What a failed attempt of a leased delivery may lead to (the table minus the successes).
+_FAILURES = DELIVERY_TRANSITIONS[DeliveryState.IN_FLIGHT] - {DeliveryState.SENT,
+                                                              DeliveryState.AWAITING_URL}
 
 # The dispatcher's hot path uses statements built once: building a statement costs more CPU than
 # SQLite takes to run it. Bound names carry a prefix so they never clash with SET columns.
@@ -341,8 +354,12 @@ class Store:
 
     def record_retracted(self, delivery_id: int, actor: Actor) -> None:
         with self.tx() as conn:
-            conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
-                state="retracted", next_attempt_at=None, updated_at=utcnow()))
+            done = conn.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.state.in_(sources_of(DeliveryState.RETRACTED))).values(
+                state="retracted", next_attempt_at=None, updated_at=utcnow())).rowcount
+            if not done:
+                raise IllegalTransition(f"Lượt đăng #{delivery_id} chưa đăng nên không gỡ được.")
             d = conn.execute(sa.select(deliveries.c.article_id, deliveries.c.channel)
                              .where(deliveries.c.id == delivery_id)).one()
             self.audit(conn, actor, "delivery_retracted", d.article_id, delivery_id,
@@ -370,7 +387,7 @@ class Store:
             d = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
             if d is None:
                 raise NotFound(f"Không có lượt đăng #{delivery_id}.")
-            if d.state not in ("failed", "retry"):
+            if d.state not in (DeliveryState.FAILED, DeliveryState.RETRY):
                 raise IllegalTransition(
                     f"Lượt đăng #{delivery_id} ({d.channel}) đang ở trạng thái {d.state}, "
                     "không cần đăng lại.")
@@ -391,7 +408,7 @@ class Store:
             d = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
             if d is None:
                 raise NotFound(f"Không có lượt đăng #{delivery_id}.")
-            if d.state not in ("in_doubt", "awaiting_url"):
+            if d.state not in (DeliveryState.IN_DOUBT, DeliveryState.AWAITING_URL):
                 raise IllegalTransition(
                     f"Lượt đăng #{delivery_id} không ở trạng thái chờ xác nhận (đang là {d.state}).")
             if posted:
@@ -400,8 +417,10 @@ class Store:
                 self._mark_sent(conn, d.id, remote_id=d.remote_id or "confirmed", url=url or d.url,
                                 now=now)
             else:
+                # A person looked: nothing is there, so it may be sent again without a look.
                 conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
-                    state="retry", next_attempt_at=now, lease_owner=None, updated_at=now))
+                    state="retry", next_attempt_at=now, lease_owner=None, may_have_posted=False,
+                    updated_at=now))
             self.audit(conn, actor, "confirmed_posted" if posted else "confirmed_not_posted",
                        d.article_id, delivery_id, channel=d.channel, url=url)
         return self.delivery(delivery_id)
@@ -436,7 +455,8 @@ class Store:
             p_delivery=delivery_id, state="awaiting_url" if awaiting_url else "sent",
             remote_id=remote_id, url=url, sent_at=None if awaiting_url else now,
             lease_owner=None, lease_expires_at=None, next_attempt_at=None,
-            reach_next_at=None if awaiting_url else now, last_error=None, updated_at=now)
+            reach_next_at=None if awaiting_url else now, last_error=None, may_have_posted=False,
+            updated_at=now)
         if receipt:
             values["receipt"] = receipt
         if owner is None:
@@ -489,13 +509,19 @@ class Store:
             return released
 
     def record_failure(self, delivery_id: int, owner: str, *, state: str, error: str, kind: str,
-                       next_attempt_at: datetime | None = None,
-                       keep_attempts: bool = False) -> bool:
-        """Record a failed attempt: ``retry`` (with a time), ``failed`` or ``in_doubt``."""
-        assert state in ("retry", "failed", "in_doubt", "waiting")
+                       next_attempt_at: datetime | None = None, keep_attempts: bool = False,
+                       may_have_posted: bool = False) -> bool:
+        """Record a failed attempt of a delivery ``owner`` holds: ``retry`` (with a time, or
+        None: held), ``failed`` or ``in_doubt``; ``may_have_posted``: an attempt may have posted
+        and no look has settled it. Returns False (nothing recorded) if the lease was lost."""
+        if state not in _FAILURES:
+            check_delivery_transition(delivery_id, DeliveryState.IN_FLIGHT, state)
+            raise IllegalTransition(f"Lượt đăng #{delivery_id}: {state} không phải một thất bại.")
+        ErrorKind(kind)  # refuses an unknown kind
         now = utcnow()
         values: dict[str, Any] = dict(
             state=state, last_error=error, last_error_kind=kind, lease_owner=None,
+            may_have_posted=may_have_posted,
             lease_expires_at=None, next_attempt_at=next_attempt_at, updated_at=now,
             first_failure_at=sa.func.coalesce(deliveries.c.first_failure_at, now))
         if keep_attempts:
@@ -509,7 +535,7 @@ class Store:
                 return False  # the lease expired and the delivery moved on: record nothing
             article_id, channel = found
             self.audit(conn, Actor.service(), f"delivery_{state}", article_id, delivery_id,
-                       channel=channel, error=error, kind=kind)
+                       channel=channel, error=error, kind=kind, may_have_posted=may_have_posted)
             if state == "failed":
                 self._settle_article(conn, article_id, now)
             return True
@@ -540,14 +566,16 @@ class Store:
                     state="in_doubt", lease_owner=None, lease_expires_at=None,
                     next_attempt_at=now + timedelta(seconds=reconcile_after),
                     last_error="Tiến trình đăng bị ngắt giữa chừng.",
-                    last_error_kind="lease_expired", updated_at=now))
+                    last_error_kind="lease_expired", may_have_posted=True, updated_at=now))
                 self.audit(conn, Actor.service(), "lease_expired", d.article_id, d.id,
                            channel=d.channel, owner=d.lease_owner)
             return [_delivery(r) for r in rows]
 
     def claim_in_doubt(self, owner: str, now: datetime, *, lease_seconds: float,
                        limit: int = 20) -> list[Delivery]:
-        """Lease in-doubt deliveries for reconciliation (``attempts`` unchanged)."""
+        """Lease in-doubt deliveries for a look; the look counts as an attempt (a look that keeps
+        failing ends with a person deciding), which ``record_failure(keep_attempts=True)``
+        undoes when the look settles the doubt."""
         with self.tx() as conn:
             q = (sa.select(deliveries.c.id).where(deliveries.c.state == "in_doubt",
                                                   deliveries.c.next_attempt_at <= now)
@@ -558,7 +586,7 @@ class Store:
             if not ids:
                 return []
             conn.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(
-                state="in_flight", lease_owner=owner,
+                state="in_flight", lease_owner=owner, attempts=deliveries.c.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now))
             rows = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(ids))).all()
             return [_delivery(r) for r in rows]

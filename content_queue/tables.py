@@ -97,7 +97,9 @@ deliveries = sa.Table(
     sa.Column("url", sa.Text, nullable=True),
     sa.Column("receipt", sa.JSON, nullable=True),  # the adapter's Receipt.extra (media URLs…)
     sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("last_error_kind", sa.String(40), nullable=True),
+    sa.Column("last_error_kind", sa.String(40), nullable=True),  # workflow.ErrorKind
+    # An earlier attempt may have posted and no look has settled it: look before any resend.
+    sa.Column("may_have_posted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("first_attempt_at", UTCDateTime, nullable=True),
     sa.Column("first_failure_at", UTCDateTime, nullable=True),
     sa.Column("sent_at", UTCDateTime, nullable=True),

@@ -161,8 +161,11 @@ ERRORS = [
     ("400 rest_invalid_param", _fault("rest:400:rest_invalid_param"), RejectedError, "rest_invalid_param", False),
     ("413 upload above the server limit", _small_limit, RejectedError, 413, False),
     ("429 throttled with Retry-After", _fault("throttle"), RateLimited, "too_many_requests", False),
-    ("500 critical error", _fault("http_500"), TransientError, "internal_server_error", False),
-    ("503 WAF HTML page", _fault("html_error"), TransientError, 503, False),
+    # A 5xx or a body that is not WordPress's JSON states no outcome: the post may exist.
+    ("500 critical error", _fault("http_500"), TransientError, "internal_server_error", True),
+    ("503 WAF HTML page", _fault("html_error"), TransientError, 503, True),
+    ("502 proxy page after the post was made", _fault("after:html_502"), TransientError, 502, True),
+    ("201 with a truncated body", _fault("after:truncated"), TransientError, 201, True),
     ("dropped connection", _fault("drop_before"), TransientError, None, True),
     ("timeout after the post was made", _fault("timeout_after", seconds=2), TransientError, None, True),
 ]

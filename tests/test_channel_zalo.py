@@ -301,13 +301,18 @@ ERRORS = [
     ("package", 1, "create", _publish, AuthError, -224, False, False, "Gói dịch vụ"),
     ("proof", 1, "remove", _retract, AuthError, -242, False, False, "appsecret_proof"),
     ("error:-999", 1, "remove", _retract, RejectedError, -999, False, None, "từ chối yêu cầu"),
-    ("http_500", 1, "create", _publish, TransientError, 500, True, None, "HTTP 500"),
-    ("http_503", 1, "verify", _publish, TransientError, 503, True, None, "HTTP 503"),
-    ("http_502", 1, "getslice", _reach, TransientError, 502, False, None, "HTTP 502"),
+    # A gateway's 5xx in front of Zalo states no outcome: a create may have posted.
+    ("http_500", 1, "create", _publish, TransientError, -1, True, None, "HTTP 500"),
+    ("after:http_500", 1, "create", _publish, TransientError, -1, True, None, "HTTP 500"),
+    ("after:html_502", 1, "create", _publish, TransientError, 502, True, None, "bất thường"),
+    ("after:truncated", 1, "create", _publish, TransientError, 200, True, None, "bất thường"),
+    ("http_503", 1, "verify", _publish, TransientError, -1, True, None, "HTTP 503"),
+    ("http_502", 1, "getslice", _reach, TransientError, -1, False, None, "HTTP 502"),
     ("html_error", 1, "create", _publish, TransientError, 503, True, None, "bất thường"),
-    ("drop_before", 1, "create", _publish, TransientError, None, True, None, "Mất kết nối"),
-    ("drop_after", 1, "remove", _retract, TransientError, None, True, None, "Mất kết nối"),
-    ("timeout_before", 1, "getslice", _reach, TransientError, None, False, None, "Mất kết nối"),
+    ("drop_before", 1, "create", _publish, TransientError, None, True, None, "mất kết nối"),
+    # Removing a known id is idempotent: a lost answer is simply retried.
+    ("drop_after", 1, "remove", _retract, TransientError, None, False, None, "mất kết nối"),
+    ("timeout_before", 1, "getslice", _reach, TransientError, None, False, None, "mất kết nối"),
     ("processing", 1, "create", _publish, TransientError, -214, False, None, "đang xử lý"),
 ]
 

@@ -180,9 +180,10 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     assert store.claim_in_doubt("w2", later + timedelta(seconds=19), lease_seconds=30) == []
     later += timedelta(seconds=20)
     (again,) = store.claim_in_doubt("w2", later, lease_seconds=30)
-    assert again.id == d.id and again.attempts == 1  # reconciliation is not a new attempt
+    assert again.id == d.id and again.attempts == 2  # a look counts, so endless failed looks stop
     store.record_failure(d.id, "w2", state="in_doubt", error="?", kind="cannot_tell",
-                         keep_attempts=True)
+                         keep_attempts=True, may_have_posted=True)
+    assert store.delivery(d.id).attempts == 1 and store.delivery(d.id).may_have_posted
     store.resolve_in_doubt(d.id, ADMIN, posted=True, url="https://site/da-dang")
     assert store.get(art_id).state == "published"
     assert "lease_expired" in [e["action"] for e in store.audit_entries(art_id)]

@@ -17,7 +17,10 @@ body from ``platform_fault``), ``drop_before`` (close the connection without act
 ``drop_after`` (act, then close without answering), ``timeout_before`` (hang ``seconds``, then
 close without acting), ``timeout_after`` (act, then hang ``seconds`` and close), ``slow`` (hang ``seconds``, then act
 and answer: a platform still finishing a request its client gave up on), ``html_error``
-(an HTML error page, as a WAF would send). Every other kind is passed to ``platform_fault``
+(an HTML error page, as a WAF would send), ``html_502`` (a reverse proxy's ``502 Bad Gateway``
+page). ``after:KIND`` acts first, then answers as ``KIND`` would (``after:html_502``: the post
+exists, the answer is nginx's error page; ``after:http_500``: the platform's own JSON error;
+``after:truncated``: the real answer cut in half). Every other kind is passed to ``platform_fault``
 (e.g. ``throttle``, ``token_expired``, ``duplicate``).
 """
 
@@ -148,7 +151,14 @@ class Fault:
 
 Handler = Callable[[Request], Response]
 
-_GENERIC = {"drop_before", "drop_after", "timeout_before", "timeout_after", "slow", "html_error"}
+_GENERIC = {"drop_before", "drop_after", "timeout_before", "timeout_after", "slow", "html_error",
+            "html_502", "truncated"}
+_HTML_PAGES = {
+    "html_error": (503, "<html><body><h1>503 Service Unavailable</h1></body></html>"),
+    "html_502": (502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                      "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                      "</body>\r\n</html>\r\n"),
+}
 
 
 class _Drop(Exception):
@@ -295,9 +305,10 @@ class SandboxServer:
             raise _Drop
         if fault and fault.kind == "slow":
             time.sleep(fault.seconds)
-        if fault and fault.kind == "html_error":
-            return Response(503, "<html><body><h1>503 Service Unavailable</h1></body></html>",
-                            content_type="text/html")
+        if fault and fault.kind.startswith("after:"):  # acted, then an answer that does not say so
+            return self._answer_as(fault.kind[6:], req, self._route(req))
+        if fault and fault.kind in _HTML_PAGES:
+            return self._answer_as(fault.kind, req, None)
         if fault and fault.kind not in _GENERIC:
             return self.platform_fault(fault.kind, req)
         resp = self._route(req)
@@ -306,6 +317,18 @@ class SandboxServer:
                 time.sleep(fault.seconds or 30)
             raise _Drop
         return resp
+
+    def _answer_as(self, kind: str, req: Request, acted: Response | None) -> Response:
+        """The answer of fault ``kind`` (``acted``: the real answer, already produced)."""
+        if kind in _HTML_PAGES:
+            status, page = _HTML_PAGES[kind]
+            return Response(status, page, content_type="text/html")
+        if kind == "truncated" and acted is not None:
+            data, ctype = acted.encode()
+            return Response(acted.status, data[: len(data) // 2], dict(acted.headers), ctype)
+        if kind in ("drop_after", "drop_before"):
+            raise _Drop
+        return self.platform_fault(kind, req)
 
     def _route(self, req: Request) -> Response:
         for method, pattern, handler in self._routes:
