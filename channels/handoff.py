@@ -7,11 +7,13 @@ images, ``HUONG-DAN.txt``) and e-mails it to the webmaster; the delivery then wa
 
 Never twice, in this order: the package is built in a hidden temporary folder whose last file is
 ``.loa-key`` (the idempotency key, written atomically), the folder is renamed into place in one
-step, the mail is sent, and only after the SMTP server accepted it is ``.sent`` written.
-``find_existing`` answers a receipt only for a package that exists *and* was mailed; for a package
-left unmailed by a crash it answers None, and ``publish`` then finds that package and finishes
-the mailing without rebuilding it. A crash between the server's acceptance and ``.sent`` can
-repeat the mail (same Message-ID, so mail clients may fold the two); it cannot repeat the package.
+step, ``.sending`` is written, the mail is sent, and only after the SMTP server accepted it is
+``.sent`` written. ``find_existing`` answers None for a package that was never handed to the mail
+server (``publish`` then finishes the mailing without rebuilding it), and a receipt for one that
+was mailed, or whose mail may have left (``.sending`` without ``.sent``: the connection dropped
+after the message was sent, or the server did not answer in time; ``mailed: "maybe"``): the
+webmaster is never sent the same package twice, and the package is in the shared folder either
+way. A refusal by the mail server removes ``.sending``, so the package is mailed again later.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY_FILE, SENT_FILE, RETRACT_FILE = ".loa-key", ".sent", ".retract-sent"
+SENDING_FILE = ".sending"  # the mail may have left: written before sending, kept if unsure
 HTML_FILE, TEXT_FILE, GUIDE_FILE, TAKEDOWN_FILE = "bai-viet.html", "bai-viet.txt", "HUONG-DAN.txt", "GO-BAI.txt"
 # Python's folding of long non-ASCII headers drops the space at a fold between encoded words
 # ("Sở Ngoạivụ" in the webmaster's inbox); SMTP's own 998-character limit keeps a subject whole.
@@ -234,6 +237,7 @@ class HandoffChannel(BaseChannel):
     @contextlib.contextmanager
     def _smtp(self, *, sending: bool = False) -> Iterator[smtplib.SMTP]:
         s = self.settings
+        ready = False  # until the session is open, nothing can have been sent
         try:
             smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds)
             try:
@@ -244,13 +248,14 @@ class HandoffChannel(BaseChannel):
                 if s.smtp_username:
                     password = s.smtp_password.get_secret_value() if s.smtp_password else ""
                     smtp.login(s.smtp_username, password)
+                ready = True
                 yield smtp
             finally:
                 with contextlib.suppress(smtplib.SMTPException, OSError):
                     smtp.quit()
         except (smtplib.SMTPException, OSError) as exc:
             log.warning("handoff smtp %s:%s failed: %s", s.smtp_host, s.smtp_port, type(exc).__name__)
-            raise smtp_error(exc, sending=sending) from exc
+            raise smtp_error(exc, sending=sending and ready) from exc
 
     def _mail(self, package: Path, subject: str, body: str, key: str, files: Sequence[str]) -> None:
         """Send ``files`` of ``package`` to the webmaster (nothing when no one is configured)."""
@@ -281,15 +286,22 @@ class HandoffChannel(BaseChannel):
     def _receipt(self, package: Path, url: str | None = None) -> Receipt:
         return Receipt(remote_id=package.name, url=url,
                        extra={"awaiting_url": url is None, "package": str(package),
-                              "mailed": (package / SENT_FILE).exists()})
+                              "mailed": True if (package / SENT_FILE).exists() else "maybe"})
 
     def _send_package(self, package: Path, draft: Draft, key: str, *, subject: str, intro: str) -> None:
         names = list(draft.payload.get("image_names", {}).values())
         body = (f"Kính gửi quản trị {self.settings.site_name},\n\n{intro}\n\n{draft.title}\n\n"
                 + (package / GUIDE_FILE).read_text("utf-8")
                 + f"\nGói bài cũng nằm trong thư mục: {package}\n\nTrân trọng,\nLoa\n")
-        self._mail(package, subject, body, key, [HTML_FILE, TEXT_FILE, *names])
+        _write_atomic(package / SENDING_FILE, datetime.now(LOCAL_TZ).isoformat())
+        try:
+            self._mail(package, subject, body, key, [HTML_FILE, TEXT_FILE, *names])
+        except ChannelError as exc:
+            if not exc.may_have_posted:  # the server said no: nothing left, send it again later
+                (package / SENDING_FILE).unlink(missing_ok=True)
+            raise
         _write_atomic(package / SENT_FILE, datetime.now(LOCAL_TZ).isoformat())
+        (package / SENDING_FILE).unlink(missing_ok=True)
 
     # ----- the protocol ---------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
@@ -304,8 +316,10 @@ class HandoffChannel(BaseChannel):
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
         """The receipt of a package built *and* mailed for this key; None otherwise."""
         package = self._find_package(idempotency_key)
-        if package is None or not (package / SENT_FILE).exists():
+        if package is None:
             return None
+        if not (package / SENT_FILE).exists() and not (package / SENDING_FILE).exists():
+            return None  # built, never mailed: publish finishes it
         return self._receipt(package)
 
     def _package_of(self, receipt: Receipt) -> Path:

@@ -69,7 +69,7 @@ class Answers:
 
     label: str
     mapper: Mapper
-    is_own_body: Callable[[Any], bool] = lambda body: isinstance(body, dict)
+    is_own_body: Callable[[Any], bool] = lambda body: isinstance(body, dict | list)
     maybe_codes: Collection[Any] = frozenset()
     refused_statuses: Collection[int] = frozenset({413, 429})
     refused_codes: Callable[[Any], bool] = lambda code: False

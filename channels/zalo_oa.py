@@ -82,6 +82,7 @@ class ZaloOAChannel(BaseChannel):
     IMAGE_TYPES = ("image/jpeg", "image/png")
     RATE_WINDOW_SECONDS = 60.0  # about 4,000 requests a minute per OA
     TOKEN_RETRY_CODES = frozenset({-216, -220})
+    INVALID_PARAMETER = -201
     LIST_PAGE_SIZE = 20
     FIND_MAX_PAGES = 25  # 500 recent articles: far more than a department posts in a day
     REACH_MAX_PAGES = 20
@@ -238,8 +239,24 @@ class ZaloOAChannel(BaseChannel):
         return Receipt(remote_id=article_id, url=url, extra={"token": token})
 
     def retract(self, receipt: Receipt) -> None:
-        """Remove the article from the OA."""
-        self._call("POST", "article/remove", body={"id": receipt.remote_id})  # a known id: idempotent
+        """Remove the article from the OA; an article that is already gone counts as removed
+        (removing a known id is idempotent, so a lost answer is simply retried)."""
+        try:
+            self._call("POST", "article/remove", body={"id": receipt.remote_id})
+        except RejectedError as e:
+            if e.code != self.INVALID_PARAMETER or self._listed(receipt.remote_id):
+                raise
+            log.warning("zalo %s: article %s was already gone when retracting", self.name,
+                        receipt.remote_id)
+
+    def _listed(self, article_id: str) -> bool:
+        """Whether ``article_id`` is among the OA's articles (CannotTell when the list is long)."""
+        items, complete = self._recent(max_pages=self.FIND_MAX_PAGES, ids={article_id})
+        if any(str(m.get("id")) == article_id for m in items):
+            return True
+        if not complete:
+            raise CannotTell(f"Không xác định được bài Zalo {article_id} còn hay đã gỡ.")
+        return False
 
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
         """Our article among the recent ones (same NFC title, created since ``since``), if any."""
