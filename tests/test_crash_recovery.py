@@ -1,4 +1,5 @@
-"""`loa run` killed with SIGKILL at random points while publishing: nothing lost, nothing twice.
+"""End-to-end tier: `loa run` killed with SIGKILL at random points while publishing, on platforms
+that also answer ambiguously after acting: nothing lost, nothing twice.
 
 The sandboxes run in the test process and survive every kill; their records are the judge.
 """
@@ -43,6 +44,12 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
     # platform before it finished would find nothing and post again (reconcile_after_seconds).
     ws.wp.inject("slow", count=-1, probability=0.15, path=r"/wp/v2/posts$", method="POST",
                  seconds=0.7)
+    # Posts made, then answered with no stated outcome (a 5xx with the platform's JSON, a proxy's
+    # 502 page, a truncated body): looked for, never sent again.
+    for sb, path in ((ws.wp, r"/wp/v2/posts$"), (ws.fb, r"/feed$"),
+                     (ws.zalo, r"/v2.0/article/create$")):
+        for kind in ("after:http_500", "after:html_502", "after:truncated"):
+            sb.inject(kind, count=-1, probability=0.03, path=path, method="POST")
     loa = ws.loa()
     cover = ws.cover()
     actor = Actor("test", "cli")
