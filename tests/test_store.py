@@ -10,7 +10,12 @@ from conftest import parsed_article
 
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan, Store
-from content_queue.workflow import IllegalTransition
+from content_queue.workflow import (
+    DELIVERY_TRANSITIONS,
+    DeliveryState,
+    IllegalTransition,
+    sources_of,
+)
 
 EDITOR = Actor("bien-tap", "cli")
 ADMIN = Actor("quan-tri", "telegram")
@@ -249,3 +254,33 @@ def test_concurrent_claims_never_share_a_delivery(pg_url: str) -> None:
     finally:
         for s in stores:
             s.engine.dispose()
+
+
+def test_the_store_refuses_illegal_delivery_transitions(store: Store) -> None:
+    art_id = _approved(store, plan=[ChannelPlan("website")])
+    (d,) = store.claim_due("w1", _now(), limit=10, lease_seconds=30)
+    with pytest.raises(IllegalTransition):
+        store.record_failure(d.id, "w1", state="sent", error="?", kind="transient")
+    with pytest.raises(ValueError):
+        store.record_failure(d.id, "w1", state="retry", error="?", kind="no_such_kind")
+    with pytest.raises(IllegalTransition):  # not posted: nothing to take down
+        store.record_retracted(d.id, ADMIN)
+    assert store.record_failure(d.id, "w1", state="retry", error="5xx", kind="transient",
+                                next_attempt_at=_now(), may_have_posted=True)
+    doubt = store.delivery(d.id)
+    assert doubt.state == "retry" and doubt.may_have_posted and doubt.last_error_kind == "transient"
+    with pytest.raises(IllegalTransition):  # only a failed or retrying delivery is retried
+        store.resolve_in_doubt(d.id, ADMIN, posted=False)
+    (again,) = store.claim_due("w1", _now(), limit=10, lease_seconds=30)
+    assert again.may_have_posted  # the next attempt looks first
+    assert store.record_sent(again.id, "w1", remote_id="9", url="https://site/9") == 0
+    sent = store.delivery(d.id)
+    assert sent.state == "sent" and not sent.may_have_posted
+    assert store.get(art_id).state == "published"
+
+
+def test_every_delivery_state_has_its_transitions_declared() -> None:
+    assert set(DELIVERY_TRANSITIONS) == set(DeliveryState)
+    assert sources_of(DeliveryState.RETRACTED) == {DeliveryState.SENT}
+    for terminal in (DeliveryState.CANCELLED, DeliveryState.RETRACTED):
+        assert not DELIVERY_TRANSITIONS[terminal]
