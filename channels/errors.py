@@ -12,6 +12,9 @@ Error tree::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ["AuthError", "CannotTell", "ChannelError", "RateLimited", "RejectedError", "TransientError"]
 
 
@@ -25,6 +28,7 @@ class ChannelError(Exception):
         # True when the request may have reached the platform (timeout after sending, dropped
         # connection): the dispatcher must reconcile with find_existing before any resend.
         self.may_have_posted = may_have_posted
+        self.raw: Mapping[str, Any] = {}  # the platform's error object, for the adapter itself
 
 
 class TransientError(ChannelError):

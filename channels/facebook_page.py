@@ -278,7 +278,7 @@ class FacebookPageChannel(BaseChannel):
         try:
             return self._call("GET", "", params={"ids": ",".join(ids), "fields": self._fields(metrics)})
         except RejectedError as e:
-            err = getattr(e, "graph_error", {})
+            err = e.raw
             if e.code == 100 and err.get("error_subcode") is None and metrics:
                 raise _InvalidMetric(str(err.get("message", "")), code=100) from e
             raise

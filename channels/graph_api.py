@@ -100,7 +100,7 @@ def graph_answer(resp: requests.Response, body: Any, *, name: str = "facebook") 
                             code=100)
     else:
         exc = RejectedError(f"Facebook từ chối yêu cầu (mã {code}).", code=code)
-    exc.graph_error = err  # type: ignore[attr-defined]  # the raw answer, for callers that need it
+    exc.raw = err  # the raw answer, for callers that need it
     raise exc
 
 def graph_answers(name: str = "facebook") -> Answers:

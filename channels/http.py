@@ -165,11 +165,11 @@ class HttpSession(requests.Session):
         self.trust_env = False  # the environment is applied below, once per origin
         self._env: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> dict[str, Any]:
-        parts = urlsplit(url)
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        parts = urlsplit(str(url))
         origin = (parts.scheme, parts.netloc)
-        env = self._env.get(origin)
+        env: Any = self._env.get(origin)
         if env is None:
             with requests.Session() as probe:  # trust_env=True: requests' environment rules
                 env = probe.merge_environment_settings(url, {}, None, None, None)

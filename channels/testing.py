@@ -100,7 +100,7 @@ def _fail(op: Operation, fault: Fault, why: str) -> ContractFailure:
     return ContractFailure(f"{op.value} under '{fault.value}': {why}")
 
 
-def _attempt(fn: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+def _attempt(fn: Callable[[], Any]) -> tuple[Any, ChannelError | None]:
     try:
         return fn(), None
     except ChannelError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -181,7 +182,7 @@ class Store:
             at=utcnow(), actor=actor.name, via=actor.via, action=action, article_id=article_id,
             delivery_id=delivery_id, detail=detail or None))
 
-    def audit_entries(self, article_id: int | None = None) -> list[dict[str, Any]]:
+    def audit_entries(self, article_id: int | None = None) -> builtins.list[dict[str, Any]]:
         q = sa.select(audit_log).order_by(audit_log.c.id)
         if article_id is not None:
             q = q.where(audit_log.c.article_id == article_id)
@@ -193,7 +194,7 @@ class Store:
         return self._article_and_rows(conn, article_id, lock=lock)[0]
 
     def _article_and_rows(self, conn: Connection, article_id: int, *,
-                          lock: bool = False) -> tuple[Article, list[Any]]:
+                          lock: bool = False) -> tuple[Article, Sequence[Any]]:
         """The article and its deliveries' raw rows (which also hold receipts)."""
         q = _ARTICLE.with_for_update() if lock and is_postgres(conn) else _ARTICLE
         row = conn.execute(q, {"p_article": article_id}).first()
@@ -208,7 +209,7 @@ class Store:
         with self.read() as conn:
             return self._article(conn, article_id)
 
-    def list(self, states: Iterable[str] | None = None) -> list[Article]:
+    def list(self, states: Iterable[str] | None = None) -> builtins.list[Article]:
         q = sa.select(articles.c.id).order_by(articles.c.id)
         if states:
             q = q.where(articles.c.state.in_(list(states)))
@@ -427,7 +428,7 @@ class Store:
 
     # ----- dispatching -----------------------------------------------------------------------
     def claim_due(self, owner: str, now: datetime, *, limit: int,
-                  lease_seconds: float) -> list[Delivery]:
+                  lease_seconds: float) -> builtins.list[Delivery]:
         """Lease up to ``limit`` due deliveries to ``owner`` in one statement.
 
         Channels that are paused or backing off are skipped; on PostgreSQL rows another worker
@@ -479,7 +480,7 @@ class Store:
         return article_id, channel, released
 
     def _settle_article(self, conn: Connection, article_id: int, now: datetime,
-                        states: list[str] | None = None) -> None:
+                        states: builtins.list[str] | None = None) -> None:
         """``published`` or ``partial`` once every delivery is finished (``states``: read here
         unless the caller has just read them in this transaction)."""
         if states is None:
@@ -551,7 +552,7 @@ class Store:
                 deliveries.c.id.in_(ids), deliveries.c.state == "in_flight",
                 deliveries.c.lease_owner == owner).values(lease_expires_at=until)).rowcount
 
-    def expire_leases(self, now: datetime, *, reconcile_after: float) -> list[Delivery]:
+    def expire_leases(self, now: datetime, *, reconcile_after: float) -> builtins.list[Delivery]:
         """In-flight deliveries whose worker died become ``in_doubt``, to be looked for on the
         platform ``reconcile_after`` seconds later (before any resend): the platform may still be
         finishing the dead worker's last request."""
@@ -572,7 +573,7 @@ class Store:
             return [_delivery(r) for r in rows]
 
     def claim_in_doubt(self, owner: str, now: datetime, *, lease_seconds: float,
-                       limit: int = 20) -> list[Delivery]:
+                       limit: int = 20) -> builtins.list[Delivery]:
         """Lease in-doubt deliveries for a look; the look counts as an attempt (a look that keeps
         failing ends with a person deciding), which ``record_failure(keep_attempts=True)``
         undoes when the look settles the doubt."""

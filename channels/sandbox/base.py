@@ -85,10 +85,11 @@ class Request:
             msg = BytesParser(policy=HTTP).parsebytes(raw)
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
-                if not name:
+                if not isinstance(name, str) or not name:
                     continue
                 filename = part.get_filename()
-                payload = part.get_payload(decode=True) or b""
+                raw_payload = part.get_payload(decode=True)
+                payload = raw_payload if isinstance(raw_payload, bytes) else b""
                 if filename is not None:
                     self._files[name] = UploadedFile(filename, part.get_content_type(), payload)
                 else:
@@ -205,7 +206,9 @@ class SandboxServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), _H)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=lambda: self._httpd.serve_forever(poll_interval=0.05), name=f"{self.name}-sandbox", daemon=True)
+        httpd = self._httpd
+        self._thread = threading.Thread(target=lambda: httpd.serve_forever(poll_interval=0.05),
+                                        name=f"{self.name}-sandbox", daemon=True)
         self._thread.start()
         return self.url
 

@@ -411,6 +411,7 @@ class TelegramSandbox(SandboxServer):
         if found is None:
             raise _ApiError(400, "Bad Request: invalid file_id")
         path, content = found
+        assert file_id is not None
         if len(content) > self.MAX_DOWNLOAD_BYTES:
             raise _ApiError(400, "Bad Request: file is too big")
         return {"file_id": file_id, "file_unique_id": f"u{file_id[-6:]}",

@@ -209,7 +209,7 @@ class WordPressSandbox(SandboxServer):
         user = self.users.get(login)
         if user is None:
             raise WPError(401, "invalid_username", "Unknown username. Check again or try your email address.")
-        if "".join(password.split()) != "".join(user["password"].split()):
+        if "".join(password.split()) != "".join(str(user["password"]).split()):
             raise WPError(401, "incorrect_password", "The provided password is an invalid application password.")
         return user
 

@@ -10,7 +10,9 @@ engine = context.config.attributes.get("engine")
 if engine is None:  # `alembic` command line: build one from the ini url
     from content_queue.db import create_engine_for
 
-    engine = create_engine_for(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+    engine = create_engine_for(url)
 
 with engine.connect() as connection:
     context.configure(
