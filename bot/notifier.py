@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import requests
-import sqlalchemy as sa
 
 from content_queue.store import Store
-from content_queue.tables import alerts
 
 __all__ = ["Notifier", "telegram_sender"]
 
@@ -46,16 +43,8 @@ class Notifier:
 
     def alert(self, key: str, message: str, severity: str = "warning") -> bool:
         """Record an alert; True if it is new (sent), False if merged into an open one."""
-        now = datetime.now(UTC)
-        with self.store.tx() as conn:
-            row = conn.execute(sa.select(alerts.c.id).where(
-                alerts.c.key == key, alerts.c.resolved_at.is_(None))).first()
-            if row is not None:
-                conn.execute(alerts.update().where(alerts.c.id == row.id).values(
-                    last_at=now, count=alerts.c.count + 1))
-                return False
-            conn.execute(alerts.insert().values(key=key, severity=severity, message=message,
-                                                first_at=now, last_at=now, notified_at=now))
+        if not self.store.raise_alert(key, message, severity):
+            return False
         log.warning("ALERT [%s] %s", key, message)
         for send in self.senders:
             send("⚠️ " + message)
@@ -63,11 +52,7 @@ class Notifier:
 
     def resolve(self, *keys: str) -> None:
         """Close the open alerts with these keys (the incident is over)."""
-        with self.store.tx() as conn:
-            conn.execute(alerts.update().where(alerts.c.key.in_(keys), alerts.c.resolved_at.is_(None))
-                         .values(resolved_at=datetime.now(UTC)))
+        self.store.resolve_alerts(keys)
 
     def open_alerts(self) -> list[dict[str, object]]:
-        with self.store.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id))]
+        return self.store.open_alerts()

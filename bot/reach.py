@@ -6,11 +6,9 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-
 from bot.context import Loa
 from channels.base import AuthError, ChannelError, RateLimited, Receipt
-from content_queue.tables import deliveries, reach_samples
+from content_queue.reach import DueForReach
 
 __all__ = ["collect_reach", "next_sample_at"]
 
@@ -30,15 +28,9 @@ def next_sample_at(loa: Loa, sent_at: datetime, now: datetime) -> datetime | Non
 
 def collect_reach(loa: Loa, now: datetime) -> int:
     """Sample every post that is due; returns the number of samples stored."""
-    with loa.store.read() as conn:
-        rows = conn.execute(sa.select(deliveries.c.id, deliveries.c.channel,
-                                      deliveries.c.remote_id, deliveries.c.url,
-                                      deliveries.c.sent_at)
-                            .where(deliveries.c.state == "sent",
-                                   deliveries.c.reach_next_at <= now)).all()
-    by_channel: dict[str, list[sa.Row]] = defaultdict(list)
-    for r in rows:
-        by_channel[r.channel].append(r)
+    by_channel: dict[str, list[DueForReach]] = defaultdict(list)
+    for item in loa.store.due_for_reach(now):
+        by_channel[item.channel].append(item)
     stored = 0
     channels = loa.channels()
     for name, items in by_channel.items():
@@ -47,7 +39,7 @@ def collect_reach(loa: Loa, now: datetime) -> int:
         if channel is None or st.paused or (st.backoff_until and st.backoff_until > now):
             continue
         try:
-            reach = channel.fetch_reach([Receipt(r.remote_id, r.url) for r in items])
+            reach = channel.fetch_reach([Receipt(i.remote_id, i.url) for i in items])
         except RateLimited as exc:
             loa.store.set_backoff(name, now + timedelta(seconds=exc.retry_after))
             log.warning("reach: %s throttled, backing off %.0f s", name, exc.retry_after)
@@ -58,14 +50,6 @@ def collect_reach(loa: Loa, now: datetime) -> int:
         except ChannelError as exc:
             log.warning("reach: %s failed: %s", name, exc.message)
             continue
-        with loa.store.tx() as conn:
-            for r in items:
-                metrics = reach.get(r.remote_id, {})
-                for metric, value in metrics.items():
-                    conn.execute(reach_samples.insert().values(
-                        delivery_id=r.id, collected_at=now, metric=metric, value=value,
-                        available=value is not None))
-                    stored += 1
-                conn.execute(deliveries.update().where(deliveries.c.id == r.id).values(
-                    reach_next_at=next_sample_at(loa, r.sent_at, now)))
+        stored += loa.store.record_reach(items, reach, now,
+                                         lambda i: next_sample_at(loa, i.sent_at, now))
     return stored

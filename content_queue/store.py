@@ -15,8 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from content_queue.alerts import AlertQueries
 from content_queue.db import is_postgres, open_database, reader
 from content_queue.models import Actor, Article, Delivery, ParsedArticle
+from content_queue.reach import ReachQueries
 from content_queue.tables import (
     DUE_CONDITION,
     DUE_STATES,
@@ -145,7 +147,7 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(**{f: m[f] for f in Delivery.__dataclass_fields__})
 
 
-class Store:
+class Store(AlertQueries, ReachQueries):
     """Articles, deliveries, channel state and the audit log over one SQLAlchemy engine."""
 
     def __init__(self, engine: Engine):
