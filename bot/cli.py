@@ -91,6 +91,11 @@ def check() -> None:
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
         err.print(p)
+    from bot.covers import ensure_default_covers
+
+    for name, problem in ensure_default_covers(loa).items():
+        console.print(f"✗ {name}: {problem}")
+        problems.append(name)
     for name, ch in loa.channels().items():
         try:
             h = ch.check()
