@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.context import Loa
+from bot.metric_labels import metric_vi
 from channels.base import ChannelError
 from content_queue.followers import (
     FollowerGrowth,
@@ -18,23 +19,11 @@ from content_queue.followers import (
     record_follower_counts,
 )
 
-__all__ = ["METRIC_LABELS", "collect_followers", "growth_lines", "metric_label"]
+__all__ = ["collect_followers", "growth_lines"]
 
 log = logging.getLogger(__name__)
 
 SAMPLE_EVERY = timedelta(hours=20)  # daily, with slack for a job that runs a little early
-
-# What a civil servant reads for each count (the API name stays beside it for technical readers).
-METRIC_LABELS = {
-    "followers_count": "Người theo dõi Trang",
-    "fan_count": "Lượt thích Trang",
-    "followers": "Người quan tâm OA",
-}
-
-
-def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric)
-
 
 def collect_followers(loa: Loa, now: datetime, *, force: bool = False) -> int:
     """Sample every channel not sampled in the last day; returns the samples stored."""
@@ -74,6 +63,6 @@ def growth_lines(loa: Loa, now: datetime) -> list[str]:
         else:
             sign = "+" if g.growth >= 0 else "−"
             change = f"{sign}{_number(abs(g.growth))} so với đầu tháng"
-        lines.append(f"👥 {g.channel} — {metric_label(g.metric)} ({g.metric}): "
+        lines.append(f"👥 {g.channel} — {metric_vi(g.metric)} ({g.metric}): "
                      f"{_number(g.end)} ({change})")
     return lines

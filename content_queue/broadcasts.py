@@ -27,10 +27,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from content_queue.db import is_postgres
+from content_queue.db import is_postgres, reader
 from content_queue.models import Actor
 from content_queue.store import Store
 from content_queue.tables import (
@@ -41,7 +41,7 @@ from content_queue.tables import (
     reach_samples,
 )
 
-__all__ = ["COUNTED", "OPEN", "Broadcast", "BroadcastCandidate", "Broadcasts"]
+__all__ = ["COUNTED", "OPEN", "Broadcast", "BroadcastCandidate", "Broadcasts", "broadcasts_between"]
 
 COUNTED = ("proposed", "approved", "sending", "sent", "in_doubt")  # use (or may use) the quota
 OPEN = ("proposed", "approved", "sending")
@@ -84,6 +84,35 @@ class Broadcast:
     titles: tuple[str, ...]
 
 
+def _load(conn: Connection, rows: Sequence[Any]) -> list[Broadcast]:
+    """Broadcast values for ``rows`` of the broadcasts table, with their articles in order."""
+    if not rows:
+        return []
+    items: dict[int, list[Any]] = {r.id: [] for r in rows}
+    for a in conn.execute(sa.select(_BA.c.broadcast_id, _BA.c.article_id, _BA.c.remote_id,
+                                    articles.c.title)
+                          .join(articles, articles.c.id == _BA.c.article_id)
+                          .where(_BA.c.broadcast_id.in_(list(items)))
+                          .order_by(_BA.c.broadcast_id, _BA.c.position)):
+        items[a.broadcast_id].append(a)
+    return [Broadcast(
+        r.id, r.channel, r.kind, r.state, r.month, r.recipients, r.proposed_at, r.decided_by,
+        r.decided_at, r.sent_at, r.message_id, r.moderation_state, r.last_error,
+        r.card_chat_id, r.card_message_id, tuple(a.article_id for a in items[r.id]),
+        tuple(a.remote_id for a in items[r.id]), tuple(a.title for a in items[r.id]))
+        for r in rows]
+
+
+def broadcasts_between(engine: Engine, lo: datetime, hi: datetime) -> list[Broadcast]:
+    """Broadcasts sent (or in doubt, by proposal time) in [lo, hi): those that may have reached
+    followers."""
+    when = sa.func.coalesce(_B.c.sent_at, _B.c.proposed_at)
+    q = (sa.select(_B).where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
+         .order_by(when, _B.c.id))
+    with reader(engine).connect() as conn:
+        return _load(conn, conn.execute(q).all())
+
+
 class Broadcasts:
     """Every statement about broadcasts, over the content store's engine and audit log."""
 
@@ -92,21 +121,7 @@ class Broadcasts:
 
     # ----- reading ---------------------------------------------------------------------------
     def _load(self, conn: Connection, rows: Sequence[Any]) -> list[Broadcast]:
-        if not rows:
-            return []
-        items: dict[int, list[Any]] = {r.id: [] for r in rows}
-        for a in conn.execute(sa.select(_BA.c.broadcast_id, _BA.c.article_id, _BA.c.remote_id,
-                                        articles.c.title)
-                              .join(articles, articles.c.id == _BA.c.article_id)
-                              .where(_BA.c.broadcast_id.in_(list(items)))
-                              .order_by(_BA.c.broadcast_id, _BA.c.position)):
-            items[a.broadcast_id].append(a)
-        return [Broadcast(
-            r.id, r.channel, r.kind, r.state, r.month, r.recipients, r.proposed_at, r.decided_by,
-            r.decided_at, r.sent_at, r.message_id, r.moderation_state, r.last_error,
-            r.card_chat_id, r.card_message_id, tuple(a.article_id for a in items[r.id]),
-            tuple(a.remote_id for a in items[r.id]), tuple(a.title for a in items[r.id]))
-            for r in rows]
+        return _load(conn, rows)
 
     def get(self, broadcast_id: int) -> Broadcast | None:
         with self.store.read() as conn:
@@ -132,12 +147,8 @@ class Broadcasts:
             _B.c.channel == channel, _B.c.month == month, _B.c.state.in_(COUNTED))).scalar_one())
 
     def sent_between(self, lo: datetime, hi: datetime) -> list[Broadcast]:
-        """Broadcasts sent (or, if in doubt, proposed) in [lo, hi) that may have reached people."""
-        when = sa.func.coalesce(_B.c.sent_at, _B.c.proposed_at)
-        q = (sa.select(_B).where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
-             .order_by(when, _B.c.id))
-        with self.store.read() as conn:
-            return self._load(conn, conn.execute(q).all())
+        """See :func:`broadcasts_between`."""
+        return broadcasts_between(self.store.engine, lo, hi)
 
     def candidates(self, channel: str, since: datetime, *, reach_metric: str = "views",
                    ) -> list[BroadcastCandidate]:
