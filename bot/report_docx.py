@@ -134,6 +134,14 @@ def _legend_below(ax, entries: int) -> None:
                   ncol=min(entries, 4), frameon=False)
 
 
+def _narrow_bars(ax, groups: int, series: int, width: float) -> None:  # type: ignore[no-untyped-def]
+    """Room around one or two groups of bars, so they keep an ordinary width."""
+    if groups < MIN_LINE_POINTS:
+        middle = (groups - 1) / 2 + (series - 1) * width / 2
+        span = groups / 2 + 0.8
+        ax.set_xlim(middle - span, middle + span)
+
+
 def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     months = [f"{m:02d}/{y}" for y, m in kpis.period.months]
     keys = [f"{y}-{m:02d}" for y, m in kpis.period.months]
@@ -145,6 +153,8 @@ def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     ax.axhline(kpis.monthly_minimum, color="red", linestyle="--", linewidth=1,
                label="Chỉ tiêu tối thiểu (Trang TTĐT)")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months, fontsize=7)
+    _narrow_bars(ax, len(keys), len(kpis.channels), width)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("Số tin, bài", fontsize=8)
     ax.set_title("Số tin, bài đăng theo tháng và kênh", fontsize=9)
     _legend_below(ax, len(kpis.channels) + 1)
@@ -163,6 +173,7 @@ def _reach_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
                    [ch.reach_per_month.get(k, 0) for k in keys], width,
                    label=_channel_vi(ch.channel))
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months)
+        _narrow_bars(ax, len(keys), len(shown), width)
     else:
         for ch in shown:
             ax.plot(months, [ch.reach_per_month.get(k, 0) for k in keys], marker="o",
