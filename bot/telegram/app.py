@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.context import Loa
 from bot.telegram.broadcast_handlers import register_broadcast_handlers, sync_broadcast_cards
 from bot.telegram.handlers import register_handlers, sync_cards
+from bot.telegram.stats_growth import register_stats_growth
 
 __all__ = ["build_application", "run_bot"]
 
@@ -34,6 +35,7 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     app.bot_data["loa"] = loa
     register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
     register_handlers(app)
+    register_stats_growth(app)
     return app
 
 
