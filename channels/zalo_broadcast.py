@@ -17,6 +17,7 @@ that many bytes (plus one) of the default cover and names what is wrong, in Viet
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,13 +73,15 @@ def broadcast_receipt(answer: Mapping[str, Any], state_field: str) -> BroadcastR
     if not isinstance(data, Mapping) or not data.get("message_id"):
         return None
     state = data.get(state_field)
-    return BroadcastReceipt(str(data["message_id"]), str(state) if state else "accepted")
+    # Bounded: whatever Zalo sends is stored in columns of 200 and 60 characters.
+    return BroadcastReceipt(str(data["message_id"])[:200], str(state)[:60] if state else "accepted")
 
 
 def cover_problem(session: requests.Session, url: str, timeout: float) -> str | None:
     """Why Zalo would refuse ``url`` as a cover (download, type, size), or None if it is usable."""
     if not url.startswith(("https://", "http://")):
         return f"Địa chỉ ảnh bìa mặc định «{url}» không phải địa chỉ web (https://…)."
+    deadline = time.monotonic() + 3 * timeout  # a server that trickles bytes cannot hold us
     try:
         with session.get(url, timeout=timeout, stream=True) as resp:
             if resp.status_code != 200:
@@ -87,6 +90,8 @@ def cover_problem(session: requests.Session, url: str, timeout: float) -> str | 
             data = b""
             for chunk in resp.iter_content(64 * 1024):
                 data += chunk
+                if time.monotonic() > deadline:
+                    return f"Tải ảnh bìa mặc định {url} quá lâu; Zalo cần tải được ảnh này nhanh."
                 if len(data) > IMAGE_MAX_BYTES:
                     return (f"Ảnh bìa mặc định {url} nặng hơn 1 MB, Zalo không nhận; hãy dùng ảnh "
                             "JPG/PNG nhỏ hơn.")

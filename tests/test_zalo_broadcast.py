@@ -293,3 +293,12 @@ def test_a_send_whose_worker_died_becomes_in_doubt(workspace: Workspace) -> None
     broadcast_tick(loa, now + timedelta(minutes=11))
     assert store.get(proposal.id).state == "in_doubt"  # type: ignore[union-attr]
     assert sb.records["broadcasts"] == []  # and nothing was sent by the recovery
+
+
+def test_whatever_zalo_answers_is_stored_bounded() -> None:
+    from channels.zalo_broadcast import broadcast_receipt
+
+    long = broadcast_receipt({"data": {"message_id": "m" * 5000, "status": "x" * 5000}}, "status")
+    assert long is not None and len(long.message_id) == 200 and len(long.moderation_state) == 60
+    assert broadcast_receipt({"data": {"message_id": "m1"}}, "status").moderation_state == "accepted"  # type: ignore[union-attr]
+    assert broadcast_receipt({"data": []}, "status") is None
