@@ -6,6 +6,7 @@ so a month of proposals, approvals and sends runs in a second over real HTTP on 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -302,3 +303,39 @@ def test_whatever_zalo_answers_is_stored_bounded() -> None:
     assert long is not None and len(long.message_id) == 200 and len(long.moderation_state) == 60
     assert broadcast_receipt({"data": {"message_id": "m1"}}, "status").moderation_state == "accepted"  # type: ignore[union-attr]
     assert broadcast_receipt({"data": []}, "status") is None
+
+
+def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Workspace) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    loa = configure(workspace, broadcast="each")
+    sb = workspace.zalo
+    now = datetime.now(UTC)
+    publish(loa, sb, "Bài 1", now - timedelta(hours=1))
+    (first,) = broadcast_tick(loa, now)
+    cli = CliRunner()
+    listed = cli.invoke(app, ["-c", str(workspace.config), "broadcasts"])
+    assert listed.exit_code == 0 and "chờ duyệt" in listed.output and "còn lại" in listed.output
+    sent = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "approve", str(first.id),
+                            "--by", "lanh-dao"])
+    assert sent.exit_code == 0 and "đã gửi" in sent.output and "reviewing" in sent.output
+    again = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "approve", str(first.id)])
+    assert isinstance(again.exception, ValueError) and "đã được xử lý" in str(again.exception)
+    assert len(sb.records["broadcasts"]) == 1
+
+    later = at(sb, now + timedelta(days=8))
+    publish(loa, sb, "Bài 2", later - timedelta(hours=1))
+    (second,) = broadcast_tick(loa, later)
+    loa.channel("zalo").access_token()  # type: ignore[attr-defined]
+    sb.inject("http_502", path=r"^/v2.0/oa/message$")
+    doubt = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "approve", str(second.id)])
+    assert doubt.exit_code == 0 and "không rõ đã gửi" in doubt.output
+    done = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "confirm", str(second.id)])
+    assert done.exit_code == 0 and "đã được gửi" in done.output
+    b = Broadcasts(loa.store).get(second.id)
+    assert b is not None and b.state == "sent" and b.decided_by
+    as_json = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "--json"])
+    assert [x["state"] for x in json.loads(as_json.output)["broadcasts"]] == [
+        "sent", "sent"]
