@@ -184,6 +184,7 @@ def broadcast_tick(loa: Loa, now: datetime) -> list[Broadcast]:
     """The service's job: stale sends → in doubt, approved ones sent, new proposals made."""
     store = Broadcasts(loa.store)
     store.expire_sending(now - SENDING_STALE, now)
+    store.expire_proposals(_month(now.astimezone(loa.settings.schedule.tz)), now)
     for b in store.in_states(("approved",)):
         send_broadcast(loa, b.id, now)
     proposed = []

@@ -29,7 +29,7 @@ console = Console()
 
 STATE_VI = {"proposed": "chờ duyệt", "approved": "đã duyệt", "sending": "đang gửi",
             "sent": "đã gửi", "failed": "Zalo không nhận", "rejected": "không gửi",
-            "in_doubt": "không rõ đã gửi", "not_sent": "chưa gửi"}
+            "in_doubt": "không rõ đã gửi", "not_sent": "chưa gửi", "expired": "hết hạn"}
 
 
 def _loa(ctx: typer.Context) -> Loa:

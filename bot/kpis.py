@@ -12,6 +12,9 @@ Definitions (each count in ``Kpis.as_json()`` carries the article ids behind it)
   never zero.
 * Failures: deliveries ``failed`` (whose first failure, or last update, falls in the period), and
   deliveries that failed once and were then sent (time to fix = ``sent_at - first_failure_at``).
+* Followers of a channel: the first and the last available sample of each count in the period
+  (the start is the last sample before the period when there is one); growth = end - start.
+* Broadcasts: those sent in the period, and those in doubt (they may have reached followers).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ States::
 
     proposed ──approve──▶ approved ──▶ sending ──▶ sent
         │                                 ├──────▶ failed      (the platform refused: not sent)
-        └──reject──▶ rejected             └──────▶ in_doubt ──▶ sent | not_sent  (an admin says)
+        ├──reject──▶ rejected             └──────▶ in_doubt ──▶ sent | not_sent  (an admin says)
+        └──its month ended undecided──▶ expired
 
 Rules the statements here enforce, whoever calls them:
 
@@ -12,8 +13,9 @@ Rules the statements here enforce, whoever calls them:
   followers (``COUNTED``) are fewer than the quota, and only when no other broadcast of the channel
   is still open (proposed, approved or sending); both are checked in the proposal's transaction.
 * Never twice: an article is broadcast at most once per channel (a unique row per (channel,
-  article)); the rows of a broadcast that surely did not go out (``failed``, ``not_sent``) are
-  released so the articles may go in a later one. A rejected proposal keeps them: an admin said no.
+  article)); the rows of a broadcast that surely did not go out (``RELEASED``: failed, not sent,
+  or a proposal whose month ended undecided) are released so the articles may go in a later one.
+  A rejected proposal keeps them: an admin said no.
 * One decision wins: every transition is an ``UPDATE … WHERE state = <expected>``.
 * Exactly once: nothing here ever turns ``in_doubt`` or ``sending`` back into something that
   sends; a stale ``sending`` (its worker died mid-call) becomes ``in_doubt``.
@@ -45,7 +47,7 @@ __all__ = ["COUNTED", "OPEN", "Broadcast", "BroadcastCandidate", "Broadcasts", "
 
 COUNTED = ("proposed", "approved", "sending", "sent", "in_doubt")  # use (or may use) the quota
 OPEN = ("proposed", "approved", "sending")
-RELEASED = ("failed", "not_sent")
+RELEASED = ("failed", "not_sent", "expired")
 _B, _BA = broadcasts, broadcast_articles
 # An arbitrary constant: the PostgreSQL advisory lock serialising proposals (quota check + insert).
 _PROPOSAL_LOCK = 0x10A0006
@@ -268,6 +270,19 @@ class Broadcasts:
                 self.store.audit(conn, actor, "broadcast_confirmed" if sent else "broadcast_not_sent",
                                  None, broadcast_id=broadcast_id)
         return won
+
+    def expire_proposals(self, month: str, now: datetime) -> list[int]:
+        """Proposals of another month than ``month`` lapse (their quota month has passed); their
+        articles are freed."""
+        with self.store.tx() as conn:
+            ids = [int(i) for i in conn.execute(sa.select(_B.c.id).where(
+                _B.c.state == "proposed", _B.c.month != month)).scalars()]
+            for bid in ids:
+                if self._move(conn, bid, ("proposed",), state="expired", updated_at=now):
+                    conn.execute(_BA.delete().where(_BA.c.broadcast_id == bid))
+                    self.store.audit(conn, Actor.service(), "broadcast_expired", None,
+                                     broadcast_id=bid)
+        return ids
 
     def expire_sending(self, before: datetime, now: datetime) -> list[int]:
         """``sending`` rows last touched before ``before`` (their worker died) become in doubt."""

@@ -339,3 +339,18 @@ def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Wor
     as_json = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "--json"])
     assert [x["state"] for x in json.loads(as_json.output)["broadcasts"]] == [
         "sent", "sent"]
+
+
+def test_a_proposal_left_undecided_lapses_with_its_month_and_frees_its_articles(
+        workspace: Workspace) -> None:
+    loa = configure(workspace, broadcast="each")
+    sb = workspace.zalo
+    now = at(sb, december(30))
+    aid = publish(loa, sb, "Bài cuối năm", now - timedelta(hours=1))
+    (old,) = broadcast_tick(loa, now)
+    assert old.month == "2026-12"
+    (new,) = broadcast_tick(loa, at(sb, datetime(2027, 1, 2, 3, tzinfo=UTC)))
+    assert Broadcasts(loa.store).get(old.id).state == "expired"  # type: ignore[union-attr]
+    assert new.month == "2027-01" and new.article_ids == (aid,)
+    assert not decide_broadcast(loa, old.id, ADMIN, approve=True, now=december(30))[0]
+    assert sb.records["broadcasts"] == []

@@ -62,4 +62,5 @@ STATE_VI = {
     "rejected": "không gửi",
     "in_doubt": "không rõ đã gửi hay chưa",
     "not_sent": "chưa gửi",
+    "expired": "hết hạn (đã sang tháng mới mà chưa duyệt)",
 }
