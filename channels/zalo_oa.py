@@ -397,12 +397,19 @@ class ZaloOAChannel:
         url = f"{self.settings.api_url.rstrip('/')}/{self.settings.broadcast_path.strip('/')}"
         token = self.access_token()
         try:
-            answer = self._broadcast_once(url, token, body)
-        except AuthError as e:
-            if not e.refreshable:
+            try:
+                answer = self._broadcast_once(url, token, body)
+            except AuthError as e:
+                if not e.refreshable:
+                    raise
+                # A refused token means Zalo did not act: refreshing and sending once more is safe.
+                answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
+        except RateLimited as e:
+            if e.code != -211:
                 raise
-            # A refused token means Zalo did not act: refreshing and sending once more is safe.
-            answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
+            raise RejectedError("Zalo không gửi: người theo dõi đã nhận đủ số tin truyền thông cho "
+                                "phép trong ngày hoặc trong tháng theo gói của OA (mã -211).",
+                                code=e.code) from e
         receipt = broadcast_receipt(answer, self.settings.broadcast_state_field)
         if receipt is None:
             raise TransientError("Zalo nhận tin truyền thông nhưng không trả mã tin (message_id).",

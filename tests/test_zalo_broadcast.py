@@ -89,18 +89,22 @@ def test_sandbox_holds_each_follower_to_the_monthly_and_daily_quota(sb: ZaloSand
     ch = channel(sb)
     at(sb, december(1))
     ch.broadcast([sb.add_article("Bài 1")])
-    with pytest.raises(RateLimited) as same_day:  # one a day per follower
+    with pytest.raises(RejectedError) as same_day:  # one a day per follower
         ch.broadcast([sb.add_article("Bài 2")])
     assert same_day.value.code == -211 and not same_day.value.may_have_posted
+    assert "đã nhận đủ số tin truyền thông" in same_day.value.message
     for day in (2, 3, 4):
         at(sb, december(day))
         ch.broadcast([sb.add_article(f"Bài ngày {day}")])
     at(sb, december(5))
-    with pytest.raises(RateLimited):  # four this month already
+    with pytest.raises(RejectedError):  # four this month already
         ch.broadcast([sb.add_article("Bài 5")])
     at(sb, datetime(2027, 1, 1, 3, tzinfo=UTC))
     ch.broadcast([sb.add_article("Bài tháng sau")])
     assert len(sb.records["broadcasts"]) == 5
+    sb.inject("throttle", path=r"^/v2.0/oa/message$")
+    with pytest.raises(RateLimited):  # -32, too many calls: a platform throttle, not the quota
+        ch.broadcast([sb.add_article("Bài 6")])
 
 
 def test_unknown_or_hidden_article_is_refused_as_a_bad_parameter(sb: ZaloSandbox) -> None:
