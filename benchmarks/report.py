@@ -1,4 +1,5 @@
-"""Times compute_kpis + write_docx for a year of 200 articles x 3 channels and 100,000 samples."""
+"""Times compute_kpis + write_docx for a year of 200 articles x 3 channels and 100,000 samples
+(plus a year of daily follower counts: the growth table and chart)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.kpis import compute_kpis, parse_period
 from bot.report_docx import ReportAgency, write_docx
 from bot.report_tables import write_xlsx
 from content_queue.db import open_database
-from content_queue.tables import articles, deliveries, reach_samples
+from content_queue.tables import articles, deliveries, follower_samples, reach_samples
 from content_queue.topics import TOPIC_ORDER
 
 ARTICLES = 200
@@ -43,10 +44,16 @@ def seed(engine) -> None:  # type: ignore[no-untyped-def]
         samples.append({"delivery_id": d["id"], "metric": metric, "value": n % 997,
                         "collected_at": d["sent_at"] + timedelta(hours=n // len(dels)),
                         "available": n % 50 != 0})
+    followers = [{"channel": ch, "metric": metric, "value": base + day * 3,
+                  "collected_at": start + timedelta(days=day), "available": True}
+                 for day in range(365) for ch, metric, base in (
+                     ("facebook", "followers_count", 5000), ("facebook", "fan_count", 4800),
+                     ("zalo", "followers", 1200))]
     with engine.begin() as conn:
         conn.execute(articles.insert(), arts)
         conn.execute(deliveries.insert(), dels)
         conn.execute(reach_samples.insert(), samples)
+        conn.execute(follower_samples.insert(), followers)
 
 
 def main() -> None:

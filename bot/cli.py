@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli_broadcasts import broadcasts_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
@@ -29,6 +30,7 @@ channels_app = typer.Typer(help="Channel health, pause/resume and connecting acc
 reach_app = typer.Typer(help="Reach collection.", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
+app.add_typer(broadcasts_app, name="broadcasts")
 
 console = Console()
 err = Console(stderr=True)
@@ -91,6 +93,11 @@ def check() -> None:
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
         err.print(p)
+    from bot.covers import ensure_default_covers
+
+    for name, problem in ensure_default_covers(loa).items():
+        console.print(f"✗ {name}: {problem}")
+        problems.append(name)
     for name, ch in loa.channels().items():
         try:
             h = ch.check()

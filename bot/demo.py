@@ -20,14 +20,18 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
+from bot.covers import ensure_default_covers
+from bot.followers import collect_followers
 from bot.kpis import month_status
 from bot.reach import collect_reach
-from bot.reports import write_report
+from bot.reports import kpis_for, write_report
 from bot.sandboxes import Sandboxes
 from bot.service import Service
 from bot.settings import load_settings
 from channels.sandbox.telegram import TelegramSandbox
+from content_queue.broadcasts import Broadcasts
 from content_queue.tables import reach_samples
 
 __all__ = ["run_demo"]
@@ -148,7 +152,9 @@ max_attempts = 5
 [reach]
 fresh_interval_minutes = 0.05
 collect_interval_minutes = 0.05
-{boxes.channels_toml()}"""
+{boxes.channels_toml()}default_cover = "anh-bia-mac-dinh.png"  # text-only articles reach Zalo too
+broadcast = "each"                    # each article posted on Zalo is proposed to followers
+"""
 
 
 class _Checks:
@@ -172,7 +178,12 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         console.rule("[bold]Loa demo")
         (work / "config.toml").write_text(_config(boxes), "utf-8")
         (work / ".env").write_text(boxes.env_text(), "utf-8")
+        (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
         loa = Loa(load_settings(work / "config.toml"))
+        cover_problems = ensure_default_covers(loa)  # as `loa check` does: uploaded once
+        checks.step(not cover_problems and bool(loa.channel("zalo").default_cover_url()),  # type: ignore[attr-defined]
+                    "Ảnh bìa mặc định của Zalo đã tải lên website: "
+                    f"{loa.channel('zalo').default_cover_url() or cover_problems}")  # type: ignore[attr-defined]
         console.print(f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
                       f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}")
         inbox = loa.settings.path(loa.settings.queue.inbox)
@@ -270,6 +281,13 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             n = conn.execute(sa.select(sa.func.count()).select_from(reach_samples)).scalar_one()
         checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
 
+        # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers
+        _demo_broadcast(loa, boxes, checks, console)
+        boxes.facebook.set_followers(5235, 4990)
+        boxes.zalo.set_followers(1260)
+        stored = collect_followers(loa, datetime.now(UTC), force=True)  # the daily sample
+        checks.step(stored >= 3, f"Lấy mẫu số người theo dõi: {stored} số liệu")
+
         loop.call_soon_threadsafe(service.stopping.set)
         thread.join(timeout=10)
 
@@ -281,6 +299,15 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         ok = report_path is not None and report_path.exists() and any(
             "BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
         checks.step(ok, f"Báo cáo: {report_path}")
+        growth = kpis_for(loa, period).followers
+        gt = Table("Kênh", "Chỉ số", "API", "Đầu kỳ", "Cuối kỳ", "Tăng/giảm",
+                   title="Báo cáo — người theo dõi các kênh")
+        for g in growth:
+            gt.add_row(g.channel, g.label, g.metric, *(str(v) if v is not None else "—"
+                                                        for v in (g.start, g.end, g.growth)))
+        console.print(gt)
+        checks.step(any(g.growth for g in growth),
+                    "Báo cáo có bảng tăng trưởng người theo dõi (và biểu đồ)")
 
         # summary
         now_local = datetime.now(loa.settings.schedule.tz)
@@ -308,3 +335,39 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         return 1
     console.print("[green]Demo finished: every step worked.[/]")
     return 0
+
+
+def _demo_broadcast(loa: Loa, boxes: Sandboxes, checks: _Checks, console: Console) -> None:
+    """The service's broadcast job proposes; the admin approves the card; Zalo receives it."""
+    tg = boxes.telegram
+    proposals = broadcast_tick(loa, datetime.now(UTC))
+    checks.step(len(proposals) == 1, f"Đề xuất {len(proposals)} tin truyền thông Zalo")
+    if not proposals:
+        return
+    proposal = proposals[0]
+    card: dict[str, object] = {}
+
+    def card_sent() -> bool:
+        for m in tg.sent:
+            for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
+                if any(b.get("callback_data") == f"bc:a:{proposal.id}" for b in row):
+                    card.update(m)
+                    return True
+        return False
+
+    _wait(card_sent, 15)
+    text = str(card.get("text", ""))
+    console.print("  thẻ: " + " / ".join(line for line in text.splitlines()[:2]))
+    checks.step("Gửi tin truyền thông tới" in text, "Telegram: thẻ đề xuất gửi tin truyền thông")
+    if not card:
+        return
+    tg.press_button(Sandboxes.ADMIN_ID, int(card["message_id"]), f"bc:a:{proposal.id}")  # type: ignore[call-overload]
+    store = Broadcasts(loa.store)
+    _wait(lambda: (store.get(proposal.id) or proposal).state not in ("proposed", "approved",
+                                                                      "sending"), 15)
+    done = store.get(proposal.id)
+    sent = boxes.zalo.records.get("broadcasts", [])
+    checks.step(done is not None and done.state == "sent" and len(sent) == 1,
+                f"Quản trị duyệt; Zalo nhận tin truyền thông gồm {len(done.article_ids) if done else 0} "
+                f"bài, tới {sent[0]['recipients'] if sent else 0} người theo dõi "
+                f"(trạng thái: {done.moderation_state if done else '—'})")

@@ -12,6 +12,9 @@ Definitions (each count in ``Kpis.as_json()`` carries the article ids behind it)
   never zero.
 * Failures: deliveries ``failed`` (whose first failure, or last update, falls in the period), and
   deliveries that failed once and were then sent (time to fix = ``sent_at - first_failure_at``).
+* Followers of a channel: the first and the last available sample of each count in the period
+  (the start is the last sample before the period when there is one); growth = end - start.
+* Broadcasts: those sent in the period, and those in doubt (they may have reached followers).
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.metric_labels import metric_vi
+from content_queue.broadcasts import broadcasts_between
 from content_queue.db import reader
+from content_queue.followers import follower_growth
 from content_queue.tables import articles, deliveries, reach_samples
 from content_queue.topics import Topic, default_topics
 
@@ -37,6 +43,8 @@ __all__ = [
     "ENGAGEMENT_METRICS",
     "REACH_METRICS",
     "ArticleReach",
+    "BroadcastSent",
+    "ChannelGrowth",
     "ChannelPosts",
     "ChannelReach",
     "FailedDelivery",
@@ -211,6 +219,33 @@ class Failures:
 
 
 @dataclass(frozen=True)
+class ChannelGrowth:
+    """Followers of a channel at the start and end of the period (None = no sample)."""
+
+    channel: str
+    metric: str  # the platform's name (followers_count, fan_count, followers)
+    label: str  # in Vietnamese
+    start: int | None
+    end: int | None
+    growth: int | None
+    growth_percent: float | None
+    points: list[tuple[date, int]]  # the last count of each local day with a sample
+
+
+@dataclass(frozen=True)
+class BroadcastSent:
+    """A broadcast to followers that went out (or may have: ``in_doubt``) in the period."""
+
+    broadcast_id: int
+    channel: str
+    at: datetime
+    state: str
+    moderation_state: str | None
+    recipients: int | None
+    article_ids: list[int]
+
+
+@dataclass(frozen=True)
 class Kpis:
     """Everything a report shows for one period; ``as_json()`` keeps the ids behind each count."""
 
@@ -228,6 +263,8 @@ class Kpis:
     top_articles: list[ArticleReach]
     failures: Failures
     definitions: dict[str, Any] = field(default_factory=dict)
+    followers: list[ChannelGrowth] = field(default_factory=list)
+    broadcasts: list[BroadcastSent] = field(default_factory=list)
 
     @property
     def months_below(self) -> list[MonthQuota]:
@@ -365,6 +402,10 @@ def compute_kpis(
         sent = _sent_rows(conn, lo, hi)
         samples = _latest_samples(conn, lo, hi)
         failures = _failures(conn, lo, hi)
+    followers = _growth(engine, lo, hi, zone)
+    sent_broadcasts = [BroadcastSent(b.id, b.channel, b.sent_at or b.proposed_at, b.state,
+                                     b.moderation_state, b.recipients, list(b.article_ids))
+                       for b in broadcasts_between(engine, lo, hi)]
 
     web_by_month: dict[str, set[int]] = defaultdict(set)
     by_channel: dict[str, list[Any]] = defaultdict(list)
@@ -456,8 +497,23 @@ def compute_kpis(
             "reach_metrics": list(REACH_METRICS),
             "engagement_metrics": list(ENGAGEMENT_METRICS),
             "reach": "latest available sample of the first reach metric a post has, summed",
+            "followers": "first and last available follower count in the period; the start is "
+                         "the last count before the period when there is one",
         },
+        followers=followers,
+        broadcasts=sent_broadcasts,
     )
+
+
+def _growth(engine: Engine, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
+    out = []
+    for g in follower_growth(engine, lo, hi):
+        daily: dict[date, int] = {}
+        for at, value in g.points:
+            daily[at.astimezone(zone).date()] = value  # points are in time order: last one wins
+        out.append(ChannelGrowth(g.channel, g.metric, metric_vi(g.metric), g.start, g.end,
+                                 g.growth, g.growth_percent, sorted(daily.items())))
+    return out
 
 
 def month_status(

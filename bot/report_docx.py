@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from docx import Document  # noqa: E402
 from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: E402
@@ -21,15 +22,20 @@ from docx.shared import Cm, Pt  # noqa: E402
 from docx.table import Table  # noqa: E402
 from docx.text.paragraph import Paragraph  # noqa: E402
 
-from bot.kpis import Kpis  # noqa: E402
+from bot.kpis import ChannelGrowth, Kpis  # noqa: E402
+from bot.metric_labels import metric_vi  # noqa: E402
 
-__all__ = ["FONT", "ReportAgency", "write_docx"]
+__all__ = ["FONT", "HEADER_WIDTHS_CM", "ReportAgency", "write_docx"]
 
 log = logging.getLogger(__name__)
 
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 12
+# Decree 30 sets the national title on one line: the right header column is wide enough for
+# "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in 13 pt bold (about 8.8 cm in Times New Roman).
+HEADER_WIDTHS_CM = (6.0, 10.5)  # left + right = the 16.5 cm between the margins
+MIN_LINE_POINTS = 3  # fewer points than this are drawn as bars, not as a line of lone dots
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,25 @@ def _fill(cell, text: str, *, bold: bool = False) -> None:
     run.font.size = Pt(TABLE_PT)
 
 
-def _chart_posts(kpis: Kpis) -> bytes:
+def _legend_below(ax, entries: int) -> None:
+    """A legend under the plot, outside the bars and lines it names."""
+    if entries:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                  ncol=min(entries, 4), frameon=False)
+
+
+def _narrow_bars(ax, groups: int, series: int, width: float) -> None:  # type: ignore[no-untyped-def]
+    """Room around one or two groups of bars, so they keep an ordinary width."""
+    if groups < MIN_LINE_POINTS:
+        middle = (groups - 1) / 2 + (series - 1) * width / 2
+        span = groups / 2 + 0.8
+        ax.set_xlim(middle - span, middle + span)
+
+
+def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     months = [f"{m:02d}/{y}" for y, m in kpis.period.months]
     keys = [f"{y}-{m:02d}" for y, m in kpis.period.months]
-    fig, ax = plt.subplots(figsize=(6.2, 2.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
     width = 0.8 / max(len(kpis.channels), 1)
     for i, ch in enumerate(kpis.channels):
         xs = [j + i * width for j in range(len(keys))]
@@ -132,32 +153,79 @@ def _chart_posts(kpis: Kpis) -> bytes:
     ax.axhline(kpis.monthly_minimum, color="red", linestyle="--", linewidth=1,
                label="Chỉ tiêu tối thiểu (Trang TTĐT)")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months, fontsize=7)
+    _narrow_bars(ax, len(keys), len(kpis.channels), width)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("Số tin, bài", fontsize=8)
     ax.set_title("Số tin, bài đăng theo tháng và kênh", fontsize=9)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_below(ax, len(kpis.channels) + 1)
+    return fig
 
 
-def _chart_reach(kpis: Kpis) -> bytes:
+def _reach_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     months = [f"{m:02d}/{y}" for y, m in kpis.period.months]
     keys = [f"{y}-{m:02d}" for y, m in kpis.period.months]
-    fig, ax = plt.subplots(figsize=(6.2, 2.6), dpi=100)
-    for ch in kpis.reach:
-        if ch.reach is not None:
+    fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
+    shown = [ch for ch in kpis.reach if ch.reach is not None]
+    if len(keys) < MIN_LINE_POINTS:  # a line needs points to join: bars for one or two months
+        width = 0.8 / max(len(shown), 1)
+        for i, ch in enumerate(shown):
+            ax.bar([j + i * width for j in range(len(keys))],
+                   [ch.reach_per_month.get(k, 0) for k in keys], width,
+                   label=_channel_vi(ch.channel))
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months)
+        _narrow_bars(ax, len(keys), len(shown), width)
+    else:
+        for ch in shown:
             ax.plot(months, [ch.reach_per_month.get(k, 0) for k in keys], marker="o",
                     label=_channel_vi(ch.channel))
     ax.set_ylabel("Lượt tiếp cận", fontsize=8)
     ax.set_title("Lượt tiếp cận theo tháng đăng bài", fontsize=9)
     ax.tick_params(labelsize=7)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_below(ax, len(shown))
+    return fig
+
+
+def _growth_name(g: ChannelGrowth) -> str:
+    return f"{_channel_vi(g.channel)} — {g.label}"
+
+
+def _followers_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
+    shown = [g for g in kpis.followers if g.end is not None]
+    fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
+    if all(len(g.points) >= MIN_LINE_POINTS for g in shown):
+        for g in shown:
+            ax.plot([d for d, _ in g.points], [v for _, v in g.points], marker=".",
+                    label=_growth_name(g))
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d/%m"))
+    else:  # too few samples for a line: the start and end of the period, side by side
+        width = 0.4
+        xs = range(len(shown))
+        ax.bar([x - width / 2 for x in xs], [g.start or 0 for g in shown], width, label="Đầu kỳ")
+        ax.bar([x + width / 2 for x in xs], [g.end or 0 for g in shown], width, label="Cuối kỳ")
+        ax.set_xticks(list(xs), [_growth_name(g) for g in shown])
+    ax.set_ylabel("Số người", fontsize=8)
+    ax.set_title("Người theo dõi các kênh trong kỳ", fontsize=9)
+    ax.tick_params(labelsize=7)
+    _legend_below(ax, len(ax.get_legend_handles_labels()[0]))
+    return fig
+
+
+def _chart_posts(kpis: Kpis) -> bytes:
+    return _png(_posts_figure(kpis))
+
+
+def _chart_reach(kpis: Kpis) -> bytes:
+    return _png(_reach_figure(kpis))
+
+
+def _chart_followers(kpis: Kpis) -> bytes:
+    return _png(_followers_figure(kpis))
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")  # keeps the legend below
     plt.close(fig)
     return buf.getvalue()
 
@@ -178,8 +246,11 @@ def _setup(doc) -> None:
 def _header(doc, kpis: Kpis, agency: ReportAgency) -> None:
     t = doc.add_table(rows=1, cols=2)
     _borderless(t)
+    t.autofit = False
     left, right = t.rows[0].cells
-    left.width, right.width = Cm(6.5), Cm(10)
+    # Word reads the cells' widths, LibreOffice the grid's: set both.
+    for column, cell, width in zip(t.columns, (left, right), HEADER_WIDTHS_CM, strict=True):
+        column.width = cell.width = Cm(width)
     _cell_lines(left, [(agency.parent.upper(), False, False), (agency.name.upper(), True, False),
                        ("—————", False, False), (f"Số:       {agency.number_prefix}", False, False)])
     day = kpis.generated_at.astimezone(ZoneInfo(kpis.timezone))
@@ -239,6 +310,14 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
         _data_table(doc, ["TT", "Tin, bài", "Mục", "Lượt tiếp cận"],
                     [(str(i), a.title, f"{a.topic})", a.reach)
                      for i, a in enumerate(kpis.top_articles, 1)])
+    metrics = [(r.channel, m) for r in kpis.reach for m in r.metrics]
+    if metrics:
+        _para(doc, "Chi tiết các chỉ số theo kênh (tên chỉ số do nền tảng đặt ghi ở cột riêng):",
+              indent=True)
+        _data_table(doc, ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng"],
+                    [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total)
+                     for ch, m in metrics])
+    _followers_section(doc, kpis)
 
     # IV. Shortcomings
     _para(doc, "IV. TỒN TẠI, HẠN CHẾ", bold=True)
@@ -260,6 +339,42 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
     return out
 
 
+def _followers_section(doc, kpis: Kpis) -> None:  # type: ignore[no-untyped-def]
+    """Followers at the start and end of the period per channel, and the broadcasts sent."""
+    growth = kpis.followers
+    if growth:
+        _para(doc, "Số người theo dõi các kênh của Sở đầu kỳ và cuối kỳ báo cáo:", indent=True)
+        _data_table(doc, ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Đầu kỳ", "Cuối kỳ", "Tăng/giảm"],
+                    [(_channel_vi(g.channel), g.label, g.metric, g.start, g.end,
+                      _signed(g.growth)) for g in growth])
+        if any(g.end is not None for g in growth):
+            doc.add_picture(io.BytesIO(_chart_followers(kpis)), width=Cm(15))
+            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    else:
+        _para(doc, "Chưa có số liệu người theo dõi các kênh trong kỳ báo cáo.", indent=True)
+    sent = [b for b in kpis.broadcasts if b.state == "sent"]
+    doubt = [b for b in kpis.broadcasts if b.state != "sent"]
+    people = sum(b.recipients or 0 for b in sent)
+    text = (f"Đã gửi {_fmt(len(sent))} tin truyền thông Zalo tới người theo dõi"
+            + (f" (khoảng {_fmt(people)} lượt người nhận)" if people else "") + ".")
+    if doubt:
+        text += f" Có {_fmt(len(doubt))} tin chưa xác định được đã gửi hay chưa."
+    _para(doc, text, indent=True)
+    if kpis.broadcasts:
+        zone = ZoneInfo(kpis.timezone)
+        _data_table(doc, ["Thời điểm gửi", "Kênh", "Số bài", "Người theo dõi", "Trạng thái"],
+                    [(b.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), _channel_vi(b.channel),
+                      len(b.article_ids), b.recipients,
+                      "Đã gửi" if b.state == "sent" else "Chưa xác định")
+                     for b in kpis.broadcasts])
+
+
+def _signed(n: int | None) -> str:
+    if n is None:
+        return "không có số liệu"
+    return ("+" if n > 0 else "−" if n < 0 else "") + _fmt(abs(n))
+
+
 def _issues(kpis: Kpis) -> list[str]:
     out: list[str] = []
     if kpis.months_below:
@@ -279,7 +394,8 @@ def _issues(kpis: Kpis) -> list[str]:
                    f"{_fmt(f.max_hours_to_fix)} giờ.")
     unavailable = sorted({m for r in kpis.reach for m in r.unavailable})
     if unavailable:
-        out.append("Một số chỉ số không được nền tảng cung cấp: " + ", ".join(unavailable) + ".")
+        out.append("Một số chỉ số không được nền tảng cung cấp: "
+                   + ", ".join(f"{metric_vi(m)} ({m})" for m in unavailable) + ".")
     return out
 
 

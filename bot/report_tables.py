@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot.kpis import Kpis
+from bot.metric_labels import metric_vi
 
 __all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx"]
 
@@ -35,12 +36,21 @@ def report_tables(kpis: Kpis) -> list[Table]:
          [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels]),
         ("Chủ đề", ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
          [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics]),
-        ("Tiếp cận", ["Kênh", "Chỉ số", "Tổng", "Số bài có số liệu", "Số bài không có số liệu",
-                      "Mã bài"],
-         [[r.channel, m.metric, m.total, m.posts_with_value, m.posts_unavailable,
-           _ids(m.article_ids)] for r in kpis.reach for m in r.metrics]
-         + [[r.channel, "Lượt tiếp cận", r.reach, None, None, ""] for r in kpis.reach]
-         + [[r.channel, "Lượt tương tác", r.engagement, None, None, ""] for r in kpis.reach]),
+        ("Tiếp cận", ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng", "Số bài có số liệu",
+                      "Số bài không có số liệu", "Mã bài"],
+         [[r.channel, metric_vi(m.metric), m.metric, m.total, m.posts_with_value,
+           m.posts_unavailable, _ids(m.article_ids)] for r in kpis.reach for m in r.metrics]
+         + [[r.channel, "Lượt tiếp cận", "", r.reach, None, None, ""] for r in kpis.reach]
+         + [[r.channel, "Lượt tương tác", "", r.engagement, None, None, ""] for r in kpis.reach]),
+        ("Người theo dõi", ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Đầu kỳ", "Cuối kỳ",
+                            "Tăng/giảm", "Tỷ lệ tăng (%)"],
+         [[g.channel, g.label, g.metric, g.start, g.end, g.growth, g.growth_percent]
+          for g in kpis.followers]),
+        ("Tin truyền thông", ["Mã tin", "Kênh", "Thời điểm gửi", "Trạng thái", "Trạng thái Zalo báo",
+                              "Người theo dõi", "Mã bài"],
+         [[b.broadcast_id, b.channel, b.at.isoformat(),
+           "Đã gửi" if b.state == "sent" else "Không rõ đã gửi", b.moderation_state or "",
+           b.recipients, _ids(b.article_ids)] for b in kpis.broadcasts]),
         ("Bài nổi bật", ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
          [[i, a.article_id, a.title, f"{a.topic})", a.reach,
            "; ".join(f"{k}: {v}" for k, v in sorted(a.per_channel.items()))]

@@ -13,7 +13,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
+from bot.covers import ensure_default_covers
+from bot.followers import collect_followers
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
 from bot.reach import collect_reach
@@ -126,6 +129,12 @@ class Service:
                       minutes=s.reach.collect_interval_minutes)
         sched.add_job(self._job, "cron", args=["quota", self.check_quota], hour=9, minute=0)
         sched.add_job(self._job, "interval", args=["health", self.check_health], hours=6)
+        sched.add_job(self._job, "interval", minutes=30, next_run_time=datetime.now(UTC),
+                      args=["followers", lambda: collect_followers(loa, datetime.now(UTC))])
+        sched.add_job(self._job, "interval", minutes=5, next_run_time=datetime.now(UTC),
+                      args=["broadcasts", lambda: broadcast_tick(loa, datetime.now(UTC))])
+        sched.add_job(self._job, "date", run_date=datetime.now(UTC),
+                      args=["covers", lambda: ensure_default_covers(loa)])
         sched.start()
         self.sched = sched
         loop = asyncio.get_running_loop()

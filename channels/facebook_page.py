@@ -77,6 +77,10 @@ class FacebookSettings(ChannelSettings):
     app_secret: SecretStr | None = None
     metrics: list[str] = ["post_total_media_view_unique", "post_clicks", "post_reactions_by_type_total"]
     photo_mode: Literal["link", "photos"] = "link"
+    # Off by default: an article without any picture is posted as a photo post of this public
+    # image (link in the message) instead of a link post with no picture.
+    default_image_url: str | None = None
+    follower_fields: list[str] = ["followers_count", "fan_count"]  # fan_count is being retired
 
     required_secrets: ClassVar[tuple[str, ...]] = ("page_token",)
 
@@ -142,6 +146,9 @@ class FacebookPageChannel(BaseChannel):
             parts.append(tags)
         message = "\n\n".join(p for p in parts if p)
         images = self._photos(article) if (s.photo_mode == "photos" or not link) else ()
+        if s.default_image_url and article.cover is None and not article.images:
+            images = (ImageRef(path=s.default_image_url, mime_type="image/jpeg",
+                               public_url=s.default_image_url),)
         length = render.utf16_len(message)
         checks = [Check("facebook.message_length", length <= self.MESSAGE_MAX,
                         f"Nội dung bài Facebook dài {length:,} ký tự (tối đa {self.MESSAGE_MAX:,}).".replace(",", "."))]
@@ -345,6 +352,19 @@ class FacebookPageChannel(BaseChannel):
             values[m] = None if m in self.refused_metrics or v is None else \
                 sum(int(x) for x in v.values()) if isinstance(v, dict) else int(v)
         return values
+
+    # ----- page followers --------------------------------------------------------------------
+    def follower_count(self) -> dict[str, int | None]:
+        """The Page's ``followers_count`` (and ``fan_count`` while Meta still gives it)."""
+        fields = self.settings.follower_fields
+        page = self._call("GET", self.settings.page_id, params={"fields": ",".join(fields)})
+        out: dict[str, int | None] = {}
+        for name in fields:
+            try:
+                out[name] = int(page[name]) if page.get(name) is not None else None
+            except (TypeError, ValueError):
+                out[name] = None
+        return out
 
     # ----- health ----------------------------------------------------------------------------
     def check(self) -> Health:

@@ -314,6 +314,10 @@ class WordPressChannel(BaseChannel):
         # Not a post: a lost answer leaves at most a spare copy in the media library.
         return self._call("POST", "/wp/v2/media", data=data, headers=headers, params=params)
 
+    def upload_image(self, img: ImageRef) -> str:
+        """Upload one image to the media library; returns its public URL (e.g. a default cover)."""
+        return str(self._upload(img)["source_url"])
+
     def _upload_images(self, images: Sequence[ImageRef], known: Mapping[str, str],
                        known_ids: Mapping[str, int]) -> tuple[dict[str, str], dict[str, int]]:
         urls, ids = dict(known), dict(known_ids)

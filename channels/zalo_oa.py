@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from channels import render
 from channels.base import (
@@ -44,6 +44,13 @@ from channels.base import (
 )
 from channels.http import Answers, call_json
 from channels.zalo_body import BodyBlocks, plain_text
+from channels.zalo_broadcast import (
+    TARGET_KEYS,
+    BroadcastReceipt,
+    broadcast_body,
+    broadcast_receipt,
+    cover_problem,
+)
 from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
 
 __all__ = ["ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code"]
@@ -68,6 +75,47 @@ class ZaloOASettings(ChannelSettings):
     verify_pending_codes: list[int] = [-214]  # *(unverified)* "still processing" answer of verify
     redirect_uri: str | None = None  # for `loa channels connect`
     use_appsecret_proof: bool = False
+    # Limits with a margin under the documented 150/300: an auto-poster reported Zalo refusing a
+    # title of exactly 150 and a description of 300 (unverified). Longer text is cut at a word.
+    title_max: int = Field(140, ge=20, le=150)
+    description_max: int = Field(280, ge=40, le=300)
+    # The cover of an article without a usable picture: a public image URL, or a local file that
+    # Loa uploads once to the website's media library (its URL is remembered in the token store).
+    default_cover_url: str | None = None
+    default_cover: str | None = None
+    # Followers reached: broadcasts of published articles (see channels.zalo_broadcast).
+    broadcast: Literal["off", "each", "digest"] = "off"
+    broadcast_quota_per_month: int = Field(4, ge=0, le=31)  # the OA package's monthly quota
+    digest_weekday: int = Field(5, ge=1, le=7)  # ISO weekday of the digest, Friday by default
+    digest_time: str = "09:00"  # local time the digest card is proposed
+    broadcast_target: dict[str, str] = {}  # recipient.target filters: ages, gender, cities, …
+    broadcast_path: str = "v2.0/oa/message"  # *(unverified)* may move to v3.0
+    broadcast_state_field: str = "status"  # *(unverified)* the review state in the answer
+    follower_field: str = "num_follower"  # *(unverified)* the follower count in oa/getoa
+
+    @field_validator("broadcast_target")
+    @classmethod
+    def _target(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - TARGET_KEYS)
+        if unknown:
+            raise ValueError(f"unknown target filter {unknown[0]!r}; known: {', '.join(sorted(TARGET_KEYS))}")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        try:
+            datetime.strptime(value, "%H:%M")
+        except ValueError:
+            raise ValueError(f"digest_time {value!r} is not a time HH:MM") from None
+        return value
+
+    @field_validator("default_cover_url")
+    @classmethod
+    def _cover_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("default_cover_url must be a public image URL (https://…)")
+        return value
 
     required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
 
@@ -111,20 +159,22 @@ class ZaloOAChannel(BaseChannel):
         # Before the website posts (the approval card), images have no public URL yet: say so
         # only once it has posted, when their absence is final.
         final = website is not None
-        title = " ".join(render.nfc(article.title).split())
+        full_title = " ".join(render.nfc(article.title).split())
+        title = self._cut(full_title, self.settings.title_max)
         if not title:
             checks.append(Check("title", False, "Bài chưa có tiêu đề."))
-        elif render.utf16_len(title) > self.TITLE_MAX:
-            checks.append(Check("title", False, f"Tiêu đề dài {render.utf16_len(title)} ký tự, Zalo chỉ "
-                                f"nhận tối đa {self.TITLE_MAX} ký tự. Hãy rút gọn tiêu đề."))
+        elif title != full_title:
+            checks.append(Check("title", False, f"Tiêu đề dài {render.utf16_len(full_title)} ký tự, đã "
+                                f"rút gọn còn {render.utf16_len(title)} ký tự cho Zalo (giới hạn "
+                                f"{self.settings.title_max}).", blocking=False))
         source = plain_text(article.summary) or render.nfc(article.body_text)
-        description = self._cut(source, self.DESCRIPTION_MAX)
+        description = self._cut(source, self.settings.description_max)
         if not description:
             checks.append(Check("description", False, "Bài chưa có tóm tắt, Zalo bắt buộc có mô tả."))
         elif description != " ".join(source.split()):
             checks.append(Check("description", False, f"Tóm tắt dài {len(' '.join(source.split()))} ký "
                                 f"tự, đã rút gọn còn {len(description)} ký tự (Zalo nhận tối đa "
-                                f"{self.DESCRIPTION_MAX}).", blocking=False))
+                                f"{self.settings.description_max}).", blocking=False))
 
         cover_url = self._cover(article.cover, final, checks)
         blocks, used = self._body(article, final, checks)
@@ -169,8 +219,22 @@ class ZaloOAChannel(BaseChannel):
         return None
 
     def _cover(self, cover: ImageRef | None, final: bool, checks: list[Check]) -> str | None:
+        # Without a website to publish it (no ``after``), a local cover never gets a public URL.
+        unusable = cover is not None and (self._image_problem(cover) is not None or (
+            cover.public_url is None and (final or not self.settings.after)))
+        if cover is None or unusable:
+            default = self.default_cover_url()
+            if default:
+                why = "Bài chưa có ảnh bìa" if cover is None else "Ảnh bìa của bài không dùng được"
+                checks.append(Check("cover", False, f"{why}; Zalo sẽ dùng ảnh bìa mặc định {default}.",
+                                    blocking=False))
+                return default
         if cover is None:
-            checks.append(Check("cover", False, "Bài chưa có ảnh bìa, Zalo bắt buộc có ảnh bìa."))
+            hint = (" Ảnh bìa mặc định (tệp default_cover) chưa được tải lên website: chạy "
+                    "`loa check`." if self.settings.default_cover else
+                    " Có thể khai báo ảnh bìa mặc định (default_cover_url) trong [channels."
+                    f"{self.name}].")
+            checks.append(Check("cover", False, "Bài chưa có ảnh bìa, Zalo bắt buộc có ảnh bìa." + hint))
             return None
         problem = self._image_problem(cover)
         if problem:
@@ -293,11 +357,93 @@ class ZaloOAChannel(BaseChannel):
         except AuthError as e:
             return Health(ok=False, detail=e.message,
                           extra={"code": e.code, "reconnect_hint": e.reconnect_hint})
-        return Health(ok=True, detail="Zalo OA hoạt động bình thường.",
-                      expires_at=parse_time(self.store.load().get("access_expires_at")),
-                      account=data.get("name"),
-                      extra={"oa_id": data.get("oa_id"),
-                             "refresh_expires_at": self.tokens.refresh_expires_at()})
+        followers = _int_or_none(data.get(self.settings.follower_field))
+        extra = {"oa_id": data.get("oa_id"), "refresh_expires_at": self.tokens.refresh_expires_at(),
+                 "followers": followers}
+        expires = parse_time(self.store.load().get("access_expires_at"))
+        cover = self.check_default_cover()
+        if cover is not None:
+            return Health(ok=False, detail=cover, expires_at=expires, account=data.get("name"),
+                          extra=extra)
+        detail = "Zalo OA hoạt động bình thường."
+        if self.default_cover_url():
+            detail += " Ảnh bìa mặc định hợp lệ (JPG/PNG, tối đa 1 MB)."
+        return Health(ok=True, detail=detail, expires_at=expires, account=data.get("name"),
+                      extra=extra)
+
+    # ----- default cover, followers, broadcasts ----------------------------------------------
+    def default_cover_url(self) -> str | None:
+        """The public URL of the default cover: configured, or remembered after its upload."""
+        if self.settings.default_cover_url:
+            return self.settings.default_cover_url
+        if not self.settings.default_cover:
+            return None
+        stored = self.store.load().get("default_cover") or {}
+        if isinstance(stored, dict) and stored.get("path") == self.settings.default_cover:
+            return stored.get("url") or None
+        return None
+
+    def remember_default_cover(self, path: str, sha256: str, url: str) -> None:
+        """Keep the website URL of the uploaded ``default_cover`` file (and its content hash)."""
+        self.store.save({"default_cover": {"path": path, "sha256": sha256, "url": url}})
+
+    def remembered_default_cover(self) -> dict[str, Any]:
+        """What :meth:`remember_default_cover` stored ({} when nothing was uploaded yet)."""
+        stored = self.store.load().get("default_cover")
+        return dict(stored) if isinstance(stored, dict) else {}
+
+    def check_default_cover(self) -> str | None:
+        """Why Zalo would refuse the default cover (fetched once), or None when it is usable."""
+        url = self.default_cover_url()
+        if url is None:
+            if self.settings.default_cover:
+                return (f"Ảnh bìa mặc định {self.settings.default_cover} chưa được tải lên website "
+                        "nên Zalo chưa dùng được (cần kênh website hoạt động).")
+            return None
+        return cover_problem(self.session, url, self.settings.timeout_seconds)
+
+    def follower_count(self) -> dict[str, int | None]:
+        """The OA's follower count (``followers``; None when the answer does not carry it)."""
+        data = self._call("GET", "oa/getoa").get("data") or {}
+        return {"followers": _int_or_none(data.get(self.settings.follower_field))}
+
+    def broadcast(self, article_ids: Sequence[str]) -> BroadcastReceipt:
+        """Send up to 5 published articles to the followers the target selects; never retried.
+
+        Zalo offers no look-up of a broadcast: any error whose ``may_have_posted`` is True means
+        the followers may have received it, and only a person can say whether they did.
+        """
+        body = broadcast_body(article_ids, self.settings.broadcast_target)
+        url = f"{self.settings.api_url.rstrip('/')}/{self.settings.broadcast_path.strip('/')}"
+        token = self.access_token()
+        try:
+            try:
+                answer = self._broadcast_once(url, token, body)
+            except AuthError as e:
+                if not e.refreshable:
+                    raise
+                # A refused token means Zalo did not act: refreshing and sending once more is safe.
+                answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
+        except RateLimited as e:
+            if e.code != -211:
+                raise
+            raise RejectedError("Zalo không gửi: người theo dõi đã nhận đủ số tin truyền thông cho "
+                                "phép trong ngày hoặc trong tháng theo gói của OA (mã -211).",
+                                code=e.code) from e
+        receipt = broadcast_receipt(answer, self.settings.broadcast_state_field)
+        if receipt is None:
+            raise TransientError("Zalo nhận tin truyền thông nhưng không trả mã tin (message_id).",
+                                 may_have_posted=True)
+        log.info("zalo %s: broadcast %s accepted (%s)", self.name, receipt.message_id,
+                 receipt.moderation_state)
+        return receipt
+
+    def _broadcast_once(self, url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"access_token": token}
+        if self.settings.use_appsecret_proof:
+            headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
+                                                  hashlib.sha256).hexdigest()
+        return self._result(self._send("POST", url, True, headers=headers, json=body), write=True)
 
     def _refuse_blocked(self, draft: Draft) -> None:
         if draft.refusals:

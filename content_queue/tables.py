@@ -188,3 +188,55 @@ bot_cards = sa.Table(
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("article_id", "revision", "chat_id"),
 )
+
+follower_samples = sa.Table(
+    "follower_samples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+    sa.Column("metric", sa.String(100), nullable=False),  # e.g. followers_count, fan_count
+    # NULL value with available = false: the platform did not give this count.
+    sa.Column("value", sa.BigInteger, nullable=True),
+    sa.Column("available", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Index("ix_follower_samples_channel_metric", "channel", "metric", "collected_at"),
+)
+
+broadcasts = sa.Table(
+    "broadcasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # each | digest
+    # proposed → approved → sending → sent | in_doubt | failed; proposed → rejected;
+    # in_doubt → sent | not_sent (an admin says).
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),  # local month whose quota it uses
+    sa.Column("recipients", sa.BigInteger, nullable=True),  # followers when proposed
+    sa.Column("proposed_at", UTCDateTime, nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("message_id", sa.String(200), nullable=True),
+    sa.Column("moderation_state", sa.String(60), nullable=True),  # as the platform reported it
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("card_chat_id", sa.BigInteger, nullable=True),
+    sa.Column("card_message_id", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_broadcasts_channel_month", "channel", "month"),
+    sa.Index("ix_broadcasts_state", "state"),
+)
+
+broadcast_articles = sa.Table(
+    "broadcast_articles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, sa.ForeignKey("broadcasts.id"), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("remote_id", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    # An article is broadcast at most once per channel: a second proposal cannot even be stored.
+    sa.UniqueConstraint("channel", "article_id"),
+    sa.Index("ix_broadcast_articles_broadcast_id", "broadcast_id"),
+)

@@ -238,7 +238,8 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
     headings = [t for t in texts if t[:3] in ("I. ", "II.", "III", "IV.", "V. ")]
     assert [h.split(".")[0] for h in headings] == ["I", "II", "III", "IV", "V"]
     issues = "\n".join(texts[texts.index(headings[3]):texts.index(headings[4])])
-    assert "04/2026 (0/2)" in issues and "f), g)" in issues and "post_clicks" in issues
+    assert "04/2026 (0/2)" in issues and "f), g)" in issues
+    assert "Lượt nhấp vào bài (post_clicks)" in issues  # Vietnamese label, API name beside it
 
     quota, topics, channels, top = doc.tables[1:5]
     assert len(quota.rows) == 13 and quota.rows[4].cells[3].text == "Chưa đạt"
@@ -246,7 +247,11 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
     assert len(topics.rows) == 11 and topics.rows[5].cells[0].text == "đ)"
     assert [c.text for c in channels.rows[2].cells] == ["Facebook", "2", "750", "12"]
     assert top.rows[1].cells[3].text == "500"
-    footer = doc.tables[5].rows[0].cells
+    metrics = doc.tables[5]
+    assert [c.text for c in metrics.rows[0].cells] == ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng"]
+    assert any([c.text for c in r.cells][1:3] == ["Lượt nhấp vào bài", "post_clicks"]
+               for r in metrics.rows)
+    footer = doc.tables[-1].rows[0].cells
     assert footer[0].text.startswith("Nơi nhận:") and "- Lưu: VT." in footer[0].text
     assert footer[1].text.splitlines()[:2] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
     assert footer[1].text.splitlines()[-1] == "Trần Thị Vân Thuỳ"
@@ -258,7 +263,11 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
     assert round(sec.top_margin / Cm(1), 1) == 2.0 and round(sec.right_margin / Cm(1), 1) == 1.5
 
     wb = load_workbook(write_xlsx(k, tmp_path / "bao-cao.xlsx"))
-    assert wb.sheetnames == ["Chỉ tiêu tháng", "Kênh", "Chủ đề", "Tiếp cận", "Bài nổi bật", "Sự cố"]
+    assert wb.sheetnames == ["Chỉ tiêu tháng", "Kênh", "Chủ đề", "Tiếp cận", "Người theo dõi",
+                             "Tin truyền thông", "Bài nổi bật", "Sự cố"]
+    reach = [[c.value for c in row] for row in wb["Tiếp cận"].iter_rows()]
+    assert reach[0][:3] == ["Kênh", "Chỉ số", "Tên chỉ số (API)"]
+    assert ["facebook", "Số người xem bài", "post_total_media_view_unique"] in [r[:3] for r in reach]
     ws = wb["Chỉ tiêu tháng"]
     assert ws["A1"].value == "Tháng" and ws["A1"].font.bold
     assert [c.value for c in ws[5]][:4] == ["04/2026", 0, 2, "Chưa đạt"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from channels import render
 from channels.base import ArticleView, Draft, ImageRef
 from channels.zalo_oa import ZaloOAChannel, ZaloOASettings
 
@@ -99,17 +100,27 @@ def test_render_matches_golden(case: str) -> None:
     assert got == json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_long_title_blocks_and_is_not_cut() -> None:
+def test_long_title_is_cut_at_a_word_boundary_with_an_ellipsis_without_blocking() -> None:
     draft = channel().render(article(title=LONG_TITLE), LINKS)
-    assert draft.title == LONG_TITLE and len(LONG_TITLE) > ZaloOAChannel.TITLE_MAX
-    assert [c.name for c in draft.refusals] == ["title"]
-    assert f"{len(LONG_TITLE)} ký tự" in draft.refusals[0].message
+    assert draft.refusals == [] and draft.title.endswith("…")
+    assert render.utf16_len(draft.title) <= 140 < len(LONG_TITLE)
+    assert LONG_TITLE.startswith(draft.title[:-1]) and LONG_TITLE[len(draft.title) - 1] == " "
+    assert draft.payload["title"] == draft.title
+    notice = next(c for c in draft.checks if c.name == "title")
+    assert not notice.ok and not notice.blocking and f"{len(LONG_TITLE)} ký tự" in notice.message
 
 
 def test_title_limit_counts_utf16_units_so_emoji_count_twice() -> None:
-    title = "á" * 149 + "🎉"  # 150 code points, 151 UTF-16 units
-    assert [c.name for c in channel().render(article(title=title), LINKS).refusals] == ["title"]
-    assert channel().render(article(title="á" * 150), LINKS).refusals == []
+    title = "á" * 139 + "🎉"  # 140 code points, 141 UTF-16 units: over the default margin
+    assert render.utf16_len(channel().render(article(title=title), LINKS).title) <= 140
+    assert channel().render(article(title="á" * 140), LINKS).title == "á" * 140
+
+
+def test_title_and_description_limits_are_configurable() -> None:
+    draft = channel(title_max=150, description_max=300).render(article(title="á " * 74 + "b"), LINKS)
+    assert draft.title == "á " * 74 + "b" and len(draft.title) == 149
+    with pytest.raises(ValueError, match="title_max"):
+        channel(title_max=151)
 
 
 def test_everything_sent_is_nfc() -> None:
@@ -138,3 +149,35 @@ def test_fingerprint_depends_on_title_and_link_only() -> None:
 def test_author_longer_than_zalo_allows_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="author"):
         channel(author="Sở Ngoại vụ tỉnh Lạng Sơn — Văn phòng Sở — Bộ phận Một cửa liên thông")
+
+
+BANNER = "https://sngv.langson.gov.vn/wp-content/uploads/banner-cchc.jpg"
+
+
+def test_article_without_picture_takes_the_default_cover_and_the_card_says_so() -> None:
+    draft = channel(default_cover_url=BANNER).render(article(cover=None, images=()), LINKS)
+    assert draft.refusals == [] and draft.payload["cover"]["photo_url"] == BANNER
+    notice = next(c for c in draft.checks if c.name == "cover")
+    assert not notice.blocking and BANNER in notice.message and "mặc định" in notice.message
+
+
+def test_zalo_only_setup_uses_the_default_cover_for_a_local_picture_with_no_public_url() -> None:
+    local = ImageRef("/srv/loa/media/anh.jpg", "image/jpeg", 800, 450, 50_000)
+    ch = channel(after=None, default_cover_url=BANNER)
+    draft = ch.render(article(cover=local, images=(local,)), {})
+    assert draft.refusals == [] and draft.payload["cover"]["photo_url"] == BANNER
+    # without a default cover the same article is refused at approval, with the way out named
+    refused = channel(after=None).render(article(cover=None, images=()), {})
+    assert [c.name for c in refused.refusals] == ["cover"]
+    assert "default_cover_url" in refused.refusals[0].message
+
+
+def test_an_unusable_cover_falls_back_to_the_default_one() -> None:
+    gif = ImageRef("/srv/loa/media/anh.gif", "image/gif", 800, 450, 50_000, public_url=MEDIA + "/a.gif")
+    draft = channel(default_cover_url=BANNER).render(article(cover=gif, images=()), LINKS)
+    assert draft.refusals == [] and draft.payload["cover"]["photo_url"] == BANNER
+
+
+def test_default_cover_url_must_be_a_web_address() -> None:
+    with pytest.raises(ValueError, match="default_cover_url"):
+        channel(default_cover_url="/srv/banner.jpg")

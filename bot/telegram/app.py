@@ -11,7 +11,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.context import Loa
+from bot.telegram.broadcast_handlers import register_broadcast_handlers, sync_broadcast_cards
 from bot.telegram.handlers import register_handlers, sync_cards
+from bot.telegram.stats_growth import register_stats_growth
 
 __all__ = ["build_application", "run_bot"]
 
@@ -31,7 +33,9 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     app = (ApplicationBuilder().token(tg.token.get_secret_value())
            .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot").build())
     app.bot_data["loa"] = loa
+    register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
     register_handlers(app)
+    register_stats_growth(app)
     return app
 
 
@@ -51,6 +55,7 @@ async def run_bot(loa: Loa, stopping: asyncio.Event, *, poll_timeout: int = 10,
         while not stopping.is_set():
             try:
                 await sync_cards(app.bot, loa)
+                await sync_broadcast_cards(app.bot, loa)
             except (TelegramError, OSError) as exc:
                 log.warning("posting approval cards failed: %s", exc)
             except Exception:  # a bug must not stop the admin chat

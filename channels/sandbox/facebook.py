@@ -8,7 +8,8 @@ the ``access_token`` parameter or ``Authorization: Bearer``. Every error is Grap
                         "error_subcode": ..., "fbtrace_id": "..."}}
 
 Test helpers: :meth:`expire_token`, :meth:`revoke_scope`, :meth:`set_rate_limit`,
-:meth:`set_reach`, :meth:`add_post`, :meth:`advance`. Platform fault kinds (besides the generic
+:meth:`set_reach`, :meth:`add_post`, :meth:`advance`, :meth:`set_followers` (the Page's
+``followers_count`` and ``fan_count``, read with ``GET /{page-id}?fields=...``). Platform fault kinds (besides the generic
 ones of :class:`SandboxServer`): ``transient``, ``throttle``, ``token_expired``, ``permission``,
 ``spam``, ``blocked``, ``duplicate``, and ``error:CODE[:SUBCODE]`` for any Graph error code.
 
@@ -106,6 +107,8 @@ class FacebookSandbox(SandboxServer):
         self.photos: dict[str, dict[str, Any]] = {}
         self.reach: dict[str, dict[str, Any]] = {}  # post id → metric → value
         self.pinned: set[tuple[str, str]] = set()
+        self.followers_count: int | None = 5210  # people following the Page
+        self.fan_count: int | None = 4980  # likes: being retired by Meta (None = not served)
         self._calls: dict[str, deque[float]] = {}
         self._seq = 0
         v = _V
@@ -131,6 +134,11 @@ class FacebookSandbox(SandboxServer):
         """Move the sandbox clock forward (duplicate window, throttling window, reach growth)."""
         with self.lock:
             self.clock_offset += seconds
+
+    def set_followers(self, followers: int | None, fans: int | None = None) -> None:
+        """The Page's ``followers_count`` and ``fan_count`` from now on (None: not served)."""
+        with self.lock:
+            self.followers_count, self.fan_count = followers, fans
 
     def expire_token(self) -> None:
         """The page token stops working, as after a password change (190, subcode 463)."""
@@ -458,7 +466,13 @@ class FacebookSandbox(SandboxServer):
         p = self._params(req, {"fields"})
         obj = req.params["obj"]
         if obj == self.PAGE_ID:
-            return Response(200, {"id": self.PAGE_ID, "name": self.PAGE_NAME})
+            page: dict[str, Any] = {"id": self.PAGE_ID, "name": self.PAGE_NAME}
+            asked = {f.strip() for f in str(p.get("fields") or "").split(",")}
+            with self.lock:
+                counts = {"followers_count": self.followers_count, "fan_count": self.fan_count}
+            # A retired field (None) is simply absent, as Graph omits fields it no longer serves.
+            page.update({k: v for k, v in counts.items() if k in asked and v is not None})
+            return Response(200, page)
         if obj in self.photos:
             photo = self.photos[obj]
             return Response(200, {"id": obj, "published": photo["published"]})

@@ -17,6 +17,14 @@ refusal of a refresh token), ``error:CODE``; and ``rotate_then_drop``: the refre
 (the old refresh token dies) and the connection is closed without an answer — the instant in
 which a rotated token is lost.
 
+Broadcast (``POST /v2.0/oa/message``, a ``media`` template of 1 to 5 shown articles): the
+followers that ``recipient.target`` selects (``gender``, ``ages``, ``cities``/``locations``,
+``platform``: comma-separated codes) receive it unless they already got
+:attr:`ZaloSandbox.broadcast_quota` broadcasts this month or one today (sandbox clock, see
+:meth:`advance`); when nobody is left, the answer is -211 (out of quota). An accepted broadcast is
+``reviewing`` (``data.status``) for :attr:`review_seconds`, then ``sent``
+(:meth:`broadcast_state`). ``GET /v2.0/oa/getoa`` gives the follower count (``num_follower``).
+
 Error codes marked *unverified* in the contract (-214 in progress, the OAuth ``-140xx`` codes)
 are class constants, so a test or a later fact can change them in one place.
 """
@@ -24,6 +32,7 @@ are class constants, so a test or a later fact can change them in one place.
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import hmac
 import html
@@ -32,6 +41,7 @@ import secrets
 import time
 import urllib.request
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -87,8 +97,15 @@ class ZaloSandbox(SandboxServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
                  access_ttl: float = ACCESS_TTL, verify_pending_calls: int = 1,
                  rate_limit_per_minute: int = 4000, refresh_error_code: int | None = None,
-                 require_https_images: bool = False):
+                 require_https_images: bool = False, followers: int = 1234,
+                 broadcast_quota: int = 4, review_seconds: float = 1800.0):
         super().__init__(host, port, seed=seed)
+        self.clock_offset = 0.0
+        self.broadcast_quota = broadcast_quota  # per follower per month (verified OA: 4)
+        self.review_seconds = review_seconds
+        self.followers: list[dict[str, Any]] = []
+        self.set_followers(followers)
+        self.broadcasts: dict[str, dict[str, Any]] = {}  # message id → broadcast
         self.access_ttl = access_ttl
         self.verify_pending_calls = verify_pending_calls
         self.rate_limit_per_minute = rate_limit_per_minute
@@ -111,6 +128,7 @@ class ZaloSandbox(SandboxServer):
             ("GET", "/v2.0/article/getdetail", self._detail),
             ("GET", "/v2.0/article/getslice", self._slice),
             ("GET", "/v2.0/oa/getoa", self._getoa),
+            ("POST", "/v2.0/oa/message", self._broadcast),
         ]:
             self.route(method, path, self._api(handler))
         self.route("POST", "/v4/oa/access_token", self._oauth(self._access_token))
@@ -118,6 +136,31 @@ class ZaloSandbox(SandboxServer):
         self.route("GET", r"/a/(?P<id>[0-9a-f]+)", self._article_page)
 
     # ----- test helpers ----------------------------------------------------------------------
+    def now(self) -> float:
+        """The sandbox clock of broadcasts (real time plus :meth:`advance`)."""
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the broadcast clock forward (monthly and daily quotas, the review delay)."""
+        with self.lock:
+            self.clock_offset += seconds
+
+    def set_followers(self, count: int) -> None:
+        """``count`` followers with spread-out gender, age group, city and platform codes."""
+        with self.lock:
+            have = len(self.followers)
+            del self.followers[count:]
+            for i in range(have, count):
+                self.followers.append({"id": f"f{i}", "gender": str(1 + i % 2), "ages": str(i % 7),
+                                       "cities": ("4", "5", "29", "1")[i % 4],
+                                       "platform": str(1 + i % 3), "received": []})
+
+    def broadcast_state(self, message_id: str) -> str:
+        """``reviewing`` until the review delay has passed, then ``sent``."""
+        with self.lock:
+            b = self.broadcasts[message_id]
+            return "sent" if self.now() >= b["at"] + self.review_seconds else "reviewing"
+
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires now (-220 from then on)."""
         with self.lock:
@@ -466,9 +509,69 @@ class ZaloSandbox(SandboxServer):
                               "data": {"medias": page, "total": len(items)}})
 
     def _getoa(self, req: Request) -> Response:
+        with self.lock:
+            followers = len(self.followers)
         return Response(200, {"error": 0, "message": "Success", "data": {
             "oa_id": self.OA_ID, "name": self.OA_NAME, "description": "Trang Zalo OA thử nghiệm",
-            "is_verified": True, "num_follower": 1234}})
+            "is_verified": True, "num_follower": followers}})
+
+    # ----- broadcasts ------------------------------------------------------------------------
+    _TARGET_KEYS = frozenset({"ages", "gender", "locations", "cities", "platform"})
+
+    def _broadcast_articles(self, body: dict[str, Any]) -> list[str]:
+        """The article ids of a valid ``media`` template (1 to 5 shown articles), or -201."""
+        message = body.get("message")
+        attachment = message.get("attachment") if isinstance(message, dict) else None
+        payload = attachment.get("payload") if isinstance(attachment, dict) else None
+        if not isinstance(payload, dict) or payload.get("template_type") != "media":
+            raise self._bad("message.attachment.payload", "a media template")
+        elements = payload.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 5:
+            raise self._bad("elements", "1 to 5 articles")
+        ids = []
+        for i, el in enumerate(elements):
+            if not isinstance(el, dict) or el.get("media_type") != "article":
+                raise self._bad(f"elements[{i}].media_type")
+            article = self.media.get(str(el.get("attachment_id")))
+            if article is None or article.get("status") != "show":
+                raise self._bad(f"elements[{i}].attachment_id", "no such shown article")
+            ids.append(article["id"])
+        if len(set(ids)) != len(ids):
+            raise self._bad("elements", "an article appears twice")
+        return ids
+
+    def _broadcast(self, req: Request) -> Response:
+        body = self._json_body(req)
+        recipient = body.get("recipient")
+        target = recipient.get("target") if isinstance(recipient, dict) else None
+        if not isinstance(target, dict) or set(target) - self._TARGET_KEYS:
+            raise self._bad("recipient.target")
+        wanted = {k: set(str(v).split(",")) for k, v in target.items() if str(v)}
+        if "locations" in wanted:
+            wanted["cities"] = wanted.pop("locations") | wanted.get("cities", set())
+        with self.lock:
+            ids = self._broadcast_articles(body)
+            now = self.now()
+            day = datetime.fromtimestamp(now, UTC)
+            month_start = datetime(day.year, day.month, 1, tzinfo=UTC).timestamp()
+            month_end = month_start + 86400 * calendar.monthrange(day.year, day.month)[1]
+            day_start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+            chosen = [f for f in self.followers if all(f[k] in v for k, v in wanted.items())]
+            reachable = [f for f in chosen
+                         if sum(month_start <= t < month_end for t in f["received"]) < self.broadcast_quota
+                         and not any(t >= day_start for t in f["received"])]
+            if not reachable:
+                raise _ZaloError(self.E_QUOTA, "Out of quota: the selected followers already "
+                                 "received their broadcasts for this period")
+            for f in reachable:
+                f["received"].append(now)
+            message_id = secrets.token_hex(16)
+            self.broadcasts[message_id] = {"id": message_id, "articles": ids, "at": now,
+                                           "recipients": len(reachable), "target": target}
+            self.record("broadcasts", {"message_id": message_id, "articles": ids,
+                                       "recipients": len(reachable), "target": target})
+        return Response(200, {"error": 0, "message": "Success",
+                              "data": {"message_id": message_id, "status": "reviewing"}})
 
     def _article_page(self, req: Request) -> Response:
         with self.lock:
