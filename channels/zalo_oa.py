@@ -443,7 +443,7 @@ class ZaloOAChannel(BaseChannel):
         if self.settings.use_appsecret_proof:
             headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
                                                   hashlib.sha256).hexdigest()
-        return self._result(self._send("POST", url, True, headers=headers, json=body), write=True)
+        return self._send("POST", url, True, headers=headers, json=body)
 
     def _refuse_blocked(self, draft: Draft) -> None:
         if draft.refusals:
