@@ -17,6 +17,7 @@ from rich.table import Table
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
+from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
@@ -27,8 +28,11 @@ app = typer.Typer(help="Loa — đăng bài CCHC lên website, Facebook và Zalo
 channels_app = typer.Typer(help="Channel health, pause/resume and connecting accounts.",
                            invoke_without_command=True)
 reach_app = typer.Typer(help="Reach collection.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The key that encrypts stored channel credentials.",
+                          no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
+app.add_typer(secrets_app, name="secrets")
 
 console = Console()
 err = Console(stderr=True)
@@ -88,9 +92,13 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new work
 def check() -> None:
     """Validate the configuration, the database and each channel's credentials."""
     loa = _loa()
+    key_problem = _secret_key_problem(loa)
+    if key_problem:
+        err.print(key_problem, markup=False, highlight=False)
+        raise typer.Exit(1)
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
-        err.print(p)
+        err.print(p, markup=False, highlight=False)
     for name, ch in loa.channels().items():
         try:
             h = ch.check()
@@ -238,9 +246,32 @@ def dispatch(once: Annotated[bool, typer.Option("--once", help="Process what is 
 
 
 def _require_secrets(loa: Loa) -> None:
+    key_problem = _secret_key_problem(loa)
+    if key_problem:
+        raise ConfigError([key_problem])
     missing = loa.settings.missing_secrets(loa.stored_credentials())
     if missing:
         raise ConfigError(missing)
+
+
+def _secret_key_problem(loa: Loa) -> str | None:
+    """One line when LOA_SECRET_KEY is missing, malformed or does not open the stored rows.
+
+    With a good key, rows stored in clear by an older version (or under an older key) are
+    encrypted with the newest key on the way.
+    """
+    from content_queue.channel_tokens import reseal_credentials
+
+    if loa.settings.secret_key is None:
+        return ("secret_key: LOA_SECRET_KEY is missing — run `loa init` in the folder of "
+                "config.toml to add a new key to .env (Thiếu khóa mã hóa LOA_SECRET_KEY: chạy "
+                "`loa init` để tạo khóa vào .env).")
+    try:
+        assert loa.cipher is not None
+        reseal_credentials(loa.store.engine, loa.cipher)
+    except SecretKeyError as exc:
+        return f"secret_key: LOA_SECRET_KEY is wrong ({exc})"
+    return None
 
 
 @app.command()
@@ -308,6 +339,29 @@ def channels_connect(name: str) -> None:
     connect_channel(loa, name, console)
 
 
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt stored credentials with the first key of LOA_SECRET_KEY="new,old"."""
+    from content_queue.channel_tokens import reseal_credentials
+
+    loa = _loa()
+    if loa.cipher is None:
+        raise SecretKeyError("Thiếu khóa mã hóa LOA_SECRET_KEY (chạy `loa init` để tạo khóa).")
+    rewritten = reseal_credentials(loa.store.engine, loa.cipher)
+    console.print(f"Đã mã hóa lại bằng khóa mới: {', '.join(rewritten)}." if rewritten
+                  else "Mọi thông tin đăng nhập đã được mã hóa bằng khóa mới nhất.")
+    if loa.cipher.key_count > 1:
+        console.print("Giờ có thể bỏ khóa cũ khỏi LOA_SECRET_KEY (chỉ giữ khóa đầu tiên).")
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key, to put in front of LOA_SECRET_KEY ("new,old") before `loa secrets rotate`."""
+    from content_queue.credential_cipher import generate_key
+
+    print(generate_key())
+
+
 def _known(loa: Loa, name: str) -> None:
     if name not in loa.settings.parsed_channels:
         raise NotFound(f"Không có kênh “{name}”; các kênh: {', '.join(loa.settings.parsed_channels)}.")
@@ -362,7 +416,7 @@ def main() -> None:
         for line in exc.problems:
             err.print(f"config: {line}", markup=False, highlight=False)
         sys.exit(2)
-    except (IllegalTransition, NotFound, ValueError) as exc:
+    except (IllegalTransition, NotFound, ValueError, SecretKeyError) as exc:
         err.print(f"Lỗi: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except ChannelError as exc:

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from bot.context import Loa
 from channels import facebook_page, wordpress, zalo_oa
-from content_queue.channel_tokens import DbTokenStore
 from content_queue.models import Actor
 
 __all__ = ["connect_channel"]
@@ -21,7 +20,7 @@ def connect_channel(loa: Loa, name: str, console: Console, ask: Ask | None = Non
     """Walk an admin through connecting one channel; credentials are stored durably."""
     ask = ask or (lambda prompt: typer.prompt(prompt, hide_input=False))
     settings = loa.settings.parsed_channels[name]
-    store = DbTokenStore(loa.store.engine, name)
+    store = loa.token_store(name)
     if isinstance(settings, facebook_page.FacebookSettings):
         short = ask("Dán mã truy cập người dùng (user access token) ngắn hạn lấy từ Graph API Explorer")
         long_token, expires_in = facebook_page.exchange_user_token(settings, short.strip(), loa.session)

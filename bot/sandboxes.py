@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +12,7 @@ from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
+from content_queue.credential_cipher import generate_key
 
 __all__ = ["Sandboxes", "serve_sandboxes"]
 
@@ -22,6 +23,8 @@ class Sandboxes:
     facebook: FacebookSandbox
     zalo: ZaloSandbox
     telegram: TelegramSandbox
+    # A fresh LOA_SECRET_KEY for the workspace using these sandboxes.
+    secret_key: str = field(default_factory=generate_key)
 
     ADMIN_ID = 111111111
     EDITOR_ID = 222222222
@@ -76,7 +79,8 @@ timeout_seconds = 5
 
     def env_text(self) -> str:
         """The ``.env`` with the sandboxes' credentials."""
-        return (f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
+        return (f"LOA_SECRET_KEY={self.secret_key}\n"
+                f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
                 f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
                 f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
                 f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"

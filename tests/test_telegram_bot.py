@@ -130,7 +130,7 @@ class Chat:
 
 @pytest.fixture
 def chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chat]:
-    for key in [k for k in os.environ if k.startswith("LOA_")]:
+    for key in [k for k in os.environ if k.startswith("LOA_") and k != "LOA_SECRET_KEY"]:
         monkeypatch.delenv(key)
     tg, wp = TelegramSandbox(), WordPressSandbox()
     tg.start()
