@@ -156,8 +156,8 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     if a.topic_reason:
         console.print(f"Chủ đề: {a.topic_reason}")
     for d in a.deliveries:
-        console.print(f"  #{d.id} {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
-                      f"{d.last_error or ''}")
+        console.print(f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
+                      f"{d.last_error or ''}", markup=False)
 
 
 @app.command()
@@ -206,26 +206,47 @@ def retract(article_id: int, by: Annotated[str | None, typer.Option()] = None,
     console.print(f"Đã gỡ bài #{article_id}.")
 
 
+_CHANNEL_HELP = "Channel (may be left out when only one delivery of the article fits)"
+
+
 @app.command("retry")
-def retry_cmd(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Queue a failed delivery again."""
-    d = _loa().store.retry_delivery(delivery_id, _actor(by))
-    console.print(f"Lượt đăng #{d.id} ({d.channel}) sẽ được thử lại.")
+def retry_cmd(article_id: Annotated[int, typer.Argument(help="Article id")],
+              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+              by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Queue a failed delivery again: ARTICLE [CHANNEL]."""
+    from bot.delivery_commands import act_on_delivery
+
+    d = act_on_delivery(_loa(), "retry", article_id, _channel(channel), _actor(by))
+    console.print(f"Bài #{d.article_id} sẽ được đăng lại lên {d.channel}.", markup=False)
 
 
 @app.command()
-def confirm(delivery_id: int, url: Annotated[str | None, typer.Argument()] = None,
+def confirm(article_id: Annotated[int, typer.Argument(help="Article id")],
+            channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+            url: Annotated[str | None, typer.Argument(help="Public URL of the post")] = None,
             by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Record that an in-doubt or hand-off delivery is online (with its public URL)."""
-    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=True, url=url)
-    console.print(f"Đã ghi nhận lượt đăng #{delivery_id}.")
+    """Record that an in-doubt or hand-off delivery is online: ARTICLE [CHANNEL] [URL]."""
+    from bot.delivery_commands import act_on_delivery, split_channel_and_url
+
+    channel, url = split_channel_and_url([w for w in (channel, url) if w is not None])
+    d = act_on_delivery(_loa(), "confirm", article_id, channel, _actor(by), url=url)
+    console.print(f"Đã ghi nhận bài #{d.article_id} đã lên {d.channel}"
+                  + (f": {d.url}." if d.url else "."), markup=False)
 
 
 @app.command()
-def notposted(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Record that an in-doubt delivery did not reach the platform (it will be sent)."""
-    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=False)
-    console.print(f"Lượt đăng #{delivery_id} sẽ được đăng lại.")
+def notposted(article_id: Annotated[int, typer.Argument(help="Article id")],
+              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+              by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Record that an in-doubt delivery did not reach the platform (it will be sent): ARTICLE [CHANNEL]."""
+    from bot.delivery_commands import act_on_delivery
+
+    d = act_on_delivery(_loa(), "notposted", article_id, _channel(channel), _actor(by))
+    console.print(f"Bài #{d.article_id} chưa lên {d.channel}; Loa sẽ đăng lại.", markup=False)
+
+
+def _channel(name: str | None) -> str | None:
+    return name.strip().lower() if name is not None else None
 
 
 # ----- service ---------------------------------------------------------------------------------

@@ -93,14 +93,23 @@ timeout_seconds = 5
 
 
 def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
-    """Serve until Ctrl-C, printing the config to use and each platform's records URL."""
+    """Serve until Ctrl-C, printing the config to use and each platform's records URL.
+
+    The configuration is printed verbatim (no console markup: ``[telegram]`` is a TOML header,
+    not a style), so what a newcomer copies is a working ``config.toml`` and ``.env``.
+    """
     boxes = Sandboxes.start(port_base)
     console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page, Zalo OA and Telegram Bot API on 127.0.0.1")
     for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo),
                     ("telegram", boxes.telegram)):
-        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)")
-    console.print("\nPut this in config.toml:\n" + boxes.channels_toml())
-    console.print("and this in .env:\n" + boxes.env_text())
+        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)",
+                      markup=False, highlight=False)
+    verbatim = {"markup": False, "highlight": False, "soft_wrap": True, "emoji": False}
+    console.print("\nPut this in config.toml:", **verbatim)
+    console.print(boxes.channels_toml(), **verbatim)
+    console.print("and this in .env:", **verbatim)
+    console.print(boxes.env_text(), **verbatim)
+    console.file.flush()
     try:
         while True:
             time.sleep(3600)

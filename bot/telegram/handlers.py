@@ -33,6 +33,8 @@ from telegram.ext import (
 
 from bot.approval import approve_article, drafts_for
 from bot.context import Loa
+from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
+from bot.instructions import instruction
 from bot.intake import ingest_path
 from bot.kpis import month_status, parse_period
 from bot.schedule import parse_local_time
@@ -505,8 +507,9 @@ def _channel_arg(loa: Loa, context: Context, command: str) -> tuple[str | None, 
     """The channel named in the command, or an error text."""
     names = list(loa.settings.parsed_channels)
     if not context.args:
-        return None, texts.NEED_CHANNEL.format(command=command, example=names[0] if names else "",
-                                               channels=", ".join(names))
+        example = instruction(command, channel=names[0] if names else "website",
+                              surface="telegram")
+        return None, texts.NEED_CHANNEL.format(example=example, channels=", ".join(names))
     name = context.args[0].strip().lower()
     if name not in names:
         return None, texts.UNKNOWN_CHANNEL.format(name=name, channels=", ".join(names))
@@ -545,61 +548,42 @@ def _article_arg(context: Context) -> int | None:
         return None
 
 
-async def _for_deliveries(update: Update, context: Context, loa: Loa, command: str,
-                          states: tuple[str, ...], what: str, done: str,
-                          act: Callable[[int, Actor], object]) -> None:
-    """Apply ``act`` to the article's deliveries in ``states`` (optionally one channel)."""
+async def _on_delivery(update: Update, context: Context, loa: Loa, action: str) -> None:
+    """``/ACTION ARTICLE [CHANNEL] [URL]``: the one delivery it names, or why not (with choices)."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(command=command))
+        await _reply(update, texts.NEED_ARTICLE_ID.format(
+            command=action, example=instruction(action, 12, surface="telegram")))
         return
-    only = context.args[1].lower() if len(context.args or []) > 1 else None
+    channel, url = split_channel_and_url(list(context.args or [])[1:])
     try:
-        article = loa.store.get(article_id)
-        targets = [d for d in article.deliveries
-                   if d.state in states and (only is None or d.channel == only)]
-        if not targets:
-            await _reply(update, texts.NOTHING_TO_DO.format(id=article_id, what=what))
-            return
-        actor = _actor(update.effective_user)  # type: ignore[arg-type]
-        for d in targets:
-            act(d.id, actor)
-    except (IllegalTransition, NotFound) as exc:
+        d = act_on_delivery(loa, action, article_id, channel,
+                            _actor(update.effective_user),  # type: ignore[arg-type]
+                            url=url, surface="telegram")
+    except (IllegalTransition, NotFound, DeliveryChoiceError) as exc:
         await _reply(update, str(exc))
         return
-    await _reply(update, texts.ACTION_DONE.format(
-        what=done, id=article_id, channels=", ".join(d.channel for d in targets)))
+    done = {"retry": texts.RETRY_DONE, "confirm": texts.CONFIRM_DONE,
+            "notposted": texts.NOTPOSTED_DONE}[action]
+    await _reply(update, texts.ACTION_DONE.format(what=done, id=d.article_id, channels=d.channel))
 
 
 @guarded("admin")
 async def cmd_retry(update: Update, context: Context, loa: Loa) -> None:
-    """Queue the failed deliveries of an article again."""
-    await _for_deliveries(update, context, loa, "retry", ("failed", "retry"), texts.RETRY_WHAT,
-                          texts.RETRY_DONE, loa.store.retry_delivery)
+    """Queue a failed delivery again: /retry ARTICLE [CHANNEL]."""
+    await _on_delivery(update, context, loa, "retry")
 
 
 @guarded("admin")
 async def cmd_confirm(update: Update, context: Context, loa: Loa) -> None:
-    """An admin checked: the in-doubt (or hand-off) post is on the platform."""
-    url = context.args[-1] if len(context.args or []) > 1 and "://" in context.args[-1] else None
-    if url:
-        context.args = context.args[:-1]  # type: ignore[index]
-
-    def confirm(delivery_id: int, actor: Actor) -> object:
-        return loa.store.resolve_in_doubt(delivery_id, actor, posted=True, url=url)
-
-    await _for_deliveries(update, context, loa, "confirm", ("in_doubt", "awaiting_url"),
-                          texts.CONFIRM_WHAT, texts.CONFIRM_DONE, confirm)
+    """An admin checked: the in-doubt (or hand-off) post is online: /confirm ARTICLE [CHANNEL] [URL]."""
+    await _on_delivery(update, context, loa, "confirm")
 
 
 @guarded("admin")
 async def cmd_notposted(update: Update, context: Context, loa: Loa) -> None:
-    """An admin checked: the in-doubt post is not on the platform (Loa posts it again)."""
-    def not_posted(delivery_id: int, actor: Actor) -> object:
-        return loa.store.resolve_in_doubt(delivery_id, actor, posted=False)
-
-    await _for_deliveries(update, context, loa, "notposted", ("in_doubt",),
-                          texts.CONFIRM_WHAT, texts.NOTPOSTED_DONE, not_posted)
+    """An admin checked: the in-doubt post is not online (Loa posts it again): /notposted ARTICLE [CHANNEL]."""
+    await _on_delivery(update, context, loa, "notposted")
 
 
 @guarded("admin")
@@ -607,7 +591,8 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
     """Cancel an approved article before any channel posted it."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(command="withdraw"))
+        await _reply(update, texts.NEED_ARTICLE_ID.format(
+            command="withdraw", example=instruction("withdraw", 12, surface="telegram")))
         return
     try:
         loa.store.withdraw(article_id, _actor(update.effective_user))  # type: ignore[arg-type]
