@@ -108,10 +108,16 @@ ALREADY_DECIDED = "Bài #{id} đã được xử lý ({state})."
 STALE_CARD = ("Thẻ này đã cũ: bài #{id} đã có bản sửa (bản {revision}). "
               "Hãy dùng thẻ mới nhất.")
 BAD_DATA = "Nút bấm không hợp lệ."
-ASK_TIME = ("Nhập giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM (giờ Việt Nam), "
-            "ví dụ {example}. Gõ /cancel để hủy.")
+ASK_TIME = ("Trả lời (reply) tin nhắn này bằng giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM "
+            "(giờ Việt Nam), ví dụ {example}, trong vòng {minutes} phút. Gõ /cancel để hủy.")
 BAD_TIME = "{error} Vui lòng nhập lại, ví dụ {example}."
-ASK_REASON = "Nhập lý do từ chối bài #{id} (một tin nhắn). Gõ /cancel để hủy."
+ASK_REASON = ("Trả lời (reply) tin nhắn này bằng lý do từ chối bài #{id} (một tin nhắn), "
+              "trong vòng {minutes} phút. Gõ /cancel để hủy.")
+QUESTION_ASKED = "Loa đã hỏi trong nhóm: hãy trả lời (reply) tin nhắn câu hỏi."
+ANSWER_BY_REPLY = ("Loa đang chờ câu trả lời cho bài #{id}: hãy bấm “Trả lời” (reply) vào tin "
+                   "nhắn câu hỏi của Loa rồi gõ câu trả lời.")
+ANSWER_TIMED_OUT = "Đã hết thời gian trả lời câu hỏi về bài #{id}; bấm lại nút trên thẻ bài nếu cần."
+NOTHING_WAITING = "Không có câu hỏi nào đang chờ trả lời."
 WAITING_CANCELLED = "Đã hủy thao tác đang chờ."
 PREVIEW_HEADER = "👁 Bản xem trước cho kênh {channel}:"
 PREVIEW_SENT = "Đã gửi bản xem trước."
@@ -150,7 +156,8 @@ __all__ += ["CHANNEL_LAST_CHECK", "CHANNEL_OK", "CHANNEL_PAUSED", "CHANNEL_REAUT
             "CONFIRM_DONE", "NOTPOSTED_DONE", "PAUSE_REASON", "RETRY_DONE",
             "STATS_BEHIND", "WITHDRAWN"]
 SUPERSEDED = "ℹ️ Thẻ này đã cũ: bài đã có bản sửa (bản {revision}), xem thẻ mới."
-__all__ += ["SUPERSEDED"]
+__all__ += ["ANSWER_BY_REPLY", "ANSWER_TIMED_OUT", "NOTHING_WAITING", "QUESTION_ASKED",
+            "SUPERSEDED"]
 
 REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
                 "/report 2026-H1 (6 tháng), /report 2026 (năm).")
