@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Loa
+from bot.instructions import either
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
 from bot.reach import collect_reach
@@ -91,7 +92,7 @@ class Service:
                     f"expiry:{name}:{h.expires_at:%Y%m%d}",
                     f"Mã truy cập kênh {name} hết hạn lúc "
                     f"{h.expires_at.astimezone(self.loa.settings.schedule.tz):%H:%M %d/%m/%Y}; "
-                    f"hãy chạy `loa channels connect {name}`.")
+                    f"hãy chạy {either('connect', channel=name)}.")
 
     def _catch_up(self) -> None:
         overdue = [a for a in self.loa.store.list(["approved"])

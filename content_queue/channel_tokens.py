@@ -48,9 +48,11 @@ log = logging.getLogger(__name__)
 # per-channel keys never collide with other advisory locks (e.g. the migration lock).
 _LOCK_NAMESPACE = 0x4C6F6154
 _memory_locks: dict[str, threading.Lock] = {}
-# Secret values this process has read from or written to the database (for log masking).
-_handled: set[str] = set()
+# Secret values this process has read from or written to the database (for log masking), oldest
+# first; a long-running process keeps the newest _MAX_HANDLED (rotated tokens come ~daily).
+_handled: dict[str, None] = {}
 _handled_lock = threading.Lock()
+_MAX_HANDLED = 1000
 # Shorter strings (ids, flags) are not worth masking and would mask ordinary words.
 _MIN_SECRET_LENGTH = 8
 
@@ -65,7 +67,11 @@ def _remember(values: dict[str, Any]) -> None:
     found = [v.strip() for v in _strings(values) if len(v.strip()) >= _MIN_SECRET_LENGTH]
     if found:
         with _handled_lock:
-            _handled.update(found)
+            for value in found:
+                _handled.pop(value, None)
+                _handled[value] = None
+            while len(_handled) > _MAX_HANDLED:
+                del _handled[next(iter(_handled))]
 
 
 def _strings(value: Any) -> list[str]:
