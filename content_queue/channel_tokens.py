@@ -32,10 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from content_queue.credential_cipher import (
-    ENCRYPTED_KEY,
     ENV_VAR,
     CredentialCipher,
     SecretKeyError,
+    is_encrypted,
 )
 from content_queue.db import is_postgres, reader
 from content_queue.tables import channel_state
@@ -129,7 +129,7 @@ class DbTokenStore:
         stored = dict(stored or {})
         if not stored:
             return {}
-        cipher = self._key(required=ENCRYPTED_KEY in stored)
+        cipher = self._key(required=is_encrypted(stored))
         values = cipher.open(stored, self.channel) if cipher else stored
         _remember(_credentials_only(values))
         return values
