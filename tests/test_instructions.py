@@ -48,6 +48,8 @@ class Desk:
     config: Path
     loa: Loa
     tg: TelegramSandbox
+    fb: FacebookSandbox
+    zalo: ZaloSandbox
 
     def article(self, title: str) -> int:
         cover = make_cover(self.config.parent / f"bia-{len(title)}.jpg")
@@ -65,6 +67,17 @@ class Desk:
             conn.execute(sa.update(deliveries).where(deliveries.c.article_id == article_id,
                                                      deliveries.c.channel == channel)
                          .values(state=state))
+
+    def tick(self) -> None:
+        dispatcher = self.loa.dispatcher()
+        try:
+            dispatcher.tick()
+        finally:
+            dispatcher.close()
+
+    def alert(self, key: str) -> str:
+        (text,) = [str(a["message"]) for a in self.loa.notifier.open_alerts() if a["key"] == key]
+        return text
 
     def run(self, text: str, surface: str) -> str:
         """Type ``text`` where it was meant to be typed; returns what Loa answered."""
@@ -124,7 +137,7 @@ after = "website"
     bot = BotThread(loa)
     bot.start()
     try:
-        yield Desk(config, loa, tg)
+        yield Desk(config, loa, tg, fb, zalo)
     finally:
         try:
             bot.stop()
@@ -140,11 +153,7 @@ SURFACES = ["cli", "telegram"]
 @pytest.mark.parametrize("surface", SURFACES)
 def test_the_hand_off_guide_tells_a_command_that_records_the_url(desk: Desk, surface: str) -> None:
     article_id = desk.article("Hướng dẫn đăng thủ công lên trang thông tin")
-    dispatcher = desk.loa.dispatcher()
-    try:
-        dispatcher.tick()
-    finally:
-        dispatcher.close()
+    desk.tick()
     assert desk.states(article_id)["website"] == "awaiting_url"
     (guide,) = (desk.config.parent / "goi-bai").glob("*/HUONG-DAN.txt")
     where = "trên máy chủ: " if surface == "cli" else "trong nhóm Telegram: "
@@ -214,6 +223,57 @@ def test_channel_and_article_instructions_act_on_what_they_name(desk: Desk, surf
     assert not desk.loa.store.channel_status("facebook").paused
     desk.run(instruction("resume", channel="zalo", surface=surface), surface)  # type: ignore[arg-type]
     assert not desk.loa.store.channel_status("zalo").paused
+
+
+def commands_in(text: str) -> list[tuple[str, str]]:
+    """Every (surface, command) an alert tells a person to type."""
+    found = [("cli", c) for c in re.findall(r"`(loa [^`]+)`", text)]
+    found += [("telegram", c.rstrip(".")) for c in re.findall(
+        r"(?:^|[\s(])(/[a-z]+(?: (?!hoặc)[A-Za-z0-9_:/.-]+)*)", text)]
+    return found
+
+
+def _website_sent(desk: Desk, article_id: int) -> None:
+    desk.tick()  # the hand-off package is made; the website post waits for its URL
+    desk.run(instruction("confirm", article_id, "website", url="https://example.gov.vn/bai",
+                         surface="cli"), "cli")
+    assert desk.states(article_id)["website"] == "sent"
+
+
+@pytest.mark.xfail(strict=True, reason="bot/dispatcher.py still names delivery ids; the lead "
+                   "switches its alerts to bot.instructions at merge (then remove this marker)")
+def test_every_command_a_failed_post_alert_tells_acts_on_that_delivery(desk: Desk) -> None:
+    article_id = desk.article("Bài Facebook từ chối vì bị coi là spam")
+    _website_sent(desk, article_id)
+    desk.fb.inject("spam", path=r"/feed$")
+    desk.tick()
+    failed = next(d for d in desk.loa.store.get(article_id).deliveries if d.channel == "facebook")
+    assert failed.state == "failed"
+    commands = commands_in(desk.alert(f"failed:{failed.id}"))
+    assert {surface for surface, _ in commands} == {"cli", "telegram"}, commands
+    for surface, command in commands:
+        desk.set_state(article_id, "facebook", "failed")
+        desk.run(command, surface)
+        assert desk.states(article_id)["facebook"] == "retry", (surface, command)
+
+
+def test_every_command_an_auth_alert_tells_exists_and_resume_resumes(desk: Desk) -> None:
+    article_id = desk.article("Bài Facebook khi mã truy cập trang bị thu hồi")
+    _website_sent(desk, article_id)
+    desk.fb.inject("error:190", path=r"/feed$")  # Graph: the page token is no longer valid
+    desk.tick()
+    assert desk.loa.store.channel_status("facebook").paused
+    commands = commands_in(desk.alert("auth:facebook"))
+    assert commands, desk.alert("auth:facebook")
+    for surface, command in commands:
+        words = shlex.split(command)
+        if words[:3] == ["loa", "channels", "connect"]:  # interactive: it must at least parse
+            res = CliRunner().invoke(app, ["-c", str(desk.config), *words[1:], "--help"])
+            assert res.exit_code == 0 and words[3] == "facebook", res.output
+            continue
+        desk.run(command, surface)
+        assert not desk.loa.store.channel_status("facebook").paused, (surface, command)
+        desk.loa.store.set_paused("facebook", True, Actor("test", "cli"), "again")
 
 
 def test_either_joins_both_forms_and_connect_has_no_chat_form() -> None:
