@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from bot.delivery_policy import AlertKind, Decision, Failure
-from bot.instructions import instruction
+from bot.instructions import either
 from content_queue.models import Delivery
 
 __all__ = ["DeliveryAlert", "delivery_alert", "lease_expired_alert", "resolved_keys"]
@@ -29,11 +29,6 @@ def resolved_keys(d: Delivery) -> tuple[str, ...]:
     return f"failing:{d.id}", f"in_doubt:{d.id}", f"failed:{d.id}"
 
 
-def _both(action: str, d: Delivery, **kw: str) -> str:
-    return (f"`{instruction(action, d.article_id, d.channel, surface='cli', **kw)}` "
-            f"(Telegram: {instruction(action, d.article_id, d.channel, surface='telegram', **kw)})")
-
-
 def delivery_alert(d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
                    ) -> DeliveryAlert | None:
     """The alert ``decision`` raises for ``d``, if any."""
@@ -47,7 +42,7 @@ def delivery_alert(d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
                                  "thử lại.", "info")
         case AlertKind.FAILED:
             return DeliveryAlert(f"failed:{d.id}", f"Không đăng được bài #{d.article_id} lên "
-                                 f"{d.channel}: {msg} Sau khi khắc phục, dùng {_both('retry', d)}.",
+                                 f"{d.channel}: {msg} Sau khi khắc phục, dùng {either('retry', d.article_id, d.channel)}.",
                                  "error")
         case AlertKind.THROTTLED:
             until = decision.backoff_until
@@ -55,16 +50,15 @@ def delivery_alert(d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
             return DeliveryAlert(f"throttled:{d.channel}", f"Kênh {d.channel} đang bị giới hạn tần "
                                  f"suất; Loa tạm dừng kênh này{when}.", "info")
         case AlertKind.AUTH:
-            hint = failure.reconnect_hint or f"loa channels connect {d.channel}"
             return DeliveryAlert(f"auth:{d.channel}", f"Kênh {d.channel} đã tạm dừng: {msg} Cách "
-                                 f"khắc phục: chạy `{hint}`, rồi `loa channels resume {d.channel}`.",
-                                 "error")
+                                 f"khắc phục: chạy {either('connect', channel=d.channel)}, rồi "
+                                 f"{either('resume', channel=d.channel)}.", "error")
         case AlertKind.IN_DOUBT:
             return DeliveryAlert(
                 f"in_doubt:{d.id}",
                 f"Không xác định được bài #{d.article_id} đã lên {d.channel} hay chưa ({msg}). "
-                f"Hãy kiểm tra trên {d.channel} rồi trả lời: {_both('confirm', d)} nếu đã đăng, "
-                f"hoặc {_both('notposted', d)} nếu chưa.", "error")
+                f"Hãy kiểm tra trên {d.channel} rồi trả lời: {either('confirm', d.article_id, d.channel)} nếu đã đăng, "
+                f"hoặc {either('notposted', d.article_id, d.channel)} nếu chưa.", "error")
     return None
 
 

@@ -18,6 +18,7 @@ from bot.cli_broadcasts import broadcasts_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
+from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
@@ -28,9 +29,12 @@ app = typer.Typer(help="Loa — đăng bài CCHC lên website, Facebook và Zalo
 channels_app = typer.Typer(help="Channel health, pause/resume and connecting accounts.",
                            invoke_without_command=True)
 reach_app = typer.Typer(help="Reach collection.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The key that encrypts stored channel credentials.",
+                          no_args_is_help=True)
 app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
+app.add_typer(secrets_app, name="secrets")
 
 console = Console()
 err = Console(stderr=True)
@@ -90,9 +94,13 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new work
 def check() -> None:
     """Validate the configuration, the database and each channel's credentials."""
     loa = _loa()
+    key_problem = _secret_key_problem(loa)
+    if key_problem:
+        err.print(key_problem, markup=False, highlight=False)
+        raise typer.Exit(1)
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
-        err.print(p)
+        err.print(p, markup=False, highlight=False)
     from bot.covers import ensure_default_covers
 
     for name, problem in ensure_default_covers(loa).items():
@@ -155,8 +163,8 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     if a.topic_reason:
         console.print(f"Chủ đề: {a.topic_reason}")
     for d in a.deliveries:
-        console.print(f"  #{d.id} {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
-                      f"{d.last_error or ''}")
+        console.print(f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
+                      f"{d.last_error or ''}", markup=False)
 
 
 @app.command()
@@ -205,26 +213,47 @@ def retract(article_id: int, by: Annotated[str | None, typer.Option()] = None,
     console.print(f"Đã gỡ bài #{article_id}.")
 
 
+_CHANNEL_HELP = "Channel (may be left out when only one delivery of the article fits)"
+
+
 @app.command("retry")
-def retry_cmd(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Queue a failed delivery again."""
-    d = _loa().store.retry_delivery(delivery_id, _actor(by))
-    console.print(f"Lượt đăng #{d.id} ({d.channel}) sẽ được thử lại.")
+def retry_cmd(article_id: Annotated[int, typer.Argument(help="Article id")],
+              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+              by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Queue a failed delivery again: ARTICLE [CHANNEL]."""
+    from bot.delivery_commands import act_on_delivery
+
+    d = act_on_delivery(_loa(), "retry", article_id, _channel(channel), _actor(by))
+    console.print(f"Bài #{d.article_id} sẽ được đăng lại lên {d.channel}.", markup=False)
 
 
 @app.command()
-def confirm(delivery_id: int, url: Annotated[str | None, typer.Argument()] = None,
+def confirm(article_id: Annotated[int, typer.Argument(help="Article id")],
+            channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+            url: Annotated[str | None, typer.Argument(help="Public URL of the post")] = None,
             by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Record that an in-doubt or hand-off delivery is online (with its public URL)."""
-    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=True, url=url)
-    console.print(f"Đã ghi nhận lượt đăng #{delivery_id}.")
+    """Record that an in-doubt or hand-off delivery is online: ARTICLE [CHANNEL] [URL]."""
+    from bot.delivery_commands import act_on_delivery, split_channel_and_url
+
+    channel, url = split_channel_and_url([w for w in (channel, url) if w is not None])
+    d = act_on_delivery(_loa(), "confirm", article_id, channel, _actor(by), url=url)
+    console.print(f"Đã ghi nhận bài #{d.article_id} đã lên {d.channel}"
+                  + (f": {d.url}." if d.url else "."), markup=False)
 
 
 @app.command()
-def notposted(delivery_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
-    """Record that an in-doubt delivery did not reach the platform (it will be sent)."""
-    _loa().store.resolve_in_doubt(delivery_id, _actor(by), posted=False)
-    console.print(f"Lượt đăng #{delivery_id} sẽ được đăng lại.")
+def notposted(article_id: Annotated[int, typer.Argument(help="Article id")],
+              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+              by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Record that an in-doubt delivery did not reach the platform (it will be sent): ARTICLE [CHANNEL]."""
+    from bot.delivery_commands import act_on_delivery
+
+    d = act_on_delivery(_loa(), "notposted", article_id, _channel(channel), _actor(by))
+    console.print(f"Bài #{d.article_id} chưa lên {d.channel}; Loa sẽ đăng lại.", markup=False)
+
+
+def _channel(name: str | None) -> str | None:
+    return name.strip().lower() if name is not None else None
 
 
 # ----- service ---------------------------------------------------------------------------------
@@ -245,9 +274,32 @@ def dispatch(once: Annotated[bool, typer.Option("--once", help="Process what is 
 
 
 def _require_secrets(loa: Loa) -> None:
+    key_problem = _secret_key_problem(loa)
+    if key_problem:
+        raise ConfigError([key_problem])
     missing = loa.settings.missing_secrets(loa.stored_credentials())
     if missing:
         raise ConfigError(missing)
+
+
+def _secret_key_problem(loa: Loa) -> str | None:
+    """One line when LOA_SECRET_KEY is missing, malformed or does not open the stored rows.
+
+    With a good key, rows stored in clear by an older version (or under an older key) are
+    encrypted with the newest key on the way.
+    """
+    from content_queue.channel_tokens import reseal_credentials
+
+    if loa.settings.secret_key is None:
+        return ("secret_key: LOA_SECRET_KEY is missing — run `loa init` in the folder of "
+                "config.toml to add a new key to .env (Thiếu khóa mã hóa LOA_SECRET_KEY: chạy "
+                "`loa init` để tạo khóa vào .env).")
+    try:
+        assert loa.cipher is not None
+        reseal_credentials(loa.store.engine, loa.cipher)
+    except SecretKeyError as exc:
+        return f"secret_key: LOA_SECRET_KEY is wrong ({exc})"
+    return None
 
 
 @app.command()
@@ -315,6 +367,29 @@ def channels_connect(name: str) -> None:
     connect_channel(loa, name, console)
 
 
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt stored credentials with the first key of LOA_SECRET_KEY="new,old"."""
+    from content_queue.channel_tokens import reseal_credentials
+
+    loa = _loa()
+    if loa.cipher is None:
+        raise SecretKeyError("Thiếu khóa mã hóa LOA_SECRET_KEY (chạy `loa init` để tạo khóa).")
+    rewritten = reseal_credentials(loa.store.engine, loa.cipher)
+    console.print(f"Đã mã hóa lại bằng khóa mới: {', '.join(rewritten)}." if rewritten
+                  else "Mọi thông tin đăng nhập đã được mã hóa bằng khóa mới nhất.")
+    if loa.cipher.key_count > 1:
+        console.print("Giờ có thể bỏ khóa cũ khỏi LOA_SECRET_KEY (chỉ giữ khóa đầu tiên).")
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key, to put in front of LOA_SECRET_KEY ("new,old") before `loa secrets rotate`."""
+    from content_queue.credential_cipher import generate_key
+
+    print(generate_key())
+
+
 def _known(loa: Loa, name: str) -> None:
     if name not in loa.settings.parsed_channels:
         raise NotFound(f"Không có kênh “{name}”; các kênh: {', '.join(loa.settings.parsed_channels)}.")
@@ -369,7 +444,7 @@ def main() -> None:
         for line in exc.problems:
             err.print(f"config: {line}", markup=False, highlight=False)
         sys.exit(2)
-    except (IllegalTransition, NotFound, ValueError) as exc:
+    except (IllegalTransition, NotFound, ValueError, SecretKeyError) as exc:
         err.print(f"Lỗi: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except ChannelError as exc:

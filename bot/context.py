@@ -15,6 +15,7 @@ from channels.base import Channel
 from channels.http import HttpSession
 from channels.registry import build_channel
 from content_queue.channel_tokens import DbTokenStore
+from content_queue.credential_cipher import CredentialCipher
 from content_queue.store import ChannelPlan, Store
 from content_queue.topics import Topic, topics_with_overrides
 
@@ -42,18 +43,35 @@ class Loa:
     def session(self) -> requests.Session:
         return HttpSession()
 
+    @cached_property
+    def cipher(self) -> CredentialCipher | None:
+        """The key of stored credentials (``LOA_SECRET_KEY``), None when it is not configured.
+
+        Raises ``SecretKeyError`` when the key is malformed.
+        """
+        key = self.settings.secret_key
+        return CredentialCipher(key.get_secret_value()) if key is not None else None
+
+    def token_store(self, name: str) -> DbTokenStore:
+        """The durable credentials of channel ``name``, encrypted with the configured key."""
+        return DbTokenStore(self.store.engine, name, self.cipher)
+
     def channel(self, name: str) -> Channel:
         if name not in self._channels:
-            self._channels[name] = build_channel(
-                name, self.settings.parsed_channels[name],
-                token_store=DbTokenStore(self.store.engine, name), session=self.session)
+            channel = build_channel(name, self.settings.parsed_channels[name],
+                                    token_store=self.token_store(name), session=self.session)
+            if hasattr(channel, "confirm_instructions"):
+                from bot.instructions import confirm_instructions
+
+                channel.confirm_instructions = confirm_instructions
+            self._channels[name] = channel
         return self._channels[name]
 
     def channels(self) -> dict[str, Channel]:
         return {n: self.channel(n) for n in self.settings.enabled_channels()}
 
     def stored_credentials(self) -> dict[str, dict[str, object]]:
-        return {n: DbTokenStore(self.store.engine, n).load() for n in self.settings.parsed_channels}
+        return {n: self.token_store(n).load() for n in self.settings.parsed_channels}
 
     @cached_property
     def notifier(self) -> Notifier:

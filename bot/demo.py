@@ -226,7 +226,10 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             if a is to_reject:
                 tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"rj:{a.id}:{a.revision}")
                 _wait(lambda: any("lý do" in m["text"].lower() for m in tg.sent[-3:]), 10)
-                tg.send_user_message(Sandboxes.ADMIN_ID, REJECT_REASON)
+                question = next(m for m in reversed(tg.sent) if "lý do" in m.get("text", "").lower())
+                # The reason counts only as a reply to the bot's question.
+                tg.send_user_message(Sandboxes.ADMIN_ID, REJECT_REASON,
+                                     reply_to_message_id=question["message_id"])
             else:
                 tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
         _wait(lambda: not loa.store.list(["pending"]), 15)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +12,7 @@ from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
+from content_queue.credential_cipher import generate_key
 
 __all__ = ["Sandboxes", "serve_sandboxes"]
 
@@ -22,6 +23,8 @@ class Sandboxes:
     facebook: FacebookSandbox
     zalo: ZaloSandbox
     telegram: TelegramSandbox
+    # A fresh LOA_SECRET_KEY for the workspace using these sandboxes.
+    secret_key: str = field(default_factory=generate_key)
 
     ADMIN_ID = 111111111
     EDITOR_ID = 222222222
@@ -76,7 +79,8 @@ timeout_seconds = 5
 
     def env_text(self) -> str:
         """The ``.env`` with the sandboxes' credentials."""
-        return (f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
+        return (f"LOA_SECRET_KEY={self.secret_key}\n"
+                f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
                 f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
                 f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
                 f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
@@ -89,14 +93,23 @@ timeout_seconds = 5
 
 
 def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
-    """Serve until Ctrl-C, printing the config to use and each platform's records URL."""
+    """Serve until Ctrl-C, printing the config to use and each platform's records URL.
+
+    The configuration is printed verbatim (no console markup: ``[telegram]`` is a TOML header,
+    not a style), so what a newcomer copies is a working ``config.toml`` and ``.env``.
+    """
     boxes = Sandboxes.start(port_base)
     console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page, Zalo OA and Telegram Bot API on 127.0.0.1")
     for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo),
                     ("telegram", boxes.telegram)):
-        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)")
-    console.print("\nPut this in config.toml:\n" + boxes.channels_toml())
-    console.print("and this in .env:\n" + boxes.env_text())
+        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)",
+                      markup=False, highlight=False)
+    verbatim = {"markup": False, "highlight": False, "soft_wrap": True, "emoji": False}
+    console.print("\nPut this in config.toml:", **verbatim)
+    console.print(boxes.channels_toml(), **verbatim)
+    console.print("and this in .env:", **verbatim)
+    console.print(boxes.env_text(), **verbatim)
+    console.file.flush()
     try:
         while True:
             time.sleep(3600)

@@ -17,6 +17,7 @@ from bot.broadcasts import broadcast_tick
 from bot.context import Loa
 from bot.covers import ensure_default_covers
 from bot.followers import collect_followers
+from bot.instructions import either
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
 from bot.reach import collect_reach
@@ -95,7 +96,7 @@ class Service:
                     f"expiry:{name}:{h.expires_at:%Y%m%d}",
                     f"Mã truy cập kênh {name} hết hạn lúc "
                     f"{h.expires_at.astimezone(self.loa.settings.schedule.tz):%H:%M %d/%m/%Y}; "
-                    f"hãy chạy `loa channels connect {name}`.")
+                    f"hãy chạy {either('connect', channel=name)}.")
 
     def _catch_up(self) -> None:
         overdue = [a for a in self.loa.store.list(["approved"])

@@ -126,12 +126,26 @@ class PlanSettings(_Section):
         return v
 
 
+def _strip_secret(value: Any) -> Any:
+    """A secret pasted with a trailing newline or spaces is the secret without them."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
 class TelegramSettings(_Section):
     api_url: str = "https://api.telegram.org"
     token: SecretStr | None = None
     admins: list[int] = []
     editors: list[int] = []
     chat_id: int | None = None
+    # How long a question the bot asked (a reason, a time) waits for its answer.
+    answer_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    _token = field_validator("token", mode="before")(_strip_secret)
 
 
 class ReachSettings(_Section):
@@ -171,12 +185,16 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     reach: ReachSettings = ReachSettings()
     report: ReportSettings = ReportSettings()
+    # LOA_SECRET_KEY: the key(s) that encrypt stored channel credentials ("new,old" to rotate).
+    secret_key: SecretStr | None = None
     # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
     channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)
 
     # Filled by load_settings: the folder of config.toml and the validated channel models.
     base_dir: Path = Path(".")
     parsed_channels: dict[str, ChannelSettings] = {}
+
+    _secret_key = field_validator("secret_key", mode="before")(_strip_secret)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -234,6 +252,17 @@ def _problems(err: ValidationError, prefix: str = "") -> list[str]:
     return lines
 
 
+def _stripped_secrets(ch: ChannelSettings) -> ChannelSettings:
+    """The channel's settings with surrounding whitespace removed from every secret."""
+    changes = {}
+    for key in _secret_keys(type(ch)):
+        value = getattr(ch, key, None)
+        if isinstance(value, SecretStr) and value.get_secret_value() != value.get_secret_value().strip():
+            stripped = value.get_secret_value().strip()
+            changes[key] = SecretStr(stripped) if stripped else None
+    return ch.model_copy(update=changes) if changes else ch
+
+
 def load_settings(path: str | Path | None = None, *, require_file: bool = True) -> Settings:
     """Read and validate the configuration; raises ConfigError listing every problem."""
     cfg = config_path(path)
@@ -247,6 +276,9 @@ def load_settings(path: str | Path | None = None, *, require_file: bool = True) 
     elif require_file:
         raise ConfigError([f"{cfg}: configuration file not found (run `loa init` to create one)"])
     # Secrets never live in config.toml.
+    if "secret_key" in data:
+        problems.append("secret_key: secrets must not be in config.toml — set LOA_SECRET_KEY in "
+                        "the environment or .env")
     for section, model in (("telegram", TelegramSettings),):
         for key in _secret_keys(model) & set(data.get(section, {})):
             problems.append(f"{section}.{key}: secrets must not be in config.toml — set "
@@ -277,7 +309,7 @@ def load_settings(path: str | Path | None = None, *, require_file: bool = True) 
         for key in _secret_keys(type(ch)) & set(toml_channels.get(name, {})):
             problems.append(f"channels.{name}.{key}: secrets must not be in config.toml — set "
                             f"LOA_CHANNELS__{name.upper()}__{key.upper()} in the environment or .env")
-        parsed[name] = ch
+        parsed[name] = _stripped_secrets(ch)
     for name, ch in parsed.items():
         if ch.after and ch.after not in parsed:
             problems.append(f"channels.{name}.after: {ch.after!r} is not a configured channel")

@@ -2,8 +2,10 @@
 
 ``publish`` writes ``{folder}/{YYYY-MM-DD}-{slug}/`` (``bai-viet.html``, ``bai-viet.txt``, the
 images, ``HUONG-DAN.txt``) and e-mails it to the webmaster; the delivery then waits in
-``awaiting_url`` until a person records the public URL (``loa confirm ID URL`` or
-``/published ID URL`` in Telegram).
+``awaiting_url`` until a person records the public URL. The commands for that belong to the host,
+not to this adapter: the host sets :attr:`HandoffChannel.confirm_instructions` (Loa's are
+``loa confirm ID CHANNEL URL`` and ``/confirm ID CHANNEL URL``); without it the guide asks the
+webmaster to send the address to Loa's administrators.
 
 Never twice, in this order: the package is built in a hidden temporary folder whose last file is
 ``.loa-key`` (the idempotency key, written atomically), the folder is renamed into place in one
@@ -28,7 +30,7 @@ import os
 import shutil
 import smtplib
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -137,6 +139,9 @@ class HandoffChannel(BaseChannel):
         super().__init__(name, settings, token_store=token_store, session=session)
         self.settings: HandoffSettings = settings
         self.folder = Path(settings.folder)
+        # Set by the host: (article id, channel name) -> the lines telling a person how to record
+        # the URL ("on the server: …", "in the chat: …"). This adapter never invents a command.
+        self.confirm_instructions: Callable[[str, str], Sequence[str]] | None = None
 
     # ----- rendering ------------------------------------------------------------------------
     def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
@@ -201,13 +206,18 @@ class HandoffChannel(BaseChannel):
             "3. Tải các ảnh trong thư mục này lên và chèn vào đúng vị trí"
             + (f"; ảnh đại diện: {cover}." if cover else "."),
             "4. Đăng bài và sao chép địa chỉ công khai (URL) của bài.",
-            "5. Ghi nhận địa chỉ vào Loa bằng một trong hai cách:",
-            f"   - trên máy chủ: loa confirm {article_id} URL",
-            f"   - trong nhóm Telegram: /published {article_id} URL",
+            *self._confirm_steps(str(article_id)),
             "",
             "Khi chưa ghi nhận địa chỉ, Loa chưa đăng bài lên Facebook và Zalo vì các kênh này cần liên kết về trang.",
         ]
         return "\n".join(lines) + "\n"
+
+    def _confirm_steps(self, article_id: str) -> list[str]:
+        if self.confirm_instructions is None:
+            return [f"5. Gửi địa chỉ đó cho quản trị viên Loa (mã bài {article_id}, kênh {self.name})."]
+        ways = list(self.confirm_instructions(article_id, self.name))
+        return ["5. Ghi nhận địa chỉ vào Loa (thay URL bằng địa chỉ của bài) bằng một trong các cách:",
+                *(f"   - {way}" for way in ways)]
 
     def _build_package(self, draft: Draft, key: str) -> Path:
         """Write the package in a hidden folder, then move it into place in one step."""

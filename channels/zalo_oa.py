@@ -603,10 +603,23 @@ class ZaloOAChannel(BaseChannel):
         url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
         return self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
 
-    def connect_with_code(self, code: str, code_verifier: str) -> dict[str, Any]:
-        """Store the first pair from an authorisation code, then read the OA's name and expiry."""
-        if "code=" in code:  # the admin pasted the whole redirect URL
-            code = parse_qs(urlsplit(code).query).get("code", [""])[0]
+    def connect_with_code(self, code: str, code_verifier: str, *,
+                          expected_state: str | None = None) -> dict[str, Any]:
+        """Store the first pair from an authorisation code, then read the OA's name and expiry.
+
+        With ``expected_state`` (the ``state`` of :func:`consent_link`), ``code`` must be the
+        whole redirect URL carrying that state: a code from another consent (someone else's
+        link, an old attempt) is refused before it is traded.
+        """
+        query = parse_qs(urlsplit(code.strip()).query) if "code=" in code else {}
+        if expected_state is not None:
+            got = (query.get("state") or [""])[0]
+            if not hmac.compare_digest(got.encode("utf-8"), expected_state.encode("utf-8")):
+                raise ValueError("Địa chỉ dán vào không mang mã xác nhận (state) của lần cấp quyền "
+                                 "này, nên Loa không dùng nó. Hãy mở lại đúng liên kết vừa in ra "
+                                 "và dán nguyên địa chỉ trang được chuyển tới.")
+        if query:  # the admin pasted the whole redirect URL
+            code = (query.get("code") or [""])[0]
         self.tokens.connect(code, code_verifier)
         health = self.check()
         return {"ok": health.ok, "detail": health.detail, "oa_name": health.account,
@@ -627,11 +640,15 @@ def consent_link(settings: ZaloOASettings) -> tuple[str, str, str]:
 
 
 def exchange_code(settings: ZaloOASettings, code: str, code_verifier: str, token_store: TokenStore,
-                  session: requests.Session | None = None) -> dict[str, Any]:
-    """Trade the consent ``code`` for the first token pair, stored durably; returns OA/expiry info."""
+                  session: requests.Session | None = None, *,
+                  expected_state: str | None = None) -> dict[str, Any]:
+    """Trade the consent ``code`` for the first token pair, stored durably; returns OA/expiry info.
+
+    ``expected_state``: see :meth:`ZaloOAChannel.connect_with_code`.
+    """
     name = str(getattr(token_store, "channel", "zalo"))
     channel = ZaloOAChannel(name, settings, token_store=token_store, session=session)
-    return channel.connect_with_code(code, code_verifier)
+    return channel.connect_with_code(code, code_verifier, expected_state=expected_state)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -1,10 +1,17 @@
 """Durable storage of a channel's rotating credentials in ``channel_state``, with a cross-process lock.
 
 :class:`DbTokenStore` implements :class:`channels.base.TokenStore`: ``load`` reads the
-``credentials`` JSON of the channel's row, ``save`` merges values into it and commits at once in its
+``credentials`` of the channel's row, ``save`` merges values into it and commits at once in its
 own transaction, and ``locked`` serialises refreshes across every process sharing the database —
 ``pg_advisory_lock`` on a dedicated connection on PostgreSQL, ``fcntl.flock`` on a file beside the
 database on SQLite. Nothing here logs a credential value.
+
+At rest the row is encrypted (:mod:`content_queue.credential_cipher`, key ``LOA_SECRET_KEY``); a
+plaintext row left by an older version is read as it is and encrypted on its next save (or by
+:func:`reseal_credentials`, behind ``loa secrets rotate``). Saving without a key is refused: a
+credential is never written in clear. Every value loaded or saved is remembered in
+:func:`handled_secret_values`, so the log formatter can mask tokens that never were in the
+configuration.
 """
 
 from __future__ import annotations
@@ -24,10 +31,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from content_queue.credential_cipher import (
+    ENV_VAR,
+    CredentialCipher,
+    SecretKeyError,
+    is_encrypted,
+)
 from content_queue.db import is_postgres, reader
 from content_queue.tables import channel_state
 
-__all__ = ["DbTokenStore", "advisory_key"]
+__all__ = ["DbTokenStore", "advisory_key", "handled_secret_values", "reseal_credentials"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +48,45 @@ log = logging.getLogger(__name__)
 # per-channel keys never collide with other advisory locks (e.g. the migration lock).
 _LOCK_NAMESPACE = 0x4C6F6154
 _memory_locks: dict[str, threading.Lock] = {}
+# Secret values this process has read from or written to the database (for log masking), oldest
+# first; a long-running process keeps the newest _MAX_HANDLED (rotated tokens come ~daily).
+_handled: dict[str, None] = {}
+_handled_lock = threading.Lock()
+_MAX_HANDLED = 1000
+# Shorter strings (ids, flags) are not worth masking and would mask ordinary words.
+_MIN_SECRET_LENGTH = 8
+
+
+def handled_secret_values() -> frozenset[str]:
+    """Every credential string this process loaded or saved (tokens, not timestamps or ids)."""
+    with _handled_lock:
+        return frozenset(_handled)
+
+
+def _remember(values: dict[str, Any]) -> None:
+    found = [v.strip() for v in _strings(values) if len(v.strip()) >= _MIN_SECRET_LENGTH]
+    if found:
+        with _handled_lock:
+            for value in found:
+                _handled.pop(value, None)
+                _handled[value] = None
+            while len(_handled) > _MAX_HANDLED:
+                del _handled[next(iter(_handled))]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _credentials_only(values: dict[str, Any]) -> dict[str, Any]:
+    """Values worth masking: skip timestamps and numbers stored beside the tokens."""
+    return {k: v for k, v in values.items() if not k.endswith(("_at", "_in", "_id", "_version"))}
 
 
 def advisory_key(name: str) -> int:
@@ -53,12 +105,34 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 class DbTokenStore:
-    """Credentials of channel ``channel_name`` kept in ``channel_state.credentials`` (JSON)."""
+    """Credentials of channel ``channel_name`` kept encrypted in ``channel_state.credentials``.
 
-    def __init__(self, engine: Engine, channel_name: str):
+    ``cipher`` is the key of the configuration (``Loa`` passes the one from settings and
+    ``.env``); without one, ``LOA_SECRET_KEY`` is read from the process environment.
+    """
+
+    def __init__(self, engine: Engine, channel_name: str, cipher: CredentialCipher | None = None):
         self.engine = engine
         self._reader = reader(engine)
         self.channel = channel_name
+        self._cipher = cipher
+
+    def _key(self, required: bool) -> CredentialCipher | None:
+        cipher = self._cipher or CredentialCipher.from_environment()
+        if cipher is None and required:
+            raise SecretKeyError(f"Thiếu khóa mã hóa {ENV_VAR}: không thể lưu hay đọc thông tin "
+                                 f"đăng nhập của kênh {self.channel}. Chạy `loa init` trong thư "
+                                 "mục cấu hình để tạo khóa vào .env.")
+        return cipher
+
+    def _open(self, stored: Any) -> dict[str, Any]:
+        stored = dict(stored or {})
+        if not stored:
+            return {}
+        cipher = self._key(required=is_encrypted(stored))
+        values = cipher.open(stored, self.channel) if cipher else stored
+        _remember(_credentials_only(values))
+        return values
 
     def __repr__(self) -> str:  # never show the credentials
         return f"DbTokenStore({self.engine.url.render_as_string(hide_password=True)!r}, {self.channel!r})"
@@ -69,7 +143,7 @@ class DbTokenStore:
             value = conn.execute(
                 sa.select(channel_state.c.credentials).where(channel_state.c.channel == self.channel)
             ).scalar_one_or_none()
-        return dict(value or {})
+        return self._open(value)
 
     def save(self, values: dict[str, Any]) -> None:
         """Merge ``values`` into the credentials and commit before returning.
@@ -77,6 +151,8 @@ class DbTokenStore:
         A key whose value is ``None`` is removed. ``access_expires_at`` (a datetime or ISO string)
         also sets the ``token_expires_at`` column, which health checks and alerts read.
         """
+        cipher = self._key(required=True)
+        assert cipher is not None
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(channel_state)
@@ -89,13 +165,14 @@ class DbTokenStore:
                 .where(channel_state.c.channel == self.channel)
                 .with_for_update()
             ).scalar_one()
-            merged = dict(current or {})
+            merged = self._open(current)
             for key, value in values.items():
                 if value is None:
                     merged.pop(key, None)
                 else:
                     merged[key] = value.isoformat() if isinstance(value, datetime) else value
-            changes: dict[str, Any] = {"credentials": merged, "updated_at": now}
+            _remember(_credentials_only(merged))
+            changes: dict[str, Any] = {"credentials": cipher.seal(merged), "updated_at": now}
             if "access_expires_at" in values:
                 changes["token_expires_at"] = _as_datetime(values["access_expires_at"])
             conn.execute(
@@ -148,3 +225,26 @@ class DbTokenStore:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def reseal_credentials(engine: Engine, cipher: CredentialCipher) -> list[str]:
+    """Encrypt every stored row with the cipher's first key; returns the channels rewritten.
+
+    Plaintext rows of older versions and rows under an older key are rewritten; a row no
+    configured key opens raises :class:`SecretKeyError` and nothing is changed.
+    """
+    rewritten: list[str] = []
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(channel_state.c.channel, channel_state.c.credentials)
+                            .with_for_update()).all()
+        for channel, stored in rows:
+            stored = dict(stored or {})
+            if not cipher.needs_rotation(stored):
+                continue
+            values = cipher.open(stored, channel)
+            conn.execute(sa.update(channel_state).where(channel_state.c.channel == channel)
+                         .values(credentials=cipher.seal(values)))
+            rewritten.append(channel)
+    if rewritten:
+        log.info("re-encrypted the stored credentials of %s", ", ".join(rewritten))
+    return rewritten

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,10 +47,32 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{_READ_ONLY: True})
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (0600), and tighten existing ones.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so they follow; files
+    left by an older version (created 0644) are tightened too.
+    """
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder itself
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            candidate = Path(f"{database}{suffix}")
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+
+
 def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
     """An engine with the project's connection settings (SQLite: WAL, foreign keys, one writer)."""
     url = normalise_url(url, base_dir)
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")

@@ -22,11 +22,20 @@ from channels.sandbox.base import SandboxServer
 from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
+from content_queue.credential_cipher import generate_key
 from content_queue.db import normalise_url
 from content_queue.models import ParsedArticle, ParsedImage
 from content_queue.store import Store
 
 PG_SKIP = "PostgreSQL tests need LOA_TEST_DATABASE_URL (set by .ci/run)"
+
+
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs like a deployment made by ``loa init``: with a credentials key."""
+    key = generate_key()
+    monkeypatch.setenv("LOA_SECRET_KEY", key)
+    return key
 
 
 @contextmanager
@@ -165,7 +174,8 @@ class Workspace:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """WordPress, Facebook and Zalo sandboxes, and a config.toml (secrets in the environment)."""
-    for key in [k for k in os.environ if k.startswith("LOA_") and k != "LOA_TEST_DATABASE_URL"]:
+    for key in [k for k in os.environ if k.startswith("LOA_")
+                and k not in ("LOA_TEST_DATABASE_URL", "LOA_SECRET_KEY")]:
         monkeypatch.delenv(key)
     wp, fb, zalo = WordPressSandbox(), FacebookSandbox(), ZaloSandbox()
     for sb in (wp, fb, zalo):

@@ -48,7 +48,7 @@ class Room:
 
 @pytest.fixture
 def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Room]:
-    for key in [k for k in os.environ if k.startswith("LOA_")]:
+    for key in [k for k in os.environ if k.startswith("LOA_") and k != "LOA_SECRET_KEY"]:
         monkeypatch.delenv(key)
     with serving(TelegramSandbox()) as tg, serving(ZaloSandbox()) as zalo:
         cfg = tmp_path / "config.toml"

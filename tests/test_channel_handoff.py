@@ -89,6 +89,15 @@ def make_channel(tmp_path: Path, port: int, **overrides: Any) -> HandoffChannel:
     return HandoffChannel("website", HandoffSettings.model_validate(values))
 
 
+def test_without_the_hosts_instructions_the_guide_invents_no_command(
+        tmp_path: Path, smtp: tuple[MailSink, int], article: ArticleView) -> None:
+    channel = make_channel(tmp_path, smtp[1])
+    receipt = channel.publish(channel.render(article, {}), KEY)
+    guide = (Path(receipt.extra["package"]) / "HUONG-DAN.txt").read_text("utf-8")
+    assert "Gửi địa chỉ đó cho quản trị viên Loa (mã bài 7, kênh website)" in guide
+    assert "loa " not in guide and "/" + "confirm" not in guide
+
+
 def attachments(msg: EmailMessage) -> dict[str, bytes]:
     return {part.get_filename(): part.get_payload(decode=True) for part in msg.iter_attachments()}
 
@@ -97,6 +106,7 @@ def test_publish_writes_the_package_and_mails_it(tmp_path: Path, smtp: tuple[Mai
                                                  article: ArticleView) -> None:
     sink, port = smtp
     channel = make_channel(tmp_path, port)
+    channel.confirm_instructions = lambda article_id, name: [f"host command {article_id} {name} URL"]
     receipt = channel.publish(channel.render(article, {}), KEY)
 
     package = Path(receipt.extra["package"])
@@ -109,13 +119,14 @@ def test_publish_writes_the_package_and_mails_it(tmp_path: Path, smtp: tuple[Mai
     assert '<img src="hinh-1.png"' in page and "<script" not in page
     assert (package / "bai-viet.txt").read_text("utf-8").startswith("Sở Ngoại vụ đẩy mạnh")
     guide = (package / "HUONG-DAN.txt").read_text("utf-8")
-    assert "loa confirm 7 URL" in guide and "/published 7 URL" in guide and "ảnh đại diện: bia.jpg" in guide
+    assert "   - host command 7 website URL" in guide and "ảnh đại diện: bia.jpg" in guide
+    assert "/published" not in guide
     assert (package / ".loa-key").read_text("utf-8") == KEY
     assert (package / "bia.jpg").read_bytes() == Path(article.cover.path).read_bytes()  # type: ignore[union-attr]
 
     [msg] = sink.messages
     assert msg["To"] == WEBMASTER and "Sở Ngoại vụ đẩy mạnh" in msg["Subject"]
-    assert "loa confirm 7 URL" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "host command 7 website URL" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     files = attachments(msg)
     assert sorted(files) == ["bai-viet.html", "bai-viet.txt", "bia.jpg", "hinh-1.png"]
     assert files["hinh-1.png"] == (package / "hinh-1.png").read_bytes()

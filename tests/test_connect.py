@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from rich.console import Console
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.connect import connect_channel
 from bot.context import Loa
 from bot.settings import load_settings
 from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
+from channels.zalo_oa import consent_link
 from content_queue.channel_tokens import DbTokenStore
 
 
@@ -81,3 +85,29 @@ def test_wordpress_connect_verifies_the_application_password(loa: Loa) -> None:
     console, out = _console()
     connect_channel(loa, "website", console)
     assert "Mật khẩu ứng dụng hợp lệ" in out.getvalue()
+
+
+def test_facebook_token_prompt_does_not_echo_the_token(loa: Loa) -> None:
+    cfg = loa.settings.base_dir / "config.toml"
+    res = CliRunner().invoke(app, ["-c", str(cfg), "channels", "connect", "facebook"],
+                             input=FacebookSandbox.USER_TOKEN + "\n")
+    assert res.exit_code == 0, res.output
+    assert "Đã kết nối trang" in res.output
+    assert FacebookSandbox.USER_TOKEN not in res.output  # a visible prompt would echo it
+    assert DbTokenStore(loa.store.engine, "facebook").load()["page_token"]
+
+
+def _redirect_of_another_consent(loa: Loa) -> str:
+    """What Zalo sends back for a consent link that this `connect` did not print."""
+    other, _verifier, _state = consent_link(loa.settings.parsed_channels["zalo"])  # type: ignore[arg-type]
+    return requests.get(other, allow_redirects=False, timeout=5).headers["Location"]
+
+
+@pytest.mark.parametrize("paste", ["other consent", "bare code"])
+def test_zalo_connect_refuses_a_redirect_without_this_consents_state(loa: Loa, paste: str) -> None:
+    console, _out = _console()
+    foreign = _redirect_of_another_consent(loa)
+    pasted = foreign if paste == "other consent" else parse_qs(urlsplit(foreign).query)["code"][0]
+    with pytest.raises(ValueError, match="state"):
+        connect_channel(loa, "zalo", console, ask=lambda _prompt: pasted)
+    assert DbTokenStore(loa.store.engine, "zalo").load() == {}

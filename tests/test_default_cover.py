@@ -33,7 +33,8 @@ def media() -> Iterator[MediaHost]:
 def zalo_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media: MediaHost,
               ) -> Iterator[tuple[Path, ZaloSandbox]]:
     """A Zalo-only configuration (no website) whose default cover is served by ``media``."""
-    for key in [k for k in os.environ if k.startswith("LOA_") and k != "LOA_TEST_DATABASE_URL"]:
+    for key in [k for k in os.environ if k.startswith("LOA_")
+                and k not in ("LOA_TEST_DATABASE_URL", "LOA_SECRET_KEY")]:
         monkeypatch.delenv(key)
     with serving(ZaloSandbox()) as zalo:
         cfg = tmp_path / "config.toml"

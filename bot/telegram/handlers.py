@@ -12,7 +12,10 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import time
+import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,17 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.approval import approve_article, drafts_for
 from bot.context import Loa
+from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
+from bot.instructions import instruction
 from bot.intake import ingest_path
 from bot.kpis import month_status, parse_period
 from bot.schedule import parse_local_time
@@ -45,6 +53,7 @@ from bot.telegram.cards import (
     local_time,
     parse_callback,
 )
+from bot.telegram.strangers import StrangerGate, audit_prefix
 from content_queue.models import Actor, Article
 from content_queue.tables import bot_cards, deliveries
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
@@ -80,10 +89,24 @@ def _loa(context: Context) -> Loa:
     return context.application.bot_data["loa"]
 
 
-def _audit_unauthorised(loa: Loa, user: User | None, what: str) -> None:
+def _audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: int = 0) -> None:
+    """One audit row; what the person wrote is kept as a short prefix only."""
+    extra: dict[str, Any] = {"length": len(what)}
+    if suppressed:
+        extra["unanswered_before"] = suppressed
     with loa.store.tx() as conn:
         loa.store.audit(conn, Actor(f"tg:{user.id if user else '?'}", "telegram"),
-                        "unauthorised", None, user_id=user.id if user else None, what=what)
+                        "unauthorised", None, user_id=user.id if user else None,
+                        what=audit_prefix(what), **extra)
+
+
+def _stranger_verdict(context: Context, loa: Loa, user: User | None, what: str) -> bool:
+    """Audit a stranger's attempt within the rate limit; True when they should be answered."""
+    gate: StrangerGate = context.application.bot_data.setdefault("strangers", StrangerGate())
+    verdict = gate.admit(user.id if user else 0)
+    if verdict.audit:
+        _audit_unauthorised(loa, user, what, suppressed=verdict.suppressed)
+    return verdict.answer
 
 
 async def _reply(update: Update, text: str, **kwargs: Any) -> Message | None:
@@ -102,8 +125,8 @@ def guarded(needs: str) -> Callable[[Command], Handler]:
             role = role_of(loa, user.id if user else None)
             what = update.effective_message.text if update.effective_message else None
             if role is None:
-                _audit_unauthorised(loa, user, what or "?")
-                await _reply(update, texts.UNAUTHORISED)
+                if _stranger_verdict(context, loa, user, what or "?"):
+                    await _reply(update, texts.UNAUTHORISED)
                 return
             if needs == "admin" and role != "admin":
                 _audit_unauthorised(loa, user, what or "?")
@@ -199,20 +222,29 @@ async def sync_cards(bot: Bot, loa: Loa) -> int:
 
 
 # ----- buttons -------------------------------------------------------------------------------------
-async def on_button(update: Update, context: Context) -> None:
-    """Check the sender, the card, the state and the revision, then act on one press."""
+async def on_button(update: Update, context: Context) -> str | None:
+    """Check the sender, the card, the state and the revision, then act on one press.
+
+    Returns the conversation state when the press asked a question (a time, a reason).
+    """
     query = update.callback_query
     if query is None:
-        return
+        return None
     loa = _loa(context)
     user = query.from_user
     answer = texts.BAD_DATA
     show_alert = True
+    state: str | None = None
     try:
-        if role_of(loa, user.id) != "admin":
+        role = role_of(loa, user.id)
+        if role == "editor":
             _audit_unauthorised(loa, user, f"button {query.data}")
-            answer = texts.NOT_ADMIN if role_of(loa, user.id) else texts.UNAUTHORISED
-            return
+            answer = texts.NOT_ADMIN
+            return None
+        if role is None:
+            answer = (texts.UNAUTHORISED
+                      if _stranger_verdict(context, loa, user, f"button {query.data}") else "")
+            return None
         data = parse_callback(query.data)
         message = query.message
         row = _card_row(loa, message.chat.id, message.message_id) if message else None
@@ -222,50 +254,158 @@ async def on_button(update: Update, context: Context) -> None:
                         query.data, user.id)
             with loa.store.tx() as conn:
                 loa.store.audit(conn, _actor(user), "forged_callback", None, user_id=user.id,
-                                data=query.data)
-            return
+                                data=audit_prefix(str(query.data)))
+            return None
         try:
             article = loa.store.get(data.article_id)
         except NotFound as exc:
             answer = str(exc)
-            return
+            return None
         if article.state != "pending":
             answer = texts.ALREADY_DECIDED.format(
                 id=article.id, state=STATE_VI.get(article.state, article.state))
             await close_cards(context.bot, loa, article)
-            return
+            return None
         if article.revision != data.revision:
             answer = texts.STALE_CARD.format(id=article.id, revision=article.revision)
-            return
-        answer, show_alert = await _act(update, context, loa, data, article)
+            return None
+        answer, show_alert, state = await _act(update, context, loa, data, article)
     finally:
         with contextlib.suppress(TelegramError):
-            await query.answer(answer[:200], show_alert=show_alert)
+            await query.answer(answer[:200] or None, show_alert=show_alert and bool(answer))
+    return state
+
+
+# ----- questions: "approve at" and "reject" wait for the admin's reply ---------------------------
+ASK_TIME, ASK_REASON = "ask_time", "ask_reason"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question the bot asked one admin in one chat; only a reply to it answers it."""
+
+    kind: str  # "at" (a time) or "rj" (a reason)
+    article_id: int
+    revision: int
+    chat_id: int
+    message_id: int
+    expires_at: float  # time.monotonic()
+    hinted: bool = False
+
+
+async def _ask(update: Update, context: Context, loa: Loa, data: CallbackData,
+               article: Article) -> str | None:
+    chat = update.effective_chat
+    if chat is None or context.user_data is None:
+        return None
+    if data.action == "at":
+        prompt = texts.ASK_TIME.format(id=article.id, example=_example_time(loa),
+                                       minutes=_minutes(loa))
+    else:
+        prompt = texts.ASK_REASON.format(id=article.id, minutes=_minutes(loa))
+    sent = await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply())
+    context.user_data["question"] = Question(
+        data.action, article.id, data.revision, chat.id, sent.message_id,
+        time.monotonic() + loa.settings.telegram.answer_timeout_seconds)
+    return ASK_TIME if data.action == "at" else ASK_REASON
+
+
+def _minutes(loa: Loa) -> int:
+    return max(1, round(loa.settings.telegram.answer_timeout_seconds / 60))
+
+
+async def on_answer(update: Update, context: Context) -> str | int | None:
+    """The admin's reply to the bot's question: a time to approve at, or a reason to reject."""
+    loa = _loa(context)
+    user, message = update.effective_user, update.effective_message
+    question: Question | None = (context.user_data or {}).get("question")
+    if user is None or message is None or question is None or context.user_data is None:
+        return ConversationHandler.END
+    if time.monotonic() > question.expires_at:
+        context.user_data.pop("question", None)
+        await _reply(update, texts.ANSWER_TIMED_OUT.format(id=question.article_id))
+        return ConversationHandler.END
+    replied = message.reply_to_message
+    if (message.chat.id != question.chat_id or replied is None
+            or replied.message_id != question.message_id):
+        if not question.hinted:  # said once: admins also talk to each other in the group
+            context.user_data["question"] = replace(question, hinted=True)
+            await _reply(update, texts.ANSWER_BY_REPLY.format(id=question.article_id))
+        return None
+    if role_of(loa, user.id) != "admin":
+        context.user_data.pop("question", None)
+        return ConversationHandler.END
+    text = message.text or ""
+    if question.kind == "at":
+        try:
+            parse_local_time(text, loa.settings.schedule)
+        except ValueError as exc:
+            await _reply(update, texts.BAD_TIME.format(error=exc, example=_example_time(loa)))
+            return None
+        context.user_data.pop("question", None)
+        await _reply(update, await _approve(context.bot, loa, question.article_id,
+                                            question.revision, _actor(user), at=text.strip()))
+        return ConversationHandler.END
+    context.user_data.pop("question", None)
+    await _reply(update, await _reject(context.bot, loa, question.article_id, question.revision,
+                                       _actor(user), text))
+    return ConversationHandler.END
+
+
+async def on_cancel_question(update: Update, context: Context) -> int:
+    """/cancel while a question waits: forget it."""
+    if context.user_data is not None:
+        context.user_data.pop("question", None)
+    await _reply(update, texts.WAITING_CANCELLED)
+    return ConversationHandler.END
+
+
+async def on_answer_timeout(update: object, context: Context) -> None:
+    """The time to answer ran out: the question is forgotten and the chat is told so."""
+    question: Question | None = (context.user_data or {}).get("question")
+    if question is None or context.user_data is None or time.monotonic() < question.expires_at:
+        return  # a press that asked nothing, or a newer question that is still open
+    context.user_data.pop("question", None)
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(question.chat_id,
+                                       texts.ANSWER_TIMED_OUT.format(id=question.article_id))
+
+
+def question_conversation(loa: Loa) -> ConversationHandler[Any]:
+    """Buttons, and the questions some of them ask, scoped to one admin in one chat."""
+    with warnings.catch_warnings():
+        # per_message=False is intended: the answer is a message, not a press on the question.
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[CallbackQueryHandler(on_button)],
+            states={
+                ASK_TIME: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_answer)],
+                ASK_REASON: [MessageHandler(filters.TEXT & ~filters.COMMAND, on_answer)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, on_answer_timeout)],
+            },
+            fallbacks=[CommandHandler("cancel", on_cancel_question)],
+            per_chat=True, per_user=True, per_message=False, allow_reentry=True,
+            conversation_timeout=loa.settings.telegram.answer_timeout_seconds,
+            name="questions")
 
 
 async def _act(update: Update, context: Context, loa: Loa, data: CallbackData,
-               article: Article) -> tuple[str, bool]:
+               article: Article) -> tuple[str, bool, str | None]:
     user = update.callback_query.from_user  # type: ignore[union-attr]
     chat = update.effective_chat
     if data.action == "ap":
-        return await _approve(context.bot, loa, article.id, data.revision, _actor(user)), False
+        return (await _approve(context.bot, loa, article.id, data.revision, _actor(user)), False,
+                None)
     if data.action in ("at", "rj"):
-        context.user_data["waiting"] = {"kind": data.action, "id": article.id,  # type: ignore[index]
-                                        "revision": data.revision}
-        if data.action == "at":
-            prompt = texts.ASK_TIME.format(id=article.id, example=_example_time(loa))
-        else:
-            prompt = texts.ASK_REASON.format(id=article.id)
-        if chat is not None:
-            await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply())
-        return prompt, False
+        state = await _ask(update, context, loa, data, article)
+        return texts.QUESTION_ASKED, False, state
     # pv: the exact text each channel would get
     if chat is not None:
         for name, draft in drafts_for(loa, article).items():
             await context.bot.send_message(chat.id, texts.PREVIEW_HEADER.format(channel=name))
             for part in _chunks(draft.text or draft.html or draft.title):
                 await context.bot.send_message(chat.id, part)
-    return texts.PREVIEW_SENT, False
+    return texts.PREVIEW_SENT, False, None
 
 
 async def _approve(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, *,
@@ -297,33 +437,6 @@ def _example_time(loa: Loa) -> str:
 
 def _chunks(text: str, size: int = 4000) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or ["—"]
-
-
-async def on_text(update: Update, context: Context) -> None:
-    """A plain message: the time or the reason an admin was asked for (anything else: ignored)."""
-    loa = _loa(context)
-    user = update.effective_user
-    waiting = (context.user_data or {}).get("waiting")
-    if user is None or waiting is None or update.effective_message is None:
-        return
-    if role_of(loa, user.id) != "admin":
-        context.user_data.pop("waiting", None)  # type: ignore[union-attr]
-        return
-    text = update.effective_message.text or ""
-    if waiting["kind"] == "at":
-        try:
-            parse_local_time(text, loa.settings.schedule)
-        except ValueError as exc:
-            await _reply(update, texts.BAD_TIME.format(error=exc, example=_example_time(loa)))
-            return
-        context.user_data.pop("waiting", None)  # type: ignore[union-attr]
-        answer = await _approve(context.bot, loa, waiting["id"], waiting["revision"],
-                                _actor(user), at=text.strip())
-        await _reply(update, answer)
-        return
-    context.user_data.pop("waiting", None)  # type: ignore[union-attr]
-    await _reply(update, await _reject(context.bot, loa, waiting["id"], waiting["revision"],
-                                       _actor(user), text))
 
 
 async def _reject(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor,
@@ -390,9 +503,8 @@ async def cmd_help(update: Update, context: Context, loa: Loa) -> None:
 
 @guarded("editor")
 async def cmd_cancel(update: Update, context: Context, loa: Loa) -> None:
-    """Forget a question the bot asked (time or reason)."""
-    context.user_data.pop("waiting", None)  # type: ignore[union-attr]
-    await _reply(update, texts.WAITING_CANCELLED)
+    """/cancel with no question waiting (a waiting one is cancelled by the conversation)."""
+    await _reply(update, texts.NOTHING_WAITING)
 
 
 @guarded("editor")
@@ -505,8 +617,9 @@ def _channel_arg(loa: Loa, context: Context, command: str) -> tuple[str | None, 
     """The channel named in the command, or an error text."""
     names = list(loa.settings.parsed_channels)
     if not context.args:
-        return None, texts.NEED_CHANNEL.format(command=command, example=names[0] if names else "",
-                                               channels=", ".join(names))
+        example = instruction(command, channel=names[0] if names else "website",
+                              surface="telegram")
+        return None, texts.NEED_CHANNEL.format(example=example, channels=", ".join(names))
     name = context.args[0].strip().lower()
     if name not in names:
         return None, texts.UNKNOWN_CHANNEL.format(name=name, channels=", ".join(names))
@@ -545,61 +658,42 @@ def _article_arg(context: Context) -> int | None:
         return None
 
 
-async def _for_deliveries(update: Update, context: Context, loa: Loa, command: str,
-                          states: tuple[str, ...], what: str, done: str,
-                          act: Callable[[int, Actor], object]) -> None:
-    """Apply ``act`` to the article's deliveries in ``states`` (optionally one channel)."""
+async def _on_delivery(update: Update, context: Context, loa: Loa, action: str) -> None:
+    """``/ACTION ARTICLE [CHANNEL] [URL]``: the one delivery it names, or why not (with choices)."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(command=command))
+        await _reply(update, texts.NEED_ARTICLE_ID.format(
+            command=action, example=instruction(action, 12, surface="telegram")))
         return
-    only = context.args[1].lower() if len(context.args or []) > 1 else None
+    channel, url = split_channel_and_url(list(context.args or [])[1:])
     try:
-        article = loa.store.get(article_id)
-        targets = [d for d in article.deliveries
-                   if d.state in states and (only is None or d.channel == only)]
-        if not targets:
-            await _reply(update, texts.NOTHING_TO_DO.format(id=article_id, what=what))
-            return
-        actor = _actor(update.effective_user)  # type: ignore[arg-type]
-        for d in targets:
-            act(d.id, actor)
-    except (IllegalTransition, NotFound) as exc:
+        d = act_on_delivery(loa, action, article_id, channel,
+                            _actor(update.effective_user),  # type: ignore[arg-type]
+                            url=url, surface="telegram")
+    except (IllegalTransition, NotFound, DeliveryChoiceError) as exc:
         await _reply(update, str(exc))
         return
-    await _reply(update, texts.ACTION_DONE.format(
-        what=done, id=article_id, channels=", ".join(d.channel for d in targets)))
+    done = {"retry": texts.RETRY_DONE, "confirm": texts.CONFIRM_DONE,
+            "notposted": texts.NOTPOSTED_DONE}[action]
+    await _reply(update, texts.ACTION_DONE.format(what=done, id=d.article_id, channels=d.channel))
 
 
 @guarded("admin")
 async def cmd_retry(update: Update, context: Context, loa: Loa) -> None:
-    """Queue the failed deliveries of an article again."""
-    await _for_deliveries(update, context, loa, "retry", ("failed", "retry"), texts.RETRY_WHAT,
-                          texts.RETRY_DONE, loa.store.retry_delivery)
+    """Queue a failed delivery again: /retry ARTICLE [CHANNEL]."""
+    await _on_delivery(update, context, loa, "retry")
 
 
 @guarded("admin")
 async def cmd_confirm(update: Update, context: Context, loa: Loa) -> None:
-    """An admin checked: the in-doubt (or hand-off) post is on the platform."""
-    url = context.args[-1] if len(context.args or []) > 1 and "://" in context.args[-1] else None
-    if url:
-        context.args = context.args[:-1]  # type: ignore[index]
-
-    def confirm(delivery_id: int, actor: Actor) -> object:
-        return loa.store.resolve_in_doubt(delivery_id, actor, posted=True, url=url)
-
-    await _for_deliveries(update, context, loa, "confirm", ("in_doubt", "awaiting_url"),
-                          texts.CONFIRM_WHAT, texts.CONFIRM_DONE, confirm)
+    """An admin checked: the in-doubt (or hand-off) post is online: /confirm ARTICLE [CHANNEL] [URL]."""
+    await _on_delivery(update, context, loa, "confirm")
 
 
 @guarded("admin")
 async def cmd_notposted(update: Update, context: Context, loa: Loa) -> None:
-    """An admin checked: the in-doubt post is not on the platform (Loa posts it again)."""
-    def not_posted(delivery_id: int, actor: Actor) -> object:
-        return loa.store.resolve_in_doubt(delivery_id, actor, posted=False)
-
-    await _for_deliveries(update, context, loa, "notposted", ("in_doubt",),
-                          texts.CONFIRM_WHAT, texts.NOTPOSTED_DONE, not_posted)
+    """An admin checked: the in-doubt post is not online (Loa posts it again): /notposted ARTICLE [CHANNEL]."""
+    await _on_delivery(update, context, loa, "notposted")
 
 
 @guarded("admin")
@@ -607,7 +701,8 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
     """Cancel an approved article before any channel posted it."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(command="withdraw"))
+        await _reply(update, texts.NEED_ARTICLE_ID.format(
+            command="withdraw", example=instruction("withdraw", 12, surface="telegram")))
         return
     try:
         loa.store.withdraw(article_id, _actor(update.effective_user))  # type: ignore[arg-type]
@@ -630,11 +725,12 @@ async def _send_long(update: Update, lines: list[str]) -> None:
 
 
 async def on_unknown_update(update: Update, context: Context) -> None:
-    """A stranger's plain message: refused and logged (admins' chatter is ignored)."""
+    """A stranger's plain message: refused once, then silence (admins' chatter is ignored)."""
     loa = _loa(context)
     user = update.effective_user
-    if user is not None and role_of(loa, user.id) is None and update.effective_message:
-        _audit_unauthorised(loa, user, update.effective_message.text or "?")
+    message = update.effective_message
+    if (user is not None and message is not None and role_of(loa, user.id) is None
+            and _stranger_verdict(context, loa, user, message.text or "?")):
         await _reply(update, texts.UNAUTHORISED)
 
 
@@ -656,10 +752,9 @@ COMMANDS: dict[str, Handler] = {
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every command, the buttons, documents, answers to questions and the error log."""
+    app.add_handler(question_conversation(app.bot_data["loa"]))
     for name, handler in COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
-    app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_unknown_update), group=1)
     app.add_error_handler(on_error)

@@ -35,7 +35,6 @@ __all__ = [
     "HELP",
     "NEED_ARTICLE_ID",
     "NEED_CHANNEL",
-    "NOTHING_TO_DO",
     "NOT_ADMIN",
     "PAUSED",
     "PREVIEW_HEADER",
@@ -68,10 +67,11 @@ HELP = (
     "/stats – số bài tháng này so với chỉ tiêu, số lượt đăng theo kênh\n"
     "/channels – tình trạng các kênh\n"
     "/pause KÊNH, /resume KÊNH – tạm dừng / cho đăng lại một kênh\n"
-    "/retry ID [KÊNH] – đăng lại bài bị lỗi\n"
-    "/withdraw ID – rút bài đã duyệt (trước khi đăng)\n"
-    "/confirm ID [URL] – xác nhận bài đã lên kênh\n"
-    "/notposted ID – xác nhận bài chưa lên kênh (Loa sẽ đăng lại)\n"
+    "/retry SỐ_BÀI [KÊNH] – đăng lại bài bị lỗi\n"
+    "/withdraw SỐ_BÀI – rút bài đã duyệt (trước khi đăng)\n"
+    "/confirm SỐ_BÀI [KÊNH] [URL] – xác nhận bài đã lên kênh (bài đăng thủ công: kèm URL)\n"
+    "/notposted SỐ_BÀI [KÊNH] – xác nhận bài chưa lên kênh (Loa sẽ đăng lại)\n"
+    "Có thể bỏ KÊNH khi bài chỉ có một lượt đăng cần xử lý.\n"
     "Biên tập viên gửi tệp .docx, .md hoặc .html vào đây để nộp bài."
 )
 UNAUTHORISED = ("Xin lỗi, anh/chị chưa có quyền dùng Loa. "
@@ -108,10 +108,16 @@ ALREADY_DECIDED = "Bài #{id} đã được xử lý ({state})."
 STALE_CARD = ("Thẻ này đã cũ: bài #{id} đã có bản sửa (bản {revision}). "
               "Hãy dùng thẻ mới nhất.")
 BAD_DATA = "Nút bấm không hợp lệ."
-ASK_TIME = ("Nhập giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM (giờ Việt Nam), "
-            "ví dụ {example}. Gõ /cancel để hủy.")
+ASK_TIME = ("Trả lời (reply) tin nhắn này bằng giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM "
+            "(giờ Việt Nam), ví dụ {example}, trong vòng {minutes} phút. Gõ /cancel để hủy.")
 BAD_TIME = "{error} Vui lòng nhập lại, ví dụ {example}."
-ASK_REASON = "Nhập lý do từ chối bài #{id} (một tin nhắn). Gõ /cancel để hủy."
+ASK_REASON = ("Trả lời (reply) tin nhắn này bằng lý do từ chối bài #{id} (một tin nhắn), "
+              "trong vòng {minutes} phút. Gõ /cancel để hủy.")
+QUESTION_ASKED = "Loa đã hỏi trong nhóm: hãy trả lời (reply) tin nhắn câu hỏi."
+ANSWER_BY_REPLY = ("Loa đang chờ câu trả lời cho bài #{id}: hãy bấm “Trả lời” (reply) vào tin "
+                   "nhắn câu hỏi của Loa rồi gõ câu trả lời.")
+ANSWER_TIMED_OUT = "Đã hết thời gian trả lời câu hỏi về bài #{id}; bấm lại nút trên thẻ bài nếu cần."
+NOTHING_WAITING = "Không có câu hỏi nào đang chờ trả lời."
 WAITING_CANCELLED = "Đã hủy thao tác đang chờ."
 PREVIEW_HEADER = "👁 Bản xem trước cho kênh {channel}:"
 PREVIEW_SENT = "Đã gửi bản xem trước."
@@ -134,26 +140,24 @@ CHANNEL_OK = "đang hoạt động"
 CHANNEL_PAUSED = "đang tạm dừng ({reason})"
 CHANNEL_REAUTH = "cần kết nối lại tài khoản"
 CHANNEL_LAST_CHECK = "; kiểm tra gần nhất: {result}"
-NEED_CHANNEL = "Hãy ghi tên kênh, ví dụ /{command} {example}. Các kênh: {channels}."
+NEED_CHANNEL = "Hãy ghi tên kênh, ví dụ {example}. Các kênh: {channels}."
 UNKNOWN_CHANNEL = "Không có kênh “{name}”. Các kênh: {channels}."
 PAUSED = "Đã tạm dừng kênh {channel}."
 PAUSE_REASON = "Tạm dừng qua Telegram"
 RESUMED = "Đã cho kênh {channel} đăng trở lại."
-NEED_ARTICLE_ID = "Hãy ghi số bài, ví dụ /{command} 12."
-NOTHING_TO_DO = "Bài #{id} không có lượt đăng nào cần {what}."
+NEED_ARTICLE_ID = "Hãy ghi số bài, ví dụ {example}."
 ACTION_DONE = "{what}: bài #{id}, kênh {channels}."
-RETRY_WHAT = "đăng lại"
 RETRY_DONE = "Đã đưa vào hàng đợi đăng lại"
-CONFIRM_WHAT = "xác nhận"
 CONFIRM_DONE = "Đã ghi nhận là đã đăng"
 NOTPOSTED_DONE = "Đã ghi nhận là chưa đăng, Loa sẽ đăng lại"
 WITHDRAWN = "Đã rút bài #{id}; bài sẽ không được đăng."
 
 __all__ += ["CHANNEL_LAST_CHECK", "CHANNEL_OK", "CHANNEL_PAUSED", "CHANNEL_REAUTH",
-            "CONFIRM_DONE", "CONFIRM_WHAT", "NOTPOSTED_DONE", "PAUSE_REASON", "RETRY_DONE",
-            "RETRY_WHAT", "STATS_BEHIND", "WITHDRAWN"]
+            "CONFIRM_DONE", "NOTPOSTED_DONE", "PAUSE_REASON", "RETRY_DONE",
+            "STATS_BEHIND", "WITHDRAWN"]
 SUPERSEDED = "ℹ️ Thẻ này đã cũ: bài đã có bản sửa (bản {revision}), xem thẻ mới."
-__all__ += ["SUPERSEDED"]
+__all__ += ["ANSWER_BY_REPLY", "ANSWER_TIMED_OUT", "NOTHING_WAITING", "QUESTION_ASKED",
+            "SUPERSEDED"]
 
 REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
                 "/report 2026-H1 (6 tháng), /report 2026 (năm).")
