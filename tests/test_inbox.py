@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from content_queue.ingest import IngestRefusal
-from content_queue.ingest_inbox import InboxPoller
+from content_queue.ingest.inbox import InboxPoller
 
 NOW = datetime(2026, 5, 31, 18, 30, tzinfo=UTC)  # 01:30 on 1 June in Vietnam
 
