@@ -23,6 +23,8 @@ def test_file_returned_after_two_equal_looks_and_only_once(tmp_path: Path) -> No
     f.write_text("# T\n", encoding="utf-8")
     assert p.stable_files() == []
     assert p.stable_files() == [f]
+    assert p.stable_files() == [f]  # handed over again until processed
+    p.taken(f)
     assert p.stable_files() == []
     f.write_text("# T đã sửa\n", encoding="utf-8")  # changed again: settles, then returned again
     assert p.stable_files() == []
@@ -63,13 +65,17 @@ def test_slow_copy_is_returned_only_when_whole(tmp_path: Path) -> None:
     for _ in range(chunks * 3 + 10):  # bounded: the writer needs `chunks` rounds
         written.wait(5)
         written.clear()
-        returned += [(f, f.stat().st_size) for f in p.stable_files()]
+        for f in p.stable_files():
+            returned.append((f, f.stat().st_size))
+            p.taken(f)
         polled.set()
         if done.is_set() and returned:
             break
     writer.join(5)
     for _ in range(3):  # a few more looks must not hand it over twice
-        returned += [(f, f.stat().st_size) for f in p.stable_files()]
+        for f in p.stable_files():
+            returned.append((f, f.stat().st_size))
+            p.taken(f)
     assert done.is_set()
     assert returned == [(target, len(chunk) * chunks)]
 
