@@ -57,7 +57,19 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
+def _short(name: str, limit: int = 200) -> str:
+    """``name`` cut (extension kept) so that ``name-NN.loi.txt`` still fits a file-name limit."""
+    if len(os.fsencode(name)) <= limit:
+        return name
+    stem, ext = Path(name).stem, Path(name).suffix
+    ext = ext if len(os.fsencode(ext)) <= 16 else ""
+    while stem and len(os.fsencode(stem + "…" + ext)) > limit:
+        stem = stem[: len(stem) * 3 // 4]
+    return f"{stem}…{ext}"
+
+
 def _free_name(folder: Path, name: str) -> Path:
+    name = _short(name)
     target = folder / name
     if not _exists(target) and not _exists(folder / f"{name}.loi.txt"):
         return target

@@ -73,6 +73,8 @@ def printable_name(name: str, limit: int = 120) -> str:
         category = unicodedata.category(ch)
         if category in ("Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
             code = ord(ch)
+            if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+                code -= 0xDC00
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
                        else f"\\U{code:08x}")
         else:
