@@ -86,7 +86,9 @@ def take_title_and_meta(
     pos = 0
     while block := _block_at(body, pos):
         tag, inner, end = block
-        text = html_to_text(inner)
+        # Plain text needs no parsing: the common case (a metadata line) stays cheap.
+        text = " ".join(inner.split()) if "<" not in inner and "&" not in inner else (
+            html_to_text(inner))
         meta_match = _META_RE.fullmatch(text) if text else None
         if text and not meta_match and not title and tag == "h1":
             title = text

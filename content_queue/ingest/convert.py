@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -18,8 +19,9 @@ from content_queue.ingest.sources import Source, decode_text
 __all__ = ["Converted", "convert"]
 
 _markdown = MarkdownIt("commonmark").enable("table")
-# ASCII-only lower-casing keeps every index valid (str.lower can change a string's length).
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Literal patterns (nothing to backtrack over), searched once each.
+_TITLE_OPEN = re.compile("<title", re.I)
+_TITLE_CLOSE = re.compile("</title", re.I)
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,15 @@ class Converted:
 
 
 def _page_title(page: str) -> str:
-    """The text of the first ``<title>`` of an HTML page, found with three ``find`` calls."""
-    lowered = page.translate(_ASCII_LOWER)
-    start = lowered.find("<title")
-    if start < 0:
+    """The text of the first ``<title>`` of an HTML page, found with three searches."""
+    start = _TITLE_OPEN.search(page)
+    if start is None:
         return ""
-    open_end = lowered.find(">", start)
-    close = lowered.find("</title", open_end) if open_end >= 0 else -1
-    if close < 0:
+    open_end = page.find(">", start.end())
+    close = _TITLE_CLOSE.search(page, open_end) if open_end >= 0 else None
+    if close is None:
         return ""
-    return html_to_text(sanitise_html(page[open_end + 1 : close]))
+    return html_to_text(sanitise_html(page[open_end + 1 : close.start()]))
 
 
 def convert(source: Source, limits: IngestLimits, media: MediaCollector) -> Converted:

@@ -100,6 +100,7 @@ def _request_json(path: Path, known_channels: Collection[str], topics: Mapping[s
 def _parse_request(request: dict[str, Any]) -> dict[str, Any]:
     """Runs in the forked child: the limits first, then the pipeline; the answer as a dict."""
     limits = IngestLimits(**request["limits"])
+    os.nice(10)  # background work: the service's own threads always come first
     resource.setrlimit(resource.RLIMIT_AS, (limits.worker_memory_bytes, limits.worker_memory_bytes))
     cpu = max(1, int(limits.worker_cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
