@@ -29,8 +29,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Collection, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -40,13 +40,22 @@ from content_queue.ingest.rules import MB, IngestLimits, IngestRefusal, printabl
 from content_queue.models import ParsedArticle, ParsedImage
 from content_queue.topics import Topic
 
-__all__ = ["internal_refusal", "over_processing_limits", "parse_isolated"]
+__all__ = ["WorkerUsage", "internal_refusal", "over_processing_limits", "parse_isolated"]
 
 log = logging.getLogger(__name__)
 
 _MAX_ANSWER_BYTES = 256 * MB
 _SERVER_MAIN = ("import sys; from content_queue.ingest.worker import serve; "
                 "serve(sys.stdin.buffer, sys.stdout.buffer)")
+
+
+@dataclass(frozen=True)
+class WorkerUsage:
+    """What parsing one file cost its worker process."""
+
+    max_rss_bytes: int
+    cpu_seconds: float
+    wall_seconds: float
 
 
 def over_processing_limits(name: str, limits: IngestLimits) -> IngestRefusal:
@@ -178,15 +187,16 @@ def _run_one(request: dict[str, Any]) -> dict[str, Any]:
     if timed_out:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    spent = {"usage": {"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime}}
     if timed_out:
-        return {"limit": "time"}
+        return {"limit": "time", **spent}
     try:
-        return dict(json.loads(b"".join(chunks).decode("utf-8", "surrogatepass")))
+        return {**json.loads(b"".join(chunks).decode("utf-8", "surrogatepass")), **spent}
     except ValueError:
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit {os.WEXITSTATUS(status)}")
-        return {"limit": f"died ({how})"}
+        return {"limit": f"died ({how})", **spent}
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
@@ -270,13 +280,20 @@ def parse_isolated(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    on_usage: Callable[[WorkerUsage], None] | None = None,
 ) -> ParsedArticle:
-    """``pipeline.parse_file`` run in a limited child process; blocks the calling thread only."""
+    """``pipeline.parse_file`` run in a limited child process; blocks the calling thread only.
+
+    ``on_usage`` receives what the worker cost (peak memory, CPU, wall time), for benchmarks.
+    """
     name = printable_name(path.name)
     started = time.monotonic()
     request = _request_json(path.absolute(), known_channels, topics, limits, now, tz,
                             media_dir.absolute())
     answer = _server.ask(request, limits.worker_timeout_seconds + 10.0)
+    if answer is not None and on_usage is not None and "usage" in answer:
+        on_usage(WorkerUsage(int(answer["usage"]["max_rss_kb"]) * 1024,
+                             float(answer["usage"]["cpu_seconds"]), time.monotonic() - started))
     if answer is None:
         error_id = uuid.uuid4().hex[:8]
         log.error("ingest error %s: the worker server gave no answer for %s", error_id, name)
