@@ -247,3 +247,51 @@ def test_file_names_are_shown_without_control_characters(raw: str, shown: str) -
 ])
 def test_uploaded_file_names_are_made_safe(given: str | None, safe: str) -> None:
     assert upload_name(given) == safe
+
+
+def test_the_bot_answers_other_messages_while_an_upload_is_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real PTB application on the local Bot API: a pathological upload is parsed off the
+    event loop, so ``/queue`` sent after it is answered first and the loop never stalls."""
+    from bot.telegram import run_bot
+    from channels.sandbox.telegram import TelegramSandbox
+
+    editor = 222
+    tg = TelegramSandbox()
+    tg.start()
+    try:
+        (tmp_path / "config.toml").write_text(
+            CONFIG.format(db=f"sqlite:///{tmp_path / 'loa.db'}", poll=30)
+            + f'[telegram]\napi_url = "{tg.url}"\neditors = [{editor}]\nchat_id = -100\n', "utf-8")
+        monkeypatch.setenv("LOA_TELEGRAM__TOKEN", tg.TOKEN)
+        loa = Loa(load_settings(tmp_path / "config.toml"))
+        heavy = next(c for c in build_corpus(tmp_path / "corpus")
+                     if c.expect == "processing_limits" and c.path.suffix == ".html")
+
+        def reply_containing(needle: str) -> int | None:
+            return next((i for i, m in enumerate(tg.sent) if needle in m.get("text", "")), None)
+
+        async def scenario() -> float:
+            stopping = asyncio.Event()
+            bot = asyncio.create_task(run_bot(loa, stopping, poll_timeout=1, card_interval=0.2))
+            await asyncio.sleep(0.5)
+            tg.send_user_document(editor, heavy.path.name, heavy.path.read_bytes())
+            tg.send_user_message(editor, "/queue")
+            worst, last = 0.0, time.monotonic()
+            deadline = last + 60
+            while time.monotonic() < deadline and reply_containing("vượt giới hạn xử lý") is None:
+                await asyncio.sleep(0.02)
+                now = time.monotonic()
+                worst, last = max(worst, now - last), now
+            stopping.set()
+            await bot
+            return worst
+
+        worst = asyncio.run(scenario())
+        refused = reply_containing("tệp vượt giới hạn xử lý")
+        queue = reply_containing("Không có bài nào chờ duyệt.")
+        assert refused is not None and queue is not None
+        assert queue < refused  # answered while the file was still being parsed
+        assert worst < 0.2, f"the event loop stalled for {worst * 1000:.0f} ms"
+    finally:
+        tg.stop()

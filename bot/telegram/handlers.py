@@ -660,7 +660,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for name, handler in COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_handler(MessageHandler(filters.Document.ALL, on_document))
+    app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_unknown_update), group=1)
     app.add_error_handler(on_error)
