@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from channels.render import nfc, truncate_words
-from content_queue.ingest.rules import IngestLimits, IngestRefusal
+from content_queue.ingest.rules import IngestLimits, IngestRefusal, printable_name
 from content_queue.ingest.topic import parse_topic, suggest_topic
 from content_queue.models import ParsedArticle, ParsedImage
 from content_queue.topics import Topic
@@ -51,7 +51,7 @@ def parse_publish_at(value: Any, *, now: datetime, tz: ZoneInfo) -> datetime | N
         else:
             raise IngestRefusal(
                 "publish_at_format",
-                f"Không hiểu thời điểm đăng “{text[:60]}”.",
+                f"Không hiểu thời điểm đăng “{printable_name(text, 60)}”.",
                 "Hãy ghi theo dạng YYYY-MM-DD HH:MM (giờ Việt Nam), ví dụ “Đăng lúc: 2026-12-01 08:30”.",
             )
     if when.tzinfo is None:
@@ -76,7 +76,7 @@ def _parse_channels(value: Any, known: Collection[str]) -> tuple[str, ...]:
         items = str(value).replace(";", ",").split(",")
     names = [nfc(v).strip().lower() for v in items]
     names = [n for n in names if n]
-    unknown = [n[:40] for n in names if n not in known]
+    unknown = [printable_name(n, 40) for n in names if n not in known]
     if unknown:
         raise IngestRefusal(
             "unknown_channel",

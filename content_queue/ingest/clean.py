@@ -25,6 +25,8 @@ _ATTRS = {"a": {"href"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan"},
 _DROP_WITH_CONTENT = {"script", "style", "title", "template", "noscript", "textarea", "iframe",
                       "object", "svg", "math"}
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6")
+# C0/C1 control characters other than tab and line breaks: never part of an article's text.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Applied to one paragraph's text (a line), never to a document.
 _META_RE = re.compile(r"\s*(chủ đề|kênh|đăng lúc|tóm tắt|mã bài)\s*:\s*(.*)", re.I | re.S)
 _META_KEYS = {"chủ đề": "topic", "kênh": "channels", "đăng lúc": "publish_at",
@@ -55,8 +57,9 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
 
 
 def sanitise_html(fragment: str) -> str:
-    """NFC HTML with only the tags Loa publishes: no scripts, handlers, iframes or js: links."""
-    return nh3.clean(nfc(fragment), tags=_TAGS, attributes=_ATTRS,
+    """NFC HTML with only the tags and links Loa publishes (no scripts, handlers, iframes, js: or
+    relative links) and no control characters."""
+    return nh3.clean(_CONTROL_RE.sub("", nfc(fragment)), tags=_TAGS, attributes=_ATTRS,
                      clean_content_tags=_DROP_WITH_CONTENT, attribute_filter=_attribute_filter,
                      url_schemes=set(LINK_SCHEMES), link_rel=None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import socket
 import stat
 import zipfile
 from collections.abc import Callable
@@ -152,6 +153,7 @@ def _expect_links(article: object) -> None:
     body = article.body_html  # type: ignore[attr-defined]
     for bad in ("//evil.example", "javascript:", "ftp://", "tuong-doi.html", "file:"):
         assert bad not in body, bad
+    assert "\x1b" not in body and "\x07" not in body
     for good in ('href="https://dvc.langson.gov.vn/"', 'href="mailto:sngv@langson.gov.vn"',
                  'href="tel:+842053812345"'):
         assert good in body, good
@@ -255,6 +257,9 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
         lambda e: _reason_lacks(e, "hostile-corpus-secret"))
     os.mkfifo(folder / "ong-dan.md")
     add("FIFO named .md", 5, "not_regular_file", folder / "ong-dan.md")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(folder / "o-cam.md"))  # a socket file stays after its socket closes
+    add("socket named .md", 5, "not_regular_file", folder / "o-cam.md")
     linked_folder = folder / "thu-muc-co-lien-ket"
     linked_folder.mkdir()
     (linked_folder / "bai.md").write_text("# T\n\n![x](anh.png)\n", "utf-8")
@@ -306,8 +311,8 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
         "<h1>Liên kết</h1><p><a href='//evil.example/x'>a</a> <a href='javascript:alert(1)'>b</a> "
         "<a href='ftp://evil.example/'>c</a> <a href='tuong-doi.html'>d</a> "
         "<a href='file:///etc/passwd'>e</a> <a href='https://dvc.langson.gov.vn/'>f</a> "
-        "<a href='mailto:sngv@langson.gov.vn'>g</a> <a href='tel:+842053812345'>h</a></p>")),
-        _expect_links)
+        "<a href='mailto:sngv@langson.gov.vn'>g</a> <a href='tel:+842053812345'>h</a>"
+        "\x1b[2J\x07</p>")), _expect_links)
 
     # 8. Encodings and names.
     add("UTF-16 LE with BOM", 8, "ok",
