@@ -100,16 +100,17 @@ def main() -> None:
     cases = build_corpus(work / "corpus")
     print(f"hostile corpus: {len(cases)} entries (corpus limits: "
           f"{CORPUS_LIMITS.worker_cpu_seconds} s CPU, {CORPUS_LIMITS.worker_memory_bytes // MB} MB)")
-    total, peak = 0.0, 0
+    total, peak, cpu = 0.0, 0, 0.0
     light_total = 0.0
     for case in cases:
         outcome, usage, wall = run(case.path, CORPUS_LIMITS, work / "media")
         total += wall
+        cpu += usage.cpu_seconds if usage else 0.0
         if case.expect != "processing_limits":
             light_total += wall
             peak = max(peak, usage.max_rss_bytes if usage else 0)
         print(line(case.name, outcome, usage, wall))
-    print(f"corpus total: {total:.2f} s wall; without the {sum(c.expect == 'processing_limits' for c in cases)} "
+    print(f"corpus total: {total:.2f} s wall, {cpu:.2f} s worker CPU; without the {sum(c.expect == 'processing_limits' for c in cases)} "
           f"files stopped by the limits: {light_total:.2f} s, worker peak RSS {peak / MB:.1f} MB")
     print(f"service process peak RSS: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
