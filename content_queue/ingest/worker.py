@@ -228,7 +228,9 @@ class _ForkServer:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _SERVER_MAIN],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-                cwd=str(Path(__file__).resolve().parents[2]))
+                cwd=str(Path(__file__).resolve().parents[2]),
+                # Parsing needs no secret: the service's tokens stay out of the workers.
+                env={k: v for k, v in os.environ.items() if not k.startswith("LOA_")})
         return self._proc
 
     def ask(self, request: bytes, timeout: float) -> dict[str, Any] | None:
