@@ -65,7 +65,7 @@ def realistic_docx(path: Path, photos: int = 12, target_bytes: int = 15 * MB) ->
             for c in range(4):
                 table.cell(r, c).text = f"Chỉ tiêu {r}.{c}: {rnd.randint(50, 100)}%"
         doc.add_picture(io.BytesIO(noise_jpeg(rnd, (side, side * 3 // 4))), width=Cm(15))
-    doc.save(path)
+    doc.save(str(path))
     return path
 
 

@@ -92,11 +92,11 @@ def _ingest(loa: Loa, path: Path, actor: Actor, *, move: bool,
             poller.move_rejected(path, refusal, now)
         return _refused(name, refusal)
     except IllegalTransition as exc:
-        refusal = IngestRefusal("changed_after_approval", str(exc),
+        changed = IngestRefusal("changed_after_approval", str(exc),
                                 "Bài đã duyệt không sửa được qua hộp thư; hãy liên hệ quản trị.")
         if move and poller:
-            poller.move_rejected(path, refusal, now)
-        return _refused(name, refusal)
+            poller.move_rejected(path, changed, now)
+        return _refused(name, changed)
     if move and poller:
         poller.move_processed(path, now)
     a = res.article

@@ -48,11 +48,12 @@ def parse_file(
     title, meta, body = take_title_and_meta(
         sanitise_html(converted.html), nfc(str(converted.front.get("title") or "")),
         converted.page_title)
-    meta = {**meta, **{k: v for k, v in converted.front.items() if v is not None}}
+    merged: dict[str, object] = {**meta, **{k: v for k, v in converted.front.items()
+                                            if v is not None}}
     body_text = html_to_text(body)
     check_body_bounds(body_text, shown, limits)
     body = collect_images(body, source, media)
-    cover = pick_cover(meta.get("cover"), source, media)
+    cover = pick_cover(merged.get("cover"), source, media)
     if not body_text and not media.images:
         raise IngestRefusal(
             "empty",
@@ -66,7 +67,7 @@ def parse_file(
             "Hãy đặt tiêu đề ở dòng đầu tiên (kiểu Title hoặc Heading 1 trong Word, "
             "dòng “# …” hoặc “title:” trong Markdown, thẻ <h1> trong HTML).",
         )
-    cleaned = Cleaned(title=title, body_html=body, body_text=body_text, meta=meta,
+    cleaned = Cleaned(title=title, body_html=body, body_text=body_text, meta=merged,
                       images=tuple(media.images), cover=cover,
                       source_name=printable_name(path.name, 200),
                       content_hash=source.content_hash)
