@@ -108,3 +108,26 @@ def test_move_rejected_writes_reason_in_vietnamese(tmp_path: Path) -> None:
     again = p.move_rejected(folder, refusal, NOW)
     assert again.name == "bai-1" and (tmp_path / "rejected" / "bai-1.loi.txt").is_file()
     assert (tmp_path / "rejected" / "bai.loi.txt").read_text("utf-8") == note
+
+
+def test_special_entries_are_looked_at_without_being_opened_or_followed(tmp_path: Path) -> None:
+    """A FIFO (opening it would block), a symlink loop (ELOOP when followed) and a link to a
+    secret are handed over like files, by lstat; the good file beside them too."""
+    import os
+
+    p = poller(tmp_path)
+    inbox = tmp_path / "inbox"
+    os.mkfifo(inbox / "ong-dan.md")
+    (inbox / "vong.md").symlink_to("vong.md")
+    (tmp_path / ".env").write_text("LOA_TELEGRAM__TOKEN=1:bi-mat\n", encoding="utf-8")
+    (inbox / "bi-mat.md").symlink_to(tmp_path / ".env")
+    (inbox / "bai.md").write_text("# T\n", encoding="utf-8")
+    assert p.stable_files() == []
+    ready = p.stable_files()
+    assert sorted(f.name for f in ready) == ["bai.md", "bi-mat.md", "ong-dan.md", "vong.md"]
+    refusal = IngestRefusal("not_regular_file", "“vong.md” là lối tắt (symlink).", "Hãy chép tệp.")
+    moved = p.move_rejected(inbox / "vong.md", refusal, NOW)
+    assert moved.is_symlink() and os.readlink(moved) == "vong.md"  # the link itself, untouched
+    moved = p.move_rejected(inbox / "bi-mat.md", refusal, NOW)
+    assert moved.is_symlink() and (tmp_path / ".env").read_text("utf-8").startswith("LOA_")
+    assert "1:bi-mat" not in (tmp_path / "rejected" / "bi-mat.md.loi.txt").read_text("utf-8")
