@@ -62,6 +62,23 @@ class QueueSettings(_Section):
     max_file_mb: float = Field(default=20.0, gt=0)
 
 
+class IngestSettings(_Section):
+    """Bounds on one article file and on the worker process that parses it (each refusal names
+    the bound it hit and the value found)."""
+
+    max_body_chars: int = Field(default=200_000, gt=0)
+    max_images: int = Field(default=30, ge=0)
+    max_image_mb: float = Field(default=5.0, gt=0)
+    max_image_megapixels: float = Field(default=40.0, gt=0)
+    max_docx_xml_mb: float = Field(default=10.0, gt=0)  # word/document.xml, uncompressed
+    max_zip_entries: int = Field(default=500, gt=0)  # also entries in a dropped folder
+    max_unzipped_mb: float = Field(default=100.0, gt=0)
+    max_front_matter_kb: float = Field(default=16.0, gt=0)
+    worker_memory_mb: int = Field(default=1024, ge=256)
+    worker_cpu_seconds: int = Field(default=30, ge=1)
+    worker_timeout_seconds: float = Field(default=60.0, gt=0)
+
+
 class ScheduleSettings(_Section):
     timezone: str = "Asia/Ho_Chi_Minh"
     slots: list[str] = ["08:30", "15:00"]
@@ -180,6 +197,7 @@ class Settings(BaseSettings):
     agency: AgencySettings = AgencySettings()
     database: DatabaseSettings = DatabaseSettings()
     queue: QueueSettings = QueueSettings()
+    ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     plan: PlanSettings = PlanSettings()
     telegram: TelegramSettings = TelegramSettings()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from content_queue.ingest import IngestRefusal
-from content_queue.ingest_inbox import InboxPoller
+from content_queue.ingest.inbox import InboxPoller
 
 NOW = datetime(2026, 5, 31, 18, 30, tzinfo=UTC)  # 01:30 on 1 June in Vietnam
 
@@ -23,6 +23,8 @@ def test_file_returned_after_two_equal_looks_and_only_once(tmp_path: Path) -> No
     f.write_text("# T\n", encoding="utf-8")
     assert p.stable_files() == []
     assert p.stable_files() == [f]
+    assert p.stable_files() == [f]  # handed over again until processed
+    p.taken(f)
     assert p.stable_files() == []
     f.write_text("# T đã sửa\n", encoding="utf-8")  # changed again: settles, then returned again
     assert p.stable_files() == []
@@ -63,13 +65,17 @@ def test_slow_copy_is_returned_only_when_whole(tmp_path: Path) -> None:
     for _ in range(chunks * 3 + 10):  # bounded: the writer needs `chunks` rounds
         written.wait(5)
         written.clear()
-        returned += [(f, f.stat().st_size) for f in p.stable_files()]
+        for f in p.stable_files():
+            returned.append((f, f.stat().st_size))
+            p.taken(f)
         polled.set()
         if done.is_set() and returned:
             break
     writer.join(5)
     for _ in range(3):  # a few more looks must not hand it over twice
-        returned += [(f, f.stat().st_size) for f in p.stable_files()]
+        for f in p.stable_files():
+            returned.append((f, f.stat().st_size))
+            p.taken(f)
     assert done.is_set()
     assert returned == [(target, len(chunk) * chunks)]
 
@@ -102,3 +108,26 @@ def test_move_rejected_writes_reason_in_vietnamese(tmp_path: Path) -> None:
     again = p.move_rejected(folder, refusal, NOW)
     assert again.name == "bai-1" and (tmp_path / "rejected" / "bai-1.loi.txt").is_file()
     assert (tmp_path / "rejected" / "bai.loi.txt").read_text("utf-8") == note
+
+
+def test_special_entries_are_looked_at_without_being_opened_or_followed(tmp_path: Path) -> None:
+    """A FIFO (opening it would block), a symlink loop (ELOOP when followed) and a link to a
+    secret are handed over like files, by lstat; the good file beside them too."""
+    import os
+
+    p = poller(tmp_path)
+    inbox = tmp_path / "inbox"
+    os.mkfifo(inbox / "ong-dan.md")
+    (inbox / "vong.md").symlink_to("vong.md")
+    (tmp_path / ".env").write_text("LOA_TELEGRAM__TOKEN=1:bi-mat\n", encoding="utf-8")
+    (inbox / "bi-mat.md").symlink_to(tmp_path / ".env")
+    (inbox / "bai.md").write_text("# T\n", encoding="utf-8")
+    assert p.stable_files() == []
+    ready = p.stable_files()
+    assert sorted(f.name for f in ready) == ["bai.md", "bi-mat.md", "ong-dan.md", "vong.md"]
+    refusal = IngestRefusal("not_regular_file", "“vong.md” là lối tắt (symlink).", "Hãy chép tệp.")
+    moved = p.move_rejected(inbox / "vong.md", refusal, NOW)
+    assert moved.is_symlink() and os.readlink(moved) == "vong.md"  # the link itself, untouched
+    moved = p.move_rejected(inbox / "bi-mat.md", refusal, NOW)
+    assert moved.is_symlink() and (tmp_path / ".env").read_text("utf-8").startswith("LOA_")
+    assert "1:bi-mat" not in (tmp_path / "rejected" / "bi-mat.md.loi.txt").read_text("utf-8")

@@ -41,7 +41,7 @@ from bot.approval import approve_article, drafts_for
 from bot.context import Loa
 from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
 from bot.instructions import instruction
-from bot.intake import ingest_path
+from bot.intake import ingest_upload, upload_name
 from bot.kpis import month_status, parse_period
 from bot.schedule import parse_local_time
 from bot.telegram import texts
@@ -459,17 +459,21 @@ async def _reject(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Act
 
 # ----- documents -----------------------------------------------------------------------------------
 async def on_document(update: Update, context: Context) -> None:
-    """An editor's (or admin's) .docx/.md/.html becomes a pending article."""
+    """An editor's (or admin's) .docx/.md/.html becomes a pending article.
+
+    Writing the file and parsing it (in a worker process) run in a thread: the event loop, and
+    so every other chat and job, never waits for a file.
+    """
     loa = _loa(context)
     user = update.effective_user
     message = update.effective_message
     if message is None or message.document is None:
         return
-    name = Path(message.document.file_name or "bai-viet").name
+    name = upload_name(message.document.file_name)
     role = role_of(loa, user.id if user else None)
-    if role is None:
-        _audit_unauthorised(loa, user, f"document {name}")
-        await _reply(update, texts.UNAUTHORISED)
+    if role is None or user is None:
+        if _stranger_verdict(context, loa, user, f"document {name}"):
+            await _reply(update, texts.UNAUTHORISED)
         return
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         await _reply(update, texts.DOC_UNSUPPORTED.format(name=name))
@@ -481,10 +485,7 @@ async def on_document(update: Update, context: Context) -> None:
         log.warning("could not download %s from Telegram: %s", name, exc)
         await _reply(update, texts.DOC_DOWNLOAD_FAILED.format(name=name))
         return
-    with tempfile.TemporaryDirectory(prefix="loa-tg-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        result = ingest_path(loa, path, _actor(user), move=False)  # type: ignore[arg-type]
+    result = await asyncio.to_thread(ingest_upload, loa, name, content, _actor(user))
     await _reply(update, result.message)
 
 
@@ -755,6 +756,6 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(question_conversation(app.bot_data["loa"]))
     for name, handler in COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
-    app.add_handler(MessageHandler(filters.Document.ALL, on_document))
+    app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_unknown_update), group=1)
     app.add_error_handler(on_error)

@@ -1,4 +1,4 @@
-"""Topic of an article: the editor's choice validated, or a suggestion from keyword counts."""
+"""Topic of an article (part of assembling it): the editor's choice validated, or a suggestion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.render import nfc
-from content_queue.ingest_rules import IngestRefusal
+from content_queue.ingest.rules import IngestRefusal, printable_name
 from content_queue.topics import Topic
 
 __all__ = ["parse_topic", "suggest_topic"]
@@ -24,7 +24,7 @@ def parse_topic(value: Any, topics: Mapping[str, Topic]) -> str:
         listed = ", ".join(f"{k}) {t.label}" for k, t in topics.items())
         raise IngestRefusal(
             "unknown_topic",
-            f"Chủ đề “{nfc(str(value)).strip()}” không có trong kế hoạch.",
+            f"Chủ đề “{printable_name(str(value).strip(), 40)}” không có trong kế hoạch.",
             f"Hãy ghi một trong các chủ đề: {listed}. Lưu ý “d” và “đ” là hai chủ đề khác nhau "
             "(có thể ghi “dd” thay cho “đ”).",
         )

@@ -1,0 +1,122 @@
+"""Stage 3, clean: sanitise the HTML, NFC, take the title and metadata lines, check the bounds.
+
+Every step is one pass over the text (the sanitiser is html5ever through nh3; the rest are
+``str.find`` walks with a moving index): no regular expression runs over a whole document.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import nh3
+
+from channels.render import html_to_text, nfc
+from content_queue.ingest.rules import IngestLimits, over_limit
+
+__all__ = ["LINK_SCHEMES", "check_body_bounds", "sanitise_html", "take_title_and_meta"]
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_TAGS = {"p", "h1", "h2", "h3", "h4", "strong", "b", "em", "i", "ul", "ol", "li", "table", "thead",
+         "tbody", "tfoot", "tr", "th", "td", "caption", "a", "img", "blockquote", "br"}
+_ATTRS = {"a": {"href"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan"},
+          "th": {"colspan", "rowspan"}}
+# Removed with their content: code, styles and the page <title> (read separately as a fallback).
+_DROP_WITH_CONTENT = {"script", "style", "title", "template", "noscript", "textarea", "iframe",
+                      "object", "svg", "math"}
+_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6")
+# C0/C1 control characters other than tab and line breaks: never part of an article's text.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Applied to one paragraph's text (a line), never to a document.
+_META_RE = re.compile(r"\s*(chủ đề|kênh|đăng lúc|tóm tắt|mã bài)\s*:\s*(.*)", re.I | re.S)
+_META_KEYS = {"chủ đề": "topic", "kênh": "channels", "đăng lúc": "publish_at",
+              "tóm tắt": "summary", "mã bài": "id"}
+
+
+def _link_allowed(value: str) -> bool:
+    """Only absolute http(s) links with a host, mailto: and tel:; no ``//host`` nor relative."""
+    value = value.strip()
+    if value.startswith(("//", "\\", "/\\")):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme not in LINK_SCHEMES:
+        return False
+    return bool(parts.netloc) if scheme in ("http", "https") else bool(parts.path)
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if tag == "a" and attr == "href":
+        return value.strip() if _link_allowed(value) else None
+    if tag == "img" and attr == "src" and value.strip().lower().startswith(("data:", "blob:")):
+        return None
+    return value
+
+
+def sanitise_html(fragment: str) -> str:
+    """NFC HTML with only the tags and links Loa publishes (no scripts, handlers, iframes, js: or
+    relative links) and no control characters."""
+    return nh3.clean(_CONTROL_RE.sub("", nfc(fragment)), tags=_TAGS, attributes=_ATTRS,
+                     clean_content_tags=_DROP_WITH_CONTENT, attribute_filter=_attribute_filter,
+                     url_schemes=set(LINK_SCHEMES), link_rel=None)
+
+
+def _block_at(body: str, pos: int) -> tuple[str, str, int] | None:
+    """(tag, inner HTML, end) of the ``<p>``/``<hN>`` starting at ``pos`` (after spaces), or None."""
+    n = len(body)
+    while pos < n and body[pos] in " \t\r\n":
+        pos += 1
+    if not body.startswith("<", pos):
+        return None
+    for tag in _BLOCKS:
+        if body.startswith(f"<{tag}>", pos):
+            close = body.find(f"</{tag}>", pos)
+            if close < 0:
+                return None
+            return tag, body[pos + len(tag) + 2 : close], close + len(tag) + 3
+    return None
+
+
+def take_title_and_meta(
+    body: str, preferred: str, fallback: str
+) -> tuple[str, dict[str, str], str]:
+    """Leading metadata lines removed; title = ``preferred``, first h1, ``fallback``, first line."""
+    meta: dict[str, str] = {}
+    title = " ".join(preferred.split())
+    pos = 0
+    while block := _block_at(body, pos):
+        tag, inner, end = block
+        # Plain text needs no parsing: the common case (a metadata line) stays cheap.
+        text = " ".join(inner.split()) if "<" not in inner and "&" not in inner else (
+            html_to_text(inner))
+        meta_match = _META_RE.fullmatch(text) if text else None
+        if text and not meta_match and not title and tag == "h1":
+            title = text
+        elif (text and not meta_match) or "<img" in inner:
+            break
+        elif meta_match:
+            meta[_META_KEYS[meta_match.group(1).lower()]] = meta_match.group(2).strip()
+        pos = end
+    body = body[pos:]
+    if not title and (start := body.find("<h1>")) >= 0 and (close := body.find("</h1>", start)) >= 0:
+        title = html_to_text(body[start + 4 : close])
+        body = body[:start] + body[close + 5 :]
+    if not title and fallback:
+        title = fallback
+    if not title and (first := _block_at(body, 0)) and first[0] == "p":
+        title = html_to_text(first[1])
+        body = body[first[2] :]
+    body = body.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
+    return " ".join(title.split()), meta, body.strip()
+
+
+def check_body_bounds(body_text: str, name: str, limits: IngestLimits) -> None:
+    """Refuses a body longer than ``max_body_chars`` characters, naming the bound."""
+    if len(body_text) > limits.max_body_chars:
+        raise over_limit("body_too_long", f"Nội dung bài “{name}” dài", len(body_text),
+                         limits.max_body_chars, "ký tự",
+                         "Hãy tách thành nhiều bài ngắn hơn hoặc đưa phần phụ lục thành tệp đính "
+                         "kèm trên website.")

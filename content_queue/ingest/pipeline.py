@@ -1,0 +1,75 @@
+"""One file's way through ingestion, one direction only:
+
+    open the source (file, folder, zip)        sources.open_source
+ -> convert the format (docx, md, html)        convert.convert (docx.py, frontmatter.py)
+ -> clean (sanitise, NFC, title/meta, bounds)  clean.py
+ -> collect media (check and copy pictures)    media.py
+ -> assemble the article (metadata checked)    assemble.py (topic.py)
+
+``parse_file`` runs the stages in the calling process; ``worker.parse_isolated`` runs it in a
+child process with memory and CPU limits, which is how the service and the bot call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from channels.render import html_to_text, nfc
+from content_queue.ingest.assemble import Cleaned, assemble
+from content_queue.ingest.clean import check_body_bounds, sanitise_html, take_title_and_meta
+from content_queue.ingest.convert import convert
+from content_queue.ingest.media import MediaCollector, collect_images, pick_cover
+from content_queue.ingest.rules import IngestLimits, IngestRefusal, printable_name
+from content_queue.ingest.sources import open_source
+from content_queue.models import ParsedArticle
+from content_queue.topics import Topic
+
+__all__ = ["parse_file"]
+
+
+def parse_file(
+    path: Path,
+    *,
+    known_channels: Collection[str],
+    topics: Mapping[str, Topic],
+    limits: IngestLimits,
+    now: datetime,
+    tz: ZoneInfo,
+    media_dir: Path,
+) -> ParsedArticle:
+    """The cleaned article held in ``path`` (file, folder or .zip), or an ``IngestRefusal``."""
+    shown = printable_name(path.name)
+    source = open_source(path, limits)
+    media = MediaCollector(media_dir / source.content_hash[:12], limits)
+    converted = convert(source, limits, media)
+    title, meta, body = take_title_and_meta(
+        sanitise_html(converted.html), nfc(str(converted.front.get("title") or "")),
+        converted.page_title)
+    merged: dict[str, object] = {**meta, **{k: v for k, v in converted.front.items()
+                                            if v is not None}}
+    body_text = html_to_text(body)
+    check_body_bounds(body_text, shown, limits)
+    body = collect_images(body, source, media)
+    cover = pick_cover(merged.get("cover"), source, media)
+    if not body_text and not media.images:
+        raise IngestRefusal(
+            "empty",
+            f"Tệp “{shown}” không có nội dung bài viết.",
+            "Hãy kiểm tra lại tệp: bài cần có tiêu đề và ít nhất một đoạn nội dung.",
+        )
+    if not title:
+        raise IngestRefusal(
+            "no_title",
+            f"Không tìm thấy tiêu đề trong “{shown}”.",
+            "Hãy đặt tiêu đề ở dòng đầu tiên (kiểu Title hoặc Heading 1 trong Word, "
+            "dòng “# …” hoặc “title:” trong Markdown, thẻ <h1> trong HTML).",
+        )
+    cleaned = Cleaned(title=title, body_html=body, body_text=body_text, meta=merged,
+                      images=tuple(media.images), cover=cover,
+                      source_name=printable_name(path.name, 200),
+                      content_hash=source.content_hash)
+    return assemble(cleaned, known_channels=known_channels, topics=topics, limits=limits,
+                    now=now, tz=tz)
