@@ -71,6 +71,8 @@ articles = sa.Table(
     sa.Index("ix_articles_state", "state"),
     sa.Index("ix_articles_content_hash", "content_hash"),
     sa.Index("ix_articles_external_id", "external_id"),
+    sa.Index("ix_articles_scheduled_at", "scheduled_at"),
+    sa.Index("ix_articles_publish_at", "publish_at"),
 )
 
 DUE_STATES = ("waiting", "retry")
@@ -111,6 +113,10 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_due", "next_attempt_at", "id",
              postgresql_where=sa.text(DUE_CONDITION)).ddl_if(dialect="postgresql"),
     sa.Index("ix_deliveries_reach_next", "reach_next_at"),
+    # The web calendar and plan read deliveries by day (sent, due, first failure).
+    sa.Index("ix_deliveries_sent_at", "sent_at"),
+    sa.Index("ix_deliveries_due_at", "due_at"),
+    sa.Index("ix_deliveries_first_failure_at", "first_failure_at"),
 )
 
 reach_samples = sa.Table(
@@ -185,4 +191,46 @@ bot_cards = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("article_id", "revision", "chat_id"),
+)
+
+# The plan's reach sample of each (delivery, metric): the newest available one, else the newest
+# unavailable one. Kept by a trigger on reach_samples (migration 0005); never written by code.
+reach_latest = sa.Table(
+    "reach_latest",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, primary_key=True),
+    sa.Column("metric", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=True),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+)
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("role", sa.String(20), nullable=False),  # viewer | editor | admin
+    sa.Column("password_hash", sa.String(300), nullable=False),  # Argon2id
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    # Only the SHA-256 of the cookie's token is stored: a database read does not log anyone in.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("client", sa.String(100), nullable=True),
+    sa.Index("ix_web_sessions_user_id", "user_id"),
 )
