@@ -9,6 +9,7 @@ test's tmp dir (the path is printed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -21,6 +22,10 @@ from typing import Any
 
 import pytest
 from conftest import Workspace, parsed_article, sandbox_config
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
 
 from bot.approval import approve_article
 from bot.context import Loa
@@ -29,13 +34,6 @@ from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.models import Actor
 from content_queue.users import add_user
-
-webdriver = pytest.importorskip("selenium.webdriver")
-import contextlib
-
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
