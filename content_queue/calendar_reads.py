@@ -2,12 +2,13 @@
 
 A post is placed at its ``sent_at`` once sent, else at its ``due_at`` (the approved slot); an
 article still awaiting a decision with a requested time appears at that time. Each half of the
-query reads one index range (``ix_deliveries_sent_at``, ``ix_deliveries_due_at``,
+query reads one index range (``ix_deliveries_state_sent``, ``ix_deliveries_due_at``,
 ``ix_articles_publish_at``), so a month costs the same however long the history is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from content_queue.store import Store
 from content_queue.tables import articles, deliveries
 
-__all__ = ["CalendarEntry", "QueueEntry", "calendar_entries", "pending_queue"]
+__all__ = ["CalendarEntry", "QueueEntry", "calendar_days", "calendar_entries", "pending_queue"]
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,14 @@ class QueueEntry:
     source_name: str | None
 
 
-def calendar_entries(store: Store, lo: datetime, hi: datetime, *,
-                     channels: list[str] | None = None, topic: str | None = None,
-                     limit: int = 3000) -> tuple[list[CalendarEntry], bool]:
-    """Posts in [lo, hi), oldest first, at most ``limit``; the flag says some were left out."""
+def _posts(lo: datetime, hi: datetime, channels: list[str] | None,
+           topic: str | None) -> sa.Subquery:
+    """Every chip in [lo, hi) as one union: sent posts, due posts, requested times."""
     d, a = deliveries, articles
     cols = (d.c.article_id, a.c.title, a.c.topic, d.c.channel, d.c.state, d.c.url)
     sent = (sa.select(*cols, d.c.sent_at.label("at"))
             .join(a, a.c.id == d.c.article_id)
-            .where(d.c.sent_at >= lo, d.c.sent_at < hi, d.c.state.in_(("sent", "retracted"))))
+            .where(d.c.state.in_(("sent", "retracted")), d.c.sent_at >= lo, d.c.sent_at < hi))
     due = (sa.select(*cols, d.c.due_at.label("at"))
            .join(a, a.c.id == d.c.article_id)
            .where(d.c.due_at >= lo, d.c.due_at < hi,
@@ -69,13 +69,49 @@ def calendar_entries(store: Store, lo: datetime, hi: datetime, *,
     if topic:
         sent, due, waiting = (q.where(a.c.topic == topic) for q in (sent, due, waiting))
     parts = [sent, due] if channels else [sent, due, waiting]
-    union = sa.union_all(*parts).subquery()
+    return sa.union_all(*parts).subquery()
+
+
+def _entry(r: sa.Row) -> CalendarEntry:  # type: ignore[type-arg]
+    return CalendarEntry(r.article_id, r.title, r.topic, r.channel, r.state, r.at, r.url)
+
+
+def calendar_entries(store: Store, lo: datetime, hi: datetime, *,
+                     channels: list[str] | None = None, topic: str | None = None,
+                     limit: int = 3000) -> tuple[list[CalendarEntry], bool]:
+    """Posts in [lo, hi), oldest first, at most ``limit``; the flag says some were left out."""
+    union = _posts(lo, hi, channels, topic)
     q = sa.select(union).order_by(union.c.at, union.c.article_id, union.c.channel).limit(limit + 1)
     with store.read() as conn:
         rows = conn.execute(q).all()
-    entries = [CalendarEntry(r.article_id, r.title, r.topic, r.channel, r.state, r.at, r.url)
-               for r in rows[:limit]]
-    return entries, len(rows) > limit
+    return [_entry(r) for r in rows[:limit]], len(rows) > limit
+
+
+def calendar_days(store: Store, bounds: Sequence[datetime], *, per_day: int,
+                  channels: list[str] | None = None, topic: str | None = None,
+                  ) -> list[tuple[list[CalendarEntry], int]]:
+    """For each day between consecutive ``bounds`` (UTC instants of local midnights): its first
+    ``per_day`` posts by time and how many it has in all. The cut is made in SQL, so a crowded
+    month costs one indexed read and a small answer."""
+    union = _posts(bounds[0], bounds[-1], channels, topic)
+    day = sa.case(*((union.c.at < bounds[i], i - 1) for i in range(1, len(bounds))),
+                  else_=None).label("day")
+    order = (union.c.at, union.c.article_id, union.c.channel)
+    ranked = sa.select(
+        union, day,
+        sa.func.row_number().over(partition_by=day, order_by=order).label("rn"),
+        sa.func.count().over(partition_by=day).label("n")).subquery()
+    q = (sa.select(ranked).where(ranked.c.rn <= per_day)
+         .order_by(ranked.c.at, ranked.c.article_id, ranked.c.channel))
+    days: list[tuple[list[CalendarEntry], int]] = [([], 0) for _ in range(len(bounds) - 1)]
+    with store.read() as conn:
+        for r in conn.execute(q):
+            if r.day is None:
+                continue
+            entries, _ = days[r.day]
+            entries.append(_entry(r))
+            days[r.day] = (entries, int(r.n))
+    return days
 
 
 def pending_queue(store: Store, limit: int = 500) -> list[QueueEntry]:

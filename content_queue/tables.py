@@ -114,7 +114,7 @@ deliveries = sa.Table(
              postgresql_where=sa.text(DUE_CONDITION)).ddl_if(dialect="postgresql"),
     sa.Index("ix_deliveries_reach_next", "reach_next_at"),
     # The web calendar and plan read deliveries by day (sent, due, first failure).
-    sa.Index("ix_deliveries_sent_at", "sent_at"),
+    sa.Index("ix_deliveries_state_sent", "state", "sent_at", "channel", "article_id"),
     sa.Index("ix_deliveries_due_at", "due_at"),
     sa.Index("ix_deliveries_first_failure_at", "first_failure_at"),
 )
@@ -203,6 +203,7 @@ reach_latest = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=True),
     sa.Column("available", sa.Boolean, nullable=False),
     sa.Column("collected_at", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 web_users = sa.Table(

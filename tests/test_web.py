@@ -254,6 +254,7 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     page = c.get(f"/bai-viet/{aid}").text
     when = (datetime.now(web.loa.settings.schedule.tz) + timedelta(days=2)).replace(
         hour=10, minute=0, second=0, microsecond=0)
+    assert f'data-article="{aid}"' not in c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
     c.post(f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "at",
                                            "at": when.strftime("%Y-%m-%dT%H:%M")})
     cal = c.get(f"/lich?thang={when:%Y-%m}").text
@@ -321,3 +322,23 @@ def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web
     r = v.post("/nop-bai", data={"csrf": csrf_of(v.get("/lich").text)},
                files={"file": ("ho-so-2.md", md.replace(b"12", b"11"), "text/markdown")})
     assert r.status_code == 403 and len(web.loa.store.list(["pending"])) == 1
+
+
+def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
+    from content_queue.store import ChannelPlan
+    from content_queue.tables import reach_samples
+
+    c = web.login("xem")
+    assert "website: " not in c.get("/ke-hoach").text  # no post yet (and the view is cached)
+    store = web.loa.store
+    aid = _pending(web)
+    now = datetime.now(UTC)
+    store.approve(aid, Actor("lan"), now, [ChannelPlan("website")])
+    (d,) = store.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
+    store.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
+    page = c.get("/ke-hoach").text
+    assert "website: 0" in page and "1/2" in page
+    with store.tx() as conn:
+        conn.execute(reach_samples.insert().values(delivery_id=d.id, metric="views", value=1234,
+                                                   available=True, collected_at=now))
+    assert "website: 1.234" in c.get("/ke-hoach").text

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import parsed_article
 
-from content_queue.calendar_reads import calendar_entries, pending_queue
+from content_queue.calendar_reads import calendar_days, calendar_entries, pending_queue
 from content_queue.models import Actor
 from content_queue.plan_reads import year_figures
 from content_queue.store import ChannelPlan, Store
@@ -128,3 +128,21 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
     assert fig.reach == {("facebook", m): 150, ("website", m): 45}
     assert fig.posts == {("website", m): 3, ("facebook", m): 3}
     assert fig.failures == {}
+
+
+def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
+        store: Store) -> None:
+    day0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=5)
+    for i in range(4):  # four articles on day 0 (eight chips), one on day 1
+        aid = store.submit(parsed_article(f"Bài {i}"), ADMIN).article.id
+        store.approve(aid, ADMIN, day0 + timedelta(hours=1 + i), PLAN)
+    late = store.submit(parsed_article("Bài ngày sau"), ADMIN).article.id
+    store.approve(late, ADMIN, day0 + timedelta(days=1, hours=2), PLAN)
+    bounds = [day0 + timedelta(days=k) for k in range(4)]
+    days = calendar_days(store, bounds, per_day=3)
+    assert [n for _, n in days] == [8, 2, 0]
+    assert [(e.title, e.channel) for e in days[0][0]] == [
+        ("Bài 0", "facebook"), ("Bài 0", "website"), ("Bài 1", "facebook")]
+    assert [e.title for e in days[1][0]] == ["Bài ngày sau", "Bài ngày sau"]
+    only = calendar_days(store, bounds, per_day=10, channels=["website"])
+    assert [n for _, n in only] == [4, 1, 0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.web.site import Site, site_of
-from content_queue.calendar_reads import CalendarEntry, calendar_entries
+from content_queue.calendar_reads import CalendarEntry, calendar_days
 
 __all__ = ["CalendarView", "calendar_view", "routes"]
 
+PER_DAY = {"month": 6, "week": 40}  # chips drawn in a day's cell; the rest as "+ N more"
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
@@ -29,7 +29,7 @@ class CalendarView:
     month: int
     today: date
     by_day: dict[date, list[CalendarEntry]]
-    truncated: bool
+    totals: dict[date, int]  # posts on the day, shown or not
     prev_link: str
     next_link: str
     filters: dict[str, str]
@@ -84,14 +84,14 @@ def calendar_view(site: Site, mode: str, params: dict[str, str],
         next_m = (start + timedelta(days=32)).replace(day=1)
         prev_link = _query(filters, thang=f"{prev_m:%Y-%m}")
         next_link = _query(filters, thang=f"{next_m:%Y-%m}")
-    lo = datetime.combine(weeks[0][0], time.min, tz).astimezone(UTC)
-    hi = datetime.combine(weeks[-1][-1] + timedelta(days=1), time.min, tz).astimezone(UTC)
-    entries, truncated = calendar_entries(site.loa.store, lo, hi, channels=channels or None,
-                                          topic=topic)
-    by_day: dict[date, list[CalendarEntry]] = defaultdict(list)
-    for e in entries:
-        by_day[e.at.astimezone(tz).date()].append(e)
-    return CalendarView(mode, title, weeks, month, today, dict(by_day), truncated, prev_link,
+    days = [d for week in weeks for d in week]
+    bounds = [datetime.combine(d, time.min, tz).astimezone(UTC)
+              for d in [*days, days[-1] + timedelta(days=1)]]
+    per_day = calendar_days(site.loa.store, bounds, per_day=PER_DAY[mode],
+                            channels=channels or None, topic=topic)
+    by_day = {d: entries for d, (entries, _) in zip(days, per_day, strict=True) if entries}
+    totals = {d: n for d, (_, n) in zip(days, per_day, strict=True) if n}
+    return CalendarView(mode, title, weeks, month, today, by_day, totals, prev_link,
                         next_link, filters)
 
 
@@ -102,7 +102,9 @@ async def calendar_page(request: Request) -> Response:
         return site.login_redirect(request)
     params: dict[str, Any] = {k: v[:40] for k, v in request.query_params.items()}
     mode = "week" if params.get("xem") == "tuan" else "month"
-    view = await run_in_threadpool(calendar_view, site, mode, params)
+    key = ("calendar", mode, datetime.now(site.tz).date(),
+           tuple(sorted((k, str(v)) for k, v in params.items())))
+    view = await run_in_threadpool(site.cache.get, key, lambda: calendar_view(site, mode, params))
     return site.page("calendar.html", sess, view=view, weekdays=WEEKDAYS_VI,
                      channels=list(site.loa.settings.parsed_channels), topics=site.loa.topics)
 

@@ -86,7 +86,9 @@ async def plan_page(request: Request) -> Response:
     except ValueError:
         year = this_year
     year = min(max(year, 2000), 2100)
-    view = await run_in_threadpool(plan_view, site, year)
+    today = datetime.now(site.tz).date()
+    view = await run_in_threadpool(site.cache.get, ("plan", year, today),
+                                   lambda: plan_view(site, year))
     return site.page("plan.html", sess, view=view, minimum=site.loa.settings.plan.
                      monthly_website_minimum)
 

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.context import Loa
 from bot.web import texts
+from bot.web.read_cache import ReadCache
 from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
 from content_queue.models import Actor
 from content_queue.users import SessionRow, session_user
@@ -55,6 +56,7 @@ class Site:
     throttle: ClientThrottle = field(default_factory=ClientThrottle)
 
     def __post_init__(self) -> None:
+        self.cache = ReadCache(self.loa.store)
         web = self.loa.settings.web
         parts = urlsplit(web.base_url)
         self.root = parts.path.rstrip("/")
