@@ -349,11 +349,12 @@ def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free po
 
 
 @app.command()
-def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None) -> None:
+def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None,
+         serve: Annotated[bool, typer.Option("--serve", help="Keep the sandboxes and the web page running (Ctrl-C stops)")] = False) -> None:
     """Run the whole flow against local sandboxes and write a report."""
     from bot.demo import run_demo
 
-    raise typer.Exit(run_demo(console, directory))
+    raise typer.Exit(run_demo(console, directory, serve=serve))
 
 
 def _new_password(password_stdin: bool) -> str:
