@@ -156,7 +156,7 @@ def main() -> None:
         seed(engine, args.articles, args.samples, now)
         with engine.connect() as conn:
             counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                      for t in ("articles", "deliveries", "reach_samples", "reach_latest")}
+                      for t in ("articles", "deliveries", "reach_samples", "delivery_reach")}
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("ANALYZE"))
                 conn.commit()

@@ -3,8 +3,8 @@
 Months are local months: the caller passes the 13 UTC instants that bound them, and a ``CASE``
 over those bounds turns a timestamp into its month inside the query, on SQLite and PostgreSQL
 alike. Definitions follow ``bot.kpis``: a website article counts once in the month its website
-delivery was sent, and covers its topic in that month; reach of a delivery is its plan sample
-(``reach_latest``) of the first reach metric it has.
+delivery was sent, and covers its topic in that month; reach of a delivery is its latest
+available sample of the first reach metric it has (``delivery_reach``, kept by a trigger).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from content_queue.store import Store
-from content_queue.tables import articles, audit_log, deliveries, reach_latest, reach_samples
+from content_queue.tables import articles, audit_log, deliveries, delivery_reach, reach_samples
 
 __all__ = ["FailureMonth", "YearFigures", "change_mark", "year_figures"]
 
@@ -44,62 +44,42 @@ def _month_of(col: sa.ColumnElement[datetime], bounds: Sequence[datetime]) -> sa
     return sa.case(*((col < bounds[i], i) for i in range(1, len(bounds))), else_=None)
 
 
-def _reach_value(metrics: Sequence[str]) -> tuple[sa.ColumnElement[int], list[sa.Alias]]:
-    aliases = [reach_latest.alias(f"r{i}") for i in range(len(metrics))]
-    return sa.func.coalesce(*(r.c.value for r in aliases)), aliases
-
-
-def year_figures(store: Store, bounds: Sequence[datetime], *, website_channels: Sequence[str],
-                 reach_metrics: Sequence[str]) -> YearFigures:
+def year_figures(store: Store, bounds: Sequence[datetime], *,
+                 website_channels: Sequence[str]) -> YearFigures:
     """The plan page's figures for the months bounded by ``bounds`` (13 UTC instants).
 
-    One pass over the year's sent deliveries, grouped by channel, month and topic, gives the
-    posts, the website articles, the topics and the reach (each delivery's plan sample read
-    by primary key from ``reach_latest``); a second, small query reads the failures.
+    Three reads, each over the covering index ``ix_deliveries_state_sent``: posts and reach per
+    channel and month (one primary-key look-up in ``delivery_reach`` per post), website articles
+    per month and topic (one look-up in ``articles`` per website post), and the failures.
     """
-    d, a = deliveries, articles
+    d, a, r = deliveries, articles, delivery_reach
     lo, hi = bounds[0], bounds[-1]
+    sent = (d.c.state == "sent", d.c.sent_at >= lo, d.c.sent_at < hi)
     month = _month_of(d.c.sent_at, bounds).label("m")
-    value, aliases = _reach_value(reach_metrics)
-    joined: sa.FromClause = d.join(a, a.c.id == d.c.article_id)
-    for r, metric in zip(aliases, reach_metrics, strict=True):
-        joined = joined.outerjoin(r, sa.and_(r.c.delivery_id == d.c.id, r.c.metric == metric,
-                                             r.c.available))
-    main_q = (sa.select(d.c.channel, month, a.c.topic, sa.func.count(), sa.func.sum(value))
-              .select_from(joined)
-              .where(d.c.state == "sent", d.c.sent_at >= lo, d.c.sent_at < hi)
-              .group_by(d.c.channel, month, a.c.topic))
+    posts_q = (sa.select(d.c.channel, month, sa.func.count(), sa.func.sum(r.c.value))
+               .select_from(d.outerjoin(r, r.c.delivery_id == d.c.id))
+               .where(*sent).group_by(d.c.channel, month))
+    # An article posted to two website channels counts once.
+    web_q = (sa.select(month, a.c.topic, sa.func.count(sa.distinct(d.c.article_id)))
+             .select_from(d.join(a, a.c.id == d.c.article_id))
+             .where(*sent, d.c.channel.in_(list(website_channels))).group_by(month, a.c.topic))
     fail_month = _month_of(d.c.first_failure_at, bounds).label("m")
     fail_q = (sa.select(fail_month, d.c.state, d.c.first_failure_at, d.c.sent_at)
               .where(d.c.first_failure_at >= lo, d.c.first_failure_at < hi,
                      d.c.state.in_(("failed", "sent"))))
-    web = list(website_channels)
     with store.read() as conn:
-        rows = conn.execute(main_q).all()
+        post_rows = conn.execute(posts_q).all()
+        web_rows = conn.execute(web_q).all()
         fail_rows = conn.execute(fail_q).all()
-        if len(web) > 1:  # an article posted to two website channels counts once
-            by_article = (sa.select(month, a.c.topic, sa.func.count(sa.distinct(d.c.article_id)))
-                          .select_from(d.join(a, a.c.id == d.c.article_id))
-                          .where(d.c.state == "sent", d.c.sent_at >= lo, d.c.sent_at < hi,
-                                 d.c.channel.in_(web)).group_by(month, a.c.topic))
-            web_rows = [(m, t, n) for m, t, n in conn.execute(by_article)]
-        else:
-            web_rows = [(m, t, n) for c, m, t, n, _ in rows if c in web]
-    posts: dict[tuple[str, int], int] = defaultdict(int)
-    reach: dict[tuple[str, int], int] = defaultdict(int)
-    for channel, m, _topic, n, v in rows:
-        if m is None:
-            continue
-        posts[(channel, int(m))] += int(n)
-        if v is not None:
-            reach[(channel, int(m))] += int(v)
+    posts = {(c, int(m)): int(n) for c, m, n, _ in post_rows if m is not None}
+    reach = {(c, int(m)): int(v) for c, m, _, v in post_rows if m is not None and v is not None}
     website: dict[int, int] = defaultdict(int)
-    topics: dict[tuple[str, int], int] = defaultdict(int)
+    topics: dict[tuple[str, int], int] = {}
     for m, topic, n in web_rows:
         if m is None:
             continue
         website[int(m)] += int(n)
-        topics[(topic, int(m))] += int(n)
+        topics[(topic, int(m))] = int(n)
     failures: dict[int, FailureMonth] = {}
     grouped: dict[int, tuple[int, list[float]]] = {}
     for m, state, first_at, sent_at in fail_rows:
@@ -112,7 +92,7 @@ def year_figures(store: Store, bounds: Sequence[datetime], *, website_channels: 
         failures[m] = FailureMonth(m, failed, len(hours),
                                    round(sum(hours) / len(hours), 1) if hours else None,
                                    round(max(hours), 1) if hours else None)
-    return YearFigures(dict(website), dict(topics), dict(reach), dict(posts), failures)
+    return YearFigures(dict(website), topics, reach, posts, failures)
 
 
 def change_mark(store: Store) -> tuple[int, int]:

@@ -193,15 +193,16 @@ bot_cards = sa.Table(
     sa.UniqueConstraint("article_id", "revision", "chat_id"),
 )
 
-# The plan's reach sample of each (delivery, metric): the newest available one, else the newest
-# unavailable one. Kept by a trigger on reach_samples (migration 0005); never written by code.
-reach_latest = sa.Table(
-    "reach_latest",
+# Each delivery's reach for the plan: its latest available sample of the first reach metric it
+# has (bot.kpis.REACH_METRICS, lower priority first). Kept by a trigger on reach_samples
+# (migration 0005); never written by code.
+delivery_reach = sa.Table(
+    "delivery_reach",
     metadata,
-    sa.Column("delivery_id", sa.Integer, primary_key=True),
-    sa.Column("metric", sa.String(100), primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=True),
-    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("delivery_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("metric", sa.String(100), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
     sa.Column("collected_at", UTCDateTime, nullable=False),
     sqlite_with_rowid=False,
 )

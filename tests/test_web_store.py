@@ -13,7 +13,7 @@ from content_queue.calendar_reads import calendar_days, calendar_entries, pendin
 from content_queue.models import Actor
 from content_queue.plan_reads import year_figures
 from content_queue.store import ChannelPlan, Store
-from content_queue.tables import reach_latest, reach_samples
+from content_queue.tables import delivery_reach, reach_samples
 from content_queue.users import (
     add_user,
     find_user,
@@ -117,11 +117,11 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
             conn.execute(reach_samples.insert().values(delivery_id=did, metric=metric, value=value,
                                                        available=available, collected_at=at))
     with store.read() as conn:
-        latest = {(r.delivery_id, r.metric): r.value for r in conn.execute(sa.select(reach_latest))}
-    assert latest[(fb1, "post_total_media_view_unique")] == 150
-    assert latest[(web1, "views")] == 40 and latest[(web2, "views")] == 5
-    fig = year_figures(store, bounds, website_channels=["website"],
-                       reach_metrics=("post_total_media_view_unique", "reach", "views"))
+        chosen = {r.delivery_id: (r.metric, r.value) for r in conn.execute(
+            sa.select(delivery_reach))}
+    assert chosen[fb1] == ("post_total_media_view_unique", 150)
+    assert chosen[web1] == ("views", 40) and chosen[web2] == ("views", 5)
+    fig = year_figures(store, bounds, website_channels=["website"])
     m = now.month
     assert fig.website_articles == {m: 3}
     assert fig.topics == {("a", m): 2, ("đ", m): 1}
@@ -146,3 +146,18 @@ def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
     assert [e.title for e in days[1][0]] == ["Bài ngày sau", "Bài ngày sau"]
     only = calendar_days(store, bounds, per_day=10, channels=["website"])
     assert [n for _, n in only] == [4, 1, 0]
+
+
+def test_the_reach_trigger_agrees_with_the_report() -> None:
+    """The migration's copy of the reach metrics is the order ``bot.kpis`` ranks them in."""
+    import importlib.util
+    from pathlib import Path
+
+    from bot.kpis import REACH_METRICS
+
+    path = (Path(__file__).parents[1] / "content_queue" / "migrations" / "versions"
+            / "0005_web_users.py")
+    spec = importlib.util.spec_from_file_location("m0005", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    assert module.REACH_METRICS == REACH_METRICS

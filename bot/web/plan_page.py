@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.kpis import REACH_METRICS, MonthStatus, month_status
+from bot.kpis import MonthStatus, month_status
 from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
 from bot.web.site import Site, site_of
 from content_queue.plan_reads import FailureMonth, year_figures
@@ -43,7 +43,7 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
     figures = year_figures(loa.store, month_bounds(year, site.tz),
-                           website_channels=plan.website_channels, reach_metrics=REACH_METRICS)
+                           website_channels=plan.website_channels)
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:

@@ -1,12 +1,12 @@
-"""web page: users, sessions, latest reach per delivery, indexes for the calendar and the plan
+"""web page: users, sessions, each delivery's plan reach, indexes for the calendar and the plan
 
 Revision ID: 0005
 Revises: 0002
 
-``reach_latest`` holds, per (delivery, metric), the sample the plan's figures use: the newest
-available one, else the newest unavailable one (the ranking of ``bot.kpis``). A trigger on
-``reach_samples`` keeps it current, so the plan page reads one row per delivery and metric
-instead of ranking a million samples on every view.
+``delivery_reach`` holds, per delivery, the sample the plan's reach figures use: the latest
+available sample of the first reach metric the delivery has (``bot.kpis.REACH_METRICS``, in
+order, copied below as it stands at this revision). A trigger on ``reach_samples`` keeps it
+current, so the plan page reads one row per delivery instead of ranking a million samples.
 """
 
 from __future__ import annotations
@@ -21,16 +21,20 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# The newer sample wins unless it would replace an available value by an unavailable one.
-_WINS = ("(excluded.available AND (NOT reach_latest.available "
-         "OR excluded.collected_at >= reach_latest.collected_at)) "
-         "OR (NOT excluded.available AND NOT reach_latest.available "
-         "AND excluded.collected_at >= reach_latest.collected_at)")
-_UPSERT = ("INSERT INTO reach_latest (delivery_id, metric, value, available, collected_at) "
-           "VALUES (NEW.delivery_id, NEW.metric, NEW.value, NEW.available, NEW.collected_at) "
-           "ON CONFLICT (delivery_id, metric) DO UPDATE SET value = excluded.value, "
-           "available = excluded.available, collected_at = excluded.collected_at "
-           f"WHERE {_WINS}")
+REACH_METRICS = ("post_total_media_view_unique", "reach", "views")  # = bot.kpis, at 0005
+_PRIORITY = "CASE {col} " + " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(REACH_METRICS)) + " END"
+_IS_REACH = ("NEW.available AND NEW.value IS NOT NULL AND NEW.metric IN ("
+             + ", ".join(f"'{m}'" for m in REACH_METRICS) + ")")
+# A preferred metric wins; within one metric, the newer sample wins.
+_UPSERT = ("INSERT INTO delivery_reach (delivery_id, metric, priority, value, collected_at) "
+           f"VALUES (NEW.delivery_id, NEW.metric, {_PRIORITY.format(col='NEW.metric')}, "
+           "NEW.value, NEW.collected_at) "
+           "ON CONFLICT (delivery_id) DO UPDATE SET metric = excluded.metric, "
+           "priority = excluded.priority, value = excluded.value, "
+           "collected_at = excluded.collected_at "
+           "WHERE excluded.priority < delivery_reach.priority "
+           "OR (excluded.priority = delivery_reach.priority "
+           "AND excluded.collected_at >= delivery_reach.collected_at)")
 
 
 def upgrade() -> None:
@@ -65,13 +69,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
     op.create_table(
-        "reach_latest",
+        "delivery_reach",
         sa.Column("delivery_id", sa.Integer, nullable=False),
         sa.Column("metric", sa.String(100), nullable=False),
-        sa.Column("value", sa.BigInteger, nullable=True),
-        sa.Column("available", sa.Boolean, nullable=False),
+        sa.Column("priority", sa.Integer, nullable=False),
+        sa.Column("value", sa.BigInteger, nullable=False),
         sa.Column("collected_at", UTCDateTime, nullable=False),
-        sa.PrimaryKeyConstraint("delivery_id", "metric", name="pk_reach_latest"),
+        sa.PrimaryKeyConstraint("delivery_id", name="pk_delivery_reach"),
         sqlite_with_rowid=False,  # one B-tree: a look-up by key reads the value too
     )
     op.create_index("ix_articles_scheduled_at", "articles", ["scheduled_at"])
@@ -81,37 +85,39 @@ def upgrade() -> None:
                     ["state", "sent_at", "channel", "article_id"])
     op.create_index("ix_deliveries_due_at", "deliveries", ["due_at"])
     op.create_index("ix_deliveries_first_failure_at", "deliveries", ["first_failure_at"])
-    # Existing samples: the winner of each (delivery, metric), as the trigger would have kept it.
+    # Existing samples: the winner of each delivery, as the trigger would have kept it.
+    metrics = ", ".join(f"'{m}'" for m in REACH_METRICS)
     op.execute(
-        "INSERT INTO reach_latest (delivery_id, metric, value, available, collected_at) "
-        "SELECT delivery_id, metric, value, available, collected_at FROM ("
-        " SELECT delivery_id, metric, value, available, collected_at, ROW_NUMBER() OVER ("
-        "  PARTITION BY delivery_id, metric"
-        "  ORDER BY available DESC, collected_at DESC, id DESC) AS rn FROM reach_samples) ranked "
-        "WHERE rn = 1")
+        "INSERT INTO delivery_reach (delivery_id, metric, priority, value, collected_at) "
+        "SELECT delivery_id, metric, priority, value, collected_at FROM ("
+        f" SELECT delivery_id, metric, {_PRIORITY.format(col='metric')} AS priority, value,"
+        "  collected_at, ROW_NUMBER() OVER (PARTITION BY delivery_id"
+        f"  ORDER BY {_PRIORITY.format(col='metric')}, collected_at DESC, id DESC) AS rn"
+        f" FROM reach_samples WHERE available AND value IS NOT NULL AND metric IN ({metrics})"
+        ") ranked WHERE rn = 1")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE FUNCTION loa_reach_latest() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        op.execute("CREATE FUNCTION loa_delivery_reach() RETURNS trigger LANGUAGE plpgsql AS $$ "
                    f"BEGIN {_UPSERT}; RETURN NEW; END $$")
-        op.execute("CREATE TRIGGER tr_reach_latest AFTER INSERT ON reach_samples "
-                   "FOR EACH ROW EXECUTE FUNCTION loa_reach_latest()")
+        op.execute("CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
+                   f"FOR EACH ROW WHEN ({_IS_REACH}) EXECUTE FUNCTION loa_delivery_reach()")
     else:
-        op.execute("CREATE TRIGGER tr_reach_latest AFTER INSERT ON reach_samples "
-                   f"BEGIN {_UPSERT}; END")
+        op.execute("CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
+                   f"WHEN {_IS_REACH} BEGIN {_UPSERT}; END")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER tr_reach_latest ON reach_samples")
-        op.execute("DROP FUNCTION loa_reach_latest()")
+        op.execute("DROP TRIGGER tr_delivery_reach ON reach_samples")
+        op.execute("DROP FUNCTION loa_delivery_reach()")
     else:
-        op.execute("DROP TRIGGER tr_reach_latest")
+        op.execute("DROP TRIGGER tr_delivery_reach")
     for name, table in (("ix_deliveries_first_failure_at", "deliveries"),
                         ("ix_deliveries_due_at", "deliveries"),
                         ("ix_deliveries_state_sent", "deliveries"),
                         ("ix_articles_publish_at", "articles"),
                         ("ix_articles_scheduled_at", "articles")):
         op.drop_index(name, table_name=table)
-    op.drop_table("reach_latest")
+    op.drop_table("delivery_reach")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
     op.drop_table("web_sessions")
     op.drop_table("web_users")
