@@ -64,9 +64,9 @@ def year_figures(store: Store, bounds: Sequence[datetime], *,
              .select_from(d.join(a, a.c.id == d.c.article_id))
              .where(*sent, d.c.channel.in_(list(website_channels))).group_by(month, a.c.topic))
     fail_month = _month_of(d.c.first_failure_at, bounds).label("m")
+    # Read through ix_deliveries_first_failure_at (few rows); states are sorted out below.
     fail_q = (sa.select(fail_month, d.c.state, d.c.first_failure_at, d.c.sent_at)
-              .where(d.c.first_failure_at >= lo, d.c.first_failure_at < hi,
-                     d.c.state.in_(("failed", "sent"))))
+              .where(d.c.first_failure_at >= lo, d.c.first_failure_at < hi))
     with store.read() as conn:
         post_rows = conn.execute(posts_q).all()
         web_rows = conn.execute(web_q).all()
@@ -83,10 +83,12 @@ def year_figures(store: Store, bounds: Sequence[datetime], *,
     failures: dict[int, FailureMonth] = {}
     grouped: dict[int, tuple[int, list[float]]] = {}
     for m, state, first_at, sent_at in fail_rows:
+        if state not in ("failed", "sent"):
+            continue  # still being retried: neither given up nor fixed yet
         failed, hours = grouped.setdefault(int(m), (0, []))
         if state == "failed":
             grouped[int(m)] = (failed + 1, hours)
-        elif sent_at is not None:
+        elif state == "sent" and sent_at is not None:
             hours.append((sent_at - first_at).total_seconds() / 3600)
     for m, (failed, hours) in grouped.items():
         failures[m] = FailureMonth(m, failed, len(hours),

@@ -161,3 +161,23 @@ def test_the_reach_trigger_agrees_with_the_report() -> None:
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     assert module.REACH_METRICS == REACH_METRICS
+
+
+def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
+    now = datetime.now(UTC)
+    bounds = [datetime(now.year, m, 1, tzinfo=UTC) for m in range(1, 13)] + [
+        datetime(now.year + 1, 1, 1, tzinfo=UTC)]
+    for title in ("Hỏng hẳn", "Lỗi rồi được"):
+        aid = store.submit(parsed_article(title), ADMIN).article.id
+        store.approve(aid, ADMIN, now - timedelta(minutes=5), [ChannelPlan("website")])
+    first, second = store.claim_due("w", now, limit=5, lease_seconds=60)
+    store.record_failure(first.id, "w", state="failed", error="HTTP 400", kind="rejected")
+    store.record_failure(second.id, "w", state="retry", error="HTTP 500", kind="transient",
+                         next_attempt_at=now - timedelta(seconds=1))
+    fig = year_figures(store, bounds, website_channels=["website"])
+    assert fig.failures[now.month].failed == 1 and fig.failures[now.month].fixed == 0
+    (again,) = store.claim_due("w", now + timedelta(seconds=1), limit=5, lease_seconds=60)
+    store.record_sent(again.id, "w", remote_id="9", url="https://x.gov.vn/9")
+    month = year_figures(store, bounds, website_channels=["website"]).failures[now.month]
+    assert (month.failed, month.fixed) == (1, 1)
+    assert month.hours_to_fix_avg is not None and 0 <= month.hours_to_fix_avg < 1
