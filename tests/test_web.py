@@ -342,3 +342,15 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
         conn.execute(reach_samples.insert().values(delivery_id=d.id, metric="views", value=1234,
                                                    available=True, collected_at=now))
     assert "website: 1.234" in c.get("/ke-hoach").text
+
+
+def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
+    c = web.login("mai")
+    page = c.get("/nop-bai").text
+    big = b"x" * (int(web.loa.settings.queue.max_file_mb * 1024 * 1024) + 200_000)
+    r = c.post("/nop-bai", data={"csrf": csrf_of(page)},
+               files={"file": ("lon.md", big, "text/markdown")})
+    assert r.status_code == 413 and web.loa.store.list() == []
+    r = c.post("/dang-xuat", data={"csrf": csrf_of(page), "pad": "y" * 100_000})
+    assert r.status_code == 413
+    assert c.get("/lich").status_code == 200  # still signed in

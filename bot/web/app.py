@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.context import Loa
 from bot.web import article_pages, auth_pages, calendar_page, plan_page, report_pages, texts
-from bot.web.security import SecurityHeaders
+from bot.web.security import BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
 __all__ = ["build_app", "serve_web"]
@@ -47,7 +47,11 @@ def build_app(loa: Loa) -> Starlette:
               *auth_pages.routes, *calendar_page.routes, *article_pages.routes,
               *plan_page.routes, *report_pages.routes,
               Mount("/static", app=StaticFiles(directory=_STATIC), name="static")]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
+    upload_limit = int(loa.settings.queue.max_file_mb * 1024 * 1024) + 64 * 1024
+    middleware = [Middleware(SecurityHeaders),
+                  Middleware(BodyLimit, forms=64 * 1024, uploads=upload_limit,
+                             upload_path="/nop-bai")]
+    app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={404: _not_found, 405: _not_found})
     app.state.site = Site(loa)
     return app
