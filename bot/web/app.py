@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,23 +67,52 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The web page's socket, bound here so that a busy address is an error Loa handles (uvicorn
+    would exit the whole process)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
-    """Serve the web page until ``stopping`` is set (a task beside the scheduler and the bot)."""
+    """Serve the web page until ``stopping`` is set (a task beside the scheduler and the bot).
+
+    The page is a convenience beside the service: if its address is taken (e.g. a second
+    ``loa run`` on the same host) or it fails, the service goes on posting without it.
+    """
     web = loa.settings.web
-    config = uvicorn.Config(build_app(loa), host=web.host, port=web.port, log_level="warning",
-                            access_log=False, proxy_headers=True, server_header=False,
-                            lifespan="off", timeout_graceful_shutdown=5,
-                            limit_concurrency=200)
+    try:
+        sock = _listening_socket(web.host, web.port)
+    except OSError as exc:
+        log.warning("web page not started: cannot listen on %s (%s); the service runs on "
+                    "without it", web.listen, exc.strerror or exc)
+        return
+    config = uvicorn.Config(build_app(loa), log_level="warning", access_log=False,
+                            proxy_headers=True, server_header=False, lifespan="off",
+                            timeout_graceful_shutdown=5, limit_concurrency=200)
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        except (Exception, SystemExit) as exc:  # uvicorn exits on fatal errors: keep Loa alive
+            log.error("web page stopped: %s", exc)
+
+    task = asyncio.create_task(serve())
     log.info("web page on http://%s (public address %s)", web.listen, web.base_url)
     try:
         waiter = asyncio.create_task(stopping.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        if task.done() and task.exception() is not None:
-            log.error("web page stopped: %s", task.exception())
     finally:
         server.should_exit = True
-        with contextlib.suppress(Exception):
-            await task
+        await task
+        sock.close()

@@ -17,6 +17,7 @@ import nh3
 
 from bot.approval import drafts_for
 from bot.context import Loa
+from bot.dispatcher import article_view
 from channels.base import Check, Draft
 from content_queue.models import Article
 
@@ -89,7 +90,14 @@ def _preview(loa: Loa, article: Article, draft: Draft, root: str) -> Preview:
 def previews_for(loa: Loa, article: Article, root: str) -> list[Preview]:
     """One preview per target channel; a channel that cannot render says why."""
     try:
-        drafts = drafts_for(loa, article)
+        if any(d.state == "sent" for d in article.deliveries):
+            # Once the website posted, render as the dispatcher does: with its link and media.
+            current, receipts, links = loa.store.draft_inputs(article.id)
+            view = article_view(current, loa.topics, receipts)
+            drafts = {p.channel: loa.channel(p.channel).render(view, links)
+                      for p in loa.channel_plan(current.channels)}
+        else:
+            drafts = drafts_for(loa, article)
     except Exception as exc:  # a broken adapter must not take the article page down
         return [Preview("?", "text", article.title, "", "", None, "", "", None,
                         error=f"Không dựng được bản xem trước: {type(exc).__name__}")]
