@@ -354,3 +354,18 @@ def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
     r = c.post("/dang-xuat", data={"csrf": csrf_of(page), "pad": "y" * 100_000})
     assert r.status_code == 413
     assert c.get("/lich").status_code == 200  # still signed in
+
+
+def test_preview_html_is_cleaned_by_the_page_itself(web: Web) -> None:
+    from bot.web.previews import safe_html
+
+    aid = _pending(web)
+    article = web.loa.store.get(aid)
+    dirty = ('<p onclick="x()">a</p><script>alert(1)</script><img src="/etc/x.png" '
+             'onerror="alert(2)"><a href="javascript:alert(3)">b</a><iframe src="//e"></iframe>'
+             '<style>body{}</style><svg onload="alert(4)"></svg>')
+    clean = safe_html(dirty, article, "")
+    for bad in ("<script", "onclick", "onerror", "javascript:", "<iframe", "<style", "<svg",
+                "onload"):
+        assert bad not in clean, bad
+    assert "<p>a</p>" in clean and "<a" in clean

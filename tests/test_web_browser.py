@@ -334,6 +334,13 @@ def test_a_script_inside_an_article_does_not_run_in_the_preview(site: Site) -> N
     assert not driver.find_elements(By.ID, "evil-link") or "javascript:" not in (
         driver.find_element(By.ID, "evil-link").get_attribute("href") or "")
     assert not driver.find_elements(By.CSS_SELECTOR, ".preview script, .preview [onerror]")
+    # The page's CSP is the last wall: even markup slipped into the page cannot run a handler.
+    driver.execute_script("""document.body.insertAdjacentHTML('beforeend',
+        '<img id="slipped" src="data:," onload="window.__pwned=4" onerror="window.__pwned=5">');""")
+    wait_until(lambda: driver.execute_script(
+        "return document.getElementById('slipped').complete"))
+    time.sleep(0.3)  # give a (forbidden) handler the chance to run
+    assert driver.execute_script("return window.__pwned") is None
 
 
 def test_every_page_opens_in_the_browser(site: Site) -> None:
