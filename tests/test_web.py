@@ -369,3 +369,24 @@ def test_preview_html_is_cleaned_by_the_page_itself(web: Web) -> None:
                 "onload"):
         assert bad not in clean, bad
     assert "<p>a</p>" in clean and "<a" in clean
+
+
+def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
+    with workspace.config.open("a", encoding="utf-8") as f:
+        f.write('\n[web]\nbase_url = "https://cchc.example.gov.vn/loa"\n')
+    loa = workspace.loa()
+    add_user(loa.store, "lan", "admin", hash_password(PASSWORD), Actor("test"))
+    c = TestClient(build_app(loa), base_url="https://cchc.example.gov.vn", follow_redirects=False)
+    page = c.get("/dang-nhap")
+    assert "Secure" in page.headers["set-cookie"] and 'action="/loa/dang-nhap"' in page.text
+    # The proxy strips /loa before the app; the browser, seeing /loa/…, sends the cookie back.
+    c.cookies.clear()
+    c.cookies.set("loa_login", re.search(r"loa_login=([^;]+)",
+                                         page.headers["set-cookie"]).group(1))  # type: ignore[union-attr]
+    r = c.post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
+                                   "csrf": csrf_of(page.text)},
+               headers={"origin": "https://cchc.example.gov.vn"})
+    assert r.status_code == 303 and r.headers["location"] == "/loa/lich"
+    cookie = r.headers["set-cookie"]
+    assert "loa_session=" in cookie and "Secure" in cookie and "Path=/loa" in cookie
+    loa.store.engine.dispose()
