@@ -35,6 +35,8 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(secrets_app, name="secrets")
+users_app = typer.Typer(help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 console = Console()
 err = Console(stderr=True)
@@ -429,11 +431,88 @@ def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free po
 
 
 @app.command()
-def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None) -> None:
+def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None,
+         serve: Annotated[bool, typer.Option("--serve", help="Keep the sandboxes and the web page running (Ctrl-C stops)")] = False) -> None:
     """Run the whole flow against local sandboxes and write a report."""
     from bot.demo import run_demo
 
-    raise typer.Exit(run_demo(console, directory))
+    raise typer.Exit(run_demo(console, directory, serve=serve))
+
+
+def _new_password(password_stdin: bool) -> str:
+    """The new password from stdin (one line) or asked twice without echo."""
+    from bot.web.passwords import check_new_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Mật khẩu: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            raise ValueError("Hai lần nhập mật khẩu không khớp.")
+    check_new_password(password)
+    return password
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="Login name")],
+              role: Annotated[str, typer.Option(help="viewer | editor | admin")] = "viewer",
+              full_name: Annotated[str, typer.Option(help="Name shown in the audit log and cards")] = "",
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+              by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Create a web account; the password is asked (hidden) and stored as an Argon2 hash."""
+    from bot.web.passwords import hash_password
+    from content_queue.users import add_user
+
+    name = name.strip()
+    if not name or len(name) > 100 or any(c.isspace() for c in name):
+        raise ValueError("Tên đăng nhập không được để trống, có khoảng trắng hoặc dài quá 100 ký tự.")
+    loa = _loa()
+    user = add_user(loa.store, name, role, hash_password(_new_password(password_stdin)), _actor(by),
+                    full_name=full_name.strip())
+    console.print(f"Đã tạo tài khoản {user.name} ({user.role}).")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every web account: role, disabled or not, last login (never the hash)."""
+    from content_queue.users import list_users
+
+    loa = _loa()
+    users = list_users(loa.store)
+    if as_json:
+        print(json.dumps([{"name": u.name, "full_name": u.full_name, "role": u.role,
+                           "disabled": u.disabled,
+                           "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+                          for u in users], ensure_ascii=False, indent=2))
+        return
+    table = Table("tài khoản", "họ tên", "vai trò", "trạng thái", "đăng nhập gần nhất")
+    for u in users:
+        table.add_row(u.name, u.full_name, u.role, "đã khóa" if u.disabled else "hoạt động",
+                      _local(u.last_login_at, loa))
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: str, enable: Annotated[bool, typer.Option("--enable", help="Enable it again")] = False,
+                  by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Disable an account (its sessions end at once); --enable undoes it."""
+    from content_queue.users import set_disabled
+
+    set_disabled(_loa().store, name, not enable, _actor(by))
+    console.print(f"Đã {'mở lại' if enable else 'khóa'} tài khoản {name}.")
+
+
+@users_app.command("passwd")
+def users_passwd(name: str,
+                 password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+                 by: Annotated[str | None, typer.Option()] = None) -> None:
+    """Set a new password (its sessions end at once)."""
+    from bot.web.passwords import hash_password
+    from content_queue.users import set_password_hash
+
+    loa = _loa()
+    set_password_hash(loa.store, name, hash_password(_new_password(password_stdin)), _actor(by))
+    console.print(f"Đã đổi mật khẩu tài khoản {name}.")
 
 
 def main() -> None:

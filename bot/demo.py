@@ -30,13 +30,17 @@ from bot.reports import kpis_for, write_report
 from bot.sandboxes import Sandboxes
 from bot.service import Service
 from bot.settings import load_settings
+from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.broadcasts import Broadcasts
+from content_queue.models import Actor
 from content_queue.tables import reach_samples
+from content_queue.users import add_user
 
 __all__ = ["run_demo"]
 
 REJECT_REASON = "Lịch chưa được lãnh đạo ký duyệt, chưa đăng."
+WEB_USER, WEB_PASSWORD = "quantri", "loa-demo-2026"  # a local demo account, printed on start
 
 
 def _wait(condition: Callable[[], bool], limit: float) -> bool:
@@ -137,7 +141,44 @@ def _write_articles(staging: Path) -> list[Path]:
     return sorted(staging.iterdir())
 
 
-def _config(boxes: Sandboxes) -> str:
+def _web_port(preferred: int = 8080) -> int:
+    """8080 when it is free, else any free port (the demo must not fail on a busy machine)."""
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port for the web page")
+
+
+def _check_pages(loa: Loa, checks: _Checks, article_id: int) -> None:
+    """Sign in to the demo's web page and open every page: 200 and the text that matters."""
+    import requests
+
+    base = loa.settings.web.base_url
+    http = requests.Session()
+    page = http.get(f"{base}/dang-nhap", timeout=10)
+    token = page.text.split('name="csrf" value="', 1)[-1].split('"', 1)[0]
+    r = http.post(f"{base}/dang-nhap", data={"username": WEB_USER, "password": WEB_PASSWORD,
+                                            "csrf": token}, timeout=10)
+    expect = {"/lich": "Lịch đăng", "/cho-duyet": "Bài chờ duyệt", "/ke-hoach": "Chủ đề a)–i)",
+              "/bao-cao": "Tải báo cáo Word", "/kenh": "Các kênh đăng bài",
+              f"/bai-viet/{article_id}": "Bản xem trước theo kênh"}
+    bad = []
+    for path, text in expect.items():
+        got = http.get(base + path, timeout=30)
+        if got.status_code != 200 or text not in got.text or "Đăng xuất" not in got.text:
+            bad.append(f"{path} ({got.status_code})")
+    checks.step(r.status_code == 200 and not bad,
+                f"Trang web {base}: đăng nhập và mở {len(expect)} trang"
+                + (f" — lỗi: {', '.join(bad)}" if bad else ""))
+
+
+def _config(boxes: Sandboxes, web_port: int) -> str:
     return f"""# Demo workspace: every channel points at a local sandbox.
 [database]
 url = "sqlite:///loa.db"
@@ -152,9 +193,13 @@ max_attempts = 5
 [reach]
 fresh_interval_minutes = 0.05
 collect_interval_minutes = 0.05
+[web]
+listen = "127.0.0.1:{web_port}"
+base_url = "http://127.0.0.1:{web_port}"
 {boxes.channels_toml()}default_cover = "anh-bia-mac-dinh.png"  # text-only articles reach Zalo too
 broadcast = "each"                    # each article posted on Zalo is proposed to followers
 """
+
 
 
 class _Checks:
@@ -167,8 +212,10 @@ class _Checks:
             self.failed.append(text)
 
 
-def run_demo(console: Console, directory: Path | None = None, *, timeout: float = 45) -> int:
-    """Run the demo; 0 when every step did what it says."""
+def run_demo(console: Console, directory: Path | None = None, *, timeout: float = 45,
+             serve: bool = False) -> int:
+    """Run the demo; 0 when every step did what it says. With ``serve``, the sandboxes and the
+    service (with its web page) keep running afterwards until Ctrl-C."""
     started = time.monotonic()
     work = directory or Path(tempfile.mkdtemp(prefix="loa-demo-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -176,7 +223,7 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
     boxes = Sandboxes.start()
     try:
         console.rule("[bold]Loa demo")
-        (work / "config.toml").write_text(_config(boxes), "utf-8")
+        (work / "config.toml").write_text(_config(boxes, _web_port()), "utf-8")
         (work / ".env").write_text(boxes.env_text(), "utf-8")
         (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
         loa = Loa(load_settings(work / "config.toml"))
@@ -184,6 +231,8 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         checks.step(not cover_problems and bool(loa.channel("zalo").default_cover_url()),  # type: ignore[attr-defined]
                     "Ảnh bìa mặc định của Zalo đã tải lên website: "
                     f"{loa.channel('zalo').default_cover_url() or cover_problems}")  # type: ignore[attr-defined]
+        add_user(loa.store, WEB_USER, "admin", hash_password(WEB_PASSWORD), Actor("demo"),
+                 full_name="Quản trị thử")
         console.print(f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
                       f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}")
         inbox = loa.settings.path(loa.settings.queue.inbox)
@@ -291,10 +340,13 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         stored = collect_followers(loa, datetime.now(UTC), force=True)  # the daily sample
         checks.step(stored >= 3, f"Lấy mẫu số người theo dõi: {stored} số liệu")
 
-        loop.call_soon_threadsafe(service.stopping.set)
-        thread.join(timeout=10)
+        # 6. the web page, served by the same service
+        _check_pages(loa, checks, published[0].id if published else 1)
+        if not serve:
+            loop.call_soon_threadsafe(service.stopping.set)
+            thread.join(timeout=10)
 
-        # 5. the report
+        # 7. the report
         period = datetime.now(loa.settings.schedule.tz).strftime("%Y-%m")
         report_path, _ = write_report(loa, period, "docx", work / f"bao-cao-{period}.docx")
         import docx
@@ -331,6 +383,17 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             console.print(f"  cảnh báo: {al['message']}")
         console.print(f"Workspace: {work}\nReport: {report_path}\n"
                       f"Time: {time.monotonic() - started:.1f} s")
+        if serve:
+            console.print(f"[bold]Trang web: {loa.settings.web.base_url}[/] — đăng nhập "
+                          f"{WEB_USER} / {WEB_PASSWORD}. Sandbox: {boxes.website.url}/_sandbox/records"
+                          " … Nhấn Ctrl-C để dừng.")
+            try:
+                while thread.is_alive():
+                    thread.join(timeout=1)
+            except KeyboardInterrupt:
+                console.print("Đang dừng…")
+            loop.call_soon_threadsafe(service.stopping.set)
+            thread.join(timeout=15)
     finally:
         boxes.stop()
     if checks.failed:

@@ -117,6 +117,11 @@ class Service:
             bot_task = asyncio.create_task(run_bot(loa, self.stopping))
         else:
             log.warning("no Telegram token/chat configured: running headless (alerts go to the log)")
+        web_task = None
+        if s.web.enabled:
+            from bot.web.app import serve_web
+
+            web_task = asyncio.create_task(serve_web(loa, self.stopping))
         self._catch_up()
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our jobs guard overlaps
         sched = AsyncIOScheduler(timezone=s.schedule.tz,
@@ -154,6 +159,8 @@ class Service:
             sched.shutdown(wait=False)
             if bot_task is not None:
                 await asyncio.gather(bot_task, return_exceptions=True)
+            if web_task is not None:
+                await asyncio.gather(web_task, return_exceptions=True)
             # in-flight calls finish and are recorded; nothing is left half-written
             self.pool.shutdown(wait=True)
             self.dispatcher.close()

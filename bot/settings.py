@@ -180,6 +180,42 @@ class ReportSettings(_Section):
     recipients: list[str] = ["UBND tỉnh (b/c);", "Sở Nội vụ;", "Lãnh đạo Sở;", "Lưu: VT."]
 
 
+class WebSettings(_Section):
+    """The web page served by ``loa run`` (calendar, previews, plan, reports)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8080"
+    # The public address behind the agency's reverse proxy (links, Secure cookies when https).
+    base_url: str = "http://127.0.0.1:8080"
+    session_hours: float = Field(default=12.0, gt=0)
+    idle_minutes: float = Field(default=120.0, gt=0)
+    login_lock_after: int = Field(default=5, ge=1)  # wrong passwords in a row
+    login_lock_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected HOST:PORT, e.g. 127.0.0.1:8080 (got {v!r})")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// address (got {v!r})")
+        return v.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -205,6 +241,7 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     # LOA_SECRET_KEY: the key(s) that encrypt stored channel credentials ("new,old" to rotate).
     secret_key: SecretStr | None = None
+    web: WebSettings = WebSettings()
     # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
     channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)
 

@@ -71,6 +71,8 @@ articles = sa.Table(
     sa.Index("ix_articles_state", "state"),
     sa.Index("ix_articles_content_hash", "content_hash"),
     sa.Index("ix_articles_external_id", "external_id"),
+    sa.Index("ix_articles_scheduled_at", "scheduled_at"),
+    sa.Index("ix_articles_publish_at", "publish_at"),
 )
 
 DUE_STATES = ("waiting", "retry")
@@ -113,6 +115,10 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_due", "next_attempt_at", "id",
              postgresql_where=sa.text(DUE_CONDITION)).ddl_if(dialect="postgresql"),
     sa.Index("ix_deliveries_reach_next", "reach_next_at"),
+    # The web calendar and plan read deliveries by day (sent, due, first failure).
+    sa.Index("ix_deliveries_state_sent", "state", "sent_at", "channel", "article_id"),
+    sa.Index("ix_deliveries_due_at", "due_at"),
+    sa.Index("ix_deliveries_first_failure_at", "first_failure_at"),
 )
 
 reach_samples = sa.Table(
@@ -239,4 +245,48 @@ broadcast_articles = sa.Table(
     # An article is broadcast at most once per channel: a second proposal cannot even be stored.
     sa.UniqueConstraint("channel", "article_id"),
     sa.Index("ix_broadcast_articles_broadcast_id", "broadcast_id"),
+)
+
+# Each delivery's reach for the plan: its latest available sample of the first reach metric it
+# has (bot.kpis.REACH_METRICS, lower priority first). Kept by a trigger on reach_samples
+# (migration 0005); never written by code.
+delivery_reach = sa.Table(
+    "delivery_reach",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("metric", sa.String(100), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("role", sa.String(20), nullable=False),  # viewer | editor | admin
+    sa.Column("password_hash", sa.String(300), nullable=False),  # Argon2id
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    # Only the SHA-256 of the cookie's token is stored: a database read does not log anyone in.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_users.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("client", sa.String(100), nullable=True),
+    sa.Index("ix_web_sessions_user_id", "user_id"),
 )

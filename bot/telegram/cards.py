@@ -114,13 +114,15 @@ def closed_card_text(loa: Loa, article: Article) -> str:
     head = texts.CARD_HEADER.format(id=article.id, revision=article.revision,
                                     title=escape(article.title))
     if article.state == "rejected":
-        tail = texts.CARD_DECIDED_REJECTED.format(
-            actor=article.rejected_by or "—", at=local_time(loa, article.rejected_at),
-            reason=article.reject_reason or "—")
+        on_web = (article.rejected_by or "").startswith("web:")
+        tail = (texts.CARD_DECIDED_REJECTED_WEB if on_web else texts.CARD_DECIDED_REJECTED).format(
+            actor=(article.rejected_by or "—").removeprefix("web:"),
+            at=local_time(loa, article.rejected_at), reason=article.reject_reason or "—")
     elif article.approved_by and article.state in ("approved", "published", "partial"):
-        tail = texts.CARD_DECIDED_APPROVED.format(
-            actor=article.approved_by, at=local_time(loa, article.approved_at),
-            slot=local_time(loa, article.scheduled_at))
+        on_web = article.approved_by.startswith("web:")
+        tail = (texts.CARD_DECIDED_APPROVED_WEB if on_web else texts.CARD_DECIDED_APPROVED).format(
+            actor=article.approved_by.removeprefix("web:"),
+            at=local_time(loa, article.approved_at), slot=local_time(loa, article.scheduled_at))
     else:
         tail = texts.CLOSED_CARD.format(state=STATE_VI.get(article.state, article.state))
     return _fit(f"{head}\n{escape(tail)}")

@@ -162,3 +162,8 @@ __all__ += ["ANSWER_BY_REPLY", "ANSWER_TIMED_OUT", "NOTHING_WAITING", "QUESTION_
 REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
                 "/report 2026-H1 (6 tháng), /report 2026 (năm).")
 REPORT_CAPTION = "Báo cáo kết quả thông tin, tuyên truyền CCHC kỳ {period}."
+
+# A decision taken on the web page (the actor is the web account's name).
+CARD_DECIDED_APPROVED_WEB = "✅ Đã duyệt trên web bởi {actor} lúc {at}; đăng lúc {slot}."
+CARD_DECIDED_REJECTED_WEB = "❌ Đã từ chối trên web bởi {actor} lúc {at}. Lý do: {reason}"
+__all__ += ["CARD_DECIDED_APPROVED_WEB", "CARD_DECIDED_REJECTED_WEB"]

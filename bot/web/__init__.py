@@ -1,0 +1,1 @@
+"""The web page served by ``loa run``: calendar, previews, queue, plan, reports, channels."""

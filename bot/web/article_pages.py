@@ -1,0 +1,200 @@
+"""The article page (previews, checks, audit timeline, admin actions), the queue and uploads."""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.intake import ingest_path
+from bot.telegram.cards import proposed_slot
+from bot.web import texts
+from bot.web.actions import run_action
+from bot.web.previews import image_paths, previews_for
+from bot.web.site import Forbidden, Site, site_of
+from content_queue.calendar_reads import pending_queue
+from content_queue.models import Article
+from content_queue.users import SessionRow
+from content_queue.workflow import NotFound
+
+__all__ = ["routes"]
+
+ACCEPTED_SUFFIXES = (".docx", ".md", ".html", ".htm", ".zip")
+_ACTIONS = {"duyet": "approve", "tu-choi": "reject", "rut-lai": "withdraw", "go-bai": "retract",
+            "dang-lai": "retry", "da-dang": "confirm", "chua-dang": "notposted"}
+_AUDIT_VI = {
+    "submitted": "nộp bài", "revised": "thay bằng bản sửa", "approved": "duyệt",
+    "rejected": "từ chối", "withdrawn": "rút bài", "retracted": "gỡ bài",
+    "sent": "đã đăng", "awaiting_url": "chờ nhập địa chỉ", "delivery_retry": "lỗi tạm thời",
+    "delivery_failed": "lỗi, đã dừng", "delivery_in_doubt": "chưa rõ đã đăng",
+    "delivery_retracted": "đã gỡ khỏi kênh", "retry_requested": "yêu cầu đăng lại",
+    "confirmed_posted": "xác nhận đã đăng", "confirmed_not_posted": "xác nhận chưa đăng",
+    "lease_expired": "tiến trình đăng bị ngắt", "topic_changed": "đổi chủ đề",
+}
+
+
+def _article_id(request: Request) -> int | None:
+    try:
+        return int(request.path_params["article_id"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
+    rows = site.loa.store.audit_entries(article_id)
+    out = []
+    for r in rows:
+        detail = r.get("detail") or {}
+        extra = [str(detail[k]) for k in ("channel", "reason", "error", "url", "due_at")
+                 if detail.get(k)]
+        if "due_at" in detail and detail.get("due_at"):
+            extra = [x for x in extra if x != detail["due_at"]]
+        out.append({"at": r["at"], "actor": str(r["actor"]).removeprefix("web:"),
+                    "via": r["via"], "action": _AUDIT_VI.get(r["action"], r["action"]),
+                    "extra": " · ".join(extra)})
+    return out
+
+
+def _article_context(site: Site, article: Article) -> dict[str, Any]:
+    loa = site.loa
+    slot = None
+    if article.state == "pending":
+        try:
+            slot = proposed_slot(loa, article)
+        except ValueError:
+            slot = None
+    return {"article": article, "previews": previews_for(loa, article, site.root),
+            "timeline": _timeline(site, article.id), "proposed": slot,
+            "topic": loa.topics.get(article.topic)}
+
+
+async def article_page(request: Request, *, message: str = "", ok: bool = True,
+                       status: int = 200, sess: SessionRow | None = None) -> Response:
+    site = site_of(request)
+    sess = sess or await site.session(request)
+    if sess is None:
+        return site.login_redirect(request)
+    article_id = _article_id(request)
+    try:
+        article = await run_in_threadpool(site.loa.store.get, article_id or 0)
+    except NotFound:
+        return site.refusal(sess, texts.NOT_FOUND, 404)
+    ctx = await run_in_threadpool(_article_context, site, article)
+    done = request.query_params.get("xong", "")
+    if not message and done in texts.DONE_PAGE:
+        message = texts.DONE_PAGE[done]
+    return site.page("article.html", sess, status=status, message=message, ok=ok, **ctx)
+
+
+async def article_action(request: Request) -> Response:
+    site = site_of(request)
+    sess = await site.session(request)
+    if sess is None:
+        return site.login_redirect(request)
+    action = _ACTIONS.get(request.path_params.get("action", ""))
+    article_id = _article_id(request)
+    if action is None or article_id is None:
+        return site.refusal(sess, texts.NOT_FOUND, 404)
+    try:
+        form = await site.form(request, sess, "admin")
+    except Forbidden as exc:
+        return site.refusal(sess, str(exc))
+    result = await run_in_threadpool(run_action, site.loa, sess.user, article_id, action, form)
+    if result.ok:
+        key = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn",
+               "retract": "retracted", "retry": "retry", "confirm": "confirmed",
+               "notposted": "notposted"}[action]
+        return RedirectResponse(f"{site.root}/bai-viet/{article_id}?xong={key}", status_code=303)
+    return await article_page(request, message=result.message, ok=False, status=result.status,
+                              sess=sess)
+
+
+async def article_image(request: Request) -> Response:
+    """An image of the article (only the files the article names; nothing else on disk)."""
+    site = site_of(request)
+    sess = await site.session(request)
+    if sess is None:
+        return Response(status_code=401)
+    try:
+        article = await run_in_threadpool(site.loa.store.get, _article_id(request) or 0)
+        n = int(request.path_params["n"])
+    except (NotFound, ValueError):
+        return Response(status_code=404)
+    paths = image_paths(article)
+    if not 0 <= n < len(paths):
+        return Response(status_code=404)
+    path = Path(paths[n])
+    if not path.is_absolute():
+        path = site.loa.settings.path(str(path))
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if not path.is_file() or not media_type.startswith("image/"):
+        return Response(status_code=404)
+    return FileResponse(path, media_type=media_type, headers={"cache-control": "private"})
+
+
+async def queue_page(request: Request) -> Response:
+    site = site_of(request)
+    sess = await site.session(request)
+    if sess is None:
+        return site.login_redirect(request)
+    entries = await run_in_threadpool(pending_queue, site.loa.store)
+    return site.page("queue.html", sess, entries=entries, topics=site.loa.topics)
+
+
+async def upload_form(request: Request) -> Response:
+    site = site_of(request)
+    sess = await site.session(request)
+    if sess is None:
+        return site.login_redirect(request)
+    if not site.allowed(sess, "editor"):
+        return site.refusal(sess, texts.NOT_EDITOR)
+    return site.page("upload.html", sess, result=None)
+
+
+async def upload(request: Request) -> Response:
+    """A file from an editor goes through the inbox's own ingestion (``ingest_path``)."""
+    site = site_of(request)
+    sess = await site.session(request)
+    if sess is None:
+        return site.login_redirect(request)
+    try:
+        form = await site.form(request, sess, "editor")
+    except Forbidden as exc:
+        return site.refusal(sess, str(exc))
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
+    name = Path(file.filename.replace("\\", "/")).name[:200] or "bai-viet"
+    if not name.lower().endswith(ACCEPTED_SUFFIXES):
+        return site.page("upload.html", sess, status=400, result=None,
+                         error=texts.UPLOAD_TYPE.format(name=name))
+    limit_mb = site.loa.settings.queue.max_file_mb
+    with tempfile.TemporaryDirectory(prefix="loa-web-") as folder:
+        path = Path(folder) / name
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > limit_mb * 1024 * 1024:
+                    return site.page("upload.html", sess, status=413, result=None,
+                                     error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb))
+                out.write(chunk)
+        result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
+    return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
+
+
+routes = [
+    Route("/cho-duyet", queue_page, methods=["GET"]),
+    Route("/nop-bai", upload_form, methods=["GET"]),
+    Route("/nop-bai", upload, methods=["POST"]),
+    Route("/bai-viet/{article_id:int}", article_page, methods=["GET"]),
+    Route("/bai-viet/{article_id:int}/anh/{n:int}", article_image, methods=["GET"]),
+    Route("/bai-viet/{article_id:int}/{action:str}", article_action, methods=["POST"]),
+]
