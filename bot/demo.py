@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
@@ -34,7 +33,6 @@ from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.broadcasts import Broadcasts
 from content_queue.models import Actor
-from content_queue.tables import reach_samples
 from content_queue.users import add_user
 
 __all__ = ["run_demo"]
@@ -329,8 +327,7 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
                 boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
         collect_reach(loa, datetime.now(UTC))
         # The service's own reach job (every 3 s here) may have sampled the posts first.
-        with loa.store.read() as conn:
-            n = conn.execute(sa.select(sa.func.count()).select_from(reach_samples)).scalar_one()
+        n = loa.store.count_reach_samples()
         checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
 
         # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers

@@ -29,14 +29,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
 from bot.metric_labels import metric_vi
 from content_queue.broadcasts import broadcasts_between
-from content_queue.db import reader
 from content_queue.followers import follower_growth
-from content_queue.tables import articles, deliveries, reach_samples
+from content_queue.kpi_reads import (
+    Database,
+    FailedRow,
+    FixedRow,
+    month_article_ids,
+    period_rows,
+)
 from content_queue.topics import Topic, default_topics
 
 __all__ = [
@@ -310,44 +312,6 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _sent_rows(conn: sa.Connection, lo: datetime, hi: datetime) -> list[sa.Row[Any]]:
-    q = (
-        sa.select(deliveries.c.id, deliveries.c.article_id, deliveries.c.channel,
-                  deliveries.c.sent_at, articles.c.title, articles.c.topic)
-        .join(articles, articles.c.id == deliveries.c.article_id)
-        .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
-        .order_by(deliveries.c.sent_at, deliveries.c.id)
-    )
-    return list(conn.execute(q))
-
-
-def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime) -> dict[int, dict[str, int | None]]:
-    """Per delivery sent in [lo, hi): metric -> latest available value (None if none available).
-
-    One query: rows ranked per (delivery, metric) with available ones first, newest first.
-    """
-    ranked = (
-        sa.select(
-            reach_samples.c.delivery_id, reach_samples.c.metric, reach_samples.c.value,
-            reach_samples.c.available,
-            sa.func.row_number().over(
-                partition_by=(reach_samples.c.delivery_id, reach_samples.c.metric),
-                order_by=(reach_samples.c.available.desc(), reach_samples.c.collected_at.desc(),
-                          reach_samples.c.id.desc()),
-            ).label("rn"),
-        )
-        .join(deliveries, deliveries.c.id == reach_samples.c.delivery_id)
-        .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
-        .subquery()
-    )
-    q = sa.select(ranked.c.delivery_id, ranked.c.metric, ranked.c.value, ranked.c.available).where(
-        ranked.c.rn == 1)
-    out: dict[int, dict[str, int | None]] = defaultdict(dict)
-    for did, metric, value, available in conn.execute(q):
-        out[did][metric] = int(value) if available and value is not None else None
-    return out
-
-
 def _reach_of(samples: Mapping[str, int | None]) -> int | None:
     for metric in REACH_METRICS:
         if samples.get(metric) is not None:
@@ -360,31 +324,19 @@ def _engagement_of(samples: Mapping[str, int | None]) -> int | None:
     return sum(values) if values else None  # type: ignore[arg-type]
 
 
-def _failures(conn: sa.Connection, lo: datetime, hi: datetime) -> Failures:
-    d = deliveries
-    when = sa.func.coalesce(d.c.first_failure_at, d.c.updated_at)
-    failed = [
-        FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error)
-        for r in conn.execute(
-            sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
-            .join(articles, articles.c.id == d.c.article_id)
-            .where(d.c.state == "failed", when >= lo, when < hi).order_by(d.c.id))
-    ]
-    fixed = [
-        FixedFailure(r.id, r.article_id, r.channel, r.first_failure_at, r.sent_at,
-                     round((r.sent_at - r.first_failure_at).total_seconds() / 3600, 2))
-        for r in conn.execute(
-            sa.select(d.c.id, d.c.article_id, d.c.channel, d.c.first_failure_at, d.c.sent_at)
-            .where(d.c.state == "sent", d.c.first_failure_at.is_not(None),
-                   d.c.first_failure_at >= lo, d.c.first_failure_at < hi).order_by(d.c.id))
-    ]
+def _failures(failed: list[FailedRow], fixed_rows: list[FixedRow]) -> Failures:
+    fixed = [FixedFailure(r.id, r.article_id, r.channel, r.first_failure_at, r.sent_at,
+                          round((r.sent_at - r.first_failure_at).total_seconds() / 3600, 2))
+             for r in fixed_rows]
     hours = [f.hours_to_fix for f in fixed]
-    return Failures(failed, fixed, round(statistics.median(hours), 2) if hours else None,
+    return Failures([FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error)
+                     for r in failed], fixed,
+                    round(statistics.median(hours), 2) if hours else None,
                     max(hours) if hours else None)
 
 
 def compute_kpis(
-    engine: Engine,
+    engine: Database,
     period: Period,
     *,
     monthly_minimum: int = 2,
@@ -398,10 +350,9 @@ def compute_kpis(
     zone = ZoneInfo(tz)
     topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    with reader(engine).connect() as conn:
-        sent = _sent_rows(conn, lo, hi)
-        samples = _latest_samples(conn, lo, hi)
-        failures = _failures(conn, lo, hi)
+    rows = period_rows(engine, lo, hi)
+    sent, samples = rows.sent, rows.samples
+    failures = _failures(rows.failed, rows.fixed)
     followers = _growth(engine, lo, hi, zone)
     sent_broadcasts = [BroadcastSent(b.id, b.channel, b.sent_at or b.proposed_at, b.state,
                                      b.moderation_state, b.recipients, list(b.article_ids))
@@ -505,7 +456,7 @@ def compute_kpis(
     )
 
 
-def _growth(engine: Engine, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
+def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
     out = []
     for g in follower_growth(engine, lo, hi):
         daily: dict[date, int] = {}
@@ -517,7 +468,7 @@ def _growth(engine: Engine, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[
 
 
 def month_status(
-    engine: Engine,
+    engine: Database,
     year: int,
     month: int,
     *,
@@ -528,16 +479,6 @@ def month_status(
     """Website articles published so far in the month, and approved ones still due in it."""
     period = parse_period(f"{year}-{month:02d}")
     lo, hi = period.utc_bounds(tz)
-    d = deliveries
-    chans = list(website_channels)
-    with reader(engine).connect() as conn:
-        done = sorted(set(conn.execute(
-            sa.select(d.c.article_id).where(d.c.state == "sent", d.c.channel.in_(chans),
-                                            d.c.sent_at >= lo, d.c.sent_at < hi)).scalars()))
-        due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
-        planned = sorted(set(conn.execute(
-            sa.select(d.c.article_id).join(articles, articles.c.id == d.c.article_id)
-            .where(articles.c.state == "approved", d.c.channel.in_(chans),
-                   d.c.state.in_(("waiting", "retry")), due >= lo, due < hi)).scalars()) - set(done))
+    done, planned = month_article_ids(engine, lo, hi, website_channels)
     return MonthStatus(year, month, len(done), monthly_minimum, len(planned),
                        len(done) + len(planned) < monthly_minimum, done, planned)

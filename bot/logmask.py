@@ -15,11 +15,10 @@ import re
 from collections.abc import Iterable
 
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.settings import Settings
 from content_queue.channel_tokens import handled_secret_values
+from content_queue.db import url_password
 
 __all__ = ["MASK", "MaskingFormatter", "install_secret_mask", "mask_secrets", "secret_values"]
 
@@ -51,12 +50,9 @@ def secret_values(settings: Settings) -> list[str]:
             v = getattr(ch, name)
             if isinstance(v, SecretStr):
                 values.append(v.get_secret_value())
-    try:
-        password = make_url(settings.database.url).password
-    except ArgumentError:
-        password = None
+    password = url_password(settings.database.url)
     if password:
-        values.append(str(password))
+        values.append(password)
     return [v.strip() for v in values if len(v.strip()) >= _MIN_LENGTH]
 
 

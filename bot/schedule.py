@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 
-import sqlalchemy as sa
-
 from bot.settings import ScheduleSettings
 from content_queue.store import Store
-from content_queue.tables import articles
 
 __all__ = ["next_free_slot", "parse_local_time", "slot_times"]
 
@@ -45,9 +42,7 @@ def slot_times(policy: ScheduleSettings, after: datetime, days: int = 60) -> Ite
 
 def next_free_slot(store: Store, policy: ScheduleSettings, now: datetime) -> datetime:
     """The first slot after ``now`` that is not taken and whose day is under the daily cap."""
-    with store.read() as conn:
-        taken = list(conn.execute(sa.select(articles.c.scheduled_at).where(
-            articles.c.state == "approved", articles.c.scheduled_at > now)).scalars())
+    taken = store.scheduled_times_after(now)
     taken_set = set(taken)
     per_day: dict[object, int] = {}
     for t in taken:

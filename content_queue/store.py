@@ -218,6 +218,12 @@ class Store(AlertQueries, ReachQueries):
         with self.read() as conn:
             return [self._article(conn, i) for i in conn.execute(q).scalars()]
 
+    def scheduled_times_after(self, now: datetime) -> builtins.list[datetime]:
+        """The slots of approved articles still to come (what the schedule may not reuse)."""
+        with self.read() as conn:
+            return list(conn.execute(sa.select(articles.c.scheduled_at).where(
+                articles.c.state == "approved", articles.c.scheduled_at > now)).scalars())
+
     def delivery(self, delivery_id: int) -> Delivery:
         with self.read() as conn:
             row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).first()
