@@ -114,7 +114,7 @@ def _choose(mode: str, candidates: list[BroadcastCandidate], now: datetime) -> l
 
 def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
     """Propose the next broadcast of ``channel`` if its mode, the time and the quota allow."""
-    s = loa.settings.parsed_channels[channel]
+    s: Any = loa.settings.parsed_channels[channel]  # a channel that broadcasts (see above)
     mode = getattr(s, "broadcast", "off")
     if mode == "off":
         return None

@@ -334,9 +334,9 @@ def channels_list(ctx: typer.Context,
         return
     t = Table("Kênh", "Loại", "Bật", "Tạm dừng", "Token hết hạn", "Kiểm tra gần nhất")
     for r in rows:
-        t.add_row(r["channel"], r["type"], "có" if r["enabled"] else "không",
-                  (r["paused_reason"] or "có") if r["paused"] else "không",
-                  r["token_expires_at"] or "—", r["last_check_detail"] or "—")
+        t.add_row(str(r["channel"]), str(r["type"]), "có" if r["enabled"] else "không",
+                  str(r["paused_reason"] or "có") if r["paused"] else "không",
+                  str(r["token_expires_at"] or "—"), str(r["last_check_detail"] or "—"))
     console.print(t)
 
 

@@ -132,7 +132,7 @@ def _write_articles(staging: Path) -> list[Path]:
     for style, text in _DOCX_PARAS:
         d.add_paragraph(text, style=style) if style else d.add_paragraph(text)
     d.add_picture(io.BytesIO(_png("Cat giam TTHC 2026", "#a81f1f")))
-    d.save(staging / "cat-giam-tthc.docx")
+    d.save(str(staging / "cat-giam-tthc.docx"))
     (staging / "sang-kien-mot-cua.html").write_text(_HTML_INITIATIVE, "utf-8")
     (staging / "lich-tiep-cong-dan.md").write_text(_MD_REJECTED_ONE, "utf-8")
     (staging / "bai-thieu-tieu-de.md").write_text(_MD_UNTITLED, "utf-8")
@@ -202,7 +202,8 @@ broadcast = "each"                    # each article posted on Zalo is proposed 
 
 class _Checks:
     def __init__(self, console: Console):
-        self.console, self.failed = console, []
+        self.console = console
+        self.failed: list[str] = []
 
     def step(self, ok: bool, text: str) -> None:
         self.console.print(f"{'[green]✓[/]' if ok else '[red]✗[/]'} {text}")

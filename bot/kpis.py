@@ -350,9 +350,9 @@ def compute_kpis(
     zone = ZoneInfo(tz)
     topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    rows = period_rows(engine, lo, hi)
-    sent, samples = rows.sent, rows.samples
-    failures = _failures(rows.failed, rows.fixed)
+    read = period_rows(engine, lo, hi)
+    sent, samples = read.sent, read.samples
+    failures = _failures(read.failed, read.fixed)
     followers = _growth(engine, lo, hi, zone)
     sent_broadcasts = [BroadcastSent(b.id, b.channel, b.sent_at or b.proposed_at, b.state,
                                      b.moderation_state, b.recipients, list(b.article_ids))

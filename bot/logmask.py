@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from bot.settings import Settings
 from content_queue.channel_tokens import handled_secret_values
-from content_queue.db import url_password
+from content_queue.credential_cipher import url_password
 
 __all__ = ["MASK", "MaskingFormatter", "install_secret_mask", "mask_secrets", "secret_values"]
 

@@ -154,7 +154,7 @@ def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
                label="Chỉ tiêu tối thiểu (Trang TTĐT)")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months, fontsize=7)
     _narrow_bars(ax, len(keys), len(kpis.channels), width)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("Số tin, bài", fontsize=8)
     ax.set_title("Số tin, bài đăng theo tháng và kênh", fontsize=9)
     _legend_below(ax, len(kpis.channels) + 1)
@@ -194,7 +194,8 @@ def _followers_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
     if all(len(g.points) >= MIN_LINE_POINTS for g in shown):
         for g in shown:
-            ax.plot([d for d, _ in g.points], [v for _, v in g.points], marker=".",
+            ax.plot([matplotlib.dates.date2num(d) for d, _ in g.points],
+                    [v for _, v in g.points], marker=".",
                     label=_growth_name(g))
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d/%m"))
     else:  # too few samples for a line: the start and end of the period, side by side
@@ -334,7 +335,7 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
 
     _footer(doc, agency)
     out = Path(path)
-    doc.save(out)
+    doc.save(str(out))
     log.info("report %s written to %s", kpis.period.key, out)
     return out
 

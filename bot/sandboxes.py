@@ -104,11 +104,9 @@ def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None =
                     ("telegram", boxes.telegram)):
         console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)",
                       markup=False, highlight=False)
-    verbatim = {"markup": False, "highlight": False, "soft_wrap": True, "emoji": False}
-    console.print("\nPut this in config.toml:", **verbatim)
-    console.print(boxes.channels_toml(), **verbatim)
-    console.print("and this in .env:", **verbatim)
-    console.print(boxes.env_text(), **verbatim)
+    for text in ("\nPut this in config.toml:", boxes.channels_toml(), "and this in .env:",
+                 boxes.env_text()):
+        console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
     console.file.flush()
     try:
         while True:

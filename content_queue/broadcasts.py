@@ -196,7 +196,9 @@ class Broadcasts:
                     return None
                 bid = conn.execute(_B.insert().values(
                     channel=channel, kind=kind, state="proposed", month=month,
-                    recipients=recipients, proposed_at=now, updated_at=now)).inserted_primary_key[0]
+                    recipients=recipients, proposed_at=now, updated_at=now)).inserted_primary_key
+                assert bid is not None
+                bid = bid[0]
                 conn.execute(_BA.insert(), [
                     {"broadcast_id": bid, "channel": channel, "article_id": c.article_id,
                      "remote_id": c.remote_id, "position": i} for i, c in enumerate(items)])

@@ -15,11 +15,14 @@ import os
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 __all__ = [
     "ENCRYPTED_KEY",
     "ENV_VAR",
     "CredentialCipher",
+    "url_password",
     "SecretKeyError",
     "generate_key",
     "is_encrypted",
@@ -101,3 +104,12 @@ class CredentialCipher:
         except InvalidToken:
             return True
         return False
+
+
+def url_password(url: str) -> str | None:
+    """The password in a database URL (a secret to mask in logs), or None."""
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return None
+    return str(password) if password else None

@@ -12,11 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["create_engine_for", "is_postgres", "migrate", "open_database", "normalise_url",
-           "url_password",
            "reader"]
 
 log = logging.getLogger(__name__)
@@ -38,15 +36,6 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
         if rel and rel != ":memory:":
             return "sqlite:///" + str((base_dir / rel).resolve())
     return url
-
-
-def url_password(url: str) -> str | None:
-    """The password in a database URL (a secret to mask in logs), or None."""
-    try:
-        password = make_url(url).password
-    except ArgumentError:
-        return None
-    return str(password) if password else None
 
 
 def is_postgres(engine: Engine | Connection) -> bool:

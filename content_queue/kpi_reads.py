@@ -16,7 +16,8 @@ from content_queue.tables import articles, deliveries, reach_samples
 
 Database = Engine  # what the figures are read from (the store's engine)
 
-__all__ = ["Database", "FailedRow", "FixedRow", "PeriodRows", "SentRow", "month_article_ids", "period_rows"]
+__all__ = ["Database", "FailedRow", "FixedRow", "PeriodRows", "SentRow", "month_article_ids", "period_rows",
+           "sent_per_channel"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,12 @@ def month_article_ids(engine: Engine, lo: datetime, hi: datetime,
             .where(articles.c.state == "approved", d.c.channel.in_(chans),
                    d.c.state.in_(("waiting", "retry")), due >= lo, due < hi)).scalars()) - set(done))
     return done, planned
+
+
+def sent_per_channel(engine: Engine, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Deliveries sent in [lo, hi), per channel."""
+    with reader(engine).connect() as conn:
+        rows = conn.execute(sa.select(deliveries.c.channel, sa.func.count()).where(
+            deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
+            .group_by(deliveries.c.channel).order_by(deliveries.c.channel)).all()
+    return {channel: int(count) for channel, count in rows}

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from content_queue.alerts import AlertQueries
+from content_queue.cards import CardQueries
 from content_queue.db import is_postgres, open_database, reader
 from content_queue.models import Actor, Article, Delivery, ParsedArticle
 from content_queue.reach import ReachQueries
@@ -147,7 +148,7 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(**{f: m[f] for f in Delivery.__dataclass_fields__})
 
 
-class Store(AlertQueries, ReachQueries):
+class Store(AlertQueries, CardQueries, ReachQueries):
     """Articles, deliveries, channel state and the audit log over one SQLAlchemy engine."""
 
     def __init__(self, engine: Engine):
@@ -183,6 +184,12 @@ class Store(AlertQueries, ReachQueries):
         conn.execute(_AUDIT, dict(
             at=utcnow(), actor=actor.name, via=actor.via, action=action, article_id=article_id,
             delivery_id=delivery_id, detail=detail or None))
+
+    def record_event(self, actor: Actor, action: str, article_id: int | None = None,
+                     **detail: Any) -> None:
+        """Write one audit row on its own (an event that changes no state, e.g. a refusal)."""
+        with self.tx() as conn:
+            self.audit(conn, actor, action, article_id, **detail)
 
     def audit_entries(self, article_id: int | None = None) -> builtins.list[dict[str, Any]]:
         q = sa.select(audit_log).order_by(audit_log.c.id)

@@ -126,16 +126,14 @@ async def on_broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         broadcast_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            with loa.store.tx() as conn:
-                loa.store.audit(conn, actor, "unauthorised", None, what=f"button {query.data}")
+            loa.store.record_event(actor, "unauthorised", None, what=f"button {query.data}")
             answer = t.NOT_ADMIN
             return
         store = Broadcasts(loa.store)
         message = query.message
         card = store.by_card(message.chat.id, message.message_id) if message else None
         if card is None or card.id != broadcast_id:
-            with loa.store.tx() as conn:
-                loa.store.audit(conn, actor, "forged_callback", None, data=query.data)
+            loa.store.record_event(actor, "forged_callback", None, data=query.data)
             answer = t.ALREADY_DECIDED.format(id=broadcast_id, state="thẻ không hợp lệ")
             return
         now = datetime.now(UTC)

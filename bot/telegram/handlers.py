@@ -14,14 +14,12 @@ import logging
 import tempfile
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from telegram import Bot, ForceReply, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
@@ -54,8 +52,9 @@ from bot.telegram.cards import (
     parse_callback,
 )
 from bot.telegram.strangers import StrangerGate, audit_prefix
+from content_queue.cards import Card
+from content_queue.kpi_reads import sent_per_channel
 from content_queue.models import Actor, Article
-from content_queue.tables import bot_cards, deliveries
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
 __all__ = ["ACCEPTED_SUFFIXES", "register_handlers", "role_of", "sync_cards"]
@@ -64,7 +63,7 @@ log = logging.getLogger(__name__)
 
 ACCEPTED_SUFFIXES = (".docx", ".md", ".html", ".htm")
 Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Command = Callable[[Update, Context, Loa], Awaitable[None]]
 
 
@@ -94,8 +93,7 @@ def _audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: i
     extra: dict[str, Any] = {"length": len(what)}
     if suppressed:
         extra["unanswered_before"] = suppressed
-    with loa.store.tx() as conn:
-        loa.store.audit(conn, Actor(f"tg:{user.id if user else '?'}", "telegram"),
+    loa.store.record_event(Actor(f"tg:{user.id if user else '?'}", "telegram"),
                         "unauthorised", None, user_id=user.id if user else None,
                         what=audit_prefix(what), **extra)
 
@@ -142,12 +140,8 @@ def guarded(needs: str) -> Callable[[Command], Handler]:
 
 
 # ----- cards ---------------------------------------------------------------------------------------
-def _card_row(loa: Loa, chat_id: int, message_id: int) -> Any:
-    with loa.store.read() as conn:
-        return conn.execute(sa.select(bot_cards).where(
-            bot_cards.c.chat_id == chat_id, bot_cards.c.message_id == message_id)).first()
-
-
+# The database and the card's text (which renders each channel's draft) are read in a worker
+# thread: the event loop only talks to Telegram.
 async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
     """Show ``text`` without buttons; "message is not modified" is harmless and ignored."""
     try:
@@ -158,66 +152,68 @@ async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> N
             raise
 
 
-async def close_cards(bot: Bot, loa: Loa, article: Article) -> None:
-    """Edit every open card of the article to its closed form and mark them closed."""
-    with loa.store.read() as conn:
-        rows = conn.execute(sa.select(bot_cards).where(
-            bot_cards.c.article_id == article.id, bot_cards.c.closed_at.is_(None),
-            bot_cards.c.message_id.is_not(None))).all()
-    for row in rows:
-        if article.state == "pending" and row.revision == article.revision:
+def _closing(loa: Loa, article: Article) -> list[tuple[Card, str]]:
+    """The article's open cards to close, each with its closed text (blocking: in a thread)."""
+    out = []
+    for card in loa.store.open_cards(article.id):
+        if article.state == "pending" and card.revision == article.revision:
             continue
         text = closed_card_text(loa, article)
         if article.state == "pending":  # an older revision's card
             text += "\n" + texts.SUPERSEDED.format(revision=article.revision)
+        out.append((card, text))
+    return out
+
+
+async def close_cards(bot: Bot, loa: Loa, article: Article) -> None:
+    """Edit every open card of the article to its closed form and mark them closed."""
+    for card, text in await asyncio.to_thread(_closing, loa, article):
+        assert card.message_id is not None
         try:
-            await _edit_quietly(bot, row.chat_id, row.message_id, text)
+            await _edit_quietly(bot, card.chat_id, card.message_id, text)
         except TelegramError as exc:
             log.warning("could not close the card of article %s: %s", article.id, exc)
             continue
-        with loa.store.tx() as conn:
-            conn.execute(bot_cards.update().where(bot_cards.c.id == row.id).values(
-                closed_at=datetime.now(UTC)))
+        await asyncio.to_thread(loa.store.close_card, card.id)
+
+
+def _cards_to_send(loa: Loa, chat_id: int) -> list[tuple[int, Article, str]]:
+    """Claim a card for each pending revision not yet shown, with its text (in a thread)."""
+    out = []
+    for article in loa.store.list(["pending"]):
+        claim = loa.store.claim_card(article.id, article.revision, chat_id)
+        if claim is not None:
+            out.append((claim, article, card_text(loa, article)))
+    return out
 
 
 async def sync_cards(bot: Bot, loa: Loa) -> int:
     """Post a card for every pending article revision not yet shown; close decided ones.
 
-    The ``bot_cards`` row is inserted before sending, so two workers never post the same card;
+    The card is claimed in the database before sending, so two workers never post the same card;
     a send that fails gives the claim back so the next round tries again. Returns cards sent.
     """
     chat_id = loa.settings.telegram.chat_id
     if chat_id is None:
         return 0
     sent = 0
-    for article in loa.store.list(["pending"]):
+    pending = await asyncio.to_thread(_cards_to_send, loa, chat_id)
+    for i, (claim, article, text) in enumerate(pending):
         try:
-            with loa.store.tx() as conn:
-                claim = conn.execute(bot_cards.insert().values(
-                    article_id=article.id, revision=article.revision, chat_id=chat_id,
-                    created_at=datetime.now(UTC))).inserted_primary_key[0]
-        except IntegrityError:
-            continue
-        try:
-            message = await bot.send_message(chat_id, card_text(loa, article),
-                                             parse_mode=ParseMode.HTML,
+            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                              reply_markup=card_keyboard(article))
         except (TelegramError, ValueError) as exc:
-            with loa.store.tx() as conn:
-                conn.execute(bot_cards.delete().where(bot_cards.c.id == claim))
+            await asyncio.to_thread(loa.store.release_card, claim)
             log.warning("could not send the card of article %s: %s", article.id, exc)
             if isinstance(exc, RetryAfter):
+                for later, _, _ in pending[i + 1:]:  # the rest waits for the next round
+                    await asyncio.to_thread(loa.store.release_card, later)
                 break
             continue
-        with loa.store.tx() as conn:
-            conn.execute(bot_cards.update().where(bot_cards.c.id == claim).values(
-                message_id=message.message_id))
+        await asyncio.to_thread(loa.store.card_sent, claim, message.message_id)
         sent += 1
-    with loa.store.read() as conn:
-        open_ids = set(conn.execute(sa.select(bot_cards.c.article_id).where(
-            bot_cards.c.closed_at.is_(None), bot_cards.c.message_id.is_not(None))).scalars())
-    for article_id in sorted(open_ids):
-        await close_cards(bot, loa, loa.store.get(article_id))
+    for article_id in await asyncio.to_thread(loa.store.articles_with_open_cards):
+        await close_cards(bot, loa, await asyncio.to_thread(loa.store.get, article_id))
     return sent
 
 
@@ -247,13 +243,13 @@ async def on_button(update: Update, context: Context) -> str | None:
             return None
         data = parse_callback(query.data)
         message = query.message
-        row = _card_row(loa, message.chat.id, message.message_id) if message else None
+        row = (await asyncio.to_thread(loa.store.card_at, message.chat.id, message.message_id)
+               if message else None)
         if data is None or row is None or (row.article_id, row.revision) != (
                 data.article_id, data.revision):
             log.warning("refused a button press that does not match its card: %r by %s",
                         query.data, user.id)
-            with loa.store.tx() as conn:
-                loa.store.audit(conn, _actor(user), "forged_callback", None, user_id=user.id,
+            loa.store.record_event(_actor(user), "forged_callback", None, user_id=user.id,
                                 data=audit_prefix(str(query.data)))
             return None
         try:
@@ -540,11 +536,7 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
 def posts_per_channel(loa: Loa, year: int, month: int) -> dict[str, int]:
     """Deliveries sent in the (local) month, per channel."""
     lo, hi = parse_period(f"{year}-{month:02d}").utc_bounds(loa.settings.schedule.timezone)
-    with loa.store.read() as conn:
-        rows = conn.execute(sa.select(deliveries.c.channel, sa.func.count()).where(
-            deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
-            .group_by(deliveries.c.channel).order_by(deliveries.c.channel)).all()
-    return {channel: int(count) for channel, count in rows}
+    return sent_per_channel(loa.store.engine, lo, hi)
 
 
 @guarded("editor")

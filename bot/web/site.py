@@ -115,8 +115,7 @@ class Site:
 
     def audit_refusal(self, actor: Actor, action: str, what: str) -> None:
         log.warning("web: refused %s by %s on %s", action, actor.name, what)
-        with self.loa.store.tx() as conn:
-            self.loa.store.audit(conn, actor, action, None, what=what)
+        self.loa.store.record_event(actor, action, None, what=what)
 
     # ----- pages -----------------------------------------------------------------------------
     def page(self, name: str, sess: SessionRow | None, *, status: int = 200,
