@@ -277,8 +277,9 @@ class Broadcasts:
         """Proposals of another month than ``month`` lapse (their quota month has passed); their
         articles are freed."""
         with self.store.tx() as conn:
-            ids = [int(i) for i in conn.execute(sa.select(_B.c.id).where(
-                _B.c.state == "proposed", _B.c.month != month)).scalars()]
+            found: list[Any] = list(conn.execute(sa.select(_B.c.id).where(
+                _B.c.state == "proposed", _B.c.month != month)).scalars())
+            ids = [int(i) for i in found]
             for bid in ids:
                 if self._move(conn, bid, ("proposed",), state="expired", updated_at=now):
                     conn.execute(_BA.delete().where(_BA.c.broadcast_id == bid))
@@ -289,8 +290,9 @@ class Broadcasts:
     def expire_sending(self, before: datetime, now: datetime) -> list[int]:
         """``sending`` rows last touched before ``before`` (their worker died) become in doubt."""
         with self.store.tx() as conn:
-            ids = [int(i) for i in conn.execute(sa.select(_B.c.id).where(
-                _B.c.state == "sending", _B.c.updated_at < before)).scalars()]
+            found: list[Any] = list(conn.execute(sa.select(_B.c.id).where(
+                _B.c.state == "sending", _B.c.updated_at < before)).scalars())
+            ids = [int(i) for i in found]
             for bid in ids:
                 if self._move(conn, bid, ("sending",), state="in_doubt", updated_at=now,
                               card_chat_id=None, card_message_id=None,

@@ -160,7 +160,7 @@ class DbTokenStore:
                 insert.values(channel=self.channel, credentials={}, updated_at=now)
                 .on_conflict_do_nothing(index_elements=["channel"])
             )
-            current = conn.execute(
+            current: Any = conn.execute(
                 sa.select(channel_state.c.credentials)
                 .where(channel_state.c.channel == self.channel)
                 .with_for_update()
@@ -193,7 +193,7 @@ class DbTokenStore:
         # Advisory locks are per database: the key includes the schema, so two Loa instances
         # (or test runs) in separate schemas of one database do not wait for each other.
         with self.engine.connect() as conn:
-            schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+            schema: Any = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
             key = {"ns": _LOCK_NAMESPACE, "k": advisory_key(f"{schema}.{self.channel}")}
             conn.execute(sa.text("SELECT pg_advisory_lock(:ns, :k)"), key)
             conn.commit()
@@ -235,8 +235,8 @@ def reseal_credentials(engine: Engine, cipher: CredentialCipher) -> list[str]:
     """
     rewritten: list[str] = []
     with engine.begin() as conn:
-        rows = conn.execute(sa.select(channel_state.c.channel, channel_state.c.credentials)
-                            .with_for_update()).all()
+        rows: list[Any] = list(conn.execute(
+            sa.select(channel_state.c.channel, channel_state.c.credentials).with_for_update()))
         for channel, stored in rows:
             stored = dict(stored or {})
             if not cipher.needs_rotation(stored):

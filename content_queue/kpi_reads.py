@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -73,7 +74,7 @@ def _sent(conn: sa.Connection, lo: datetime, hi: datetime) -> list[SentRow]:
         .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
         .order_by(deliveries.c.sent_at, deliveries.c.id)
     )
-    return [SentRow(*r) for r in conn.execute(q)]
+    return [SentRow(**r._mapping) for r in conn.execute(q)]
 
 
 def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime
@@ -99,7 +100,8 @@ def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime
     q = sa.select(ranked.c.delivery_id, ranked.c.metric, ranked.c.value, ranked.c.available).where(
         ranked.c.rn == 1)
     out: dict[int, dict[str, int | None]] = defaultdict(dict)
-    for did, metric, value, available in conn.execute(q):
+    rows: list[Any] = list(conn.execute(q))
+    for did, metric, value, available in rows:
         out[did][metric] = int(value) if available and value is not None else None
     return out
 
@@ -108,11 +110,11 @@ def _failures(conn: sa.Connection, lo: datetime, hi: datetime
               ) -> tuple[list[FailedRow], list[FixedRow]]:
     d = deliveries
     when = sa.func.coalesce(d.c.first_failure_at, d.c.updated_at)
-    failed = [FailedRow(*r) for r in conn.execute(
+    failed = [FailedRow(**r._mapping) for r in conn.execute(
         sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
         .join(articles, articles.c.id == d.c.article_id)
         .where(d.c.state == "failed", when >= lo, when < hi).order_by(d.c.id))]
-    fixed = [FixedRow(*r) for r in conn.execute(
+    fixed = [FixedRow(**r._mapping) for r in conn.execute(
         sa.select(d.c.id, d.c.article_id, d.c.channel, d.c.first_failure_at, d.c.sent_at)
         .where(d.c.state == "sent", d.c.first_failure_at.is_not(None),
                d.c.first_failure_at >= lo, d.c.first_failure_at < hi).order_by(d.c.id))]
@@ -125,11 +127,11 @@ def month_article_ids(engine: Engine, lo: datetime, hi: datetime,
     d = deliveries
     chans = list(website_channels)
     with reader(engine).connect() as conn:
-        done = sorted(set(conn.execute(
+        done: list[int] = sorted(set(conn.execute(
             sa.select(d.c.article_id).where(d.c.state == "sent", d.c.channel.in_(chans),
                                             d.c.sent_at >= lo, d.c.sent_at < hi)).scalars()))
         due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
-        planned = sorted(set(conn.execute(
+        planned: list[int] = sorted(set(conn.execute(
             sa.select(d.c.article_id).join(articles, articles.c.id == d.c.article_id)
             .where(articles.c.state == "approved", d.c.channel.in_(chans),
                    d.c.state.in_(("waiting", "retry")), due >= lo, due < hi)).scalars()) - set(done))
@@ -141,5 +143,6 @@ def sent_per_channel(engine: Engine, lo: datetime, hi: datetime) -> dict[str, in
     with reader(engine).connect() as conn:
         rows = conn.execute(sa.select(deliveries.c.channel, sa.func.count()).where(
             deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
-            .group_by(deliveries.c.channel).order_by(deliveries.c.channel)).all()
-    return {channel: int(count) for channel, count in rows}
+            .group_by(deliveries.c.channel).order_by(deliveries.c.channel))
+        counts: list[Any] = list(rows)
+    return {str(channel): int(count) for channel, count in counts}

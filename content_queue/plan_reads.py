@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -68,9 +69,9 @@ def year_figures(store: Store, bounds: Sequence[datetime], *,
     fail_q = (sa.select(fail_month, d.c.state, d.c.first_failure_at, d.c.sent_at)
               .where(d.c.first_failure_at >= lo, d.c.first_failure_at < hi))
     with store.read() as conn:
-        post_rows = conn.execute(posts_q).all()
-        web_rows = conn.execute(web_q).all()
-        fail_rows = conn.execute(fail_q).all()
+        post_rows: list[Any] = list(conn.execute(posts_q))
+        web_rows: list[Any] = list(conn.execute(web_q))
+        fail_rows: list[Any] = list(conn.execute(fail_q))
     posts = {(c, int(m)): int(n) for c, m, n, _ in post_rows if m is not None}
     reach = {(c, int(m)): int(v) for c, m, _, v in post_rows if m is not None and v is not None}
     website: dict[int, int] = defaultdict(int)

@@ -223,7 +223,8 @@ class Store(AlertQueries, CardQueries, ReachQueries):
         if states:
             q = q.where(articles.c.state.in_(list(states)))
         with self.read() as conn:
-            return [self._article(conn, i) for i in conn.execute(q).scalars()]
+            ids: builtins.list[int] = list(conn.execute(q).scalars())
+            return [self._article(conn, i) for i in ids]
 
     def scheduled_times_after(self, now: datetime) -> builtins.list[datetime]:
         """The slots of approved articles still to come (what the schedule may not reuse)."""
@@ -277,7 +278,7 @@ class Store(AlertQueries, CardQueries, ReachQueries):
                 self.audit(conn, actor, "revised", prior.id, revision=prior.revision + 1,
                            source=parsed.source_name)
                 return SubmitResult(self._article(conn, prior.id), "revised")
-            new_id = conn.execute(articles.insert().values(
+            new_id: Any = conn.execute(articles.insert().values(
                 **values, state="pending", submitted_by=actor.name, submitted_at=now)
                 .returning(articles.c.id)).scalar_one()
             self.audit(conn, actor, "submitted", new_id, source=parsed.source_name)
@@ -481,7 +482,7 @@ class Store(AlertQueries, CardQueries, ReachQueries):
             found = conn.execute(_SET_LEASED, {**values, "p_owner": owner}).first()
         if found is None:
             return None  # the lease expired and the delivery moved on
-        article_id, channel = found
+        article_id, channel = int(found[0]), str(found[1])
         released = 0
         if not awaiting_url:
             rows = conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id}).all()
@@ -549,7 +550,7 @@ class Store(AlertQueries, CardQueries, ReachQueries):
                 .returning(deliveries.c.article_id, deliveries.c.channel)).first()
             if found is None:
                 return False  # the lease expired and the delivery moved on: record nothing
-            article_id, channel = found
+            article_id, channel = int(found[0]), str(found[1])
             self.audit(conn, Actor.service(), f"delivery_{state}", article_id, delivery_id,
                        channel=channel, error=error, kind=kind, may_have_posted=may_have_posted)
             if state == "failed":
@@ -598,7 +599,7 @@ class Store(AlertQueries, CardQueries, ReachQueries):
                  .order_by(deliveries.c.id).limit(limit))
             if is_postgres(conn):
                 q = q.with_for_update(skip_locked=True)
-            ids = list(conn.execute(q).scalars())
+            ids: builtins.list[int] = list(conn.execute(q).scalars())
             if not ids:
                 return []
             conn.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(
