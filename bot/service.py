@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.context import Loa
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
+from bot.prepare import PREPARE_INTERVAL, prepare_unsent
 from bot.reach import collect_reach
 from channels.base import ChannelError
 
@@ -118,6 +119,8 @@ class Service:
                                  job_defaults={"coalesce": True, "max_instances": 3})
         sched.add_job(self._job, "interval", args=["dispatch", self.dispatcher.tick],
                       seconds=s.schedule.dispatch_interval_seconds, next_run_time=datetime.now(UTC))
+        sched.add_job(self._job, "interval", args=["prepare", lambda: prepare_unsent(loa)],
+                      seconds=PREPARE_INTERVAL, next_run_time=datetime.now(UTC))
         sched.add_job(self._job, "interval", args=["inbox", lambda: poll_inbox(loa, self.poller)],
                       seconds=s.queue.poll_seconds, next_run_time=datetime.now(UTC))
         sched.add_job(self._job, "interval",

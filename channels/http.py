@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from channels.metering import CountingAdapter
+
 __all__ = ["HttpSession"]
 
 
@@ -23,6 +25,8 @@ class HttpSession(requests.Session):
         super().__init__()
         self.trust_env = False  # the environment is applied below, once per origin
         self._env: dict[tuple[str, str], dict[str, Any]] = {}
+        for prefix in ("http://", "https://"):  # calls are counted per delivery (channels.metering)
+            self.mount(prefix, CountingAdapter())
 
     def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> dict[str, Any]:

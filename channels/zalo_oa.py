@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -42,6 +42,7 @@ from channels.base import (
     TransientError,
 )
 from channels.http import HttpSession
+from channels.preparation import Prepared
 from channels.zalo_body import BodyBlocks, plain_text
 from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
 
@@ -216,6 +217,30 @@ class ZaloOAChannel:
         for image in pending:  # images the body does not place: after the text
             add_image(image)
         return blocks, used
+
+    # ----- before the slot (channels.preparation) ---------------------------------------------
+    def prepare(self, draft: Draft, *, due_at: datetime | None, known: Mapping[str, Any],
+                previous: Mapping[str, Any]) -> Prepared:
+        """Refresh the access token now if it would expire within the margin of the slot.
+
+        A slot further away than a fresh token lives is left alone: the host prepares again
+        shortly before it. A refresh that fails is an error now, hours before the slot.
+        """
+        self._refuse_blocked(draft)
+        now = datetime.now(UTC)
+        creds = self.store.load()
+        expires = parse_time(creds.get("access_expires_at"))
+        margin = timedelta(seconds=self.settings.refresh_margin_seconds)
+        needed_until = max(due_at or now, now) + margin
+        if creds.get("access_token") and expires is not None and expires > needed_until:
+            return Prepared(notes=(f"Mã truy cập Zalo còn hạn đến {expires.astimezone(VN):%H:%M %d/%m}.",))
+        ttl = timedelta(seconds=float_or(creds.get("access_ttl_seconds"), self.tokens.ACCESS_TTL_DEFAULT))
+        if creds.get("access_token") and now + ttl <= needed_until:
+            return Prepared(notes=("Khung giờ đăng còn xa; Loa sẽ làm mới mã truy cập Zalo gần giờ đăng.",))
+        self.refresh_access_token(stale=creds.get("access_token"))
+        fresh = parse_time(self.store.load().get("access_expires_at"))
+        until = f" đến {fresh.astimezone(VN):%H:%M %d/%m}" if fresh else ""
+        return Prepared(notes=(f"Đã làm mới mã truy cập Zalo trước giờ đăng (còn hạn{until}).",))
 
     # ----- publishing ------------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
