@@ -175,6 +175,9 @@ def approve(article_id: int,
     console.print(f"Đã duyệt bài #{a.id}; lịch đăng {_local(a.scheduled_at, loa)}.")
     for name, why in skipped.items():
         console.print(f"Bỏ qua kênh {name}: {why}")
+    for name, p in preparations_of(loa.store, a.id).items():
+        if not p.ready:
+            err.print(f"Chưa chuẩn bị được kênh {name}: {p.error} (Loa sẽ thử lại trước giờ đăng.)")
 
 
 @app.command()

@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from content_queue.db import is_postgres
-from content_queue.models import Actor
 from content_queue.store import Store
 from content_queue.tables import (
     articles,
@@ -93,9 +92,6 @@ def record_preparation(store: Store, article_id: int, channel: str, *, revision:
         stmt = _insert(conn, preparations).values(article_id=article_id, channel=channel, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["article_id", "channel"],
                                                 set_=values))
-        if error:
-            store.audit(conn, Actor.service(), "preparation_failed", article_id, channel=channel,
-                        error=error)
     return Preparation(article_id, channel, **values)
 
 

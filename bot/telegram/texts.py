@@ -158,3 +158,5 @@ __all__ += ["SUPERSEDED"]
 REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
                 "/report 2026-H1 (6 tháng), /report 2026 (năm).")
 REPORT_CAPTION = "Báo cáo kết quả thông tin, tuyên truyền CCHC kỳ {period}."
+CARD_NOT_PREPARED = "⚠️ {channel}: chưa chuẩn bị được trước giờ đăng — {error}"
+__all__ += ["CARD_NOT_PREPARED"]

@@ -1,0 +1,146 @@
+"""Slot to live: K articles of K topics in one slot, after a fresh start of ``loa run``.
+
+    .venv/bin/python benchmarks/slot_to_live.py [--articles 4] [--latency 0.25] [--runs 3]
+                                                [--media-ahead]
+
+Each run starts fresh sandboxes (every call takes ``--latency`` L), a fresh workspace, submits K
+articles (topics a, b, c, …, each with a JPEG cover) and approves them for one slot a few seconds
+ahead (with this branch, approving prepares them), then starts ``loa run`` as a new process
+(nothing in memory) and waits until every delivery is sent. From the sandboxes' request logs:
+
+* slot to live: from the slot to the last dependent post created (the last Facebook ``/feed`` or
+  Zalo ``article/create`` request's arrival + L, as the sandbox sleeps L before acting), / 2L —
+  2L being the least any publisher needs (website POST, then the POST that links to it);
+* calls per post on each platform, by kind, before the slot (preparation) and from the slot on.
+
+``--media-ahead`` sets ``prepare_media_ahead = true`` on the website (unknown key before #16).
+Runs against any checkout: it only uses the CLI, the store and ``approve_article``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image
+
+from bot.approval import approve_article
+from bot.context import Loa
+from bot.sandboxes import Sandboxes
+from bot.settings import load_settings
+from content_queue.models import Actor, ParsedArticle, ParsedImage
+
+TOPICS = ("a", "b", "c", "d", "đ", "e", "f", "g", "h", "i")
+_ID = re.compile(r"\d[\d_]*|[^/]{24,}")
+
+
+def kind(method: str, path: str) -> str:
+    return method + " " + "/".join("{id}" if _ID.fullmatch(p) else p for p in path.split("/"))
+
+
+def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str, object]:
+    boxes = Sandboxes.start()
+    work = Path(tempfile.mkdtemp(prefix="loa-slot-"))
+    channels = boxes.channels_toml()
+    if media_ahead:
+        channels = channels.replace('type = "wordpress"\n', 'type = "wordpress"\nprepare_media_ahead = true\n')
+    (work / "config.toml").write_text('[database]\nurl = "sqlite:///loa.db"\n' + channels, "utf-8")
+    env_lines = [ln for ln in boxes.env_text().splitlines() if not ln.startswith("LOA_TELEGRAM__")]
+    (work / ".env").write_text("\n".join(env_lines) + "\n", "utf-8")
+    for key in [k for k in os.environ if k.startswith("LOA_")]:
+        os.environ.pop(key)
+    for box in (boxes.website, boxes.facebook, boxes.zalo):
+        box.latency = latency
+    loa = Loa(load_settings(work / "config.toml"))
+    actor = Actor("bench", "cli")
+    slot = (datetime.now(UTC) + timedelta(seconds=lead + k * 8 * latency)).replace(microsecond=0)
+    for i in range(k):
+        cover = work / f"bia-{i}.jpg"
+        Image.new("RGB", (800, 450), (40 + 20 * i, 90, 160)).save(cover, "JPEG", quality=80)
+        title = f"Chủ đề {TOPICS[i]}: kết quả cải cách hành chính quý IV số {i}"
+        body = f"Nội dung bài {i} về cải cách hành chính, dịch vụ công trực tuyến."
+        parsed = ParsedArticle(
+            title=title, summary=f"Tóm tắt bài {i}.", body_html=f"<p>{body}</p>", body_text=body,
+            topic=TOPICS[i], publish_at=slot, content_hash=f"slot-{i}-{time.time_ns()}",
+            cover=ParsedImage(path=str(cover), mime_type="image/jpeg", width=800, height=450,
+                              size_bytes=cover.stat().st_size))
+        art = loa.store.submit(parsed, actor).article
+        approve_article(loa, art.id, actor)
+    approved_at = time.time()
+    loa.store.engine.dispose()
+    start_in = slot.timestamp() - time.time() - lead / 2
+    time.sleep(max(start_in, 0))  # the service starts fresh, lead/2 before the slot
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "loa"), "--config",
+                             str(work / "config.toml"), "run"], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=open(work / "run.log", "w"))  # noqa: SIM115
+    deadline = slot.timestamp() + 60
+    try:
+        while time.time() < deadline:
+            time.sleep(0.2)
+            states = [d.state for a in loa.store.list() for d in a.deliveries]
+            if len(states) == 3 * k and all(s == "sent" for s in states):
+                break
+        else:
+            print(f"  not every delivery was sent in time; see {work / 'run.log'}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    t_slot = slot.timestamp()
+    dependents = [t for box, pat in ((boxes.facebook, r".*/feed$"), (boxes.zalo, r".*/article/create$"))
+                  for t, m, p in box.request_log if m == "POST" and re.fullmatch(pat, p)]
+    last = max(dependents) + latency if len(dependents) == 2 * k else float("nan")
+    calls: dict[str, dict[str, Counter[str]]] = {}
+    for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
+        calls[name] = {"before": Counter(), "approval": Counter(), "slot": Counter()}
+        for t, m, p in box.request_log:
+            if p.startswith("/_sandbox/"):
+                continue
+            phase = "slot" if t >= t_slot - 0.001 else "approval" if t <= approved_at else "before"
+            calls[name][phase][kind(m, p)] += 1
+    boxes.stop()
+    return {"ratio": (last - t_slot) / (2 * latency), "calls": calls, "work": work}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=4)
+    ap.add_argument("--latency", type=float, default=0.25)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--lead", type=float, default=10.0, help="seconds from approvals to the slot")
+    ap.add_argument("--media-ahead", action="store_true")
+    args = ap.parse_args()
+    k = min(args.articles, len(TOPICS))
+    ratios, totals = [], {}
+    for run in range(args.runs):
+        r = one_run(k, args.latency, args.media_ahead, args.lead)
+        ratios.append(r["ratio"])
+        print(f"run {run + 1}: slot to last dependent post = {r['ratio']:.3f} × 2L")
+        for name, phases in r["calls"].items():  # type: ignore[union-attr]
+            for phase, c in phases.items():
+                totals.setdefault(name, {}).setdefault(phase, Counter()).update(c)
+    print(f"\n{k} articles in one slot, L = {args.latency * 1000:.0f} ms, {args.runs} runs, "
+          f"media ahead: {'yes' if args.media_ahead else 'no'}")
+    print(f"slot to live / 2L: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} "
+          "(target: median <= 1.15, worst <= 1.3)")
+    posts = k * args.runs
+    print("calls per post (approval = during approve; before = service start to slot; slot = from the slot):")
+    for name, phases in totals.items():
+        line = ", ".join(f"{phase} {sum(c.values()) / posts:.2f}" for phase, c in phases.items())
+        print(f"  {name}: {line}")
+        for phase, c in phases.items():
+            for what, n in sorted(c.items()):
+                print(f"      {phase:8} {what}: {n / posts:.2f}")
+
+
+if __name__ == "__main__":
+    main()
