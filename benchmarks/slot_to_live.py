@@ -99,11 +99,15 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
     dependents = [t for box, pat in ((boxes.facebook, r".*/feed$"), (boxes.zalo, r".*/article/create$"))
                   for t, m, p in box.request_log if m == "POST" and re.fullmatch(pat, p)]
     last = max(dependents) + latency if len(dependents) == 2 * k else float("nan")
+    if os.environ.get("SLOT_TIMELINE"):  # each platform request's arrival, in ms after the slot
+        for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
+            print(f"  {name}: " + ", ".join(f"{(t - slot.timestamp()) * 1000:.0f} {m} {p.rsplit('/', 1)[-1]}"
+                                           for t, m, p in box.request_log if t >= slot.timestamp() - 1))
     calls: dict[str, dict[str, Counter[str]]] = {}
     for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
         calls[name] = {"before": Counter(), "approval": Counter(), "slot": Counter()}
         for t, m, p in box.request_log:
-            if p.startswith("/_sandbox/"):
+            if p.startswith(("/_sandbox/", "/wp-content/")):  # control; Zalo fetching the cover
                 continue
             phase = "slot" if t >= t_slot - 0.001 else "approval" if t <= approved_at else "before"
             calls[name][phase][kind(m, p)] += 1

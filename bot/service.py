@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Loa
+from bot.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
 from bot.prepare import PREPARE_INTERVAL, prepare_unsent
@@ -121,6 +122,8 @@ class Service:
                       seconds=s.schedule.dispatch_interval_seconds, next_run_time=datetime.now(UTC))
         sched.add_job(self._job, "interval", args=["prepare", lambda: prepare_unsent(loa)],
                       seconds=PREPARE_INTERVAL, next_run_time=datetime.now(UTC))
+        sched.add_job(self._job, "interval", args=["follow_up", lambda: complete_follow_ups(loa)],
+                      seconds=FOLLOW_UP_INTERVAL)
         sched.add_job(self._job, "interval", args=["inbox", lambda: poll_inbox(loa, self.poller)],
                       seconds=s.queue.poll_seconds, next_run_time=datetime.now(UTC))
         sched.add_job(self._job, "interval",

@@ -41,6 +41,7 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
+from channels.followup import FOLLOW_UP, pending_reads
 from channels.http import HttpSession
 from channels.preparation import Prepared
 from channels.zalo_body import BodyBlocks, plain_text
@@ -249,7 +250,19 @@ class ZaloOAChannel:
         token = self._write("article/create", dict(draft.payload))
         article_id = self._verified(token)
         log.info("zalo %s: article %s published (key %s)", self.name, article_id, idempotency_key)
-        return Receipt(remote_id=article_id, url=self._link_view(article_id), extra={"token": token})
+        # The verify above gives the id (exactly-once needs it); the public link is a follow-up.
+        return Receipt(remote_id=article_id, url=None, extra={"token": token, FOLLOW_UP: ["link"]})
+
+    def follow_up(self, receipt: Receipt) -> Receipt:
+        """The receipt with the article's public link (``link_view``), read after it exists."""
+        extra = {k: v for k, v in receipt.extra.items() if k != FOLLOW_UP}
+        if "link" not in pending_reads(receipt) or receipt.url:
+            return Receipt(receipt.remote_id, receipt.url, extra=extra)
+        items, _ = self._recent(max_pages=1, ids={receipt.remote_id})
+        url = next((m.get("link_view") for m in items if str(m.get("id")) == receipt.remote_id), None)
+        if not url:
+            raise TransientError(f"Zalo chưa liệt kê bài {receipt.remote_id}; sẽ đọc lại liên kết sau.")
+        return Receipt(receipt.remote_id, str(url), extra=extra)
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the article's content (same id), verified like a creation."""
