@@ -112,7 +112,17 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
             phase = "slot" if t >= t_slot - 0.001 else "approval" if t <= approved_at else "before"
             calls[name][phase][kind(m, p)] += 1
     boxes.stop()
-    return {"ratio": (last - t_slot) / (2 * latency), "calls": calls, "work": work}
+    recorded: dict[str, Counter[str]] = {}  # Loa's own count per delivery (issue 16), if any
+    try:
+        from content_queue.preparations import calls_of_article
+    except ImportError:
+        pass
+    else:
+        for a in loa.store.list():
+            channel_of = {d.id: d.channel for d in a.deliveries}
+            for delivery_id, kinds in calls_of_article(loa.store, a.id).items():
+                recorded.setdefault(channel_of[delivery_id], Counter()).update(kinds)
+    return {"ratio": (last - t_slot) / (2 * latency), "calls": calls, "recorded": recorded}
 
 
 def main() -> None:
@@ -124,10 +134,12 @@ def main() -> None:
     ap.add_argument("--media-ahead", action="store_true")
     args = ap.parse_args()
     k = min(args.articles, len(TOPICS))
-    ratios, totals = [], {}
+    ratios, totals, recorded = [], {}, {}
     for run in range(args.runs):
         r = one_run(k, args.latency, args.media_ahead, args.lead)
         ratios.append(r["ratio"])
+        for name, c in r["recorded"].items():  # type: ignore[union-attr]
+            recorded.setdefault(name, Counter()).update(c)
         print(f"run {run + 1}: slot to last dependent post = {r['ratio']:.3f} × 2L")
         for name, phases in r["calls"].items():  # type: ignore[union-attr]
             for phase, c in phases.items():
@@ -144,6 +156,12 @@ def main() -> None:
         for phase, c in phases.items():
             for what, n in sorted(c.items()):
                 print(f"      {phase:8} {what}: {n / posts:.2f}")
+    print("calls per post as Loa recorded them per delivery (`loa show`):")
+    for name, c in sorted(recorded.items()):
+        print(f"  {name}: {sum(c.values()) / posts:.2f} ("
+              + ", ".join(f"{what} {n / posts:.2f}" for what, n in sorted(c.items())) + ")")
+    if not recorded:
+        print("  none recorded (code without per-delivery metering in the dispatcher)")
 
 
 if __name__ == "__main__":
