@@ -92,6 +92,10 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
                 break
         else:
             print(f"  not every delivery was sent in time; see {work / 'run.log'}")
+        follow_deadline = time.time() + 15  # reads left for after the posts (permalink, link)
+        while time.time() < follow_deadline and any(
+                r.get("follow_up") for a in loa.store.list() for r in loa.store.draft_inputs(a.id)[1].values()):
+            time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

@@ -47,7 +47,7 @@ def complete_follow_ups(loa: Loa) -> int:
                     log.warning("gave up reading %s of delivery %s: %s", item.receipt.get(FOLLOW_UP),
                                 item.delivery_id, exc.message)
                 save_receipt(loa.store, item.delivery_id, extra)
-        add_delivery_calls(loa.store, item.delivery_id, calls.as_dict())
+        add_delivery_calls(loa.store, {item.delivery_id: calls.as_dict()})
         if receipt is not None:
             extra = {k: v for k, v in receipt.extra.items() if k != _ATTEMPTS}
             done += complete_follow_up(loa.store, item.delivery_id, receipt.url, extra)

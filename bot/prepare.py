@@ -34,11 +34,12 @@ from content_queue.preparations import (
     to_prepare,
 )
 
-__all__ = ["PREPARE_INTERVAL", "draft_fingerprint", "prepare_approved", "prepare_unsent"]
+__all__ = ["PREPARE_INTERVAL", "STARTUP_PREPARE_WAIT", "draft_fingerprint", "prepare_approved", "prepare_unsent"]
 
 log = logging.getLogger(__name__)
 
 PREPARE_INTERVAL = 60.0  # seconds between the service's preparation rounds
+STARTUP_PREPARE_WAIT = 10.0  # seconds the service's first post may wait for the first round
 
 
 def draft_fingerprint(draft: Draft) -> str:

@@ -142,12 +142,13 @@ def save_facts(store: Store, channel: str, facts: Mapping[str, Any]) -> None:
                                                     set_={"value": value, "updated_at": now}))
 
 
-def add_delivery_calls(store: Store, delivery_id: int, calls: Mapping[str, int]) -> None:
-    """Add the calls of one attempt to a delivery's totals."""
-    if not calls:
+def add_delivery_calls(store: Store, calls: Mapping[int, Mapping[str, int]]) -> None:
+    """Add attempts' calls to deliveries' totals ({delivery id: {kind: count}}), in one transaction."""
+    rows = [(d, kind, n) for d, kinds in calls.items() for kind, n in kinds.items() if n]
+    if not rows:
         return
     with store.tx() as conn:
-        for kind, n in calls.items():
+        for delivery_id, kind, n in rows:
             stmt = _insert(conn, delivery_calls).values(delivery_id=delivery_id, kind=kind, count=n)
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=["delivery_id", "kind"],

@@ -122,8 +122,8 @@ def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
     assert facts_of(store, "facebook") == {}
 
     d = store.get(art.id).deliveries[0]
-    add_delivery_calls(store, d.id, {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2})
-    add_delivery_calls(store, d.id, {"POST /wp-json/wp/v2/posts": 1})
+    add_delivery_calls(store, {d.id: {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2}})
+    add_delivery_calls(store, {d.id: {"POST /wp-json/wp/v2/posts": 1}, d.id + 1: {}})
     assert calls_of_article(store, art.id) == {
         d.id: {"GET /wp-json/wp/v2/tags": 2, "POST /wp-json/wp/v2/posts": 2}}
 
@@ -251,7 +251,7 @@ def test_loa_show_prints_preparations_and_calls_per_delivery(workspace: Workspac
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Bài xem số lượt gọi", topic="i")
     website = next(d for d in loa.store.get(art_id).deliveries if d.channel == "website")
-    add_delivery_calls(loa.store, website.id, {"POST /wp-json/wp/v2/posts": 1})
+    add_delivery_calls(loa.store, {website.id: {"POST /wp-json/wp/v2/posts": 1}})
     env = dict(os.environ)
     res = subprocess.run([str(LOA), "-c", str(workspace.config), "show", str(art_id)],
                          capture_output=True, text=True, env=env, timeout=60)
