@@ -4,9 +4,9 @@
                                                 [--media-ahead]
 
 Each run starts fresh sandboxes (every call takes ``--latency`` L), a fresh workspace, submits K
-articles (topics a, b, c, …, each with a JPEG cover) and approves them for one slot a few seconds
-ahead (with this branch, approving prepares them), then starts ``loa run`` as a new process
-(nothing in memory) and waits until every delivery is sent. From the sandboxes' request logs:
+articles (topics a, b, c, …, each with a JPEG cover) and approves them for one slot (with issue 16's
+code, approving prepares them), then starts ``loa run`` as a new process (nothing in memory)
+``--lead`` seconds before the slot and waits until every delivery is sent and followed up. From the sandboxes' request logs:
 
 * slot to live: from the slot to the last dependent post created (the last Facebook ``/feed`` or
   Zalo ``article/create`` request's arrival + L, as the sandbox sleeps L before acting), / 2L —
@@ -63,7 +63,7 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
         box.latency = latency
     loa = Loa(load_settings(work / "config.toml"))
     actor = Actor("bench", "cli")
-    slot = (datetime.now(UTC) + timedelta(seconds=lead + k * 8 * latency)).replace(microsecond=0)
+    slot = (datetime.now(UTC) + timedelta(seconds=2 * lead + k * 8 * latency)).replace(microsecond=0)
     for i in range(k):
         cover = work / f"bia-{i}.jpg"
         Image.new("RGB", (800, 450), (40 + 20 * i, 90, 160)).save(cover, "JPEG", quality=80)
@@ -78,8 +78,10 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
         approve_article(loa, art.id, actor)
     approved_at = time.time()
     loa.store.engine.dispose()
-    start_in = slot.timestamp() - time.time() - lead / 2
-    time.sleep(max(start_in, 0))  # the service starts fresh, lead/2 before the slot
+    start_in = slot.timestamp() - time.time() - lead
+    if start_in < 0:
+        print(f"  approvals ended {-start_in:.1f} s too late: the service starts less than {lead} s before the slot")
+    time.sleep(max(start_in, 0))  # the service starts fresh, ``lead`` seconds before the slot
     proc = subprocess.Popen([str(Path(sys.executable).parent / "loa"), "--config",
                              str(work / "config.toml"), "run"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=open(work / "run.log", "w"))  # noqa: SIM115
@@ -103,17 +105,19 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
     dependents = [t for box, pat in ((boxes.facebook, r".*/feed$"), (boxes.zalo, r".*/article/create$"))
                   for t, m, p in box.request_log if m == "POST" and re.fullmatch(pat, p)]
     last = max(dependents) + latency if len(dependents) == 2 * k else float("nan")
+    last_post = max(dependents, default=float("inf")) + 0.001
     if os.environ.get("SLOT_TIMELINE"):  # each platform request's arrival, in ms after the slot
         for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
             print(f"  {name}: " + ", ".join(f"{(t - slot.timestamp()) * 1000:.0f} {m} {p.rsplit('/', 1)[-1]}"
                                            for t, m, p in box.request_log if t >= slot.timestamp() - 1))
     calls: dict[str, dict[str, Counter[str]]] = {}
     for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
-        calls[name] = {"before": Counter(), "approval": Counter(), "slot": Counter()}
+        calls[name] = {"approval": Counter(), "before": Counter(), "slot": Counter(), "after": Counter()}
         for t, m, p in box.request_log:
             if p.startswith(("/_sandbox/", "/wp-content/")):  # control; Zalo fetching the cover
                 continue
-            phase = "slot" if t >= t_slot - 0.001 else "approval" if t <= approved_at else "before"
+            phase = ("after" if t > last_post else "slot" if t >= t_slot - 0.001
+                     else "approval" if t <= approved_at else "before")
             calls[name][phase][kind(m, p)] += 1
     boxes.stop()
     recorded: dict[str, Counter[str]] = {}  # Loa's own count per delivery (issue 16), if any
@@ -134,7 +138,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=4)
     ap.add_argument("--latency", type=float, default=0.25)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--lead", type=float, default=10.0, help="seconds from approvals to the slot")
+    ap.add_argument("--lead", type=float, default=10.0, help="seconds the service starts before the slot")
     ap.add_argument("--media-ahead", action="store_true")
     args = ap.parse_args()
     k = min(args.articles, len(TOPICS))
@@ -153,7 +157,8 @@ def main() -> None:
     print(f"slot to live / 2L: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} "
           "(target: median <= 1.15, worst <= 1.3)")
     posts = k * args.runs
-    print("calls per post (approval = during approve; before = service start to slot; slot = from the slot):")
+    print("calls per post (approval: during approve; before: service start to slot; slot: slot to the last "
+          "dependent post; after: later reads):")
     for name, phases in totals.items():
         line = ", ".join(f"{phase} {sum(c.values()) / posts:.2f}" for phase, c in phases.items())
         print(f"  {name}: {line}")
