@@ -424,6 +424,7 @@ class WordPressChannel:
         fields = self._fields(draft, urls, ids, idempotency_key)
         fields.update(slug=draft.payload["slug"], status=self.settings.status)
         post = self._call("POST", "/wp/v2/posts", write=True, json=fields)
+        self._media_ahead.pop(_media_key(draft), None)
         log.info("wordpress post %s created (%s)", post.get("id"), post.get("slug"))
         return self._receipt(post, draft, urls, ids, idempotency_key)
 

@@ -245,7 +245,7 @@ class ZaloOAChannel:
 
     # ----- publishing ------------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
-        """Create the article, wait (bounded) for Zalo to process it, and return its id and link."""
+        """Create the article, wait (bounded) for Zalo to process it; its id (the link: follow_up)."""
         self._refuse_blocked(draft)
         token = self._write("article/create", dict(draft.payload))
         article_id = self._verified(token)
