@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.context import Loa
 from bot.dispatcher import article_view
+from bot.prepare import prepare_approved
 from bot.schedule import next_free_slot, parse_local_time
 from channels.base import ChannelError, Draft, Receipt
 from content_queue.models import Actor, Article
@@ -51,6 +52,7 @@ def approve_article(loa: Loa, article_id: int, actor: Actor, *, at: str | None =
         due = next_free_slot(loa.store, policy, current)
     approved = loa.store.approve(article_id, actor, due, plan, expected_revision=expected_revision,
                                  skipped=skipped)
+    prepare_approved(loa, article_id)  # ready before the slot; a failure alerts, never refuses
     return approved, skipped
 
 

@@ -20,6 +20,7 @@ from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
 from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
+from content_queue.preparations import calls_of_article, preparations_of
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
 __all__ = ["app", "main"]
@@ -158,15 +159,24 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
         data["audit"] = [{"at": e["at"].isoformat(), "actor": e["actor"], "via": e["via"],
                           "action": e["action"], "detail": e["detail"]}
                          for e in loa.store.audit_entries(article_id)]
+        data.update(_readiness_json(loa, article_id))
         print(json.dumps([data], ensure_ascii=False, indent=2))
         return
     _print_articles(loa, [a], False)
     console.print(f"Tóm tắt: {a.summary}")
     if a.topic_reason:
         console.print(f"Chủ đề: {a.topic_reason}")
+    calls = calls_of_article(loa.store, article_id)
     for d in a.deliveries:
         console.print(f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
                       f"{d.last_error or ''}", markup=False)
+        if d.id in calls:
+            console.print("      lượt gọi nền tảng: " + describe_calls(calls[d.id]), markup=False)
+    for name, p in preparations_of(loa.store, article_id).items():
+        state = "sẵn sàng" if p.ready else f"CHƯA chuẩn bị được: {p.error}"
+        notes = " ".join(p.data.get("notes") or [])
+        console.print(f"  chuẩn bị {name} ({_local(p.prepared_at, loa)}): {state} {notes}",
+                      markup=False)
 
 
 @app.command()
@@ -182,6 +192,9 @@ def approve(article_id: int,
     console.print(f"Đã duyệt bài #{a.id}; lịch đăng {_local(a.scheduled_at, loa)}.")
     for name, why in skipped.items():
         console.print(f"Bỏ qua kênh {name}: {why}")
+    for name, p in preparations_of(loa.store, a.id).items():
+        if not p.ready:
+            err.print(f"Chưa chuẩn bị được kênh {name}: {p.error} (Loa sẽ thử lại trước giờ đăng.)")
 
 
 @app.command()
@@ -529,3 +542,19 @@ def main() -> None:
     except ChannelError as exc:
         err.print(f"Lỗi kênh: {exc.message}", markup=False, highlight=False)
         sys.exit(1)
+
+
+def describe_calls(calls: dict[str, int]) -> str:
+    """``3 (POST /wp-json/wp/v2/posts ×1, …)``: the total and each kind."""
+    return f"{sum(calls.values())} (" + ", ".join(f"{k} ×{n}" for k, n in calls.items()) + ")"
+
+
+def _readiness_json(loa: Loa, article_id: int) -> dict[str, Any]:
+    """Calls per delivery and each channel's preparation, for ``loa show --json``."""
+    return {
+        "calls": {str(k): v for k, v in calls_of_article(loa.store, article_id).items()},
+        "preparations": {name: {"state": p.state, "error": p.error, "calls": p.calls,
+                                "notes": p.data.get("notes") or [],
+                                "prepared_at": p.prepared_at.isoformat()}
+                         for name, p in preparations_of(loa.store, article_id).items()},
+    }

@@ -31,6 +31,7 @@ from bot.lanes import FAST_DELIVERY, Lanes
 from bot.leases import LeaseKeeper
 from bot.notifier import Notifier
 from bot.settings import ScheduleSettings
+from channels import metering
 from channels.base import (
     ArticleView,
     Channel,
@@ -41,6 +42,7 @@ from channels.base import (
     TransientError,
 )
 from content_queue.models import Actor, Article, Delivery
+from content_queue.preparations import add_delivery_calls
 from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 from content_queue.workflow import DeliveryState, ErrorKind
@@ -92,6 +94,9 @@ class Dispatcher:
         self.leases = LeaseKeeper(store, owner or f"{socket.gethostname()}:{os.getpid()}",
                                   policy.lease_seconds)
         self._stopping = threading.Event()
+        # Platform calls of each delivery this tick, stored after the tick (off the posts' path).
+        self._calls: dict[int, dict[str, int]] = {}
+        self._calls_lock = threading.Lock()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
             retry=retry_if_exception(_short_transient), reraise=True,
@@ -120,8 +125,17 @@ class Dispatcher:
         Up to ``max_workers`` lanes run at once. A lane delivers, records, and claims the next due
         delivery itself, so a finished call starts the next one without a round trip through this
         thread; a post that releases dependents (the website's URL is known) opens lanes for them
-        at once, so they run side by side.
+        at once, so they run side by side. The platform calls of each delivery are counted and
+        stored after the tick (``loa show`` prints them).
         """
+        try:
+            return self._tick()
+        finally:
+            with self._calls_lock:
+                calls, self._calls = self._calls, {}
+            add_delivery_calls(self.store, calls)
+
+    def _tick(self) -> int:
         done = 0
         for d in self.store.expire_leases(self._now(),
                                           reconcile_after=self.policy.reconcile_after_seconds):
@@ -181,7 +195,21 @@ class Dispatcher:
         """Publish, retrying in the call only errors that cannot have posted."""
         return self._retrying(channel.publish, draft, key)
 
+    def _count(self, delivery_id: int, calls: metering.CallCounter) -> None:
+        with self._calls_lock:
+            mine = self._calls.setdefault(delivery_id, {})
+            for kind, n in calls.as_dict().items():
+                mine[kind] = mine.get(kind, 0) + n
+
     def _deliver(self, d: Delivery) -> int:
+        """Post one leased delivery (see ``_deliver_counted``), counting its platform calls."""
+        with metering.metered() as calls:
+            try:
+                return self._deliver_counted(d)
+            finally:
+                self._count(d.id, calls)
+
+    def _deliver_counted(self, d: Delivery) -> int:
         """Post one leased delivery and record the outcome; returns the dependents released.
 
         A delivery an earlier attempt may have posted is looked for first; the doubt is kept
@@ -254,7 +282,9 @@ class Dispatcher:
         self.leases.hold(claimed)
         for d in claimed:
             try:
-                self._reconcile(d)
+                with metering.metered() as calls:
+                    self._reconcile(d)
+                self._count(d.id, calls)
             finally:
                 self.leases.release(d.id)
         return len(claimed)

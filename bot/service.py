@@ -17,9 +17,11 @@ from bot.broadcasts import broadcast_tick
 from bot.context import Loa
 from bot.covers import ensure_default_covers
 from bot.followers import collect_followers
+from bot.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.instructions import either
 from bot.intake import inbox_poller, poll_inbox
 from bot.kpis import month_status
+from bot.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.reach import collect_reach
 from channels.base import ChannelError
 
@@ -123,11 +125,20 @@ class Service:
 
             web_task = asyncio.create_task(serve_web(loa, self.stopping))
         self._catch_up()
+        # Hand the stored preparations (term ids, media) to this process's adapters before the
+        # first post; bounded, so a platform that hangs cannot hold the slot (it goes on behind).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._job("prepare", lambda: prepare_unsent(loa))),
+                                   STARTUP_PREPARE_WAIT)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our jobs guard overlaps
         sched = AsyncIOScheduler(timezone=s.schedule.tz,
                                  job_defaults={"coalesce": True, "max_instances": 3})
         sched.add_job(self._job, "interval", args=["dispatch", self.dispatcher.tick],
                       seconds=s.schedule.dispatch_interval_seconds, next_run_time=datetime.now(UTC))
+        sched.add_job(self._job, "interval", args=["prepare", lambda: prepare_unsent(loa)],
+                      seconds=PREPARE_INTERVAL)
+        sched.add_job(self._job, "interval", args=["follow_up", lambda: complete_follow_ups(loa)],
+                      seconds=FOLLOW_UP_INTERVAL)
         sched.add_job(self._job, "interval", args=["inbox", lambda: poll_inbox(loa, self.poller)],
                       seconds=s.queue.poll_seconds, next_run_time=datetime.now(UTC))
         sched.add_job(self._job, "interval",

@@ -10,9 +10,10 @@ Choices worth knowing:
   when one carries our message, returns its receipt with ``extra={"reconciled": True}``. Only
   when the earlier post is someone else's does it raise ``RejectedError(code=506 / 1366051)``; a
   dispatcher that calls ``find_existing`` on such an error gets ``None`` and fails the delivery.
-* The permalink is read with ``GET /{post-id}?fields=permalink_url`` after creating a post (whether
-  ``fields`` works on the create call is unverified); if that read fails the post still exists,
-  so the receipt falls back to ``https://www.facebook.com/{post-id}`` rather than raising.
+* The permalink is read with ``GET /{post-id}?fields=permalink_url`` after the post exists, as a
+  follow-up (:mod:`channels.followup`), never in the posting lane: ``publish`` returns
+  ``https://www.facebook.com/{post-id}`` (which leads to the post) and :meth:`follow_up` replaces it
+  with the permalink later. Whether ``fields`` works on the create call is unverified.
 * Reach is one multi-id read per 50 posts with ``insights.metric(...)`` field expansion. The live
   API refuses a retired metric with ``(#100) The value must be a valid insights metric`` without
   naming it: the adapter takes the name from the message when one of the requested metrics is
@@ -50,6 +51,7 @@ from channels.base import (
     RejectedError,
     TokenStore,
 )
+from channels.followup import FOLLOW_UP, pending_reads
 from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
 
@@ -210,7 +212,18 @@ class FacebookPageChannel(BaseChannel):
                 raise
             log.info("Facebook reported a duplicate; it is our earlier post %s", ours.remote_id)
             return Receipt(ours.remote_id, ours.url, extra={**ours.extra, "reconciled": True})
-        return Receipt(created["id"], created.get("permalink_url") or self._permalink(created["id"]))
+        if created.get("permalink_url"):
+            return Receipt(created["id"], created["permalink_url"])
+        return Receipt(created["id"], f"https://www.facebook.com/{created['id']}",
+                       extra={FOLLOW_UP: ["permalink"]})
+
+    def follow_up(self, receipt: Receipt) -> Receipt:
+        """The receipt with the post's permalink, read now that the post exists."""
+        extra = {k: v for k, v in receipt.extra.items() if k != FOLLOW_UP}
+        if "permalink" not in pending_reads(receipt):
+            return Receipt(receipt.remote_id, receipt.url, extra=extra)
+        data = self._call("GET", receipt.remote_id, params={"fields": "permalink_url"})
+        return Receipt(receipt.remote_id, str(data.get("permalink_url") or receipt.url), extra=extra)
 
     def _upload(self, img: ImageRef) -> str:
         """Upload one unpublished photo; its id goes into ``attached_media``.
@@ -227,13 +240,6 @@ class FacebookPageChannel(BaseChannel):
         with fh:
             files = {"source": (Path(img.path).name, fh, img.mime_type)}
             return str(self._call("POST", f"{self.settings.page_id}/photos", data=form, files=files)["id"])
-
-    def _permalink(self, post_id: str) -> str:
-        try:
-            return str(self._call("GET", post_id, params={"fields": "permalink_url"})["permalink_url"])
-        except (ChannelError, KeyError) as e:
-            log.warning("post %s created but its permalink could not be read: %s", post_id, e)
-            return f"https://www.facebook.com/{post_id}"
 
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
         """Our post among the page's posts since ``since`` (same message fingerprint), or None."""

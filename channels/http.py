@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from channels.errors import ChannelError, RateLimited, TransientError
+from channels.metering import CountingAdapter
 
 __all__ = ["Answers", "HttpSession", "WriteOutcome", "answer_of", "call_json", "outcome_of"]
 
@@ -164,6 +165,8 @@ class HttpSession(requests.Session):
         super().__init__()
         self.trust_env = False  # the environment is applied below, once per origin
         self._env: dict[tuple[str, str], dict[str, Any]] = {}
+        for prefix in ("http://", "https://"):  # calls are counted per delivery (channels.metering)
+            self.mount(prefix, CountingAdapter())
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> Any:

@@ -16,6 +16,13 @@ Choices worth knowing:
   creation is a write whose lost answer means "maybe posted" (:mod:`channels.http`); uploads,
   term creation (``term_exists`` makes it idempotent), updates and retractions of a known id are
   retried freely.
+  (the media library may keep a spare copy, the post is never duplicated). With
+  ``prepare_media_ahead`` they are uploaded by :meth:`WordPressChannel.prepare` instead, before the
+  slot: faster at the slot, but each image is reachable by its URL before the article is published.
+* Categories and tags are resolved (or created) by :meth:`WordPressChannel.prepare` as soon as
+  the article is approved; the host keeps their ids (``Prepared.facts``) and hands them back on
+  start, where each id is checked once per process (a term deleted in wp-admin is found before the
+  slot, not silently dropped from the post). At the slot only ``POST /wp/v2/posts`` is sent.
 * Reach: core WordPress counts no views, so ``fetch_reach`` reports no metric (unavailable,
   never zero).
 """
@@ -55,6 +62,7 @@ from channels.base import (
     TransientError,
 )
 from channels.http import Answers, call_json
+from channels.preparation import Prepared
 
 __all__ = [
     "WordPressChannel",
@@ -108,6 +116,7 @@ class WordPressSettings(ChannelSettings):
     retract_mode: Literal["draft", "trash"] = "draft"
     categories: dict[str, str] = {}  # plan topic letter (a, b, ..., đ, ..., i) → category name
     tags_from_topic: bool = True
+    prepare_media_ahead: bool = False  # upload images before the slot (public before the post)
 
     required_secrets: ClassVar[tuple[str, ...]] = ("app_password",)
 
@@ -228,6 +237,8 @@ class WordPressChannel(BaseChannel):
         super().__init__(name, settings, token_store=token_store, session=session)
         self.settings: WordPressSettings = settings
         self._term_ids: dict[tuple[str, str], int] = {}
+        self._checked_terms: set[tuple[str, int]] = set()  # ids seen on the site by this process
+        self._media_ahead: dict[tuple[str, ...], tuple[dict[str, str], dict[str, int]]] = {}
         self._hint = f"loa channels connect {name}"
         self._answers: dict[frozenset[str], Answers] = {}
 
@@ -343,6 +354,7 @@ class WordPressChannel(BaseChannel):
                               json={"name": name, "slug": slug})
             term_id = int(made["data"]["term_id"] if made.get("code") == "term_exists" else made["id"])
         self._term_ids[(taxonomy, name)] = term_id
+        self._checked_terms.add((taxonomy, term_id))
         return term_id
 
     def _fields(self, draft: Draft, urls: Mapping[str, str], ids: Mapping[str, int], key: str | None) -> dict[str, Any]:
@@ -366,13 +378,60 @@ class WordPressChannel(BaseChannel):
             "slug": post.get("slug"), "status": post.get("status"), "idempotency_key": key,
         })
 
+    # ----- before the slot (channels.preparation) ---------------------------------------------
+    def prepare(self, draft: Draft, *, due_at: datetime | None, known: Mapping[str, Any],
+                previous: Mapping[str, Any]) -> Prepared:
+        """Resolve or create the draft's category and tags (ids checked on the site once per
+        process) and, with ``prepare_media_ahead``, upload its images; publish then reuses them."""
+        for key, value in known.items():
+            taxonomy, _, name = str(key).partition(":")
+            if taxonomy in ("categories", "tags") and isinstance(value, int):
+                self._term_ids.setdefault((taxonomy, name), value)
+        wanted = self._wanted_terms(draft)
+        self._check_known_terms(wanted)
+        terms = {f"{taxonomy}:{name}": self._term_id(taxonomy, name) for taxonomy, name in wanted}
+        data: dict[str, Any] = {"terms": terms}
+        notes = [f"Đã sẵn sàng chuyên mục và thẻ trên trang web ({len(terms)} mục)."]
+        if self.settings.prepare_media_ahead and draft.images:
+            urls, ids = self._upload_images(draft.images, previous.get("media") or {},
+                                            {k: int(v) for k, v in (previous.get("media_ids") or {}).items()})
+            self._media_ahead[_media_key(draft)] = (urls, ids)
+            data.update(media=urls, media_ids=ids)
+            notes.append(f"Đã tải trước {len(urls)} ảnh lên thư viện ảnh của trang web.")
+        return Prepared(data=data, facts=terms, notes=tuple(notes))
+
+    def _wanted_terms(self, draft: Draft) -> list[tuple[str, str]]:
+        return [("categories", draft.payload["category"])] + [
+            ("tags", t) for t in dict.fromkeys(draft.payload.get("tags", ())) if t]
+
+    def _check_known_terms(self, wanted: Sequence[tuple[str, str]]) -> None:
+        """Forget known ids the site no longer has under that name (one GET per taxonomy)."""
+        for taxonomy in ("categories", "tags"):
+            unchecked = {name: self._term_ids[(taxonomy, name)] for tax, name in wanted
+                         if tax == taxonomy and (taxonomy, name) in self._term_ids
+                         and (taxonomy, self._term_ids[(taxonomy, name)]) not in self._checked_terms}
+            if not unchecked:
+                continue
+            found = self._call("GET", f"/wp/v2/{taxonomy}", params={
+                "include": ",".join(str(i) for i in sorted(set(unchecked.values()))),
+                "per_page": 100, "_fields": "id,name"})
+            names = {int(t["id"]): html.unescape(str(t.get("name", ""))).casefold()
+                     for t in found if isinstance(t, dict) and "id" in t}
+            for name, term_id in unchecked.items():
+                if names.get(term_id) == name.casefold():
+                    self._checked_terms.add((taxonomy, term_id))
+                else:
+                    log.warning("wordpress %s %r: known id %s is gone; resolving again", taxonomy, name, term_id)
+                    self._term_ids.pop((taxonomy, name), None)
+
     # ----- the protocol ---------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
         """Upload the images, create the post; the receipt carries the public image URLs."""
-        urls, ids = self._upload_images(draft.images, {}, {})
+        urls, ids = self._upload_images(draft.images, *self._media_ahead.get(_media_key(draft), ({}, {})))
         fields = self._fields(draft, urls, ids, idempotency_key)
         fields.update(slug=draft.payload["slug"], status=self.settings.status)
         post = self._call("POST", "/wp/v2/posts", write=True, json=fields)
+        self._media_ahead.pop(_media_key(draft), None)
         log.info("wordpress post %s created (%s)", post.get("id"), post.get("slug"))
         return self._receipt(post, draft, urls, ids, idempotency_key)
 
@@ -450,6 +509,11 @@ class WordPressChannel(BaseChannel):
         return {"id": me.get("id"), "name": me.get("name") or me.get("username") or self.settings.username,
                 "username": me.get("username"), "capabilities": caps,
                 "missing": [c for c in NEEDED_CAPABILITIES if c not in caps]}
+
+
+def _media_key(draft: Draft) -> tuple[str, ...]:
+    """Which uploads ahead belong to this draft: its slug and its images' files."""
+    return (str(draft.payload.get("slug")), *(img.path for img in draft.images))
 
 
 def describe_account(settings: WordPressSettings, session: requests.Session | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -42,7 +42,9 @@ from channels.base import (
     TokenStore,
     TransientError,
 )
+from channels.followup import FOLLOW_UP, pending_reads
 from channels.http import Answers, call_json
+from channels.preparation import Prepared
 from channels.zalo_body import BodyBlocks, plain_text
 from channels.zalo_broadcast import (
     TARGET_KEYS,
@@ -285,14 +287,50 @@ class ZaloOAChannel(BaseChannel):
             add_image(image)
         return blocks, used
 
+    # ----- before the slot (channels.preparation) ---------------------------------------------
+    def prepare(self, draft: Draft, *, due_at: datetime | None, known: Mapping[str, Any],
+                previous: Mapping[str, Any]) -> Prepared:
+        """Refresh the access token now if it would expire within the margin of the slot.
+
+        A slot further away than a fresh token lives is left alone: the host prepares again
+        shortly before it. A refresh that fails is an error now, hours before the slot.
+        """
+        self._refuse_blocked(draft)
+        now = datetime.now(UTC)
+        creds = self.store.load()
+        expires = parse_time(creds.get("access_expires_at"))
+        margin = timedelta(seconds=self.settings.refresh_margin_seconds)
+        needed_until = max(due_at or now, now) + margin
+        if creds.get("access_token") and expires is not None and expires > needed_until:
+            return Prepared(notes=(f"Mã truy cập Zalo còn hạn đến {expires.astimezone(VN):%H:%M %d/%m}.",))
+        ttl = timedelta(seconds=float_or(creds.get("access_ttl_seconds"), self.tokens.ACCESS_TTL_DEFAULT))
+        if creds.get("access_token") and now + ttl <= needed_until:
+            return Prepared(notes=("Khung giờ đăng còn xa; Loa sẽ làm mới mã truy cập Zalo gần giờ đăng.",))
+        self.refresh_access_token(stale=creds.get("access_token"))
+        fresh = parse_time(self.store.load().get("access_expires_at"))
+        until = f" đến {fresh.astimezone(VN):%H:%M %d/%m}" if fresh else ""
+        return Prepared(notes=(f"Đã làm mới mã truy cập Zalo trước giờ đăng (còn hạn{until}).",))
+
     # ----- publishing ------------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
-        """Create the article, wait (bounded) for Zalo to process it, and return its id and link."""
+        """Create the article, wait (bounded) for Zalo to process it; its id (the link: follow_up)."""
         self._refuse_blocked(draft)
         token = self._write("article/create", dict(draft.payload))
         article_id = self._verified(token)
         log.info("zalo %s: article %s published (key %s)", self.name, article_id, idempotency_key)
-        return Receipt(remote_id=article_id, url=self._link_view(article_id), extra={"token": token})
+        # The verify above gives the id (exactly-once needs it); the public link is a follow-up.
+        return Receipt(remote_id=article_id, url=None, extra={"token": token, FOLLOW_UP: ["link"]})
+
+    def follow_up(self, receipt: Receipt) -> Receipt:
+        """The receipt with the article's public link (``link_view``), read after it exists."""
+        extra = {k: v for k, v in receipt.extra.items() if k != FOLLOW_UP}
+        if "link" not in pending_reads(receipt) or receipt.url:
+            return Receipt(receipt.remote_id, receipt.url, extra=extra)
+        items, _ = self._recent(max_pages=1, ids={receipt.remote_id})
+        url = next((m.get("link_view") for m in items if str(m.get("id")) == receipt.remote_id), None)
+        if not url:
+            raise TransientError(f"Zalo chưa liệt kê bài {receipt.remote_id}; sẽ đọc lại liên kết sau.")
+        return Receipt(receipt.remote_id, str(url), extra=extra)
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the article's content (same id), verified like a creation."""

@@ -290,3 +290,41 @@ web_sessions = sa.Table(
     sa.Column("client", sa.String(100), nullable=True),
     sa.Index("ix_web_sessions_user_id", "user_id"),
 )
+
+# What each channel readied for an article before its slot (terms resolved, token fresh, media
+# uploaded when the channel prepares media ahead), or why it could not.
+preparations = sa.Table(
+    "preparations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(100), nullable=False, server_default=""),
+    sa.Column("state", sa.String(20), nullable=False),  # ready | failed
+    sa.Column("data", sa.JSON, nullable=True),  # what the adapter's publish reuses
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("calls", sa.JSON, nullable=True),  # platform calls the preparation made, by kind
+    sa.Column("due_at", UTCDateTime, nullable=True),
+    sa.Column("prepared_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("article_id", "channel"),
+)
+
+# Facts a channel keeps across articles and restarts (e.g. WordPress term ids by name).
+channel_facts = sa.Table(
+    "channel_facts",
+    metadata,
+    sa.Column("channel", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Platform calls made for each delivery, by kind ("POST /wp-json/wp/v2/posts"), all attempts.
+delivery_calls = sa.Table(
+    "delivery_calls",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), primary_key=True),
+    sa.Column("kind", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)

@@ -125,8 +125,10 @@ def test_article_is_created_verified_and_shown_with_website_images_and_link(
     ch = channel(sb, store, verify_attempts=3)
     receipt = ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1")
     sent = sb.records["articles"][0]
-    assert receipt.remote_id == sent["id"] and receipt.extra == {"token": sent["token"]}
-    assert receipt.url == sb.media[receipt.remote_id]["link_view"]
+    assert receipt.remote_id == sent["id"]
+    assert receipt.extra == {"token": sent["token"], "follow_up": ["link"]} and receipt.url is None
+    done = ch.follow_up(receipt)  # the public link is read after the post, off the posting lane
+    assert done.url == sb.media[receipt.remote_id]["link_view"] and done.extra == {"token": sent["token"]}
     assert calls(sb, "/v2.0/article/verify") == 3
     assert sent["status"] == "show" and sent["comment"] == "show" and sent["type"] == "normal"
     assert sent["author"] == "Sở Ngoại vụ Lạng Sơn"
@@ -229,7 +231,7 @@ def test_title_match_is_exact_after_nfc(sb: ZaloSandbox, media: MediaHost, store
 
 def test_update_replaces_content_and_keeps_the_id(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
     ch = channel(sb, store)
-    receipt = ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1")
+    receipt = ch.follow_up(ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1"))
     corrected = ch.render(article(media, title="Đính chính: số liệu cải cách hành chính năm 2026"),
                           {"website": WEBSITE})
     updated = ch.update(receipt, corrected)

@@ -48,7 +48,7 @@ EVIL = ('<p>Bài có mã độc.</p><script>document.title="hacked";window.__pwn
         '<a href="javascript:window.__pwned=3" id="evil-link">liên kết</a>')
 
 
-def wait_until(condition: Callable[[], Any], *, limit: float = 20.0) -> Any:
+def wait_until(condition: Callable[[], Any], *, limit: float = 60.0) -> Any:
     """Poll ``condition`` until it returns something truthy (a bounded wait, not a timing check)."""
     deadline = time.monotonic() + limit
     while True:

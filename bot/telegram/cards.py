@@ -13,6 +13,7 @@ from bot.context import Loa
 from bot.schedule import next_free_slot
 from bot.telegram import texts
 from content_queue.models import Article
+from content_queue.preparations import preparations_of
 from content_queue.workflow import STATE_VI
 
 __all__ = [
@@ -125,6 +126,9 @@ def closed_card_text(loa: Loa, article: Article) -> str:
             at=local_time(loa, article.approved_at), slot=local_time(loa, article.scheduled_at))
     else:
         tail = texts.CLOSED_CARD.format(state=STATE_VI.get(article.state, article.state))
+    if article.state == "approved":  # a channel that could not get ready before the slot
+        tail += "".join("\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
+                        for name, p in preparations_of(loa.store, article.id).items() if not p.ready)
     return _fit(f"{head}\n{escape(tail)}")
 
 

@@ -408,8 +408,8 @@ async def _approve(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Ac
                    at: str | None = None) -> str:
     """Approve and close the cards; the answer says what happened (also when it lost a race)."""
     try:
-        approved, skipped = approve_article(loa, article_id, actor, at=at,
-                                            expected_revision=revision)
+        approved, skipped = await asyncio.to_thread(  # it prepares the channels: HTTP calls
+            approve_article, loa, article_id, actor, at=at, expected_revision=revision)
     except IllegalTransition as exc:
         current = loa.store.get(article_id)
         if current.state != "pending":

@@ -167,3 +167,6 @@ REPORT_CAPTION = "Báo cáo kết quả thông tin, tuyên truyền CCHC kỳ {p
 CARD_DECIDED_APPROVED_WEB = "✅ Đã duyệt trên web bởi {actor} lúc {at}; đăng lúc {slot}."
 CARD_DECIDED_REJECTED_WEB = "❌ Đã từ chối trên web bởi {actor} lúc {at}. Lý do: {reason}"
 __all__ += ["CARD_DECIDED_APPROVED_WEB", "CARD_DECIDED_REJECTED_WEB"]
+
+CARD_NOT_PREPARED = "⚠️ {channel}: chưa chuẩn bị được trước giờ đăng — {error}"
+__all__ += ["CARD_NOT_PREPARED"]

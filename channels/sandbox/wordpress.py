@@ -8,7 +8,7 @@ Facts followed: ``../shared/contracts/wordpress.md``. Routes (under ``/wp-json``
     GET|POST|DELETE /wp/v2/posts/{id}     DELETE moves to trash; ?force=true deletes for good
     POST /wp/v2/media                     raw body + Content-Disposition, or multipart ``file``
     GET  /wp/v2/media/{id}
-    GET|POST /wp/v2/categories, /wp/v2/tags   search, slug; 400 term_exists with data.term_id
+    GET|POST /wp/v2/categories, /wp/v2/tags   search, slug, include; 400 term_exists with data.term_id
 
 Outside the API it serves uploaded files (``/wp-content/uploads/...``) and each published post at
 ``/{yyyy}/{mm}/{slug}/`` (a small HTML page that counts its views; core WordPress exposes no view
@@ -524,9 +524,10 @@ class WordPressSandbox(SandboxServer):
         per_page = _int_param(req.query, "per_page", 10, 1, 100)
         search = req.query.get("search", "").casefold()
         slugs = {s for s in req.query.get("slug", "").split(",") if s}
+        include = {int(i) for i in req.query.get("include", "").split(",") if i.strip().isdigit()}
         found = [t for t in self.terms.values() if t["taxonomy"] == taxonomy
                  and (not search or search in t["name"].casefold() or search in t["slug"])
-                 and (not slugs or t["slug"] in slugs)]
+                 and (not slugs or t["slug"] in slugs) and (not include or t["id"] in include)]
         return Response(200, [self._term_json(t) for t in sorted(found, key=lambda t: t["name"])[:per_page]],
                         headers={"X-WP-Total": str(len(found))})
 
