@@ -1,4 +1,13 @@
-"""Shared fixtures: a database URL for SQLite and PostgreSQL, a store, a sandboxed workspace."""
+"""Shared fixtures: a database URL for SQLite and PostgreSQL, a store, a sandboxed workspace.
+
+Three tiers, one folder each (``make check`` runs the first, ``make test`` all three):
+
+* ``unit/``: pure functions (decisions, rendering, parsing, settings); milliseconds, no server;
+* ``integration/``: adapters against the sandboxes over real HTTP, storage on SQLite and
+  PostgreSQL, the Telegram bot against the Bot API sandbox, the CLI and the web app;
+* ``e2e/``: the whole service: the demo, SIGKILL crash recovery, the fault soak, two workers,
+  the web page in Chromium.
+"""
 
 from __future__ import annotations
 
@@ -204,3 +213,11 @@ def wait_for(condition: Callable[[], bool], step: Callable[[], object], *,
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (its folder), so ``-m unit`` etc. select a tier."""
+    for item in items:
+        for tier in ("unit", "integration", "e2e"):
+            if f"/tests/{tier}/" in str(item.path):
+                item.add_marker(getattr(pytest.mark, tier))

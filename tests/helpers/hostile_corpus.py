@@ -3,7 +3,7 @@
 Each case is one entry an editor (or an attacker) could drop into the inbox, send to the bot or
 pass to ``loa submit``, with the issue-14 item it covers and what must happen: a refusal code, or
 ``"ok"`` (the file is cleaned and taken). ``CORPUS_LIMITS`` are the bounds the expectations are
-written for (small, so every bound is reached with small files). Used by tests/test_hostile_files.py
+written for (small, so every bound is reached with small files). Used by tests/integration/test_hostile_files.py
 and benchmarks/ingest.py.
 """
 

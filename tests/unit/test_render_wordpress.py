@@ -1,6 +1,6 @@
 """Golden files of what the WordPress adapter would post (render is pure: no server needed).
 
-Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/test_render_wordpress.py``
+Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/unit/test_render_wordpress.py``
 and review the diff.
 """
 

@@ -1,6 +1,6 @@
 """Golden-file tests of the Zalo OA rendering (pure: no server, no database).
 
-Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/test_render_zalo.py``
+Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/unit/test_render_zalo.py``
 and review the diff of ``tests/golden/zalo/``.
 """
 

@@ -155,7 +155,7 @@ def test_the_reach_trigger_agrees_with_the_report() -> None:
 
     from bot.kpis import REACH_METRICS
 
-    path = (Path(__file__).parents[1] / "content_queue" / "migrations" / "versions"
+    path = (Path(__file__).parents[2] / "content_queue" / "migrations" / "versions"
             / "0005_web_users.py")
     spec = importlib.util.spec_from_file_location("m0005", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

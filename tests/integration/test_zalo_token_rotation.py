@@ -34,7 +34,7 @@ from content_queue.channel_tokens import DbTokenStore, advisory_key
 from content_queue.db import create_engine_for, open_database
 from content_queue.tables import channel_state
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HELPER = REPO / "tests" / "helpers" / "zalo_refresh_proc.py"
 TOKEN_PATH = r"^/v4/oa/access_token$"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(200)

@@ -1,6 +1,6 @@
 """Golden-file tests of the Facebook message rendering (pure: no server involved).
 
-Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/test_render_facebook.py``
+Regenerate after an intended change with ``LOA_UPDATE_GOLDEN=1 pytest tests/unit/test_render_facebook.py``
 and review the diff of ``tests/golden/facebook/``.
 """
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.settings import ConfigError, load_settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WEBSITE = """
 [channels.website]
 type = "wordpress"
