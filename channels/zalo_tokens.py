@@ -23,18 +23,32 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
 
 from channels.base import AuthError, ChannelError, TokenStore
 
-if TYPE_CHECKING:
-    from channels.zalo_oa import ZaloOASettings
-
-__all__ = ["Checkpoint", "ZaloTokens", "float_or", "parse_time",
+__all__ = ["Checkpoint", "TokenSettings", "ZaloTokens", "float_or", "parse_time",
            "token_fingerprint"]
 
 log = logging.getLogger(__name__)
+
+
+
+class TokenSettings(Protocol):
+    """What the rotation needs of ``[channels.zalo]`` (channels.zalo_oa.ZaloOASettings)."""
+
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def refresh_token(self) -> SecretStr | None: ...
+
+    @property
+    def refresh_margin_seconds(self) -> float: ...
+
 
 Checkpoint = Callable[[str], None]
 OAuth = Callable[[dict[str, str]], dict[str, Any]]  # one POST to /v4/oa/access_token
@@ -77,7 +91,7 @@ class ZaloTokens:
     REFRESH_LIFETIME = timedelta(days=90)
     REFRESH_REFUSED_CODES = frozenset({-14014})  # *(unverified)* invalid/expired refresh token
 
-    def __init__(self, name: str, settings: ZaloOASettings, store: TokenStore, oauth: OAuth,
+    def __init__(self, name: str, settings: TokenSettings, store: TokenStore, oauth: OAuth,
                  reconnect_hint: str):
         self.name, self.settings, self.store = name, settings, store
         self._oauth = oauth

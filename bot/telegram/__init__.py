@@ -1,7 +1,5 @@
-"""The Telegram admin chat: approval cards, commands and file submission."""
+"""The Telegram admin chat: approval cards, commands and file submission.
 
-from __future__ import annotations
-
-from bot.telegram.app import build_application, run_bot
-
-__all__ = ["build_application", "run_bot"]
+``bot.telegram.app.build_application`` wires every handler; ``run_bot`` runs it on the service's
+loop.
+"""

@@ -19,9 +19,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+import bot.telegram.broadcast_texts as t
 from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
-from bot.telegram import broadcast_texts as t
 from content_queue.broadcasts import Broadcast, Broadcasts
 from content_queue.models import Actor
 

@@ -8,10 +8,10 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+import bot.telegram.texts as texts
 from bot.approval import drafts_for
 from bot.context import Loa
 from bot.schedule import next_free_slot
-from bot.telegram import texts
 from content_queue.models import Article
 from content_queue.preparations import preparations_of
 from content_queue.workflow import STATE_VI

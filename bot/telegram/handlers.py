@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+import bot.telegram.texts as texts
 from bot.approval import approve_article, drafts_for
 from bot.context import Loa
 from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
@@ -42,7 +43,6 @@ from bot.instructions import instruction
 from bot.intake import ingest_upload, upload_name
 from bot.kpis import month_status, parse_period
 from bot.schedule import parse_local_time
-from bot.telegram import texts
 from bot.telegram.cards import (
     CallbackData,
     card_keyboard,

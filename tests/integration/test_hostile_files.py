@@ -253,7 +253,7 @@ def test_the_bot_answers_other_messages_while_an_upload_is_parsed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real PTB application on the local Bot API: a pathological upload is parsed off the
     event loop, so ``/queue`` sent after it is answered first and the loop never stalls."""
-    from bot.telegram import run_bot
+    from bot.telegram.app import run_bot
     from channels.sandbox.telegram import TelegramSandbox
 
     editor = 222

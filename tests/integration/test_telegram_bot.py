@@ -25,7 +25,8 @@ from docx import Document
 
 from bot.context import Loa
 from bot.settings import load_settings
-from bot.telegram import run_bot, texts
+from bot.telegram import texts
+from bot.telegram.app import run_bot
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from content_queue.models import Actor, ParsedArticle
