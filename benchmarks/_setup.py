@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from bot.context import Loa
-from bot.sandboxes import Sandboxes
+from bot.devtools.sandboxes import Sandboxes
 from bot.settings import load_settings
 
 

@@ -26,7 +26,7 @@ from content_queue.store import ChannelPlan
 
 CHILD = """
 import json, sys, time
-from bot.sandboxes import Sandboxes
+from bot.devtools.sandboxes import Sandboxes
 b = Sandboxes.start()
 print(json.dumps({"toml": b.channels_toml(), "env": b.env_text()}), flush=True)
 time.sleep(3600)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
 
-from bot.service import Service  # noqa: E402
+from bot.service.loop import Service  # noqa: E402
 from content_queue.models import Actor, ParsedArticle  # noqa: E402
 from content_queue.store import ChannelPlan  # noqa: E402
 

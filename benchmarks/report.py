@@ -9,9 +9,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.kpis import compute_kpis, parse_period
-from bot.report_docx import ReportAgency, write_docx
-from bot.report_tables import write_xlsx
+from bot.reports.docx_report import ReportAgency, write_docx
+from bot.reports.kpis import compute_kpis, parse_period
+from bot.reports.tables import write_xlsx
 from content_queue.db import open_database
 from content_queue.tables import articles, deliveries, follower_samples, reach_samples
 from content_queue.topics import TOPIC_ORDER

@@ -36,7 +36,7 @@ from PIL import Image
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.sandboxes import Sandboxes
+from bot.devtools.sandboxes import Sandboxes
 from bot.settings import load_settings
 from content_queue.models import Actor, ParsedArticle, ParsedImage
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.context import Loa
-from bot.dispatcher import article_view
-from bot.prepare import prepare_approved
-from bot.schedule import next_free_slot, parse_local_time
+from bot.service.dispatcher import article_view
+from bot.service.prepare import prepare_approved
+from bot.service.schedule import next_free_slot, parse_local_time
 from channels.base import ChannelError, Draft, Receipt
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition

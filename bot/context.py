@@ -8,8 +8,8 @@ from functools import cached_property
 
 import requests
 
-from bot.dispatcher import Dispatcher
-from bot.notifier import Notifier, telegram_sender
+from bot.service.dispatcher import Dispatcher
+from bot.service.notifier import Notifier, telegram_sender
 from bot.settings import Settings
 from channels.base import Channel
 from channels.http import HttpSession

@@ -46,6 +46,7 @@ __all__ = [
     "Health",
     "ImageRef",
     "MemoryTokenStore",
+    "Prompts",
     "RateLimited",
     "Receipt",
     "RejectedError",
@@ -224,6 +225,18 @@ def iter_blocking(drafts: Sequence[Draft]) -> Iterator[Check]:
     """Every blocking refusal across drafts."""
     for d in drafts:
         yield from d.refusals
+
+
+@runtime_checkable
+class Prompts(Protocol):
+    """How an adapter's optional ``connect(prompts) -> str`` talks to the person connecting it
+    (``loa channels connect NAME``): show a line, ask for a visible answer or a secret one."""
+
+    def say(self, text: str) -> None: ...
+
+    def ask(self, prompt: str) -> str: ...
+
+    def ask_secret(self, prompt: str) -> str: ...
 
 
 class BaseChannel(abc.ABC):

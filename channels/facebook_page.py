@@ -47,6 +47,7 @@ from channels.base import (
     Draft,
     Health,
     ImageRef,
+    Prompts,
     Receipt,
     RejectedError,
     TokenStore,
@@ -371,6 +372,24 @@ class FacebookPageChannel(BaseChannel):
             except (TypeError, ValueError):
                 out[name] = None
         return out
+
+    # ----- connecting ------------------------------------------------------------------------
+    def connect(self, prompts: Prompts) -> str:
+        """Trade a short-lived user token for this Page's token and store it (never echoed)."""
+        if self.token_store is None:
+            raise AuthError("Không có nơi lưu mã truy cập Trang.")
+        short = prompts.ask_secret("Dán mã truy cập người dùng (user access token) ngắn hạn lấy "
+                                   "từ Graph API Explorer")
+        long_token, _ = exchange_user_token(self.settings, short.strip(), self.session)
+        pages = page_tokens(self.settings, long_token, self.session)
+        page = next((p for p in pages if p["id"] == self.settings.page_id), None)
+        if page is None:
+            names = ", ".join(f"{p['name']} ({p['id']})" for p in pages) or "không có trang nào"
+            raise RejectedError(f"Tài khoản này không quản lý trang {self.settings.page_id}; các "
+                                f"trang: {names}.")
+        self.token_store.save({"page_token": page["access_token"]})
+        return (f"Đã kết nối trang “{page['name']}” ({page['id']}); quyền: "
+                f"{', '.join(page.get('tasks') or [])}.")
 
     # ----- health ----------------------------------------------------------------------------
     def check(self) -> Health:

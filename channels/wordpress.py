@@ -55,6 +55,7 @@ from channels.base import (
     Draft,
     Health,
     ImageRef,
+    Prompts,
     RateLimited,
     Receipt,
     RejectedError,
@@ -501,6 +502,10 @@ class WordPressChannel(BaseChannel):
                   + ", ".join(f"{c} ({NEEDED_CAPABILITIES[c]})" for c in missing) + ".")
         return Health(ok=not missing, detail=detail, account=account["name"],
                       scopes=tuple(account["capabilities"]), extra={"missing": missing})
+
+    def connect(self, prompts: Prompts) -> str:
+        """Check the application password (it comes from the environment) and its rights."""
+        return f"Mật khẩu ứng dụng hợp lệ: {self.account()}"
 
     def account(self) -> dict[str, Any]:
         """The user behind the application password: id, name, capabilities, missing ones."""

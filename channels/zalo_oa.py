@@ -36,6 +36,7 @@ from channels.base import (
     Health,
     ImageRef,
     MemoryTokenStore,
+    Prompts,
     RateLimited,
     Receipt,
     RejectedError,
@@ -640,6 +641,15 @@ class ZaloOAChannel(BaseChannel):
     def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
         url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
         return self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
+
+    def connect(self, prompts: Prompts) -> str:
+        """Ask the OA's admin to consent (PKCE), then store the first token pair durably."""
+        url, verifier, state = consent_link(self.settings)
+        prompts.say("Mở liên kết sau bằng tài khoản quản trị Zalo OA và đồng ý cấp quyền:\n" + url)
+        pasted = prompts.ask("Dán lại nguyên địa chỉ trang được chuyển tới "
+                             f"(bắt đầu bằng {self.settings.redirect_uri})")
+        info = self.connect_with_code(pasted.strip(), verifier, expected_state=state)
+        return f"Đã kết nối Zalo OA: {info}"
 
     def connect_with_code(self, code: str, code_verifier: str, *,
                           expected_state: str | None = None) -> dict[str, Any]:

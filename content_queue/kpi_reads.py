@@ -1,4 +1,4 @@
-"""The reads behind the plan's figures (bot.kpis computes them): sent posts, latest reach
+"""The reads behind the plan's figures (bot.reports.kpis computes them): sent posts, latest reach
 samples, failures, and the month's website articles; each set read in one snapshot."""
 
 from __future__ import annotations

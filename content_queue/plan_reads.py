@@ -2,7 +2,7 @@
 
 Months are local months: the caller passes the 13 UTC instants that bound them, and a ``CASE``
 over those bounds turns a timestamp into its month inside the query, on SQLite and PostgreSQL
-alike. Definitions follow ``bot.kpis``: a website article counts once in the month its website
+alike. Definitions follow ``bot.reports.kpis``: a website article counts once in the month its website
 delivery was sent, and covers its topic in that month; reach of a delivery is its latest
 available sample of the first reach metric it has (``delivery_reach``, kept by a trigger).
 """

@@ -248,7 +248,7 @@ broadcast_articles = sa.Table(
 )
 
 # Each delivery's reach for the plan: its latest available sample of the first reach metric it
-# has (bot.kpis.REACH_METRICS, lower priority first). Kept by a trigger on reach_samples
+# has (bot.reports.kpis.REACH_METRICS, lower priority first). Kept by a trigger on reach_samples
 # (migration 0005); never written by code.
 delivery_reach = sa.Table(
     "delivery_reach",

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 import bot.telegram.texts as texts
 from bot.approval import drafts_for
 from bot.context import Loa
-from bot.schedule import next_free_slot
+from bot.service.schedule import next_free_slot
 from content_queue.models import Article
 from content_queue.preparations import preparations_of
 from content_queue.workflow import STATE_VI

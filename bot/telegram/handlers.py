@@ -40,9 +40,9 @@ from bot.approval import approve_article, drafts_for
 from bot.context import Loa
 from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
 from bot.instructions import instruction
-from bot.intake import ingest_upload, upload_name
-from bot.kpis import month_status, parse_period
-from bot.schedule import parse_local_time
+from bot.reports.kpis import month_status, parse_period
+from bot.service.intake import ingest_upload, upload_name
+from bot.service.schedule import parse_local_time
 from bot.telegram.cards import (
     CallbackData,
     card_keyboard,
@@ -565,7 +565,7 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
 @guarded("admin")
 async def cmd_report(update: Update, context: Context, loa: Loa) -> None:
     """Send the plan's report for a period as a Word document."""
-    from bot.reports import write_report
+    from bot.reports.files import write_report
 
     if not context.args:
         await _reply(update, texts.REPORT_USAGE)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.kpis import MonthStatus, month_status
+from bot.reports.kpis import MonthStatus, month_status
 from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
 from bot.web.site import Site, site_of
 from content_queue.plan_reads import FailureMonth, year_figures

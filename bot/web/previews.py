@@ -17,7 +17,7 @@ import nh3
 
 from bot.approval import drafts_for
 from bot.context import Loa
-from bot.dispatcher import article_view
+from bot.service.dispatcher import article_view
 from channels.base import Check, Draft
 from content_queue.models import Article
 

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.kpis import STATUS_VI, Kpis, parse_period
-from bot.reports import kpis_for, write_report
+from bot.reports.files import kpis_for, write_report
+from bot.reports.kpis import STATUS_VI, Kpis, parse_period
 from bot.web import texts
 from bot.web.site import Forbidden, site_of
 

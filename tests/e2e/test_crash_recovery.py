@@ -27,7 +27,7 @@ KILLS = int(os.environ.get("LOA_TEST_CRASH_KILLS", "20"))
 
 def _start(ws: Workspace) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(ws.config), "run"],
+        [sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(ws.config), "run"],
         cwd=ws.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.demo import run_demo
+from bot.devtools.demo import run_demo
 
 
 def test_demo_runs_the_whole_flow_and_every_step_works(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def test_two_run_processes_share_500_deliveries_without_a_duplicate(
     for i in range(DELIVERIES // 2):
         art = loa.store.submit(parsed_article(f"Bài chia việc số {i:03d}"), actor).article
         loa.store.approve(art.id, actor, now, plan)
-    procs = [subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()",
+    procs = [subprocess.Popen([sys.executable, "-c", "from bot.cli.main import main; main()",
                                "--config", str(ws.config), "run"], cwd=ws.dir,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(2)]

@@ -29,7 +29,7 @@ from selenium.webdriver.common.by import By
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.service import Service
+from bot.service.loop import Service
 from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.models import Actor

@@ -11,8 +11,8 @@ import requests
 from rich.console import Console
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.connect import connect_channel
+from bot.cli.connect import connect_channel
+from bot.cli.main import app
 from bot.context import Loa
 from bot.settings import load_settings
 from channels.sandbox.facebook import FacebookSandbox

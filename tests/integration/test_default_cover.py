@@ -13,9 +13,9 @@ from test_channel_zalo import GIF, JPEG, MediaHost
 from typer.testing import CliRunner
 
 from bot.approval import approve_article
-from bot.cli import app
+from bot.cli.main import app
 from bot.context import Loa
-from bot.covers import ensure_default_covers
+from bot.service.covers import ensure_default_covers
 from bot.settings import load_settings
 from channels.sandbox.zalo import ZaloSandbox
 from content_queue.models import Actor

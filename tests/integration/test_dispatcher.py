@@ -12,8 +12,8 @@ from conftest import Workspace, parsed_article, wait_for
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.dispatcher import Dispatcher
-from bot.notifier import Notifier
+from bot.service.dispatcher import Dispatcher
+from bot.service.notifier import Notifier
 from content_queue.models import Actor, Article
 from content_queue.store import ChannelPlan
 from content_queue.tables import deliveries

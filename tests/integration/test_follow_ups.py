@@ -6,7 +6,7 @@ from conftest import Workspace, parsed_article
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.followups import MAX_ATTEMPTS, complete_follow_ups
+from bot.service.followups import MAX_ATTEMPTS, complete_follow_ups
 from content_queue.models import Actor
 
 EDITOR = Actor("bien-tap", "cli")

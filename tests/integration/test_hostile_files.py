@@ -26,8 +26,8 @@ from helpers.hostile_corpus import (
 )
 
 from bot.context import Loa
-from bot.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
-from bot.service import Service
+from bot.service.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
+from bot.service.loop import Service
 from bot.settings import load_settings
 from content_queue.ingest import IngestLimits, IngestRefusal, parse_isolated, printable_name
 from content_queue.ingest.frontmatter import split_front_matter

@@ -25,7 +25,7 @@ from test_telegram_bot import BotThread, wait_until
 from typer.testing import CliRunner
 
 from bot.approval import approve_article
-from bot.cli import app
+from bot.cli.main import app
 from bot.context import Loa
 from bot.instructions import URL_PLACEHOLDER, either, instruction
 from bot.settings import load_settings

@@ -14,9 +14,9 @@ from docx import Document
 from docx.shared import Cm
 from openpyxl import load_workbook
 
-from bot.kpis import compute_kpis, month_status, parse_period
-from bot.report_docx import ReportAgency, write_docx
-from bot.report_tables import write_json, write_markdown, write_xlsx
+from bot.reports.docx_report import ReportAgency, write_docx
+from bot.reports.kpis import compute_kpis, month_status, parse_period
+from bot.reports.tables import write_json, write_markdown, write_xlsx
 from content_queue.db import normalise_url, open_database
 from content_queue.tables import articles, deliveries, reach_samples
 

@@ -15,7 +15,7 @@ from conftest import Workspace, parsed_article
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.prepare import prepare_unsent
+from bot.service.prepare import prepare_unsent
 from bot.telegram.cards import closed_card_text
 from channels import metering
 from channels.base import TransientError

@@ -13,9 +13,15 @@ from openpyxl import load_workbook
 from PIL import ImageFont
 from test_kpis_report import Seeder
 
-from bot.kpis import compute_kpis, parse_period
-from bot.report_docx import HEADER_WIDTHS_CM, ReportAgency, _posts_figure, _reach_figure, write_docx
-from bot.report_tables import write_markdown, write_xlsx
+from bot.reports.docx_report import (
+    HEADER_WIDTHS_CM,
+    ReportAgency,
+    _posts_figure,
+    _reach_figure,
+    write_docx,
+)
+from bot.reports.kpis import compute_kpis, parse_period
+from bot.reports.tables import write_markdown, write_xlsx
 from content_queue.broadcasts import BroadcastCandidate, Broadcasts
 from content_queue.followers import record_follower_counts
 from content_queue.models import Actor

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import Workspace
 
-from bot.workspace import write_workspace
+from bot.cli.workspace import write_workspace
 from content_queue.channel_tokens import DbTokenStore, handled_secret_values, reseal_credentials
 from content_queue.credential_cipher import (
     CredentialCipher,

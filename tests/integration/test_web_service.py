@@ -9,7 +9,7 @@ import socket
 import pytest
 from conftest import Workspace
 
-from bot.service import Service
+from bot.service.loop import Service
 
 
 def test_a_busy_web_address_does_not_stop_the_service(workspace: Workspace,

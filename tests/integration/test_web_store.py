@@ -149,11 +149,11 @@ def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
 
 
 def test_the_reach_trigger_agrees_with_the_report() -> None:
-    """The migration's copy of the reach metrics is the order ``bot.kpis`` ranks them in."""
+    """The migration's copy of the reach metrics is the order ``bot.reports.kpis`` ranks them in."""
     import importlib.util
     from pathlib import Path
 
-    from bot.kpis import REACH_METRICS
+    from bot.reports.kpis import REACH_METRICS
 
     path = (Path(__file__).parents[2] / "content_queue" / "migrations" / "versions"
             / "0005_web_users.py")

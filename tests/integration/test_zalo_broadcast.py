@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import Workspace, serving
 
-from bot.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from bot.context import Loa
+from bot.service.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from channels.base import ChannelError, MemoryTokenStore, RateLimited, RejectedError
 from channels.sandbox.zalo import ZaloSandbox
 from channels.zalo_oa import ZaloOAChannel, ZaloOASettings
@@ -312,7 +312,7 @@ def test_whatever_zalo_answers_is_stored_bounded() -> None:
 def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Workspace) -> None:
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from bot.cli.main import app
 
     loa = configure(workspace, broadcast="each")
     sb = workspace.zalo

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery_policy import AlertKind, Decision, Failure, Policy, decide
+from bot.service.delivery_policy import AlertKind, Decision, Failure, Policy, decide
 from channels.base import (
     AuthError,
     CannotTell,

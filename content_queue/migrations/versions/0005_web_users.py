@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0002
 
 ``delivery_reach`` holds, per delivery, the sample the plan's reach figures use: the latest
-available sample of the first reach metric the delivery has (``bot.kpis.REACH_METRICS``, in
+available sample of the first reach metric the delivery has (``bot.reports.kpis.REACH_METRICS``, in
 order, copied below as it stands at this revision). A trigger on ``reach_samples`` keeps it
 current, so the plan page reads one row per delivery instead of ranking a million samples.
 """
@@ -21,7 +21,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-REACH_METRICS = ("post_total_media_view_unique", "reach", "views")  # = bot.kpis, at 0005
+REACH_METRICS = ("post_total_media_view_unique", "reach", "views")  # = bot.reports.kpis, at 0005
 _PRIORITY = "CASE {col} " + " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(REACH_METRICS)) + " END"
 _IS_REACH = ("NEW.available AND NEW.value IS NOT NULL AND NEW.metric IN ("
              + ", ".join(f"'{m}'" for m in REACH_METRICS) + ")")

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.context import Loa
-from bot.metric_labels import metric_vi
+from bot.reports.metric_labels import metric_vi
 from channels.base import ChannelError
 from content_queue.followers import (
     FollowerGrowth,

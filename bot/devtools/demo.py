@@ -19,15 +19,15 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
-from bot.broadcasts import broadcast_tick
 from bot.context import Loa
-from bot.covers import ensure_default_covers
-from bot.followers import collect_followers
-from bot.kpis import month_status
-from bot.reach import collect_reach
-from bot.reports import kpis_for, write_report
-from bot.sandboxes import Sandboxes
-from bot.service import Service
+from bot.devtools.sandboxes import Sandboxes
+from bot.reports.files import kpis_for, write_report
+from bot.reports.kpis import month_status
+from bot.service.broadcasts import broadcast_tick
+from bot.service.covers import ensure_default_covers
+from bot.service.followers import collect_followers
+from bot.service.loop import Service
+from bot.service.reach import collect_reach
 from bot.settings import load_settings
 from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox

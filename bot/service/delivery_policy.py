@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class AlertKind(enum.StrEnum):
-    """The admins' alert a decision raises (texts: :mod:`bot.alert_texts`)."""
+    """The admins' alert a decision raises (texts: :mod:`bot.service.alert_texts`)."""
 
     FAILING = "failing"      # still retrying after several attempts (info)
     FAILED = "failed"        # given up: a person fixes the cause, then retries

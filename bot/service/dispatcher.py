@@ -2,7 +2,7 @@
 
 The database is the single source of truth. A delivery is leased before any call; an attempt
 that may have reached the platform is looked for with ``find_existing`` before any resend. What a
-failure means is :func:`bot.delivery_policy.decide`'s; this module only applies its decisions.
+failure means is :func:`bot.service.delivery_policy.decide`'s; this module only applies its decisions.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
-from bot.delivery_policy import Failure, Policy, decide
-from bot.lanes import FAST_DELIVERY, Lanes
-from bot.leases import LeaseKeeper
-from bot.notifier import Notifier
+from bot.service.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
+from bot.service.delivery_policy import Failure, Policy, decide
+from bot.service.lanes import FAST_DELIVERY, Lanes
+from bot.service.leases import LeaseKeeper
+from bot.service.notifier import Notifier
 from bot.settings import ScheduleSettings
 from channels import metering
 from channels.base import (

@@ -22,8 +22,8 @@ from docx.shared import Cm, Pt  # noqa: E402
 from docx.table import Table  # noqa: E402
 from docx.text.paragraph import Paragraph  # noqa: E402
 
-from bot.kpis import ChannelGrowth, Kpis  # noqa: E402
-from bot.metric_labels import metric_vi  # noqa: E402
+from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
+from bot.reports.metric_labels import metric_vi  # noqa: E402
 
 __all__ = ["FONT", "HEADER_WIDTHS_CM", "ReportAgency", "write_docx"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from bot.delivery_policy import AlertKind, Decision, Failure
 from bot.instructions import either
+from bot.service.delivery_policy import AlertKind, Decision, Failure
 from content_queue.models import Delivery
 
 __all__ = ["DeliveryAlert", "delivery_alert", "lease_expired_alert", "resolved_keys"]

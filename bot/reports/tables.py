@@ -11,8 +11,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.kpis import Kpis
-from bot.metric_labels import metric_vi
+from bot.reports.kpis import Kpis
+from bot.reports.metric_labels import metric_vi
 
 __all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx"]
 

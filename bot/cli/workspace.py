@@ -16,7 +16,7 @@ def write_workspace(directory: Path) -> list[Path]:
     Existing files are kept; an existing ``.env`` without ``LOA_SECRET_KEY`` gets one.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    templates = Path(__file__).with_name("templates")
+    templates = Path(__file__).parent.parent / "templates"
     written = []
     for name, target in (("config.toml", "config.toml"), ("env.example", ".env.example")):
         path = directory / target

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_broadcasts import broadcasts_app
+from bot.cli.broadcasts import broadcasts_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
@@ -85,7 +85,7 @@ def _print_articles(loa: Loa, items: list[Article], as_json: bool) -> None:
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="Folder for the new workspace")] = Path(".")) -> None:
     """Write a starter config.toml, .env.example and the inbox folders."""
-    from bot.workspace import write_workspace
+    from bot.cli.workspace import write_workspace
 
     written = write_workspace(directory)
     for p in written:
@@ -104,7 +104,7 @@ def check() -> None:
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
         err.print(p, markup=False, highlight=False)
-    from bot.covers import ensure_default_covers
+    from bot.service.covers import ensure_default_covers
 
     for name, problem in ensure_default_covers(loa).items():
         console.print(f"✗ {name}: {problem}")
@@ -129,7 +129,7 @@ def check() -> None:
 def submit(files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
            by: Annotated[str | None, typer.Option(help="Editor name")] = None) -> None:
     """Add article files to the queue (same checks as the inbox folder)."""
-    from bot.intake import ingest_path
+    from bot.service.intake import ingest_path
 
     loa = _loa()
     failed = False
@@ -320,7 +320,7 @@ def _secret_key_problem(loa: Loa) -> str | None:
 @app.command()
 def run() -> None:
     """Run the service: scheduler, inbox polling, reach collection (and the bot when configured)."""
-    from bot.service import run_service
+    from bot.service.loop import run_service
 
     loa = _loa()
     _require_secrets(loa)
@@ -375,7 +375,7 @@ def channels_resume(name: str) -> None:
 @channels_app.command("connect")
 def channels_connect(name: str) -> None:
     """Connect an account: Facebook page token, Zalo OA consent, WordPress password check."""
-    from bot.connect import connect_channel
+    from bot.cli.connect import connect_channel
 
     loa = _loa()
     _known(loa, name)
@@ -414,7 +414,7 @@ def _known(loa: Loa, name: str) -> None:
 @reach_app.command("collect")
 def reach_collect() -> None:
     """Collect reach metrics for posts that are due a sample."""
-    from bot.reach import collect_reach
+    from bot.service.reach import collect_reach
 
     loa = _loa()
     n = collect_reach(loa, datetime.now(UTC))
@@ -426,7 +426,7 @@ def report(period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1
            fmt: Annotated[str, typer.Option("--format", help="docx | xlsx | md | json")] = "docx",
            output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
     """Write the plan's report for a period."""
-    from bot.reports import write_report
+    from bot.reports.files import write_report
 
     path, text = write_report(_loa(), period, fmt, output)
     if text is not None:
@@ -438,7 +438,7 @@ def report(period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1
 @app.command()
 def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0) -> None:
     """Serve local fake WordPress, Facebook and Zalo for exploration (Ctrl-C to stop)."""
-    from bot.sandboxes import serve_sandboxes
+    from bot.devtools.sandboxes import serve_sandboxes
 
     serve_sandboxes(console, port_base)
 
@@ -447,7 +447,7 @@ def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free po
 def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None,
          serve: Annotated[bool, typer.Option("--serve", help="Keep the sandboxes and the web page running (Ctrl-C stops)")] = False) -> None:
     """Run the whole flow against local sandboxes and write a report."""
-    from bot.demo import run_demo
+    from bot.devtools.demo import run_demo
 
     raise typer.Exit(run_demo(console, directory, serve=serve))
 

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.metric_labels import metric_vi
+from bot.reports.metric_labels import metric_vi
 from content_queue.broadcasts import broadcasts_between
 from content_queue.followers import follower_growth
 from content_queue.kpi_reads import (

@@ -13,16 +13,16 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.broadcasts import broadcast_tick
 from bot.context import Loa
-from bot.covers import ensure_default_covers
-from bot.followers import collect_followers
-from bot.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.instructions import either
-from bot.intake import inbox_poller, poll_inbox
-from bot.kpis import month_status
-from bot.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
-from bot.reach import collect_reach
+from bot.reports.kpis import month_status
+from bot.service.broadcasts import broadcast_tick
+from bot.service.covers import ensure_default_covers
+from bot.service.followers import collect_followers
+from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
+from bot.service.intake import inbox_poller, poll_inbox
+from bot.service.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
+from bot.service.reach import collect_reach
 from channels.base import ChannelError
 
 __all__ = ["Service", "run_service"]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.context import Loa
-from bot.kpis import Kpis, compute_kpis, parse_period
-from bot.report_docx import ReportAgency, write_docx
-from bot.report_tables import write_json, write_markdown, write_xlsx
+from bot.reports.docx_report import ReportAgency, write_docx
+from bot.reports.kpis import Kpis, compute_kpis, parse_period
+from bot.reports.tables import write_json, write_markdown, write_xlsx
 
 __all__ = ["kpis_for", "write_report"]
 

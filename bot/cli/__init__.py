@@ -1,0 +1,1 @@
+"""The command line (`loa …`): operations, accounts, connecting channels, `loa init`."""

@@ -1,0 +1,1 @@
+"""Reports: the plan's figures (KPIs) and the Word/Excel/Markdown report files."""
