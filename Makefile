@@ -21,12 +21,14 @@ demo: $(STAMP)
 # browser), after the linter and the type checker.
 test: $(STAMP)
 	$(BIN)/ruff check bot channels content_queue tests benchmarks
+	$(BIN)/ruff format --check bot channels content_queue tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 # The fast tier (well under 30 s): linter, type checker, unit tests.
 check: $(STAMP)
 	$(BIN)/ruff check bot channels content_queue tests benchmarks
+	$(BIN)/ruff format --check bot channels content_queue tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q tests/unit
 

@@ -18,7 +18,8 @@ def workspace(db_url: str | None = None) -> tuple[Loa, Sandboxes, Path]:
     url = db_url or "sqlite:///loa.db"
     (work / "config.toml").write_text(
         f'[database]\nurl = "{url}"\n[schedule]\nretry_base_seconds = 1\n' + boxes.channels_toml(),
-        "utf-8")
+        "utf-8",
+    )
     for line in boxes.env_text().splitlines():
         k, v = line.split("=", 1)
         os.environ[k] = v

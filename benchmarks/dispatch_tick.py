@@ -30,19 +30,41 @@ def seed(engine: sa.Engine, n: int) -> None:
     now = datetime.now(UTC) - timedelta(days=30)
     arts, dels = [], []
     for i in range(1, n + 1):
-        arts.append(dict(id=i, title=f"Bài {i}", topic="h", state="published", submitted_at=now,
-                         content_hash=f"h{i}", updated_at=now, images=[], channels=[]))
+        arts.append(
+            dict(
+                id=i,
+                title=f"Bài {i}",
+                topic="h",
+                state="published",
+                submitted_at=now,
+                content_hash=f"h{i}",
+                updated_at=now,
+                images=[],
+                channels=[],
+            )
+        )
         for ch in ("website", "facebook", "zalo"):
-            dels.append(dict(article_id=i, channel=ch, state="sent", due_at=now, sent_at=now,
-                             idempotency_key=f"k{i}-{ch}", remote_id=str(i), updated_at=now))
+            dels.append(
+                dict(
+                    article_id=i,
+                    channel=ch,
+                    state="sent",
+                    due_at=now,
+                    sent_at=now,
+                    idempotency_key=f"k{i}-{ch}",
+                    remote_id=str(i),
+                    updated_at=now,
+                )
+            )
     with engine.begin() as conn:
         for k in range(0, n, 5000):
-            conn.execute(articles.insert(), arts[k:k + 5000])
+            conn.execute(articles.insert(), arts[k : k + 5000])
         for k in range(0, len(dels), 15000):
-            conn.execute(deliveries.insert(), dels[k:k + 15000])
+            conn.execute(deliveries.insert(), dels[k : k + 15000])
         if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('articles','id'), :n)"),
-                         {"n": n})
+            conn.execute(
+                sa.text("SELECT setval(pg_get_serial_sequence('articles','id'), :n)"), {"n": n}
+            )
 
 
 def main() -> None:
@@ -60,8 +82,10 @@ def main() -> None:
     engine = loa.store.engine
     t0 = time.perf_counter()
     seed(engine, args.articles)
-    print(f"seeded {args.articles} finished articles ({args.articles * 3} deliveries) "
-          f"in {time.perf_counter() - t0:.1f} s on {engine.dialect.name}")
+    print(
+        f"seeded {args.articles} finished articles ({args.articles * 3} deliveries) "
+        f"in {time.perf_counter() - t0:.1f} s on {engine.dialect.name}"
+    )
     d = loa.dispatcher()
     d.tick()
     idle = []
@@ -76,13 +100,17 @@ def main() -> None:
     values = {**compiled.params, "p_now": now, "p_until": now, "p_owner": "plan", "p_limit": 8}
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            args = tuple(values[k].isoformat() if isinstance(values[k], datetime) else values[k]
-                         for k in compiled.positiontup or ())
+            args = tuple(
+                values[k].isoformat() if isinstance(values[k], datetime) else values[k]
+                for k in compiled.positiontup or ()
+            )
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).all()
         else:
             plan = conn.exec_driver_sql("EXPLAIN " + str(compiled), values).all()
-    print(f"idle tick (nothing due): median {statistics.median(idle) * 1000:.2f} ms, "
-          f"max {max(idle) * 1000:.2f} ms")
+    print(
+        f"idle tick (nothing due): median {statistics.median(idle) * 1000:.2f} ms, "
+        f"max {max(idle) * 1000:.2f} ms"
+    )
     print("due query plan:", " | ".join(str(r[-1]) for r in plan))
     d.close()
     boxes.stop()

@@ -36,9 +36,17 @@ def main() -> None:
     now = datetime.now(UTC)
     plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
     for i in range(args.articles):
-        a = loa.store.submit(ParsedArticle(
-            title=f"Bài đo hiệu năng số {i}", summary="Tóm tắt ngắn.", body_html="<p>Nội dung.</p>",
-            body_text="Nội dung.", topic="h", content_hash=f"bench-{i}-{time.time()}"), actor).article
+        a = loa.store.submit(
+            ParsedArticle(
+                title=f"Bài đo hiệu năng số {i}",
+                summary="Tóm tắt ngắn.",
+                body_html="<p>Nội dung.</p>",
+                body_text="Nội dung.",
+                topic="h",
+                content_hash=f"bench-{i}-{time.time()}",
+            ),
+            actor,
+        ).article
         loa.store.approve(a.id, actor, now, plan)
     d = loa.dispatcher()
     t0 = time.perf_counter()
@@ -51,19 +59,31 @@ def main() -> None:
             import sqlalchemy as sa
 
             from content_queue.tables import deliveries
-            rows = {r.channel: r for r in conn.execute(sa.select(
-                deliveries.c.channel, deliveries.c.first_attempt_at, deliveries.c.sent_at).where(
-                deliveries.c.article_id == a.id))}
+
+            rows = {
+                r.channel: r
+                for r in conn.execute(
+                    sa.select(
+                        deliveries.c.channel, deliveries.c.first_attempt_at, deliveries.c.sent_at
+                    ).where(deliveries.c.article_id == a.id)
+                )
+            }
         w = rows["website"]
         others = [r for c, r in rows.items() if c != "website"]
         wall = max(r.sent_at for r in rows.values()) - w.first_attempt_at
-        ideal = (w.sent_at - w.first_attempt_at) + max(r.sent_at - r.first_attempt_at for r in others)
+        ideal = (w.sent_at - w.first_attempt_at) + max(
+            r.sent_at - r.first_attempt_at for r in others
+        )
         ratios.append(wall / ideal)
     boxes.stop()
-    print(f"articles: {args.articles}, latency per call: {args.latency * 1000:.0f} ms, "
-          f"published: {len(ratios)}, total {total:.2f} s")
-    print(f"median wall / (website + slowest other): {statistics.median(ratios):.3f} "
-          f"(p90 {sorted(ratios)[int(len(ratios) * 0.9) - 1]:.3f})")
+    print(
+        f"articles: {args.articles}, latency per call: {args.latency * 1000:.0f} ms, "
+        f"published: {len(ratios)}, total {total:.2f} s"
+    )
+    print(
+        f"median wall / (website + slowest other): {statistics.median(ratios):.3f} "
+        f"(p90 {sorted(ratios)[int(len(ratios) * 0.9) - 1]:.3f})"
+    )
 
 
 if __name__ == "__main__":

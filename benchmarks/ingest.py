@@ -34,8 +34,10 @@ from helpers.hostile_corpus import CORPUS_LIMITS, build_corpus  # noqa: E402
 
 MB = 1024 * 1024
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-SENTENCE = ("Sở Ngoại vụ tỉnh Lạng Sơn tiếp tục đẩy mạnh cải cách hành chính, nâng cao chất lượng "
-            "dịch vụ công trực tuyến toàn trình và mức độ hài lòng của người dân, doanh nghiệp. ")
+SENTENCE = (
+    "Sở Ngoại vụ tỉnh Lạng Sơn tiếp tục đẩy mạnh cải cách hành chính, nâng cao chất lượng "
+    "dịch vụ công trực tuyến toàn trình và mức độ hài lòng của người dân, doanh nghiệp. "
+)
 
 
 def noise_jpeg(rnd: random.Random, size: tuple[int, int]) -> bytes:
@@ -73,9 +75,16 @@ def run(path: Path, limits: IngestLimits, media: Path) -> tuple[str, WorkerUsage
     usage: list[WorkerUsage] = []
     started = time.monotonic()
     try:
-        article = parse_isolated(path, known_channels=("website", "facebook", "zalo"),
-                                 topics=default_topics(), limits=limits, now=datetime.now(UTC),
-                                 tz=TZ, media_dir=media, on_usage=usage.append)
+        article = parse_isolated(
+            path,
+            known_channels=("website", "facebook", "zalo"),
+            topics=default_topics(),
+            limits=limits,
+            now=datetime.now(UTC),
+            tz=TZ,
+            media_dir=media,
+            on_usage=usage.append,
+        )
         outcome = f"ok ({len(article.images)} images, {len(article.body_text):,} chars)"
     except IngestRefusal as refusal:
         outcome = refusal.code
@@ -98,8 +107,10 @@ def main() -> None:
     outcome, usage, wall = run(big, IngestLimits(), work / "media")
     print(line(big.name, outcome, usage, wall))
     cases = build_corpus(work / "corpus")
-    print(f"hostile corpus: {len(cases)} entries (corpus limits: "
-          f"{CORPUS_LIMITS.worker_cpu_seconds} s CPU, {CORPUS_LIMITS.worker_memory_bytes // MB} MB)")
+    print(
+        f"hostile corpus: {len(cases)} entries (corpus limits: "
+        f"{CORPUS_LIMITS.worker_cpu_seconds} s CPU, {CORPUS_LIMITS.worker_memory_bytes // MB} MB)"
+    )
     total, peak, cpu = 0.0, 0, 0.0
     light_total = 0.0
     for case in cases:
@@ -110,10 +121,14 @@ def main() -> None:
             light_total += wall
             peak = max(peak, usage.max_rss_bytes if usage else 0)
         print(line(case.name, outcome, usage, wall))
-    print(f"corpus total: {total:.2f} s wall, {cpu:.2f} s worker CPU; without the {sum(c.expect == 'processing_limits' for c in cases)} "
-          f"files stopped by the limits: {light_total:.2f} s, worker peak RSS {peak / MB:.1f} MB")
-    print(f"service process peak RSS: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
+    print(
+        f"corpus total: {total:.2f} s wall, {cpu:.2f} s worker CPU; without the {sum(c.expect == 'processing_limits' for c in cases)} "
+        f"files stopped by the limits: {light_total:.2f} s, worker peak RSS {peak / MB:.1f} MB"
+    )
+    print(
+        f"service process peak RSS: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,10 @@ def main() -> None:
         info = json.loads(child.stdout.readline())  # type: ignore[union-attr]
         work = Path(tempfile.mkdtemp(prefix="loa-overhead-"))
         # website only: one call chain per delivery
-        toml = "[channels.website]" + info["toml"].split("[channels.website]")[1].split(
-            "[channels.facebook]")[0]
+        toml = (
+            "[channels.website]"
+            + info["toml"].split("[channels.website]")[1].split("[channels.facebook]")[0]
+        )
         (work / "config.toml").write_text('[database]\nurl = "sqlite:///loa.db"\n' + toml, "utf-8")
         for line in info["env"].splitlines():
             k, v = line.split("=", 1)
@@ -58,17 +60,27 @@ def main() -> None:
         actor = Actor("bench", "cli")
         now = datetime.now(UTC)
         for i in range(args.deliveries):
-            a = loa.store.submit(ParsedArticle(
-                title=f"Bài đo chi phí số {i}", summary="Tóm tắt.", body_html="<p>Nội dung.</p>",
-                body_text="Nội dung.", topic="h", content_hash=f"o-{i}-{time.time()}"), actor).article
+            a = loa.store.submit(
+                ParsedArticle(
+                    title=f"Bài đo chi phí số {i}",
+                    summary="Tóm tắt.",
+                    body_html="<p>Nội dung.</p>",
+                    body_text="Nội dung.",
+                    topic="h",
+                    content_hash=f"o-{i}-{time.time()}",
+                ),
+                actor,
+            ).article
             loa.store.approve(a.id, actor, now, [ChannelPlan("website")])
         d = loa.dispatcher()
         c0, t0 = cpu(), time.perf_counter()
         n = d.tick()
         c1, t1 = cpu(), time.perf_counter()
         d.close()
-        print(f"deliveries: {n}; CPU per delivery {(c1 - c0) / n * 1000:.2f} ms "
-              f"(wall {t1 - t0:.1f} s; one WordPress call each once term ids are cached)")
+        print(
+            f"deliveries: {n}; CPU per delivery {(c1 - c0) / n * 1000:.2f} ms "
+            f"(wall {t1 - t0:.1f} s; one WordPress call each once term ids are cached)"
+        )
     finally:
         child.kill()
 

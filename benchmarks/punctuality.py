@@ -37,9 +37,17 @@ def main() -> None:
     start = datetime.now(UTC) + timedelta(seconds=3)
     slots = []
     for i in range(args.articles):
-        a = loa.store.submit(ParsedArticle(
-            title=f"Bài đúng giờ số {i}", summary="Tóm tắt.", body_html="<p>Nội dung.</p>",
-            body_text="Nội dung.", topic="h", content_hash=f"p-{i}-{time.time()}"), actor).article
+        a = loa.store.submit(
+            ParsedArticle(
+                title=f"Bài đúng giờ số {i}",
+                summary="Tóm tắt.",
+                body_html="<p>Nội dung.</p>",
+                body_text="Nội dung.",
+                topic="h",
+                content_hash=f"p-{i}-{time.time()}",
+            ),
+            actor,
+        ).article
         due = start + timedelta(seconds=i * args.gap)
         loa.store.approve(a.id, actor, due, [ChannelPlan("website")])
         slots.append(due.timestamp())
@@ -52,14 +60,19 @@ def main() -> None:
         time.sleep(0.2)
     loop.call_soon_threadsafe(service.stopping.set)
     t.join(10)
-    creates = sorted(ts for ts, method, path in boxes.website.request_log
-                     if method == "POST" and path.endswith("/wp/v2/posts"))
+    creates = sorted(
+        ts
+        for ts, method, path in boxes.website.request_log
+        if method == "POST" and path.endswith("/wp/v2/posts")
+    )
     late = sorted(c - s for c, s in zip(creates, sorted(slots), strict=False))
     boxes.stop()
     p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
-    print(f"articles: {len(late)}, gap {args.gap} s; lateness of the post request after the slot: "
-          f"p50 {statistics.median(late) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-          f"max {late[-1] * 1000:.0f} ms")
+    print(
+        f"articles: {len(late)}, gap {args.gap} s; lateness of the post request after the slot: "
+        f"p50 {statistics.median(late) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+        f"max {late[-1] * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

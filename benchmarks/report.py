@@ -19,8 +19,11 @@ from content_queue.topics import TOPIC_ORDER
 ARTICLES = 200
 CHANNELS = ("website", "facebook", "zalo")
 SAMPLES = 100_000
-METRICS = {"website": ("views",), "facebook": ("post_total_media_view_unique", "reactions",
-                                               "comments", "shares"), "zalo": ("views", "shares")}
+METRICS = {
+    "website": ("views",),
+    "facebook": ("post_total_media_view_unique", "reactions", "comments", "shares"),
+    "zalo": ("views", "shares"),
+}
 
 
 def seed(engine) -> None:  # type: ignore[no-untyped-def]
@@ -30,25 +33,59 @@ def seed(engine) -> None:  # type: ignore[no-untyped-def]
     arts, dels = [], []
     for i in range(1, ARTICLES + 1):
         sent = start + timedelta(hours=rnd.randrange(0, 360 * 24))
-        arts.append({"id": i, "title": f"Bài số {i} về cải cách hành chính", "topic":
-                     TOPIC_ORDER[i % 9], "state": "published", "submitted_at": sent,
-                     "content_hash": f"h{i}", "updated_at": sent, "images": [], "channels": []})
+        arts.append(
+            {
+                "id": i,
+                "title": f"Bài số {i} về cải cách hành chính",
+                "topic": TOPIC_ORDER[i % 9],
+                "state": "published",
+                "submitted_at": sent,
+                "content_hash": f"h{i}",
+                "updated_at": sent,
+                "images": [],
+                "channels": [],
+            }
+        )
         for j, ch in enumerate(CHANNELS):
-            dels.append({"id": i * 3 + j, "article_id": i, "channel": ch, "state": "sent",
-                         "idempotency_key": f"{i}-{ch}", "sent_at": sent + timedelta(minutes=j),
-                         "updated_at": sent})
+            dels.append(
+                {
+                    "id": i * 3 + j,
+                    "article_id": i,
+                    "channel": ch,
+                    "state": "sent",
+                    "idempotency_key": f"{i}-{ch}",
+                    "sent_at": sent + timedelta(minutes=j),
+                    "updated_at": sent,
+                }
+            )
     samples = []
     for n in range(SAMPLES):
         d = dels[n % len(dels)]
         metric = METRICS[d["channel"]][n % len(METRICS[d["channel"]])]
-        samples.append({"delivery_id": d["id"], "metric": metric, "value": n % 997,
-                        "collected_at": d["sent_at"] + timedelta(hours=n // len(dels)),
-                        "available": n % 50 != 0})
-    followers = [{"channel": ch, "metric": metric, "value": base + day * 3,
-                  "collected_at": start + timedelta(days=day), "available": True}
-                 for day in range(365) for ch, metric, base in (
-                     ("facebook", "followers_count", 5000), ("facebook", "fan_count", 4800),
-                     ("zalo", "followers", 1200))]
+        samples.append(
+            {
+                "delivery_id": d["id"],
+                "metric": metric,
+                "value": n % 997,
+                "collected_at": d["sent_at"] + timedelta(hours=n // len(dels)),
+                "available": n % 50 != 0,
+            }
+        )
+    followers = [
+        {
+            "channel": ch,
+            "metric": metric,
+            "value": base + day * 3,
+            "collected_at": start + timedelta(days=day),
+            "available": True,
+        }
+        for day in range(365)
+        for ch, metric, base in (
+            ("facebook", "followers_count", 5000),
+            ("facebook", "fan_count", 4800),
+            ("zalo", "followers", 1200),
+        )
+    ]
     with engine.begin() as conn:
         conn.execute(articles.insert(), arts)
         conn.execute(deliveries.insert(), dels)
@@ -70,7 +107,9 @@ def main() -> None:
         t4 = time.perf_counter()
         size = (Path(tmp) / "report.docx").stat().st_size
         engine.dispose()
-    print(f"seed {ARTICLES} articles x {len(CHANNELS)} channels, {SAMPLES:,} samples: {t1 - t0:.2f} s")
+    print(
+        f"seed {ARTICLES} articles x {len(CHANNELS)} channels, {SAMPLES:,} samples: {t1 - t0:.2f} s"
+    )
     print(f"compute_kpis: {t2 - t1:.3f} s")
     print(f"write_docx:   {t3 - t2:.3f} s ({size / 1024:.0f} KiB)")
     print(f"compute_kpis + write_docx: {t3 - t1:.3f} s (target < 3 s)")

@@ -53,7 +53,9 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
     work = Path(tempfile.mkdtemp(prefix="loa-slot-"))
     channels = boxes.channels_toml()
     if media_ahead:
-        channels = channels.replace('type = "wordpress"\n', 'type = "wordpress"\nprepare_media_ahead = true\n')
+        channels = channels.replace(
+            'type = "wordpress"\n', 'type = "wordpress"\nprepare_media_ahead = true\n'
+        )
     (work / "config.toml").write_text('[database]\nurl = "sqlite:///loa.db"\n' + channels, "utf-8")
     env_lines = [ln for ln in boxes.env_text().splitlines() if not ln.startswith("LOA_TELEGRAM__")]
     (work / ".env").write_text("\n".join(env_lines) + "\n", "utf-8")
@@ -63,29 +65,52 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
         box.latency = latency
     loa = Loa(load_settings(work / "config.toml"))
     actor = Actor("bench", "cli")
-    slot = (datetime.now(UTC) + timedelta(seconds=2 * lead + k * 8 * latency)).replace(microsecond=0)
+    slot = (datetime.now(UTC) + timedelta(seconds=2 * lead + k * 8 * latency)).replace(
+        microsecond=0
+    )
     for i in range(k):
         cover = work / f"bia-{i}.jpg"
         Image.new("RGB", (800, 450), (40 + 20 * i, 90, 160)).save(cover, "JPEG", quality=80)
         title = f"Chủ đề {TOPICS[i]}: kết quả cải cách hành chính quý IV số {i}"
         body = f"Nội dung bài {i} về cải cách hành chính, dịch vụ công trực tuyến."
         parsed = ParsedArticle(
-            title=title, summary=f"Tóm tắt bài {i}.", body_html=f"<p>{body}</p>", body_text=body,
-            topic=TOPICS[i], publish_at=slot, content_hash=f"slot-{i}-{time.time_ns()}",
-            cover=ParsedImage(path=str(cover), mime_type="image/jpeg", width=800, height=450,
-                              size_bytes=cover.stat().st_size))
+            title=title,
+            summary=f"Tóm tắt bài {i}.",
+            body_html=f"<p>{body}</p>",
+            body_text=body,
+            topic=TOPICS[i],
+            publish_at=slot,
+            content_hash=f"slot-{i}-{time.time_ns()}",
+            cover=ParsedImage(
+                path=str(cover),
+                mime_type="image/jpeg",
+                width=800,
+                height=450,
+                size_bytes=cover.stat().st_size,
+            ),
+        )
         art = loa.store.submit(parsed, actor).article
         approve_article(loa, art.id, actor)
     approved_at = time.time()
     loa.store.engine.dispose()
     start_in = slot.timestamp() - time.time() - lead
     if start_in < 0:
-        print(f"  approvals ended {-start_in:.1f} s too late: the service starts less than {lead} s before the slot")
+        print(
+            f"  approvals ended {-start_in:.1f} s too late: the service starts less than {lead} s before the slot"
+        )
     time.sleep(max(start_in, 0))  # the service starts fresh, ``lead`` seconds before the slot
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "loa"), "--config",
-                             str(work / "config.toml"), *(["-v"] if os.environ.get("SLOT_TIMELINE") else []), "run"],
-                            cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=open(work / "run.log", "w"))  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "loa"),
+            "--config",
+            str(work / "config.toml"),
+            *(["-v"] if os.environ.get("SLOT_TIMELINE") else []),
+            "run",
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "run.log", "w"),  # noqa: SIM115 - the service's log, kept open
+    )
     deadline = slot.timestamp() + 60
     try:
         # Poll nothing around the slot: the sandboxes serve from this process's threads.
@@ -99,28 +124,61 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
             print(f"  not every delivery was sent in time; see {work / 'run.log'}")
         follow_deadline = time.time() + 15  # reads left for after the posts (permalink, link)
         while time.time() < follow_deadline and any(
-                r.get("follow_up") for a in loa.store.list() for r in loa.store.draft_inputs(a.id)[1].values()):
+            r.get("follow_up")
+            for a in loa.store.list()
+            for r in loa.store.draft_inputs(a.id)[1].values()
+        ):
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     t_slot = slot.timestamp()
-    dependents = [t for box, pat in ((boxes.facebook, r".*/feed$"), (boxes.zalo, r".*/article/create$"))
-                  for t, m, p in box.request_log if m == "POST" and re.fullmatch(pat, p)]
+    dependents = [
+        t
+        for box, pat in ((boxes.facebook, r".*/feed$"), (boxes.zalo, r".*/article/create$"))
+        for t, m, p in box.request_log
+        if m == "POST" and re.fullmatch(pat, p)
+    ]
     last = max(dependents) + latency if len(dependents) == 2 * k else float("nan")
     last_post = max(dependents, default=float("inf")) + 0.001
     if os.environ.get("SLOT_TIMELINE"):  # each platform request's arrival, in ms after the slot
-        for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
-            print(f"  {name}: " + ", ".join(f"{(t - slot.timestamp()) * 1000:.0f} {m} {p.rsplit('/', 1)[-1]}"
-                                           for t, m, p in box.request_log if t >= slot.timestamp() - 1))
+        for name, box in (
+            ("website", boxes.website),
+            ("facebook", boxes.facebook),
+            ("zalo", boxes.zalo),
+        ):
+            print(
+                f"  {name}: "
+                + ", ".join(
+                    f"{(t - slot.timestamp()) * 1000:.0f} {m} {p.rsplit('/', 1)[-1]}"
+                    for t, m, p in box.request_log
+                    if t >= slot.timestamp() - 1
+                )
+            )
     calls: dict[str, dict[str, Counter[str]]] = {}
-    for name, box in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo)):
-        calls[name] = {"approval": Counter(), "before": Counter(), "slot": Counter(), "after": Counter()}
+    for name, box in (
+        ("website", boxes.website),
+        ("facebook", boxes.facebook),
+        ("zalo", boxes.zalo),
+    ):
+        calls[name] = {
+            "approval": Counter(),
+            "before": Counter(),
+            "slot": Counter(),
+            "after": Counter(),
+        }
         for t, m, p in box.request_log:
             if p.startswith(("/_sandbox/", "/wp-content/")):  # control; Zalo fetching the cover
                 continue
-            phase = ("after" if t > last_post else "slot" if t >= t_slot - 0.001
-                     else "approval" if t <= approved_at else "before")
+            phase = (
+                "after"
+                if t > last_post
+                else "slot"
+                if t >= t_slot - 0.001
+                else "approval"
+                if t <= approved_at
+                else "before"
+            )
             calls[name][phase][kind(m, p)] += 1
     boxes.stop()
     recorded: dict[str, Counter[str]] = {}  # Loa's own count per delivery (issue 16), if any
@@ -141,7 +199,9 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=4)
     ap.add_argument("--latency", type=float, default=0.25)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--lead", type=float, default=10.0, help="seconds the service starts before the slot")
+    ap.add_argument(
+        "--lead", type=float, default=10.0, help="seconds the service starts before the slot"
+    )
     ap.add_argument("--media-ahead", action="store_true")
     args = ap.parse_args()
     k = min(args.articles, len(TOPICS))
@@ -155,13 +215,19 @@ def main() -> None:
         for name, phases in r["calls"].items():  # type: ignore[union-attr]
             for phase, c in phases.items():
                 totals.setdefault(name, {}).setdefault(phase, Counter()).update(c)
-    print(f"\n{k} articles in one slot, L = {args.latency * 1000:.0f} ms, {args.runs} runs, "
-          f"media ahead: {'yes' if args.media_ahead else 'no'}")
-    print(f"slot to live / 2L: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} "
-          "(target: median <= 1.15, worst <= 1.3)")
+    print(
+        f"\n{k} articles in one slot, L = {args.latency * 1000:.0f} ms, {args.runs} runs, "
+        f"media ahead: {'yes' if args.media_ahead else 'no'}"
+    )
+    print(
+        f"slot to live / 2L: median {statistics.median(ratios):.3f}, worst {max(ratios):.3f} "
+        "(target: median <= 1.15, worst <= 1.3)"
+    )
     posts = k * args.runs
-    print("calls per post (approval: during approve; before: service start to slot; slot: slot to the last "
-          "dependent post; after: later reads):")
+    print(
+        "calls per post (approval: during approve; before: service start to slot; slot: slot to the last "
+        "dependent post; after: later reads):"
+    )
     for name, phases in totals.items():
         line = ", ".join(f"{phase} {sum(c.values()) / posts:.2f}" for phase, c in phases.items())
         print(f"  {name}: {line}")
@@ -170,8 +236,11 @@ def main() -> None:
                 print(f"      {phase:8} {what}: {n / posts:.2f}")
     print("calls per post as Loa recorded them per delivery (`loa show`):")
     for name, c in sorted(recorded.items()):
-        print(f"  {name}: {sum(c.values()) / posts:.2f} ("
-              + ", ".join(f"{what} {n / posts:.2f}" for what, n in sorted(c.items())) + ")")
+        print(
+            f"  {name}: {sum(c.values()) / posts:.2f} ("
+            + ", ".join(f"{what} {n / posts:.2f}" for what, n in sorted(c.items()))
+            + ")"
+        )
     if not recorded:
         print("  none recorded (code without per-delivery metering in the dispatcher)")
 

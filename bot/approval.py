@@ -18,13 +18,21 @@ __all__ = ["approve_article", "drafts_for", "retract_article"]
 def drafts_for(loa: Loa, article: Article) -> dict[str, Draft]:
     """What each target channel would send now (before the website link exists)."""
     view = article_view(article, loa.topics)
-    return {p.channel: loa.channel(p.channel).render(view, {})
-            for p in loa.channel_plan(article.channels)}
+    return {
+        p.channel: loa.channel(p.channel).render(view, {})
+        for p in loa.channel_plan(article.channels)
+    }
 
 
-def approve_article(loa: Loa, article_id: int, actor: Actor, *, at: str | None = None,
-                    now: bool = False, expected_revision: int | None = None,
-                    ) -> tuple[Article, dict[str, str]]:
+def approve_article(
+    loa: Loa,
+    article_id: int,
+    actor: Actor,
+    *,
+    at: str | None = None,
+    now: bool = False,
+    expected_revision: int | None = None,
+) -> tuple[Article, dict[str, str]]:
     """Approve for every channel that accepts the article; returns it and the skipped channels.
 
     A channel whose render check refuses the article (e.g. Zalo without a cover image) is left
@@ -32,12 +40,15 @@ def approve_article(loa: Loa, article_id: int, actor: Actor, *, at: str | None =
     """
     article = loa.store.get(article_id)
     drafts = drafts_for(loa, article)
-    skipped = {name: "; ".join(c.message for c in d.refusals)
-               for name, d in drafts.items() if d.refusals}
+    skipped = {
+        name: "; ".join(c.message for c in d.refusals) for name, d in drafts.items() if d.refusals
+    }
     plan = [p for p in loa.channel_plan(article.channels) if p.channel not in skipped]
     if not plan and article.state == "pending":
-        raise IllegalTransition(f"Bài #{article_id} chưa thể duyệt vì mọi kênh sẽ từ chối: "
-                                + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        raise IllegalTransition(
+            f"Bài #{article_id} chưa thể duyệt vì mọi kênh sẽ từ chối: "
+            + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        )
     current = datetime.now(UTC)
     policy = loa.settings.schedule
     if now:
@@ -50,8 +61,9 @@ def approve_article(loa: Loa, article_id: int, actor: Actor, *, at: str | None =
         due = article.publish_at
     else:
         due = next_free_slot(loa.store, policy, current)
-    approved = loa.store.approve(article_id, actor, due, plan, expected_revision=expected_revision,
-                                 skipped=skipped)
+    approved = loa.store.approve(
+        article_id, actor, due, plan, expected_revision=expected_revision, skipped=skipped
+    )
     prepare_approved(loa, article_id)  # ready before the slot; a failure alerts, never refuses
     return approved, skipped
 

@@ -58,8 +58,12 @@ class Loa:
 
     def channel(self, name: str) -> Channel:
         if name not in self._channels:
-            channel = build_channel(name, self.settings.parsed_channels[name],
-                                    token_store=self.token_store(name), session=self.session)
+            channel = build_channel(
+                name,
+                self.settings.parsed_channels[name],
+                token_store=self.token_store(name),
+                session=self.session,
+            )
             if hasattr(channel, "confirm_instructions"):
                 from bot.instructions import confirm_instructions
 
@@ -82,8 +86,9 @@ class Loa:
         return Notifier(self.store, senders)
 
     def dispatcher(self, owner: str | None = None) -> Dispatcher:
-        return Dispatcher(self.store, self.channels(), self.settings.schedule, self.notifier,
-                          owner=owner)
+        return Dispatcher(
+            self.store, self.channels(), self.settings.schedule, self.notifier, owner=owner
+        )
 
     def channel_plan(self, requested: list[str]) -> list[ChannelPlan]:
         """Deliveries for an article: its requested channels (or all enabled), with dependencies."""

@@ -44,8 +44,9 @@ def split_channel_and_url(words: list[str]) -> tuple[str | None, str | None]:
     return channel, url
 
 
-def _pick(loa: Loa, action: str, article_id: int, channel: str | None, url: str | None,
-          surface: Surface) -> Delivery:
+def _pick(
+    loa: Loa, action: str, article_id: int, channel: str | None, url: str | None, surface: Surface
+) -> Delivery:
     spec = DELIVERY_ACTIONS[action]
     article = loa.store.get(article_id)
     states = ", ".join(f"{d.channel}: {d.state}" for d in article.deliveries) or "chưa có lượt đăng"
@@ -54,38 +55,55 @@ def _pick(loa: Loa, action: str, article_id: int, channel: str | None, url: str 
         if not mine:
             raise DeliveryChoiceError(
                 f"Bài #{article_id} không có lượt đăng lên kênh “{channel}” (các lượt đăng: "
-                f"{states}).")
+                f"{states})."
+            )
         if mine[0].state not in spec.states:
             raise DeliveryChoiceError(
                 f"Lượt đăng bài #{article_id} lên {channel} đang ở trạng thái {mine[0].state}, "
-                f"không cần {spec.needs}.")
+                f"không cần {spec.needs}."
+            )
         return mine[0]
     fits = [d for d in article.deliveries if d.state in spec.states]
     if not fits:
         raise DeliveryChoiceError(
-            f"Bài #{article_id} không có lượt đăng nào cần {spec.needs} ({states}).")
+            f"Bài #{article_id} không có lượt đăng nào cần {spec.needs} ({states})."
+        )
     if len(fits) > 1:
-        choices = "; ".join(instruction(action, article_id, d.channel, url=url, surface=surface)
-                            for d in fits)
+        choices = "; ".join(
+            instruction(action, article_id, d.channel, url=url, surface=surface) for d in fits
+        )
         raise DeliveryChoiceError(
             f"Bài #{article_id} có {len(fits)} lượt đăng cần {spec.needs} "
-            f"({', '.join(d.channel for d in fits)}). Hãy ghi rõ kênh: {choices}.")
+            f"({', '.join(d.channel for d in fits)}). Hãy ghi rõ kênh: {choices}."
+        )
     return fits[0]
 
 
-def act_on_delivery(loa: Loa, action: str, article_id: int, channel: str | None, actor: Actor,
-                    *, url: str | None = None, surface: Surface = "cli") -> Delivery:
+def act_on_delivery(
+    loa: Loa,
+    action: str,
+    article_id: int,
+    channel: str | None,
+    actor: Actor,
+    *,
+    url: str | None = None,
+    surface: Surface = "cli",
+) -> Delivery:
     """Apply ``action`` to the one delivery ``article_id [channel]`` names; returns it updated."""
     if action not in DELIVERY_ACTIONS:
         raise ValueError(f"unknown delivery action {action!r}")
     if url is not None:
         if action != "confirm":
             raise DeliveryChoiceError("Chỉ lệnh xác nhận đã đăng mới nhận địa chỉ (URL).")
-        if not url.startswith(("https://", "http://")) or len(url) > 2000 or any(
-                c.isspace() for c in url):
+        if (
+            not url.startswith(("https://", "http://"))
+            or len(url) > 2000
+            or any(c.isspace() for c in url)
+        ):
             raise DeliveryChoiceError(
                 f"“{url[:80]}” không phải địa chỉ bài đã đăng: cần một địa chỉ bắt đầu bằng "
-                "https:// (hoặc http://).")
+                "https:// (hoặc http://)."
+            )
     delivery = _pick(loa, action, article_id, channel, url, surface)
     if action == "retry":
         return loa.store.retry_delivery(delivery.id, actor)
@@ -94,7 +112,10 @@ def act_on_delivery(loa: Loa, action: str, article_id: int, channel: str | None,
             raise DeliveryChoiceError(
                 f"Bài #{article_id} trên {delivery.channel} được đăng thủ công: cần ghi địa chỉ "
                 "công khai của bài, ví dụ "
-                + instruction("confirm", article_id, delivery.channel, url="https://…",
-                              surface=surface) + ".")
+                + instruction(
+                    "confirm", article_id, delivery.channel, url="https://…", surface=surface
+                )
+                + "."
+            )
         return loa.store.resolve_in_doubt(delivery.id, actor, posted=True, url=url)
     return loa.store.resolve_in_doubt(delivery.id, actor, posted=False)

@@ -40,9 +40,14 @@ ACTIONS: dict[str, tuple[str, str, str | None]] = {
 _WORD = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-def instruction(action: Action | str, article_id: int | str | None = None,
-                channel: str | None = None, *, url: str | None = None,
-                surface: Surface = "cli") -> str:
+def instruction(
+    action: Action | str,
+    article_id: int | str | None = None,
+    channel: str | None = None,
+    *,
+    url: str | None = None,
+    surface: Surface = "cli",
+) -> str:
     """The exact text to type on ``surface`` to apply ``action``.
 
     Delivery actions name ``article_id`` and, when given, ``channel`` (omit it only when the
@@ -71,8 +76,13 @@ def instruction(action: Action | str, article_id: int | str | None = None,
     return " ".join(words)
 
 
-def either(action: Action | str, article_id: int | str | None = None,
-           channel: str | None = None, *, url: str | None = None) -> str:
+def either(
+    action: Action | str,
+    article_id: int | str | None = None,
+    channel: str | None = None,
+    *,
+    url: str | None = None,
+) -> str:
     """The command line form and, when the chat has one, the chat form (Vietnamese glue)."""
     cli = f"`{instruction(action, article_id, channel, url=url, surface='cli')}`"
     if ACTIONS.get(action, ("", "", None))[2] is None:

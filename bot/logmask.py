@@ -29,9 +29,14 @@ _MIN_LENGTH = 6
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {MASK}"),
     (re.compile(r"(?i)\b(basic)\s+[A-Za-z0-9+/]{12,}=*"), rf"\1 {MASK}"),
-    (re.compile(r"(?i)\b(access_token|refresh_token|client_secret|app_secret|appsecret_proof"
-                r"|secret_key|password|passwd|code_verifier|fb_exchange_token|input_token)"
-                r"(\"?\s*[=:]\s*\"?)[^\s&\"',;}]+"), rf"\1\2{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b(access_token|refresh_token|client_secret|app_secret|appsecret_proof"
+            r"|secret_key|password|passwd|code_verifier|fb_exchange_token|input_token)"
+            r"(\"?\s*[=:]\s*\"?)[^\s&\"',;}]+"
+        ),
+        rf"\1\2{MASK}",
+    ),
     (re.compile(r"/bot\d+:[A-Za-z0-9_-]+"), f"/bot{MASK}"),
     (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"), MASK),  # a bare Telegram bot token
     (re.compile(r"\b([a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,200}:)[^\s@/]{1,200}@"), rf"\1{MASK}@"),

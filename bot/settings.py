@@ -103,7 +103,9 @@ class ScheduleSettings(_Section):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (expected e.g. 'Asia/Ho_Chi_Minh')") from None
+            raise ValueError(
+                f"unknown time zone {v!r} (expected e.g. 'Asia/Ho_Chi_Minh')"
+            ) from None
         return v
 
     @field_validator("slots")
@@ -139,7 +141,9 @@ class PlanSettings(_Section):
     def _topics(cls, v: dict[str, str]) -> dict[str, str]:
         bad = [k for k in v if k not in TOPIC_ORDER]
         if bad:
-            raise ValueError(f"unknown topic {bad[0]!r}; the plan's topics are {', '.join(TOPIC_ORDER)}")
+            raise ValueError(
+                f"unknown topic {bad[0]!r}; the plan's topics are {', '.join(TOPIC_ORDER)}"
+            )
         return v
 
 
@@ -227,8 +231,9 @@ class _TomlSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every section of ``config.toml``; ``channels`` are validated by their adapters."""
 
-    model_config = SettingsConfigDict(env_prefix="LOA_", env_nested_delimiter="__", extra="forbid",
-                                      env_file_encoding="utf-8")
+    model_config = SettingsConfigDict(
+        env_prefix="LOA_", env_nested_delimiter="__", extra="forbid", env_file_encoding="utf-8"
+    )
 
     agency: AgencySettings = AgencySettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -252,12 +257,14 @@ class Settings(BaseSettings):
     _secret_key = field_validator("secret_key", mode="before")(_strip_secret)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, dotenv_settings, _TomlSource(settings_cls)
 
     def path(self, value: str) -> Path:
@@ -274,8 +281,10 @@ class Settings(BaseSettings):
         out = []
         for name, ch in self.enabled_channels().items():
             for key in ch.missing_secrets(stored.get(name)):
-                out.append(f"channels.{name}.{key}: secret missing — set the environment variable "
-                           f"LOA_CHANNELS__{name.upper()}__{key.upper()} (or put it in .env)")
+                out.append(
+                    f"channels.{name}.{key}: secret missing — set the environment variable "
+                    f"LOA_CHANNELS__{name.upper()}__{key.upper()} (or put it in .env)"
+                )
         return out
 
 
@@ -312,7 +321,10 @@ def _stripped_secrets(ch: ChannelSettings) -> ChannelSettings:
     changes = {}
     for key in _secret_keys(type(ch)):
         value = getattr(ch, key, None)
-        if isinstance(value, SecretStr) and value.get_secret_value() != value.get_secret_value().strip():
+        if (
+            isinstance(value, SecretStr)
+            and value.get_secret_value() != value.get_secret_value().strip()
+        ):
             stripped = value.get_secret_value().strip()
             changes[key] = SecretStr(stripped) if stripped else None
     return ch.model_copy(update=changes) if changes else ch
@@ -332,12 +344,16 @@ def load_settings(path: str | Path | None = None, *, require_file: bool = True) 
         raise ConfigError([f"{cfg}: configuration file not found (run `loa init` to create one)"])
     # Secrets never live in config.toml.
     if "secret_key" in data:
-        problems.append("secret_key: secrets must not be in config.toml — set LOA_SECRET_KEY in "
-                        "the environment or .env")
+        problems.append(
+            "secret_key: secrets must not be in config.toml — set LOA_SECRET_KEY in "
+            "the environment or .env"
+        )
     for section, model in (("telegram", TelegramSettings),):
         for key in _secret_keys(model) & set(data.get(section, {})):
-            problems.append(f"{section}.{key}: secrets must not be in config.toml — set "
-                            f"LOA_{section.upper()}__{key.upper()} in the environment or .env")
+            problems.append(
+                f"{section}.{key}: secrets must not be in config.toml — set "
+                f"LOA_{section.upper()}__{key.upper()} in the environment or .env"
+            )
     token = _TOML_DATA.set(data)
     try:
         settings = Settings(_env_file=cfg.parent / ".env")  # type: ignore[call-arg]
@@ -355,15 +371,19 @@ def load_settings(path: str | Path | None = None, *, require_file: bool = True) 
         try:
             ch = parse_channel_settings(raw)
         except UnknownChannelType as exc:
-            problems.append(f"channels.{name}.type: unknown channel type {exc.type_name!r}; "
-                            f"known types: {', '.join(exc.known)}")
+            problems.append(
+                f"channels.{name}.type: unknown channel type {exc.type_name!r}; "
+                f"known types: {', '.join(exc.known)}"
+            )
             continue
         except ValidationError as exc:
             problems.extend(_problems(exc, f"channels.{name}."))
             continue
         for key in _secret_keys(type(ch)) & set(toml_channels.get(name, {})):
-            problems.append(f"channels.{name}.{key}: secrets must not be in config.toml — set "
-                            f"LOA_CHANNELS__{name.upper()}__{key.upper()} in the environment or .env")
+            problems.append(
+                f"channels.{name}.{key}: secrets must not be in config.toml — set "
+                f"LOA_CHANNELS__{name.upper()}__{key.upper()} in the environment or .env"
+            )
         parsed[name] = _stripped_secrets(ch)
     for name, ch in parsed.items():
         if ch.after and ch.after not in parsed:

@@ -75,7 +75,9 @@ class ChannelSettings(BaseModel):
     def missing_secrets(self, stored: Mapping[str, Any] | None = None) -> list[str]:
         """Names of required secrets that are neither configured nor stored."""
         stored = stored or {}
-        return [n for n in self.required_secrets if getattr(self, n, None) is None and not stored.get(n)]
+        return [
+            n for n in self.required_secrets if getattr(self, n, None) is None and not stored.get(n)
+        ]
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,9 @@ class Channel(Protocol):
 
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt: ...
 
-    def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None: ...
+    def find_existing(
+        self, draft: Draft, idempotency_key: str, since: datetime
+    ) -> Receipt | None: ...
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt: ...
 
@@ -254,17 +258,32 @@ class BaseChannel(abc.ABC):
     refreshes_own_tokens: ClassVar[bool] = False
     label: ClassVar[str] = "nền tảng"  # the platform's name in messages
 
-    def __init__(self, name: str, settings: ChannelSettings, *,
-                 token_store: TokenStore | None = None, session: requests.Session | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: ChannelSettings,
+        *,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+    ):
         self.name = name
         self.settings = settings
         self.token_store = token_store
         self.session = session if session is not None else HttpSession()
 
-    def call(self, method: str, url: str, answers: Answers, *, write: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self, method: str, url: str, answers: Answers, *, write: bool = False, **kwargs: Any
+    ) -> Any:
         """One HTTP call (``write``: a lost answer may have posted; see :mod:`channels.http`)."""
-        return call_json(self.session, method, url, answers, write=write,
-                         timeout=self.settings.timeout_seconds, **kwargs)
+        return call_json(
+            self.session,
+            method,
+            url,
+            answers,
+            write=write,
+            timeout=self.settings.timeout_seconds,
+            **kwargs,
+        )
 
     @abc.abstractmethod
     def render(self, article: ArticleView, links: Mapping[str, str]) -> Draft:
@@ -278,12 +297,14 @@ class BaseChannel(abc.ABC):
         raise CannotTell(f"Kênh {self.name} không tự kiểm tra được bài đã đăng hay chưa.")
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
-        raise RejectedError(f"Kênh {self.name} không sửa được bài đã đăng; hãy sửa trực tiếp trên "
-                            f"{self.label}.")
+        raise RejectedError(
+            f"Kênh {self.name} không sửa được bài đã đăng; hãy sửa trực tiếp trên {self.label}."
+        )
 
     def retract(self, receipt: Receipt) -> None:
-        raise RejectedError(f"Kênh {self.name} không gỡ được bài tự động; hãy gỡ trực tiếp trên "
-                            f"{self.label}.")
+        raise RejectedError(
+            f"Kênh {self.name} không gỡ được bài tự động; hãy gỡ trực tiếp trên {self.label}."
+        )
 
     def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
         return {r.remote_id: {} for r in receipts}

@@ -15,13 +15,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["AuthError", "CannotTell", "ChannelError", "RateLimited", "RejectedError", "TransientError"]
+__all__ = [
+    "AuthError",
+    "CannotTell",
+    "ChannelError",
+    "RateLimited",
+    "RejectedError",
+    "TransientError",
+]
 
 
 class ChannelError(Exception):
     """Base of every error an adapter raises; ``message`` is safe to show to an admin."""
 
-    def __init__(self, message: str, *, code: str | int | None = None, may_have_posted: bool = False):
+    def __init__(
+        self, message: str, *, code: str | int | None = None, may_have_posted: bool = False
+    ):
         super().__init__(message)
         self.message = message
         self.code = code

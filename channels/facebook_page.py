@@ -78,7 +78,11 @@ class FacebookSettings(ChannelSettings):
     page_token: SecretStr | None = None  # LOA_CHANNELS__FACEBOOK__PAGE_TOKEN or the token store
     app_id: str | None = None  # only for `loa channels connect` and /debug_token
     app_secret: SecretStr | None = None
-    metrics: list[str] = ["post_total_media_view_unique", "post_clicks", "post_reactions_by_type_total"]
+    metrics: list[str] = [
+        "post_total_media_view_unique",
+        "post_clicks",
+        "post_reactions_by_type_total",
+    ]
     photo_mode: Literal["link", "photos"] = "link"
     # Off by default: an article without any picture is posted as a photo post of this public
     # image (link in the message) instead of a link post with no picture.
@@ -92,24 +96,45 @@ def _base(settings: FacebookSettings) -> str:
     return f"{settings.graph_url.rstrip('/')}/{settings.api_version}"
 
 
-def exchange_user_token(settings: FacebookSettings, short_token: str,
-                        session: requests.Session | None = None) -> tuple[str, int]:
+def exchange_user_token(
+    settings: FacebookSettings, short_token: str, session: requests.Session | None = None
+) -> tuple[str, int]:
     """A long-lived user token (and its lifetime in seconds) for a short-lived one."""
     if not settings.app_id or settings.app_secret is None:
-        raise AuthError("Cần cấu hình app_id và app_secret của ứng dụng Facebook để đổi mã truy cập.")
-    data = graph_call(session or HttpSession(), "GET", f"{_base(settings)}/oauth/access_token", token=None,
-                 timeout=settings.timeout_seconds, params={
-                     "grant_type": "fb_exchange_token", "client_id": settings.app_id,
-                     "client_secret": settings.app_secret.get_secret_value(), "fb_exchange_token": short_token})
+        raise AuthError(
+            "Cần cấu hình app_id và app_secret của ứng dụng Facebook để đổi mã truy cập."
+        )
+    data = graph_call(
+        session or HttpSession(),
+        "GET",
+        f"{_base(settings)}/oauth/access_token",
+        token=None,
+        timeout=settings.timeout_seconds,
+        params={
+            "grant_type": "fb_exchange_token",
+            "client_id": settings.app_id,
+            "client_secret": settings.app_secret.get_secret_value(),
+            "fb_exchange_token": short_token,
+        },
+    )
     return data["access_token"], int(data.get("expires_in") or 0)
 
 
-def page_tokens(settings: FacebookSettings, long_user_token: str,
-                session: requests.Session | None = None) -> list[dict[str, Any]]:
+def page_tokens(
+    settings: FacebookSettings, long_user_token: str, session: requests.Session | None = None
+) -> list[dict[str, Any]]:
     """The pages the user manages: ``id``, ``name``, ``access_token``, ``tasks``."""
-    data = graph_call(session or HttpSession(), "GET", f"{_base(settings)}/me/accounts", token=long_user_token,
-                 timeout=settings.timeout_seconds, params={"fields": "id,name,access_token,tasks"})
-    return [{k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])]
+    data = graph_call(
+        session or HttpSession(),
+        "GET",
+        f"{_base(settings)}/me/accounts",
+        token=long_user_token,
+        timeout=settings.timeout_seconds,
+        params={"fields": "id,name,access_token,tasks"},
+    )
+    return [
+        {k: p.get(k) for k in ("id", "name", "access_token", "tasks")} for p in data.get("data", [])
+    ]
 
 
 class FacebookPageChannel(BaseChannel):
@@ -126,8 +151,14 @@ class FacebookPageChannel(BaseChannel):
     MAX_LIST_PAGES = 10  # reconciliation looks at most 1,000 recent posts
     RECONCILE_WINDOW = 2 * 86400  # seconds back publish() looks when Facebook reports a duplicate
 
-    def __init__(self, name: str, settings: FacebookSettings, *, token_store: TokenStore | None = None,
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: FacebookSettings,
+        *,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+    ):
         super().__init__(name, settings, token_store=token_store, session=session)
         self.settings: FacebookSettings = settings
         self.refused_metrics: set[str] = set()
@@ -150,27 +181,60 @@ class FacebookPageChannel(BaseChannel):
         message = "\n\n".join(p for p in parts if p)
         images = self._photos(article) if (s.photo_mode == "photos" or not link) else ()
         if s.default_image_url and article.cover is None and not article.images:
-            images = (ImageRef(path=s.default_image_url, mime_type="image/jpeg",
-                               public_url=s.default_image_url),)
+            images = (
+                ImageRef(
+                    path=s.default_image_url, mime_type="image/jpeg", public_url=s.default_image_url
+                ),
+            )
         length = render.utf16_len(message)
-        checks = [Check("facebook.message_length", length <= self.MESSAGE_MAX,
-                        f"Nội dung bài Facebook dài {length:,} ký tự (tối đa {self.MESSAGE_MAX:,}).".replace(",", "."))]
+        checks = [
+            Check(
+                "facebook.message_length",
+                length <= self.MESSAGE_MAX,
+                f"Nội dung bài Facebook dài {length:,} ký tự (tối đa {self.MESSAGE_MAX:,}).".replace(
+                    ",", "."
+                ),
+            )
+        ]
         if s.after:
-            checks.append(Check("facebook.link", bool(link),
-                                "Có liên kết về bài trên trang web." if link else
-                                "Chưa có liên kết về bài trên trang web; bài Facebook sẽ đăng không kèm liên kết.",
-                                blocking=False))
+            checks.append(
+                Check(
+                    "facebook.link",
+                    bool(link),
+                    "Có liên kết về bài trên trang web."
+                    if link
+                    else "Chưa có liên kết về bài trên trang web; bài Facebook sẽ đăng không kèm liên kết.",
+                    blocking=False,
+                )
+            )
         for img in images:
             label = Path(img.path).name or img.public_url or "ảnh"
-            checks.append(Check("facebook.photo_size", img.size_bytes <= self.PHOTO_MAX_BYTES,
-                                f"Ảnh {label}: {f'{img.size_bytes / 1048576:.1f}'.replace('.', ',')} MB (tối đa 4 MB)."))
-            checks.append(Check("facebook.photo_type", img.mime_type in self.PHOTO_TYPES,
-                                f"Ảnh {label}: định dạng {img.mime_type} "
-                                f"{'được' if img.mime_type in self.PHOTO_TYPES else 'không được'} Facebook nhận."))
+            checks.append(
+                Check(
+                    "facebook.photo_size",
+                    img.size_bytes <= self.PHOTO_MAX_BYTES,
+                    f"Ảnh {label}: {f'{img.size_bytes / 1048576:.1f}'.replace('.', ',')} MB (tối đa 4 MB).",
+                )
+            )
+            checks.append(
+                Check(
+                    "facebook.photo_type",
+                    img.mime_type in self.PHOTO_TYPES,
+                    f"Ảnh {label}: định dạng {img.mime_type} "
+                    f"{'được' if img.mime_type in self.PHOTO_TYPES else 'không được'} Facebook nhận.",
+                )
+            )
         mode = "photos" if images else "link"
-        return Draft(channel=self.name, title=title, text=message, link=link, images=images,
-                     payload={"message": message, "link": link if mode == "link" else None, "mode": mode},
-                     checks=tuple(checks), fingerprint=render.fingerprint(message, link))
+        return Draft(
+            channel=self.name,
+            title=title,
+            text=message,
+            link=link,
+            images=images,
+            payload={"message": message, "link": link if mode == "link" else None, "mode": mode},
+            checks=tuple(checks),
+            fingerprint=render.fingerprint(message, link),
+        )
 
     def _photos(self, article: ArticleView) -> tuple[ImageRef, ...]:
         seen, out = set(), []
@@ -186,20 +250,32 @@ class FacebookPageChannel(BaseChannel):
             return self.settings.page_token.get_secret_value()
         stored = self.token_store.load().get("page_token") if self.token_store else None
         if not stored:
-            raise AuthError("Chưa có mã truy cập Trang Facebook; hãy kết nối Trang.",
-                            reconnect_hint=RECONNECT.format(name=self.name))
+            raise AuthError(
+                "Chưa có mã truy cập Trang Facebook; hãy kết nối Trang.",
+                reconnect_hint=RECONNECT.format(name=self.name),
+            )
         return str(stored)
 
     def _call(self, method: str, path: str, *, write: bool = False, **kw: Any) -> Any:
-        return graph_call(self.session, method, f"{_base(self.settings)}/{path.lstrip('/')}", token=self._token(),
-                     timeout=self.settings.timeout_seconds, write=write, name=self.name, **kw)
+        return graph_call(
+            self.session,
+            method,
+            f"{_base(self.settings)}/{path.lstrip('/')}",
+            token=self._token(),
+            timeout=self.settings.timeout_seconds,
+            write=write,
+            name=self.name,
+            **kw,
+        )
 
     # ----- publishing ------------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:
         """Create the post (uploading photos first in photo mode); duplicates are reconciled."""
         data: dict[str, Any] = {"message": draft.payload.get("message", draft.text)}
         if draft.payload.get("mode") == "photos" and draft.images:
-            data["attached_media"] = json.dumps([{"media_fbid": self._upload(img)} for img in draft.images])
+            data["attached_media"] = json.dumps(
+                [{"media_fbid": self._upload(img)} for img in draft.images]
+            )
         elif draft.link:
             data["link"] = draft.link
         try:
@@ -215,8 +291,11 @@ class FacebookPageChannel(BaseChannel):
             return Receipt(ours.remote_id, ours.url, extra={**ours.extra, "reconciled": True})
         if created.get("permalink_url"):
             return Receipt(created["id"], created["permalink_url"])
-        return Receipt(created["id"], f"https://www.facebook.com/{created['id']}",
-                       extra={FOLLOW_UP: ["permalink"]})
+        return Receipt(
+            created["id"],
+            f"https://www.facebook.com/{created['id']}",
+            extra={FOLLOW_UP: ["permalink"]},
+        )
 
     def follow_up(self, receipt: Receipt) -> Receipt:
         """The receipt with the post's permalink, read now that the post exists."""
@@ -224,7 +303,9 @@ class FacebookPageChannel(BaseChannel):
         if "permalink" not in pending_reads(receipt):
             return Receipt(receipt.remote_id, receipt.url, extra=extra)
         data = self._call("GET", receipt.remote_id, params={"fields": "permalink_url"})
-        return Receipt(receipt.remote_id, str(data.get("permalink_url") or receipt.url), extra=extra)
+        return Receipt(
+            receipt.remote_id, str(data.get("permalink_url") or receipt.url), extra=extra
+        )
 
     def _upload(self, img: ImageRef) -> str:
         """Upload one unpublished photo; its id goes into ``attached_media``.
@@ -233,37 +314,55 @@ class FacebookPageChannel(BaseChannel):
         upload is retried like a read; only the feed POST is a write that may have posted."""
         form = {"published": "false"}
         if img.public_url:
-            return str(self._call("POST", f"{self.settings.page_id}/photos", data={**form, "url": img.public_url})["id"])
+            return str(
+                self._call(
+                    "POST", f"{self.settings.page_id}/photos", data={**form, "url": img.public_url}
+                )["id"]
+            )
         try:
             fh = open(img.path, "rb")  # noqa: SIM115 - closed below, after the upload
         except OSError as e:
-            raise RejectedError(f"Không đọc được tệp ảnh {Path(img.path).name} để đăng lên Facebook.") from e
+            raise RejectedError(
+                f"Không đọc được tệp ảnh {Path(img.path).name} để đăng lên Facebook."
+            ) from e
         with fh:
             files = {"source": (Path(img.path).name, fh, img.mime_type)}
-            return str(self._call("POST", f"{self.settings.page_id}/photos", data=form, files=files)["id"])
+            return str(
+                self._call("POST", f"{self.settings.page_id}/photos", data=form, files=files)["id"]
+            )
 
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
         """Our post among the page's posts since ``since`` (same message fingerprint), or None."""
         want = render.fingerprint(draft.payload.get("message", draft.text))
-        params: dict[str, Any] = {"fields": "id,message,permalink_url,created_time",
-                                  "since": int(since.timestamp()), "limit": self.LIST_LIMIT}
+        params: dict[str, Any] = {
+            "fields": "id,message,permalink_url,created_time",
+            "since": int(since.timestamp()),
+            "limit": self.LIST_LIMIT,
+        }
         for _ in range(self.MAX_LIST_PAGES):
             page = self._call("GET", f"{self.settings.page_id}/published_posts", params=params)
             for post in page.get("data", []):
                 if post.get("message") and render.fingerprint(post["message"]) == want:
-                    return Receipt(post["id"], post.get("permalink_url") or f"https://www.facebook.com/{post['id']}",
-                                   extra={"created_time": post.get("created_time")})
+                    return Receipt(
+                        post["id"],
+                        post.get("permalink_url") or f"https://www.facebook.com/{post['id']}",
+                        extra={"created_time": post.get("created_time")},
+                    )
             after = page.get("paging", {}).get("cursors", {}).get("after")
             if not page.get("paging", {}).get("next") or not after:
                 return None
             params["after"] = after
-        raise CannotTell(f"Trang có hơn {self.MAX_LIST_PAGES * self.LIST_LIMIT} bài kể từ thời điểm cần đối chiếu; "
-                         "không xác định được bài đã đăng hay chưa.")
+        raise CannotTell(
+            f"Trang có hơn {self.MAX_LIST_PAGES * self.LIST_LIMIT} bài kể từ thời điểm cần đối chiếu; "
+            "không xác định được bài đã đăng hay chưa."
+        )
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the message of an existing post (Facebook cannot change a post's link)."""
         # A known id: sending the same message twice is harmless, so no "maybe" here.
-        self._call("POST", receipt.remote_id, data={"message": draft.payload.get("message", draft.text)})
+        self._call(
+            "POST", receipt.remote_id, data={"message": draft.payload.get("message", draft.text)}
+        )
         return Receipt(receipt.remote_id, receipt.url, extra=dict(receipt.extra))
 
     def retract(self, receipt: Receipt) -> None:
@@ -290,7 +389,9 @@ class FacebookPageChannel(BaseChannel):
 
     def _read_ids(self, ids: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
         try:
-            return self._call("GET", "", params={"ids": ",".join(ids), "fields": self._fields(metrics)})
+            return self._call(
+                "GET", "", params={"ids": ",".join(ids), "fields": self._fields(metrics)}
+            )
         except RejectedError as e:
             err = e.raw
             if e.code == 100 and err.get("error_subcode") is None and metrics:
@@ -334,7 +435,10 @@ class FacebookPageChannel(BaseChannel):
 
     def _read_one_by_one(self, ids: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
         """Some posts are gone (803): one batch request, where each post answers alone."""
-        batch = [{"method": "GET", "relative_url": f"{pid}?fields={self._fields(metrics)}"} for pid in ids]
+        batch = [
+            {"method": "GET", "relative_url": f"{pid}?fields={self._fields(metrics)}"}
+            for pid in ids
+        ]
         items = self._call("POST", "", data={"batch": json.dumps(batch)})
         out: dict[str, Any] = {}
         for pid, item in zip(ids, items, strict=False):
@@ -344,7 +448,9 @@ class FacebookPageChannel(BaseChannel):
                 log.info("post %s unreadable for reach (HTTP %s)", pid, item and item.get("code"))
         return out
 
-    def _metrics_of(self, obj: Mapping[str, Any] | None, configured: Sequence[str]) -> dict[str, int | None]:
+    def _metrics_of(
+        self, obj: Mapping[str, Any] | None, configured: Sequence[str]
+    ) -> dict[str, int | None]:
         if obj is None:
             return {m: None for m in ("reactions", "comments", "shares", *configured)}
         values: dict[str, int | None] = {
@@ -352,12 +458,19 @@ class FacebookPageChannel(BaseChannel):
             "comments": (obj.get("comments") or {}).get("summary", {}).get("total_count"),
             "shares": int((obj.get("shares") or {}).get("count", 0)),
         }
-        served = {i.get("name"): (i.get("values") or [{}])[-1].get("value")
-                  for i in (obj.get("insights") or {}).get("data", [])}
+        served = {
+            i.get("name"): (i.get("values") or [{}])[-1].get("value")
+            for i in (obj.get("insights") or {}).get("data", [])
+        }
         for m in configured:
             v = served.get(m)
-            values[m] = None if m in self.refused_metrics or v is None else \
-                sum(int(x) for x in v.values()) if isinstance(v, dict) else int(v)
+            values[m] = (
+                None
+                if m in self.refused_metrics or v is None
+                else sum(int(x) for x in v.values())
+                if isinstance(v, dict)
+                else int(v)
+            )
         return values
 
     # ----- page followers --------------------------------------------------------------------
@@ -378,18 +491,22 @@ class FacebookPageChannel(BaseChannel):
         """Trade a short-lived user token for this Page's token and store it (never echoed)."""
         if self.token_store is None:
             raise AuthError("Không có nơi lưu mã truy cập Trang.")
-        short = prompts.ask_secret("Dán mã truy cập người dùng (user access token) ngắn hạn lấy "
-                                   "từ Graph API Explorer")
+        short = prompts.ask_secret(
+            "Dán mã truy cập người dùng (user access token) ngắn hạn lấy từ Graph API Explorer"
+        )
         long_token, _ = exchange_user_token(self.settings, short.strip(), self.session)
         pages = page_tokens(self.settings, long_token, self.session)
         page = next((p for p in pages if p["id"] == self.settings.page_id), None)
         if page is None:
             names = ", ".join(f"{p['name']} ({p['id']})" for p in pages) or "không có trang nào"
-            raise RejectedError(f"Tài khoản này không quản lý trang {self.settings.page_id}; các "
-                                f"trang: {names}.")
+            raise RejectedError(
+                f"Tài khoản này không quản lý trang {self.settings.page_id}; các trang: {names}."
+            )
         self.token_store.save({"page_token": page["access_token"]})
-        return (f"Đã kết nối trang “{page['name']}” ({page['id']}); quyền: "
-                f"{', '.join(page.get('tasks') or [])}.")
+        return (
+            f"Đã kết nối trang “{page['name']}” ({page['id']}); quyền: "
+            f"{', '.join(page.get('tasks') or [])}."
+        )
 
     # ----- health ----------------------------------------------------------------------------
     def check(self) -> Health:
@@ -402,28 +519,60 @@ class FacebookPageChannel(BaseChannel):
             me = self._call("GET", "me", params={"fields": "id,name"})
         except ChannelError as e:
             return Health(ok=False, detail=e.message, extra={"code": e.code})
-        return Health(ok=True, detail=f"Kết nối tốt với Trang «{me.get('name')}».", account=me.get("name"))
+        return Health(
+            ok=True, detail=f"Kết nối tốt với Trang «{me.get('name')}».", account=me.get("name")
+        )
 
     def _debug_token(self, token: str) -> Health:
         s = self.settings
         assert s.app_secret is not None
         app_token = f"{s.app_id}|{s.app_secret.get_secret_value()}"
-        data = graph_call(self.session, "GET", f"{_base(s)}/debug_token", token=app_token, timeout=s.timeout_seconds,
-                     name=self.name, params={"input_token": token})["data"]
+        data = graph_call(
+            self.session,
+            "GET",
+            f"{_base(s)}/debug_token",
+            token=app_token,
+            timeout=s.timeout_seconds,
+            name=self.name,
+            params={"input_token": token},
+        )["data"]
         scopes = tuple(data.get("scopes") or ())
-        expires = datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None
+        expires = (
+            datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None
+        )
         data_access = data.get("data_access_expires_at")
-        extra = {"data_access_expires_at": datetime.fromtimestamp(data_access, UTC) if data_access else None}
+        extra = {
+            "data_access_expires_at": datetime.fromtimestamp(data_access, UTC)
+            if data_access
+            else None
+        }
         if not data.get("is_valid"):
             code = (data.get("error") or {}).get("code", 190)
-            return Health(ok=False, detail=f"Mã truy cập Trang Facebook không còn hiệu lực (mã {code}); "
-                          f"chạy «{RECONNECT.format(name=self.name)}».", expires_at=expires, scopes=scopes, extra=extra)
+            return Health(
+                ok=False,
+                detail=f"Mã truy cập Trang Facebook không còn hiệu lực (mã {code}); "
+                f"chạy «{RECONNECT.format(name=self.name)}».",
+                expires_at=expires,
+                scopes=scopes,
+                extra=extra,
+            )
         missing = [p for p in _NEEDED_SCOPES if p not in scopes]
         if missing:
-            return Health(ok=False, detail=f"Mã truy cập thiếu quyền: {', '.join(missing)}; cần cấp quyền lại.",
-                          expires_at=expires, scopes=scopes, extra=extra)
+            return Health(
+                ok=False,
+                detail=f"Mã truy cập thiếu quyền: {', '.join(missing)}; cần cấp quyền lại.",
+                expires_at=expires,
+                scopes=scopes,
+                extra=extra,
+            )
         detail = "Mã truy cập Trang Facebook hợp lệ."
         if "read_insights" not in scopes:
             detail += " Thiếu quyền read_insights: chưa đọc được số người tiếp cận."
-        return Health(ok=True, detail=detail, expires_at=expires, account=data.get("profile_id"),
-                      scopes=scopes, extra=extra)
+        return Health(
+            ok=True,
+            detail=detail,
+            expires_at=expires,
+            account=data.get("profile_id"),
+            scopes=scopes,
+            extra=extra,
+        )

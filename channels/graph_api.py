@@ -15,8 +15,16 @@ import requests
 from channels.base import AuthError, ChannelError, RateLimited, RejectedError, TransientError
 from channels.http import Answers, call_json
 
-__all__ = ["BLOCK_WAIT", "DEFAULT_RATE_WAIT", "MAYBE_CODES", "RECONNECT", "graph_answer",
-           "graph_answers", "graph_call", "wait_from_usage"]
+__all__ = [
+    "BLOCK_WAIT",
+    "DEFAULT_RATE_WAIT",
+    "MAYBE_CODES",
+    "RECONNECT",
+    "graph_answer",
+    "graph_answers",
+    "graph_call",
+    "wait_from_usage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,55 +72,103 @@ def graph_answer(resp: requests.Response, body: Any, *, name: str = "facebook") 
     hint = RECONNECT.format(name=name)
     exc: ChannelError
     if sub in (1346003, 1404102) or code in (1346003, 1404102):
-        exc = RejectedError("Facebook từ chối bài: nội dung bị coi là spam hoặc vi phạm tiêu chuẩn "
-                            f"(mã {sub or code}).", code=sub or code)
+        exc = RejectedError(
+            "Facebook từ chối bài: nội dung bị coi là spam hoặc vi phạm tiêu chuẩn "
+            f"(mã {sub or code}).",
+            code=sub or code,
+        )
     elif sub == 1366046 or code == 1366046:
         exc = RejectedError("Facebook từ chối ảnh: ảnh lớn hơn 4 MB (mã 1366046).", code=1366046)
     elif sub == 1366051 or code == 1366051:
         exc = RejectedError("Facebook báo ảnh này đã được đăng (mã 1366051).", code=1366051)
     elif code == 368 or sub == 1390008:
-        exc = RateLimited("Trang tạm thời bị Facebook chặn đăng bài (mã 368); chờ rồi thử lại.",
-                          retry_after=BLOCK_WAIT, code=368)
+        exc = RateLimited(
+            "Trang tạm thời bị Facebook chặn đăng bài (mã 368); chờ rồi thử lại.",
+            retry_after=BLOCK_WAIT,
+            code=368,
+        )
     elif code in _RATE_CODES:
-        exc = RateLimited(f"Facebook giới hạn tần suất gọi API (mã {code}); tạm dừng rồi thử lại.",
-                          retry_after=wait_from_usage(resp.headers), code=code)
+        exc = RateLimited(
+            f"Facebook giới hạn tần suất gọi API (mã {code}); tạm dừng rồi thử lại.",
+            retry_after=wait_from_usage(resp.headers),
+            code=code,
+        )
     elif code == 2635:
-        exc = AuthError("Phiên bản Graph API đang cấu hình đã bị Facebook ngừng hỗ trợ; hãy đặt "
-                        "api_version mới hơn (ví dụ v25.0) trong config.toml.", code=2635)
+        exc = AuthError(
+            "Phiên bản Graph API đang cấu hình đã bị Facebook ngừng hỗ trợ; hãy đặt "
+            "api_version mới hơn (ví dụ v25.0) trong config.toml.",
+            code=2635,
+        )
     elif code == 190 and sub in (459, 464):
-        exc = AuthError(f"Tài khoản quản trị Trang cần đăng nhập Facebook để xác minh (mã 190/{sub}); "
-                        "sau đó kết nối lại Trang.", code=190, reconnect_hint=hint)
+        exc = AuthError(
+            f"Tài khoản quản trị Trang cần đăng nhập Facebook để xác minh (mã 190/{sub}); "
+            "sau đó kết nối lại Trang.",
+            code=190,
+            reconnect_hint=hint,
+        )
     elif code == 190:
-        exc = AuthError(f"Mã truy cập Trang Facebook không còn hiệu lực (mã 190{f'/{sub}' if sub else ''}); "
-                        "cần kết nối lại Trang.", code=190, reconnect_hint=hint)
+        exc = AuthError(
+            f"Mã truy cập Trang Facebook không còn hiệu lực (mã 190{f'/{sub}' if sub else ''}); "
+            "cần kết nối lại Trang.",
+            code=190,
+            reconnect_hint=hint,
+        )
     elif code in _AUTH_CODES:
-        exc = AuthError(f"Ứng dụng thiếu quyền trên Trang Facebook (mã {code}); cần cấp quyền lại.",
-                        code=code, reconnect_hint=hint)
+        exc = AuthError(
+            f"Ứng dụng thiếu quyền trên Trang Facebook (mã {code}); cần cấp quyền lại.",
+            code=code,
+            reconnect_hint=hint,
+        )
     elif code == 506:
-        exc = RejectedError("Facebook từ chối bài trùng nội dung với một bài vừa đăng (mã 506).", code=506)
+        exc = RejectedError(
+            "Facebook từ chối bài trùng nội dung với một bài vừa đăng (mã 506).", code=506
+        )
     elif code in MAYBE_CODES or err.get("is_transient") or resp.status_code >= 500:
         # "Temporarily unavailable": on a write the post may exist anyway (channels.http keeps
         # this only for writes).
-        exc = TransientError(f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code,
-                             may_have_posted=True)
+        exc = TransientError(
+            f"Facebook tạm thời lỗi (mã {code}); sẽ thử lại.", code=code, may_have_posted=True
+        )
     elif code == 100:
-        exc = RejectedError(f"Facebook từ chối tham số của yêu cầu (mã 100{f'/{sub}' if sub else ''}).",
-                            code=100)
+        exc = RejectedError(
+            f"Facebook từ chối tham số của yêu cầu (mã 100{f'/{sub}' if sub else ''}).", code=100
+        )
     else:
         exc = RejectedError(f"Facebook từ chối yêu cầu (mã {code}).", code=code)
     exc.raw = err  # the raw answer, for callers that need it
     raise exc
 
+
 def graph_answers(name: str = "facebook") -> Answers:
     """How the Graph API answers (for :func:`channels.http.call_json`)."""
-    return Answers(label="Facebook", is_own_body=lambda body: isinstance(body, dict | list),
-                   mapper=lambda resp, body: graph_answer(resp, body, name=name),
-                   maybe_codes=MAYBE_CODES)
+    return Answers(
+        label="Facebook",
+        is_own_body=lambda body: isinstance(body, dict | list),
+        mapper=lambda resp, body: graph_answer(resp, body, name=name),
+        maybe_codes=MAYBE_CODES,
+    )
 
 
-def graph_call(session: requests.Session, method: str, url: str, *, token: str | None, timeout: float,
-               write: bool = False, name: str = "facebook", **kw: Any) -> Any:
+def graph_call(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    token: str | None,
+    timeout: float,
+    write: bool = False,
+    name: str = "facebook",
+    **kw: Any,
+) -> Any:
     """One Graph call (the outcome rule of :mod:`channels.http` applies to writes)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return call_json(session, method, url, graph_answers(name), write=write, timeout=timeout,
-                     headers=headers, **kw)
+    return call_json(
+        session,
+        method,
+        url,
+        graph_answers(name),
+        write=write,
+        timeout=timeout,
+        headers=headers,
+        **kw,
+    )

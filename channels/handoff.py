@@ -66,7 +66,12 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY_FILE, SENT_FILE, RETRACT_FILE = ".loa-key", ".sent", ".retract-sent"
 SENDING_FILE = ".sending"  # the mail may have left: written before sending, kept if unsure
-HTML_FILE, TEXT_FILE, GUIDE_FILE, TAKEDOWN_FILE = "bai-viet.html", "bai-viet.txt", "HUONG-DAN.txt", "GO-BAI.txt"
+HTML_FILE, TEXT_FILE, GUIDE_FILE, TAKEDOWN_FILE = (
+    "bai-viet.html",
+    "bai-viet.txt",
+    "HUONG-DAN.txt",
+    "GO-BAI.txt",
+)
 # Python's folding of long non-ASCII headers drops the space at a fold between encoded words
 # ("Sở Ngoạivụ" in the webmaster's inbox); SMTP's own 998-character limit keeps a subject whole.
 _MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
@@ -91,22 +96,36 @@ def smtp_error(exc: BaseException, *, sending: bool) -> ChannelError:
     """The Loa error for an SMTP failure (``sending``: the message may have been transmitted)."""
     code = getattr(exc, "smtp_code", None)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return AuthError(f"Máy chủ thư từ chối đăng nhập (mã {code}): kiểm tra smtp_username và "
-                         "smtp_password.", code=code)
+        return AuthError(
+            f"Máy chủ thư từ chối đăng nhập (mã {code}): kiểm tra smtp_username và smtp_password.",
+            code=code,
+        )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return AuthError("Máy chủ thư không hỗ trợ STARTTLS hoặc đăng nhập như cấu hình yêu cầu.",
-                         code="smtp_not_supported")
+        return AuthError(
+            "Máy chủ thư không hỗ trợ STARTTLS hoặc đăng nhập như cấu hình yêu cầu.",
+            code="smtp_not_supported",
+        )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [c for c, _ in exc.recipients.values()]
         if codes and all(c >= 500 for c in codes):
-            return RejectedError("Máy chủ thư từ chối địa chỉ người nhận: "
-                                 + ", ".join(exc.recipients) + ".", code=codes[0])
-        return TransientError("Máy chủ thư tạm thời chưa nhận người nhận.", code=codes[0] if codes else None)
+            return RejectedError(
+                "Máy chủ thư từ chối địa chỉ người nhận: " + ", ".join(exc.recipients) + ".",
+                code=codes[0],
+            )
+        return TransientError(
+            "Máy chủ thư tạm thời chưa nhận người nhận.", code=codes[0] if codes else None
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         if exc.smtp_code >= 500:
-            return RejectedError(f"Máy chủ thư từ chối thư (mã {exc.smtp_code}).", code=exc.smtp_code)
-        return TransientError(f"Máy chủ thư tạm thời từ chối (mã {exc.smtp_code}).", code=exc.smtp_code)
-    return TransientError("Không gửi được thư: mất kết nối tới máy chủ thư.", may_have_posted=sending)
+            return RejectedError(
+                f"Máy chủ thư từ chối thư (mã {exc.smtp_code}).", code=exc.smtp_code
+            )
+        return TransientError(
+            f"Máy chủ thư tạm thời từ chối (mã {exc.smtp_code}).", code=exc.smtp_code
+        )
+    return TransientError(
+        "Không gửi được thư: mất kết nối tới máy chủ thư.", may_have_posted=sending
+    )
 
 
 def _write_atomic(path: Path, data: bytes | str) -> None:
@@ -120,7 +139,10 @@ def _image_names(images: Sequence[ImageRef]) -> dict[str, str]:
     """A readable, unique file name in the package for each image path."""
     names: dict[str, str] = {}
     for img in images:
-        stem, suffix = render.slugify(PurePath(img.path).stem) or "anh", PurePath(img.path).suffix.lower()
+        stem, suffix = (
+            render.slugify(PurePath(img.path).stem) or "anh",
+            PurePath(img.path).suffix.lower(),
+        )
         name, n = stem + suffix, 2
         while name in names.values():
             name, n = f"{stem}-{n}{suffix}", n + 1
@@ -134,8 +156,14 @@ class HandoffChannel(BaseChannel):
     Settings: ClassVar[type[HandoffSettings]] = HandoffSettings
     label: ClassVar[str] = "trang web"
 
-    def __init__(self, name: str, settings: HandoffSettings, *, token_store: TokenStore | None = None,
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: HandoffSettings,
+        *,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+    ):
         super().__init__(name, settings, token_store=token_store, session=session)
         self.settings: HandoffSettings = settings
         self.folder = Path(settings.folder)
@@ -155,15 +183,31 @@ class HandoffChannel(BaseChannel):
         names = _image_names(images)
         body = replace_image_sources(clean_html(article.body_html), images, names)
         text = render.html_to_text(body)
-        checks = [Check("title", bool(title), "Tiêu đề trống." if not title else "Tiêu đề hợp lệ."),
-                  Check("content", bool(text) or "<img" in body, "Nội dung bài trống sau khi làm sạch HTML."
-                        if not (text or "<img" in body) else "Nội dung hợp lệ.")]
+        checks = [
+            Check("title", bool(title), "Tiêu đề trống." if not title else "Tiêu đề hợp lệ."),
+            Check(
+                "content",
+                bool(text) or "<img" in body,
+                "Nội dung bài trống sau khi làm sạch HTML."
+                if not (text or "<img" in body)
+                else "Nội dung hợp lệ.",
+            ),
+        ]
         slug = render.slugify(article.slug_hint or title) or f"bai-viet-{article.id}"
         return Draft(
-            channel=self.name, title=title, text="\n\n".join(p for p in (title, summary, text) if p),
-            html=body, images=tuple(images), checks=tuple(checks),
-            payload={"slug": slug, "summary": summary, "article_id": article.id, "image_names": names,
-                     "topic_label": article.topic_label},
+            channel=self.name,
+            title=title,
+            text="\n\n".join(p for p in (title, summary, text) if p),
+            html=body,
+            images=tuple(images),
+            checks=tuple(checks),
+            payload={
+                "slug": slug,
+                "summary": summary,
+                "article_id": article.id,
+                "image_names": names,
+                "topic_label": article.topic_label,
+            },
             fingerprint=render.fingerprint(title, slug),
         )
 
@@ -173,7 +217,11 @@ class HandoffChannel(BaseChannel):
             return None
         for path in sorted(self.folder.iterdir()):
             marker = path / KEY_FILE
-            if not path.name.startswith(".") and marker.is_file() and marker.read_text("utf-8") == key:
+            if (
+                not path.name.startswith(".")
+                and marker.is_file()
+                and marker.read_text("utf-8") == key
+            ):
                 return path
         return None
 
@@ -185,19 +233,29 @@ class HandoffChannel(BaseChannel):
             except OSError as exc:
                 raise RejectedError(f"Không đọc được tệp ảnh {PurePath(img.path).name}.") from exc
         summary = draft.payload.get("summary", "")
-        page = (f'<!doctype html>\n<html lang="vi"><head><meta charset="utf-8"><title>{html.escape(draft.title)}'
-                f"</title></head>\n<body>\n<h1>{html.escape(draft.title)}</h1>\n"
-                + (f"<p><strong>{html.escape(summary)}</strong></p>\n" if summary else "")
-                + draft.html + "\n</body></html>\n")
+        page = (
+            f'<!doctype html>\n<html lang="vi"><head><meta charset="utf-8"><title>{html.escape(draft.title)}'
+            f"</title></head>\n<body>\n<h1>{html.escape(draft.title)}</h1>\n"
+            + (f"<p><strong>{html.escape(summary)}</strong></p>\n" if summary else "")
+            + draft.html
+            + "\n</body></html>\n"
+        )
         _write_atomic(target / HTML_FILE, page)
         _write_atomic(target / TEXT_FILE, draft.text + "\n")
         _write_atomic(target / GUIDE_FILE, self._guide(draft, note))
 
     def _guide(self, draft: Draft, note: str) -> str:
         article_id = draft.payload.get("article_id", "ID")
-        cover = draft.payload.get("image_names", {}).get(draft.images[0].path) if draft.images else None
-        lines = [f"HƯỚNG DẪN ĐĂNG BÀI LÊN {self.settings.site_name.upper()}", "",
-                 f"Bài: {draft.title}", f"Mã bài trong Loa: {article_id}", ""]
+        cover = (
+            draft.payload.get("image_names", {}).get(draft.images[0].path) if draft.images else None
+        )
+        lines = [
+            f"HƯỚNG DẪN ĐĂNG BÀI LÊN {self.settings.site_name.upper()}",
+            "",
+            f"Bài: {draft.title}",
+            f"Mã bài trong Loa: {article_id}",
+            "",
+        ]
         if note:
             lines += [note, ""]
         lines += [
@@ -214,10 +272,14 @@ class HandoffChannel(BaseChannel):
 
     def _confirm_steps(self, article_id: str) -> list[str]:
         if self.confirm_instructions is None:
-            return [f"5. Gửi địa chỉ đó cho quản trị viên Loa (mã bài {article_id}, kênh {self.name})."]
+            return [
+                f"5. Gửi địa chỉ đó cho quản trị viên Loa (mã bài {article_id}, kênh {self.name})."
+            ]
         ways = list(self.confirm_instructions(article_id, self.name))
-        return ["5. Ghi nhận địa chỉ vào Loa (thay URL bằng địa chỉ của bài) bằng một trong các cách:",
-                *(f"   - {way}" for way in ways)]
+        return [
+            "5. Ghi nhận địa chỉ vào Loa (thay URL bằng địa chỉ của bài) bằng một trong các cách:",
+            *(f"   - {way}" for way in ways),
+        ]
 
     def _build_package(self, draft: Draft, key: str) -> Path:
         """Write the package in a hidden folder, then move it into place in one step."""
@@ -264,7 +326,9 @@ class HandoffChannel(BaseChannel):
                 with contextlib.suppress(smtplib.SMTPException, OSError):
                     smtp.quit()
         except (smtplib.SMTPException, OSError) as exc:
-            log.warning("handoff smtp %s:%s failed: %s", s.smtp_host, s.smtp_port, type(exc).__name__)
+            log.warning(
+                "handoff smtp %s:%s failed: %s", s.smtp_host, s.smtp_port, type(exc).__name__
+            )
             raise smtp_error(exc, sending=sending and ready) from exc
 
     def _mail(self, package: Path, subject: str, body: str, key: str, files: Sequence[str]) -> None:
@@ -283,10 +347,15 @@ class HandoffChannel(BaseChannel):
         for name in files:
             data = (package / name).read_bytes()
             if name.endswith((".html", ".txt")):
-                msg.add_attachment(data.decode("utf-8"), subtype="html" if name.endswith(".html") else "plain",
-                                   filename=name)
+                msg.add_attachment(
+                    data.decode("utf-8"),
+                    subtype="html" if name.endswith(".html") else "plain",
+                    filename=name,
+                )
             else:
-                main, _, sub = (mimetypes.guess_type(name)[0] or "application/octet-stream").partition("/")
+                main, _, sub = (
+                    mimetypes.guess_type(name)[0] or "application/octet-stream"
+                ).partition("/")
                 msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
         with self._smtp(sending=True) as smtp:
             refused = smtp.send_message(msg)
@@ -294,15 +363,25 @@ class HandoffChannel(BaseChannel):
             log.warning("handoff mail refused for %s", ", ".join(refused))
 
     def _receipt(self, package: Path, url: str | None = None) -> Receipt:
-        return Receipt(remote_id=package.name, url=url,
-                       extra={"awaiting_url": url is None, "package": str(package),
-                              "mailed": True if (package / SENT_FILE).exists() else "maybe"})
+        return Receipt(
+            remote_id=package.name,
+            url=url,
+            extra={
+                "awaiting_url": url is None,
+                "package": str(package),
+                "mailed": True if (package / SENT_FILE).exists() else "maybe",
+            },
+        )
 
-    def _send_package(self, package: Path, draft: Draft, key: str, *, subject: str, intro: str) -> None:
+    def _send_package(
+        self, package: Path, draft: Draft, key: str, *, subject: str, intro: str
+    ) -> None:
         names = list(draft.payload.get("image_names", {}).values())
-        body = (f"Kính gửi quản trị {self.settings.site_name},\n\n{intro}\n\n{draft.title}\n\n"
-                + (package / GUIDE_FILE).read_text("utf-8")
-                + f"\nGói bài cũng nằm trong thư mục: {package}\n\nTrân trọng,\nLoa\n")
+        body = (
+            f"Kính gửi quản trị {self.settings.site_name},\n\n{intro}\n\n{draft.title}\n\n"
+            + (package / GUIDE_FILE).read_text("utf-8")
+            + f"\nGói bài cũng nằm trong thư mục: {package}\n\nTrân trọng,\nLoa\n"
+        )
         _write_atomic(package / SENDING_FILE, datetime.now(LOCAL_TZ).isoformat())
         try:
             self._mail(package, subject, body, key, [HTML_FILE, TEXT_FILE, *names])
@@ -318,9 +397,13 @@ class HandoffChannel(BaseChannel):
         """Write the package (once) and mail it (until the mail server accepted it)."""
         package = self._find_package(idempotency_key) or self._build_package(draft, idempotency_key)
         if not (package / SENT_FILE).exists():
-            self._send_package(package, draft, idempotency_key,
-                               subject=f"[Loa] Bài cần đăng lên {self.settings.site_name}: {draft.title}",
-                               intro="Loa gửi bài đã được lãnh đạo duyệt, đề nghị đăng lên trang:")
+            self._send_package(
+                package,
+                draft,
+                idempotency_key,
+                subject=f"[Loa] Bài cần đăng lên {self.settings.site_name}: {draft.title}",
+                intro="Loa gửi bài đã được lãnh đạo duyệt, đề nghị đăng lên trang:",
+            )
         return self._receipt(package)
 
     def find_existing(self, draft: Draft, idempotency_key: str, since: datetime) -> Receipt | None:
@@ -338,17 +421,29 @@ class HandoffChannel(BaseChannel):
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Rewrite the package in place and ask the webmaster to correct the published article."""
         package = self._package_of(receipt)
-        key = (package / KEY_FILE).read_text("utf-8") if (package / KEY_FILE).exists() else receipt.remote_id
+        key = (
+            (package / KEY_FILE).read_text("utf-8")
+            if (package / KEY_FILE).exists()
+            else receipt.remote_id
+        )
         stamp = f"{datetime.now(LOCAL_TZ):%H:%M %d/%m/%Y}"
         try:
             package.mkdir(parents=True, exist_ok=True)
-            self._write_files(package, draft, note=f"BẢN SỬA ĐỔI lúc {stamp}: đề nghị cập nhật bài đã đăng"
-                              + (f" tại {receipt.url}." if receipt.url else "."))
+            self._write_files(
+                package,
+                draft,
+                note=f"BẢN SỬA ĐỔI lúc {stamp}: đề nghị cập nhật bài đã đăng"
+                + (f" tại {receipt.url}." if receipt.url else "."),
+            )
         except OSError as exc:
             raise TransientError(f"Không ghi được gói bài vào thư mục {package}.") from exc
-        self._send_package(package, draft, key + f"#update-{stamp}",
-                           subject=f"[Loa] Bài đã sửa, đề nghị cập nhật: {draft.title}",
-                           intro="Bài đã đăng có bản sửa đổi, đề nghị cập nhật trên trang:")
+        self._send_package(
+            package,
+            draft,
+            key + f"#update-{stamp}",
+            subject=f"[Loa] Bài đã sửa, đề nghị cập nhật: {draft.title}",
+            intro="Bài đã đăng có bản sửa đổi, đề nghị cập nhật trên trang:",
+        )
         return self._receipt(package, receipt.url)
 
     def retract(self, receipt: Receipt) -> None:
@@ -357,19 +452,29 @@ class HandoffChannel(BaseChannel):
         if (package / RETRACT_FILE).exists():
             return
         text_file = package / TEXT_FILE
-        title = text_file.read_text("utf-8").split("\n", 1)[0] if text_file.exists() else receipt.remote_id
+        title = (
+            text_file.read_text("utf-8").split("\n", 1)[0]
+            if text_file.exists()
+            else receipt.remote_id
+        )
         where = receipt.url or "(địa chỉ chưa được ghi nhận trong Loa)"
-        note = (f"ĐỀ NGHỊ GỠ BÀI KHỎI {self.settings.site_name.upper()}\n\nBài: {title}\nĐịa chỉ: {where}\n\n"
-                "Lãnh đạo đã quyết định gỡ bài này. Đề nghị gỡ bài (chuyển về bản nháp hoặc xoá) trên trang "
-                "và các trang liên kết, sau đó báo lại cho bộ phận phụ trách.\n")
+        note = (
+            f"ĐỀ NGHỊ GỠ BÀI KHỎI {self.settings.site_name.upper()}\n\nBài: {title}\nĐịa chỉ: {where}\n\n"
+            "Lãnh đạo đã quyết định gỡ bài này. Đề nghị gỡ bài (chuyển về bản nháp hoặc xoá) trên trang "
+            "và các trang liên kết, sau đó báo lại cho bộ phận phụ trách.\n"
+        )
         try:
             package.mkdir(parents=True, exist_ok=True)
             _write_atomic(package / TAKEDOWN_FILE, note)
         except OSError as exc:
             raise TransientError(f"Không ghi được tệp đề nghị gỡ bài vào {package}.") from exc
-        self._mail(package, f"[Loa] Đề nghị gỡ bài: {title}",
-                   f"Kính gửi quản trị {self.settings.site_name},\n\n{note}\nTrân trọng,\nLoa\n",
-                   f"{receipt.remote_id}#retract", [TAKEDOWN_FILE])
+        self._mail(
+            package,
+            f"[Loa] Đề nghị gỡ bài: {title}",
+            f"Kính gửi quản trị {self.settings.site_name},\n\n{note}\nTrân trọng,\nLoa\n",
+            f"{receipt.remote_id}#retract",
+            [TAKEDOWN_FILE],
+        )
         _write_atomic(package / RETRACT_FILE, datetime.now(LOCAL_TZ).isoformat())
 
     def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, Any]]:
@@ -394,7 +499,13 @@ class HandoffChannel(BaseChannel):
                 problems.append(exc.message.rstrip("."))
         if problems:
             return Health(ok=False, detail="Kênh bàn giao: " + "; ".join(problems) + ".")
-        mail = (f"máy chủ thư {self.settings.smtp_host} trả lời" if self.settings.mail_to
-                else "chưa cấu hình người nhận (mail_to) nên chỉ ghi thư mục, không gửi thư")
-        return Health(ok=True, detail=f"Thư mục {self.folder} ghi được; {mail}.",
-                      account=", ".join(self.settings.mail_to) or None)
+        mail = (
+            f"máy chủ thư {self.settings.smtp_host} trả lời"
+            if self.settings.mail_to
+            else "chưa cấu hình người nhận (mail_to) nên chỉ ghi thư mục, không gửi thư"
+        )
+        return Health(
+            ok=True,
+            detail=f"Thư mục {self.folder} ghi được; {mail}.",
+            account=", ".join(self.settings.mail_to) or None,
+        )

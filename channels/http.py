@@ -80,17 +80,31 @@ def _head(resp: requests.Response) -> str:
     return " ".join(resp.text[:120].split())
 
 
-def call_json(session: requests.Session, method: str, url: str, answers: Answers, *,
-              write: bool, timeout: float, **kwargs: Any) -> Any:
+def call_json(
+    session: requests.Session,
+    method: str,
+    url: str,
+    answers: Answers,
+    *,
+    write: bool,
+    timeout: float,
+    **kwargs: Any,
+) -> Any:
     """One call: the platform's data, or the Loa error its answer means (see the module rule)."""
     try:
         resp = session.request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
         maybe = write and not _never_sent(exc)
-        what = ("mất kết nối giữa chừng; yêu cầu có thể đã được thực hiện" if maybe else
-                "không kết nối được" if _never_sent(exc) else "mất kết nối giữa chừng")
-        raise TransientError(f"{answers.label}: {what} ({type(exc).__name__}).",
-                             may_have_posted=maybe) from exc
+        what = (
+            "mất kết nối giữa chừng; yêu cầu có thể đã được thực hiện"
+            if maybe
+            else "không kết nối được"
+            if _never_sent(exc)
+            else "mất kết nối giữa chừng"
+        )
+        raise TransientError(
+            f"{answers.label}: {what} ({type(exc).__name__}).", may_have_posted=maybe
+        ) from exc
     return answer_of(resp, answers, write=write)
 
 
@@ -105,8 +119,13 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 # urllib3's names for failures that happen before a byte of the request is sent.
-_NOT_SENT_MARKS = ("NewConnectionError", "ConnectionRefused", "NameResolution",
-                   "Failed to establish", "ProxyError")
+_NOT_SENT_MARKS = (
+    "NewConnectionError",
+    "ConnectionRefused",
+    "NameResolution",
+    "Failed to establish",
+    "ProxyError",
+)
 
 
 def answer_of(resp: requests.Response, answers: Answers, *, write: bool) -> Any:
@@ -125,8 +144,11 @@ def answer_of(resp: requests.Response, answers: Answers, *, write: bool) -> Any:
             raise
     if not own:
         what = "không phải dữ liệu của nền tảng" if body is not None else "không đọc được"
-        raise TransientError(f"{answers.label} trả lời bất thường (HTTP {status}, {what}): "
-                             f"{_head(resp)}", code=status, may_have_posted=write)
+        raise TransientError(
+            f"{answers.label} trả lời bất thường (HTTP {status}, {what}): {_head(resp)}",
+            code=status,
+            may_have_posted=write,
+        )
     if status >= 500:
         # No outcome stated, even in the platform's own JSON (Graph's HTTP 500 "unexpected
         # error" on a post that was published) — unless it is throttling.
@@ -142,8 +164,11 @@ def answer_of(resp: requests.Response, answers: Answers, *, write: bool) -> Any:
                 raise
             code = exc.code if exc.code is not None else status
         maybe = "; yêu cầu có thể đã được thực hiện" if write else ""
-        raise TransientError(f"{answers.label} đang gặp lỗi (HTTP {status}){maybe}.", code=code,
-                             may_have_posted=write)
+        raise TransientError(
+            f"{answers.label} đang gặp lỗi (HTTP {status}){maybe}.",
+            code=code,
+            may_have_posted=write,
+        )
     try:
         return answers.mapper(resp, body)
     except ChannelError as exc:
@@ -168,8 +193,9 @@ class HttpSession(requests.Session):
         for prefix in ("http://", "https://"):  # calls are counted per delivery (channels.metering)
             self.mount(prefix, CountingAdapter())
 
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> Any:
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
         parts = urlsplit(str(url))
         origin = (parts.scheme, parts.netloc)
         env: Any = self._env.get(origin)
@@ -178,5 +204,9 @@ class HttpSession(requests.Session):
                 env = probe.merge_environment_settings(url, {}, None, None, None)
             self._env[origin] = env
         return super().merge_environment_settings(
-            url, {**env["proxies"], **(proxies or {})}, stream,
-            env["verify"] if verify is None else verify, cert or env["cert"])
+            url,
+            {**env["proxies"], **(proxies or {})},
+            stream,
+            env["verify"] if verify is None else verify,
+            cert or env["cert"],
+        )

@@ -58,7 +58,8 @@ class CallCounter:
 
 
 _current: contextvars.ContextVar[tuple[CallCounter, ...]] = contextvars.ContextVar(
-    "loa_call_counters", default=())
+    "loa_call_counters", default=()
+)
 
 
 def call_kind(method: str, url: str) -> str:

@@ -44,5 +44,11 @@ class Prepared:
 class Preparer(Protocol):
     """An adapter with something to do before the slot."""
 
-    def prepare(self, draft: Draft, *, due_at: datetime | None, known: Mapping[str, Any],
-                previous: Mapping[str, Any]) -> Prepared: ...
+    def prepare(
+        self,
+        draft: Draft,
+        *,
+        due_at: datetime | None,
+        known: Mapping[str, Any],
+        previous: Mapping[str, Any],
+    ) -> Prepared: ...

@@ -35,8 +35,15 @@ from channels.base import ArticleView, Channel, Receipt
 from channels.errors import ChannelError
 from channels.http import WriteOutcome, outcome_of
 
-__all__ = ["ContractFailure", "ContractSubject", "Fault", "Operation", "all_cases", "check",
-           "http_faults"]
+__all__ = [
+    "ContractFailure",
+    "ContractSubject",
+    "Fault",
+    "Operation",
+    "all_cases",
+    "check",
+    "http_faults",
+]
 
 
 class Fault(enum.Enum):
@@ -87,8 +94,9 @@ class ContractSubject:
     operations: frozenset[Operation] = frozenset(Operation)
 
 
-def all_cases(subject_ops: frozenset[Operation] = frozenset(Operation)
-              ) -> Iterator[tuple[Operation, Fault]]:
+def all_cases(
+    subject_ops: frozenset[Operation] = frozenset(Operation),
+) -> Iterator[tuple[Operation, Fault]]:
     """Every (operation, fault) pair, for ``pytest.mark.parametrize``."""
     for op in Operation:
         if op in subject_ops:
@@ -107,8 +115,16 @@ def _attempt(fn: Callable[[], Any]) -> tuple[Any, ChannelError | None]:
         return None, exc
 
 
-def _publish_once(subject: ContractSubject, ch: Channel, key: str, since: datetime,
-                  op: Operation, fault: Fault, *, expect: bool) -> Receipt:
+def _publish_once(
+    subject: ContractSubject,
+    ch: Channel,
+    key: str,
+    since: datetime,
+    op: Operation,
+    fault: Fault,
+    *,
+    expect: bool,
+) -> Receipt:
     """Publish as the host does: a maybe-posted write is looked for before it is sent again."""
     draft = ch.render(subject.article, subject.links)
     receipt, exc = _attempt(lambda: ch.publish(draft, key))
@@ -135,8 +151,9 @@ def _publish_once(subject: ContractSubject, ch: Channel, key: str, since: dateti
     return receipt
 
 
-def _idempotent(fn: Callable[[], Any], subject: ContractSubject, op: Operation,
-                fault: Fault) -> Any:
+def _idempotent(
+    fn: Callable[[], Any], subject: ContractSubject, op: Operation, fault: Fault
+) -> Any:
     """Run an idempotent call (read, update or delete of a known id): retried freely."""
     result, exc = _attempt(fn)
     if exc is None:
@@ -171,9 +188,13 @@ def check(subject: ContractSubject, op: Operation, fault: Fault) -> None:
             if found is None or found.remote_id != receipt.remote_id:
                 raise _fail(op, fault, f"the look found {found!r}, not {receipt.remote_id}")
         elif op is Operation.UPDATE:
-            edit = ArticleView(**{**subject.article.__dict__,
-                                  "summary": subject.article.summary + " (đã sửa)",
-                                  "body_html": subject.article.body_html + "<p>Đính chính.</p>"})
+            edit = ArticleView(
+                **{
+                    **subject.article.__dict__,
+                    "summary": subject.article.summary + " (đã sửa)",
+                    "body_html": subject.article.body_html + "<p>Đính chính.</p>",
+                }
+            )
             edited_draft = ch.render(edit, subject.links)
             _idempotent(lambda: ch.update(receipt, edited_draft), subject, op, fault)
             if subject.edited is not None and not subject.edited(key):
@@ -202,10 +223,14 @@ _HTTP_KINDS = {
 }
 
 
-def http_faults(sandbox: Any, routes: Mapping[Operation, tuple[str, str]], *, refused: str,
-                throttled: str = "throttle", hang_seconds: float = 1.5
-                ) -> tuple[Callable[[Fault, Operation], bool], Callable[[], None],
-                           Callable[[], None]]:
+def http_faults(
+    sandbox: Any,
+    routes: Mapping[Operation, tuple[str, str]],
+    *,
+    refused: str,
+    throttled: str = "throttle",
+    hang_seconds: float = 1.5,
+) -> tuple[Callable[[Fault, Operation], bool], Callable[[], None], Callable[[], None]]:
     """``arm``, ``disarm`` and ``settle`` for a sandbox of :mod:`channels.sandbox` (``inject``,
     ``reset_faults``). ``routes``: the (method, path regex) each operation's key call uses;
     ``refused``: the sandbox fault kind for the platform's own refusal."""
@@ -215,8 +240,12 @@ def http_faults(sandbox: Any, routes: Mapping[Operation, tuple[str, str]], *, re
         if op not in routes:
             return False
         method, path = routes[op]
-        sandbox.inject(kinds[fault], method=method, path=path,
-                       seconds=hang_seconds if fault is Fault.HUNG_AFTER else 0.0)
+        sandbox.inject(
+            kinds[fault],
+            method=method,
+            path=path,
+            seconds=hang_seconds if fault is Fault.HUNG_AFTER else 0.0,
+        )
         return True
 
     def disarm() -> None:

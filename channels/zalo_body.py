@@ -13,8 +13,21 @@ __all__ = ["BodyBlocks", "plain_text"]
 class BodyBlocks(HTMLParser):
     """Article HTML → Zalo body: text blocks (simple inline HTML) and image positions."""
 
-    BLOCKS = {"p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "figcaption",
-              "tr", "pre"}
+    BLOCKS = {
+        "p",
+        "div",
+        "li",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "figcaption",
+        "tr",
+        "pre",
+    }
     INLINE = {"b": "b", "strong": "b", "i": "i", "em": "i", "u": "u"}
     SKIP = {"script", "style", "head", "title"}
 

@@ -61,9 +61,15 @@ def broadcast_body(article_ids: Sequence[str], target: Mapping[str, str]) -> dic
         raise ValueError(f"unknown broadcast target keys: {', '.join(sorted(unknown))}")
     return {
         "recipient": {"target": {k: str(v) for k, v in target.items() if str(v)}},
-        "message": {"attachment": {"type": "template", "payload": {
-            "template_type": "media",
-            "elements": [{"media_type": "article", "attachment_id": a} for a in ids]}}},
+        "message": {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "media",
+                    "elements": [{"media_type": "article", "attachment_id": a} for a in ids],
+                },
+            }
+        },
     }
 
 
@@ -85,19 +91,25 @@ def cover_problem(session: requests.Session, url: str, timeout: float) -> str | 
     try:
         with session.get(url, timeout=timeout, stream=True) as resp:
             if resp.status_code != 200:
-                return (f"Không tải được ảnh bìa mặc định {url} (HTTP {resp.status_code}); Zalo "
-                        "cần tải được ảnh này.")
+                return (
+                    f"Không tải được ảnh bìa mặc định {url} (HTTP {resp.status_code}); Zalo "
+                    "cần tải được ảnh này."
+                )
             data = b""
             for chunk in resp.iter_content(64 * 1024):
                 data += chunk
                 if time.monotonic() > deadline:
                     return f"Tải ảnh bìa mặc định {url} quá lâu; Zalo cần tải được ảnh này nhanh."
                 if len(data) > IMAGE_MAX_BYTES:
-                    return (f"Ảnh bìa mặc định {url} nặng hơn 1 MB, Zalo không nhận; hãy dùng ảnh "
-                            "JPG/PNG nhỏ hơn.")
+                    return (
+                        f"Ảnh bìa mặc định {url} nặng hơn 1 MB, Zalo không nhận; hãy dùng ảnh "
+                        "JPG/PNG nhỏ hơn."
+                    )
     except requests.RequestException as exc:
         return f"Không tải được ảnh bìa mặc định {url} ({type(exc).__name__})."
     if not data.startswith((_JPEG, _PNG)):
-        return (f"Ảnh bìa mặc định {url} không phải ảnh JPG/PNG, Zalo không nhận; hãy dùng ảnh "
-                "JPG hoặc PNG.")
+        return (
+            f"Ảnh bìa mặc định {url} không phải ảnh JPG/PNG, Zalo không nhận; hãy dùng ảnh "
+            "JPG hoặc PNG."
+        )
     return None

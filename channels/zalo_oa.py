@@ -61,7 +61,6 @@ __all__ = ["ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code"]
 log = logging.getLogger(__name__)
 
 
-
 class ZaloOASettings(ChannelSettings):
     """``[channels.zalo]`` with ``type = "zalo_oa"``."""
 
@@ -101,7 +100,9 @@ class ZaloOASettings(ChannelSettings):
     def _target(cls, value: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(value) - TARGET_KEYS)
         if unknown:
-            raise ValueError(f"unknown target filter {unknown[0]!r}; known: {', '.join(sorted(TARGET_KEYS))}")
+            raise ValueError(
+                f"unknown target filter {unknown[0]!r}; known: {', '.join(sorted(TARGET_KEYS))}"
+            )
         return value
 
     @field_validator("digest_time")
@@ -142,12 +143,20 @@ class ZaloOAChannel(BaseChannel):
     label: ClassVar[str] = "Zalo"
     refreshes_own_tokens: ClassVar[bool] = True  # rotation: channels.zalo_tokens
 
-    def __init__(self, name: str, settings: ZaloOASettings, *, token_store: TokenStore | None = None,
-                 session: requests.Session | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: ZaloOASettings,
+        *,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+    ):
         super().__init__(name, settings, token_store=token_store, session=session)
         self.settings: ZaloOASettings = settings
         if token_store is None:
-            log.warning("channel %s has no durable token store: rotated Zalo tokens live in memory", name)
+            log.warning(
+                "channel %s has no durable token store: rotated Zalo tokens live in memory", name
+            )
             token_store = MemoryTokenStore()
         self.store = token_store
         self.reconnect_hint = f"loa channels connect {name}"
@@ -167,39 +176,67 @@ class ZaloOAChannel(BaseChannel):
         if not title:
             checks.append(Check("title", False, "Bài chưa có tiêu đề."))
         elif title != full_title:
-            checks.append(Check("title", False, f"Tiêu đề dài {render.utf16_len(full_title)} ký tự, đã "
-                                f"rút gọn còn {render.utf16_len(title)} ký tự cho Zalo (giới hạn "
-                                f"{self.settings.title_max}).", blocking=False))
+            checks.append(
+                Check(
+                    "title",
+                    False,
+                    f"Tiêu đề dài {render.utf16_len(full_title)} ký tự, đã "
+                    f"rút gọn còn {render.utf16_len(title)} ký tự cho Zalo (giới hạn "
+                    f"{self.settings.title_max}).",
+                    blocking=False,
+                )
+            )
         source = plain_text(article.summary) or render.nfc(article.body_text)
         description = self._cut(source, self.settings.description_max)
         if not description:
-            checks.append(Check("description", False, "Bài chưa có tóm tắt, Zalo bắt buộc có mô tả."))
+            checks.append(
+                Check("description", False, "Bài chưa có tóm tắt, Zalo bắt buộc có mô tả.")
+            )
         elif description != " ".join(source.split()):
-            checks.append(Check("description", False, f"Tóm tắt dài {len(' '.join(source.split()))} ký "
-                                f"tự, đã rút gọn còn {len(description)} ký tự (Zalo nhận tối đa "
-                                f"{self.settings.description_max}).", blocking=False))
+            checks.append(
+                Check(
+                    "description",
+                    False,
+                    f"Tóm tắt dài {len(' '.join(source.split()))} ký "
+                    f"tự, đã rút gọn còn {len(description)} ký tự (Zalo nhận tối đa "
+                    f"{self.settings.description_max}).",
+                    blocking=False,
+                )
+            )
 
         cover_url = self._cover(article.cover, final, checks)
         blocks, used = self._body(article, final, checks)
         if not any(b["type"] == "text" for b in blocks):
-            checks.append(Check("body", False, "Nội dung bài trống, Zalo không nhận bài không có chữ."))
+            checks.append(
+                Check("body", False, "Nội dung bài trống, Zalo không nhận bài không có chữ.")
+            )
         if website:
-            blocks.append({"type": "text",
-                           "content": "Xem bài gốc tại: " + html.escape(website, quote=False)})
+            blocks.append(
+                {"type": "text", "content": "Xem bài gốc tại: " + html.escape(website, quote=False)}
+            )
         tags = render.hashtag_line(self.settings.hashtags)
         if tags:
             blocks.append({"type": "text", "content": html.escape(tags, quote=False)})
         payload = {
-            "type": "normal", "title": title, "author": render.nfc(self.settings.author),
+            "type": "normal",
+            "title": title,
+            "author": render.nfc(self.settings.author),
             "cover": {"cover_type": "photo", "photo_url": cover_url, "status": "show"},
-            "description": description, "body": blocks, "status": "show", "comment": "show",
+            "description": description,
+            "body": blocks,
+            "status": "show",
+            "comment": "show",
         }
         texts = [b["content"] for b in blocks if b["type"] == "text"]
         return Draft(
-            channel=self.name, title=title,
+            channel=self.name,
+            title=title,
             text="\n\n".join([description] + [render.html_to_text(t) for t in texts]),
-            html="".join(f"<p>{t}</p>" for t in texts), link=website,
-            images=tuple(used), payload=payload, checks=tuple(checks),
+            html="".join(f"<p>{t}</p>" for t in texts),
+            link=website,
+            images=tuple(used),
+            payload=payload,
+            checks=tuple(checks),
             fingerprint=render.fingerprint(title, website),
         )
 
@@ -223,32 +260,51 @@ class ZaloOAChannel(BaseChannel):
 
     def _cover(self, cover: ImageRef | None, final: bool, checks: list[Check]) -> str | None:
         # Without a website to publish it (no ``after``), a local cover never gets a public URL.
-        unusable = cover is not None and (self._image_problem(cover) is not None or (
-            cover.public_url is None and (final or not self.settings.after)))
+        unusable = cover is not None and (
+            self._image_problem(cover) is not None
+            or (cover.public_url is None and (final or not self.settings.after))
+        )
         if cover is None or unusable:
             default = self.default_cover_url()
             if default:
                 why = "Bài chưa có ảnh bìa" if cover is None else "Ảnh bìa của bài không dùng được"
-                checks.append(Check("cover", False, f"{why}; Zalo sẽ dùng ảnh bìa mặc định {default}.",
-                                    blocking=False))
+                checks.append(
+                    Check(
+                        "cover",
+                        False,
+                        f"{why}; Zalo sẽ dùng ảnh bìa mặc định {default}.",
+                        blocking=False,
+                    )
+                )
                 return default
         if cover is None:
-            hint = (" Ảnh bìa mặc định (tệp default_cover) chưa được tải lên website: chạy "
-                    "`loa check`." if self.settings.default_cover else
-                    " Có thể khai báo ảnh bìa mặc định (default_cover_url) trong [channels."
-                    f"{self.name}].")
-            checks.append(Check("cover", False, "Bài chưa có ảnh bìa, Zalo bắt buộc có ảnh bìa." + hint))
+            hint = (
+                " Ảnh bìa mặc định (tệp default_cover) chưa được tải lên website: chạy `loa check`."
+                if self.settings.default_cover
+                else " Có thể khai báo ảnh bìa mặc định (default_cover_url) trong [channels."
+                f"{self.name}]."
+            )
+            checks.append(
+                Check("cover", False, "Bài chưa có ảnh bìa, Zalo bắt buộc có ảnh bìa." + hint)
+            )
             return None
         problem = self._image_problem(cover)
         if problem:
             checks.append(Check("cover", False, f"{problem}; Zalo bắt buộc có ảnh bìa hợp lệ."))
         elif cover.public_url is None and final:
-            checks.append(Check("cover", False, "Ảnh bìa chưa có địa chỉ công khai trên website, "
-                                "Zalo bắt buộc có ảnh bìa lấy từ website."))
+            checks.append(
+                Check(
+                    "cover",
+                    False,
+                    "Ảnh bìa chưa có địa chỉ công khai trên website, "
+                    "Zalo bắt buộc có ảnh bìa lấy từ website.",
+                )
+            )
         return cover.public_url
 
-    def _body(self, article: ArticleView, final: bool,
-              checks: list[Check]) -> tuple[list[dict[str, Any]], list[ImageRef]]:
+    def _body(
+        self, article: ArticleView, final: bool, checks: list[Check]
+    ) -> tuple[list[dict[str, Any]], list[ImageRef]]:
         parser = BodyBlocks()
         parser.feed(render.nfc(article.body_html))
         parser.close()
@@ -261,11 +317,20 @@ class ZaloOAChannel(BaseChannel):
             name = PurePosixPath(image.path).name or image.path
             problem = self._image_problem(image)
             if problem:
-                checks.append(Check(f"image:{name}", False, f"{problem}; đã bỏ ảnh khỏi bài.", blocking=False))
+                checks.append(
+                    Check(f"image:{name}", False, f"{problem}; đã bỏ ảnh khỏi bài.", blocking=False)
+                )
             elif image.public_url is None:
                 if final:
-                    checks.append(Check(f"image:{name}", False, f"Ảnh {name} chưa có địa chỉ công khai "
-                                        "trên website; đã bỏ ảnh khỏi bài.", blocking=False))
+                    checks.append(
+                        Check(
+                            f"image:{name}",
+                            False,
+                            f"Ảnh {name} chưa có địa chỉ công khai "
+                            "trên website; đã bỏ ảnh khỏi bài.",
+                            blocking=False,
+                        )
+                    )
             else:
                 block = {"type": "image", "url": image.public_url}
                 caption = render.nfc(image.caption or alt).strip()
@@ -279,8 +344,15 @@ class ZaloOAChannel(BaseChannel):
                 blocks.append({"type": "text", "content": value})
                 continue
             src_name = PurePosixPath(urlsplit(value).path).name
-            match = next((img for img in pending if value in (img.path, img.public_url)
-                          or (src_name and PurePosixPath(img.path).name == src_name)), None)
+            match = next(
+                (
+                    img
+                    for img in pending
+                    if value in (img.path, img.public_url)
+                    or (src_name and PurePosixPath(img.path).name == src_name)
+                ),
+                None,
+            )
             if match is not None:
                 pending.remove(match)
                 add_image(match, alt)
@@ -289,8 +361,14 @@ class ZaloOAChannel(BaseChannel):
         return blocks, used
 
     # ----- before the slot (channels.preparation) ---------------------------------------------
-    def prepare(self, draft: Draft, *, due_at: datetime | None, known: Mapping[str, Any],
-                previous: Mapping[str, Any]) -> Prepared:
+    def prepare(
+        self,
+        draft: Draft,
+        *,
+        due_at: datetime | None,
+        known: Mapping[str, Any],
+        previous: Mapping[str, Any],
+    ) -> Prepared:
         """Refresh the access token now if it would expire within the margin of the slot.
 
         A slot further away than a fresh token lives is left alone: the host prepares again
@@ -303,10 +381,16 @@ class ZaloOAChannel(BaseChannel):
         margin = timedelta(seconds=self.settings.refresh_margin_seconds)
         needed_until = max(due_at or now, now) + margin
         if creds.get("access_token") and expires is not None and expires > needed_until:
-            return Prepared(notes=(f"Mã truy cập Zalo còn hạn đến {expires.astimezone(VN):%H:%M %d/%m}.",))
-        ttl = timedelta(seconds=float_or(creds.get("access_ttl_seconds"), self.tokens.ACCESS_TTL_DEFAULT))
+            return Prepared(
+                notes=(f"Mã truy cập Zalo còn hạn đến {expires.astimezone(VN):%H:%M %d/%m}.",)
+            )
+        ttl = timedelta(
+            seconds=float_or(creds.get("access_ttl_seconds"), self.tokens.ACCESS_TTL_DEFAULT)
+        )
         if creds.get("access_token") and now + ttl <= needed_until:
-            return Prepared(notes=("Khung giờ đăng còn xa; Loa sẽ làm mới mã truy cập Zalo gần giờ đăng.",))
+            return Prepared(
+                notes=("Khung giờ đăng còn xa; Loa sẽ làm mới mã truy cập Zalo gần giờ đăng.",)
+            )
         self.refresh_access_token(stale=creds.get("access_token"))
         fresh = parse_time(self.store.load().get("access_expires_at"))
         until = f" đến {fresh.astimezone(VN):%H:%M %d/%m}" if fresh else ""
@@ -328,15 +412,21 @@ class ZaloOAChannel(BaseChannel):
         if "link" not in pending_reads(receipt) or receipt.url:
             return Receipt(receipt.remote_id, receipt.url, extra=extra)
         items, _ = self._recent(max_pages=1, ids={receipt.remote_id})
-        url = next((m.get("link_view") for m in items if str(m.get("id")) == receipt.remote_id), None)
+        url = next(
+            (m.get("link_view") for m in items if str(m.get("id")) == receipt.remote_id), None
+        )
         if not url:
-            raise TransientError(f"Zalo chưa liệt kê bài {receipt.remote_id}; sẽ đọc lại liên kết sau.")
+            raise TransientError(
+                f"Zalo chưa liệt kê bài {receipt.remote_id}; sẽ đọc lại liên kết sau."
+            )
         return Receipt(receipt.remote_id, str(url), extra=extra)
 
     def update(self, receipt: Receipt, draft: Draft) -> Receipt:
         """Replace the article's content (same id), verified like a creation."""
         self._refuse_blocked(draft)
-        token = self._write("article/update", {**draft.payload, "id": receipt.remote_id}, write=False)
+        token = self._write(
+            "article/update", {**draft.payload, "id": receipt.remote_id}, write=False
+        )
         article_id = self._verified(token)
         url = receipt.url or self._link_view(article_id)
         return Receipt(remote_id=article_id, url=url, extra={"token": token})
@@ -349,8 +439,9 @@ class ZaloOAChannel(BaseChannel):
         except RejectedError as e:
             if e.code != self.INVALID_PARAMETER or self._listed(receipt.remote_id):
                 raise
-            log.warning("zalo %s: article %s was already gone when retracting", self.name,
-                        receipt.remote_id)
+            log.warning(
+                "zalo %s: article %s was already gone when retracting", self.name, receipt.remote_id
+            )
 
     def _listed(self, article_id: str) -> bool:
         """Whether ``article_id`` is among the OA's articles (CannotTell when the list is long)."""
@@ -367,12 +458,21 @@ class ZaloOAChannel(BaseChannel):
         items, complete = self._recent(max_pages=self.FIND_MAX_PAGES, until=since - self.CLOCK_SKEW)
         for media in items:
             created = parse_time(media.get("create_date"))
-            if render.nfc(str(media.get("title", ""))) == title and created and created >= since - self.CLOCK_SKEW:
-                return Receipt(remote_id=str(media["id"]), url=media.get("link_view"),
-                               extra={"found_by": "getslice"})
+            if (
+                render.nfc(str(media.get("title", ""))) == title
+                and created
+                and created >= since - self.CLOCK_SKEW
+            ):
+                return Receipt(
+                    remote_id=str(media["id"]),
+                    url=media.get("link_view"),
+                    extra={"found_by": "getslice"},
+                )
         if not complete:
-            raise CannotTell(f"Không xác định được bài đã lên Zalo hay chưa: đã xem {len(items)} bài "
-                             "gần nhất mà chưa hết khoảng thời gian cần kiểm tra.")
+            raise CannotTell(
+                f"Không xác định được bài đã lên Zalo hay chưa: đã xem {len(items)} bài "
+                "gần nhất mà chưa hết khoảng thời gian cần kiểm tra."
+            )
         return None
 
     def fetch_reach(self, receipts: Sequence[Receipt]) -> dict[str, dict[str, int | None]]:
@@ -385,8 +485,10 @@ class ZaloOAChannel(BaseChannel):
         out: dict[str, dict[str, int | None]] = {}
         for rid in ids:
             media = found.get(rid)
-            out[rid] = {"views": _int_or_none(media.get("total_view")) if media else None,
-                        "shares": _int_or_none(media.get("total_share")) if media else None}
+            out[rid] = {
+                "views": _int_or_none(media.get("total_view")) if media else None,
+                "shares": _int_or_none(media.get("total_share")) if media else None,
+            }
         return out
 
     def check(self) -> Health:
@@ -394,21 +496,29 @@ class ZaloOAChannel(BaseChannel):
         try:
             data = self._call("GET", "oa/getoa").get("data") or {}
         except AuthError as e:
-            return Health(ok=False, detail=e.message,
-                          extra={"code": e.code, "reconnect_hint": e.reconnect_hint})
+            return Health(
+                ok=False,
+                detail=e.message,
+                extra={"code": e.code, "reconnect_hint": e.reconnect_hint},
+            )
         followers = _int_or_none(data.get(self.settings.follower_field))
-        extra = {"oa_id": data.get("oa_id"), "refresh_expires_at": self.tokens.refresh_expires_at(),
-                 "followers": followers}
+        extra = {
+            "oa_id": data.get("oa_id"),
+            "refresh_expires_at": self.tokens.refresh_expires_at(),
+            "followers": followers,
+        }
         expires = parse_time(self.store.load().get("access_expires_at"))
         cover = self.check_default_cover()
         if cover is not None:
-            return Health(ok=False, detail=cover, expires_at=expires, account=data.get("name"),
-                          extra=extra)
+            return Health(
+                ok=False, detail=cover, expires_at=expires, account=data.get("name"), extra=extra
+            )
         detail = "Zalo OA hoạt động bình thường."
         if self.default_cover_url():
             detail += " Ảnh bìa mặc định hợp lệ (JPG/PNG, tối đa 1 MB)."
-        return Health(ok=True, detail=detail, expires_at=expires, account=data.get("name"),
-                      extra=extra)
+        return Health(
+            ok=True, detail=detail, expires_at=expires, account=data.get("name"), extra=extra
+        )
 
     # ----- default cover, followers, broadcasts ----------------------------------------------
     def default_cover_url(self) -> str | None:
@@ -436,8 +546,10 @@ class ZaloOAChannel(BaseChannel):
         url = self.default_cover_url()
         if url is None:
             if self.settings.default_cover:
-                return (f"Ảnh bìa mặc định {self.settings.default_cover} chưa được tải lên website "
-                        "nên Zalo chưa dùng được (cần kênh website hoạt động).")
+                return (
+                    f"Ảnh bìa mặc định {self.settings.default_cover} chưa được tải lên website "
+                    "nên Zalo chưa dùng được (cần kênh website hoạt động)."
+                )
             return None
         return cover_problem(self.session, url, self.settings.timeout_seconds)
 
@@ -466,33 +578,46 @@ class ZaloOAChannel(BaseChannel):
         except RateLimited as e:
             if e.code != -211:
                 raise
-            raise RejectedError("Zalo không gửi: người theo dõi đã nhận đủ số tin truyền thông cho "
-                                "phép trong ngày hoặc trong tháng theo gói của OA (mã -211).",
-                                code=e.code) from e
+            raise RejectedError(
+                "Zalo không gửi: người theo dõi đã nhận đủ số tin truyền thông cho "
+                "phép trong ngày hoặc trong tháng theo gói của OA (mã -211).",
+                code=e.code,
+            ) from e
         receipt = broadcast_receipt(answer, self.settings.broadcast_state_field)
         if receipt is None:
-            raise TransientError("Zalo nhận tin truyền thông nhưng không trả mã tin (message_id).",
-                                 may_have_posted=True)
-        log.info("zalo %s: broadcast %s accepted (%s)", self.name, receipt.message_id,
-                 receipt.moderation_state)
+            raise TransientError(
+                "Zalo nhận tin truyền thông nhưng không trả mã tin (message_id).",
+                may_have_posted=True,
+            )
+        log.info(
+            "zalo %s: broadcast %s accepted (%s)",
+            self.name,
+            receipt.message_id,
+            receipt.moderation_state,
+        )
         return receipt
 
     def _broadcast_once(self, url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"access_token": token}
         if self.settings.use_appsecret_proof:
-            headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
-                                                  hashlib.sha256).hexdigest()
+            headers["appsecret_proof"] = hmac.new(
+                self._secret().encode(), token.encode(), hashlib.sha256
+            ).hexdigest()
         return self._send("POST", url, True, headers=headers, json=body)
 
     def _refuse_blocked(self, draft: Draft) -> None:
         if draft.refusals:
-            raise RejectedError("Zalo sẽ không nhận bài: " + " ".join(c.message for c in draft.refusals))
+            raise RejectedError(
+                "Zalo sẽ không nhận bài: " + " ".join(c.message for c in draft.refusals)
+            )
 
     def _write(self, path: str, body: dict[str, Any], *, write: bool = True) -> str:
         """Send a create (``write``: a lost answer may have posted) or an update of a known id."""
         data = self._call("POST", path, body=body, write=write).get("data") or {}
         if not data.get("token"):
-            raise TransientError("Zalo nhận bài nhưng không trả mã xác nhận (token).", may_have_posted=True)
+            raise TransientError(
+                "Zalo nhận bài nhưng không trả mã xác nhận (token).", may_have_posted=True
+            )
         return str(data["token"])
 
     def _verified(self, token: str) -> str:
@@ -501,17 +626,24 @@ class ZaloOAChannel(BaseChannel):
         try:
             for attempt in range(self.settings.verify_attempts):
                 if attempt:
-                    time.sleep(self.settings.verify_interval_seconds)  # the platform's protocol asks for it
+                    time.sleep(
+                        self.settings.verify_interval_seconds
+                    )  # the platform's protocol asks for it
                 try:
-                    data = self._call("POST", "article/verify", body={"token": token}).get("data") or {}
+                    data = (
+                        self._call("POST", "article/verify", body={"token": token}).get("data")
+                        or {}
+                    )
                 except TransientError as e:
                     if e.code in pending and not isinstance(e, RateLimited):
                         continue
                     raise
                 if data.get("id"):
                     return str(data["id"])
-            raise TransientError(f"Zalo chưa xử lý xong bài sau {self.settings.verify_attempts} lần "
-                                 "kiểm tra; sẽ đối chiếu lại trước khi gửi lại.")
+            raise TransientError(
+                f"Zalo chưa xử lý xong bài sau {self.settings.verify_attempts} lần "
+                "kiểm tra; sẽ đối chiếu lại trước khi gửi lại."
+            )
         except ChannelError as e:
             e.may_have_posted = True  # the creation itself was accepted
             raise
@@ -525,15 +657,22 @@ class ZaloOAChannel(BaseChannel):
             return None
         return next((m.get("link_view") for m in items if str(m.get("id")) == article_id), None)
 
-    def _recent(self, *, max_pages: int, until: datetime | None = None,
-                ids: set[str] | None = None) -> tuple[list[dict[str, Any]], bool]:
+    def _recent(
+        self, *, max_pages: int, until: datetime | None = None, ids: set[str] | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """Recent articles, newest first, and whether the pass covered all it had to."""
         items: list[dict[str, Any]] = []
         wanted = set(ids or ())
         size = self.LIST_PAGE_SIZE
         for page in range(max_pages):
-            data = self._call("GET", "article/getslice",
-                              params={"offset": page * size, "limit": size, "type": "normal"}).get("data") or {}
+            data = (
+                self._call(
+                    "GET",
+                    "article/getslice",
+                    params={"offset": page * size, "limit": size, "type": "normal"},
+                ).get("data")
+                or {}
+            )
             medias = [m for m in data.get("medias") or [] if isinstance(m, dict)]
             items.extend(medias)
             wanted -= {str(m.get("id")) for m in medias}
@@ -548,8 +687,15 @@ class ZaloOAChannel(BaseChannel):
         return items, False
 
     # ----- HTTP and the one error mapping ----------------------------------------------------
-    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-              body: dict[str, Any] | None = None, write: bool = False) -> dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        write: bool = False,
+    ) -> dict[str, Any]:
         """One API call; a refused access token is refreshed once and the call retried once."""
         token = self.access_token()
         try:
@@ -564,21 +710,39 @@ class ZaloOAChannel(BaseChannel):
         except AuthError as e:
             if not e.refreshable:
                 raise
-            raise AuthError(f"{e.message} Token mới cấp lại cũng bị từ chối.", code=e.code,
-                            reconnect_hint=self.reconnect_hint) from e
+            raise AuthError(
+                f"{e.message} Token mới cấp lại cũng bị từ chối.",
+                code=e.code,
+                reconnect_hint=self.reconnect_hint,
+            ) from e
 
-    def _api(self, method: str, path: str, token: str, params: dict[str, Any] | None,
-             body: dict[str, Any] | None, write: bool) -> dict[str, Any]:
+    def _api(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        params: dict[str, Any] | None,
+        body: dict[str, Any] | None,
+        write: bool,
+    ) -> dict[str, Any]:
         headers = {"access_token": token}
         if self.settings.use_appsecret_proof:
-            headers["appsecret_proof"] = hmac.new(self._secret().encode(), token.encode(),
-                                                  hashlib.sha256).hexdigest()
+            headers["appsecret_proof"] = hmac.new(
+                self._secret().encode(), token.encode(), hashlib.sha256
+            ).hexdigest()
         url = f"{self.settings.api_url.rstrip('/')}/v2.0/{path}"
         return self._send(method, url, write, headers=headers, params=params, json=body)
 
     def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> dict[str, Any]:
-        return call_json(self.session, method, url, self._answers, write=write,
-                         timeout=self.settings.timeout_seconds, **kwargs)
+        return call_json(
+            self.session,
+            method,
+            url,
+            self._answers,
+            write=write,
+            timeout=self.settings.timeout_seconds,
+            **kwargs,
+        )
 
     def _result(self, resp: requests.Response, body: dict[str, Any]) -> dict[str, Any]:
         """Zalo's parsed answer as data when it succeeded, else the Loa error its ``error`` code
@@ -590,37 +754,66 @@ class ZaloOAChannel(BaseChannel):
             code = -1
         if code == 0:
             if resp.status_code >= 400:
-                raise TransientError(f"Zalo trả lời HTTP {resp.status_code}.", code=resp.status_code)
+                raise TransientError(
+                    f"Zalo trả lời HTTP {resp.status_code}.", code=resp.status_code
+                )
             return body
-        detail = str(body.get("message") or body.get("error_description") or body.get("error_reason") or "")
+        detail = str(
+            body.get("message") or body.get("error_description") or body.get("error_reason") or ""
+        )
         hint = self.reconnect_hint
         if code == -32:
             wait = float_or(resp.headers.get("Retry-After"), self.RATE_WINDOW_SECONDS)
             limit = resp.headers.get("X-RateLimit-Limit", "?")
-            raise RateLimited(f"Zalo tạm chặn vì gọi quá nhanh (giới hạn {limit} lượt/phút, mã -32).",
-                              retry_after=wait, code=code)
+            raise RateLimited(
+                f"Zalo tạm chặn vì gọi quá nhanh (giới hạn {limit} lượt/phút, mã -32).",
+                retry_after=wait,
+                code=code,
+            )
         if code == -211:
-            raise RateLimited("Zalo OA đã dùng hết hạn mức gọi API (mã -211); thử lại vào ngày mai.",
-                              retry_after=_seconds_to_next_day(), code=code)
+            raise RateLimited(
+                "Zalo OA đã dùng hết hạn mức gọi API (mã -211); thử lại vào ngày mai.",
+                retry_after=_seconds_to_next_day(),
+                code=code,
+            )
         if code in self.settings.verify_pending_codes:
             raise TransientError(f"Zalo đang xử lý bài (mã {code}).", code=code)
         if code == -201:
-            raise RejectedError(f"Zalo từ chối bài: tham số không hợp lệ — {detail} (mã -201).", code=code)
+            raise RejectedError(
+                f"Zalo từ chối bài: tham số không hợp lệ — {detail} (mã -201).", code=code
+            )
         if code in (-204, -205):
-            raise AuthError(f"Zalo OA đã bị vô hiệu hoá hoặc không còn tồn tại (mã {code}). Hãy kiểm tra "
-                            "OA trên trang quản lý Zalo OA.", code=code, reconnect_hint=hint)
+            raise AuthError(
+                f"Zalo OA đã bị vô hiệu hoá hoặc không còn tồn tại (mã {code}). Hãy kiểm tra "
+                "OA trên trang quản lý Zalo OA.",
+                code=code,
+                reconnect_hint=hint,
+            )
         if code in self.TOKEN_RETRY_CODES:
-            raise AuthError(f"Zalo từ chối access token (hết hạn hoặc không hợp lệ, mã {code}).",
-                            code=code, refreshable=True, reconnect_hint=hint)
+            raise AuthError(
+                f"Zalo từ chối access token (hết hạn hoặc không hợp lệ, mã {code}).",
+                code=code,
+                refreshable=True,
+                reconnect_hint=hint,
+            )
         if code == -224:
-            raise AuthError("Gói dịch vụ hiện tại của Zalo OA không có quyền dùng chức năng này (đăng bài "
-                            "viết). Cần nâng cấp gói dịch vụ OA trên trang quản lý Zalo OA (mã -224).",
-                            code=code, reconnect_hint=hint)
+            raise AuthError(
+                "Gói dịch vụ hiện tại của Zalo OA không có quyền dùng chức năng này (đăng bài "
+                "viết). Cần nâng cấp gói dịch vụ OA trên trang quản lý Zalo OA (mã -224).",
+                code=code,
+                reconnect_hint=hint,
+            )
         if code == -242:
-            raise AuthError("Zalo từ chối chữ ký appsecret_proof (mã -242): kiểm tra khoá bí mật của ứng "
-                            "dụng (LOA_CHANNELS__ZALO__APP_SECRET).", code=code, reconnect_hint=hint)
+            raise AuthError(
+                "Zalo từ chối chữ ký appsecret_proof (mã -242): kiểm tra khoá bí mật của ứng "
+                "dụng (LOA_CHANNELS__ZALO__APP_SECRET).",
+                code=code,
+                reconnect_hint=hint,
+            )
         if code <= -14000:  # OAuth v4 errors
-            raise AuthError(f"Zalo từ chối cấp token (mã {code}: {detail}).", code=code, reconnect_hint=hint)
+            raise AuthError(
+                f"Zalo từ chối cấp token (mã {code}: {detail}).", code=code, reconnect_hint=hint
+            )
         raise RejectedError(f"Zalo từ chối yêu cầu: {detail} (mã {code}).", code=code)
 
     # ----- tokens ----------------------------------------------------------------------------
@@ -628,14 +821,18 @@ class ZaloOAChannel(BaseChannel):
         """A usable access token (see :class:`ZaloTokens`)."""
         return self.tokens.access_token()
 
-    def refresh_access_token(self, *, stale: str | None = None, checkpoint: Checkpoint | None = None) -> str:
+    def refresh_access_token(
+        self, *, stale: str | None = None, checkpoint: Checkpoint | None = None
+    ) -> str:
         """A valid access token, refreshed durably unless another process already did."""
         return self.tokens.refresh(stale=stale, checkpoint=checkpoint)
 
     def _secret(self) -> str:
         if self.settings.app_secret is None:
-            raise AuthError("Chưa cấu hình khoá bí mật ứng dụng Zalo (LOA_CHANNELS__ZALO__APP_SECRET).",
-                            reconnect_hint=self.reconnect_hint)
+            raise AuthError(
+                "Chưa cấu hình khoá bí mật ứng dụng Zalo (LOA_CHANNELS__ZALO__APP_SECRET).",
+                reconnect_hint=self.reconnect_hint,
+            )
         return self.settings.app_secret.get_secret_value()
 
     def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
@@ -646,13 +843,16 @@ class ZaloOAChannel(BaseChannel):
         """Ask the OA's admin to consent (PKCE), then store the first token pair durably."""
         url, verifier, state = consent_link(self.settings)
         prompts.say("Mở liên kết sau bằng tài khoản quản trị Zalo OA và đồng ý cấp quyền:\n" + url)
-        pasted = prompts.ask("Dán lại nguyên địa chỉ trang được chuyển tới "
-                             f"(bắt đầu bằng {self.settings.redirect_uri})")
+        pasted = prompts.ask(
+            "Dán lại nguyên địa chỉ trang được chuyển tới "
+            f"(bắt đầu bằng {self.settings.redirect_uri})"
+        )
         info = self.connect_with_code(pasted.strip(), verifier, expected_state=state)
         return f"Đã kết nối Zalo OA: {info}"
 
-    def connect_with_code(self, code: str, code_verifier: str, *,
-                          expected_state: str | None = None) -> dict[str, Any]:
+    def connect_with_code(
+        self, code: str, code_verifier: str, *, expected_state: str | None = None
+    ) -> dict[str, Any]:
         """Store the first pair from an authorisation code, then read the OA's name and expiry.
 
         With ``expected_state`` (the ``state`` of :func:`consent_link`), ``code`` must be the
@@ -663,33 +863,56 @@ class ZaloOAChannel(BaseChannel):
         if expected_state is not None:
             got = (query.get("state") or [""])[0]
             if not hmac.compare_digest(got.encode("utf-8"), expected_state.encode("utf-8")):
-                raise ValueError("Địa chỉ dán vào không mang mã xác nhận (state) của lần cấp quyền "
-                                 "này, nên Loa không dùng nó. Hãy mở lại đúng liên kết vừa in ra "
-                                 "và dán nguyên địa chỉ trang được chuyển tới.")
+                raise ValueError(
+                    "Địa chỉ dán vào không mang mã xác nhận (state) của lần cấp quyền "
+                    "này, nên Loa không dùng nó. Hãy mở lại đúng liên kết vừa in ra "
+                    "và dán nguyên địa chỉ trang được chuyển tới."
+                )
         if query:  # the admin pasted the whole redirect URL
             code = (query.get("code") or [""])[0]
         self.tokens.connect(code, code_verifier)
         health = self.check()
-        return {"ok": health.ok, "detail": health.detail, "oa_name": health.account,
-                "oa_id": health.extra.get("oa_id"), "access_expires_at": health.expires_at,
-                "refresh_expires_at": health.extra.get("refresh_expires_at")}
+        return {
+            "ok": health.ok,
+            "detail": health.detail,
+            "oa_name": health.account,
+            "oa_id": health.extra.get("oa_id"),
+            "access_expires_at": health.expires_at,
+            "refresh_expires_at": health.extra.get("refresh_expires_at"),
+        }
 
 
 def consent_link(settings: ZaloOASettings) -> tuple[str, str, str]:
     """The OA admin's consent URL, its PKCE ``code_verifier`` and ``state`` (S256 challenge)."""
     if not settings.app_id or not settings.redirect_uri:
-        raise ValueError("Cần khai báo app_id và redirect_uri trong [channels.zalo] để cấp quyền Zalo OA.")
+        raise ValueError(
+            "Cần khai báo app_id và redirect_uri trong [channels.zalo] để cấp quyền Zalo OA."
+        )
     verifier = secrets.token_urlsafe(64)[:86]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     state = secrets.token_urlsafe(16)
-    query = urlencode({"app_id": settings.app_id, "redirect_uri": settings.redirect_uri,
-                       "code_challenge": challenge, "state": state})
+    query = urlencode(
+        {
+            "app_id": settings.app_id,
+            "redirect_uri": settings.redirect_uri,
+            "code_challenge": challenge,
+            "state": state,
+        }
+    )
     return f"{settings.oauth_url.rstrip('/')}/v4/oa/permission?{query}", verifier, state
 
 
-def exchange_code(settings: ZaloOASettings, code: str, code_verifier: str, token_store: TokenStore,
-                  session: requests.Session | None = None, *,
-                  expected_state: str | None = None) -> dict[str, Any]:
+def exchange_code(
+    settings: ZaloOASettings,
+    code: str,
+    code_verifier: str,
+    token_store: TokenStore,
+    session: requests.Session | None = None,
+    *,
+    expected_state: str | None = None,
+) -> dict[str, Any]:
     """Trade the consent ``code`` for the first token pair, stored durably; returns OA/expiry info.
 
     ``expected_state``: see :meth:`ZaloOAChannel.connect_with_code`.

@@ -30,11 +30,16 @@ from pydantic import SecretStr
 
 from channels.base import AuthError, ChannelError, TokenStore
 
-__all__ = ["Checkpoint", "TokenSettings", "ZaloTokens", "float_or", "parse_time",
-           "token_fingerprint"]
+__all__ = [
+    "Checkpoint",
+    "TokenSettings",
+    "ZaloTokens",
+    "float_or",
+    "parse_time",
+    "token_fingerprint",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 class TokenSettings(Protocol):
@@ -91,8 +96,14 @@ class ZaloTokens:
     REFRESH_LIFETIME = timedelta(days=90)
     REFRESH_REFUSED_CODES = frozenset({-14014})  # *(unverified)* invalid/expired refresh token
 
-    def __init__(self, name: str, settings: TokenSettings, store: TokenStore, oauth: OAuth,
-                 reconnect_hint: str):
+    def __init__(
+        self,
+        name: str,
+        settings: TokenSettings,
+        store: TokenStore,
+        oauth: OAuth,
+        reconnect_hint: str,
+    ):
         self.name, self.settings, self.store = name, settings, store
         self._oauth = oauth
         self.reconnect_hint = reconnect_hint
@@ -128,18 +139,30 @@ class ZaloTokens:
                 return str(creds["access_token"])  # refreshed meanwhile by another process
             step("before_intent")
             refresh_token = creds.get("refresh_token") or (
-                self.settings.refresh_token.get_secret_value() if self.settings.refresh_token else "")
+                self.settings.refresh_token.get_secret_value()
+                if self.settings.refresh_token
+                else ""
+            )
             if not refresh_token:
-                raise AuthError("Chưa có refresh token của Zalo OA. Chạy lệnh "
-                                f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền.",
-                                reconnect_hint=self.reconnect_hint)
+                raise AuthError(
+                    "Chưa có refresh token của Zalo OA. Chạy lệnh "
+                    f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền.",
+                    reconnect_hint=self.reconnect_hint,
+                )
             fp = token_fingerprint(refresh_token)
             prior = creds.get("refresh_attempt")
-            self.store.save({"refresh_attempt": {"at": _iso(datetime.now(UTC)), "token_fingerprint": fp}})
+            self.store.save(
+                {"refresh_attempt": {"at": _iso(datetime.now(UTC)), "token_fingerprint": fp}}
+            )
             step("intent_saved")
             try:
-                answer = self._oauth({"refresh_token": refresh_token, "app_id": self.settings.app_id,
-                                      "grant_type": "refresh_token"})
+                answer = self._oauth(
+                    {
+                        "refresh_token": refresh_token,
+                        "app_id": self.settings.app_id,
+                        "grant_type": "refresh_token",
+                    }
+                )
             except ChannelError as e:
                 if e.may_have_posted:
                     raise  # Zalo may have rotated: the intent stays on record
@@ -154,8 +177,14 @@ class ZaloTokens:
     def connect(self, code: str, code_verifier: str) -> None:
         """Store the first pair, traded for an authorisation code (PKCE)."""
         with self.store.locked():
-            answer = self._oauth({"code": code, "app_id": self.settings.app_id,
-                                  "grant_type": "authorization_code", "code_verifier": code_verifier})
+            answer = self._oauth(
+                {
+                    "code": code,
+                    "app_id": self.settings.app_id,
+                    "grant_type": "authorization_code",
+                    "code_verifier": code_verifier,
+                }
+            )
             self.store_pair(answer)
 
     def refresh_expires_at(self) -> datetime | None:
@@ -167,14 +196,22 @@ class ZaloTokens:
         """Commit the new pair (clearing the intent) before anything else; returns the access token."""
         access, refresh = answer.get("access_token"), answer.get("refresh_token")
         if not access:
-            raise AuthError("Zalo không cấp access token mới (câu trả lời không có token). Chạy lệnh "
-                            f"`{self.reconnect_hint}` để cấp quyền lại.", reconnect_hint=self.reconnect_hint)
+            raise AuthError(
+                "Zalo không cấp access token mới (câu trả lời không có token). Chạy lệnh "
+                f"`{self.reconnect_hint}` để cấp quyền lại.",
+                reconnect_hint=self.reconnect_hint,
+            )
         ttl = float_or(answer.get("expires_in"), self.ACCESS_TTL_DEFAULT)
         now = datetime.now(UTC)
-        values: dict[str, Any] = {"access_token": access, "access_ttl_seconds": ttl,
-                                  "access_expires_at": _iso(now + timedelta(seconds=ttl))}
+        values: dict[str, Any] = {
+            "access_token": access,
+            "access_ttl_seconds": ttl,
+            "access_expires_at": _iso(now + timedelta(seconds=ttl)),
+        }
         if refresh:
-            values.update(refresh_token=refresh, refresh_obtained_at=_iso(now), refresh_attempt=None)
+            values.update(
+                refresh_token=refresh, refresh_obtained_at=_iso(now), refresh_attempt=None
+            )
         self.store.save(values)
         if not refresh:  # the old refresh token is spent and no new one came: the intent stays
             log.warning("zalo %s: Zalo answered a refresh without a new refresh token", self.name)
@@ -187,12 +224,18 @@ class ZaloTokens:
         if isinstance(prior, dict) and prior.get("token_fingerprint") == fp:
             at = parse_time(prior.get("at"))
             when = at.astimezone(VN).strftime("%H:%M ngày %d/%m/%Y") if at else "trước"
-            message = (f"Mất kết nối Zalo OA: lần làm mới token lúc {when} bị gián đoạn đúng lúc Zalo "
-                       "đã đổi token mà Loa chưa kịp lưu, nên token cũ không còn dùng được. Chạy lệnh "
-                       f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền lại.")
+            message = (
+                f"Mất kết nối Zalo OA: lần làm mới token lúc {when} bị gián đoạn đúng lúc Zalo "
+                "đã đổi token mà Loa chưa kịp lưu, nên token cũ không còn dùng được. Chạy lệnh "
+                f"`{self.reconnect_hint}` và làm theo hướng dẫn để cấp quyền lại."
+            )
             log.error("zalo %s: lost token rotation detected (refresh token %s)", self.name, fp)
         else:
-            message = ("Zalo OA từ chối refresh token: token đã hết hạn (quá 3 tháng không được làm mới) "
-                       f"hoặc đã bị thu hồi. Chạy lệnh `{self.reconnect_hint}` và làm theo hướng dẫn để "
-                       "cấp quyền lại.")
-        return AuthError(message, code=error.code, refreshable=False, reconnect_hint=self.reconnect_hint)
+            message = (
+                "Zalo OA từ chối refresh token: token đã hết hạn (quá 3 tháng không được làm mới) "
+                f"hoặc đã bị thu hồi. Chạy lệnh `{self.reconnect_hint}` và làm theo hướng dẫn để "
+                "cấp quyền lại."
+            )
+        return AuthError(
+            message, code=error.code, refreshable=False, reconnect_hint=self.reconnect_hint
+        )

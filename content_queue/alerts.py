@@ -20,28 +20,46 @@ class AlertQueries:
         """Open an alert for ``key``; False (counted, not reopened) if one is already open."""
         now = datetime.now(UTC)
         with self.tx() as conn:
-            row = conn.execute(sa.select(alerts.c.id).where(
-                alerts.c.key == key, alerts.c.resolved_at.is_(None))).first()
+            row = conn.execute(
+                sa.select(alerts.c.id).where(alerts.c.key == key, alerts.c.resolved_at.is_(None))
+            ).first()
             if row is not None:
-                conn.execute(alerts.update().where(alerts.c.id == row.id).values(
-                    last_at=now, count=alerts.c.count + 1))
+                conn.execute(
+                    alerts.update()
+                    .where(alerts.c.id == row.id)
+                    .values(last_at=now, count=alerts.c.count + 1)
+                )
                 return False
-            conn.execute(alerts.insert().values(key=key, severity=severity, message=message,
-                                                first_at=now, last_at=now, notified_at=now))
+            conn.execute(
+                alerts.insert().values(
+                    key=key,
+                    severity=severity,
+                    message=message,
+                    first_at=now,
+                    last_at=now,
+                    notified_at=now,
+                )
+            )
             return True
 
     def resolve_alerts(self: Connections, keys: tuple[str, ...]) -> None:
         """Close the open alerts with these keys (the incident is over)."""
         with self.tx() as conn:
-            conn.execute(alerts.update().where(alerts.c.key.in_(keys),
-                                               alerts.c.resolved_at.is_(None))
-                         .values(resolved_at=datetime.now(UTC)))
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.key.in_(keys), alerts.c.resolved_at.is_(None))
+                .values(resolved_at=datetime.now(UTC))
+            )
 
     def open_alerts(self: Connections) -> list[dict[str, Any]]:
         """Every alert still open, oldest first."""
         with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                sa.select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
+                )
+            ]
 
     def alert_keys(self: Connections) -> list[str]:
         """The key of every alert ever raised (open or closed), oldest first."""

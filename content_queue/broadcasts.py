@@ -91,26 +91,47 @@ def _load(conn: Connection, rows: Sequence[Any]) -> list[Broadcast]:
     if not rows:
         return []
     items: dict[int, list[Any]] = {r.id: [] for r in rows}
-    for a in conn.execute(sa.select(_BA.c.broadcast_id, _BA.c.article_id, _BA.c.remote_id,
-                                    articles.c.title)
-                          .join(articles, articles.c.id == _BA.c.article_id)
-                          .where(_BA.c.broadcast_id.in_(list(items)))
-                          .order_by(_BA.c.broadcast_id, _BA.c.position)):
+    for a in conn.execute(
+        sa.select(_BA.c.broadcast_id, _BA.c.article_id, _BA.c.remote_id, articles.c.title)
+        .join(articles, articles.c.id == _BA.c.article_id)
+        .where(_BA.c.broadcast_id.in_(list(items)))
+        .order_by(_BA.c.broadcast_id, _BA.c.position)
+    ):
         items[a.broadcast_id].append(a)
-    return [Broadcast(
-        r.id, r.channel, r.kind, r.state, r.month, r.recipients, r.proposed_at, r.decided_by,
-        r.decided_at, r.sent_at, r.message_id, r.moderation_state, r.last_error,
-        r.card_chat_id, r.card_message_id, tuple(a.article_id for a in items[r.id]),
-        tuple(a.remote_id for a in items[r.id]), tuple(a.title for a in items[r.id]))
-        for r in rows]
+    return [
+        Broadcast(
+            r.id,
+            r.channel,
+            r.kind,
+            r.state,
+            r.month,
+            r.recipients,
+            r.proposed_at,
+            r.decided_by,
+            r.decided_at,
+            r.sent_at,
+            r.message_id,
+            r.moderation_state,
+            r.last_error,
+            r.card_chat_id,
+            r.card_message_id,
+            tuple(a.article_id for a in items[r.id]),
+            tuple(a.remote_id for a in items[r.id]),
+            tuple(a.title for a in items[r.id]),
+        )
+        for r in rows
+    ]
 
 
 def broadcasts_between(engine: Engine, lo: datetime, hi: datetime) -> list[Broadcast]:
     """Broadcasts sent (or in doubt, by proposal time) in [lo, hi): those that may have reached
     followers."""
     when = sa.func.coalesce(_B.c.sent_at, _B.c.proposed_at)
-    q = (sa.select(_B).where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
-         .order_by(when, _B.c.id))
+    q = (
+        sa.select(_B)
+        .where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
+        .order_by(when, _B.c.id)
+    )
     with reader(engine).connect() as conn:
         return _load(conn, conn.execute(q).all())
 
@@ -145,42 +166,79 @@ class Broadcasts:
 
     @staticmethod
     def _used(conn: Connection, channel: str, month: str) -> int:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(_B).where(
-            _B.c.channel == channel, _B.c.month == month, _B.c.state.in_(COUNTED))).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(_B)
+                .where(_B.c.channel == channel, _B.c.month == month, _B.c.state.in_(COUNTED))
+            ).scalar_one()
+        )
 
     def sent_between(self, lo: datetime, hi: datetime) -> list[Broadcast]:
         """See :func:`broadcasts_between`."""
         return broadcasts_between(self.store.engine, lo, hi)
 
-    def candidates(self, channel: str, since: datetime, *, reach_metric: str = "views",
-                   ) -> list[BroadcastCandidate]:
+    def candidates(
+        self,
+        channel: str,
+        since: datetime,
+        *,
+        reach_metric: str = "views",
+    ) -> list[BroadcastCandidate]:
         """Articles posted on ``channel`` since ``since``, still up, never broadcast there."""
         d = deliveries
         taken = sa.select(_BA.c.article_id).where(_BA.c.channel == channel)
-        ranked = (sa.select(reach_samples.c.delivery_id, reach_samples.c.value,
-                            sa.func.row_number().over(
-                                partition_by=reach_samples.c.delivery_id,
-                                order_by=(reach_samples.c.collected_at.desc(),
-                                          reach_samples.c.id.desc())).label("rn"))
-                  .where(reach_samples.c.metric == reach_metric, reach_samples.c.available)
-                  .subquery())
-        q = (sa.select(d.c.article_id, d.c.remote_id, d.c.sent_at, articles.c.title,
-                       ranked.c.value)
-             .join(articles, articles.c.id == d.c.article_id)
-             .outerjoin(ranked, sa.and_(ranked.c.delivery_id == d.c.id, ranked.c.rn == 1))
-             .where(d.c.channel == channel, d.c.state == "sent", d.c.remote_id.is_not(None),
-                    d.c.sent_at >= since, articles.c.state.in_(("published", "partial")),
-                    d.c.article_id.not_in(taken))
-             .order_by(d.c.sent_at.desc(), d.c.id.desc()))
+        ranked = (
+            sa.select(
+                reach_samples.c.delivery_id,
+                reach_samples.c.value,
+                sa.func.row_number()
+                .over(
+                    partition_by=reach_samples.c.delivery_id,
+                    order_by=(reach_samples.c.collected_at.desc(), reach_samples.c.id.desc()),
+                )
+                .label("rn"),
+            )
+            .where(reach_samples.c.metric == reach_metric, reach_samples.c.available)
+            .subquery()
+        )
+        q = (
+            sa.select(d.c.article_id, d.c.remote_id, d.c.sent_at, articles.c.title, ranked.c.value)
+            .join(articles, articles.c.id == d.c.article_id)
+            .outerjoin(ranked, sa.and_(ranked.c.delivery_id == d.c.id, ranked.c.rn == 1))
+            .where(
+                d.c.channel == channel,
+                d.c.state == "sent",
+                d.c.remote_id.is_not(None),
+                d.c.sent_at >= since,
+                articles.c.state.in_(("published", "partial")),
+                d.c.article_id.not_in(taken),
+            )
+            .order_by(d.c.sent_at.desc(), d.c.id.desc())
+        )
         with self.store.read() as conn:
-            return [BroadcastCandidate(r.article_id, str(r.remote_id), r.title, r.sent_at,
-                                       int(r.value) if r.value is not None else None)
-                    for r in conn.execute(q)]
+            return [
+                BroadcastCandidate(
+                    r.article_id,
+                    str(r.remote_id),
+                    r.title,
+                    r.sent_at,
+                    int(r.value) if r.value is not None else None,
+                )
+                for r in conn.execute(q)
+            ]
 
     # ----- proposing and deciding ------------------------------------------------------------
-    def propose(self, channel: str, kind: str, month: str, quota: int,
-                items: Sequence[BroadcastCandidate], recipients: int | None, now: datetime,
-                ) -> Broadcast | None:
+    def propose(
+        self,
+        channel: str,
+        kind: str,
+        month: str,
+        quota: int,
+        items: Sequence[BroadcastCandidate],
+        recipients: int | None,
+        now: datetime,
+    ) -> Broadcast | None:
         """Store a proposal of ``items`` unless the quota is used, another is open, or an article
         was taken meanwhile; returns it, or None."""
         if not items:
@@ -191,36 +249,75 @@ class Broadcasts:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PROPOSAL_LOCK})
                 if self._used(conn, channel, month) >= quota:
                     return None
-                if conn.execute(sa.select(_B.c.id).where(_B.c.channel == channel,
-                                                          _B.c.state.in_(OPEN))).first():
+                if conn.execute(
+                    sa.select(_B.c.id).where(_B.c.channel == channel, _B.c.state.in_(OPEN))
+                ).first():
                     return None
-                bid = conn.execute(_B.insert().values(
-                    channel=channel, kind=kind, state="proposed", month=month,
-                    recipients=recipients, proposed_at=now, updated_at=now)).inserted_primary_key
+                bid = conn.execute(
+                    _B.insert().values(
+                        channel=channel,
+                        kind=kind,
+                        state="proposed",
+                        month=month,
+                        recipients=recipients,
+                        proposed_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key
                 assert bid is not None
                 bid = bid[0]
-                conn.execute(_BA.insert(), [
-                    {"broadcast_id": bid, "channel": channel, "article_id": c.article_id,
-                     "remote_id": c.remote_id, "position": i} for i, c in enumerate(items)])
-                self.store.audit(conn, Actor.service(), "broadcast_proposed", None,
-                                 broadcast_id=bid, channel=channel, kind=kind, month=month,
-                                 articles=[c.article_id for c in items], recipients=recipients)
+                conn.execute(
+                    _BA.insert(),
+                    [
+                        {
+                            "broadcast_id": bid,
+                            "channel": channel,
+                            "article_id": c.article_id,
+                            "remote_id": c.remote_id,
+                            "position": i,
+                        }
+                        for i, c in enumerate(items)
+                    ],
+                )
+                self.store.audit(
+                    conn,
+                    Actor.service(),
+                    "broadcast_proposed",
+                    None,
+                    broadcast_id=bid,
+                    channel=channel,
+                    kind=kind,
+                    month=month,
+                    articles=[c.article_id for c in items],
+                    recipients=recipients,
+                )
         except IntegrityError:
             return None  # an article went into another broadcast meanwhile
         return self.get(int(bid))
 
-    def _move(self, conn: Connection, broadcast_id: int, expected: Sequence[str],
-              **values: Any) -> bool:
-        done = conn.execute(_B.update().where(_B.c.id == broadcast_id,
-                                              _B.c.state.in_(list(expected))).values(**values))
+    def _move(
+        self, conn: Connection, broadcast_id: int, expected: Sequence[str], **values: Any
+    ) -> bool:
+        done = conn.execute(
+            _B.update()
+            .where(_B.c.id == broadcast_id, _B.c.state.in_(list(expected)))
+            .values(**values)
+        )
         return done.rowcount == 1
 
     def decide(self, broadcast_id: int, actor: Actor, *, approve: bool, now: datetime) -> bool:
         """Approve or reject a proposal; False when it was no longer proposed (someone else won)."""
         state = "approved" if approve else "rejected"
         with self.store.tx() as conn:
-            won = self._move(conn, broadcast_id, ("proposed",), state=state, decided_by=actor.name,
-                             decided_at=now, updated_at=now)
+            won = self._move(
+                conn,
+                broadcast_id,
+                ("proposed",),
+                state=state,
+                decided_by=actor.name,
+                decided_at=now,
+                updated_at=now,
+            )
             if won:
                 self.store.audit(conn, actor, f"broadcast_{state}", None, broadcast_id=broadcast_id)
         return won
@@ -230,95 +327,176 @@ class Broadcasts:
         with self.store.tx() as conn:
             return self._move(conn, broadcast_id, ("approved",), state="sending", updated_at=now)
 
-    def record_sent(self, broadcast_id: int, *, message_id: str, moderation_state: str,
-                    now: datetime) -> None:
+    def record_sent(
+        self, broadcast_id: int, *, message_id: str, moderation_state: str, now: datetime
+    ) -> None:
         with self.store.tx() as conn:
-            if self._move(conn, broadcast_id, ("sending",), state="sent", sent_at=now,
-                          message_id=message_id, moderation_state=moderation_state,
-                          last_error=None, updated_at=now):
-                self.store.audit(conn, Actor.service(), "broadcast_sent", None,
-                                 broadcast_id=broadcast_id, message_id=message_id,
-                                 moderation_state=moderation_state)
+            if self._move(
+                conn,
+                broadcast_id,
+                ("sending",),
+                state="sent",
+                sent_at=now,
+                message_id=message_id,
+                moderation_state=moderation_state,
+                last_error=None,
+                updated_at=now,
+            ):
+                self.store.audit(
+                    conn,
+                    Actor.service(),
+                    "broadcast_sent",
+                    None,
+                    broadcast_id=broadcast_id,
+                    message_id=message_id,
+                    moderation_state=moderation_state,
+                )
 
     def record_in_doubt(self, broadcast_id: int, error: str, now: datetime) -> None:
         with self.store.tx() as conn:
             # A fresh card (asking whether it went out) replaces the decided one.
-            if self._move(conn, broadcast_id, ("sending",), state="in_doubt", last_error=error,
-                          updated_at=now, card_chat_id=None, card_message_id=None):
-                self.store.audit(conn, Actor.service(), "broadcast_in_doubt", None,
-                                 broadcast_id=broadcast_id, error=error)
+            if self._move(
+                conn,
+                broadcast_id,
+                ("sending",),
+                state="in_doubt",
+                last_error=error,
+                updated_at=now,
+                card_chat_id=None,
+                card_message_id=None,
+            ):
+                self.store.audit(
+                    conn,
+                    Actor.service(),
+                    "broadcast_in_doubt",
+                    None,
+                    broadcast_id=broadcast_id,
+                    error=error,
+                )
 
     def record_failed(self, broadcast_id: int, error: str, now: datetime) -> None:
         """The platform refused: nothing went out; the articles may go in a later broadcast."""
         with self.store.tx() as conn:
-            if self._move(conn, broadcast_id, ("sending", "approved"), state="failed",
-                          last_error=error, updated_at=now):
+            if self._move(
+                conn,
+                broadcast_id,
+                ("sending", "approved"),
+                state="failed",
+                last_error=error,
+                updated_at=now,
+            ):
                 conn.execute(_BA.delete().where(_BA.c.broadcast_id == broadcast_id))
-                self.store.audit(conn, Actor.service(), "broadcast_failed", None,
-                                 broadcast_id=broadcast_id, error=error)
+                self.store.audit(
+                    conn,
+                    Actor.service(),
+                    "broadcast_failed",
+                    None,
+                    broadcast_id=broadcast_id,
+                    error=error,
+                )
 
-    def resolve_in_doubt(self, broadcast_id: int, actor: Actor, *, sent: bool,
-                         now: datetime) -> bool:
+    def resolve_in_doubt(
+        self, broadcast_id: int, actor: Actor, *, sent: bool, now: datetime
+    ) -> bool:
         """An admin says whether an in-doubt broadcast reached followers; False if not in doubt."""
         with self.store.tx() as conn:
-            values: dict[str, Any] = {"state": "sent" if sent else "not_sent", "updated_at": now,
-                                      "decided_by": actor.name}
+            values: dict[str, Any] = {
+                "state": "sent" if sent else "not_sent",
+                "updated_at": now,
+                "decided_by": actor.name,
+            }
             if sent:
                 values["sent_at"] = now
             won = self._move(conn, broadcast_id, ("in_doubt",), **values)
             if won:
                 if not sent:
                     conn.execute(_BA.delete().where(_BA.c.broadcast_id == broadcast_id))
-                self.store.audit(conn, actor, "broadcast_confirmed" if sent else "broadcast_not_sent",
-                                 None, broadcast_id=broadcast_id)
+                self.store.audit(
+                    conn,
+                    actor,
+                    "broadcast_confirmed" if sent else "broadcast_not_sent",
+                    None,
+                    broadcast_id=broadcast_id,
+                )
         return won
 
     def expire_proposals(self, month: str, now: datetime) -> list[int]:
         """Proposals of another month than ``month`` lapse (their quota month has passed); their
         articles are freed."""
         with self.store.tx() as conn:
-            found: list[Any] = list(conn.execute(sa.select(_B.c.id).where(
-                _B.c.state == "proposed", _B.c.month != month)).scalars())
+            found: list[Any] = list(
+                conn.execute(
+                    sa.select(_B.c.id).where(_B.c.state == "proposed", _B.c.month != month)
+                ).scalars()
+            )
             ids = [int(i) for i in found]
             for bid in ids:
                 if self._move(conn, bid, ("proposed",), state="expired", updated_at=now):
                     conn.execute(_BA.delete().where(_BA.c.broadcast_id == bid))
-                    self.store.audit(conn, Actor.service(), "broadcast_expired", None,
-                                     broadcast_id=bid)
+                    self.store.audit(
+                        conn, Actor.service(), "broadcast_expired", None, broadcast_id=bid
+                    )
         return ids
 
     def expire_sending(self, before: datetime, now: datetime) -> list[int]:
         """``sending`` rows last touched before ``before`` (their worker died) become in doubt."""
         with self.store.tx() as conn:
-            found: list[Any] = list(conn.execute(sa.select(_B.c.id).where(
-                _B.c.state == "sending", _B.c.updated_at < before)).scalars())
+            found: list[Any] = list(
+                conn.execute(
+                    sa.select(_B.c.id).where(_B.c.state == "sending", _B.c.updated_at < before)
+                ).scalars()
+            )
             ids = [int(i) for i in found]
             for bid in ids:
-                if self._move(conn, bid, ("sending",), state="in_doubt", updated_at=now,
-                              card_chat_id=None, card_message_id=None,
-                              last_error="Tiến trình gửi dừng giữa chừng; không rõ Zalo đã nhận."):
-                    self.store.audit(conn, Actor.service(), "broadcast_in_doubt", None,
-                                     broadcast_id=bid, error="worker stopped mid-call")
+                if self._move(
+                    conn,
+                    bid,
+                    ("sending",),
+                    state="in_doubt",
+                    updated_at=now,
+                    card_chat_id=None,
+                    card_message_id=None,
+                    last_error="Tiến trình gửi dừng giữa chừng; không rõ Zalo đã nhận.",
+                ):
+                    self.store.audit(
+                        conn,
+                        Actor.service(),
+                        "broadcast_in_doubt",
+                        None,
+                        broadcast_id=bid,
+                        error="worker stopped mid-call",
+                    )
         return ids
 
     # ----- the admins' cards -----------------------------------------------------------------
     def claim_card(self, broadcast_id: int, chat_id: int) -> bool:
         """Reserve the posting of the card (one worker posts it)."""
         with self.store.tx() as conn:
-            return conn.execute(_B.update().where(_B.c.id == broadcast_id,
-                                                  _B.c.card_chat_id.is_(None))
-                                .values(card_chat_id=chat_id)).rowcount == 1
+            return (
+                conn.execute(
+                    _B.update()
+                    .where(_B.c.id == broadcast_id, _B.c.card_chat_id.is_(None))
+                    .values(card_chat_id=chat_id)
+                ).rowcount
+                == 1
+            )
 
     def set_card(self, broadcast_id: int, chat_id: int | None, message_id: int | None) -> None:
         """Remember the card's message (or give the claim back with ``None``)."""
         with self.store.tx() as conn:
-            conn.execute(_B.update().where(_B.c.id == broadcast_id).values(
-                card_chat_id=chat_id, card_message_id=message_id))
+            conn.execute(
+                _B.update()
+                .where(_B.c.id == broadcast_id)
+                .values(card_chat_id=chat_id, card_message_id=message_id)
+            )
 
     def without_card(self) -> list[Broadcast]:
         """Proposals and in-doubt broadcasts whose card was never posted."""
-        q = (sa.select(_B).where(_B.c.state.in_(("proposed", "in_doubt")),
-                                 _B.c.card_chat_id.is_(None)).order_by(_B.c.id))
+        q = (
+            sa.select(_B)
+            .where(_B.c.state.in_(("proposed", "in_doubt")), _B.c.card_chat_id.is_(None))
+            .order_by(_B.c.id)
+        )
         with self.store.read() as conn:
             return self._load(conn, conn.execute(q).all())
 

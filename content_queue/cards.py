@@ -35,31 +35,50 @@ class CardQueries:
     def card_at(self: Connections, chat_id: int, message_id: int) -> Card | None:
         """The card shown as message ``message_id`` in ``chat_id``, if Loa sent it."""
         with self.read() as conn:
-            row = conn.execute(sa.select(bot_cards).where(
-                bot_cards.c.chat_id == chat_id, bot_cards.c.message_id == message_id)).first()
+            row = conn.execute(
+                sa.select(bot_cards).where(
+                    bot_cards.c.chat_id == chat_id, bot_cards.c.message_id == message_id
+                )
+            ).first()
         return _card(row) if row is not None else None
 
     def open_cards(self: Connections, article_id: int) -> list[Card]:
         """The article's cards that were sent and are not closed yet."""
         with self.read() as conn:
-            rows = conn.execute(sa.select(bot_cards).where(
-                bot_cards.c.article_id == article_id, bot_cards.c.closed_at.is_(None),
-                bot_cards.c.message_id.is_not(None))).all()
+            rows = conn.execute(
+                sa.select(bot_cards).where(
+                    bot_cards.c.article_id == article_id,
+                    bot_cards.c.closed_at.is_(None),
+                    bot_cards.c.message_id.is_not(None),
+                )
+            ).all()
         return [_card(r) for r in rows]
 
     def articles_with_open_cards(self: Connections) -> list[int]:
         with self.read() as conn:
-            return sorted(set(conn.execute(sa.select(bot_cards.c.article_id).where(
-                bot_cards.c.closed_at.is_(None), bot_cards.c.message_id.is_not(None))).scalars()))
+            return sorted(
+                set(
+                    conn.execute(
+                        sa.select(bot_cards.c.article_id).where(
+                            bot_cards.c.closed_at.is_(None), bot_cards.c.message_id.is_not(None)
+                        )
+                    ).scalars()
+                )
+            )
 
     def claim_card(self: Connections, article_id: int, revision: int, chat_id: int) -> int | None:
         """Claim the card of this revision in this chat before sending it; None if already
         claimed (sent, or being sent by another worker)."""
         try:
             with self.tx() as conn:
-                key = conn.execute(bot_cards.insert().values(
-                    article_id=article_id, revision=revision, chat_id=chat_id,
-                    created_at=datetime.now(UTC))).inserted_primary_key
+                key = conn.execute(
+                    bot_cards.insert().values(
+                        article_id=article_id,
+                        revision=revision,
+                        chat_id=chat_id,
+                        created_at=datetime.now(UTC),
+                    )
+                ).inserted_primary_key
         except IntegrityError:
             return None
         return int(key[0]) if key else None
@@ -71,10 +90,14 @@ class CardQueries:
 
     def card_sent(self: Connections, card_id: int, message_id: int) -> None:
         with self.tx() as conn:
-            conn.execute(bot_cards.update().where(bot_cards.c.id == card_id).values(
-                message_id=message_id))
+            conn.execute(
+                bot_cards.update().where(bot_cards.c.id == card_id).values(message_id=message_id)
+            )
 
     def close_card(self: Connections, card_id: int) -> None:
         with self.tx() as conn:
-            conn.execute(bot_cards.update().where(bot_cards.c.id == card_id).values(
-                closed_at=datetime.now(UTC)))
+            conn.execute(
+                bot_cards.update()
+                .where(bot_cards.c.id == card_id)
+                .values(closed_at=datetime.now(UTC))
+            )

@@ -18,6 +18,7 @@ from content_queue.tables import (
 
 __all__ = ["ChannelStateQueries", "ChannelStatus"]
 
+
 @dataclass(frozen=True)
 class ChannelStatus:
     channel: str
@@ -36,8 +37,9 @@ class ChannelStateQueries(StoreCore):
 
     def channel_status(self, channel: str) -> ChannelStatus:
         with self.read() as conn:
-            row = conn.execute(sa.select(channel_state).where(
-                channel_state.c.channel == channel)).first()
+            row = conn.execute(
+                sa.select(channel_state).where(channel_state.c.channel == channel)
+            ).first()
         if row is None:
             return ChannelStatus(channel, False, None, False, None, None, None, None, None)
         m = row._mapping
@@ -45,33 +47,64 @@ class ChannelStateQueries(StoreCore):
 
     def _upsert_channel(self, conn: Connection, channel: str, **values: Any) -> None:
         now = utcnow()
-        res = conn.execute(channel_state.update().where(channel_state.c.channel == channel)
-                           .values(**values, updated_at=now))
+        res = conn.execute(
+            channel_state.update()
+            .where(channel_state.c.channel == channel)
+            .values(**values, updated_at=now)
+        )
         if res.rowcount == 0:
             conn.execute(channel_state.insert().values(channel=channel, updated_at=now, **values))
 
-    def set_paused(self, channel: str, paused: bool, actor: Actor, reason: str | None = None,
-                   *, needs_reauth: bool = False) -> None:
+    def set_paused(
+        self,
+        channel: str,
+        paused: bool,
+        actor: Actor,
+        reason: str | None = None,
+        *,
+        needs_reauth: bool = False,
+    ) -> None:
         now = utcnow()
         with self.tx() as conn:
-            self._upsert_channel(conn, channel, paused=paused,
-                                 paused_reason=reason if paused else None,
-                                 paused_at=now if paused else None,
-                                 needs_reauth=needs_reauth if paused else False)
-            self.audit(conn, actor, "channel_paused" if paused else "channel_resumed",
-                       channel=channel, reason=reason)
+            self._upsert_channel(
+                conn,
+                channel,
+                paused=paused,
+                paused_reason=reason if paused else None,
+                paused_at=now if paused else None,
+                needs_reauth=needs_reauth if paused else False,
+            )
+            self.audit(
+                conn,
+                actor,
+                "channel_paused" if paused else "channel_resumed",
+                channel=channel,
+                reason=reason,
+            )
             if not paused:
-                conn.execute(deliveries.update().where(
-                    deliveries.c.channel == channel, deliveries.c.state == "retry",
-                    deliveries.c.next_attempt_at.is_(None)).values(
-                    next_attempt_at=now, updated_at=now))
+                conn.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.channel == channel,
+                        deliveries.c.state == "retry",
+                        deliveries.c.next_attempt_at.is_(None),
+                    )
+                    .values(next_attempt_at=now, updated_at=now)
+                )
 
     def set_backoff(self, channel: str, until: datetime | None) -> None:
         with self.tx() as conn:
             self._upsert_channel(conn, channel, backoff_until=until)
 
-    def record_health(self, channel: str, ok: bool, detail: str,
-                      expires_at: datetime | None) -> None:
+    def record_health(
+        self, channel: str, ok: bool, detail: str, expires_at: datetime | None
+    ) -> None:
         with self.tx() as conn:
-            self._upsert_channel(conn, channel, last_check_at=utcnow(), last_check_ok=ok,
-                                 last_check_detail=detail, token_expires_at=expires_at)
+            self._upsert_channel(
+                conn,
+                channel,
+                last_check_at=utcnow(),
+                last_check_ok=ok,
+                last_check_detail=detail,
+                token_expires_at=expires_at,
+            )

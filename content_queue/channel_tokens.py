@@ -120,9 +120,11 @@ class DbTokenStore:
     def _key(self, required: bool) -> CredentialCipher | None:
         cipher = self._cipher or CredentialCipher.from_environment()
         if cipher is None and required:
-            raise SecretKeyError(f"Thiếu khóa mã hóa {ENV_VAR}: không thể lưu hay đọc thông tin "
-                                 f"đăng nhập của kênh {self.channel}. Chạy `loa init` trong thư "
-                                 "mục cấu hình để tạo khóa vào .env.")
+            raise SecretKeyError(
+                f"Thiếu khóa mã hóa {ENV_VAR}: không thể lưu hay đọc thông tin "
+                f"đăng nhập của kênh {self.channel}. Chạy `loa init` trong thư "
+                "mục cấu hình để tạo khóa vào .env."
+            )
         return cipher
 
     def _open(self, stored: Any) -> dict[str, Any]:
@@ -141,7 +143,9 @@ class DbTokenStore:
         """The stored credentials ({} when the channel has none yet)."""
         with self._reader.connect() as conn:
             value = conn.execute(
-                sa.select(channel_state.c.credentials).where(channel_state.c.channel == self.channel)
+                sa.select(channel_state.c.credentials).where(
+                    channel_state.c.channel == self.channel
+                )
             ).scalar_one_or_none()
         return self._open(value)
 
@@ -157,8 +161,9 @@ class DbTokenStore:
         with self.engine.begin() as conn:
             insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(channel_state)
             conn.execute(
-                insert.values(channel=self.channel, credentials={}, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["channel"])
+                insert.values(
+                    channel=self.channel, credentials={}, updated_at=now
+                ).on_conflict_do_nothing(index_elements=["channel"])
             )
             current: Any = conn.execute(
                 sa.select(channel_state.c.credentials)
@@ -176,7 +181,9 @@ class DbTokenStore:
             if "access_expires_at" in values:
                 changes["token_expires_at"] = _as_datetime(values["access_expires_at"])
             conn.execute(
-                sa.update(channel_state).where(channel_state.c.channel == self.channel).values(**changes)
+                sa.update(channel_state)
+                .where(channel_state.c.channel == self.channel)
+                .values(**changes)
             )
         log.debug("stored credentials of channel %s (keys: %s)", self.channel, sorted(values))
 
@@ -235,15 +242,21 @@ def reseal_credentials(engine: Engine, cipher: CredentialCipher) -> list[str]:
     """
     rewritten: list[str] = []
     with engine.begin() as conn:
-        rows: list[Any] = list(conn.execute(
-            sa.select(channel_state.c.channel, channel_state.c.credentials).with_for_update()))
+        rows: list[Any] = list(
+            conn.execute(
+                sa.select(channel_state.c.channel, channel_state.c.credentials).with_for_update()
+            )
+        )
         for channel, stored in rows:
             stored = dict(stored or {})
             if not cipher.needs_rotation(stored):
                 continue
             values = cipher.open(stored, channel)
-            conn.execute(sa.update(channel_state).where(channel_state.c.channel == channel)
-                         .values(credentials=cipher.seal(values)))
+            conn.execute(
+                sa.update(channel_state)
+                .where(channel_state.c.channel == channel)
+                .values(credentials=cipher.seal(values))
+            )
             rewritten.append(channel)
     if rewritten:
         log.info("re-encrypted the stored credentials of %s", ", ".join(rewritten))

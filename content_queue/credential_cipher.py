@@ -53,7 +53,9 @@ class CredentialCipher:
     def __init__(self, keys: str):
         parts = [k.strip() for k in keys.replace("\n", ",").split(",") if k.strip()]
         if not parts:
-            raise SecretKeyError(f"Thiếu khóa mã hóa {ENV_VAR} (chạy `loa init` để tạo khóa vào .env).")
+            raise SecretKeyError(
+                f"Thiếu khóa mã hóa {ENV_VAR} (chạy `loa init` để tạo khóa vào .env)."
+            )
         fernets = []
         for position, key in enumerate(parts, 1):
             try:
@@ -61,7 +63,8 @@ class CredentialCipher:
             except (ValueError, UnicodeEncodeError):
                 raise SecretKeyError(
                     f"Khóa thứ {position} trong {ENV_VAR} không hợp lệ (cần 44 ký tự base64 do "
-                    "`loa init` hoặc `loa secrets new-key` tạo ra).") from None
+                    "`loa init` hoặc `loa secrets new-key` tạo ra)."
+                ) from None
         self._first = fernets[0]
         self._multi = MultiFernet(fernets)
         self.key_count = len(fernets)
@@ -90,7 +93,8 @@ class CredentialCipher:
             raise SecretKeyError(
                 f"Khóa {ENV_VAR} không mở được thông tin đăng nhập đã lưu của kênh {channel}: khóa "
                 "sai hoặc đã bị thay. Hãy đặt lại khóa cũ (có thể ghi “khóa_mới,khóa_cũ”) hoặc "
-                f"kết nối lại: loa channels connect {channel}.") from None
+                f"kết nối lại: loa channels connect {channel}."
+            ) from None
         value = json.loads(raw.decode("utf-8"))
         return dict(value) if isinstance(value, dict) else {}
 

@@ -14,8 +14,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["create_engine_for", "is_postgres", "migrate", "open_database", "normalise_url",
-           "reader"]
+__all__ = [
+    "create_engine_for",
+    "is_postgres",
+    "migrate",
+    "open_database",
+    "normalise_url",
+    "reader",
+]
 
 log = logging.getLogger(__name__)
 

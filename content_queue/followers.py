@@ -45,11 +45,20 @@ class FollowerGrowth:
         return round(100.0 * self.growth / self.start, 1)
 
 
-def record_follower_counts(engine: Engine, channel: str, counts: Mapping[str, int | None],
-                           at: datetime) -> int:
+def record_follower_counts(
+    engine: Engine, channel: str, counts: Mapping[str, int | None], at: datetime
+) -> int:
     """Store one sample per metric of ``channel`` taken at ``at``; returns the rows written."""
-    rows = [{"channel": channel, "collected_at": at, "metric": metric, "value": value,
-             "available": value is not None} for metric, value in counts.items()]
+    rows = [
+        {
+            "channel": channel,
+            "collected_at": at,
+            "metric": metric,
+            "value": value,
+            "available": value is not None,
+        }
+        for metric, value in counts.items()
+    ]
     if rows:
         with engine.begin() as conn:
             conn.execute(_S.insert(), rows)
@@ -59,8 +68,9 @@ def record_follower_counts(engine: Engine, channel: str, counts: Mapping[str, in
 def last_follower_sample_at(engine: Engine, channel: str) -> datetime | None:
     """When ``channel`` was last sampled (None if never)."""
     with reader(engine).connect() as conn:
-        return conn.execute(sa.select(sa.func.max(_S.c.collected_at))
-                            .where(_S.c.channel == channel)).scalar_one_or_none()
+        return conn.execute(
+            sa.select(sa.func.max(_S.c.collected_at)).where(_S.c.channel == channel)
+        ).scalar_one_or_none()
 
 
 def follower_growth(engine: Engine, lo: datetime, hi: datetime) -> list[FollowerGrowth]:
@@ -74,14 +84,28 @@ def follower_growth(engine: Engine, lo: datetime, hi: datetime) -> list[Follower
         inside = conn.execute(
             sa.select(_S.c.channel, _S.c.metric, _S.c.collected_at, _S.c.value)
             .where(avail, _S.c.collected_at >= lo, _S.c.collected_at < hi)
-            .order_by(_S.c.channel, _S.c.metric, _S.c.collected_at, _S.c.id)).all()
-        ranked = (sa.select(_S.c.channel, _S.c.metric, _S.c.collected_at, _S.c.value,
-                            sa.func.row_number().over(
-                                partition_by=(_S.c.channel, _S.c.metric),
-                                order_by=(_S.c.collected_at.desc(), _S.c.id.desc())).label("rn"))
-                  .where(avail, _S.c.collected_at < lo).subquery())
-        before = {(r.channel, r.metric): (r.collected_at, r.value) for r in conn.execute(
-            sa.select(ranked).where(ranked.c.rn == 1))}
+            .order_by(_S.c.channel, _S.c.metric, _S.c.collected_at, _S.c.id)
+        ).all()
+        ranked = (
+            sa.select(
+                _S.c.channel,
+                _S.c.metric,
+                _S.c.collected_at,
+                _S.c.value,
+                sa.func.row_number()
+                .over(
+                    partition_by=(_S.c.channel, _S.c.metric),
+                    order_by=(_S.c.collected_at.desc(), _S.c.id.desc()),
+                )
+                .label("rn"),
+            )
+            .where(avail, _S.c.collected_at < lo)
+            .subquery()
+        )
+        before = {
+            (r.channel, r.metric): (r.collected_at, r.value)
+            for r in conn.execute(sa.select(ranked).where(ranked.c.rn == 1))
+        }
     series: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
     for r in inside:
         series.setdefault((r.channel, r.metric), []).append((r.collected_at, int(r.value)))
@@ -90,7 +114,16 @@ def follower_growth(engine: Engine, lo: datetime, hi: datetime) -> list[Follower
         points = series.get(key, [])
         start = before.get(key) or (points[0] if points else None)
         end = points[-1] if points else None
-        out.append(FollowerGrowth(key[0], key[1], int(start[1]) if start else None,
-                                  end[1] if end else None, start[0] if start else None,
-                                  end[0] if end else None, len(points), tuple(points)))
+        out.append(
+            FollowerGrowth(
+                key[0],
+                key[1],
+                int(start[1]) if start else None,
+                end[1] if end else None,
+                start[0] if start else None,
+                end[0] if end else None,
+                len(points),
+                tuple(points),
+            )
+        )
     return out

@@ -17,8 +17,16 @@ from content_queue.tables import articles, deliveries, reach_samples
 
 Database = Engine  # what the figures are read from (the store's engine)
 
-__all__ = ["Database", "FailedRow", "FixedRow", "PeriodRows", "SentRow", "month_article_ids", "period_rows",
-           "sent_per_channel"]
+__all__ = [
+    "Database",
+    "FailedRow",
+    "FixedRow",
+    "PeriodRows",
+    "SentRow",
+    "month_article_ids",
+    "period_rows",
+    "sent_per_channel",
+]
 
 
 @dataclass(frozen=True)
@@ -62,14 +70,21 @@ class PeriodRows:
 def period_rows(engine: Engine, lo: datetime, hi: datetime) -> PeriodRows:
     """Everything the figures of [lo, hi) need, read in one snapshot (three queries)."""
     with reader(engine).connect() as conn:
-        return PeriodRows(_sent(conn, lo, hi), _latest_samples(conn, lo, hi),
-                          *_failures(conn, lo, hi))
+        return PeriodRows(
+            _sent(conn, lo, hi), _latest_samples(conn, lo, hi), *_failures(conn, lo, hi)
+        )
 
 
 def _sent(conn: sa.Connection, lo: datetime, hi: datetime) -> list[SentRow]:
     q = (
-        sa.select(deliveries.c.id, deliveries.c.article_id, deliveries.c.channel,
-                  deliveries.c.sent_at, articles.c.title, articles.c.topic)
+        sa.select(
+            deliveries.c.id,
+            deliveries.c.article_id,
+            deliveries.c.channel,
+            deliveries.c.sent_at,
+            articles.c.title,
+            articles.c.topic,
+        )
         .join(articles, articles.c.id == deliveries.c.article_id)
         .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
         .order_by(deliveries.c.sent_at, deliveries.c.id)
@@ -77,28 +92,37 @@ def _sent(conn: sa.Connection, lo: datetime, hi: datetime) -> list[SentRow]:
     return [SentRow(**r._mapping) for r in conn.execute(q)]
 
 
-def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime
-                    ) -> dict[int, dict[str, int | None]]:
+def _latest_samples(
+    conn: sa.Connection, lo: datetime, hi: datetime
+) -> dict[int, dict[str, int | None]]:
     """Per delivery sent in [lo, hi): metric -> latest available value (None if none available).
 
     One query: rows ranked per (delivery, metric) with available ones first, newest first.
     """
     ranked = (
         sa.select(
-            reach_samples.c.delivery_id, reach_samples.c.metric, reach_samples.c.value,
+            reach_samples.c.delivery_id,
+            reach_samples.c.metric,
+            reach_samples.c.value,
             reach_samples.c.available,
-            sa.func.row_number().over(
+            sa.func.row_number()
+            .over(
                 partition_by=(reach_samples.c.delivery_id, reach_samples.c.metric),
-                order_by=(reach_samples.c.available.desc(), reach_samples.c.collected_at.desc(),
-                          reach_samples.c.id.desc()),
-            ).label("rn"),
+                order_by=(
+                    reach_samples.c.available.desc(),
+                    reach_samples.c.collected_at.desc(),
+                    reach_samples.c.id.desc(),
+                ),
+            )
+            .label("rn"),
         )
         .join(deliveries, deliveries.c.id == reach_samples.c.delivery_id)
         .where(deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
         .subquery()
     )
     q = sa.select(ranked.c.delivery_id, ranked.c.metric, ranked.c.value, ranked.c.available).where(
-        ranked.c.rn == 1)
+        ranked.c.rn == 1
+    )
     out: dict[int, dict[str, int | None]] = defaultdict(dict)
     rows: list[Any] = list(conn.execute(q))
     for did, metric, value, available in rows:
@@ -106,43 +130,85 @@ def _latest_samples(conn: sa.Connection, lo: datetime, hi: datetime
     return out
 
 
-def _failures(conn: sa.Connection, lo: datetime, hi: datetime
-              ) -> tuple[list[FailedRow], list[FixedRow]]:
+def _failures(
+    conn: sa.Connection, lo: datetime, hi: datetime
+) -> tuple[list[FailedRow], list[FixedRow]]:
     d = deliveries
     when = sa.func.coalesce(d.c.first_failure_at, d.c.updated_at)
-    failed = [FailedRow(**r._mapping) for r in conn.execute(
-        sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
-        .join(articles, articles.c.id == d.c.article_id)
-        .where(d.c.state == "failed", when >= lo, when < hi).order_by(d.c.id))]
-    fixed = [FixedRow(**r._mapping) for r in conn.execute(
-        sa.select(d.c.id, d.c.article_id, d.c.channel, d.c.first_failure_at, d.c.sent_at)
-        .where(d.c.state == "sent", d.c.first_failure_at.is_not(None),
-               d.c.first_failure_at >= lo, d.c.first_failure_at < hi).order_by(d.c.id))]
+    failed = [
+        FailedRow(**r._mapping)
+        for r in conn.execute(
+            sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
+            .join(articles, articles.c.id == d.c.article_id)
+            .where(d.c.state == "failed", when >= lo, when < hi)
+            .order_by(d.c.id)
+        )
+    ]
+    fixed = [
+        FixedRow(**r._mapping)
+        for r in conn.execute(
+            sa.select(d.c.id, d.c.article_id, d.c.channel, d.c.first_failure_at, d.c.sent_at)
+            .where(
+                d.c.state == "sent",
+                d.c.first_failure_at.is_not(None),
+                d.c.first_failure_at >= lo,
+                d.c.first_failure_at < hi,
+            )
+            .order_by(d.c.id)
+        )
+    ]
     return failed, fixed
 
 
-def month_article_ids(engine: Engine, lo: datetime, hi: datetime,
-                      website_channels: Collection[str]) -> tuple[list[int], list[int]]:
+def month_article_ids(
+    engine: Engine, lo: datetime, hi: datetime, website_channels: Collection[str]
+) -> tuple[list[int], list[int]]:
     """Website articles published in [lo, hi), and approved ones still due in it."""
     d = deliveries
     chans = list(website_channels)
     with reader(engine).connect() as conn:
-        done: list[int] = sorted(set(conn.execute(
-            sa.select(d.c.article_id).where(d.c.state == "sent", d.c.channel.in_(chans),
-                                            d.c.sent_at >= lo, d.c.sent_at < hi)).scalars()))
+        done: list[int] = sorted(
+            set(
+                conn.execute(
+                    sa.select(d.c.article_id).where(
+                        d.c.state == "sent",
+                        d.c.channel.in_(chans),
+                        d.c.sent_at >= lo,
+                        d.c.sent_at < hi,
+                    )
+                ).scalars()
+            )
+        )
         due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
-        planned: list[int] = sorted(set(conn.execute(
-            sa.select(d.c.article_id).join(articles, articles.c.id == d.c.article_id)
-            .where(articles.c.state == "approved", d.c.channel.in_(chans),
-                   d.c.state.in_(("waiting", "retry")), due >= lo, due < hi)).scalars()) - set(done))
+        planned: list[int] = sorted(
+            set(
+                conn.execute(
+                    sa.select(d.c.article_id)
+                    .join(articles, articles.c.id == d.c.article_id)
+                    .where(
+                        articles.c.state == "approved",
+                        d.c.channel.in_(chans),
+                        d.c.state.in_(("waiting", "retry")),
+                        due >= lo,
+                        due < hi,
+                    )
+                ).scalars()
+            )
+            - set(done)
+        )
     return done, planned
 
 
 def sent_per_channel(engine: Engine, lo: datetime, hi: datetime) -> dict[str, int]:
     """Deliveries sent in [lo, hi), per channel."""
     with reader(engine).connect() as conn:
-        rows = conn.execute(sa.select(deliveries.c.channel, sa.func.count()).where(
-            deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi)
-            .group_by(deliveries.c.channel).order_by(deliveries.c.channel))
+        rows = conn.execute(
+            sa.select(deliveries.c.channel, sa.func.count())
+            .where(
+                deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi
+            )
+            .group_by(deliveries.c.channel)
+            .order_by(deliveries.c.channel)
+        )
         counts: list[Any] = list(rows)
     return {str(channel): int(count) for channel, count in counts}

@@ -16,9 +16,24 @@ __all__ = [
     "ParsedImage",
 ]
 
-ARTICLE_STATES = ("pending", "approved", "published", "partial", "rejected", "withdrawn", "retracted")
+ARTICLE_STATES = (
+    "pending",
+    "approved",
+    "published",
+    "partial",
+    "rejected",
+    "withdrawn",
+    "retracted",
+)
 DELIVERY_STATES = (
-    "waiting", "in_flight", "sent", "retry", "awaiting_url", "failed", "in_doubt", "cancelled",
+    "waiting",
+    "in_flight",
+    "sent",
+    "retry",
+    "awaiting_url",
+    "failed",
+    "in_doubt",
+    "cancelled",
     "retracted",
 )
 

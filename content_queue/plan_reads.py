@@ -45,8 +45,9 @@ def _month_of(col: sa.ColumnElement[datetime], bounds: Sequence[datetime]) -> sa
     return sa.case(*((col < bounds[i], i) for i in range(1, len(bounds))), else_=None)
 
 
-def year_figures(store: Store, bounds: Sequence[datetime], *,
-                 website_channels: Sequence[str]) -> YearFigures:
+def year_figures(
+    store: Store, bounds: Sequence[datetime], *, website_channels: Sequence[str]
+) -> YearFigures:
     """The plan page's figures for the months bounded by ``bounds`` (13 UTC instants).
 
     Three reads, each over the covering index ``ix_deliveries_state_sent``: posts and reach per
@@ -57,17 +58,24 @@ def year_figures(store: Store, bounds: Sequence[datetime], *,
     lo, hi = bounds[0], bounds[-1]
     sent = (d.c.state == "sent", d.c.sent_at >= lo, d.c.sent_at < hi)
     month = _month_of(d.c.sent_at, bounds).label("m")
-    posts_q = (sa.select(d.c.channel, month, sa.func.count(), sa.func.sum(r.c.value))
-               .select_from(d.outerjoin(r, r.c.delivery_id == d.c.id))
-               .where(*sent).group_by(d.c.channel, month))
+    posts_q = (
+        sa.select(d.c.channel, month, sa.func.count(), sa.func.sum(r.c.value))
+        .select_from(d.outerjoin(r, r.c.delivery_id == d.c.id))
+        .where(*sent)
+        .group_by(d.c.channel, month)
+    )
     # An article posted to two website channels counts once.
-    web_q = (sa.select(month, a.c.topic, sa.func.count(sa.distinct(d.c.article_id)))
-             .select_from(d.join(a, a.c.id == d.c.article_id))
-             .where(*sent, d.c.channel.in_(list(website_channels))).group_by(month, a.c.topic))
+    web_q = (
+        sa.select(month, a.c.topic, sa.func.count(sa.distinct(d.c.article_id)))
+        .select_from(d.join(a, a.c.id == d.c.article_id))
+        .where(*sent, d.c.channel.in_(list(website_channels)))
+        .group_by(month, a.c.topic)
+    )
     fail_month = _month_of(d.c.first_failure_at, bounds).label("m")
     # Read through ix_deliveries_first_failure_at (few rows); states are sorted out below.
-    fail_q = (sa.select(fail_month, d.c.state, d.c.first_failure_at, d.c.sent_at)
-              .where(d.c.first_failure_at >= lo, d.c.first_failure_at < hi))
+    fail_q = sa.select(fail_month, d.c.state, d.c.first_failure_at, d.c.sent_at).where(
+        d.c.first_failure_at >= lo, d.c.first_failure_at < hi
+    )
     with store.read() as conn:
         post_rows: list[Any] = list(conn.execute(posts_q))
         web_rows: list[Any] = list(conn.execute(web_q))
@@ -92,9 +100,13 @@ def year_figures(store: Store, bounds: Sequence[datetime], *,
         elif state == "sent" and sent_at is not None:
             hours.append((sent_at - first_at).total_seconds() / 3600)
     for m, (failed, hours) in grouped.items():
-        failures[m] = FailureMonth(m, failed, len(hours),
-                                   round(sum(hours) / len(hours), 1) if hours else None,
-                                   round(max(hours), 1) if hours else None)
+        failures[m] = FailureMonth(
+            m,
+            failed,
+            len(hours),
+            round(sum(hours) / len(hours), 1) if hours else None,
+            round(max(hours), 1) if hours else None,
+        )
     return YearFigures(dict(website), topics, reach, posts, failures)
 
 
@@ -106,5 +118,7 @@ def change_mark(store: Store) -> tuple[int, int]:
     with any change. Two primary-key look-ups: cheap enough to ask on every page view.
     """
     with store.read() as conn:
-        return (int(conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0),
-                int(conn.execute(sa.select(sa.func.max(reach_samples.c.id))).scalar() or 0))
+        return (
+            int(conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0),
+            int(conn.execute(sa.select(sa.func.max(reach_samples.c.id))).scalar() or 0),
+        )

@@ -80,41 +80,73 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
 
 
-def record_preparation(store: Store, article_id: int, channel: str, *, revision: int,
-                       fingerprint: str, due_at: datetime | None, data: Mapping[str, Any] | None,
-                       error: str | None, calls: Mapping[str, int] | None = None) -> Preparation:
+def record_preparation(
+    store: Store,
+    article_id: int,
+    channel: str,
+    *,
+    revision: int,
+    fingerprint: str,
+    due_at: datetime | None,
+    data: Mapping[str, Any] | None,
+    error: str | None,
+    calls: Mapping[str, int] | None = None,
+) -> Preparation:
     """Store the outcome of a preparation (replacing the previous one of this article/channel)."""
     values: dict[str, Any] = dict(
-        revision=revision, fingerprint=fingerprint, state="failed" if error else "ready",
-        data=dict(data or {}), error=error, calls=dict(calls or {}), due_at=due_at,
-        prepared_at=datetime.now(UTC))
+        revision=revision,
+        fingerprint=fingerprint,
+        state="failed" if error else "ready",
+        data=dict(data or {}),
+        error=error,
+        calls=dict(calls or {}),
+        due_at=due_at,
+        prepared_at=datetime.now(UTC),
+    )
     with store.tx() as conn:
         stmt = _insert(conn, preparations).values(article_id=article_id, channel=channel, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["article_id", "channel"],
-                                                set_=values))
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["article_id", "channel"], set_=values)
+        )
     return Preparation(article_id, channel, **values)
 
 
 def preparations_of(store: Store, article_id: int) -> dict[str, Preparation]:
     """The latest preparation of each channel of an article."""
     with store.read() as conn:
-        rows = conn.execute(sa.select(preparations).where(
-            preparations.c.article_id == article_id).order_by(preparations.c.channel)).all()
+        rows = conn.execute(
+            sa.select(preparations)
+            .where(preparations.c.article_id == article_id)
+            .order_by(preparations.c.channel)
+        ).all()
     return {r.channel: _preparation(r) for r in rows}
 
 
 def _preparation(r: Any) -> Preparation:
-    return Preparation(r.article_id, r.channel, r.revision, r.fingerprint, r.state,
-                       dict(r.data or {}), r.error, dict(r.calls or {}), r.due_at, r.prepared_at)
+    return Preparation(
+        r.article_id,
+        r.channel,
+        r.revision,
+        r.fingerprint,
+        r.state,
+        dict(r.data or {}),
+        r.error,
+        dict(r.calls or {}),
+        r.due_at,
+        r.prepared_at,
+    )
 
 
 def to_prepare(store: Store, article_ids: Iterable[int] | None = None) -> list[ToPrepare]:
     """Deliveries of approved articles not posted yet (of these articles, if given), by due time."""
-    q = (sa.select(deliveries.c.article_id, articles.c.revision, deliveries.c.channel,
-                   deliveries.c.due_at)
-         .join(articles, articles.c.id == deliveries.c.article_id)
-         .where(articles.c.state == "approved", deliveries.c.state.in_(_UNSENT))
-         .order_by(deliveries.c.due_at, deliveries.c.id))
+    q = (
+        sa.select(
+            deliveries.c.article_id, articles.c.revision, deliveries.c.channel, deliveries.c.due_at
+        )
+        .join(articles, articles.c.id == deliveries.c.article_id)
+        .where(articles.c.state == "approved", deliveries.c.state.in_(_UNSENT))
+        .order_by(deliveries.c.due_at, deliveries.c.id)
+    )
     if article_ids is not None:
         q = q.where(deliveries.c.article_id.in_(list(article_ids)))
     with store.read() as conn:
@@ -124,8 +156,11 @@ def to_prepare(store: Store, article_ids: Iterable[int] | None = None) -> list[T
 def facts_of(store: Store, channel: str) -> dict[str, Any]:
     """Every fact kept for a channel, by key."""
     with store.read() as conn:
-        rows = conn.execute(sa.select(channel_facts.c.key, channel_facts.c.value).where(
-            channel_facts.c.channel == channel)).all()
+        rows = conn.execute(
+            sa.select(channel_facts.c.key, channel_facts.c.value).where(
+                channel_facts.c.channel == channel
+            )
+        ).all()
     return {r.key: r.value for r in rows}
 
 
@@ -136,10 +171,14 @@ def save_facts(store: Store, channel: str, facts: Mapping[str, Any]) -> None:
     now = datetime.now(UTC)
     with store.tx() as conn:
         for key, value in facts.items():
-            stmt = _insert(conn, channel_facts).values(channel=channel, key=key, value=value,
-                                                       updated_at=now)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["channel", "key"],
-                                                    set_={"value": value, "updated_at": now}))
+            stmt = _insert(conn, channel_facts).values(
+                channel=channel, key=key, value=value, updated_at=now
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["channel", "key"], set_={"value": value, "updated_at": now}
+                )
+            )
 
 
 def add_delivery_calls(store: Store, calls: Mapping[int, Mapping[str, int]]) -> None:
@@ -148,23 +187,42 @@ def add_delivery_calls(store: Store, calls: Mapping[int, Mapping[str, int]]) -> 
     if not rows:
         return
     with store.tx() as conn:
-        for delivery_id, kind, n in rows:
-            stmt = _insert(conn, delivery_calls).values(delivery_id=delivery_id, kind=kind, count=n)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["delivery_id", "kind"],
-                set_={"count": delivery_calls.c.count + stmt.excluded.count}))
+        conn.execute(
+            _add_calls(conn),
+            [{"p_delivery": d, "p_kind": kind, "p_count": n} for d, kind, n in rows],
+        )
+
+
+_ADD_CALLS: dict[bool, Any] = {}
+
+
+def _add_calls(conn: Connection) -> Any:
+    """The upsert that adds to a delivery's count of a kind, built once per dialect."""
+    postgres = is_postgres(conn)
+    if postgres not in _ADD_CALLS:
+        stmt = _insert(conn, delivery_calls).values(
+            delivery_id=sa.bindparam("p_delivery"),
+            kind=sa.bindparam("p_kind"),
+            count=sa.bindparam("p_count"),
+        )
+        _ADD_CALLS[postgres] = stmt.on_conflict_do_update(
+            index_elements=["delivery_id", "kind"],
+            set_={"count": delivery_calls.c.count + stmt.excluded.count},
+        )
+    return _ADD_CALLS[postgres]
 
 
 def calls_of_article(store: Store, article_id: int) -> dict[int, dict[str, int]]:
     """Platform calls of each delivery of an article: {delivery id: {kind: count}}."""
-    q = (sa.select(delivery_calls.c.delivery_id, delivery_calls.c.kind, delivery_calls.c.count)
-         .join(deliveries, deliveries.c.id == delivery_calls.c.delivery_id)
-         .where(deliveries.c.article_id == article_id)
-         .order_by(delivery_calls.c.delivery_id, delivery_calls.c.kind))
+    q = (
+        sa.select(delivery_calls.c.delivery_id, delivery_calls.c.kind, delivery_calls.c.count)
+        .join(deliveries, deliveries.c.id == delivery_calls.c.delivery_id)
+        .where(deliveries.c.article_id == article_id)
+        .order_by(delivery_calls.c.delivery_id, delivery_calls.c.kind)
+    )
     out: dict[int, dict[str, int]] = {}
     with store.read() as conn:
         rows: list[Any] = list(conn.execute(q))
     for delivery_id, kind, count in rows:
         out.setdefault(int(delivery_id), {})[str(kind)] = int(count)
     return out
-

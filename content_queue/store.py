@@ -21,8 +21,9 @@ from content_queue.store_core import utcnow
 __all__ = ["ChannelPlan", "ChannelStatus", "Store", "SubmitResult", "claim_statement", "utcnow"]
 
 
-class Store(ArticleQueries, DeliveryQueries, ChannelStateQueries, AlertQueries, CardQueries,
-            ReachQueries):
+class Store(
+    ArticleQueries, DeliveryQueries, ChannelStateQueries, AlertQueries, CardQueries, ReachQueries
+):
     """Articles, deliveries, channel state, alerts, cards and reach over one SQLAlchemy engine."""
 
     @classmethod

@@ -27,8 +27,9 @@ from content_queue.workflow import (
 
 __all__ = ["TERMINAL_DELIVERY", "StoreCore", "delivery_of", "utcnow"]
 
-TERMINAL_DELIVERY = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.CANCELLED,
-                               DeliveryState.RETRACTED})
+TERMINAL_DELIVERY = frozenset(
+    {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.CANCELLED, DeliveryState.RETRACTED}
+)
 
 # Statements built once: building a statement costs more CPU than SQLite takes to run it. Bound
 # names carry a prefix so they never clash with SET columns.
@@ -36,15 +37,19 @@ _P = sa.bindparam
 
 _ARTICLE = sa.select(articles).where(articles.c.id == _P("p_article"))
 
-_DELIVERIES_OF = (sa.select(deliveries).where(deliveries.c.article_id == _P("p_article"))
-                  .order_by(deliveries.c.id))
+_DELIVERIES_OF = (
+    sa.select(deliveries)
+    .where(deliveries.c.article_id == _P("p_article"))
+    .order_by(deliveries.c.id)
+)
 
-_DELIVERY_STATES_OF = (sa.select(deliveries.c.state, deliveries.c.after_channel,
-                                  deliveries.c.next_attempt_at)
-                        .where(deliveries.c.article_id == _P("p_article")))
+_DELIVERY_STATES_OF = sa.select(
+    deliveries.c.state, deliveries.c.after_channel, deliveries.c.next_attempt_at
+).where(deliveries.c.article_id == _P("p_article"))
 
-_SETTLE_ARTICLE = articles.update().where(articles.c.id == _P("p_article"),
-                                          articles.c.state == "approved")
+_SETTLE_ARTICLE = articles.update().where(
+    articles.c.id == _P("p_article"), articles.c.state == "approved"
+)
 
 _AUDIT = audit_log.insert()
 
@@ -68,7 +73,8 @@ class StoreCore:
         # moment it is free, instead of polling SQLite's lock with sleeps (other processes still
         # wait through SQLite's busy timeout). PostgreSQL needs no such queue.
         self._writer: AbstractContextManager[Any] = (
-            nullcontext() if is_postgres(engine) else threading.RLock())
+            nullcontext() if is_postgres(engine) else threading.RLock()
+        )
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -84,14 +90,30 @@ class StoreCore:
 
     # ----- audit -----------------------------------------------------------------------------
     @staticmethod
-    def audit(conn: Connection, actor: Actor, action: str, article_id: int | None = None,
-              delivery_id: int | None = None, **detail: Any) -> None:
-        conn.execute(_AUDIT, dict(
-            at=utcnow(), actor=actor.name, via=actor.via, action=action, article_id=article_id,
-            delivery_id=delivery_id, detail=detail or None))
+    def audit(
+        conn: Connection,
+        actor: Actor,
+        action: str,
+        article_id: int | None = None,
+        delivery_id: int | None = None,
+        **detail: Any,
+    ) -> None:
+        conn.execute(
+            _AUDIT,
+            dict(
+                at=utcnow(),
+                actor=actor.name,
+                via=actor.via,
+                action=action,
+                article_id=article_id,
+                delivery_id=delivery_id,
+                detail=detail or None,
+            ),
+        )
 
-    def record_event(self, actor: Actor, action: str, article_id: int | None = None,
-                     **detail: Any) -> None:
+    def record_event(
+        self, actor: Actor, action: str, article_id: int | None = None, **detail: Any
+    ) -> None:
         """Write one audit row on its own (an event that changes no state, e.g. a refusal)."""
         with self.tx() as conn:
             self.audit(conn, actor, action, article_id, **detail)
@@ -107,8 +129,9 @@ class StoreCore:
     def _article(self, conn: Connection, article_id: int, *, lock: bool = False) -> Article:
         return self._article_and_rows(conn, article_id, lock=lock)[0]
 
-    def _article_and_rows(self, conn: Connection, article_id: int, *,
-                          lock: bool = False) -> tuple[Article, Sequence[Any]]:
+    def _article_and_rows(
+        self, conn: Connection, article_id: int, *, lock: bool = False
+    ) -> tuple[Article, Sequence[Any]]:
         """The article and its deliveries' raw rows (which also hold receipts)."""
         q = _ARTICLE.with_for_update() if lock and is_postgres(conn) else _ARTICLE
         row = conn.execute(q, {"p_article": article_id}).first()
@@ -119,8 +142,13 @@ class StoreCore:
         m.pop("updated_at")
         return Article(**m, deliveries=[delivery_of(d) for d in ds]), ds
 
-    def _settle_article(self, conn: Connection, article_id: int, now: datetime,
-                        states: builtins.list[str] | None = None) -> None:
+    def _settle_article(
+        self,
+        conn: Connection,
+        article_id: int,
+        now: datetime,
+        states: builtins.list[str] | None = None,
+    ) -> None:
         """``published`` or ``partial`` once every delivery is finished (``states``: read here
         unless the caller has just read them in this transaction)."""
         if states is None:

@@ -112,8 +112,9 @@ deliveries = sa.Table(
     # PostgreSQL's claim reads due deliveries oldest first straight from this index, with no sort
     # however many are due (queries spell the condition exactly as DUE_CONDITION to use it).
     # SQLite's planner would not pick it; its claim reads ix_deliveries_state_next instead.
-    sa.Index("ix_deliveries_due", "next_attempt_at", "id",
-             postgresql_where=sa.text(DUE_CONDITION)).ddl_if(dialect="postgresql"),
+    sa.Index(
+        "ix_deliveries_due", "next_attempt_at", "id", postgresql_where=sa.text(DUE_CONDITION)
+    ).ddl_if(dialect="postgresql"),
     sa.Index("ix_deliveries_reach_next", "reach_next_at"),
     # The web calendar and plan read deliveries by day (sent, due, first failure).
     sa.Index("ix_deliveries_state_sent", "state", "sent_at", "channel", "article_id"),

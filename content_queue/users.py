@@ -72,17 +72,25 @@ def _user(row: sa.Row) -> WebUser:  # type: ignore[type-arg]
     return WebUser(**{f: m[f] for f in WebUser.__dataclass_fields__})
 
 
-def add_user(store: Store, name: str, role: str, password_hash: str, actor: Actor, *,
-             full_name: str = "") -> WebUser:
+def add_user(
+    store: Store, name: str, role: str, password_hash: str, actor: Actor, *, full_name: str = ""
+) -> WebUser:
     """A new account; a taken name or an unknown role is refused with a readable reason."""
     if role not in ROLES:
         raise IllegalTransition(f"Vai trò “{role}” không hợp lệ; chọn: {', '.join(ROLES)}.")
     now = utcnow()
     try:
         with store.tx() as conn:
-            conn.execute(web_users.insert().values(
-                name=name, full_name=full_name, role=role, password_hash=password_hash,
-                created_at=now, updated_at=now))
+            conn.execute(
+                web_users.insert().values(
+                    name=name,
+                    full_name=full_name,
+                    role=role,
+                    password_hash=password_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             store.audit(conn, actor, "web_user_added", user=name, role=role)
     except IntegrityError:
         raise IllegalTransition(f"Tài khoản “{name}” đã có.") from None
@@ -111,60 +119,90 @@ def set_disabled(store: Store, name: str, disabled: bool, actor: Actor) -> None:
     """Disable (or enable) an account; disabling ends its sessions at once."""
     user = _require(store, name)
     with store.tx() as conn:
-        conn.execute(web_users.update().where(web_users.c.id == user.id).values(
-            disabled=disabled, updated_at=utcnow()))
+        conn.execute(
+            web_users.update()
+            .where(web_users.c.id == user.id)
+            .values(disabled=disabled, updated_at=utcnow())
+        )
         if disabled:
             conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
-        store.audit(conn, actor, "web_user_disabled" if disabled else "web_user_enabled",
-                    user=name)
+        store.audit(conn, actor, "web_user_disabled" if disabled else "web_user_enabled", user=name)
 
 
 def set_password_hash(store: Store, name: str, password_hash: str, actor: Actor) -> None:
     """A new password; every open session of the account ends and any lock is lifted."""
     user = _require(store, name)
     with store.tx() as conn:
-        conn.execute(web_users.update().where(web_users.c.id == user.id).values(
-            password_hash=password_hash, failed_logins=0, locked_until=None,
-            updated_at=utcnow()))
+        conn.execute(
+            web_users.update()
+            .where(web_users.c.id == user.id)
+            .values(
+                password_hash=password_hash, failed_logins=0, locked_until=None, updated_at=utcnow()
+            )
+        )
         conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
         store.audit(conn, actor, "web_password_changed", user=name)
 
 
-def record_login_failure(store: Store, user_id: int, *, lock_after: int,
-                         lock_for: timedelta, client: str | None) -> None:
+def record_login_failure(
+    store: Store, user_id: int, *, lock_after: int, lock_for: timedelta, client: str | None
+) -> None:
     """Count a wrong password; ``lock_after`` failures in a row lock the account for a while."""
     now = utcnow()
     with store.tx() as conn:
-        row = conn.execute(sa.select(web_users.c.failed_logins, web_users.c.name)
-                           .where(web_users.c.id == user_id)).one()
+        row = conn.execute(
+            sa.select(web_users.c.failed_logins, web_users.c.name).where(web_users.c.id == user_id)
+        ).one()
         failures = row.failed_logins + 1
         values: dict[str, object] = {"failed_logins": failures}
         if failures >= lock_after:
             values.update(failed_logins=0, locked_until=now + lock_for)
         conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
-        store.audit(conn, Actor(f"web:{row.name}", "web"), "web_login_failed", client=client,
-                    locked=failures >= lock_after)
+        store.audit(
+            conn,
+            Actor(f"web:{row.name}", "web"),
+            "web_login_failed",
+            client=client,
+            locked=failures >= lock_after,
+        )
 
 
 def record_login_success(store: Store, user_id: int, password_hash: str | None = None) -> None:
     """Reset the failure count; ``password_hash`` replaces the stored one (a rehash)."""
-    values: dict[str, object] = {"failed_logins": 0, "locked_until": None,
-                                 "last_login_at": utcnow()}
+    values: dict[str, object] = {
+        "failed_logins": 0,
+        "locked_until": None,
+        "last_login_at": utcnow(),
+    }
     if password_hash:
         values["password_hash"] = password_hash
     with store.tx() as conn:
         conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
 
 
-def open_session(store: Store, user: WebUser, token_hash: str, csrf_token: str,
-                 lifetime: timedelta, client: str | None) -> None:
+def open_session(
+    store: Store,
+    user: WebUser,
+    token_hash: str,
+    csrf_token: str,
+    lifetime: timedelta,
+    client: str | None,
+) -> None:
     """Store a new session (expired ones of every user are swept on the way)."""
     now = utcnow()
     with store.tx() as conn:
         conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
-        conn.execute(web_sessions.insert().values(
-            token_hash=token_hash, user_id=user.id, csrf_token=csrf_token, created_at=now,
-            last_seen_at=now, expires_at=now + lifetime, client=(client or "")[:100]))
+        conn.execute(
+            web_sessions.insert().values(
+                token_hash=token_hash,
+                user_id=user.id,
+                csrf_token=csrf_token,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + lifetime,
+                client=(client or "")[:100],
+            )
+        )
         store.audit(conn, user.actor, "web_login", client=client)
 
 
@@ -174,10 +212,15 @@ def session_user(store: Store, token_hash: str, *, idle: timedelta) -> SessionRo
     now = utcnow()
     with store.read() as conn:
         row = conn.execute(
-            sa.select(web_sessions.c.csrf_token, web_sessions.c.expires_at,
-                      web_sessions.c.last_seen_at, web_users)
+            sa.select(
+                web_sessions.c.csrf_token,
+                web_sessions.c.expires_at,
+                web_sessions.c.last_seen_at,
+                web_users,
+            )
             .join(web_users, web_users.c.id == web_sessions.c.user_id)
-            .where(web_sessions.c.token_hash == token_hash)).first()
+            .where(web_sessions.c.token_hash == token_hash)
+        ).first()
     if row is None:
         return None
     user = _user(row)
@@ -186,8 +229,11 @@ def session_user(store: Store, token_hash: str, *, idle: timedelta) -> SessionRo
         return None
     if now - row.last_seen_at > timedelta(minutes=1):
         with store.tx() as conn:
-            conn.execute(web_sessions.update().where(web_sessions.c.token_hash == token_hash)
-                         .values(last_seen_at=now))
+            conn.execute(
+                web_sessions.update()
+                .where(web_sessions.c.token_hash == token_hash)
+                .values(last_seen_at=now)
+            )
     return SessionRow(user, row.csrf_token, row.expires_at)
 
 

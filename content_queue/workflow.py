@@ -28,17 +28,16 @@ ARTICLE_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-
 class DeliveryState(enum.StrEnum):
     """Where one (article, channel) delivery stands."""
 
-    WAITING = "waiting"            # for its due time, or for the channel it links to
-    RETRY = "retry"                # due again at next_attempt_at (NULL: held, e.g. channel paused)
-    IN_FLIGHT = "in_flight"        # leased by a worker
+    WAITING = "waiting"  # for its due time, or for the channel it links to
+    RETRY = "retry"  # due again at next_attempt_at (NULL: held, e.g. channel paused)
+    IN_FLIGHT = "in_flight"  # leased by a worker
     SENT = "sent"
     AWAITING_URL = "awaiting_url"  # handoff: a person publishes and records the URL
-    FAILED = "failed"              # for good, admins alerted; an admin may retry
-    IN_DOUBT = "in_doubt"          # an attempt may have posted: looked for before any resend
+    FAILED = "failed"  # for good, admins alerted; an admin may retry
+    IN_DOUBT = "in_doubt"  # an attempt may have posted: looked for before any resend
     CANCELLED = "cancelled"
     RETRACTED = "retracted"
 
@@ -47,16 +46,16 @@ class ErrorKind(enum.StrEnum):
     """Why the last attempt of a delivery failed (``deliveries.last_error_kind``). Whether an
     earlier attempt may have posted is a separate fact (``deliveries.may_have_posted``)."""
 
-    TRANSIENT = "transient"              # network, 5xx: retried with backoff
-    RATE_LIMITED = "rate_limited"        # the channel backs off
-    AUTH = "auth"                        # the channel is paused until a person reconnects it
-    REJECTED = "rejected"                # the platform refused the content
-    GAVE_UP = "gave_up"                  # too many attempts
-    CANNOT_TELL = "cannot_tell"          # a look could not say whether the post exists
-    LEASE_EXPIRED = "lease_expired"      # the worker died mid-call
+    TRANSIENT = "transient"  # network, 5xx: retried with backoff
+    RATE_LIMITED = "rate_limited"  # the channel backs off
+    AUTH = "auth"  # the channel is paused until a person reconnects it
+    REJECTED = "rejected"  # the platform refused the content
+    GAVE_UP = "gave_up"  # too many attempts
+    CANNOT_TELL = "cannot_tell"  # a look could not say whether the post exists
+    LEASE_EXPIRED = "lease_expired"  # the worker died mid-call
     RECONCILED_ABSENT = "reconciled_absent"  # looked: not on the platform, will be sent
     UNKNOWN_CHANNEL = "unknown_channel"  # the channel left the configuration
-    BUG = "bug"                          # an unexpected exception in Loa or an adapter
+    BUG = "bug"  # an unexpected exception in Loa or an adapter
 
 
 _D = DeliveryState
@@ -64,8 +63,9 @@ _D = DeliveryState
 DELIVERY_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     _D.WAITING: frozenset({_D.IN_FLIGHT, _D.CANCELLED}),
     _D.RETRY: frozenset({_D.IN_FLIGHT, _D.RETRY, _D.CANCELLED}),
-    _D.IN_FLIGHT: frozenset({_D.SENT, _D.AWAITING_URL, _D.RETRY, _D.FAILED, _D.IN_DOUBT,
-                             _D.WAITING}),
+    _D.IN_FLIGHT: frozenset(
+        {_D.SENT, _D.AWAITING_URL, _D.RETRY, _D.FAILED, _D.IN_DOUBT, _D.WAITING}
+    ),
     _D.IN_DOUBT: frozenset({_D.IN_FLIGHT, _D.SENT, _D.RETRY, _D.CANCELLED}),
     _D.AWAITING_URL: frozenset({_D.SENT, _D.RETRY, _D.CANCELLED}),
     _D.FAILED: frozenset({_D.RETRY, _D.CANCELLED}),
@@ -86,14 +86,21 @@ def check_delivery_transition(delivery_id: int, state: str, target: str) -> Deli
     if new not in DELIVERY_TRANSITIONS[DeliveryState(state)]:
         raise IllegalTransition(
             f"Lượt đăng #{delivery_id} không thể chuyển từ “{DELIVERY_STATE_VI[DeliveryState(state)]}” "
-            f"sang “{DELIVERY_STATE_VI[new]}”.")
+            f"sang “{DELIVERY_STATE_VI[new]}”."
+        )
     return new
 
 
 DELIVERY_STATE_VI = {
-    _D.WAITING: "chờ đến giờ", _D.RETRY: "chờ thử lại", _D.IN_FLIGHT: "đang đăng",
-    _D.SENT: "đã đăng", _D.AWAITING_URL: "chờ ghi địa chỉ bài", _D.FAILED: "không đăng được",
-    _D.IN_DOUBT: "chưa rõ đã đăng hay chưa", _D.CANCELLED: "đã huỷ", _D.RETRACTED: "đã gỡ",
+    _D.WAITING: "chờ đến giờ",
+    _D.RETRY: "chờ thử lại",
+    _D.IN_FLIGHT: "đang đăng",
+    _D.SENT: "đã đăng",
+    _D.AWAITING_URL: "chờ ghi địa chỉ bài",
+    _D.FAILED: "không đăng được",
+    _D.IN_DOUBT: "chưa rõ đã đăng hay chưa",
+    _D.CANCELLED: "đã huỷ",
+    _D.RETRACTED: "đã gỡ",
 }
 
 _ACTION_VI = {

@@ -39,12 +39,16 @@ from content_queue.store import Store
 PG_SKIP = "PostgreSQL tests need LOA_TEST_DATABASE_URL (set by .ci/run)"
 
 
+# One key for the whole session, as one deployment has: a service started by a module-scoped
+# fixture keeps working while later tests run (tests of a wrong or rotated key set their own).
+SESSION_KEY = generate_key()
+
+
 @pytest.fixture(autouse=True)
 def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs like a deployment made by ``loa init``: with a credentials key."""
-    key = generate_key()
-    monkeypatch.setenv("LOA_SECRET_KEY", key)
-    return key
+    monkeypatch.setenv("LOA_SECRET_KEY", SESSION_KEY)
+    return SESSION_KEY
 
 
 @contextmanager
@@ -103,28 +107,53 @@ def store(db_url: str) -> Iterator[Store]:
         s.engine.dispose()
 
 
-def parsed_article(title: str = "Hội nghị triển khai cải cách hành chính năm 2026", *,
-                   topic: str = "a", body: str | None = None, cover: ParsedImage | None = None,
-                   external_id: str | None = None, source_name: str | None = None,
-                   channels: tuple[str, ...] = ()) -> ParsedArticle:
+def parsed_article(
+    title: str = "Hội nghị triển khai cải cách hành chính năm 2026",
+    *,
+    topic: str = "a",
+    body: str | None = None,
+    cover: ParsedImage | None = None,
+    external_id: str | None = None,
+    source_name: str | None = None,
+    channels: tuple[str, ...] = (),
+) -> ParsedArticle:
     """A cleaned article as ingestion would produce it; the content hash follows the text."""
     body = body if body is not None else f"Nội dung bài “{title}”: người dân được phục vụ tốt hơn."
     return ParsedArticle(
-        title=title, summary=f"Tóm tắt: {title}.", body_html=f"<p>{body}</p>", body_text=body,
-        topic=topic, channels=channels, cover=cover, external_id=external_id,
+        title=title,
+        summary=f"Tóm tắt: {title}.",
+        body_html=f"<p>{body}</p>",
+        body_text=body,
+        topic=topic,
+        channels=channels,
+        cover=cover,
+        external_id=external_id,
         source_name=source_name,
-        content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest())
+        content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
+    )
 
 
 def make_cover(path: Path, size: tuple[int, int] = (800, 450)) -> ParsedImage:
     """A real JPEG written with Pillow, described as ingestion would describe it."""
     Image.new("RGB", size, (200, 30, 40)).save(path, "JPEG", quality=80)
-    return ParsedImage(path=str(path), mime_type="image/jpeg", width=size[0], height=size[1],
-                       size_bytes=path.stat().st_size, caption="Ảnh bìa")
+    return ParsedImage(
+        path=str(path),
+        mime_type="image/jpeg",
+        width=size[0],
+        height=size[1],
+        size_bytes=path.stat().st_size,
+        caption="Ảnh bìa",
+    )
 
 
-def sandbox_config(wp: WordPressSandbox, fb: FacebookSandbox, zalo: ZaloSandbox,
-                   db: str = "sqlite:///loa.db", *, website_timeout: float = 1.0) -> str:
+def sandbox_config(
+    wp: WordPressSandbox,
+    fb: FacebookSandbox,
+    zalo: ZaloSandbox,
+    db: str = "sqlite:///loa.db",
+    *,
+    website_timeout: float = 1.0,
+) -> str:
     """A config.toml pointing every channel at a local sandbox (no secret in it)."""
     return f"""
 [database]
@@ -183,8 +212,11 @@ class Workspace:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """WordPress, Facebook and Zalo sandboxes, and a config.toml (secrets in the environment)."""
-    for key in [k for k in os.environ if k.startswith("LOA_")
-                and k not in ("LOA_TEST_DATABASE_URL", "LOA_SECRET_KEY")]:
+    for key in [
+        k
+        for k in os.environ
+        if k.startswith("LOA_") and k not in ("LOA_TEST_DATABASE_URL", "LOA_SECRET_KEY")
+    ]:
         monkeypatch.delenv(key)
     wp, fb, zalo = WordPressSandbox(), FacebookSandbox(), ZaloSandbox()
     for sb in (wp, fb, zalo):
@@ -202,8 +234,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
             sb.stop()
 
 
-def wait_for(condition: Callable[[], bool], step: Callable[[], object], *,
-             limit: float = 15.0) -> None:
+def wait_for(
+    condition: Callable[[], bool], step: Callable[[], object], *, limit: float = 15.0
+) -> None:
     """Run ``step`` until ``condition`` holds (a bounded wait, not a speed assertion)."""
     deadline = time.monotonic() + limit
     while True:

@@ -25,18 +25,26 @@ from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="Loa — đăng bài CCHC lên website, Facebook và Zalo theo lịch, sau khi được duyệt.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-channels_app = typer.Typer(help="Channel health, pause/resume and connecting accounts.",
-                           invoke_without_command=True)
+app = typer.Typer(
+    help="Loa — đăng bài CCHC lên website, Facebook và Zalo theo lịch, sau khi được duyệt.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+channels_app = typer.Typer(
+    help="Channel health, pause/resume and connecting accounts.", invoke_without_command=True
+)
 reach_app = typer.Typer(help="Reach collection.", no_args_is_help=True)
-secrets_app = typer.Typer(help="The key that encrypts stored channel credentials.",
-                          no_args_is_help=True)
+secrets_app = typer.Typer(
+    help="The key that encrypts stored channel credentials.", no_args_is_help=True
+)
 app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(secrets_app, name="secrets")
-users_app = typer.Typer(help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
 console = Console()
@@ -46,11 +54,20 @@ _state: dict[str, Any] = {"config": None}
 
 
 @app.callback()
-def _root(config: Annotated[Path | None, typer.Option("--config", "-c", help="config.toml path (else LOA_CONFIG, else ./config.toml)")] = None,
-          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="config.toml path (else LOA_CONFIG, else ./config.toml)"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     _state["config"] = config
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _loa() -> Loa:
@@ -76,14 +93,22 @@ def _print_articles(loa: Loa, items: list[Article], as_json: bool) -> None:
     t = Table("ID", "Tiêu đề", "Chủ đề", "Trạng thái", "Lịch đăng", "Kênh")
     for a in items:
         chans = ", ".join(f"{d.channel}:{d.state}" for d in a.deliveries) or ", ".join(a.channels)
-        t.add_row(str(a.id), a.title[:60], a.topic, STATE_VI.get(a.state, a.state),
-                  _local(a.scheduled_at or a.publish_at, loa), chans)
+        t.add_row(
+            str(a.id),
+            a.title[:60],
+            a.topic,
+            STATE_VI.get(a.state, a.state),
+            _local(a.scheduled_at or a.publish_at, loa),
+            chans,
+        )
     console.print(t)
 
 
 # ----- setup -----------------------------------------------------------------------------------
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="Folder for the new workspace")] = Path(".")) -> None:
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new workspace")] = Path("."),
+) -> None:
     """Write a starter config.toml, .env.example and the inbox folders."""
     from bot.cli.workspace import write_workspace
 
@@ -126,8 +151,10 @@ def check() -> None:
 
 # ----- articles --------------------------------------------------------------------------------
 @app.command()
-def submit(files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
-           by: Annotated[str | None, typer.Option(help="Editor name")] = None) -> None:
+def submit(
+    files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
+    by: Annotated[str | None, typer.Option(help="Editor name")] = None,
+) -> None:
     """Add article files to the queue (same checks as the inbox folder)."""
     from bot.service.intake import ingest_path
 
@@ -142,8 +169,10 @@ def submit(files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, 
 
 
 @app.command("queue")
-def queue_cmd(state: Annotated[str | None, typer.Option(help="Only this state")] = None,
-              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def queue_cmd(
+    state: Annotated[str | None, typer.Option(help="Only this state")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """List articles and their deliveries."""
     loa = _loa()
     _print_articles(loa, loa.store.list([state] if state else None), as_json)
@@ -156,9 +185,16 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     a = loa.store.get(article_id)
     if as_json:
         data = a.as_json()
-        data["audit"] = [{"at": e["at"].isoformat(), "actor": e["actor"], "via": e["via"],
-                          "action": e["action"], "detail": e["detail"]}
-                         for e in loa.store.audit_entries(article_id)]
+        data["audit"] = [
+            {
+                "at": e["at"].isoformat(),
+                "actor": e["actor"],
+                "via": e["via"],
+                "action": e["action"],
+                "detail": e["detail"],
+            }
+            for e in loa.store.audit_entries(article_id)
+        ]
         data.update(_readiness_json(loa, article_id))
         print(json.dumps([data], ensure_ascii=False, indent=2))
         return
@@ -168,22 +204,27 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
         console.print(f"Chủ đề: {a.topic_reason}")
     calls = calls_of_article(loa.store, article_id)
     for d in a.deliveries:
-        console.print(f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} "
-                      f"{d.last_error or ''}", markup=False)
+        console.print(
+            f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
+            markup=False,
+        )
         if d.id in calls:
             console.print("      lượt gọi nền tảng: " + describe_calls(calls[d.id]), markup=False)
     for name, p in preparations_of(loa.store, article_id).items():
         state = "sẵn sàng" if p.ready else f"CHƯA chuẩn bị được: {p.error}"
         notes = " ".join(p.data.get("notes") or [])
-        console.print(f"  chuẩn bị {name} ({_local(p.prepared_at, loa)}): {state} {notes}",
-                      markup=False)
+        console.print(
+            f"  chuẩn bị {name} ({_local(p.prepared_at, loa)}): {state} {notes}", markup=False
+        )
 
 
 @app.command()
-def approve(article_id: int,
-            at: Annotated[str | None, typer.Option(help='"YYYY-MM-DD HH:MM" local time')] = None,
-            now: Annotated[bool, typer.Option("--now", help="Due immediately")] = False,
-            by: Annotated[str | None, typer.Option(help="Approver name")] = None) -> None:
+def approve(
+    article_id: int,
+    at: Annotated[str | None, typer.Option(help='"YYYY-MM-DD HH:MM" local time')] = None,
+    now: Annotated[bool, typer.Option("--now", help="Due immediately")] = False,
+    by: Annotated[str | None, typer.Option(help="Approver name")] = None,
+) -> None:
     """Approve a pending article for the next free slot (or --at / --now)."""
     from bot.approval import approve_article
 
@@ -198,8 +239,11 @@ def approve(article_id: int,
 
 
 @app.command()
-def reject(article_id: int, reason: Annotated[str, typer.Option(help="Why (sent to the editor)")],
-           by: Annotated[str | None, typer.Option()] = None) -> None:
+def reject(
+    article_id: int,
+    reason: Annotated[str, typer.Option(help="Why (sent to the editor)")],
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Reject a pending article with a reason."""
     _loa().store.reject(article_id, _actor(by), reason)
     console.print(f"Đã từ chối bài #{article_id}.")
@@ -213,8 +257,11 @@ def withdraw(article_id: int, by: Annotated[str | None, typer.Option()] = None) 
 
 
 @app.command()
-def retract(article_id: int, by: Annotated[str | None, typer.Option()] = None,
-            yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False) -> None:
+def retract(
+    article_id: int,
+    by: Annotated[str | None, typer.Option()] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
     """Take a published article down from every channel."""
     from bot.approval import retract_article
 
@@ -232,9 +279,11 @@ _CHANNEL_HELP = "Channel (may be left out when only one delivery of the article 
 
 
 @app.command("retry")
-def retry_cmd(article_id: Annotated[int, typer.Argument(help="Article id")],
-              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
-              by: Annotated[str | None, typer.Option()] = None) -> None:
+def retry_cmd(
+    article_id: Annotated[int, typer.Argument(help="Article id")],
+    channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Queue a failed delivery again: ARTICLE [CHANNEL]."""
     from bot.delivery_commands import act_on_delivery
 
@@ -243,23 +292,29 @@ def retry_cmd(article_id: Annotated[int, typer.Argument(help="Article id")],
 
 
 @app.command()
-def confirm(article_id: Annotated[int, typer.Argument(help="Article id")],
-            channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
-            url: Annotated[str | None, typer.Argument(help="Public URL of the post")] = None,
-            by: Annotated[str | None, typer.Option()] = None) -> None:
+def confirm(
+    article_id: Annotated[int, typer.Argument(help="Article id")],
+    channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+    url: Annotated[str | None, typer.Argument(help="Public URL of the post")] = None,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Record that an in-doubt or hand-off delivery is online: ARTICLE [CHANNEL] [URL]."""
     from bot.delivery_commands import act_on_delivery, split_channel_and_url
 
     channel, url = split_channel_and_url([w for w in (channel, url) if w is not None])
     d = act_on_delivery(_loa(), "confirm", article_id, channel, _actor(by), url=url)
-    console.print(f"Đã ghi nhận bài #{d.article_id} đã lên {d.channel}"
-                  + (f": {d.url}." if d.url else "."), markup=False)
+    console.print(
+        f"Đã ghi nhận bài #{d.article_id} đã lên {d.channel}" + (f": {d.url}." if d.url else "."),
+        markup=False,
+    )
 
 
 @app.command()
-def notposted(article_id: Annotated[int, typer.Argument(help="Article id")],
-              channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
-              by: Annotated[str | None, typer.Option()] = None) -> None:
+def notposted(
+    article_id: Annotated[int, typer.Argument(help="Article id")],
+    channel: Annotated[str | None, typer.Argument(help=_CHANNEL_HELP)] = None,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Record that an in-doubt delivery did not reach the platform (it will be sent): ARTICLE [CHANNEL]."""
     from bot.delivery_commands import act_on_delivery
 
@@ -273,7 +328,11 @@ def _channel(name: str | None) -> str | None:
 
 # ----- service ---------------------------------------------------------------------------------
 @app.command()
-def dispatch(once: Annotated[bool, typer.Option("--once", help="Process what is due now, then exit")] = False) -> None:
+def dispatch(
+    once: Annotated[
+        bool, typer.Option("--once", help="Process what is due now, then exit")
+    ] = False,
+) -> None:
     """Publish everything due now (for cron and tests)."""
     if not once:
         err.print("Dùng `loa dispatch --once`, hoặc `loa run` để chạy dịch vụ liên tục.")
@@ -306,9 +365,11 @@ def _secret_key_problem(loa: Loa) -> str | None:
     from content_queue.channel_tokens import reseal_credentials
 
     if loa.settings.secret_key is None:
-        return ("secret_key: LOA_SECRET_KEY is missing — run `loa init` in the folder of "
-                "config.toml to add a new key to .env (Thiếu khóa mã hóa LOA_SECRET_KEY: chạy "
-                "`loa init` để tạo khóa vào .env).")
+        return (
+            "secret_key: LOA_SECRET_KEY is missing — run `loa init` in the folder of "
+            "config.toml to add a new key to .env (Thiếu khóa mã hóa LOA_SECRET_KEY: chạy "
+            "`loa init` để tạo khóa vào .env)."
+        )
     try:
         assert loa.cipher is not None
         reseal_credentials(loa.store.engine, loa.cipher)
@@ -329,8 +390,9 @@ def run() -> None:
 
 # ----- channels --------------------------------------------------------------------------------
 @channels_app.callback()
-def channels_list(ctx: typer.Context,
-                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def channels_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Show each channel's state and health."""
     if ctx.invoked_subcommand:
         return
@@ -338,18 +400,34 @@ def channels_list(ctx: typer.Context,
     rows = []
     for name, cs in loa.settings.parsed_channels.items():
         st = loa.store.channel_status(name)
-        rows.append({"channel": name, "type": cs.type, "enabled": cs.enabled, "paused": st.paused,
-                     "paused_reason": st.paused_reason, "needs_reauth": st.needs_reauth,
-                     "token_expires_at": st.token_expires_at.isoformat() if st.token_expires_at else None,
-                     "last_check_ok": st.last_check_ok, "last_check_detail": st.last_check_detail})
+        rows.append(
+            {
+                "channel": name,
+                "type": cs.type,
+                "enabled": cs.enabled,
+                "paused": st.paused,
+                "paused_reason": st.paused_reason,
+                "needs_reauth": st.needs_reauth,
+                "token_expires_at": st.token_expires_at.isoformat()
+                if st.token_expires_at
+                else None,
+                "last_check_ok": st.last_check_ok,
+                "last_check_detail": st.last_check_detail,
+            }
+        )
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     t = Table("Kênh", "Loại", "Bật", "Tạm dừng", "Token hết hạn", "Kiểm tra gần nhất")
     for r in rows:
-        t.add_row(str(r["channel"]), str(r["type"]), "có" if r["enabled"] else "không",
-                  str(r["paused_reason"] or "có") if r["paused"] else "không",
-                  str(r["token_expires_at"] or "—"), str(r["last_check_detail"] or "—"))
+        t.add_row(
+            str(r["channel"]),
+            str(r["type"]),
+            "có" if r["enabled"] else "không",
+            str(r["paused_reason"] or "có") if r["paused"] else "không",
+            str(r["token_expires_at"] or "—"),
+            str(r["last_check_detail"] or "—"),
+        )
     console.print(t)
 
 
@@ -391,8 +469,11 @@ def secrets_rotate() -> None:
     if loa.cipher is None:
         raise SecretKeyError("Thiếu khóa mã hóa LOA_SECRET_KEY (chạy `loa init` để tạo khóa).")
     rewritten = reseal_credentials(loa.store.engine, loa.cipher)
-    console.print(f"Đã mã hóa lại bằng khóa mới: {', '.join(rewritten)}." if rewritten
-                  else "Mọi thông tin đăng nhập đã được mã hóa bằng khóa mới nhất.")
+    console.print(
+        f"Đã mã hóa lại bằng khóa mới: {', '.join(rewritten)}."
+        if rewritten
+        else "Mọi thông tin đăng nhập đã được mã hóa bằng khóa mới nhất."
+    )
     if loa.cipher.key_count > 1:
         console.print("Giờ có thể bỏ khóa cũ khỏi LOA_SECRET_KEY (chỉ giữ khóa đầu tiên).")
 
@@ -407,7 +488,9 @@ def secrets_new_key() -> None:
 
 def _known(loa: Loa, name: str) -> None:
     if name not in loa.settings.parsed_channels:
-        raise NotFound(f"Không có kênh “{name}”; các kênh: {', '.join(loa.settings.parsed_channels)}.")
+        raise NotFound(
+            f"Không có kênh “{name}”; các kênh: {', '.join(loa.settings.parsed_channels)}."
+        )
 
 
 # ----- reach, reports, sandbox, demo -----------------------------------------------------------
@@ -422,9 +505,11 @@ def reach_collect() -> None:
 
 
 @app.command()
-def report(period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1 | 2026")],
-           fmt: Annotated[str, typer.Option("--format", help="docx | xlsx | md | json")] = "docx",
-           output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+def report(
+    period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1 | 2026")],
+    fmt: Annotated[str, typer.Option("--format", help="docx | xlsx | md | json")] = "docx",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
     """Write the plan's report for a period."""
     from bot.reports.files import write_report
 
@@ -436,7 +521,9 @@ def report(period: Annotated[str, typer.Option(help="2026-03 | 2026-Q1 | 2026-H1
 
 
 @app.command()
-def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0) -> None:
+def sandbox(
+    port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0,
+) -> None:
     """Serve local fake WordPress, Facebook and Zalo for exploration (Ctrl-C to stop)."""
     from bot.devtools.sandboxes import serve_sandboxes
 
@@ -444,8 +531,13 @@ def sandbox(port_base: Annotated[int, typer.Option(help="First port (0 = free po
 
 
 @app.command()
-def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None,
-         serve: Annotated[bool, typer.Option("--serve", help="Keep the sandboxes and the web page running (Ctrl-C stops)")] = False) -> None:
+def demo(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Keep the workspace here")] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Keep the sandboxes and the web page running (Ctrl-C stops)"),
+    ] = False,
+) -> None:
     """Run the whole flow against local sandboxes and write a report."""
     from bot.devtools.demo import run_demo
 
@@ -467,21 +559,33 @@ def _new_password(password_stdin: bool) -> str:
 
 
 @users_app.command("add")
-def users_add(name: Annotated[str, typer.Argument(help="Login name")],
-              role: Annotated[str, typer.Option(help="viewer | editor | admin")] = "viewer",
-              full_name: Annotated[str, typer.Option(help="Name shown in the audit log and cards")] = "",
-              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
-              by: Annotated[str | None, typer.Option()] = None) -> None:
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="viewer | editor | admin")] = "viewer",
+    full_name: Annotated[str, typer.Option(help="Name shown in the audit log and cards")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Create a web account; the password is asked (hidden) and stored as an Argon2 hash."""
     from bot.web.passwords import hash_password
     from content_queue.users import add_user
 
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
-        raise ValueError("Tên đăng nhập không được để trống, có khoảng trắng hoặc dài quá 100 ký tự.")
+        raise ValueError(
+            "Tên đăng nhập không được để trống, có khoảng trắng hoặc dài quá 100 ký tự."
+        )
     loa = _loa()
-    user = add_user(loa.store, name, role, hash_password(_new_password(password_stdin)), _actor(by),
-                    full_name=full_name.strip())
+    user = add_user(
+        loa.store,
+        name,
+        role,
+        hash_password(_new_password(password_stdin)),
+        _actor(by),
+        full_name=full_name.strip(),
+    )
     console.print(f"Đã tạo tài khoản {user.name} ({user.role}).")
 
 
@@ -493,21 +597,41 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     loa = _loa()
     users = list_users(loa.store)
     if as_json:
-        print(json.dumps([{"name": u.name, "full_name": u.full_name, "role": u.role,
-                           "disabled": u.disabled,
-                           "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
-                          for u in users], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": u.name,
+                        "full_name": u.full_name,
+                        "role": u.role,
+                        "disabled": u.disabled,
+                        "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                    }
+                    for u in users
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table("tài khoản", "họ tên", "vai trò", "trạng thái", "đăng nhập gần nhất")
     for u in users:
-        table.add_row(u.name, u.full_name, u.role, "đã khóa" if u.disabled else "hoạt động",
-                      _local(u.last_login_at, loa))
+        table.add_row(
+            u.name,
+            u.full_name,
+            u.role,
+            "đã khóa" if u.disabled else "hoạt động",
+            _local(u.last_login_at, loa),
+        )
     console.print(table)
 
 
 @users_app.command("disable")
-def users_disable(name: str, enable: Annotated[bool, typer.Option("--enable", help="Enable it again")] = False,
-                  by: Annotated[str | None, typer.Option()] = None) -> None:
+def users_disable(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable it again")] = False,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Disable an account (its sessions end at once); --enable undoes it."""
     from content_queue.users import set_disabled
 
@@ -516,9 +640,13 @@ def users_disable(name: str, enable: Annotated[bool, typer.Option("--enable", he
 
 
 @users_app.command("passwd")
-def users_passwd(name: str,
-                 password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
-                 by: Annotated[str | None, typer.Option()] = None) -> None:
+def users_passwd(
+    name: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Set a new password (its sessions end at once)."""
     from bot.web.passwords import hash_password
     from content_queue.users import set_password_hash
@@ -553,8 +681,14 @@ def _readiness_json(loa: Loa, article_id: int) -> dict[str, Any]:
     """Calls per delivery and each channel's preparation, for ``loa show --json``."""
     return {
         "calls": {str(k): v for k, v in calls_of_article(loa.store, article_id).items()},
-        "preparations": {name: {"state": p.state, "error": p.error, "calls": p.calls,
-                                "notes": p.data.get("notes") or [],
-                                "prepared_at": p.prepared_at.isoformat()}
-                         for name, p in preparations_of(loa.store, article_id).items()},
+        "preparations": {
+            name: {
+                "state": p.state,
+                "error": p.error,
+                "calls": p.calls,
+                "notes": p.data.get("notes") or [],
+                "prepared_at": p.prepared_at.isoformat(),
+            }
+            for name, p in preparations_of(loa.store, article_id).items()
+        },
     }

@@ -43,13 +43,17 @@ def ensure_secret_key(env_file: Path) -> bool:
         os.fchmod(fd, 0o600)
         with os.fdopen(os.dup(fd), "rb") as existing:
             text = existing.read().decode("utf-8", errors="replace")
-        if any(line.strip().startswith(f"{ENV_VAR}=") and line.split("=", 1)[1].strip()
-               for line in text.splitlines()):
+        if any(
+            line.strip().startswith(f"{ENV_VAR}=") and line.split("=", 1)[1].strip()
+            for line in text.splitlines()
+        ):
             return False
         prefix = "" if not text or text.endswith("\n") else "\n"
-        line = (f"{prefix}# Encrypts the channel credentials stored in the database. Keep a copy "
-                f"in a safe place:\n# without it they cannot be read. Rotation: see README.\n"
-                f"{ENV_VAR}={generate_key()}\n")
+        line = (
+            f"{prefix}# Encrypts the channel credentials stored in the database. Keep a copy "
+            f"in a safe place:\n# without it they cannot be read. Rotation: see README.\n"
+            f"{ENV_VAR}={generate_key()}\n"
+        )
         os.write(fd, line.encode("utf-8"))
         return True
     finally:

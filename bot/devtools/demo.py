@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 from rich.console import Console
@@ -67,6 +68,7 @@ def _wait_cards(tg: TelegramSandbox, ids: list[int]) -> dict[int, int]:
     _wait(seen, 15)
     return cards
 
+
 _MD_ONLINE = """---
 title: Người dân Lạng Sơn nộp hồ sơ lãnh sự trực tuyến toàn trình
 topic: đ
@@ -96,11 +98,17 @@ topic: h
 _DOCX_PARAS = [
     ("Title", "Sở Ngoại vụ rà soát, cắt giảm thủ tục hành chính năm 2026"),
     (None, "Chủ đề: e"),
-    (None, "Thực hiện Nghị quyết số 66/NQ-CP của Chính phủ, Sở Ngoại vụ tỉnh Lạng Sơn đã rà soát "
-           "toàn bộ thủ tục hành chính thuộc thẩm quyền giải quyết, đề xuất cắt giảm, đơn giản hóa "
-           "thành phần hồ sơ và rút ngắn thời gian giải quyết."),
-    (None, "Kết quả, thời gian giải quyết bình quân giảm 30%, nhiều thủ tục không còn yêu cầu "
-           "bản sao giấy tờ đã có trong cơ sở dữ liệu quốc gia."),
+    (
+        None,
+        "Thực hiện Nghị quyết số 66/NQ-CP của Chính phủ, Sở Ngoại vụ tỉnh Lạng Sơn đã rà soát "
+        "toàn bộ thủ tục hành chính thuộc thẩm quyền giải quyết, đề xuất cắt giảm, đơn giản hóa "
+        "thành phần hồ sơ và rút ngắn thời gian giải quyết.",
+    ),
+    (
+        None,
+        "Kết quả, thời gian giải quyết bình quân giảm 30%, nhiều thủ tục không còn yêu cầu "
+        "bản sao giấy tờ đã có trong cơ sở dữ liệu quốc gia.",
+    ),
 ]
 
 _MD_REJECTED_ONE = """---
@@ -161,19 +169,29 @@ def _check_pages(loa: Loa, checks: _Checks, article_id: int) -> None:
     http = requests.Session()
     page = http.get(f"{base}/dang-nhap", timeout=10)
     token = page.text.split('name="csrf" value="', 1)[-1].split('"', 1)[0]
-    r = http.post(f"{base}/dang-nhap", data={"username": WEB_USER, "password": WEB_PASSWORD,
-                                            "csrf": token}, timeout=10)
-    expect = {"/lich": "Lịch đăng", "/cho-duyet": "Bài chờ duyệt", "/ke-hoach": "Chủ đề a)–i)",
-              "/bao-cao": "Tải báo cáo Word", "/kenh": "Các kênh đăng bài",
-              f"/bai-viet/{article_id}": "Bản xem trước theo kênh"}
+    r = http.post(
+        f"{base}/dang-nhap",
+        data={"username": WEB_USER, "password": WEB_PASSWORD, "csrf": token},
+        timeout=10,
+    )
+    expect = {
+        "/lich": "Lịch đăng",
+        "/cho-duyet": "Bài chờ duyệt",
+        "/ke-hoach": "Chủ đề a)–i)",
+        "/bao-cao": "Tải báo cáo Word",
+        "/kenh": "Các kênh đăng bài",
+        f"/bai-viet/{article_id}": "Bản xem trước theo kênh",
+    }
     bad = []
     for path, text in expect.items():
         got = http.get(base + path, timeout=30)
         if got.status_code != 200 or text not in got.text or "Đăng xuất" not in got.text:
             bad.append(f"{path} ({got.status_code})")
-    checks.step(r.status_code == 200 and not bad,
-                f"Trang web {base}: đăng nhập và mở {len(expect)} trang"
-                + (f" — lỗi: {', '.join(bad)}" if bad else ""))
+    checks.step(
+        r.status_code == 200 and not bad,
+        f"Trang web {base}: đăng nhập và mở {len(expect)} trang"
+        + (f" — lỗi: {', '.join(bad)}" if bad else ""),
+    )
 
 
 def _config(boxes: Sandboxes, web_port: int) -> str:
@@ -199,7 +217,6 @@ broadcast = "each"                    # each article posted on Zalo is proposed 
 """
 
 
-
 class _Checks:
     def __init__(self, console: Console):
         self.console = console
@@ -211,8 +228,9 @@ class _Checks:
             self.failed.append(text)
 
 
-def run_demo(console: Console, directory: Path | None = None, *, timeout: float = 45,
-             serve: bool = False) -> int:
+def run_demo(
+    console: Console, directory: Path | None = None, *, timeout: float = 45, serve: bool = False
+) -> int:
     """Run the demo; 0 when every step did what it says. With ``serve``, the sandboxes and the
     service (with its web page) keep running afterwards until Ctrl-C."""
     started = time.monotonic()
@@ -227,13 +245,23 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
         loa = Loa(load_settings(work / "config.toml"))
         cover_problems = ensure_default_covers(loa)  # as `loa check` does: uploaded once
-        checks.step(not cover_problems and bool(loa.channel("zalo").default_cover_url()),  # type: ignore[attr-defined]
-                    "Ảnh bìa mặc định của Zalo đã tải lên website: "
-                    f"{loa.channel('zalo').default_cover_url() or cover_problems}")  # type: ignore[attr-defined]
-        add_user(loa.store, WEB_USER, "admin", hash_password(WEB_PASSWORD), Actor("demo"),
-                 full_name="Quản trị thử")
-        console.print(f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
-                      f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}")
+        zalo: Any = loa.channel("zalo")  # a ZaloOAChannel: it knows its default cover
+        checks.step(
+            not cover_problems and bool(zalo.default_cover_url()),
+            f"Ảnh bìa mặc định của Zalo đã tải lên website: {zalo.default_cover_url() or cover_problems}",
+        )
+        add_user(
+            loa.store,
+            WEB_USER,
+            "admin",
+            hash_password(WEB_PASSWORD),
+            Actor("demo"),
+            full_name="Quản trị thử",
+        )
+        console.print(
+            f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
+            f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}"
+        )
         inbox = loa.settings.path(loa.settings.queue.inbox)
         inbox.mkdir(parents=True, exist_ok=True)
         for p in _write_articles(work / "staging"):
@@ -242,8 +270,9 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
 
         service = Service(loa)
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=lambda: loop.run_until_complete(service.run()),
-                                  name="loa-run", daemon=True)
+        thread = threading.Thread(
+            target=lambda: loop.run_until_complete(service.run()), name="loa-run", daemon=True
+        )
         thread.start()
 
         # 1. the inbox is polled by the service: wait for 4 articles and 1 refusal
@@ -264,7 +293,9 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         # 2. decisions: a simulated admin presses the cards' buttons in the sandbox Telegram
         tg = boxes.telegram
         cards = _wait_cards(tg, [a.id for a in arts])
-        checks.step(len(cards) == len(arts), f"Telegram: {len(cards)} thẻ duyệt bài đã gửi cho quản trị")
+        checks.step(
+            len(cards) == len(arts), f"Telegram: {len(cards)} thẻ duyệt bài đã gửi cho quản trị"
+        )
         to_reject = next((a for a in arts if a.title.startswith("Thông báo lịch")), None)
         boxes.facebook.inject("http_500", count=1, path="/feed")
         console.print("  (đã cài một lỗi 500 của Facebook để thấy Loa thử lại)")
@@ -274,10 +305,13 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             if a is to_reject:
                 tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"rj:{a.id}:{a.revision}")
                 _wait(lambda: any("lý do" in m["text"].lower() for m in tg.sent[-3:]), 10)
-                question = next(m for m in reversed(tg.sent) if "lý do" in m.get("text", "").lower())
+                question = next(
+                    m for m in reversed(tg.sent) if "lý do" in m.get("text", "").lower()
+                )
                 # The reason counts only as a reply to the bot's question.
-                tg.send_user_message(Sandboxes.ADMIN_ID, REJECT_REASON,
-                                     reply_to_message_id=question["message_id"])
+                tg.send_user_message(
+                    Sandboxes.ADMIN_ID, REJECT_REASON, reply_to_message_id=question["message_id"]
+                )
             else:
                 tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
         _wait(lambda: not loa.store.list(["pending"]), 15)
@@ -287,12 +321,17 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
             elif a.scheduled_at:
                 when = a.scheduled_at.astimezone(loa.settings.schedule.tz)
                 chans = ", ".join(d.channel for d in a.deliveries)
-                console.print(f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
-                              f"đăng lúc {when:%H:%M:%S} ({chans})")
+                console.print(
+                    f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
+                    f"đăng lúc {when:%H:%M:%S} ({chans})"
+                )
         rejected = [a for a in loa.store.list(["rejected"])]
-        checks.step(len(rejected) == 1 and rejected[0].reject_reason == REJECT_REASON
-                    and len(loa.store.list(["approved"])) + len(loa.store.list(["published"])) == 3,
-                    "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram")
+        checks.step(
+            len(rejected) == 1
+            and rejected[0].reject_reason == REJECT_REASON
+            and len(loa.store.list(["approved"])) + len(loa.store.list(["published"])) == 3,
+            "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram",
+        )
 
         # 3. the scheduler publishes at the slots; wait until every approved article is done
         deadline = time.monotonic() + 30
@@ -309,16 +348,26 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
                 break
             time.sleep(0.3)
         received = boxes.received()
-        checks.step(all(received[c] >= 1 for c in ("website", "facebook", "zalo")),
-                    f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
-                    f"zalo {received['zalo']}")
+        checks.step(
+            all(received[c] >= 1 for c in ("website", "facebook", "zalo")),
+            f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
+            f"zalo {received['zalo']}",
+        )
         published = loa.store.list(["published", "partial"])
-        fb_sent = [d for a in published for d in a.deliveries
-                   if d.channel == "facebook" and d.state == "sent"]
-        feed_calls = [r for r in boxes.facebook.request_log if r[1] == "POST" and r[2].endswith("/feed")]
-        checks.step(len(boxes.facebook.records.get("posts", [])) == len(fb_sent)
-                    and len(feed_calls) == len(fb_sent) + 1,
-                    "Lỗi 500 của Facebook được khắc phục bằng thử lại, không đăng trùng")
+        fb_sent = [
+            d
+            for a in published
+            for d in a.deliveries
+            if d.channel == "facebook" and d.state == "sent"
+        ]
+        feed_calls = [
+            r for r in boxes.facebook.request_log if r[1] == "POST" and r[2].endswith("/feed")
+        ]
+        checks.step(
+            len(boxes.facebook.records.get("posts", [])) == len(fb_sent)
+            and len(feed_calls) == len(fb_sent) + 1,
+            "Lỗi 500 của Facebook được khắc phục bằng thử lại, không đăng trùng",
+        )
 
         # 4. reach
         for post in boxes.facebook.records.get("posts", []):
@@ -349,42 +398,71 @@ def run_demo(console: Console, directory: Path | None = None, *, timeout: float 
         report_path, _ = write_report(loa, period, "docx", work / f"bao-cao-{period}.docx")
         import docx
 
-        ok = report_path is not None and report_path.exists() and any(
-            "BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
+        ok = (
+            report_path is not None
+            and report_path.exists()
+            and any("BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
+        )
         checks.step(ok, f"Báo cáo: {report_path}")
         growth = kpis_for(loa, period).followers
-        gt = Table("Kênh", "Chỉ số", "API", "Đầu kỳ", "Cuối kỳ", "Tăng/giảm",
-                   title="Báo cáo — người theo dõi các kênh")
+        gt = Table(
+            "Kênh",
+            "Chỉ số",
+            "API",
+            "Đầu kỳ",
+            "Cuối kỳ",
+            "Tăng/giảm",
+            title="Báo cáo — người theo dõi các kênh",
+        )
         for g in growth:
-            gt.add_row(g.channel, g.label, g.metric, *(str(v) if v is not None else "—"
-                                                        for v in (g.start, g.end, g.growth)))
+            gt.add_row(
+                g.channel,
+                g.label,
+                g.metric,
+                *(str(v) if v is not None else "—" for v in (g.start, g.end, g.growth)),
+            )
         console.print(gt)
-        checks.step(any(g.growth for g in growth),
-                    "Báo cáo có bảng tăng trưởng người theo dõi (và biểu đồ)")
+        checks.step(
+            any(g.growth for g in growth), "Báo cáo có bảng tăng trưởng người theo dõi (và biểu đồ)"
+        )
 
         # summary
         now_local = datetime.now(loa.settings.schedule.tz)
-        ms = month_status(loa.store.engine, now_local.year, now_local.month,
-                          monthly_minimum=loa.settings.plan.monthly_website_minimum,
-                          website_channels=loa.settings.plan.website_channels,
-                          tz=loa.settings.schedule.timezone)
+        ms = month_status(
+            loa.store.engine,
+            now_local.year,
+            now_local.month,
+            monthly_minimum=loa.settings.plan.monthly_website_minimum,
+            website_channels=loa.settings.plan.website_channels,
+            tz=loa.settings.schedule.timezone,
+        )
         t = Table("Bài", "Trạng thái", "website", "facebook", "zalo", title="Tóm tắt")
         for a in loa.store.list():
             by = {d.channel: d.state for d in a.deliveries}
-            t.add_row(f"#{a.id} {a.title[:40]}", a.state, by.get("website", "—"),
-                      by.get("facebook", "—"), by.get("zalo", "—"))
+            t.add_row(
+                f"#{a.id} {a.title[:40]}",
+                a.state,
+                by.get("website", "—"),
+                by.get("facebook", "—"),
+                by.get("zalo", "—"),
+            )
         console.print(t)
-        console.print(f"Chỉ tiêu tháng {now_local:%m/%Y}: {ms.published}/{ms.minimum} bài trên "
-                      f"website ({'đạt' if ms.published >= ms.minimum else 'chưa đạt'}).")
+        console.print(
+            f"Chỉ tiêu tháng {now_local:%m/%Y}: {ms.published}/{ms.minimum} bài trên "
+            f"website ({'đạt' if ms.published >= ms.minimum else 'chưa đạt'})."
+        )
         alerts = loa.notifier.open_alerts()
         for al in alerts:
             console.print(f"  cảnh báo: {al['message']}")
-        console.print(f"Workspace: {work}\nReport: {report_path}\n"
-                      f"Time: {time.monotonic() - started:.1f} s")
+        console.print(
+            f"Workspace: {work}\nReport: {report_path}\nTime: {time.monotonic() - started:.1f} s"
+        )
         if serve:
-            console.print(f"[bold]Trang web: {loa.settings.web.base_url}[/] — đăng nhập "
-                          f"{WEB_USER} / {WEB_PASSWORD}. Sandbox: {boxes.website.url}/_sandbox/records"
-                          " … Nhấn Ctrl-C để dừng.")
+            console.print(
+                f"[bold]Trang web: {loa.settings.web.base_url}[/] — đăng nhập "
+                f"{WEB_USER} / {WEB_PASSWORD}. Sandbox: {boxes.website.url}/_sandbox/records"
+                " … Nhấn Ctrl-C để dừng."
+            )
             try:
                 while thread.is_alive():
                     thread.join(timeout=1)
@@ -427,11 +505,17 @@ def _demo_broadcast(loa: Loa, boxes: Sandboxes, checks: _Checks, console: Consol
         return
     tg.press_button(Sandboxes.ADMIN_ID, int(card["message_id"]), f"bc:a:{proposal.id}")  # type: ignore[call-overload]
     store = Broadcasts(loa.store)
-    _wait(lambda: (store.get(proposal.id) or proposal).state not in ("proposed", "approved",
-                                                                      "sending"), 15)
+    _wait(
+        lambda: (
+            (store.get(proposal.id) or proposal).state not in ("proposed", "approved", "sending")
+        ),
+        15,
+    )
     done = store.get(proposal.id)
     sent = boxes.zalo.records.get("broadcasts", [])
-    checks.step(done is not None and done.state == "sent" and len(sent) == 1,
-                f"Quản trị duyệt; Zalo nhận tin truyền thông gồm {len(done.article_ids) if done else 0} "
-                f"bài, tới {sent[0]['recipients'] if sent else 0} người theo dõi "
-                f"(trạng thái: {done.moderation_state if done else '—'})")
+    checks.step(
+        done is not None and done.state == "sent" and len(sent) == 1,
+        f"Quản trị duyệt; Zalo nhận tin truyền thông gồm {len(done.article_ids) if done else 0} "
+        f"bài, tới {sent[0]['recipients'] if sent else 0} người theo dõi "
+        f"(trạng thái: {done.moderation_state if done else '—'})",
+    )

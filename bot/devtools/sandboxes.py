@@ -32,8 +32,12 @@ class Sandboxes:
     @classmethod
     def start(cls, port_base: int = 0) -> Sandboxes:
         ports = tuple(port_base + i for i in range(4)) if port_base else (0, 0, 0, 0)
-        boxes = cls(WordPressSandbox(port=ports[0]), FacebookSandbox(port=ports[1]),
-                    ZaloSandbox(port=ports[2]), TelegramSandbox(port=ports[3]))
+        boxes = cls(
+            WordPressSandbox(port=ports[0]),
+            FacebookSandbox(port=ports[1]),
+            ZaloSandbox(port=ports[2]),
+            TelegramSandbox(port=ports[3]),
+        )
         for b in boxes.all():
             b.start()
         return boxes
@@ -79,17 +83,21 @@ timeout_seconds = 5
 
     def env_text(self) -> str:
         """The ``.env`` with the sandboxes' credentials."""
-        return (f"LOA_SECRET_KEY={self.secret_key}\n"
-                f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
-                f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
-                f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
-                f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
-                f"LOA_CHANNELS__ZALO__REFRESH_TOKEN={ZaloSandbox.INITIAL_REFRESH_TOKEN}\n")
+        return (
+            f"LOA_SECRET_KEY={self.secret_key}\n"
+            f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
+            f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
+            f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
+            f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
+            f"LOA_CHANNELS__ZALO__REFRESH_TOKEN={ZaloSandbox.INITIAL_REFRESH_TOKEN}\n"
+        )
 
     def received(self) -> dict[str, int]:
-        return {"website": len(self.website.records.get("posts", [])),
-                "facebook": len(self.facebook.records.get("posts", [])),
-                "zalo": len(self.zalo.records.get("articles", []))}
+        return {
+            "website": len(self.website.records.get("posts", [])),
+            "facebook": len(self.facebook.records.get("posts", [])),
+            "zalo": len(self.zalo.records.get("articles", [])),
+        }
 
 
 def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
@@ -99,13 +107,26 @@ def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None =
     not a style), so what a newcomer copies is a working ``config.toml`` and ``.env``.
     """
     boxes = Sandboxes.start(port_base)
-    console.print("[bold]Loa sandbox[/] — fake WordPress, Facebook Page, Zalo OA and Telegram Bot API on 127.0.0.1")
-    for name, b in (("website", boxes.website), ("facebook", boxes.facebook), ("zalo", boxes.zalo),
-                    ("telegram", boxes.telegram)):
-        console.print(f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)",
-                      markup=False, highlight=False)
-    for text in ("\nPut this in config.toml:", boxes.channels_toml(), "and this in .env:",
-                 boxes.env_text()):
+    console.print(
+        "[bold]Loa sandbox[/] — fake WordPress, Facebook Page, Zalo OA and Telegram Bot API on 127.0.0.1"
+    )
+    for name, b in (
+        ("website", boxes.website),
+        ("facebook", boxes.facebook),
+        ("zalo", boxes.zalo),
+        ("telegram", boxes.telegram),
+    ):
+        console.print(
+            f"  {name}: {b.url}  (what it received: {b.url}/_sandbox/records)",
+            markup=False,
+            highlight=False,
+        )
+    for text in (
+        "\nPut this in config.toml:",
+        boxes.channels_toml(),
+        "and this in .env:",
+        boxes.env_text(),
+    ):
         console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
     console.file.flush()
     try:

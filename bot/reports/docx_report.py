@@ -48,9 +48,14 @@ class ReportAgency:
     number_prefix: str = "/BC-SNgV"
     signer_title: str = "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC"
     signer_name: str = ""
-    recipients: list[str] = field(default_factory=lambda: [
-        "UBND tỉnh (b/c);", "Sở Nội vụ;", "Lãnh đạo Sở;", "Lưu: VT.",
-    ])
+    recipients: list[str] = field(
+        default_factory=lambda: [
+            "UBND tỉnh (b/c);",
+            "Sở Nội vụ;",
+            "Lãnh đạo Sở;",
+            "Lưu: VT.",
+        ]
+    )
 
 
 def _fmt(n: int | float | None) -> str:
@@ -63,12 +68,22 @@ def _fmt(n: int | float | None) -> str:
 
 
 def _channel_vi(ch: str) -> str:
-    return {"website": "Trang thông tin điện tử", "facebook": "Facebook", "zalo": "Zalo"}.get(ch, ch)
+    return {"website": "Trang thông tin điện tử", "facebook": "Facebook", "zalo": "Zalo"}.get(
+        ch, ch
+    )
 
 
-def _para(container, text: str = "", *, bold: bool = False, italic: bool = False,
-          align: int | None = None, size: int = BODY_PT, indent: bool = False,
-          space_after: int = 3) -> Paragraph:
+def _para(
+    container,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    align: int | None = None,
+    size: int = BODY_PT,
+    indent: bool = False,
+    space_after: int = 3,
+) -> Paragraph:
     p = container.add_paragraph()
     if align is not None:
         p.alignment = align
@@ -99,8 +114,15 @@ def _cell_lines(cell, lines: Sequence[tuple[str, bool, bool]], size: int = 13) -
     """Fills a cell with centred lines of (text, bold, italic)."""
     cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
     for text, bold, italic in lines:
-        _para(cell, text, bold=bold, italic=italic, align=WD_ALIGN_PARAGRAPH.CENTER, size=size,
-              space_after=0)
+        _para(
+            cell,
+            text,
+            bold=bold,
+            italic=italic,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+            size=size,
+            space_after=0,
+        )
 
 
 def _data_table(doc, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
@@ -130,8 +152,13 @@ def _fill(cell, text: str, *, bold: bool = False) -> None:
 def _legend_below(ax, entries: int) -> None:
     """A legend under the plot, outside the bars and lines it names."""
     if entries:
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
-                  ncol=min(entries, 4), frameon=False)
+        ax.legend(
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=min(entries, 4),
+            frameon=False,
+        )
 
 
 def _narrow_bars(ax, groups: int, series: int, width: float) -> None:  # type: ignore[no-untyped-def]
@@ -150,8 +177,13 @@ def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     for i, ch in enumerate(kpis.channels):
         xs = [j + i * width for j in range(len(keys))]
         ax.bar(xs, [ch.per_month.get(k, 0) for k in keys], width, label=_channel_vi(ch.channel))
-    ax.axhline(kpis.monthly_minimum, color="red", linestyle="--", linewidth=1,
-               label="Chỉ tiêu tối thiểu (Trang TTĐT)")
+    ax.axhline(
+        kpis.monthly_minimum,
+        color="red",
+        linestyle="--",
+        linewidth=1,
+        label="Chỉ tiêu tối thiểu (Trang TTĐT)",
+    )
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months, fontsize=7)
     _narrow_bars(ax, len(keys), len(kpis.channels), width)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -169,15 +201,22 @@ def _reach_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     if len(keys) < MIN_LINE_POINTS:  # a line needs points to join: bars for one or two months
         width = 0.8 / max(len(shown), 1)
         for i, ch in enumerate(shown):
-            ax.bar([j + i * width for j in range(len(keys))],
-                   [ch.reach_per_month.get(k, 0) for k in keys], width,
-                   label=_channel_vi(ch.channel))
+            ax.bar(
+                [j + i * width for j in range(len(keys))],
+                [ch.reach_per_month.get(k, 0) for k in keys],
+                width,
+                label=_channel_vi(ch.channel),
+            )
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))], months)
         _narrow_bars(ax, len(keys), len(shown), width)
     else:
         for ch in shown:
-            ax.plot(months, [ch.reach_per_month.get(k, 0) for k in keys], marker="o",
-                    label=_channel_vi(ch.channel))
+            ax.plot(
+                months,
+                [ch.reach_per_month.get(k, 0) for k in keys],
+                marker="o",
+                label=_channel_vi(ch.channel),
+            )
     ax.set_ylabel("Lượt tiếp cận", fontsize=8)
     ax.set_title("Lượt tiếp cận theo tháng đăng bài", fontsize=9)
     ax.tick_params(labelsize=7)
@@ -194,9 +233,12 @@ def _followers_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
     if all(len(g.points) >= MIN_LINE_POINTS for g in shown):
         for g in shown:
-            ax.plot([matplotlib.dates.date2num(d) for d, _ in g.points],
-                    [v for _, v in g.points], marker=".",
-                    label=_growth_name(g))
+            ax.plot(
+                [matplotlib.dates.date2num(d) for d, _ in g.points],
+                [v for _, v in g.points],
+                marker=".",
+                label=_growth_name(g),
+            )
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%d/%m"))
     else:  # too few samples for a line: the start and end of the period, side by side
         width = 0.4
@@ -252,13 +294,29 @@ def _header(doc, kpis: Kpis, agency: ReportAgency) -> None:
     # Word reads the cells' widths, LibreOffice the grid's: set both.
     for column, cell, width in zip(t.columns, (left, right), HEADER_WIDTHS_CM, strict=True):
         column.width = cell.width = Cm(width)
-    _cell_lines(left, [(agency.parent.upper(), False, False), (agency.name.upper(), True, False),
-                       ("—————", False, False), (f"Số:       {agency.number_prefix}", False, False)])
+    _cell_lines(
+        left,
+        [
+            (agency.parent.upper(), False, False),
+            (agency.name.upper(), True, False),
+            ("—————", False, False),
+            (f"Số:       {agency.number_prefix}", False, False),
+        ],
+    )
     day = kpis.generated_at.astimezone(ZoneInfo(kpis.timezone))
-    _cell_lines(right, [("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", True, False),
-                        ("Độc lập - Tự do - Hạnh phúc", True, False), ("—————", False, False),
-                        (f"{agency.place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}",
-                         False, True)])
+    _cell_lines(
+        right,
+        [
+            ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", True, False),
+            ("Độc lập - Tự do - Hạnh phúc", True, False),
+            ("—————", False, False),
+            (
+                f"{agency.place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}",
+                False,
+                True,
+            ),
+        ],
+    )
 
 
 def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
@@ -268,56 +326,97 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
     _header(doc, kpis, agency)
     _para(doc, "")
     _para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
-    _para(doc, "Kết quả thực hiện công tác thông tin, tuyên truyền cải cách hành chính "
-          f"{kpis.period.label_vi}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
-    _para(doc, f"Thực hiện Kế hoạch tuyên truyền cải cách hành chính năm {kpis.period.year}, "
-          f"{agency.name} báo cáo kết quả thực hiện {kpis.period.label_vi} như sau:", indent=True)
+    _para(
+        doc,
+        "Kết quả thực hiện công tác thông tin, tuyên truyền cải cách hành chính "
+        f"{kpis.period.label_vi}",
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        space_after=12,
+    )
+    _para(
+        doc,
+        f"Thực hiện Kế hoạch tuyên truyền cải cách hành chính năm {kpis.period.year}, "
+        f"{agency.name} báo cáo kết quả thực hiện {kpis.period.label_vi} như sau:",
+        indent=True,
+    )
 
     # I. Monthly quota on the website
-    _para(doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU ĐĂNG TIN, BÀI TRÊN TRANG THÔNG TIN ĐIỆN TỬ", bold=True)
+    _para(
+        doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU ĐĂNG TIN, BÀI TRÊN TRANG THÔNG TIN ĐIỆN TỬ", bold=True
+    )
     met = sum(1 for m in kpis.months if m.status == "met")
     due = sum(1 for m in kpis.months if m.status in ("met", "below"))
-    _para(doc, f"Trong kỳ báo cáo, Trang thông tin điện tử của Sở đã đăng {_fmt(kpis.website_articles)} "
-          f"tin, bài về CCHC; chỉ tiêu tối thiểu {kpis.monthly_minimum:02d} tin, bài/tháng đạt "
-          f"{met}/{due} tháng đã đến hạn.", indent=True)
-    _data_table(doc, ["Tháng", "Số tin, bài đã đăng", "Chỉ tiêu", "Đánh giá"],
-                [(f"{m.month:02d}/{m.year}", m.published, m.minimum, m.status_vi)
-                 for m in kpis.months])
+    _para(
+        doc,
+        f"Trong kỳ báo cáo, Trang thông tin điện tử của Sở đã đăng {_fmt(kpis.website_articles)} "
+        f"tin, bài về CCHC; chỉ tiêu tối thiểu {kpis.monthly_minimum:02d} tin, bài/tháng đạt "
+        f"{met}/{due} tháng đã đến hạn.",
+        indent=True,
+    )
+    _data_table(
+        doc,
+        ["Tháng", "Số tin, bài đã đăng", "Chỉ tiêu", "Đánh giá"],
+        [(f"{m.month:02d}/{m.year}", m.published, m.minimum, m.status_vi) for m in kpis.months],
+    )
     doc.add_picture(io.BytesIO(_chart_posts(kpis)), width=Cm(15))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     # II. Topics a)–i)
     _para(doc, "II. KẾT QUẢ THEO NỘI DUNG TUYÊN TRUYỀN", bold=True)
     covered = len(kpis.topics) - len(kpis.uncovered_topics)
-    _para(doc, f"Các tin, bài đã đăng bao quát {covered}/{len(kpis.topics)} nội dung tuyên truyền "
-          "theo Kế hoạch (mục a đến mục i).", indent=True)
-    _data_table(doc, ["Mục", "Nội dung tuyên truyền", "Số tin, bài"],
-                [(f"{t.key})", t.label, t.articles) for t in kpis.topics])
+    _para(
+        doc,
+        f"Các tin, bài đã đăng bao quát {covered}/{len(kpis.topics)} nội dung tuyên truyền "
+        "theo Kế hoạch (mục a đến mục i).",
+        indent=True,
+    )
+    _data_table(
+        doc,
+        ["Mục", "Nội dung tuyên truyền", "Số tin, bài"],
+        [(f"{t.key})", t.label, t.articles) for t in kpis.topics],
+    )
 
     # III. Social networks
     _para(doc, "III. KẾT QUẢ TRÊN CÁC NỀN TẢNG MẠNG XÃ HỘI (FACEBOOK, ZALO)", bold=True)
-    _para(doc, "Lượt tiếp cận là số liệu mới nhất do từng nền tảng cung cấp (Facebook: số người "
-          "tiếp cận; Zalo và Trang TTĐT: lượt xem); tương tác gồm lượt bày tỏ cảm xúc, bình luận, "
-          "chia sẻ và nhấp chuột. Chỉ số nền tảng không cung cấp được ghi là “không có số liệu”.",
-          indent=True)
-    _data_table(doc, ["Kênh", "Số bài đăng", "Lượt tiếp cận", "Lượt tương tác"],
-                [(_channel_vi(r.channel), r.posts, r.reach, r.engagement) for r in kpis.reach])
+    _para(
+        doc,
+        "Lượt tiếp cận là số liệu mới nhất do từng nền tảng cung cấp (Facebook: số người "
+        "tiếp cận; Zalo và Trang TTĐT: lượt xem); tương tác gồm lượt bày tỏ cảm xúc, bình luận, "
+        "chia sẻ và nhấp chuột. Chỉ số nền tảng không cung cấp được ghi là “không có số liệu”.",
+        indent=True,
+    )
+    _data_table(
+        doc,
+        ["Kênh", "Số bài đăng", "Lượt tiếp cận", "Lượt tương tác"],
+        [(_channel_vi(r.channel), r.posts, r.reach, r.engagement) for r in kpis.reach],
+    )
     if any(r.reach is not None for r in kpis.reach):
         doc.add_picture(io.BytesIO(_chart_reach(kpis)), width=Cm(15))
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
     if kpis.top_articles:
-        _para(doc, f"Các tin, bài có lượt tiếp cận cao nhất ({len(kpis.top_articles)} bài):",
-              indent=True)
-        _data_table(doc, ["TT", "Tin, bài", "Mục", "Lượt tiếp cận"],
-                    [(str(i), a.title, f"{a.topic})", a.reach)
-                     for i, a in enumerate(kpis.top_articles, 1)])
+        _para(
+            doc,
+            f"Các tin, bài có lượt tiếp cận cao nhất ({len(kpis.top_articles)} bài):",
+            indent=True,
+        )
+        _data_table(
+            doc,
+            ["TT", "Tin, bài", "Mục", "Lượt tiếp cận"],
+            [(str(i), a.title, f"{a.topic})", a.reach) for i, a in enumerate(kpis.top_articles, 1)],
+        )
     metrics = [(r.channel, m) for r in kpis.reach for m in r.metrics]
     if metrics:
-        _para(doc, "Chi tiết các chỉ số theo kênh (tên chỉ số do nền tảng đặt ghi ở cột riêng):",
-              indent=True)
-        _data_table(doc, ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng"],
-                    [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total)
-                     for ch, m in metrics])
+        _para(
+            doc,
+            "Chi tiết các chỉ số theo kênh (tên chỉ số do nền tảng đặt ghi ở cột riêng):",
+            indent=True,
+        )
+        _data_table(
+            doc,
+            ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng"],
+            [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total) for ch, m in metrics],
+        )
     _followers_section(doc, kpis)
 
     # IV. Shortcomings
@@ -330,8 +429,13 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
     _para(doc, "V. ĐỀ XUẤT", bold=True)
     for line in _proposals(kpis):
         _para(doc, f"- {line}", indent=True)
-    _para(doc, f"Trên đây là báo cáo kết quả thực hiện công tác thông tin, tuyên truyền cải cách "
-          f"hành chính {kpis.period.label_vi} của {agency.name}./.", indent=True, space_after=12)
+    _para(
+        doc,
+        f"Trên đây là báo cáo kết quả thực hiện công tác thông tin, tuyên truyền cải cách "
+        f"hành chính {kpis.period.label_vi} của {agency.name}./.",
+        indent=True,
+        space_after=12,
+    )
 
     _footer(doc, agency)
     out = Path(path)
@@ -345,9 +449,14 @@ def _followers_section(doc, kpis: Kpis) -> None:  # type: ignore[no-untyped-def]
     growth = kpis.followers
     if growth:
         _para(doc, "Số người theo dõi các kênh của Sở đầu kỳ và cuối kỳ báo cáo:", indent=True)
-        _data_table(doc, ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Đầu kỳ", "Cuối kỳ", "Tăng/giảm"],
-                    [(_channel_vi(g.channel), g.label, g.metric, g.start, g.end,
-                      _signed(g.growth)) for g in growth])
+        _data_table(
+            doc,
+            ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Đầu kỳ", "Cuối kỳ", "Tăng/giảm"],
+            [
+                (_channel_vi(g.channel), g.label, g.metric, g.start, g.end, _signed(g.growth))
+                for g in growth
+            ],
+        )
         if any(g.end is not None for g in growth):
             doc.add_picture(io.BytesIO(_chart_followers(kpis)), width=Cm(15))
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -356,18 +465,30 @@ def _followers_section(doc, kpis: Kpis) -> None:  # type: ignore[no-untyped-def]
     sent = [b for b in kpis.broadcasts if b.state == "sent"]
     doubt = [b for b in kpis.broadcasts if b.state != "sent"]
     people = sum(b.recipients or 0 for b in sent)
-    text = (f"Đã gửi {_fmt(len(sent))} tin truyền thông Zalo tới người theo dõi"
-            + (f" (khoảng {_fmt(people)} lượt người nhận)" if people else "") + ".")
+    text = (
+        f"Đã gửi {_fmt(len(sent))} tin truyền thông Zalo tới người theo dõi"
+        + (f" (khoảng {_fmt(people)} lượt người nhận)" if people else "")
+        + "."
+    )
     if doubt:
         text += f" Có {_fmt(len(doubt))} tin chưa xác định được đã gửi hay chưa."
     _para(doc, text, indent=True)
     if kpis.broadcasts:
         zone = ZoneInfo(kpis.timezone)
-        _data_table(doc, ["Thời điểm gửi", "Kênh", "Số bài", "Người theo dõi", "Trạng thái"],
-                    [(b.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), _channel_vi(b.channel),
-                      len(b.article_ids), b.recipients,
-                      "Đã gửi" if b.state == "sent" else "Chưa xác định")
-                     for b in kpis.broadcasts])
+        _data_table(
+            doc,
+            ["Thời điểm gửi", "Kênh", "Số bài", "Người theo dõi", "Trạng thái"],
+            [
+                (
+                    b.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
+                    _channel_vi(b.channel),
+                    len(b.article_ids),
+                    b.recipients,
+                    "Đã gửi" if b.state == "sent" else "Chưa xác định",
+                )
+                for b in kpis.broadcasts
+            ],
+        )
 
 
 def _signed(n: int | None) -> str:
@@ -379,36 +500,51 @@ def _signed(n: int | None) -> str:
 def _issues(kpis: Kpis) -> list[str]:
     out: list[str] = []
     if kpis.months_below:
-        months = ", ".join(f"{m.month:02d}/{m.year} ({m.published}/{m.minimum})"
-                           for m in kpis.months_below)
-        out.append(f"Chưa đạt chỉ tiêu đăng tin, bài trên Trang thông tin điện tử trong các tháng: "
-                   f"{months}.")
+        months = ", ".join(
+            f"{m.month:02d}/{m.year} ({m.published}/{m.minimum})" for m in kpis.months_below
+        )
+        out.append(
+            f"Chưa đạt chỉ tiêu đăng tin, bài trên Trang thông tin điện tử trong các tháng: "
+            f"{months}."
+        )
     if kpis.uncovered_topics:
-        out.append("Chưa có tin, bài về các nội dung tuyên truyền: "
-                   + ", ".join(f"{k})" for k in kpis.uncovered_topics) + ".")
+        out.append(
+            "Chưa có tin, bài về các nội dung tuyên truyền: "
+            + ", ".join(f"{k})" for k in kpis.uncovered_topics)
+            + "."
+        )
     f = kpis.failures
     if f.failed:
         out.append(f"Có {len(f.failed)} lượt đăng bài không thành công chưa được khắc phục.")
     if f.fixed:
-        out.append(f"Có {len(f.fixed)} lượt đăng bài gặp sự cố và đã được khắc phục; thời gian khắc "
-                   f"phục trung vị {_fmt(f.median_hours_to_fix)} giờ, lâu nhất "
-                   f"{_fmt(f.max_hours_to_fix)} giờ.")
+        out.append(
+            f"Có {len(f.fixed)} lượt đăng bài gặp sự cố và đã được khắc phục; thời gian khắc "
+            f"phục trung vị {_fmt(f.median_hours_to_fix)} giờ, lâu nhất "
+            f"{_fmt(f.max_hours_to_fix)} giờ."
+        )
     unavailable = sorted({m for r in kpis.reach for m in r.unavailable})
     if unavailable:
-        out.append("Một số chỉ số không được nền tảng cung cấp: "
-                   + ", ".join(f"{metric_vi(m)} ({m})" for m in unavailable) + ".")
+        out.append(
+            "Một số chỉ số không được nền tảng cung cấp: "
+            + ", ".join(f"{metric_vi(m)} ({m})" for m in unavailable)
+            + "."
+        )
     return out
 
 
 def _proposals(kpis: Kpis) -> list[str]:
     out = []
     if kpis.months_below:
-        out.append("Các phòng, đơn vị tăng cường cung cấp tin, bài để bảo đảm đăng ít nhất "
-                   f"{kpis.monthly_minimum:02d} tin, bài/tháng trên Trang thông tin điện tử.")
+        out.append(
+            "Các phòng, đơn vị tăng cường cung cấp tin, bài để bảo đảm đăng ít nhất "
+            f"{kpis.monthly_minimum:02d} tin, bài/tháng trên Trang thông tin điện tử."
+        )
     if kpis.uncovered_topics:
         out.append("Bổ sung tin, bài về các nội dung tuyên truyền chưa được đề cập trong kỳ.")
-    out.append("Tiếp tục đẩy mạnh tuyên truyền CCHC trên các nền tảng mạng xã hội (Facebook, "
-               "Zalo) để nâng cao lượt tiếp cận, tương tác của người dân, doanh nghiệp.")
+    out.append(
+        "Tiếp tục đẩy mạnh tuyên truyền CCHC trên các nền tảng mạng xã hội (Facebook, "
+        "Zalo) để nâng cao lượt tiếp cận, tương tác của người dân, doanh nghiệp."
+    )
     return out
 
 

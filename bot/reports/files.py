@@ -18,14 +18,20 @@ FORMATS = ("docx", "xlsx", "md", "json")
 def kpis_for(loa: Loa, period_text: str) -> Kpis:
     """The KPIs of a period, computed from the database."""
     s = loa.settings
-    return compute_kpis(loa.store.engine, parse_period(period_text),
-                        monthly_minimum=s.plan.monthly_website_minimum,
-                        website_channels=s.plan.website_channels, topics=loa.topics,
-                        tz=s.schedule.timezone, now=datetime.now(UTC))
+    return compute_kpis(
+        loa.store.engine,
+        parse_period(period_text),
+        monthly_minimum=s.plan.monthly_website_minimum,
+        website_channels=s.plan.website_channels,
+        topics=loa.topics,
+        tz=s.schedule.timezone,
+        now=datetime.now(UTC),
+    )
 
 
-def write_report(loa: Loa, period_text: str, fmt: str,
-                 output: Path | None = None) -> tuple[Path | None, str | None]:
+def write_report(
+    loa: Loa, period_text: str, fmt: str, output: Path | None = None
+) -> tuple[Path | None, str | None]:
     """Write the report file (docx/xlsx) and return its path, or return the md/json text."""
     if fmt not in FORMATS:
         raise ValueError(f"Định dạng “{fmt}” không hỗ trợ; chọn một trong: {', '.join(FORMATS)}.")
@@ -40,8 +46,13 @@ def write_report(loa: Loa, period_text: str, fmt: str,
     if fmt == "xlsx":
         return write_xlsx(kpis, path), None
     s = loa.settings
-    agency = ReportAgency(name=s.agency.name, parent=s.agency.parent, place=s.agency.place,
-                          number_prefix=f"/BC-{s.agency.short_name}",
-                          signer_title=s.report.signer_title, signer_name=s.report.signer_name,
-                          recipients=list(s.report.recipients))
+    agency = ReportAgency(
+        name=s.agency.name,
+        parent=s.agency.parent,
+        place=s.agency.place,
+        number_prefix=f"/BC-{s.agency.short_name}",
+        signer_title=s.report.signer_title,
+        signer_name=s.report.signer_name,
+        recipients=list(s.report.recipients),
+    )
     return write_docx(kpis, path, agency=agency), None

@@ -121,17 +121,30 @@ def parse_period(text: str) -> Period:
         )
     year = int(m.group(1))
     if month is not None:
-        return Period(f"{year}-{month:02d}", "month", year, date(year, month, 1),
-                      _last_day(year, month), f"tháng {month} năm {year}")
+        return Period(
+            f"{year}-{month:02d}",
+            "month",
+            year,
+            date(year, month, 1),
+            _last_day(year, month),
+            f"tháng {month} năm {year}",
+        )
     if m.group(3):
         q = int(m.group(3))
-        return Period(f"{year}-Q{q}", "quarter", year, date(year, 3 * q - 2, 1),
-                      _last_day(year, 3 * q), f"quý {_ROMAN[q]} năm {year}")
+        return Period(
+            f"{year}-Q{q}",
+            "quarter",
+            year,
+            date(year, 3 * q - 2, 1),
+            _last_day(year, 3 * q),
+            f"quý {_ROMAN[q]} năm {year}",
+        )
     if m.group(4):
         h = int(m.group(4))
         label = f"6 tháng đầu năm {year}" if h == 1 else f"6 tháng cuối năm {year}"
-        return Period(f"{year}-H{h}", "half", year, date(year, 6 * h - 5, 1),
-                      _last_day(year, 6 * h), label)
+        return Period(
+            f"{year}-H{h}", "half", year, date(year, 6 * h - 5, 1), _last_day(year, 6 * h), label
+        )
     return Period(str(year), "year", year, date(year, 1, 1), date(year, 12, 31), f"năm {year}")
 
 
@@ -274,8 +287,9 @@ class Kpis:
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON-ready data (ISO dates), including the article ids behind every count."""
-        return _jsonable(asdict(self)) | {"period": _jsonable(asdict(self.period))
-                                          | {"months": self.period.months}}
+        return _jsonable(asdict(self)) | {
+            "period": _jsonable(asdict(self.period)) | {"months": self.period.months}
+        }
 
 
 def _jsonable(value: Any) -> Any:
@@ -325,14 +339,24 @@ def _engagement_of(samples: Mapping[str, int | None]) -> int | None:
 
 
 def _failures(failed: list[FailedRow], fixed_rows: list[FixedRow]) -> Failures:
-    fixed = [FixedFailure(r.id, r.article_id, r.channel, r.first_failure_at, r.sent_at,
-                          round((r.sent_at - r.first_failure_at).total_seconds() / 3600, 2))
-             for r in fixed_rows]
+    fixed = [
+        FixedFailure(
+            r.id,
+            r.article_id,
+            r.channel,
+            r.first_failure_at,
+            r.sent_at,
+            round((r.sent_at - r.first_failure_at).total_seconds() / 3600, 2),
+        )
+        for r in fixed_rows
+    ]
     hours = [f.hours_to_fix for f in fixed]
-    return Failures([FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error)
-                     for r in failed], fixed,
-                    round(statistics.median(hours), 2) if hours else None,
-                    max(hours) if hours else None)
+    return Failures(
+        [FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error) for r in failed],
+        fixed,
+        round(statistics.median(hours), 2) if hours else None,
+        max(hours) if hours else None,
+    )
 
 
 def compute_kpis(
@@ -354,9 +378,18 @@ def compute_kpis(
     sent, samples = read.sent, read.samples
     failures = _failures(read.failed, read.fixed)
     followers = _growth(engine, lo, hi, zone)
-    sent_broadcasts = [BroadcastSent(b.id, b.channel, b.sent_at or b.proposed_at, b.state,
-                                     b.moderation_state, b.recipients, list(b.article_ids))
-                       for b in broadcasts_between(engine, lo, hi)]
+    sent_broadcasts = [
+        BroadcastSent(
+            b.id,
+            b.channel,
+            b.sent_at or b.proposed_at,
+            b.state,
+            b.moderation_state,
+            b.recipients,
+            list(b.article_ids),
+        )
+        for b in broadcasts_between(engine, lo, hi)
+    ]
 
     web_by_month: dict[str, set[int]] = defaultdict(set)
     by_channel: dict[str, list[Any]] = defaultdict(list)
@@ -411,22 +444,42 @@ def compute_kpis(
         for metric in sorted(metric_vals):
             vals = metric_vals[metric]
             got = [v for _, v in vals if v is not None]
-            metrics.append(MetricTotal(metric, sum(got) if got else None, len(got),
-                                       len(vals) - len(got),
-                                       sorted({a for a, v in vals if v is not None})))
-        channels.append(ChannelPosts(ch, len(rows), sorted({r.article_id for r, _ in rows}),
-                                     dict(per_month)))
-        reach.append(ChannelReach(ch, len(rows), reach_total, engagement_total, metrics,
-                                  dict(reach_month), [m.metric for m in metrics if m.total is None]))
+            metrics.append(
+                MetricTotal(
+                    metric,
+                    sum(got) if got else None,
+                    len(got),
+                    len(vals) - len(got),
+                    sorted({a for a, v in vals if v is not None}),
+                )
+            )
+        channels.append(
+            ChannelPosts(ch, len(rows), sorted({r.article_id for r, _ in rows}), dict(per_month))
+        )
+        reach.append(
+            ChannelReach(
+                ch,
+                len(rows),
+                reach_total,
+                engagement_total,
+                metrics,
+                dict(reach_month),
+                [m.metric for m in metrics if m.total is None],
+            )
+        )
 
     by_topic: dict[str, list[int]] = defaultdict(list)
     for aid, (_title, topic) in sorted(published.items()):
         by_topic[topic].append(aid)
-    coverage = [TopicCoverage(t.key, t.label, len(by_topic.get(t.key, [])), by_topic.get(t.key, []))
-                for t in topics.values()]
+    coverage = [
+        TopicCoverage(t.key, t.label, len(by_topic.get(t.key, [])), by_topic.get(t.key, []))
+        for t in topics.values()
+    ]
     top = sorted(
-        (ArticleReach(aid, published[aid][0], published[aid][1], sum(pc.values()), pc)
-         for aid, pc in article_reach.items()),
+        (
+            ArticleReach(aid, published[aid][0], published[aid][1], sum(pc.values()), pc)
+            for aid, pc in article_reach.items()
+        ),
         key=lambda a: (-a.reach, a.article_id),
     )[:TOP_ARTICLES]
 
@@ -449,7 +502,7 @@ def compute_kpis(
             "engagement_metrics": list(ENGAGEMENT_METRICS),
             "reach": "latest available sample of the first reach metric a post has, summed",
             "followers": "first and last available follower count in the period; the start is "
-                         "the last count before the period when there is one",
+            "the last count before the period when there is one",
         },
         followers=followers,
         broadcasts=sent_broadcasts,
@@ -462,8 +515,18 @@ def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> lis
         daily: dict[date, int] = {}
         for at, value in g.points:
             daily[at.astimezone(zone).date()] = value  # points are in time order: last one wins
-        out.append(ChannelGrowth(g.channel, g.metric, metric_vi(g.metric), g.start, g.end,
-                                 g.growth, g.growth_percent, sorted(daily.items())))
+        out.append(
+            ChannelGrowth(
+                g.channel,
+                g.metric,
+                metric_vi(g.metric),
+                g.start,
+                g.end,
+                g.growth,
+                g.growth_percent,
+                sorted(daily.items()),
+            )
+        )
     return out
 
 
@@ -480,5 +543,13 @@ def month_status(
     period = parse_period(f"{year}-{month:02d}")
     lo, hi = period.utc_bounds(tz)
     done, planned = month_article_ids(engine, lo, hi, website_channels)
-    return MonthStatus(year, month, len(done), monthly_minimum, len(planned),
-                       len(done) + len(planned) < monthly_minimum, done, planned)
+    return MonthStatus(
+        year,
+        month,
+        len(done),
+        monthly_minimum,
+        len(planned),
+        len(done) + len(planned) < monthly_minimum,
+        done,
+        planned,
+    )

@@ -29,38 +29,138 @@ def report_tables(kpis: Kpis) -> list[Table]:
     """(title, header, rows) of every table of the report; article ids make each count traceable."""
     f = kpis.failures
     return [
-        ("Chỉ tiêu tháng", ["Tháng", "Số tin, bài đã đăng", "Chỉ tiêu", "Đánh giá", "Mã bài"],
-         [[f"{m.month:02d}/{m.year}", m.published, m.minimum, m.status_vi, _ids(m.article_ids)]
-          for m in kpis.months]),
-        ("Kênh", ["Kênh", "Số bài đăng", "Mã bài"],
-         [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels]),
-        ("Chủ đề", ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
-         [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics]),
-        ("Tiếp cận", ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Tổng", "Số bài có số liệu",
-                      "Số bài không có số liệu", "Mã bài"],
-         [[r.channel, metric_vi(m.metric), m.metric, m.total, m.posts_with_value,
-           m.posts_unavailable, _ids(m.article_ids)] for r in kpis.reach for m in r.metrics]
-         + [[r.channel, "Lượt tiếp cận", "", r.reach, None, None, ""] for r in kpis.reach]
-         + [[r.channel, "Lượt tương tác", "", r.engagement, None, None, ""] for r in kpis.reach]),
-        ("Người theo dõi", ["Kênh", "Chỉ số", "Tên chỉ số (API)", "Đầu kỳ", "Cuối kỳ",
-                            "Tăng/giảm", "Tỷ lệ tăng (%)"],
-         [[g.channel, g.label, g.metric, g.start, g.end, g.growth, g.growth_percent]
-          for g in kpis.followers]),
-        ("Tin truyền thông", ["Mã tin", "Kênh", "Thời điểm gửi", "Trạng thái", "Trạng thái Zalo báo",
-                              "Người theo dõi", "Mã bài"],
-         [[b.broadcast_id, b.channel, b.at.isoformat(),
-           "Đã gửi" if b.state == "sent" else "Không rõ đã gửi", b.moderation_state or "",
-           b.recipients, _ids(b.article_ids)] for b in kpis.broadcasts]),
-        ("Bài nổi bật", ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
-         [[i, a.article_id, a.title, f"{a.topic})", a.reach,
-           "; ".join(f"{k}: {v}" for k, v in sorted(a.per_channel.items()))]
-          for i, a in enumerate(kpis.top_articles, 1)]),
-        ("Sự cố", ["Loại", "Mã lượt đăng", "Mã bài", "Kênh", "Chi tiết", "Số giờ khắc phục"],
-         [["Không thành công", d.delivery_id, d.article_id, d.channel, d.last_error or "", None]
-          for d in f.failed]
-         + [["Đã khắc phục", x.delivery_id, x.article_id, x.channel,
-             f"{x.first_failure_at.isoformat()} → {x.sent_at.isoformat()}", x.hours_to_fix]
-            for x in f.fixed]),
+        (
+            "Chỉ tiêu tháng",
+            ["Tháng", "Số tin, bài đã đăng", "Chỉ tiêu", "Đánh giá", "Mã bài"],
+            [
+                [
+                    f"{m.month:02d}/{m.year}",
+                    m.published,
+                    m.minimum,
+                    m.status_vi,
+                    _ids(m.article_ids),
+                ]
+                for m in kpis.months
+            ],
+        ),
+        (
+            "Kênh",
+            ["Kênh", "Số bài đăng", "Mã bài"],
+            [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels],
+        ),
+        (
+            "Chủ đề",
+            ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
+            [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics],
+        ),
+        (
+            "Tiếp cận",
+            [
+                "Kênh",
+                "Chỉ số",
+                "Tên chỉ số (API)",
+                "Tổng",
+                "Số bài có số liệu",
+                "Số bài không có số liệu",
+                "Mã bài",
+            ],
+            [
+                [
+                    r.channel,
+                    metric_vi(m.metric),
+                    m.metric,
+                    m.total,
+                    m.posts_with_value,
+                    m.posts_unavailable,
+                    _ids(m.article_ids),
+                ]
+                for r in kpis.reach
+                for m in r.metrics
+            ]
+            + [[r.channel, "Lượt tiếp cận", "", r.reach, None, None, ""] for r in kpis.reach]
+            + [[r.channel, "Lượt tương tác", "", r.engagement, None, None, ""] for r in kpis.reach],
+        ),
+        (
+            "Người theo dõi",
+            [
+                "Kênh",
+                "Chỉ số",
+                "Tên chỉ số (API)",
+                "Đầu kỳ",
+                "Cuối kỳ",
+                "Tăng/giảm",
+                "Tỷ lệ tăng (%)",
+            ],
+            [
+                [g.channel, g.label, g.metric, g.start, g.end, g.growth, g.growth_percent]
+                for g in kpis.followers
+            ],
+        ),
+        (
+            "Tin truyền thông",
+            [
+                "Mã tin",
+                "Kênh",
+                "Thời điểm gửi",
+                "Trạng thái",
+                "Trạng thái Zalo báo",
+                "Người theo dõi",
+                "Mã bài",
+            ],
+            [
+                [
+                    b.broadcast_id,
+                    b.channel,
+                    b.at.isoformat(),
+                    "Đã gửi" if b.state == "sent" else "Không rõ đã gửi",
+                    b.moderation_state or "",
+                    b.recipients,
+                    _ids(b.article_ids),
+                ]
+                for b in kpis.broadcasts
+            ],
+        ),
+        (
+            "Bài nổi bật",
+            ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
+            [
+                [
+                    i,
+                    a.article_id,
+                    a.title,
+                    f"{a.topic})",
+                    a.reach,
+                    "; ".join(f"{k}: {v}" for k, v in sorted(a.per_channel.items())),
+                ]
+                for i, a in enumerate(kpis.top_articles, 1)
+            ],
+        ),
+        (
+            "Sự cố",
+            ["Loại", "Mã lượt đăng", "Mã bài", "Kênh", "Chi tiết", "Số giờ khắc phục"],
+            [
+                [
+                    "Không thành công",
+                    d.delivery_id,
+                    d.article_id,
+                    d.channel,
+                    d.last_error or "",
+                    None,
+                ]
+                for d in f.failed
+            ]
+            + [
+                [
+                    "Đã khắc phục",
+                    x.delivery_id,
+                    x.article_id,
+                    x.channel,
+                    f"{x.first_failure_at.isoformat()} → {x.sent_at.isoformat()}",
+                    x.hours_to_fix,
+                ]
+                for x in f.fixed
+            ],
+        ),
     ]
 
 
@@ -93,11 +193,12 @@ def write_markdown(kpis: Kpis) -> str:
     """The report's tables as Markdown, under a title naming the period."""
     lines = [f"# Kết quả tuyên truyền cải cách hành chính {kpis.period.label_vi}", ""]
     if kpis.uncovered_topics:
-        lines += ["Chủ đề chưa có tin, bài: "
-                  + ", ".join(f"{k})" for k in kpis.uncovered_topics), ""]
+        lines += [
+            "Chủ đề chưa có tin, bài: " + ", ".join(f"{k})" for k in kpis.uncovered_topics),
+            "",
+        ]
     for title, header, rows in report_tables(kpis):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
         lines.append("")
     return "\n".join(lines)

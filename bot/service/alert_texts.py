@@ -29,8 +29,9 @@ def resolved_keys(d: Delivery) -> tuple[str, ...]:
     return f"failing:{d.id}", f"in_doubt:{d.id}", f"failed:{d.id}"
 
 
-def delivery_alert(d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
-                   ) -> DeliveryAlert | None:
+def delivery_alert(
+    d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
+) -> DeliveryAlert | None:
     """The alert ``decision`` raises for ``d``, if any."""
     where = f"Bài #{d.article_id} trên kênh {d.channel}"
     msg = failure.message
@@ -38,32 +39,49 @@ def delivery_alert(d: Delivery, failure: Failure, decision: Decision, tz: tzinfo
         case None:
             return None
         case AlertKind.FAILING:
-            return DeliveryAlert(f"failing:{d.id}", f"{where} chưa đăng được ({msg}); Loa đang "
-                                 "thử lại.", "info")
+            return DeliveryAlert(
+                f"failing:{d.id}", f"{where} chưa đăng được ({msg}); Loa đang thử lại.", "info"
+            )
         case AlertKind.FAILED:
-            return DeliveryAlert(f"failed:{d.id}", f"Không đăng được bài #{d.article_id} lên "
-                                 f"{d.channel}: {msg} Sau khi khắc phục, dùng {either('retry', d.article_id, d.channel)}.",
-                                 "error")
+            return DeliveryAlert(
+                f"failed:{d.id}",
+                f"Không đăng được bài #{d.article_id} lên "
+                f"{d.channel}: {msg} Sau khi khắc phục, dùng {either('retry', d.article_id, d.channel)}.",
+                "error",
+            )
         case AlertKind.THROTTLED:
             until = decision.backoff_until
             when = f" đến {until.astimezone(tz):%H:%M %d/%m}" if until else ""
-            return DeliveryAlert(f"throttled:{d.channel}", f"Kênh {d.channel} đang bị giới hạn tần "
-                                 f"suất; Loa tạm dừng kênh này{when}.", "info")
+            return DeliveryAlert(
+                f"throttled:{d.channel}",
+                f"Kênh {d.channel} đang bị giới hạn tần suất; Loa tạm dừng kênh này{when}.",
+                "info",
+            )
         case AlertKind.AUTH:
-            return DeliveryAlert(f"auth:{d.channel}", f"Kênh {d.channel} đã tạm dừng: {msg} Cách "
-                                 f"khắc phục: chạy {either('connect', channel=d.channel)}, rồi "
-                                 f"{either('resume', channel=d.channel)}.", "error")
+            return DeliveryAlert(
+                f"auth:{d.channel}",
+                f"Kênh {d.channel} đã tạm dừng: {msg} Cách "
+                f"khắc phục: chạy {either('connect', channel=d.channel)}, rồi "
+                f"{either('resume', channel=d.channel)}.",
+                "error",
+            )
         case AlertKind.IN_DOUBT:
             return DeliveryAlert(
                 f"in_doubt:{d.id}",
                 f"Không xác định được bài #{d.article_id} đã lên {d.channel} hay chưa ({msg}). "
                 f"Hãy kiểm tra trên {d.channel} rồi trả lời: {either('confirm', d.article_id, d.channel)} nếu đã đăng, "
-                f"hoặc {either('notposted', d.article_id, d.channel)} nếu chưa.", "error")
+                f"hoặc {either('notposted', d.article_id, d.channel)} nếu chưa.",
+                "error",
+            )
     return None
 
 
 def lease_expired_alert(d: Delivery) -> DeliveryAlert:
     """A worker died while posting ``d``: Loa looks on the platform before posting again."""
-    return DeliveryAlert(f"in_doubt:{d.id}", f"Bài #{d.article_id} trên kênh {d.channel}: tiến "
-                         "trình đăng bị ngắt giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi "
-                         "đăng lại.", "warning")
+    return DeliveryAlert(
+        f"in_doubt:{d.id}",
+        f"Bài #{d.article_id} trên kênh {d.channel}: tiến "
+        "trình đăng bị ngắt giữa chừng; Loa sẽ kiểm tra trên nền tảng trước khi "
+        "đăng lại.",
+        "warning",
+    )

@@ -67,8 +67,11 @@ class QuotaStatus:
 
 def broadcast_channels(loa: Loa) -> dict[str, Any]:
     """Enabled channels whose settings turn broadcasts on, with those settings."""
-    return {name: s for name, s in loa.settings.enabled_channels().items()
-            if getattr(s, "broadcast", "off") != "off"}
+    return {
+        name: s
+        for name, s in loa.settings.enabled_channels().items()
+        if getattr(s, "broadcast", "off") != "off"
+    }
 
 
 def spread_allowance(quota: int, local_day: datetime) -> int:
@@ -102,7 +105,9 @@ def _followers(loa: Loa, channel: str, now: datetime) -> int | None:
         return None
 
 
-def _choose(mode: str, candidates: list[BroadcastCandidate], now: datetime) -> list[BroadcastCandidate]:
+def _choose(
+    mode: str, candidates: list[BroadcastCandidate], now: datetime
+) -> list[BroadcastCandidate]:
     if mode == "digest":
         week = [c for c in candidates if c.sent_at >= now - DIGEST_WINDOW]
         best = sorted(week, key=lambda c: (-(c.reach or 0), -c.sent_at.timestamp(), c.article_id))
@@ -124,8 +129,11 @@ def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
     if status.used >= min(status.quota, status.allowed_now):
         return None
     store = Broadcasts(loa.store)
-    today = [b for b in store.in_states((*COUNTED, "rejected"), channel)
-             if b.proposed_at.astimezone(tz).date() == local.date()]
+    today = [
+        b
+        for b in store.in_states((*COUNTED, "rejected"), channel)
+        if b.proposed_at.astimezone(tz).date() == local.date()
+    ]
     if today:
         return None  # one a day at most
     if mode == "digest":
@@ -136,11 +144,16 @@ def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
     chosen = _choose(mode, store.candidates(channel, now - window), now)
     if not chosen:
         return None
-    proposal = store.propose(channel, mode, status.month, status.quota, chosen,
-                             _followers(loa, channel, now), now)
+    proposal = store.propose(
+        channel, mode, status.month, status.quota, chosen, _followers(loa, channel, now), now
+    )
     if proposal is not None:
-        log.info("broadcast %s proposed on %s: articles %s", proposal.id, channel,
-                 list(proposal.article_ids))
+        log.info(
+            "broadcast %s proposed on %s: articles %s",
+            proposal.id,
+            channel,
+            list(proposal.article_ids),
+        )
     return proposal
 
 
@@ -164,19 +177,23 @@ def send_broadcast(loa: Loa, broadcast_id: int, now: datetime) -> Broadcast | No
                 f"broadcast_in_doubt:{b.id}",
                 f"Không rõ tin truyền thông #{b.id} ({b.channel}) đã được gửi tới người theo dõi hay "
                 f"chưa: {exc.message} Loa sẽ không tự gửi lại. Hãy xem trang quản lý Zalo OA rồi "
-                "bấm «Đã gửi» hoặc «Chưa gửi» trên thẻ của tin này.")
+                "bấm «Đã gửi» hoặc «Chưa gửi» trên thẻ của tin này.",
+            )
         else:
             store.record_failed(b.id, exc.message, now)
-            loa.notifier.alert(f"broadcast_failed:{b.id}",
-                               f"Zalo không nhận tin truyền thông #{b.id}: {exc.message} Các bài "
-                               "trong tin sẽ được đề xuất lại ở lần sau.")
+            loa.notifier.alert(
+                f"broadcast_failed:{b.id}",
+                f"Zalo không nhận tin truyền thông #{b.id}: {exc.message} Các bài "
+                "trong tin sẽ được đề xuất lại ở lần sau.",
+            )
     except Exception:
         # A bug after the request may have left: the same rule as a lost answer.
         store.record_in_doubt(b.id, "Lỗi nội bộ khi gửi; không rõ Zalo đã nhận.", now)
         raise
     else:
-        store.record_sent(b.id, message_id=receipt.message_id,
-                          moderation_state=receipt.moderation_state, now=now)
+        store.record_sent(
+            b.id, message_id=receipt.message_id, moderation_state=receipt.moderation_state, now=now
+        )
     return store.get(broadcast_id)
 
 
@@ -195,8 +212,9 @@ def broadcast_tick(loa: Loa, now: datetime) -> list[Broadcast]:
     return proposed
 
 
-def decide_broadcast(loa: Loa, broadcast_id: int, actor: Actor, *, approve: bool,
-                     now: datetime) -> tuple[bool, Broadcast | None]:
+def decide_broadcast(
+    loa: Loa, broadcast_id: int, actor: Actor, *, approve: bool, now: datetime
+) -> tuple[bool, Broadcast | None]:
     """Approve (and send at once) or reject; ``won`` is False when another decision came first."""
     store = Broadcasts(loa.store)
     won = store.decide(broadcast_id, actor, approve=approve, now=now)

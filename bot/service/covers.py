@@ -57,14 +57,21 @@ def ensure_default_covers(loa: Loa) -> dict[str, str]:
             continue
         digest = hashlib.sha256(Path(image.path).read_bytes()).hexdigest()
         stored = channel.remembered_default_cover()  # type: ignore[attr-defined]
-        if stored.get("path") == configured and stored.get("sha256") == digest and stored.get("url"):
+        if (
+            stored.get("path") == configured
+            and stored.get("sha256") == digest
+            and stored.get("url")
+        ):
             continue
-        website = s.after or next((n for n, c in loa.settings.enabled_channels().items()
-                                   if c.type == "wordpress"), None)
+        website = s.after or next(
+            (n for n, c in loa.settings.enabled_channels().items() if c.type == "wordpress"), None
+        )
         uploader = getattr(loa.channel(website), "upload_image", None) if website else None
         if uploader is None:
-            problems[name] = ("Ảnh bìa mặc định là tệp trên máy nhưng không có kênh website để tải "
-                              "lên; hãy khai báo default_cover_url (địa chỉ ảnh công khai).")
+            problems[name] = (
+                "Ảnh bìa mặc định là tệp trên máy nhưng không có kênh website để tải "
+                "lên; hãy khai báo default_cover_url (địa chỉ ảnh công khai)."
+            )
             continue
         try:
             url = uploader(image)

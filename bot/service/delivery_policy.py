@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 class AlertKind(enum.StrEnum):
     """The admins' alert a decision raises (texts: :mod:`bot.service.alert_texts`)."""
 
-    FAILING = "failing"      # still retrying after several attempts (info)
-    FAILED = "failed"        # given up: a person fixes the cause, then retries
+    FAILING = "failing"  # still retrying after several attempts (info)
+    FAILED = "failed"  # given up: a person fixes the cause, then retries
     THROTTLED = "throttled"  # the channel backs off (info)
-    AUTH = "auth"            # the channel is paused until it is reconnected
-    IN_DOUBT = "in_doubt"    # a person must say whether the post exists
+    AUTH = "auth"  # the channel is paused until it is reconnected
+    IN_DOUBT = "in_doubt"  # a person must say whether the post exists
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,31 @@ class Failure:
             # A bug: nothing says whether the request left, so it may have posted.
             error_id = uuid.uuid4().hex[:8]
             log.error("unexpected %s (error id %s)", type(exc).__name__, error_id, exc_info=exc)
-            return cls(ErrorKind.BUG, f"Lỗi không mong đợi trong Loa (mã lỗi {error_id}).",
-                       may_have_posted=not during_look, during_look=during_look)
+            return cls(
+                ErrorKind.BUG,
+                f"Lỗi không mong đợi trong Loa (mã lỗi {error_id}).",
+                may_have_posted=not during_look,
+                during_look=during_look,
+            )
         maybe = exc.may_have_posted and not during_look  # a look posts nothing
         if isinstance(exc, CannotTell):
             return cls(ErrorKind.CANNOT_TELL, exc.message, during_look=during_look)
         if isinstance(exc, RateLimited):
-            return cls(ErrorKind.RATE_LIMITED, exc.message, maybe, retry_after=exc.retry_after,
-                       during_look=during_look)
+            return cls(
+                ErrorKind.RATE_LIMITED,
+                exc.message,
+                maybe,
+                retry_after=exc.retry_after,
+                during_look=during_look,
+            )
         if isinstance(exc, AuthError):
-            return cls(ErrorKind.AUTH, exc.message, maybe, reconnect_hint=exc.reconnect_hint,
-                       during_look=during_look)
+            return cls(
+                ErrorKind.AUTH,
+                exc.message,
+                maybe,
+                reconnect_hint=exc.reconnect_hint,
+                during_look=during_look,
+            )
         if isinstance(exc, RejectedError):
             return cls(ErrorKind.REJECTED, exc.message, maybe, during_look=during_look)
         return cls(ErrorKind.TRANSIENT, exc.message, maybe, during_look=during_look)
@@ -105,28 +119,54 @@ def decide(failure: Failure, delivery: Delivery, policy: Policy, now: datetime) 
     settle = now + timedelta(seconds=policy.reconcile_after_seconds)
     kind = failure.kind
     if kind is ErrorKind.CANNOT_TELL:
-        return Decision(DeliveryState.IN_DOUBT, kind, None, True, count_attempt=False,
-                        alert=AlertKind.IN_DOUBT)
+        return Decision(
+            DeliveryState.IN_DOUBT, kind, None, True, count_attempt=False, alert=AlertKind.IN_DOUBT
+        )
     if kind is ErrorKind.RATE_LIMITED:
         until = now + timedelta(seconds=max(failure.retry_after or 0.0, 1.0))
         retry_at = max(until, settle) if failure.may_have_posted else until
-        return Decision(DeliveryState.RETRY, kind, retry_at, doubt, count_attempt=False,
-                        backoff_until=until, alert=AlertKind.THROTTLED)
+        return Decision(
+            DeliveryState.RETRY,
+            kind,
+            retry_at,
+            doubt,
+            count_attempt=False,
+            backoff_until=until,
+            alert=AlertKind.THROTTLED,
+        )
     if kind is ErrorKind.AUTH:
-        return Decision(DeliveryState.RETRY, kind, None, doubt, count_attempt=False,
-                        pause_channel=True, alert=AlertKind.AUTH)
+        return Decision(
+            DeliveryState.RETRY,
+            kind,
+            None,
+            doubt,
+            count_attempt=False,
+            pause_channel=True,
+            alert=AlertKind.AUTH,
+        )
     if kind is ErrorKind.UNKNOWN_CHANNEL:
         return Decision(DeliveryState.RETRY, kind, None, doubt, count_attempt=False)
     final = kind is ErrorKind.REJECTED and not failure.during_look
     if final or delivery.attempts >= policy.max_attempts:
         if doubt:  # never "failed" while a post may exist: a person looks
             return Decision(DeliveryState.IN_DOUBT, kind, None, True, alert=AlertKind.IN_DOUBT)
-        return Decision(DeliveryState.FAILED, kind if final else ErrorKind.GAVE_UP, None, False,
-                        alert=AlertKind.FAILED)
-    delay = min(policy.retry_base_seconds * 2 ** max(delivery.attempts - 1, 0),
-                policy.retry_max_seconds)
+        return Decision(
+            DeliveryState.FAILED,
+            kind if final else ErrorKind.GAVE_UP,
+            None,
+            False,
+            alert=AlertKind.FAILED,
+        )
+    delay = min(
+        policy.retry_base_seconds * 2 ** max(delivery.attempts - 1, 0), policy.retry_max_seconds
+    )
     retry_at = now + timedelta(seconds=delay)
     if failure.may_have_posted:  # the platform may still be finishing it: look after it settles
         retry_at = max(retry_at, settle)
-    return Decision(DeliveryState.RETRY, kind, retry_at, doubt,
-                    alert=AlertKind.FAILING if delivery.attempts >= 2 else None)
+    return Decision(
+        DeliveryState.RETRY,
+        kind,
+        retry_at,
+        doubt,
+        alert=AlertKind.FAILING if delivery.attempts >= 2 else None,
+    )

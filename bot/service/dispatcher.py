@@ -51,15 +51,24 @@ __all__ = ["Dispatcher", "article_view"]
 
 log = logging.getLogger(__name__)
 
+
 def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
-    return ImageRef(path=d["path"], mime_type=d.get("mime_type", "image/jpeg"),
-                    width=d.get("width", 0), height=d.get("height", 0),
-                    size_bytes=d.get("size_bytes", 0), public_url=urls.get(d["path"]),
-                    caption=d.get("caption", ""))
+    return ImageRef(
+        path=d["path"],
+        mime_type=d.get("mime_type", "image/jpeg"),
+        width=d.get("width", 0),
+        height=d.get("height", 0),
+        size_bytes=d.get("size_bytes", 0),
+        public_url=urls.get(d["path"]),
+        caption=d.get("caption", ""),
+    )
 
 
-def article_view(article: Article, topics: Mapping[str, Topic] | None = None,
-                 receipts: Mapping[str, Mapping[str, Any]] | None = None) -> ArticleView:
+def article_view(
+    article: Article,
+    topics: Mapping[str, Topic] | None = None,
+    receipts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ArticleView:
     """What channels see of an article; images carry the website's public URLs once known."""
     topics = topics or default_topics()
     urls: dict[str, str] = {}
@@ -67,39 +76,58 @@ def article_view(article: Article, topics: Mapping[str, Topic] | None = None,
         urls.update(extra.get("media") or {})
     cover = _image(article.cover, urls) if article.cover else None
     return ArticleView(
-        id=article.id, title=article.title, summary=article.summary, body_html=article.body_html,
-        body_text=article.body_text, topic=article.topic,
+        id=article.id,
+        title=article.title,
+        summary=article.summary,
+        body_html=article.body_html,
+        body_text=article.body_text,
+        topic=article.topic,
         topic_label=topics[article.topic].label if article.topic in topics else article.topic,
-        cover=cover, images=tuple(_image(i, urls) for i in article.images))
+        cover=cover,
+        images=tuple(_image(i, urls) for i in article.images),
+    )
 
 
 def _short_transient(exc: BaseException) -> bool:
     # Retry in the call only when a resend cannot duplicate: not throttling, not maybe-posted.
-    return (isinstance(exc, TransientError) and not isinstance(exc, RateLimited)
-            and not exc.may_have_posted)
+    return (
+        isinstance(exc, TransientError)
+        and not isinstance(exc, RateLimited)
+        and not exc.may_have_posted
+    )
 
 
 class Dispatcher:
     """One worker's view of the queue; several may share a PostgreSQL database."""
 
-    def __init__(self, store: Store, channels: Mapping[str, Channel], policy: ScheduleSettings,
-                 notifier: Notifier, *, owner: str | None = None, max_workers: int = 8,
-                 in_call_attempts: int = 3):
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        policy: ScheduleSettings,
+        notifier: Notifier,
+        *,
+        owner: str | None = None,
+        max_workers: int = 8,
+        in_call_attempts: int = 3,
+    ):
         self.store = store
         self.channels = dict(channels)
         self.policy = policy
         self.notifier = notifier
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="loa-post")
         self.batch = max_workers  # lease only what can start now
-        self.leases = LeaseKeeper(store, owner or f"{socket.gethostname()}:{os.getpid()}",
-                                  policy.lease_seconds)
+        self.leases = LeaseKeeper(
+            store, owner or f"{socket.gethostname()}:{os.getpid()}", policy.lease_seconds
+        )
         self._stopping = threading.Event()
         # Platform calls of each delivery this tick, stored after the tick (off the posts' path).
         self._calls: dict[int, dict[str, int]] = {}
         self._calls_lock = threading.Lock()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
-            retry=retry_if_exception(_short_transient), reraise=True,
+            retry=retry_if_exception(_short_transient),
+            reraise=True,
             stop=stop_after_attempt(in_call_attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=5),
         )
@@ -137,8 +165,9 @@ class Dispatcher:
 
     def _tick(self) -> int:
         done = 0
-        for d in self.store.expire_leases(self._now(),
-                                          reconcile_after=self.policy.reconcile_after_seconds):
+        for d in self.store.expire_leases(
+            self._now(), reconcile_after=self.policy.reconcile_after_seconds
+        ):
             alert = lease_expired_alert(d)
             self.notifier.alert(alert.key, alert.text, alert.level)
         done += self._reconcile_in_doubt()
@@ -152,8 +181,9 @@ class Dispatcher:
     def _claim(self, limit: int) -> list[Delivery]:
         if self._stopping.is_set():
             return []
-        claimed = self.store.claim_due(self.owner, self._now(), limit=limit,
-                                       lease_seconds=self.policy.lease_seconds)
+        claimed = self.store.claim_due(
+            self.owner, self._now(), limit=limit, lease_seconds=self.policy.lease_seconds
+        )
         self.leases.hold(claimed)
         return claimed
 
@@ -217,8 +247,9 @@ class Dispatcher:
         """
         channel = self.channels.get(d.channel)
         if channel is None:
-            return self._failed(d, Failure(ErrorKind.UNKNOWN_CHANNEL,
-                                           f"Kênh {d.channel} không còn trong cấu hình."))
+            return self._failed(
+                d, Failure(ErrorKind.UNKNOWN_CHANNEL, f"Kênh {d.channel} không còn trong cấu hình.")
+            )
         looking = d.may_have_posted
         try:
             draft = self._draft(d, channel)
@@ -240,8 +271,14 @@ class Dispatcher:
         """Record the post; returns the dependents it released."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
         released = self.store.record_sent(
-            d.id, self.owner, remote_id=receipt.remote_id, url=receipt.url,
-            awaiting_url=bool(extra.get("awaiting_url")), reconciled=reconciled, receipt=extra)
+            d.id,
+            self.owner,
+            remote_id=receipt.remote_id,
+            url=receipt.url,
+            awaiting_url=bool(extra.get("awaiting_url")),
+            reconciled=reconciled,
+            receipt=extra,
+        )
         if released is None:
             return 0  # the lease was lost meanwhile: another worker owns the delivery now
         if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
@@ -254,9 +291,12 @@ class Dispatcher:
         settings = getattr(self.channels.get(channel), "settings", None)
         own = getattr(settings, "reconcile_after_seconds", None)
         p = self.policy
-        return Policy(max_attempts=p.max_attempts, retry_base_seconds=p.retry_base_seconds,
-                      retry_max_seconds=p.retry_max_seconds,
-                      reconcile_after_seconds=p.reconcile_after_seconds if own is None else own)
+        return Policy(
+            max_attempts=p.max_attempts,
+            retry_base_seconds=p.retry_base_seconds,
+            retry_max_seconds=p.retry_max_seconds,
+            reconcile_after_seconds=p.reconcile_after_seconds if own is None else own,
+        )
 
     def _failed(self, d: Delivery, failure: Failure) -> int:
         """Apply the decision for a failed attempt: the one place failures have effects."""
@@ -264,12 +304,19 @@ class Dispatcher:
         if decision.backoff_until is not None:
             self.store.set_backoff(d.channel, decision.backoff_until)
         if decision.pause_channel:
-            self.store.set_paused(d.channel, True, Actor.service(), failure.message,
-                                  needs_reauth=True)
+            self.store.set_paused(
+                d.channel, True, Actor.service(), failure.message, needs_reauth=True
+            )
         recorded = self.store.record_failure(
-            d.id, self.owner, state=decision.state, next_attempt_at=decision.retry_at,
-            error=failure.message, kind=decision.kind, keep_attempts=not decision.count_attempt,
-            may_have_posted=decision.may_have_posted)
+            d.id,
+            self.owner,
+            state=decision.state,
+            next_attempt_at=decision.retry_at,
+            error=failure.message,
+            kind=decision.kind,
+            keep_attempts=not decision.count_attempt,
+            may_have_posted=decision.may_have_posted,
+        )
         alert = delivery_alert(d, failure, decision, self.policy.tz) if recorded else None
         if alert is not None:
             self.notifier.alert(alert.key, alert.text, alert.level)
@@ -277,8 +324,9 @@ class Dispatcher:
 
     def _reconcile_in_doubt(self) -> int:
         """In-doubt deliveries due for a look: record the post if it exists, else send again."""
-        claimed = self.store.claim_in_doubt(self.owner, self._now(),
-                                            lease_seconds=self.policy.lease_seconds)
+        claimed = self.store.claim_in_doubt(
+            self.owner, self._now(), lease_seconds=self.policy.lease_seconds
+        )
         self.leases.hold(claimed)
         for d in claimed:
             try:
@@ -294,18 +342,25 @@ class Dispatcher:
         if channel is None:
             return  # the lease lapses; the delivery waits in doubt for its channel to return
         try:
-            found = channel.find_existing(self._draft(d, channel), d.idempotency_key,
-                                          self._since(d))
+            found = channel.find_existing(
+                self._draft(d, channel), d.idempotency_key, self._since(d)
+            )
         except Exception as exc:  # noqa: BLE001 - classified once
             self._failed(replace(d, may_have_posted=True), Failure.of(exc, during_look=True))
             return
         if found is not None:
             self._sent(d, found, reconciled=True)
         else:
-            self.store.record_failure(d.id, self.owner, state=DeliveryState.RETRY,
-                                      next_attempt_at=self._now(), error="Chưa có trên nền tảng.",
-                                      kind=ErrorKind.RECONCILED_ABSENT, keep_attempts=True,
-                                      may_have_posted=False)
+            self.store.record_failure(
+                d.id,
+                self.owner,
+                state=DeliveryState.RETRY,
+                next_attempt_at=self._now(),
+                error="Chưa có trên nền tảng.",
+                kind=ErrorKind.RECONCILED_ABSENT,
+                keep_attempts=True,
+                may_have_posted=False,
+            )
 
 
 def _jsonable(v: Any) -> bool:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_EVERY = timedelta(hours=20)  # daily, with slack for a job that runs a little early
 
+
 def collect_followers(loa: Loa, now: datetime, *, force: bool = False) -> int:
     """Sample every channel not sampled in the last day; returns the samples stored."""
     stored = 0
@@ -53,7 +54,9 @@ def growth_lines(loa: Loa, now: datetime) -> list[str]:
     tz = loa.settings.schedule.tz
     local = now.astimezone(tz)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows: list[FollowerGrowth] = follower_growth(loa.store.engine, start, now + timedelta(seconds=1))
+    rows: list[FollowerGrowth] = follower_growth(
+        loa.store.engine, start, now + timedelta(seconds=1)
+    )
     lines = []
     for g in rows:
         if g.end is None:
@@ -63,6 +66,7 @@ def growth_lines(loa: Loa, now: datetime) -> list[str]:
         else:
             sign = "+" if g.growth >= 0 else "−"
             change = f"{sign}{_number(abs(g.growth))} so với đầu tháng"
-        lines.append(f"👥 {g.channel} — {metric_vi(g.metric)} ({g.metric}): "
-                     f"{_number(g.end)} ({change})")
+        lines.append(
+            f"👥 {g.channel} — {metric_vi(g.metric)} ({g.metric}): {_number(g.end)} ({change})"
+        )
     return lines

@@ -44,8 +44,12 @@ def complete_follow_ups(loa: Loa) -> int:
                 extra = {**item.receipt, _ATTEMPTS: attempts}
                 if attempts >= MAX_ATTEMPTS:
                     extra.pop(FOLLOW_UP, None)
-                    log.warning("gave up reading %s of delivery %s: %s", item.receipt.get(FOLLOW_UP),
-                                item.delivery_id, exc.message)
+                    log.warning(
+                        "gave up reading %s of delivery %s: %s",
+                        item.receipt.get(FOLLOW_UP),
+                        item.delivery_id,
+                        exc.message,
+                    )
                 save_receipt(loa.store, item.delivery_id, extra)
         add_delivery_calls(loa.store, {item.delivery_id: calls.as_dict()})
         if receipt is not None:

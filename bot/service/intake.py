@@ -27,12 +27,23 @@ from content_queue.ingest.inbox import InboxPoller
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
-__all__ = ["IntakeResult", "inbox_poller", "ingest_limits", "ingest_path", "ingest_upload",
-           "poll_inbox", "upload_name"]
+__all__ = [
+    "IntakeResult",
+    "inbox_poller",
+    "ingest_limits",
+    "ingest_path",
+    "ingest_upload",
+    "poll_inbox",
+    "upload_name",
+]
 
 log = logging.getLogger(__name__)
 
-_OUTCOME_VI = {"created": "đã nhận", "revised": "đã thay bằng bản sửa", "duplicate": "đã có từ trước"}
+_OUTCOME_VI = {
+    "created": "đã nhận",
+    "revised": "đã thay bằng bản sửa",
+    "duplicate": "đã có từ trước",
+}
 _MB = 1024 * 1024
 
 
@@ -66,46 +77,62 @@ def ingest_limits(loa: Loa) -> IngestLimits:
 
 def inbox_poller(loa: Loa) -> InboxPoller:
     q = loa.settings.queue
-    return InboxPoller(loa.settings.path(q.inbox), loa.settings.path(q.processed),
-                       loa.settings.path(q.rejected))
+    return InboxPoller(
+        loa.settings.path(q.inbox), loa.settings.path(q.processed), loa.settings.path(q.rejected)
+    )
 
 
 def _refused(name: str, refusal: IngestRefusal) -> IntakeResult:
-    return IntakeResult(False, f"{name}: không nhận — {refusal.reason} {refusal.hint}",
-                        refusal=refusal)
+    return IntakeResult(
+        False, f"{name}: không nhận — {refusal.reason} {refusal.hint}", refusal=refusal
+    )
 
 
-def _ingest(loa: Loa, path: Path, actor: Actor, *, move: bool,
-            poller: InboxPoller | None) -> IntakeResult:
+def _ingest(
+    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None
+) -> IntakeResult:
     """Parse (in a worker process) and store one file; with ``move`` it goes to processed/ or
     rejected/. Raises only on an unexpected failure (``ingest_path`` guards it)."""
     now = datetime.now(UTC)
     name = printable_name(path.name)
     try:
-        parsed = parse_isolated(path, known_channels=list(loa.settings.enabled_channels()),
-                                topics=loa.topics, limits=ingest_limits(loa), now=now,
-                                tz=loa.settings.schedule.tz,
-                                media_dir=loa.settings.path(loa.settings.queue.media))
+        parsed = parse_isolated(
+            path,
+            known_channels=list(loa.settings.enabled_channels()),
+            topics=loa.topics,
+            limits=ingest_limits(loa),
+            now=now,
+            tz=loa.settings.schedule.tz,
+            media_dir=loa.settings.path(loa.settings.queue.media),
+        )
         res = loa.store.submit(parsed, actor)
     except IngestRefusal as refusal:
         if move and poller:
             poller.move_rejected(path, refusal, now)
         return _refused(name, refusal)
     except IllegalTransition as exc:
-        changed = IngestRefusal("changed_after_approval", str(exc),
-                                "Bài đã duyệt không sửa được qua hộp thư; hãy liên hệ quản trị.")
+        changed = IngestRefusal(
+            "changed_after_approval",
+            str(exc),
+            "Bài đã duyệt không sửa được qua hộp thư; hãy liên hệ quản trị.",
+        )
         if move and poller:
             poller.move_rejected(path, changed, now)
         return _refused(name, changed)
     if move and poller:
         poller.move_processed(path, now)
     a = res.article
-    return IntakeResult(True, f"{name}: {_OUTCOME_VI[res.outcome]} bài #{a.id} “{a.title}” "
-                              f"(chủ đề {a.topic})", a, res.outcome)
+    return IntakeResult(
+        True,
+        f"{name}: {_OUTCOME_VI[res.outcome]} bài #{a.id} “{a.title}” (chủ đề {a.topic})",
+        a,
+        res.outcome,
+    )
 
 
-def ingest_path(loa: Loa, path: Path, actor: Actor, *, move: bool,
-                poller: InboxPoller | None = None) -> IntakeResult:
+def ingest_path(
+    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None = None
+) -> IntakeResult:
     """One file parsed (in a worker process) and stored; never raises: an unexpected failure is logged under an error id and
     becomes a generic Vietnamese refusal (the file moved to rejected/ when ``move``)."""
     name = printable_name(path.name)

@@ -26,8 +26,12 @@ PROBE_PAUSE = 1.0  # after a lane opened for stuck ones found nothing due
 class Lanes:
     """The lanes of one tick on the worker pool: at most ``limit`` open; ``join`` waits for all."""
 
-    def __init__(self, pool: ThreadPoolExecutor, limit: int,
-                 run: Callable[[Lanes, Delivery | None], tuple[int, bool]]):
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        limit: int,
+        run: Callable[[Lanes, Delivery | None], tuple[int, bool]],
+    ):
         self._pool, self._limit, self._run = pool, limit, run
         self._cond = threading.Condition()
         self._open = 0
@@ -56,8 +60,11 @@ class Lanes:
     def _stuck(self) -> int:
         """Lanes (other than the caller) in a delivery that has lasted over SLOW_DELIVERY."""
         now, me = time.monotonic(), threading.get_ident()
-        return sum(1 for lane, since in self._busy_since.items()
-                   if lane != me and now - since > SLOW_DELIVERY)
+        return sum(
+            1
+            for lane, since in self._busy_since.items()
+            if lane != me and now - since > SLOW_DELIVERY
+        )
 
     def retire(self) -> bool:
         """Close the calling lane (its run must then return) if another open lane can go on."""
@@ -88,8 +95,11 @@ class Lanes:
         with self._cond:
             while self._open:
                 self._cond.wait(timeout=SLOW_DELIVERY / 2)
-                if (0 < self._open < self._limit and self._stuck() == self._open
-                        and time.monotonic() >= self._probe_after):
+                if (
+                    0 < self._open < self._limit
+                    and self._stuck() == self._open
+                    and time.monotonic() >= self._probe_after
+                ):
                     self.open(None)  # it claims the next due delivery, if any
         if self._errors:
             raise self._errors[0]

@@ -60,9 +60,12 @@ class LeaseKeeper:
                 ids = list(self._held)
             try:
                 kept = self.store.renew_leases(
-                    self.owner, ids, utcnow() + timedelta(seconds=self.lease_seconds))
+                    self.owner, ids, utcnow() + timedelta(seconds=self.lease_seconds)
+                )
             except Exception:  # the database is away: the next round tries again
                 log.exception("could not renew the leases of %s", self.owner)
                 continue
             if kept < len(ids):  # recorded meanwhile, or (rarely) taken for abandoned
-                log.debug("%d of %d leases of %s not renewed", len(ids) - kept, len(ids), self.owner)
+                log.debug(
+                    "%d of %d leases of %s not renewed", len(ids) - kept, len(ids), self.owner
+                )

@@ -62,8 +62,14 @@ class Service:
         loop = asyncio.get_running_loop()
         nxt = await loop.run_in_executor(self.pool, self.loa.store.next_wakeup)
         if nxt is not None and nxt > datetime.now(UTC):
-            self.sched.add_job(self._job, "date", run_date=nxt, id="dispatch-wakeup",
-                               args=["dispatch", self.dispatcher.tick], replace_existing=True)
+            self.sched.add_job(
+                self._job,
+                "date",
+                run_date=nxt,
+                id="dispatch-wakeup",
+                args=["dispatch", self.dispatcher.tick],
+                replace_existing=True,
+            )
 
     def check_quota(self) -> None:
         """On the plan's check day, alert admins when this month's website articles are behind."""
@@ -71,14 +77,20 @@ class Service:
         today = datetime.now(s.schedule.tz)
         if today.day < s.plan.quota_check_day:
             return
-        ms = month_status(self.loa.store.engine, today.year, today.month,
-                          monthly_minimum=s.plan.monthly_website_minimum,
-                          website_channels=s.plan.website_channels, tz=s.schedule.timezone)
+        ms = month_status(
+            self.loa.store.engine,
+            today.year,
+            today.month,
+            monthly_minimum=s.plan.monthly_website_minimum,
+            website_channels=s.plan.website_channels,
+            tz=s.schedule.timezone,
+        )
         if ms.behind:
             self.loa.notifier.alert(
                 f"quota:{today:%Y-%m}",
                 f"Tháng {today:%m/%Y} mới đăng {ms.published}/{ms.minimum} bài CCHC trên website "
-                f"theo kế hoạch; đang có {ms.scheduled} bài chờ đăng. Cần thêm bài trước cuối tháng.")
+                f"theo kế hoạch; đang có {ms.scheduled} bài chờ đăng. Cần thêm bài trước cuối tháng.",
+            )
 
     def check_health(self) -> None:
         """Check each channel's credentials; alert when a token expires within a week."""
@@ -92,22 +104,31 @@ class Service:
             self.loa.store.record_health(name, h.ok, h.detail, h.expires_at)
             if not h.ok:
                 self.loa.notifier.alert(f"health:{name}", f"Kênh {name} không sẵn sàng: {h.detail}")
-            elif (h.expires_at and h.expires_at - now < timedelta(days=7)
-                  and not getattr(channel, "refreshes_own_tokens", False)):
+            elif (
+                h.expires_at
+                and h.expires_at - now < timedelta(days=7)
+                and not getattr(channel, "refreshes_own_tokens", False)
+            ):
                 self.loa.notifier.alert(
                     f"expiry:{name}:{h.expires_at:%Y%m%d}",
                     f"Mã truy cập kênh {name} hết hạn lúc "
                     f"{h.expires_at.astimezone(self.loa.settings.schedule.tz):%H:%M %d/%m/%Y}; "
-                    f"hãy chạy {either('connect', channel=name)}.")
+                    f"hãy chạy {either('connect', channel=name)}.",
+                )
 
     def _catch_up(self) -> None:
-        overdue = [a for a in self.loa.store.list(["approved"])
-                   if a.scheduled_at and a.scheduled_at < datetime.now(UTC)]
+        overdue = [
+            a
+            for a in self.loa.store.list(["approved"])
+            if a.scheduled_at and a.scheduled_at < datetime.now(UTC)
+        ]
         if overdue:
             self.loa.notifier.alert(
                 "catch_up:" + datetime.now(UTC).strftime("%Y%m%d%H%M"),
                 f"Loa vừa khởi động lại; {len(overdue)} bài đã quá giờ đăng sẽ được đăng ngay, "
-                "theo thứ tự thời gian: " + ", ".join(f"#{a.id}" for a in overdue), "info")
+                "theo thứ tự thời gian: " + ", ".join(f"#{a.id}" for a in overdue),
+                "info",
+            )
 
     async def run(self, *, stop_after: float | None = None) -> None:
         loa = self.loa
@@ -118,7 +139,9 @@ class Service:
 
             bot_task = asyncio.create_task(run_bot(loa, self.stopping))
         else:
-            log.warning("no Telegram token/chat configured: running headless (alerts go to the log)")
+            log.warning(
+                "no Telegram token/chat configured: running headless (alerts go to the log)"
+            )
         web_task = None
         if s.web.enabled:
             from bot.web.app import serve_web
@@ -128,30 +151,68 @@ class Service:
         # Hand the stored preparations (term ids, media) to this process's adapters before the
         # first post; bounded, so a platform that hangs cannot hold the slot (it goes on behind).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._job("prepare", lambda: prepare_unsent(loa))),
-                                   STARTUP_PREPARE_WAIT)
+            await asyncio.wait_for(
+                asyncio.shield(self._job("prepare", lambda: prepare_unsent(loa))),
+                STARTUP_PREPARE_WAIT,
+            )
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # our jobs guard overlaps
-        sched = AsyncIOScheduler(timezone=s.schedule.tz,
-                                 job_defaults={"coalesce": True, "max_instances": 3})
-        sched.add_job(self._job, "interval", args=["dispatch", self.dispatcher.tick],
-                      seconds=s.schedule.dispatch_interval_seconds, next_run_time=datetime.now(UTC))
-        sched.add_job(self._job, "interval", args=["prepare", lambda: prepare_unsent(loa)],
-                      seconds=PREPARE_INTERVAL)
-        sched.add_job(self._job, "interval", args=["follow_up", lambda: complete_follow_ups(loa)],
-                      seconds=FOLLOW_UP_INTERVAL)
-        sched.add_job(self._job, "interval", args=["inbox", lambda: poll_inbox(loa, self.poller)],
-                      seconds=s.queue.poll_seconds, next_run_time=datetime.now(UTC))
-        sched.add_job(self._job, "interval",
-                      args=["reach", lambda: collect_reach(loa, datetime.now(UTC))],
-                      minutes=s.reach.collect_interval_minutes)
+        sched = AsyncIOScheduler(
+            timezone=s.schedule.tz, job_defaults={"coalesce": True, "max_instances": 3}
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            args=["dispatch", self.dispatcher.tick],
+            seconds=s.schedule.dispatch_interval_seconds,
+            next_run_time=datetime.now(UTC),
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            args=["prepare", lambda: prepare_unsent(loa)],
+            seconds=PREPARE_INTERVAL,
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            args=["follow_up", lambda: complete_follow_ups(loa)],
+            seconds=FOLLOW_UP_INTERVAL,
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            args=["inbox", lambda: poll_inbox(loa, self.poller)],
+            seconds=s.queue.poll_seconds,
+            next_run_time=datetime.now(UTC),
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            args=["reach", lambda: collect_reach(loa, datetime.now(UTC))],
+            minutes=s.reach.collect_interval_minutes,
+        )
         sched.add_job(self._job, "cron", args=["quota", self.check_quota], hour=9, minute=0)
         sched.add_job(self._job, "interval", args=["health", self.check_health], hours=6)
-        sched.add_job(self._job, "interval", minutes=30, next_run_time=datetime.now(UTC),
-                      args=["followers", lambda: collect_followers(loa, datetime.now(UTC))])
-        sched.add_job(self._job, "interval", minutes=5, next_run_time=datetime.now(UTC),
-                      args=["broadcasts", lambda: broadcast_tick(loa, datetime.now(UTC))])
-        sched.add_job(self._job, "date", run_date=datetime.now(UTC),
-                      args=["covers", lambda: ensure_default_covers(loa)])
+        sched.add_job(
+            self._job,
+            "interval",
+            minutes=30,
+            next_run_time=datetime.now(UTC),
+            args=["followers", lambda: collect_followers(loa, datetime.now(UTC))],
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            minutes=5,
+            next_run_time=datetime.now(UTC),
+            args=["broadcasts", lambda: broadcast_tick(loa, datetime.now(UTC))],
+        )
+        sched.add_job(
+            self._job,
+            "date",
+            run_date=datetime.now(UTC),
+            args=["covers", lambda: ensure_default_covers(loa)],
+        )
         sched.start()
         self.sched = sched
         loop = asyncio.get_running_loop()

@@ -24,8 +24,11 @@ def telegram_sender(api_url: str, token: str, chat_id: int, timeout: float = 10)
 
     def send(text: str) -> None:
         try:
-            r = requests.post(f"{api_url.rstrip('/')}/bot{token}/sendMessage",
-                              json={"chat_id": chat_id, "text": text}, timeout=timeout)
+            r = requests.post(
+                f"{api_url.rstrip('/')}/bot{token}/sendMessage",
+                json={"chat_id": chat_id, "text": text},
+                timeout=timeout,
+            )
             if r.status_code != 200:
                 log.warning("Telegram refused an alert: HTTP %s", r.status_code)
         except requests.RequestException as exc:

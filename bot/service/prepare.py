@@ -34,7 +34,13 @@ from content_queue.preparations import (
     to_prepare,
 )
 
-__all__ = ["PREPARE_INTERVAL", "STARTUP_PREPARE_WAIT", "draft_fingerprint", "prepare_approved", "prepare_unsent"]
+__all__ = [
+    "PREPARE_INTERVAL",
+    "STARTUP_PREPARE_WAIT",
+    "draft_fingerprint",
+    "prepare_approved",
+    "prepare_unsent",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +50,17 @@ STARTUP_PREPARE_WAIT = 10.0  # seconds the service's first post may wait for the
 
 def draft_fingerprint(draft: Draft) -> str:
     """What identifies a draft's content for preparation (title, text, payload, image files)."""
-    blob = json.dumps([draft.title, draft.html or draft.text, dict(draft.payload),
-                       [img.path for img in draft.images]], sort_keys=True, default=str,
-                      ensure_ascii=False)
+    blob = json.dumps(
+        [
+            draft.title,
+            draft.html or draft.text,
+            dict(draft.payload),
+            [img.path for img in draft.images],
+        ],
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
@@ -78,14 +92,22 @@ def _prepare(loa: Loa, rows: list[ToPrepare]) -> dict[str, Preparation]:
         name, due_at = row.channel, row.due_at
         if name not in enabled:
             continue
-        out[name] = _prepare_channel(loa, article_id, article.revision, name, due_at, view, links,
-                                     previous.get(name))
+        out[name] = _prepare_channel(
+            loa, article_id, article.revision, name, due_at, view, links, previous.get(name)
+        )
     return out
 
 
-def _prepare_channel(loa: Loa, article_id: int, revision: int, name: str,
-                     due_at: datetime | None, view: ArticleView, links: dict[str, str],
-                     before: Preparation | None) -> Preparation:
+def _prepare_channel(
+    loa: Loa,
+    article_id: int,
+    revision: int,
+    name: str,
+    due_at: datetime | None,
+    view: ArticleView,
+    links: dict[str, str],
+    before: Preparation | None,
+) -> Preparation:
     channel = loa.channel(name)
     error: str | None = None
     prepared = Prepared()
@@ -98,31 +120,57 @@ def _prepare_channel(loa: Loa, article_id: int, revision: int, name: str,
                 error = " ".join(c.message for c in draft.refusals)
             elif isinstance(channel, Preparer):
                 same = before is not None and before.fingerprint == fingerprint and before.ready
-                prepared = channel.prepare(draft, due_at=due_at, known=facts_of(loa.store, name),
-                                           previous=before.data if same and before else {})
+                prepared = channel.prepare(
+                    draft,
+                    due_at=due_at,
+                    known=facts_of(loa.store, name),
+                    previous=before.data if same and before else {},
+                )
         except ChannelError as exc:
             error = exc.message
         except Exception as exc:  # a bug must not stop the other channels' preparation
             log.exception("preparing article %s for %s failed", article_id, name)
             error = f"Lỗi không mong đợi khi chuẩn bị: {type(exc).__name__}"
     data = {**prepared.data, "notes": list(prepared.notes)} if not error else {}
-    if (error is None and before is not None and before.ready and before.fingerprint == fingerprint
-            and before.data == data and not calls.total):
+    if (
+        error is None
+        and before is not None
+        and before.ready
+        and before.fingerprint == fingerprint
+        and before.data == data
+        and not calls.total
+    ):
         return before  # nothing new: no write
     if prepared.facts:
         save_facts(loa.store, name, prepared.facts)
-    result = record_preparation(loa.store, article_id, name, revision=revision,
-                                fingerprint=fingerprint, due_at=due_at, data=data, error=error,
-                                calls=calls.as_dict())
+    result = record_preparation(
+        loa.store,
+        article_id,
+        name,
+        revision=revision,
+        fingerprint=fingerprint,
+        due_at=due_at,
+        data=data,
+        error=error,
+        calls=calls.as_dict(),
+    )
     key = f"prepare:{article_id}:{name}"
     if error:
         slot = (due_at or datetime.now(UTC)).astimezone(loa.settings.schedule.tz)
-        loa.notifier.alert(key, f"Chưa chuẩn bị được bài #{article_id} cho kênh {name} trước giờ "
-                                f"đăng ({slot:%H:%M %d/%m}): {error} Loa sẽ thử lại trước giờ "
-                                "đăng; nếu lỗi do cấu hình hoặc tài khoản, hãy khắc phục ngay.",
-                           "error")
+        loa.notifier.alert(
+            key,
+            f"Chưa chuẩn bị được bài #{article_id} cho kênh {name} trước giờ "
+            f"đăng ({slot:%H:%M %d/%m}): {error} Loa sẽ thử lại trước giờ "
+            "đăng; nếu lỗi do cấu hình hoặc tài khoản, hãy khắc phục ngay.",
+            "error",
+        )
     elif before is not None and not before.ready:
         loa.notifier.resolve(key)
-    log.info("prepared article %s for %s: %s (%d calls)", article_id, name,
-             "ready" if not error else "failed", calls.total)
+    log.info(
+        "prepared article %s for %s: %s (%d calls)",
+        article_id,
+        name,
+        "ready" if not error else "failed",
+        calls.total,
+    )
     return result

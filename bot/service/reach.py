@@ -50,6 +50,7 @@ def collect_reach(loa: Loa, now: datetime) -> int:
         except ChannelError as exc:
             log.warning("reach: %s failed: %s", name, exc.message)
             continue
-        stored += loa.store.record_reach(items, reach, now,
-                                         lambda i: next_sample_at(loa, i.sent_at, now))
+        stored += loa.store.record_reach(
+            items, reach, now, lambda i: next_sample_at(loa, i.sent_at, now)
+        )
     return stored

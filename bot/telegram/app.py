@@ -27,11 +27,17 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     """A PTB application talking to ``[telegram] api_url`` with every handler registered."""
     tg = loa.settings.telegram
     if tg.token is None:
-        raise ValueError("telegram.token is missing: set LOA_TELEGRAM__TOKEN "
-                         "in the environment or .env")
+        raise ValueError(
+            "telegram.token is missing: set LOA_TELEGRAM__TOKEN in the environment or .env"
+        )
     api = tg.api_url.rstrip("/")
-    app = (ApplicationBuilder().token(tg.token.get_secret_value())
-           .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot").build())
+    app = (
+        ApplicationBuilder()
+        .token(tg.token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .build()
+    )
     app.bot_data["loa"] = loa
     register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
     register_handlers(app)
@@ -39,18 +45,22 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     return app
 
 
-async def run_bot(loa: Loa, stopping: asyncio.Event, *, poll_timeout: int = 10,
-                  card_interval: float = 2.0) -> None:
+async def run_bot(
+    loa: Loa, stopping: asyncio.Event, *, poll_timeout: int = 10, card_interval: float = 2.0
+) -> None:
     """Poll for updates and post cards for new pending articles until ``stopping`` is set."""
     app = build_application(loa)
     await app.initialize()
     try:
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(drop_pending_updates=False, timeout=poll_timeout,
-                                        poll_interval=0.0,
-                                        allowed_updates=["message", "callback_query"],
-                                        error_callback=_polling_error)
+        await app.updater.start_polling(
+            drop_pending_updates=False,
+            timeout=poll_timeout,
+            poll_interval=0.0,
+            allowed_updates=["message", "callback_query"],
+            error_callback=_polling_error,
+        )
         log.info("telegram admin chat running")
         while not stopping.is_set():
             try:

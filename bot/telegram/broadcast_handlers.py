@@ -39,17 +39,27 @@ def _number(n: int) -> str:
 def broadcast_card_text(loa: Loa, b: Broadcast) -> str:
     """The card of a proposal (or of a broadcast in doubt), in Telegram HTML."""
     if b.state == "in_doubt":
-        return t.CARD_IN_DOUBT.format(id=b.id, channel=escape(b.channel),
-                                      error=escape(b.last_error or "—"))
-    lines = [t.CARD_HEADER.format(id=b.id, channel=escape(b.channel),
-                                  kind=t.KIND_VI.get(b.kind, b.kind)),
-             t.CARD_RECIPIENTS.format(count=_number(b.recipients)) if b.recipients is not None
-             else t.CARD_RECIPIENTS_UNKNOWN]
-    lines += [escape(t.CARD_ARTICLE.format(n=i, title=title, id=aid))
-              for i, (title, aid) in enumerate(zip(b.titles, b.article_ids, strict=True), 1)]
+        return t.CARD_IN_DOUBT.format(
+            id=b.id, channel=escape(b.channel), error=escape(b.last_error or "—")
+        )
+    lines = [
+        t.CARD_HEADER.format(
+            id=b.id, channel=escape(b.channel), kind=t.KIND_VI.get(b.kind, b.kind)
+        ),
+        t.CARD_RECIPIENTS.format(count=_number(b.recipients))
+        if b.recipients is not None
+        else t.CARD_RECIPIENTS_UNKNOWN,
+    ]
+    lines += [
+        escape(t.CARD_ARTICLE.format(n=i, title=title, id=aid))
+        for i, (title, aid) in enumerate(zip(b.titles, b.article_ids, strict=True), 1)
+    ]
     q = quota_status(loa, b.channel, b.proposed_at)
-    lines.append(t.CARD_QUOTA.format(month=b.month[5:] + "/" + b.month[:4], used=q.used,
-                                     quota=q.quota, remaining=q.remaining))
+    lines.append(
+        t.CARD_QUOTA.format(
+            month=b.month[5:] + "/" + b.month[:4], used=q.used, quota=q.quota, remaining=q.remaining
+        )
+    )
     lines.append(t.CARD_REVIEW)
     return "\n".join(lines)
 
@@ -59,8 +69,9 @@ def _keyboard(b: Broadcast) -> InlineKeyboardMarkup:
         labels = [(t.BUTTON_WAS_SENT, "y"), (t.BUTTON_NOT_SENT, "n")]
     else:
         labels = [(t.BUTTON_SEND, "a"), (t.BUTTON_REJECT, "r")]
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"bc:{a}:{b.id}")
-                                  for label, a in labels]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"bc:{a}:{b.id}") for label, a in labels]]
+    )
 
 
 def _outcome_text(loa: Loa, b: Broadcast) -> str:
@@ -69,8 +80,14 @@ def _outcome_text(loa: Loa, b: Broadcast) -> str:
     if b.state == "sent":
         q = quota_status(loa, b.channel, b.sent_at or b.proposed_at)
         at = (b.sent_at or b.proposed_at).astimezone(tz).strftime("%H:%M %d/%m/%Y")
-        return t.SENT.format(id=b.id, at=at, actor=b.decided_by or "—",
-                             state=b.moderation_state or "—", remaining=q.remaining, quota=q.quota)
+        return t.SENT.format(
+            id=b.id,
+            at=at,
+            actor=b.decided_by or "—",
+            state=b.moderation_state or "—",
+            remaining=q.remaining,
+            quota=q.quota,
+        )
     if b.state == "rejected":
         return t.REJECTED.format(actor=b.decided_by or "—", id=b.id)
     if b.state == "failed":
@@ -91,8 +108,12 @@ async def sync_broadcast_cards(bot: Bot, loa: Loa) -> int:
         if not store.claim_card(b.id, chat_id):
             continue
         try:
-            message = await bot.send_message(chat_id, broadcast_card_text(loa, b),
-                                             parse_mode=ParseMode.HTML, reply_markup=_keyboard(b))
+            message = await bot.send_message(
+                chat_id,
+                broadcast_card_text(loa, b),
+                parse_mode=ParseMode.HTML,
+                reply_markup=_keyboard(b),
+            )
         except TelegramError as exc:
             store.set_card(b.id, None, None)  # give the claim back: the next round tries again
             log.warning("could not send the card of broadcast %s: %s", b.id, exc)
@@ -106,8 +127,13 @@ async def sync_broadcast_cards(bot: Bot, loa: Loa) -> int:
 
 async def _close_card(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
     try:
-        await bot.edit_message_text(escape(text), chat_id=chat_id, message_id=message_id,
-                                    parse_mode=ParseMode.HTML, reply_markup=None)
+        await bot.edit_message_text(
+            escape(text),
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=None,
+        )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
@@ -139,22 +165,29 @@ async def on_broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         now = datetime.now(UTC)
         if action in ("a", "r"):
             # Sending is blocking HTTP: it runs in a thread, the chat stays responsive.
-            won, b = await asyncio.to_thread(decide_broadcast, loa, broadcast_id, actor,
-                                             approve=action == "a", now=now)
+            won, b = await asyncio.to_thread(
+                decide_broadcast, loa, broadcast_id, actor, approve=action == "a", now=now
+            )
         else:
-            won = await asyncio.to_thread(store.resolve_in_doubt, broadcast_id, actor,
-                                          sent=action == "y", now=now)
+            won = await asyncio.to_thread(
+                store.resolve_in_doubt, broadcast_id, actor, sent=action == "y", now=now
+            )
             b = store.get(broadcast_id)
         assert b is not None
         if not won:
             answer = t.ALREADY_DECIDED.format(id=b.id, state=t.STATE_VI.get(b.state, b.state))
         elif action in ("y", "n"):
-            answer = (t.CONFIRMED if action == "y" else t.NOT_SENT).format(id=b.id, actor=actor.name)
+            answer = (t.CONFIRMED if action == "y" else t.NOT_SENT).format(
+                id=b.id, actor=actor.name
+            )
         else:
             answer = _outcome_text(loa, b)
         if message is not None:
-            text = _outcome_text(loa, b) if b.state != "in_doubt" else t.ALREADY_DECIDED.format(
-                id=b.id, state=t.STATE_VI["in_doubt"])
+            text = (
+                _outcome_text(loa, b)
+                if b.state != "in_doubt"
+                else t.ALREADY_DECIDED.format(id=b.id, state=t.STATE_VI["in_doubt"])
+            )
             await _close_card(context.bot, message.chat.id, message.message_id, text)
     except ValueError:
         answer = t.ALREADY_DECIDED.format(id="?", state="dữ liệu nút không hợp lệ")

@@ -31,12 +31,16 @@ CARD_HEADER = "📣 <b>Đề xuất gửi tin truyền thông #{id}</b> ({channe
 CARD_RECIPIENTS = "Gửi tin truyền thông tới {count} người theo dõi"
 CARD_RECIPIENTS_UNKNOWN = "Gửi tin truyền thông tới người theo dõi (chưa rõ số người)"
 CARD_ARTICLE = "{n}. {title} (bài #{id})"
-CARD_QUOTA = ("Hạn mức tháng {month}: đã dùng {used}/{quota} lượt (tính cả tin này), "
-              "còn lại {remaining} lượt.")
+CARD_QUOTA = (
+    "Hạn mức tháng {month}: đã dùng {used}/{quota} lượt (tính cả tin này), "
+    "còn lại {remaining} lượt."
+)
 CARD_REVIEW = "Zalo có thể xét duyệt tin khoảng 30 phút trước khi gửi tới điện thoại người dân."
-CARD_IN_DOUBT = ("⚠️ <b>Tin truyền thông #{id}</b> ({channel}): không rõ đã gửi tới người theo dõi "
-                 "hay chưa — {error}\nLoa sẽ không tự gửi lại. Hãy xem mục tin truyền thông trên "
-                 "trang quản lý Zalo OA rồi cho biết kết quả.")
+CARD_IN_DOUBT = (
+    "⚠️ <b>Tin truyền thông #{id}</b> ({channel}): không rõ đã gửi tới người theo dõi "
+    "hay chưa — {error}\nLoa sẽ không tự gửi lại. Hãy xem mục tin truyền thông trên "
+    "trang quản lý Zalo OA rồi cho biết kết quả."
+)
 KIND_VI = {"each": "từng bài", "digest": "tin tổng hợp tuần"}
 
 BUTTON_SEND = "✅ Gửi"
@@ -44,11 +48,15 @@ BUTTON_REJECT = "❌ Không gửi"
 BUTTON_WAS_SENT = "Đã gửi"
 BUTTON_NOT_SENT = "Chưa gửi"
 
-SENT = ("✅ Đã gửi tin truyền thông #{id} lúc {at} ({actor} duyệt); Zalo báo trạng thái «{state}». "
-        "Còn lại {remaining}/{quota} lượt tháng này.")
+SENT = (
+    "✅ Đã gửi tin truyền thông #{id} lúc {at} ({actor} duyệt); Zalo báo trạng thái «{state}». "
+    "Còn lại {remaining}/{quota} lượt tháng này."
+)
 REJECTED = "❌ {actor} đã quyết định không gửi tin truyền thông #{id}."
 FAILED = "⛔ Zalo không nhận tin truyền thông #{id}: {error} Các bài sẽ được đề xuất lại lần sau."
-NOT_SENT = "Đã ghi nhận: tin truyền thông #{id} chưa được gửi ({actor}). Các bài sẽ được đề xuất lại."
+NOT_SENT = (
+    "Đã ghi nhận: tin truyền thông #{id} chưa được gửi ({actor}). Các bài sẽ được đề xuất lại."
+)
 CONFIRMED = "Đã ghi nhận: tin truyền thông #{id} đã được gửi ({actor})."
 ALREADY_DECIDED = "Tin truyền thông #{id} đã được xử lý: {state}."
 NOT_ADMIN = "Chỉ quản trị viên mới được quyết định gửi tin truyền thông."

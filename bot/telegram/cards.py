@@ -72,10 +72,16 @@ def proposed_slot(loa: Loa, article: Article, now: datetime | None = None) -> da
 def card_text(loa: Loa, article: Article) -> str:
     """The approval card in Telegram HTML: title, topic, summary, channels, slot, checks."""
     topic = loa.topics.get(article.topic)
-    lines = [texts.CARD_HEADER.format(id=article.id, revision=article.revision,
-                                      title=escape(article.title)),
-             escape(texts.CARD_TOPIC.format(key=article.topic,
-                                            label=topic.label if topic else article.topic))]
+    lines = [
+        texts.CARD_HEADER.format(
+            id=article.id, revision=article.revision, title=escape(article.title)
+        ),
+        escape(
+            texts.CARD_TOPIC.format(
+                key=article.topic, label=topic.label if topic else article.topic
+            )
+        ),
+    ]
     if article.topic_suggested and article.topic_reason:
         lines[-1] += escape(texts.CARD_SUGGESTED.format(reason=article.topic_reason))
     if article.summary:
@@ -100,35 +106,47 @@ def card_text(loa: Loa, article: Article) -> str:
 
 def card_keyboard(article: Article) -> InlineKeyboardMarkup:
     """Approve, approve at…, reject and preview buttons bound to this article revision."""
-    def button(label: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(label, callback_data=CallbackData(
-            action, article.id, article.revision).encode())
 
-    return InlineKeyboardMarkup([
-        [button(texts.BUTTON_APPROVE, "ap"), button(texts.BUTTON_APPROVE_AT, "at")],
-        [button(texts.BUTTON_REJECT, "rj"), button(texts.BUTTON_PREVIEW, "pv")],
-    ])
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label, callback_data=CallbackData(action, article.id, article.revision).encode()
+        )
+
+    return InlineKeyboardMarkup(
+        [
+            [button(texts.BUTTON_APPROVE, "ap"), button(texts.BUTTON_APPROVE_AT, "at")],
+            [button(texts.BUTTON_REJECT, "rj"), button(texts.BUTTON_PREVIEW, "pv")],
+        ]
+    )
 
 
 def closed_card_text(loa: Loa, article: Article) -> str:
     """The card after the decision: who decided what and when (no buttons)."""
-    head = texts.CARD_HEADER.format(id=article.id, revision=article.revision,
-                                    title=escape(article.title))
+    head = texts.CARD_HEADER.format(
+        id=article.id, revision=article.revision, title=escape(article.title)
+    )
     if article.state == "rejected":
         on_web = (article.rejected_by or "").startswith("web:")
         tail = (texts.CARD_DECIDED_REJECTED_WEB if on_web else texts.CARD_DECIDED_REJECTED).format(
             actor=(article.rejected_by or "—").removeprefix("web:"),
-            at=local_time(loa, article.rejected_at), reason=article.reject_reason or "—")
+            at=local_time(loa, article.rejected_at),
+            reason=article.reject_reason or "—",
+        )
     elif article.approved_by and article.state in ("approved", "published", "partial"):
         on_web = article.approved_by.startswith("web:")
         tail = (texts.CARD_DECIDED_APPROVED_WEB if on_web else texts.CARD_DECIDED_APPROVED).format(
             actor=article.approved_by.removeprefix("web:"),
-            at=local_time(loa, article.approved_at), slot=local_time(loa, article.scheduled_at))
+            at=local_time(loa, article.approved_at),
+            slot=local_time(loa, article.scheduled_at),
+        )
     else:
         tail = texts.CLOSED_CARD.format(state=STATE_VI.get(article.state, article.state))
     if article.state == "approved":  # a channel that could not get ready before the slot
-        tail += "".join("\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
-                        for name, p in preparations_of(loa.store, article.id).items() if not p.ready)
+        tail += "".join(
+            "\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
+            for name, p in preparations_of(loa.store, article.id).items()
+            if not p.ready
+        )
     return _fit(f"{head}\n{escape(tail)}")
 
 

@@ -93,9 +93,14 @@ def _audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: i
     extra: dict[str, Any] = {"length": len(what)}
     if suppressed:
         extra["unanswered_before"] = suppressed
-    loa.store.record_event(Actor(f"tg:{user.id if user else '?'}", "telegram"),
-                        "unauthorised", None, user_id=user.id if user else None,
-                        what=audit_prefix(what), **extra)
+    loa.store.record_event(
+        Actor(f"tg:{user.id if user else '?'}", "telegram"),
+        "unauthorised",
+        None,
+        user_id=user.id if user else None,
+        what=audit_prefix(what),
+        **extra,
+    )
 
 
 def _stranger_verdict(context: Context, loa: Loa, user: User | None, what: str) -> bool:
@@ -145,8 +150,13 @@ def guarded(needs: str) -> Callable[[Command], Handler]:
 async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
     """Show ``text`` without buttons; "message is not modified" is harmless and ignored."""
     try:
-        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                    parse_mode=ParseMode.HTML, reply_markup=None)
+        await bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=None,
+        )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
@@ -200,13 +210,14 @@ async def sync_cards(bot: Bot, loa: Loa) -> int:
     pending = await asyncio.to_thread(_cards_to_send, loa, chat_id)
     for i, (claim, article, text) in enumerate(pending):
         try:
-            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                             reply_markup=card_keyboard(article))
+            message = await bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=card_keyboard(article)
+            )
         except (TelegramError, ValueError) as exc:
             await asyncio.to_thread(loa.store.release_card, claim)
             log.warning("could not send the card of article %s: %s", article.id, exc)
             if isinstance(exc, RetryAfter):
-                for later, _, _ in pending[i + 1:]:  # the rest waits for the next round
+                for later, _, _ in pending[i + 1 :]:  # the rest waits for the next round
                     await asyncio.to_thread(loa.store.release_card, later)
                 break
             continue
@@ -238,19 +249,34 @@ async def on_button(update: Update, context: Context) -> str | None:
             answer = texts.NOT_ADMIN
             return None
         if role is None:
-            answer = (texts.UNAUTHORISED
-                      if _stranger_verdict(context, loa, user, f"button {query.data}") else "")
+            answer = (
+                texts.UNAUTHORISED
+                if _stranger_verdict(context, loa, user, f"button {query.data}")
+                else ""
+            )
             return None
         data = parse_callback(query.data)
         message = query.message
-        row = (await asyncio.to_thread(loa.store.card_at, message.chat.id, message.message_id)
-               if message else None)
-        if data is None or row is None or (row.article_id, row.revision) != (
-                data.article_id, data.revision):
-            log.warning("refused a button press that does not match its card: %r by %s",
-                        query.data, user.id)
-            loa.store.record_event(_actor(user), "forged_callback", None, user_id=user.id,
-                                data=audit_prefix(str(query.data)))
+        row = (
+            await asyncio.to_thread(loa.store.card_at, message.chat.id, message.message_id)
+            if message
+            else None
+        )
+        if (
+            data is None
+            or row is None
+            or (row.article_id, row.revision) != (data.article_id, data.revision)
+        ):
+            log.warning(
+                "refused a button press that does not match its card: %r by %s", query.data, user.id
+            )
+            loa.store.record_event(
+                _actor(user),
+                "forged_callback",
+                None,
+                user_id=user.id,
+                data=audit_prefix(str(query.data)),
+            )
             return None
         try:
             article = loa.store.get(data.article_id)
@@ -259,7 +285,8 @@ async def on_button(update: Update, context: Context) -> str | None:
             return None
         if article.state != "pending":
             answer = texts.ALREADY_DECIDED.format(
-                id=article.id, state=STATE_VI.get(article.state, article.state))
+                id=article.id, state=STATE_VI.get(article.state, article.state)
+            )
             await close_cards(context.bot, loa, article)
             return None
         if article.revision != data.revision:
@@ -289,20 +316,27 @@ class Question:
     hinted: bool = False
 
 
-async def _ask(update: Update, context: Context, loa: Loa, data: CallbackData,
-               article: Article) -> str | None:
+async def _ask(
+    update: Update, context: Context, loa: Loa, data: CallbackData, article: Article
+) -> str | None:
     chat = update.effective_chat
     if chat is None or context.user_data is None:
         return None
     if data.action == "at":
-        prompt = texts.ASK_TIME.format(id=article.id, example=_example_time(loa),
-                                       minutes=_minutes(loa))
+        prompt = texts.ASK_TIME.format(
+            id=article.id, example=_example_time(loa), minutes=_minutes(loa)
+        )
     else:
         prompt = texts.ASK_REASON.format(id=article.id, minutes=_minutes(loa))
     sent = await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply())
     context.user_data["question"] = Question(
-        data.action, article.id, data.revision, chat.id, sent.message_id,
-        time.monotonic() + loa.settings.telegram.answer_timeout_seconds)
+        data.action,
+        article.id,
+        data.revision,
+        chat.id,
+        sent.message_id,
+        time.monotonic() + loa.settings.telegram.answer_timeout_seconds,
+    )
     return ASK_TIME if data.action == "at" else ASK_REASON
 
 
@@ -322,8 +356,11 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
         await _reply(update, texts.ANSWER_TIMED_OUT.format(id=question.article_id))
         return ConversationHandler.END
     replied = message.reply_to_message
-    if (message.chat.id != question.chat_id or replied is None
-            or replied.message_id != question.message_id):
+    if (
+        message.chat.id != question.chat_id
+        or replied is None
+        or replied.message_id != question.message_id
+    ):
         if not question.hinted:  # said once: admins also talk to each other in the group
             context.user_data["question"] = replace(question, hinted=True)
             await _reply(update, texts.ANSWER_BY_REPLY.format(id=question.article_id))
@@ -339,12 +376,23 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
             await _reply(update, texts.BAD_TIME.format(error=exc, example=_example_time(loa)))
             return None
         context.user_data.pop("question", None)
-        await _reply(update, await _approve(context.bot, loa, question.article_id,
-                                            question.revision, _actor(user), at=text.strip()))
+        await _reply(
+            update,
+            await _approve(
+                context.bot,
+                loa,
+                question.article_id,
+                question.revision,
+                _actor(user),
+                at=text.strip(),
+            ),
+        )
         return ConversationHandler.END
     context.user_data.pop("question", None)
-    await _reply(update, await _reject(context.bot, loa, question.article_id, question.revision,
-                                       _actor(user), text))
+    await _reply(
+        update,
+        await _reject(context.bot, loa, question.article_id, question.revision, _actor(user), text),
+    )
     return ConversationHandler.END
 
 
@@ -363,8 +411,9 @@ async def on_answer_timeout(update: object, context: Context) -> None:
         return  # a press that asked nothing, or a newer question that is still open
     context.user_data.pop("question", None)
     with contextlib.suppress(TelegramError):
-        await context.bot.send_message(question.chat_id,
-                                       texts.ANSWER_TIMED_OUT.format(id=question.article_id))
+        await context.bot.send_message(
+            question.chat_id, texts.ANSWER_TIMED_OUT.format(id=question.article_id)
+        )
 
 
 def question_conversation(loa: Loa) -> ConversationHandler[Any]:
@@ -380,18 +429,26 @@ def question_conversation(loa: Loa) -> ConversationHandler[Any]:
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, on_answer_timeout)],
             },
             fallbacks=[CommandHandler("cancel", on_cancel_question)],
-            per_chat=True, per_user=True, per_message=False, allow_reentry=True,
+            per_chat=True,
+            per_user=True,
+            per_message=False,
+            allow_reentry=True,
             conversation_timeout=loa.settings.telegram.answer_timeout_seconds,
-            name="questions")
+            name="questions",
+        )
 
 
-async def _act(update: Update, context: Context, loa: Loa, data: CallbackData,
-               article: Article) -> tuple[str, bool, str | None]:
+async def _act(
+    update: Update, context: Context, loa: Loa, data: CallbackData, article: Article
+) -> tuple[str, bool, str | None]:
     user = update.callback_query.from_user  # type: ignore[union-attr]
     chat = update.effective_chat
     if data.action == "ap":
-        return (await _approve(context.bot, loa, article.id, data.revision, _actor(user)), False,
-                None)
+        return (
+            await _approve(context.bot, loa, article.id, data.revision, _actor(user)),
+            False,
+            None,
+        )
     if data.action in ("at", "rj"):
         state = await _ask(update, context, loa, data, article)
         return texts.QUESTION_ASKED, False, state
@@ -404,25 +461,30 @@ async def _act(update: Update, context: Context, loa: Loa, data: CallbackData,
     return texts.PREVIEW_SENT, False, None
 
 
-async def _approve(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, *,
-                   at: str | None = None) -> str:
+async def _approve(
+    bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, *, at: str | None = None
+) -> str:
     """Approve and close the cards; the answer says what happened (also when it lost a race)."""
     try:
         approved, skipped = await asyncio.to_thread(  # it prepares the channels: HTTP calls
-            approve_article, loa, article_id, actor, at=at, expected_revision=revision)
+            approve_article, loa, article_id, actor, at=at, expected_revision=revision
+        )
     except IllegalTransition as exc:
         current = loa.store.get(article_id)
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
-                id=article_id, state=STATE_VI.get(current.state, current.state))
+                id=article_id, state=STATE_VI.get(current.state, current.state)
+            )
         return str(exc)
     await close_cards(bot, loa, approved)
-    answer = texts.APPROVED_ANSWER.format(id=article_id,
-                                          slot=local_time(loa, approved.scheduled_at))
+    answer = texts.APPROVED_ANSWER.format(
+        id=article_id, slot=local_time(loa, approved.scheduled_at)
+    )
     if skipped:
         answer += " " + texts.SKIPPED_CHANNELS.format(
-            channels="; ".join(f"{k} ({v})" for k, v in skipped.items()))
+            channels="; ".join(f"{k} ({v})" for k, v in skipped.items())
+        )
     return answer
 
 
@@ -432,11 +494,12 @@ def _example_time(loa: Loa) -> str:
 
 
 def _chunks(text: str, size: int = 4000) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or ["—"]
+    return [text[i : i + size] for i in range(0, len(text), size)] or ["—"]
 
 
-async def _reject(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor,
-                  reason: str) -> str:
+async def _reject(
+    bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, reason: str
+) -> str:
     try:
         current = loa.store.get(article_id)
         if current.state == "pending" and current.revision != revision:
@@ -447,7 +510,8 @@ async def _reject(bot: Bot, loa: Loa, article_id: int, revision: int, actor: Act
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
-                id=article_id, state=STATE_VI.get(current.state, current.state))
+                id=article_id, state=STATE_VI.get(current.state, current.state)
+            )
         return str(exc)
     await close_cards(bot, loa, rejected)
     return texts.REJECTED_ANSWER.format(id=article_id)
@@ -512,8 +576,12 @@ async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
         await _reply(update, texts.QUEUE_EMPTY)
         return
     lines = [texts.QUEUE_HEADER.format(count=len(pending))]
-    lines += [texts.QUEUE_LINE.format(id=a.id, title=a.title, topic=a.topic,
-                                      at=local_time(loa, a.submitted_at)) for a in pending]
+    lines += [
+        texts.QUEUE_LINE.format(
+            id=a.id, title=a.title, topic=a.topic, at=local_time(loa, a.submitted_at)
+        )
+        for a in pending
+    ]
     await _send_long(update, lines)
 
 
@@ -527,9 +595,11 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
     lines = [texts.SCHEDULED_HEADER.format(count=len(approved))]
     for a in approved:
         states = ", ".join(f"{d.channel}: {d.state}" for d in a.deliveries) or "—"
-        lines.append(texts.SCHEDULED_LINE.format(id=a.id, title=a.title,
-                                                 at=local_time(loa, a.scheduled_at),
-                                                 deliveries=states))
+        lines.append(
+            texts.SCHEDULED_LINE.format(
+                id=a.id, title=a.title, at=local_time(loa, a.scheduled_at), deliveries=states
+            )
+        )
     await _send_long(update, lines)
 
 
@@ -544,19 +614,30 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
     """This month: website articles against the minimum, and posts per channel."""
     now = datetime.now(loa.settings.schedule.tz)
     plan = loa.settings.plan
-    status = month_status(loa.store.engine, now.year, now.month,
-                          monthly_minimum=plan.monthly_website_minimum,
-                          website_channels=plan.website_channels,
-                          tz=loa.settings.schedule.timezone)
-    lines = [texts.STATS.format(month=now.month, year=now.year, published=status.published,
-                                minimum=status.minimum, scheduled=status.scheduled,
-                                behind=texts.STATS_BEHIND if status.behind else "")]
+    status = month_status(
+        loa.store.engine,
+        now.year,
+        now.month,
+        monthly_minimum=plan.monthly_website_minimum,
+        website_channels=plan.website_channels,
+        tz=loa.settings.schedule.timezone,
+    )
+    lines = [
+        texts.STATS.format(
+            month=now.month,
+            year=now.year,
+            published=status.published,
+            minimum=status.minimum,
+            scheduled=status.scheduled,
+            behind=texts.STATS_BEHIND if status.behind else "",
+        )
+    ]
     counts = posts_per_channel(loa, now.year, now.month)
-    names = list(loa.settings.enabled_channels()) + [c for c in counts
-                                                      if c not in loa.settings.enabled_channels()]
+    names = list(loa.settings.enabled_channels()) + [
+        c for c in counts if c not in loa.settings.enabled_channels()
+    ]
     if counts:
-        lines += [texts.STATS_CHANNEL_LINE.format(channel=n, count=counts.get(n, 0))
-                  for n in names]
+        lines += [texts.STATS_CHANNEL_LINE.format(channel=n, count=counts.get(n, 0)) for n in names]
     else:
         lines.append(texts.STATS_NO_POSTS)
     await _reply(update, "\n".join(lines))
@@ -573,8 +654,9 @@ async def cmd_report(update: Update, context: Context, loa: Loa) -> None:
     period = context.args[0].strip()
     with tempfile.TemporaryDirectory(prefix="loa-report-") as tmp:
         try:
-            path, _ = await asyncio.to_thread(write_report, loa, period, "docx",
-                                              Path(tmp) / f"bao-cao-cchc-{period}.docx")
+            path, _ = await asyncio.to_thread(
+                write_report, loa, period, "docx", Path(tmp) / f"bao-cao-cchc-{period}.docx"
+            )
         except ValueError as exc:
             await _reply(update, str(exc))
             return
@@ -582,8 +664,9 @@ async def cmd_report(update: Update, context: Context, loa: Loa) -> None:
         message = update.effective_message
         if message is not None:
             with path.open("rb") as f:
-                await message.reply_document(f, filename=path.name,
-                                             caption=texts.REPORT_CAPTION.format(period=period))
+                await message.reply_document(
+                    f, filename=path.name, caption=texts.REPORT_CAPTION.format(period=period)
+                )
 
 
 @guarded("editor")
@@ -601,7 +684,8 @@ async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
         if st.last_check_at is not None:
             status += texts.CHANNEL_LAST_CHECK.format(
                 result=f"{local_time(loa, st.last_check_at)} – "
-                       f"{'tốt' if st.last_check_ok else (st.last_check_detail or 'lỗi')}")
+                f"{'tốt' if st.last_check_ok else (st.last_check_detail or 'lỗi')}"
+            )
         lines.append(texts.CHANNEL_LINE.format(channel=name, type=cfg.type, status=status))
     await _reply(update, "\n".join(lines))
 
@@ -610,8 +694,7 @@ def _channel_arg(loa: Loa, context: Context, command: str) -> tuple[str | None, 
     """The channel named in the command, or an error text."""
     names = list(loa.settings.parsed_channels)
     if not context.args:
-        example = instruction(command, channel=names[0] if names else "website",
-                              surface="telegram")
+        example = instruction(command, channel=names[0] if names else "website", surface="telegram")
         return None, texts.NEED_CHANNEL.format(example=example, channels=", ".join(names))
     name = context.args[0].strip().lower()
     if name not in names:
@@ -626,8 +709,12 @@ async def cmd_pause(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await _reply(update, error or "")
         return
-    loa.store.set_paused(name, True, _actor(update.effective_user),  # type: ignore[arg-type]
-                         texts.PAUSE_REASON)
+    loa.store.set_paused(
+        name,
+        True,
+        _actor(update.effective_user),  # type: ignore[arg-type]
+        texts.PAUSE_REASON,
+    )
     await _reply(update, texts.PAUSED.format(channel=name))
 
 
@@ -655,19 +742,32 @@ async def _on_delivery(update: Update, context: Context, loa: Loa, action: str) 
     """``/ACTION ARTICLE [CHANNEL] [URL]``: the one delivery it names, or why not (with choices)."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(
-            command=action, example=instruction(action, 12, surface="telegram")))
+        await _reply(
+            update,
+            texts.NEED_ARTICLE_ID.format(
+                command=action, example=instruction(action, 12, surface="telegram")
+            ),
+        )
         return
     channel, url = split_channel_and_url(list(context.args or [])[1:])
     try:
-        d = act_on_delivery(loa, action, article_id, channel,
-                            _actor(update.effective_user),  # type: ignore[arg-type]
-                            url=url, surface="telegram")
+        d = act_on_delivery(
+            loa,
+            action,
+            article_id,
+            channel,
+            _actor(update.effective_user),  # type: ignore[arg-type]
+            url=url,
+            surface="telegram",
+        )
     except (IllegalTransition, NotFound, DeliveryChoiceError) as exc:
         await _reply(update, str(exc))
         return
-    done = {"retry": texts.RETRY_DONE, "confirm": texts.CONFIRM_DONE,
-            "notposted": texts.NOTPOSTED_DONE}[action]
+    done = {
+        "retry": texts.RETRY_DONE,
+        "confirm": texts.CONFIRM_DONE,
+        "notposted": texts.NOTPOSTED_DONE,
+    }[action]
     await _reply(update, texts.ACTION_DONE.format(what=done, id=d.article_id, channels=d.channel))
 
 
@@ -694,8 +794,12 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
     """Cancel an approved article before any channel posted it."""
     article_id = _article_arg(context)
     if article_id is None:
-        await _reply(update, texts.NEED_ARTICLE_ID.format(
-            command="withdraw", example=instruction("withdraw", 12, surface="telegram")))
+        await _reply(
+            update,
+            texts.NEED_ARTICLE_ID.format(
+                command="withdraw", example=instruction("withdraw", 12, surface="telegram")
+            ),
+        )
         return
     try:
         loa.store.withdraw(article_id, _actor(update.effective_user))  # type: ignore[arg-type]
@@ -722,8 +826,12 @@ async def on_unknown_update(update: Update, context: Context) -> None:
     loa = _loa(context)
     user = update.effective_user
     message = update.effective_message
-    if (user is not None and message is not None and role_of(loa, user.id) is None
-            and _stranger_verdict(context, loa, user, message.text or "?")):
+    if (
+        user is not None
+        and message is not None
+        and role_of(loa, user.id) is None
+        and _stranger_verdict(context, loa, user, message.text or "?")
+    ):
         await _reply(update, texts.UNAUTHORISED)
 
 
@@ -736,10 +844,20 @@ async def on_error(update: object, context: Context) -> None:
 
 
 COMMANDS: dict[str, Handler] = {
-    "start": cmd_start, "help": cmd_help, "cancel": cmd_cancel, "queue": cmd_queue,
-    "scheduled": cmd_scheduled, "stats": cmd_stats, "channels": cmd_channels,
-    "pause": cmd_pause, "resume": cmd_resume, "retry": cmd_retry, "withdraw": cmd_withdraw,
-    "confirm": cmd_confirm, "notposted": cmd_notposted, "report": cmd_report,
+    "start": cmd_start,
+    "help": cmd_help,
+    "cancel": cmd_cancel,
+    "queue": cmd_queue,
+    "scheduled": cmd_scheduled,
+    "stats": cmd_stats,
+    "channels": cmd_channels,
+    "pause": cmd_pause,
+    "resume": cmd_resume,
+    "retry": cmd_retry,
+    "withdraw": cmd_withdraw,
+    "confirm": cmd_confirm,
+    "notposted": cmd_notposted,
+    "report": cmd_report,
 }
 
 

@@ -31,7 +31,9 @@ def stats_growth_text(loa: Loa, now: datetime) -> str:
     lines += growth_lines(loa, now) or [NO_SAMPLES]
     for channel in broadcast_channels(loa):
         q = quota_status(loa, channel, now)
-        lines.append(QUOTA.format(channel=channel, used=q.used, quota=q.quota, remaining=q.remaining))
+        lines.append(
+            QUOTA.format(channel=channel, used=q.used, quota=q.quota, remaining=q.remaining)
+        )
     return "\n".join(lines)
 
 
@@ -40,8 +42,11 @@ async def on_stats_growth(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     loa: Loa = context.application.bot_data["loa"]
     user = update.effective_user
     tg = loa.settings.telegram
-    if user is None or update.effective_message is None or (
-            user.id not in tg.admins and user.id not in tg.editors):
+    if (
+        user is None
+        or update.effective_message is None
+        or (user.id not in tg.admins and user.id not in tg.editors)
+    ):
         return
     await update.effective_message.reply_text(stats_growth_text(loa, datetime.now(UTC)))
 

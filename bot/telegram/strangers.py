@@ -22,8 +22,7 @@ AUDIT_PREFIX_CHARS = 80
 
 def audit_prefix(text: str, limit: int = AUDIT_PREFIX_CHARS) -> str:
     """At most ``limit`` characters of ``text``, control characters replaced, "…" if cut."""
-    head = "".join("�" if unicodedata.category(c) in ("Cc", "Cf") else c
-                   for c in text[:limit + 1])
+    head = "".join("�" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text[: limit + 1])
     return head if len(head) <= limit else head[:limit] + "…"
 
 

@@ -58,8 +58,7 @@ __all__ = [
     "WAITING_CANCELLED",
 ]
 
-START = ("Xin chào! Đây là Loa – trợ lý đăng bài cải cách hành chính.\n"
-         "Gõ /help để xem các lệnh.")
+START = "Xin chào! Đây là Loa – trợ lý đăng bài cải cách hành chính.\nGõ /help để xem các lệnh."
 HELP = (
     "Các lệnh của Loa:\n"
     "/queue – bài đang chờ duyệt\n"
@@ -74,14 +73,17 @@ HELP = (
     "Có thể bỏ KÊNH khi bài chỉ có một lượt đăng cần xử lý.\n"
     "Biên tập viên gửi tệp .docx, .md hoặc .html vào đây để nộp bài."
 )
-UNAUTHORISED = ("Xin lỗi, anh/chị chưa có quyền dùng Loa. "
-                "Vui lòng liên hệ quản trị viên để được cấp quyền.")
+UNAUTHORISED = (
+    "Xin lỗi, anh/chị chưa có quyền dùng Loa. Vui lòng liên hệ quản trị viên để được cấp quyền."
+)
 NOT_ADMIN = "Chỉ quản trị viên mới được thực hiện thao tác này."
 DOC_NOT_ALLOWED = "Chỉ biên tập viên hoặc quản trị viên mới được gửi bài."
 DOC_UNSUPPORTED = "Loa chỉ nhận tệp .docx, .md hoặc .html (tệp “{name}” không đúng loại)."
 DOC_DOWNLOAD_FAILED = "Không tải được tệp “{name}” từ Telegram; vui lòng gửi lại."
 DOC_RECEIVED = "Đã nhận tệp “{name}”, đang đọc…"
-ERROR_GENERIC = "Có lỗi khi xử lý yêu cầu; quản trị viên đã được ghi nhận lỗi. Vui lòng thử lại sau."
+ERROR_GENERIC = (
+    "Có lỗi khi xử lý yêu cầu; quản trị viên đã được ghi nhận lỗi. Vui lòng thử lại sau."
+)
 
 # ----- the approval card --------------------------------------------------------------------
 CARD_HEADER = "📝 <b>Bài #{id} chờ duyệt</b> (bản {revision})\n<b>{title}</b>"
@@ -105,18 +107,25 @@ APPROVED_ANSWER = "Đã duyệt bài #{id}; đăng lúc {slot}."
 REJECTED_ANSWER = "Đã từ chối bài #{id}."
 SKIPPED_CHANNELS = "Không đăng lên: {channels}."
 ALREADY_DECIDED = "Bài #{id} đã được xử lý ({state})."
-STALE_CARD = ("Thẻ này đã cũ: bài #{id} đã có bản sửa (bản {revision}). "
-              "Hãy dùng thẻ mới nhất.")
+STALE_CARD = "Thẻ này đã cũ: bài #{id} đã có bản sửa (bản {revision}). Hãy dùng thẻ mới nhất."
 BAD_DATA = "Nút bấm không hợp lệ."
-ASK_TIME = ("Trả lời (reply) tin nhắn này bằng giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM "
-            "(giờ Việt Nam), ví dụ {example}, trong vòng {minutes} phút. Gõ /cancel để hủy.")
+ASK_TIME = (
+    "Trả lời (reply) tin nhắn này bằng giờ đăng bài #{id} theo dạng YYYY-MM-DD HH:MM "
+    "(giờ Việt Nam), ví dụ {example}, trong vòng {minutes} phút. Gõ /cancel để hủy."
+)
 BAD_TIME = "{error} Vui lòng nhập lại, ví dụ {example}."
-ASK_REASON = ("Trả lời (reply) tin nhắn này bằng lý do từ chối bài #{id} (một tin nhắn), "
-              "trong vòng {minutes} phút. Gõ /cancel để hủy.")
+ASK_REASON = (
+    "Trả lời (reply) tin nhắn này bằng lý do từ chối bài #{id} (một tin nhắn), "
+    "trong vòng {minutes} phút. Gõ /cancel để hủy."
+)
 QUESTION_ASKED = "Loa đã hỏi trong nhóm: hãy trả lời (reply) tin nhắn câu hỏi."
-ANSWER_BY_REPLY = ("Loa đang chờ câu trả lời cho bài #{id}: hãy bấm “Trả lời” (reply) vào tin "
-                   "nhắn câu hỏi của Loa rồi gõ câu trả lời.")
-ANSWER_TIMED_OUT = "Đã hết thời gian trả lời câu hỏi về bài #{id}; bấm lại nút trên thẻ bài nếu cần."
+ANSWER_BY_REPLY = (
+    "Loa đang chờ câu trả lời cho bài #{id}: hãy bấm “Trả lời” (reply) vào tin "
+    "nhắn câu hỏi của Loa rồi gõ câu trả lời."
+)
+ANSWER_TIMED_OUT = (
+    "Đã hết thời gian trả lời câu hỏi về bài #{id}; bấm lại nút trên thẻ bài nếu cần."
+)
 NOTHING_WAITING = "Không có câu hỏi nào đang chờ trả lời."
 WAITING_CANCELLED = "Đã hủy thao tác đang chờ."
 PREVIEW_HEADER = "👁 Bản xem trước cho kênh {channel}:"
@@ -129,8 +138,10 @@ QUEUE_LINE = "#{id} · {title} · chủ đề {topic} · nộp lúc {at}"
 SCHEDULED_EMPTY = "Không có bài nào đang chờ đăng."
 SCHEDULED_HEADER = "Bài đã duyệt, chờ đăng ({count}):"
 SCHEDULED_LINE = "#{id} · {title} · đăng lúc {at} · {deliveries}"
-STATS = ("Tháng {month}/{year}: đã đăng {published} bài lên trang thông tin điện tử "
-         "(chỉ tiêu {minimum} bài/tháng), {scheduled} bài đã lên lịch trong tháng.{behind}")
+STATS = (
+    "Tháng {month}/{year}: đã đăng {published} bài lên trang thông tin điện tử "
+    "(chỉ tiêu {minimum} bài/tháng), {scheduled} bài đã lên lịch trong tháng.{behind}"
+)
 STATS_BEHIND = " ⚠️ Có nguy cơ không đạt chỉ tiêu."
 STATS_CHANNEL_LINE = "• {channel}: {count} lượt đăng"
 STATS_NO_POSTS = "Chưa có lượt đăng nào trong tháng."
@@ -152,15 +163,31 @@ CONFIRM_DONE = "Đã ghi nhận là đã đăng"
 NOTPOSTED_DONE = "Đã ghi nhận là chưa đăng, Loa sẽ đăng lại"
 WITHDRAWN = "Đã rút bài #{id}; bài sẽ không được đăng."
 
-__all__ += ["CHANNEL_LAST_CHECK", "CHANNEL_OK", "CHANNEL_PAUSED", "CHANNEL_REAUTH",
-            "CONFIRM_DONE", "NOTPOSTED_DONE", "PAUSE_REASON", "RETRY_DONE",
-            "STATS_BEHIND", "WITHDRAWN"]
+__all__ += [
+    "CHANNEL_LAST_CHECK",
+    "CHANNEL_OK",
+    "CHANNEL_PAUSED",
+    "CHANNEL_REAUTH",
+    "CONFIRM_DONE",
+    "NOTPOSTED_DONE",
+    "PAUSE_REASON",
+    "RETRY_DONE",
+    "STATS_BEHIND",
+    "WITHDRAWN",
+]
 SUPERSEDED = "ℹ️ Thẻ này đã cũ: bài đã có bản sửa (bản {revision}), xem thẻ mới."
-__all__ += ["ANSWER_BY_REPLY", "ANSWER_TIMED_OUT", "NOTHING_WAITING", "QUESTION_ASKED",
-            "SUPERSEDED"]
+__all__ += [
+    "ANSWER_BY_REPLY",
+    "ANSWER_TIMED_OUT",
+    "NOTHING_WAITING",
+    "QUESTION_ASKED",
+    "SUPERSEDED",
+]
 
-REPORT_USAGE = ("Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
-                "/report 2026-H1 (6 tháng), /report 2026 (năm).")
+REPORT_USAGE = (
+    "Cú pháp: /report KỲ — ví dụ /report 2026-03 (tháng), /report 2026-Q1 (quý), "
+    "/report 2026-H1 (6 tháng), /report 2026 (năm)."
+)
 REPORT_CAPTION = "Báo cáo kết quả thông tin, tuyên truyền CCHC kỳ {period}."
 
 # A decision taken on the web page (the actor is the web account's name).

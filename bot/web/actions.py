@@ -39,16 +39,24 @@ def _stale(loa: Loa, article: Article, form: dict[str, Any]) -> ActionResult | N
     if state != article.state:
         by = ""
         if article.approved_by and article.state in ("approved", "published", "partial"):
-            by = texts.BY.format(actor=_who(article.approved_by),
-                                 at=_local(loa, article.approved_at))
+            by = texts.BY.format(
+                actor=_who(article.approved_by), at=_local(loa, article.approved_at)
+            )
         elif article.rejected_by and article.state == "rejected":
-            by = texts.BY.format(actor=_who(article.rejected_by),
-                                 at=_local(loa, article.rejected_at))
-        return ActionResult(False, texts.STALE_STATE.format(
-            id=article.id, state=STATE_VI.get(article.state, article.state), by=by), 409)
+            by = texts.BY.format(
+                actor=_who(article.rejected_by), at=_local(loa, article.rejected_at)
+            )
+        return ActionResult(
+            False,
+            texts.STALE_STATE.format(
+                id=article.id, state=STATE_VI.get(article.state, article.state), by=by
+            ),
+            409,
+        )
     if revision != article.revision:
-        return ActionResult(False, texts.STALE_REVISION.format(id=article.id,
-                                                               revision=article.revision), 409)
+        return ActionResult(
+            False, texts.STALE_REVISION.format(id=article.id, revision=article.revision), 409
+        )
     return None
 
 
@@ -68,8 +76,9 @@ def _delivery_id(article: Article, form: dict[str, Any]) -> int | None:
     return did if any(d.id == did for d in article.deliveries) else None
 
 
-def run_action(loa: Loa, user: WebUser, article_id: int, action: str,
-               form: dict[str, Any]) -> ActionResult:
+def run_action(
+    loa: Loa, user: WebUser, article_id: int, action: str, form: dict[str, Any]
+) -> ActionResult:
     """Do ``action`` on the article for an admin (roles are checked by the caller)."""
     try:
         article = loa.store.get(article_id)
@@ -86,12 +95,18 @@ def run_action(loa: Loa, user: WebUser, article_id: int, action: str,
             if mode == "at" and not at:
                 return ActionResult(False, texts.NEED_TIME, 400)
             approved, skipped = approve_article(
-                loa, article_id, actor, at=at if mode == "at" else None, now=mode == "now",
-                expected_revision=article.revision)
+                loa,
+                article_id,
+                actor,
+                at=at if mode == "at" else None,
+                now=mode == "now",
+                expected_revision=article.revision,
+            )
             message = texts.DONE["approved"].format(slot=_local(loa, approved.scheduled_at))
             if skipped:
                 message += texts.SKIPPED.format(
-                    channels="; ".join(f"{k} ({v})" for k, v in skipped.items()))
+                    channels="; ".join(f"{k} ({v})" for k, v in skipped.items())
+                )
             return ActionResult(True, message)
         if action == "reject":
             reason = str(form.get("reason") or "").strip()
@@ -105,8 +120,9 @@ def run_action(loa: Loa, user: WebUser, article_id: int, action: str,
         if action == "retract":
             _, problems = retract_article(loa, article_id, actor)
             if problems:
-                return ActionResult(False, texts.RETRACT_PROBLEMS.format(
-                    problems="; ".join(problems)), 502)
+                return ActionResult(
+                    False, texts.RETRACT_PROBLEMS.format(problems="; ".join(problems)), 502
+                )
             return ActionResult(True, texts.DONE["retracted"])
         if action in ("retry", "confirm", "notposted"):
             did = _delivery_id(article, form)
@@ -119,15 +135,16 @@ def run_action(loa: Loa, user: WebUser, article_id: int, action: str,
             if url is not None and not url.startswith(("http://", "https://")):
                 return ActionResult(False, "Địa chỉ phải bắt đầu bằng http:// hoặc https://.", 400)
             loa.store.resolve_in_doubt(did, actor, posted=action == "confirm", url=url)
-            return ActionResult(True, texts.DONE["confirmed" if action == "confirm"
-                                                 else "notposted"])
+            return ActionResult(
+                True, texts.DONE["confirmed" if action == "confirm" else "notposted"]
+            )
     except (IllegalTransition, ValueError) as exc:
         # Lost a race after the check above (another admin, the dispatcher) or a bad time.
         current = loa.store.get(article_id)
         if current.state != article.state:
-            return _stale(loa, current, {"state": article.state,
-                                         "revision": article.revision}) or ActionResult(
-                False, str(exc), 409)
+            return _stale(
+                loa, current, {"state": article.state, "revision": article.revision}
+            ) or ActionResult(False, str(exc), 409)
         return ActionResult(False, str(exc), 409)
     except NotFound as exc:
         return ActionResult(False, str(exc), 404)

@@ -44,16 +44,23 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 def build_app(loa: Loa) -> Starlette:
     """The Starlette app of the web page, bound to ``loa``."""
-    routes = [Route("/", _home, methods=["GET"]),
-              *auth_pages.routes, *calendar_page.routes, *article_pages.routes,
-              *plan_page.routes, *report_pages.routes,
-              Mount("/static", app=StaticFiles(directory=_STATIC), name="static")]
+    routes = [
+        Route("/", _home, methods=["GET"]),
+        *auth_pages.routes,
+        *calendar_page.routes,
+        *article_pages.routes,
+        *plan_page.routes,
+        *report_pages.routes,
+        Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
+    ]
     upload_limit = int(loa.settings.queue.max_file_mb * 1024 * 1024) + 64 * 1024
-    middleware = [Middleware(SecurityHeaders),
-                  Middleware(BodyLimit, forms=64 * 1024, uploads=upload_limit,
-                             upload_path="/nop-bai")]
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={404: _not_found, 405: _not_found})
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(BodyLimit, forms=64 * 1024, uploads=upload_limit, upload_path="/nop-bai"),
+    ]
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={404: _not_found, 405: _not_found}
+    )
     app.state.site = Site(loa)
     return app
 
@@ -92,12 +99,22 @@ async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
     try:
         sock = _listening_socket(web.host, web.port)
     except OSError as exc:
-        log.warning("web page not started: cannot listen on %s (%s); the service runs on "
-                    "without it", web.listen, exc.strerror or exc)
+        log.warning(
+            "web page not started: cannot listen on %s (%s); the service runs on without it",
+            web.listen,
+            exc.strerror or exc,
+        )
         return
-    config = uvicorn.Config(build_app(loa), log_level="warning", access_log=False,
-                            proxy_headers=True, server_header=False, lifespan="off",
-                            timeout_graceful_shutdown=5, limit_concurrency=200)
+    config = uvicorn.Config(
+        build_app(loa),
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        limit_concurrency=200,
+    )
     server = _Server(config)
 
     async def serve() -> None:

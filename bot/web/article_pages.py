@@ -27,16 +27,33 @@ from content_queue.workflow import NotFound
 __all__ = ["routes"]
 
 ACCEPTED_SUFFIXES = (".docx", ".md", ".html", ".htm", ".zip")
-_ACTIONS = {"duyet": "approve", "tu-choi": "reject", "rut-lai": "withdraw", "go-bai": "retract",
-            "dang-lai": "retry", "da-dang": "confirm", "chua-dang": "notposted"}
+_ACTIONS = {
+    "duyet": "approve",
+    "tu-choi": "reject",
+    "rut-lai": "withdraw",
+    "go-bai": "retract",
+    "dang-lai": "retry",
+    "da-dang": "confirm",
+    "chua-dang": "notposted",
+}
 _AUDIT_VI = {
-    "submitted": "nộp bài", "revised": "thay bằng bản sửa", "approved": "duyệt",
-    "rejected": "từ chối", "withdrawn": "rút bài", "retracted": "gỡ bài",
-    "sent": "đã đăng", "awaiting_url": "chờ nhập địa chỉ", "delivery_retry": "lỗi tạm thời",
-    "delivery_failed": "lỗi, đã dừng", "delivery_in_doubt": "chưa rõ đã đăng",
-    "delivery_retracted": "đã gỡ khỏi kênh", "retry_requested": "yêu cầu đăng lại",
-    "confirmed_posted": "xác nhận đã đăng", "confirmed_not_posted": "xác nhận chưa đăng",
-    "lease_expired": "tiến trình đăng bị ngắt", "topic_changed": "đổi chủ đề",
+    "submitted": "nộp bài",
+    "revised": "thay bằng bản sửa",
+    "approved": "duyệt",
+    "rejected": "từ chối",
+    "withdrawn": "rút bài",
+    "retracted": "gỡ bài",
+    "sent": "đã đăng",
+    "awaiting_url": "chờ nhập địa chỉ",
+    "delivery_retry": "lỗi tạm thời",
+    "delivery_failed": "lỗi, đã dừng",
+    "delivery_in_doubt": "chưa rõ đã đăng",
+    "delivery_retracted": "đã gỡ khỏi kênh",
+    "retry_requested": "yêu cầu đăng lại",
+    "confirmed_posted": "xác nhận đã đăng",
+    "confirmed_not_posted": "xác nhận chưa đăng",
+    "lease_expired": "tiến trình đăng bị ngắt",
+    "topic_changed": "đổi chủ đề",
 }
 
 
@@ -52,13 +69,20 @@ def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         detail = r.get("detail") or {}
-        extra = [str(detail[k]) for k in ("channel", "reason", "error", "url", "due_at")
-                 if detail.get(k)]
+        extra = [
+            str(detail[k]) for k in ("channel", "reason", "error", "url", "due_at") if detail.get(k)
+        ]
         if "due_at" in detail and detail.get("due_at"):
             extra = [x for x in extra if x != detail["due_at"]]
-        out.append({"at": r["at"], "actor": str(r["actor"]).removeprefix("web:"),
-                    "via": r["via"], "action": _AUDIT_VI.get(r["action"], r["action"]),
-                    "extra": " · ".join(extra)})
+        out.append(
+            {
+                "at": r["at"],
+                "actor": str(r["actor"]).removeprefix("web:"),
+                "via": r["via"],
+                "action": _AUDIT_VI.get(r["action"], r["action"]),
+                "extra": " · ".join(extra),
+            }
+        )
     return out
 
 
@@ -70,13 +94,23 @@ def _article_context(site: Site, article: Article) -> dict[str, Any]:
             slot = proposed_slot(loa, article)
         except ValueError:
             slot = None
-    return {"article": article, "previews": previews_for(loa, article, site.root),
-            "timeline": _timeline(site, article.id), "proposed": slot,
-            "topic": loa.topics.get(article.topic)}
+    return {
+        "article": article,
+        "previews": previews_for(loa, article, site.root),
+        "timeline": _timeline(site, article.id),
+        "proposed": slot,
+        "topic": loa.topics.get(article.topic),
+    }
 
 
-async def article_page(request: Request, *, message: str = "", ok: bool = True,
-                       status: int = 200, sess: SessionRow | None = None) -> Response:
+async def article_page(
+    request: Request,
+    *,
+    message: str = "",
+    ok: bool = True,
+    status: int = 200,
+    sess: SessionRow | None = None,
+) -> Response:
     site = site_of(request)
     sess = sess or await site.session(request)
     if sess is None:
@@ -108,12 +142,19 @@ async def article_action(request: Request) -> Response:
         return site.refusal(sess, str(exc))
     result = await run_in_threadpool(run_action, site.loa, sess.user, article_id, action, form)
     if result.ok:
-        key = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn",
-               "retract": "retracted", "retry": "retry", "confirm": "confirmed",
-               "notposted": "notposted"}[action]
+        key = {
+            "approve": "approved",
+            "reject": "rejected",
+            "withdraw": "withdrawn",
+            "retract": "retracted",
+            "retry": "retry",
+            "confirm": "confirmed",
+            "notposted": "notposted",
+        }[action]
         return RedirectResponse(f"{site.root}/bai-viet/{article_id}?xong={key}", status_code=303)
-    return await article_page(request, message=result.message, ok=False, status=result.status,
-                              sess=sess)
+    return await article_page(
+        request, message=result.message, ok=False, status=result.status, sess=sess
+    )
 
 
 async def article_image(request: Request) -> Response:
@@ -173,8 +214,9 @@ async def upload(request: Request) -> Response:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
     name = Path(file.filename.replace("\\", "/")).name[:200] or "bai-viet"
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
-        return site.page("upload.html", sess, status=400, result=None,
-                         error=texts.UPLOAD_TYPE.format(name=name))
+        return site.page(
+            "upload.html", sess, status=400, result=None, error=texts.UPLOAD_TYPE.format(name=name)
+        )
     limit_mb = site.loa.settings.queue.max_file_mb
     with tempfile.TemporaryDirectory(prefix="loa-web-") as folder:
         path = Path(folder) / name
@@ -183,8 +225,13 @@ async def upload(request: Request) -> Response:
             while chunk := await file.read(1 << 20):
                 size += len(chunk)
                 if size > limit_mb * 1024 * 1024:
-                    return site.page("upload.html", sess, status=413, result=None,
-                                     error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb))
+                    return site.page(
+                        "upload.html",
+                        sess,
+                        status=413,
+                        result=None,
+                        error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb),
+                    )
                 out.write(chunk)
         result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)

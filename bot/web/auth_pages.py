@@ -47,10 +47,23 @@ async def login_form(request: Request) -> Response:
 def _login_page(request: Request, error: str, status: int) -> Response:
     site = site_of(request)
     token = new_token()
-    response = site.page("login.html", None, status=status, error=error, login_csrf=token,
-                         next=request.query_params.get("next", ""))
-    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=site.secure, path=site.root or "/")
+    response = site.page(
+        "login.html",
+        None,
+        status=status,
+        error=error,
+        login_csrf=token,
+        next=request.query_params.get("next", ""),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=site.secure,
+        path=site.root or "/",
+    )
     return response
 
 
@@ -68,8 +81,9 @@ async def login(request: Request) -> Response:
     name = str(form.get("username") or "").strip()[:100]
     password = str(form.get("password") or "")
     user = await run_in_threadpool(find_user, site.loa.store, name) if name else None
-    ok, rehash = await run_in_threadpool(verify_password, user.password_hash if user else None,
-                                         password)
+    ok, rehash = await run_in_threadpool(
+        verify_password, user.password_hash if user else None, password
+    )
     now = datetime.now(UTC)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
@@ -78,17 +92,35 @@ async def login(request: Request) -> Response:
         site.throttle.failed(client)
         if user is not None:
             await run_in_threadpool(
-                record_login_failure, site.loa.store, user.id, lock_after=web.login_lock_after,
-                lock_for=timedelta(minutes=web.login_lock_minutes), client=client)
+                record_login_failure,
+                site.loa.store,
+                user.id,
+                lock_after=web.login_lock_after,
+                lock_for=timedelta(minutes=web.login_lock_minutes),
+                client=client,
+            )
         return _login_page(request, texts.LOGIN_FAILED, 401)
     await run_in_threadpool(record_login_success, site.loa.store, user.id, rehash)
     token = new_token()
-    await run_in_threadpool(open_session, site.loa.store, user, token_hash(token), new_token(),
-                            timedelta(hours=web.session_hours), client)
-    response = RedirectResponse(_safe_next(site.root, str(form.get("next") or "")),
-                                status_code=303)
-    response.set_cookie(COOKIE, token, max_age=int(web.session_hours * 3600), httponly=True,
-                        samesite="lax", secure=site.secure, path=site.root or "/")
+    await run_in_threadpool(
+        open_session,
+        site.loa.store,
+        user,
+        token_hash(token),
+        new_token(),
+        timedelta(hours=web.session_hours),
+        client,
+    )
+    response = RedirectResponse(_safe_next(site.root, str(form.get("next") or "")), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(web.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=site.secure,
+        path=site.root or "/",
+    )
     response.delete_cookie(LOGIN_COOKIE, path=site.root or "/")
     return response
 
@@ -101,8 +133,9 @@ async def logout(request: Request) -> Response:
             await site.form(request, sess, "viewer")
         except Forbidden as exc:
             return site.refusal(sess, str(exc))
-        await run_in_threadpool(delete_session, site.loa.store,
-                                token_hash(request.cookies.get(COOKIE, "")))
+        await run_in_threadpool(
+            delete_session, site.loa.store, token_hash(request.cookies.get(COOKIE, ""))
+        )
     response = RedirectResponse(f"{site.root}/dang-nhap", status_code=303)
     response.delete_cookie(COOKIE, path=site.root or "/")
     return response

@@ -55,13 +55,15 @@ def _query(params: dict[str, str], **extra: str) -> str:
     return "?" + "&".join(f"{k}={v}" for k, v in merged.items())
 
 
-def calendar_view(site: Site, mode: str, params: dict[str, str],
-                  now: datetime | None = None) -> CalendarView:
+def calendar_view(
+    site: Site, mode: str, params: dict[str, str], now: datetime | None = None
+) -> CalendarView:
     """The days to draw and the chips on each, read in one query for the range shown."""
     tz = site.tz
     today = (now or datetime.now(UTC)).astimezone(tz).date()
-    channels = [c for c in params.get("kenh", "").split(",") if c in
-                site.loa.settings.parsed_channels]
+    channels = [
+        c for c in params.get("kenh", "").split(",") if c in site.loa.settings.parsed_channels
+    ]
     topic = params.get("chu-de") or None
     if topic not in site.loa.topics:
         topic = None
@@ -85,14 +87,18 @@ def calendar_view(site: Site, mode: str, params: dict[str, str],
         prev_link = _query(filters, thang=f"{prev_m:%Y-%m}")
         next_link = _query(filters, thang=f"{next_m:%Y-%m}")
     days = [d for week in weeks for d in week]
-    bounds = [datetime.combine(d, time.min, tz).astimezone(UTC)
-              for d in [*days, days[-1] + timedelta(days=1)]]
-    per_day = calendar_days(site.loa.store, bounds, per_day=PER_DAY[mode],
-                            channels=channels or None, topic=topic)
+    bounds = [
+        datetime.combine(d, time.min, tz).astimezone(UTC)
+        for d in [*days, days[-1] + timedelta(days=1)]
+    ]
+    per_day = calendar_days(
+        site.loa.store, bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
+    )
     by_day = {d: entries for d, (entries, _) in zip(days, per_day, strict=True) if entries}
     totals = {d: n for d, (_, n) in zip(days, per_day, strict=True) if n}
-    return CalendarView(mode, title, weeks, month, today, by_day, totals, prev_link,
-                        next_link, filters)
+    return CalendarView(
+        mode, title, weeks, month, today, by_day, totals, prev_link, next_link, filters
+    )
 
 
 async def calendar_page(request: Request) -> Response:
@@ -102,11 +108,21 @@ async def calendar_page(request: Request) -> Response:
         return site.login_redirect(request)
     params: dict[str, Any] = {k: v[:40] for k, v in request.query_params.items()}
     mode = "week" if params.get("xem") == "tuan" else "month"
-    key = ("calendar", mode, datetime.now(site.tz).date(),
-           tuple(sorted((k, str(v)) for k, v in params.items())))
+    key = (
+        "calendar",
+        mode,
+        datetime.now(site.tz).date(),
+        tuple(sorted((k, str(v)) for k, v in params.items())),
+    )
     view = await run_in_threadpool(site.cache.get, key, lambda: calendar_view(site, mode, params))
-    return site.page("calendar.html", sess, view=view, weekdays=WEEKDAYS_VI,
-                     channels=list(site.loa.settings.parsed_channels), topics=site.loa.topics)
+    return site.page(
+        "calendar.html",
+        sess,
+        view=view,
+        weekdays=WEEKDAYS_VI,
+        channels=list(site.loa.settings.parsed_channels),
+        topics=site.loa.topics,
+    )
 
 
 routes = [Route("/lich", calendar_page, methods=["GET"])]

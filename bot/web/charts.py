@@ -49,23 +49,43 @@ def _nice_max(value: float) -> float:
     return (int(value / magnitude) + 1) * magnitude
 
 
-def _axes(chart: Chart, left: float, top: float, plot_w: float, plot_h: float, vmax: float,
-          labels: Sequence[str], fmt: str = "{:,.0f}") -> None:
+def _axes(
+    chart: Chart,
+    left: float,
+    top: float,
+    plot_w: float,
+    plot_h: float,
+    vmax: float,
+    labels: Sequence[str],
+    fmt: str = "{:,.0f}",
+) -> None:
     for i in range(5):
         v = vmax * i / 4
         y = top + plot_h - plot_h * i / 4
         chart.shapes.append(Shape("line", "grid", left, y, x2=left + plot_w, y2=y))
-        chart.shapes.append(Shape("text", "axis", left - 6, y + 4,
-                                  text=fmt.format(v).replace(",", "."), anchor="end"))
+        chart.shapes.append(
+            Shape(
+                "text", "axis", left - 6, y + 4, text=fmt.format(v).replace(",", "."), anchor="end"
+            )
+        )
     step = plot_w / max(1, len(labels))
     for i, label in enumerate(labels):
-        chart.shapes.append(Shape("text", "axis", left + step * (i + 0.5), top + plot_h + 16,
-                                  text=label))
+        chart.shapes.append(
+            Shape("text", "axis", left + step * (i + 0.5), top + plot_h + 16, text=label)
+        )
 
 
-def bars(values: Sequence[int | None], labels: Sequence[str], *, label: str,
-         target: float | None = None, target_label: str = "", width: int = 640,
-         height: int = 220, ok_at: float | None = None) -> Chart:
+def bars(
+    values: Sequence[int | None],
+    labels: Sequence[str],
+    *,
+    label: str,
+    target: float | None = None,
+    target_label: str = "",
+    width: int = 640,
+    height: int = 220,
+    ok_at: float | None = None,
+) -> Chart:
     """One bar per label; with ``target`` a dashed line, and bars below it drawn as "below"."""
     chart = Chart(width, height, label)
     left, top, right, bottom = 44, 12, 12, 28
@@ -80,20 +100,37 @@ def bars(values: Sequence[int | None], labels: Sequence[str], *, label: str,
         cls = "bar"
         if ok_at is not None:
             cls = "bar ok" if v >= ok_at else "bar below"
-        chart.shapes.append(Shape("rect", cls, left + step * i + step * 0.18, top + plot_h - h,
-                                  step * 0.64, max(h, 0.5), title=f"{labels[i]}: {v}"))
-        chart.shapes.append(Shape("text", "value", left + step * (i + 0.5),
-                                  top + plot_h - h - 4, text=str(v)))
+        chart.shapes.append(
+            Shape(
+                "rect",
+                cls,
+                left + step * i + step * 0.18,
+                top + plot_h - h,
+                step * 0.64,
+                max(h, 0.5),
+                title=f"{labels[i]}: {v}",
+            )
+        )
+        chart.shapes.append(
+            Shape("text", "value", left + step * (i + 0.5), top + plot_h - h - 4, text=str(v))
+        )
     if target is not None:
         y = top + plot_h - plot_h * target / vmax
-        chart.shapes.append(Shape("line", "target", left, y, x2=left + plot_w, y2=y,
-                                  title=target_label))
+        chart.shapes.append(
+            Shape("line", "target", left, y, x2=left + plot_w, y2=y, title=target_label)
+        )
         chart.legend.append(("target", target_label))
     return chart
 
 
-def lines(series: Mapping[str, Sequence[int | None]], labels: Sequence[str], *, label: str,
-          width: int = 640, height: int = 240) -> Chart:
+def lines(
+    series: Mapping[str, Sequence[int | None]],
+    labels: Sequence[str],
+    *,
+    label: str,
+    width: int = 640,
+    height: int = 240,
+) -> Chart:
     """One polyline per series (e.g. reach per channel per month), dots with values."""
     chart = Chart(width, height, label)
     left, top, right, bottom = 60, 12, 12, 28
@@ -109,16 +146,25 @@ def lines(series: Mapping[str, Sequence[int | None]], labels: Sequence[str], *, 
                 continue
             x, y = left + step * (i + 0.5), top + plot_h - plot_h * v / vmax
             points.append(f"{x:.1f},{y:.1f}")
-            chart.shapes.append(Shape("circle", cls, x, y, w=3,
-                                      title=f"{name} · {labels[i]}: {v:,}".replace(",", ".")))
+            chart.shapes.append(
+                Shape(
+                    "circle", cls, x, y, w=3, title=f"{name} · {labels[i]}: {v:,}".replace(",", ".")
+                )
+            )
         if len(points) > 1:
             chart.shapes.append(Shape("polyline", cls, points=" ".join(points)))
         chart.legend.append((cls, name))
     return chart
 
 
-def heat_map(rows: Sequence[tuple[str, str]], counts: Mapping[tuple[str, int], int], *,
-             label: str, current_month: int | None, width: int = 640) -> Chart:
+def heat_map(
+    rows: Sequence[tuple[str, str]],
+    counts: Mapping[tuple[str, int], int],
+    *,
+    label: str,
+    current_month: int | None,
+    width: int = 640,
+) -> Chart:
     """Topics (rows: key, label) × months: a cell's shade says how many articles covered it."""
     left, top, cell_h = 40, 22, 24
     height = top + cell_h * len(rows) + 8
@@ -126,12 +172,10 @@ def heat_map(rows: Sequence[tuple[str, str]], counts: Mapping[tuple[str, int], i
     cell_w = (width - left - 8) / 12
     vmax = max([*counts.values(), 1])
     for m in range(12):
-        chart.shapes.append(Shape("text", "axis", left + cell_w * (m + 0.5), 15,
-                                  text=MONTHS_VI[m]))
+        chart.shapes.append(Shape("text", "axis", left + cell_w * (m + 0.5), 15, text=MONTHS_VI[m]))
     for r, (key, topic_label) in enumerate(rows):
         y = top + r * cell_h
-        chart.shapes.append(Shape("text", "axis", left - 8, y + 16, text=f"{key})",
-                                  anchor="end"))
+        chart.shapes.append(Shape("text", "axis", left - 8, y + 16, text=f"{key})", anchor="end"))
         for m in range(1, 13):
             n = counts.get((key, m), 0)
             future = current_month is not None and m > current_month
@@ -139,10 +183,19 @@ def heat_map(rows: Sequence[tuple[str, str]], counts: Mapping[tuple[str, int], i
                 cls = "heat future"
             else:
                 cls = "heat h0" if n == 0 else f"heat h{min(4, 1 + (3 * n) // vmax)}"
-            chart.shapes.append(Shape(
-                "rect", cls, left + cell_w * (m - 1) + 1, y + 1, cell_w - 2, cell_h - 2,
-                title=f"{key}) {topic_label} · tháng {m}: {n} bài"))
+            chart.shapes.append(
+                Shape(
+                    "rect",
+                    cls,
+                    left + cell_w * (m - 1) + 1,
+                    y + 1,
+                    cell_w - 2,
+                    cell_h - 2,
+                    title=f"{key}) {topic_label} · tháng {m}: {n} bài",
+                )
+            )
             if n:
-                chart.shapes.append(Shape("text", "cell", left + cell_w * (m - 0.5), y + 16,
-                                          text=str(n)))
+                chart.shapes.append(
+                    Shape("text", "cell", left + cell_w * (m - 0.5), y + 16, text=str(n))
+                )
     return chart

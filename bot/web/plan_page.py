@@ -42,37 +42,75 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
     loa = site.loa
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
-    figures = year_figures(loa.store, month_bounds(year, site.tz),
-                           website_channels=plan.website_channels)
+    figures = year_figures(
+        loa.store, month_bounds(year, site.tz), website_channels=plan.website_channels
+    )
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:
-        this_month = month_status(loa.store.engine, year, local_now.month,
-                                  monthly_minimum=plan.monthly_website_minimum,
-                                  website_channels=plan.website_channels,
-                                  tz=loa.settings.schedule.timezone)
-    web_values = [figures.website_articles.get(m, 0) if m <= current else None
-                  for m in range(1, 13)]
-    website = bars(web_values, MONTHS_VI, label=f"Bài CCHC trên website theo tháng, năm {year}",
-                   target=plan.monthly_website_minimum, ok_at=plan.monthly_website_minimum,
-                   target_label=f"Chỉ tiêu {plan.monthly_website_minimum} bài/tháng")
+        this_month = month_status(
+            loa.store.engine,
+            year,
+            local_now.month,
+            monthly_minimum=plan.monthly_website_minimum,
+            website_channels=plan.website_channels,
+            tz=loa.settings.schedule.timezone,
+        )
+    web_values = [
+        figures.website_articles.get(m, 0) if m <= current else None for m in range(1, 13)
+    ]
+    website = bars(
+        web_values,
+        MONTHS_VI,
+        label=f"Bài CCHC trên website theo tháng, năm {year}",
+        target=plan.monthly_website_minimum,
+        ok_at=plan.monthly_website_minimum,
+        target_label=f"Chỉ tiêu {plan.monthly_website_minimum} bài/tháng",
+    )
     rows = [(t.key, t.label) for t in loa.topics.values()]
-    topics = heat_map(rows, figures.topics, label=f"Chủ đề a)–i) đã có bài theo tháng, năm {year}",
-                      current_month=current)
-    channels = sorted({c for c, _ in figures.posts} | {c for c, _ in figures.reach},
-                      key=lambda c: (c not in plan.website_channels, c))
-    reach = lines({c: [figures.reach.get((c, m)) if m <= current else None
-                       for m in range(1, 13)] for c in channels},
-                  MONTHS_VI, label=f"Lượt tiếp cận theo kênh và tháng, năm {year}")
-    failures = bars([(figures.failures[m].failed + figures.failures[m].fixed)
-                     if m in figures.failures else (0 if m <= current else None)
-                     for m in range(1, 13)], MONTHS_VI, height=160,
-                    label=f"Lượt đăng bị lỗi theo tháng, năm {year}")
+    topics = heat_map(
+        rows,
+        figures.topics,
+        label=f"Chủ đề a)–i) đã có bài theo tháng, năm {year}",
+        current_month=current,
+    )
+    channels = sorted(
+        {c for c, _ in figures.posts} | {c for c, _ in figures.reach},
+        key=lambda c: (c not in plan.website_channels, c),
+    )
+    reach = lines(
+        {
+            c: [figures.reach.get((c, m)) if m <= current else None for m in range(1, 13)]
+            for c in channels
+        },
+        MONTHS_VI,
+        label=f"Lượt tiếp cận theo kênh và tháng, năm {year}",
+    )
+    failures = bars(
+        [
+            (figures.failures[m].failed + figures.failures[m].fixed)
+            if m in figures.failures
+            else (0 if m <= current else None)
+            for m in range(1, 13)
+        ],
+        MONTHS_VI,
+        height=160,
+        label=f"Lượt đăng bị lỗi theo tháng, năm {year}",
+    )
     covered = {k for (k, m), n in figures.topics.items() if n}
     uncovered = [(k, label) for k, label in rows if k not in covered]
     totals = {c: sum(v for (ch, _), v in figures.reach.items() if ch == c) for c in channels}
-    return PlanView(year, this_month, website, topics, reach, failures,
-                    [figures.failures[m] for m in sorted(figures.failures)], uncovered, totals)
+    return PlanView(
+        year,
+        this_month,
+        website,
+        topics,
+        reach,
+        failures,
+        [figures.failures[m] for m in sorted(figures.failures)],
+        uncovered,
+        totals,
+    )
 
 
 async def plan_page(request: Request) -> Response:
@@ -87,10 +125,12 @@ async def plan_page(request: Request) -> Response:
         year = this_year
     year = min(max(year, 2000), 2100)
     today = datetime.now(site.tz).date()
-    view = await run_in_threadpool(site.cache.get, ("plan", year, today),
-                                   lambda: plan_view(site, year))
-    return site.page("plan.html", sess, view=view, minimum=site.loa.settings.plan.
-                     monthly_website_minimum)
+    view = await run_in_threadpool(
+        site.cache.get, ("plan", year, today), lambda: plan_view(site, year)
+    )
+    return site.page(
+        "plan.html", sess, view=view, minimum=site.loa.settings.plan.monthly_website_minimum
+    )
 
 
 routes = [Route("/ke-hoach", plan_page, methods=["GET"])]

@@ -23,11 +23,38 @@ from content_queue.models import Article
 
 __all__ = ["Preview", "image_paths", "previews_for", "safe_html"]
 
-_TAGS = {"p", "br", "h2", "h3", "h4", "strong", "b", "em", "i", "u", "ul", "ol", "li",
-         "blockquote", "figure", "figcaption", "img", "a", "table", "thead", "tbody", "tr", "td",
-         "th"}
-_ATTRS = {"img": {"src", "alt"}, "a": {"href"}, "td": {"colspan", "rowspan"},
-          "th": {"colspan", "rowspan"}}
+_TAGS = {
+    "p",
+    "br",
+    "h2",
+    "h3",
+    "h4",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "img",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+}
+_ATTRS = {
+    "img": {"src", "alt"},
+    "a": {"href"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 _KIND = {"wordpress": "site", "handoff": "site", "facebook_page": "facebook", "zalo_oa": "zalo"}
 
@@ -55,8 +82,13 @@ def image_paths(article: Article) -> list[str]:
 
 def safe_html(fragment: str, article: Article, root: str) -> str:
     """``fragment`` cleaned, with the article's images pointed at this site's image route."""
-    cleaned = nh3.clean(fragment, tags=_TAGS, attributes=_ATTRS,
-                        url_schemes={"http", "https"}, link_rel="noopener noreferrer")
+    cleaned = nh3.clean(
+        fragment,
+        tags=_TAGS,
+        attributes=_ATTRS,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer",
+    )
     paths = image_paths(article)
 
     def local(match: re.Match[str]) -> str:
@@ -76,15 +108,30 @@ def _cover_url(article: Article, root: str) -> str | None:
 def _preview(loa: Loa, article: Article, draft: Draft, root: str) -> Preview:
     cfg = loa.settings.parsed_channels.get(draft.channel)
     kind = _KIND.get(cfg.type if cfg else "", "text")
-    website = next((d.url for d in article.deliveries if d.url and d.channel in
-                    loa.settings.plan.website_channels), None)
+    website = next(
+        (
+            d.url
+            for d in article.deliveries
+            if d.url and d.channel in loa.settings.plan.website_channels
+        ),
+        None,
+    )
     link = draft.link or website
-    description = str(draft.payload.get("description") or draft.payload.get("excerpt")
-                      or article.summary)
-    return Preview(channel=draft.channel, kind=kind, title=draft.title, text=draft.text,
-                   html=safe_html(draft.html or article.body_html, article, root),
-                   link=link, link_host=urlsplit(link).netloc if link else "",
-                   description=description, cover=_cover_url(article, root), checks=draft.checks)
+    description = str(
+        draft.payload.get("description") or draft.payload.get("excerpt") or article.summary
+    )
+    return Preview(
+        channel=draft.channel,
+        kind=kind,
+        title=draft.title,
+        text=draft.text,
+        html=safe_html(draft.html or article.body_html, article, root),
+        link=link,
+        link_host=urlsplit(link).netloc if link else "",
+        description=description,
+        cover=_cover_url(article, root),
+        checks=draft.checks,
+    )
 
 
 def previews_for(loa: Loa, article: Article, root: str) -> list[Preview]:
@@ -94,11 +141,25 @@ def previews_for(loa: Loa, article: Article, root: str) -> list[Preview]:
             # Once the website posted, render as the dispatcher does: with its link and media.
             current, receipts, links = loa.store.draft_inputs(article.id)
             view = article_view(current, loa.topics, receipts)
-            drafts = {p.channel: loa.channel(p.channel).render(view, links)
-                      for p in loa.channel_plan(current.channels)}
+            drafts = {
+                p.channel: loa.channel(p.channel).render(view, links)
+                for p in loa.channel_plan(current.channels)
+            }
         else:
             drafts = drafts_for(loa, article)
     except Exception as exc:  # a broken adapter must not take the article page down
-        return [Preview("?", "text", article.title, "", "", None, "", "", None,
-                        error=f"Không dựng được bản xem trước: {type(exc).__name__}")]
+        return [
+            Preview(
+                "?",
+                "text",
+                article.title,
+                "",
+                "",
+                None,
+                "",
+                "",
+                None,
+                error=f"Không dựng được bản xem trước: {type(exc).__name__}",
+            )
+        ]
     return [_preview(loa, article, d, root) for d in drafts.values()]

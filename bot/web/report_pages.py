@@ -18,14 +18,20 @@ from bot.web.site import Forbidden, site_of
 
 __all__ = ["routes"]
 
-_MEDIA = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_MEDIA = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def _periods(year: int) -> list[tuple[str, str]]:
-    return ([(f"{year}-Q{q}", f"Quý {['I', 'II', 'III', 'IV'][q - 1]}/{year}") for q in range(1, 5)]
-            + [(f"{year}-H1", f"6 tháng đầu năm {year}"), (f"{year}-H2", f"6 tháng cuối năm {year}"),
-               (str(year), f"Cả năm {year}")])
+    return [
+        (f"{year}-Q{q}", f"Quý {['I', 'II', 'III', 'IV'][q - 1]}/{year}") for q in range(1, 5)
+    ] + [
+        (f"{year}-H1", f"6 tháng đầu năm {year}"),
+        (f"{year}-H2", f"6 tháng cuối năm {year}"),
+        (str(year), f"Cả năm {year}"),
+    ]
 
 
 async def report_page(request: Request) -> Response:
@@ -41,11 +47,25 @@ async def report_page(request: Request) -> Response:
         if period.kind == "month":
             raise ValueError(texts.PERIOD_BAD)
     except ValueError:
-        return site.page("report.html", sess, status=400, kpis=None, error=texts.PERIOD_BAD,
-                         periods=_periods(now.year - 1) + _periods(now.year), selected=key)
+        return site.page(
+            "report.html",
+            sess,
+            status=400,
+            kpis=None,
+            error=texts.PERIOD_BAD,
+            periods=_periods(now.year - 1) + _periods(now.year),
+            selected=key,
+        )
     kpis: Kpis = await run_in_threadpool(kpis_for, site.loa, period.key)
-    return site.page("report.html", sess, kpis=kpis, status_vi=STATUS_VI, error="",
-                     periods=_periods(now.year - 1) + _periods(now.year), selected=period.key)
+    return site.page(
+        "report.html",
+        sess,
+        kpis=kpis,
+        status_vi=STATUS_VI,
+        error="",
+        periods=_periods(now.year - 1) + _periods(now.year),
+        selected=period.key,
+    )
 
 
 async def report_download(request: Request) -> Response:
@@ -63,19 +83,24 @@ async def report_download(request: Request) -> Response:
 
     def build() -> bytes:
         with tempfile.TemporaryDirectory(prefix="loa-web-report-") as tmp:
-            path, _ = write_report(site.loa, period.key, fmt,
-                                   Path(tmp) / f"bao-cao-cchc-{period.key}.{fmt}")
+            path, _ = write_report(
+                site.loa, period.key, fmt, Path(tmp) / f"bao-cao-cchc-{period.key}.{fmt}"
+            )
             assert path is not None
             return path.read_bytes()
 
     content = await run_in_threadpool(build)
     name = f"bao-cao-cchc-{period.key}.{fmt}"
-    return Response(content, media_type=_MEDIA[fmt],
-                    headers={"content-disposition": f'attachment; filename="{name}"'})
+    return Response(
+        content,
+        media_type=_MEDIA[fmt],
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
-async def channels_page(request: Request, *, message: str = "", ok: bool = True,
-                        status: int = 200) -> Response:
+async def channels_page(
+    request: Request, *, message: str = "", ok: bool = True, status: int = 200
+) -> Response:
     site = site_of(request)
     sess = await site.session(request)
     if sess is None:
@@ -85,12 +110,26 @@ async def channels_page(request: Request, *, message: str = "", ok: bool = True,
     def rows() -> list[dict[str, object]]:
         out = []
         for name, cfg in loa.settings.parsed_channels.items():
-            out.append({"name": name, "type": cfg.type, "enabled": cfg.enabled,
-                        "after": cfg.after, "status": loa.store.channel_status(name)})
+            out.append(
+                {
+                    "name": name,
+                    "type": cfg.type,
+                    "enabled": cfg.enabled,
+                    "after": cfg.after,
+                    "status": loa.store.channel_status(name),
+                }
+            )
         return out
 
-    return site.page("channels.html", sess, status=status, channels=await run_in_threadpool(rows),
-                     message=message, ok=ok, now=datetime.now(site.tz))
+    return site.page(
+        "channels.html",
+        sess,
+        status=status,
+        channels=await run_in_threadpool(rows),
+        message=message,
+        ok=ok,
+        now=datetime.now(site.tz),
+    )
 
 
 async def channel_action(request: Request) -> Response:
@@ -110,10 +149,17 @@ async def channel_action(request: Request) -> Response:
         return site.refusal(sess, texts.NOT_FOUND, 404)
     paused = request.path_params["action"] == "tam-dung"
     actor = sess.user.actor
-    await run_in_threadpool(site.loa.store.set_paused, name, paused, actor,
-                            texts.PAUSE_REASON.format(actor=sess.user.display) if paused else None)
-    return await channels_page(request, message=(f"Đã tạm dừng kênh {name}." if paused
-                                                 else f"Đã cho kênh {name} đăng trở lại."))
+    await run_in_threadpool(
+        site.loa.store.set_paused,
+        name,
+        paused,
+        actor,
+        texts.PAUSE_REASON.format(actor=sess.user.display) if paused else None,
+    )
+    return await channels_page(
+        request,
+        message=(f"Đã tạm dừng kênh {name}." if paused else f"Đã cho kênh {name} đăng trở lại."),
+    )
 
 
 routes = [

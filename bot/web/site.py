@@ -61,15 +61,26 @@ class Site:
         parts = urlsplit(web.base_url)
         self.root = parts.path.rstrip("/")
         self.secure = parts.scheme == "https"
-        self.origins = {f"{parts.scheme}://{parts.netloc}",
-                        f"http://{web.listen}", f"http://localhost:{web.port}"}
-        self.env = Environment(loader=FileSystemLoader(_TEMPLATES),
-                               autoescape=select_autoescape(["html", "svg"]),
-                               trim_blocks=True, lstrip_blocks=True)
+        self.origins = {
+            f"{parts.scheme}://{parts.netloc}",
+            f"http://{web.listen}",
+            f"http://localhost:{web.port}",
+        }
+        self.env = Environment(
+            loader=FileSystemLoader(_TEMPLATES),
+            autoescape=select_autoescape(["html", "svg"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.env.filters["local"] = self.local_time
         self.env.filters["day"] = lambda d: self.local_time(d, "%d/%m/%Y")
-        self.env.globals.update(root=self.root, STATE_VI=STATE_VI, DSTATE_VI=DELIVERY_STATE_VI,
-                                texts=texts, agency=self.loa.settings.agency.name)
+        self.env.globals.update(
+            root=self.root,
+            STATE_VI=STATE_VI,
+            DSTATE_VI=DELIVERY_STATE_VI,
+            texts=texts,
+            agency=self.loa.settings.agency.name,
+        )
 
     # ----- time ------------------------------------------------------------------------------
     @property
@@ -85,8 +96,12 @@ class Site:
         if not token or len(token) > 200:
             return None
         web = self.loa.settings.web
-        return await run_in_threadpool(session_user, self.loa.store, token_hash(token),
-                                       idle=timedelta(minutes=web.idle_minutes))
+        return await run_in_threadpool(
+            session_user,
+            self.loa.store,
+            token_hash(token),
+            idle=timedelta(minutes=web.idle_minutes),
+        )
 
     def login_redirect(self, request: Request) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -104,12 +119,14 @@ class Site:
         form = await request.form(max_files=1, max_fields=50)
         data = {k: v for k, v in form.multi_items()}
         if not tokens_match(sess.csrf_token, str(data.get("csrf") or "")):
-            await run_in_threadpool(self.audit_refusal, sess.user.actor, "web_csrf_refused",
-                                    request.url.path)
+            await run_in_threadpool(
+                self.audit_refusal, sess.user.actor, "web_csrf_refused", request.url.path
+            )
             raise Forbidden(texts.BAD_CSRF)
         if not self.allowed(sess, needs):
-            await run_in_threadpool(self.audit_refusal, sess.user.actor, "unauthorised",
-                                    request.url.path)
+            await run_in_threadpool(
+                self.audit_refusal, sess.user.actor, "unauthorised", request.url.path
+            )
             raise Forbidden(texts.NOT_ADMIN if needs == "admin" else texts.NOT_EDITOR)
         return data
 
@@ -118,13 +135,17 @@ class Site:
         self.loa.store.record_event(actor, action, None, what=what)
 
     # ----- pages -----------------------------------------------------------------------------
-    def page(self, name: str, sess: SessionRow | None, *, status: int = 200,
-             **values: Any) -> HTMLResponse:
+    def page(
+        self, name: str, sess: SessionRow | None, *, status: int = 200, **values: Any
+    ) -> HTMLResponse:
         template = self.env.get_template(name)
-        html = template.render(user=sess.user if sess else None,
-                               csrf=sess.csrf_token if sess else "",
-                               can_edit=bool(sess and self.allowed(sess, "editor")),
-                               can_admin=bool(sess and self.allowed(sess, "admin")), **values)
+        html = template.render(
+            user=sess.user if sess else None,
+            csrf=sess.csrf_token if sess else "",
+            can_edit=bool(sess and self.allowed(sess, "editor")),
+            can_admin=bool(sess and self.allowed(sess, "admin")),
+            **values,
+        )
         return HTMLResponse(html, status_code=status)
 
     def refusal(self, sess: SessionRow | None, message: str, status: int = 403) -> HTMLResponse:

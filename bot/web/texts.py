@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-BAD_CSRF = ("Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã bảo vệ). "
-            "Hãy tải lại trang rồi thử lại.")
+BAD_CSRF = "Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã bảo vệ). Hãy tải lại trang rồi thử lại."
 BAD_ORIGIN = "Yêu cầu không đến từ trang của Loa nên bị từ chối."
 NOT_ADMIN = "Chỉ quản trị viên mới được thực hiện thao tác này."
 NOT_EDITOR = "Chỉ biên tập viên hoặc quản trị viên mới được nộp bài."
 LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
-LOGIN_LOCKED = ("Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; "
-                "hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên.")
+LOGIN_LOCKED = (
+    "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; "
+    "hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
+)
 LOGIN_THROTTLED = "Có quá nhiều lần đăng nhập sai từ máy này; hãy thử lại sau ít phút."
 LOGGED_OUT = "Đã đăng xuất."
 NOT_FOUND = "Không tìm thấy trang hoặc bài viết này."
-STALE_STATE = ("Trang này đã cũ: bài #{id} hiện {state}{by}. "
-               "Thao tác của anh/chị không được thực hiện; hãy tải lại trang để xem tình trạng mới.")
-STALE_REVISION = ("Trang này đã cũ: bài #{id} vừa được thay bằng bản sửa (bản {revision}). "
-                  "Hãy xem lại bản mới trước khi quyết định.")
+STALE_STATE = (
+    "Trang này đã cũ: bài #{id} hiện {state}{by}. "
+    "Thao tác của anh/chị không được thực hiện; hãy tải lại trang để xem tình trạng mới."
+)
+STALE_REVISION = (
+    "Trang này đã cũ: bài #{id} vừa được thay bằng bản sửa (bản {revision}). "
+    "Hãy xem lại bản mới trước khi quyết định."
+)
 BY = " (do {actor} xử lý lúc {at})"
 NEED_REASON = "Cần ghi lý do từ chối."
 NEED_TIME = "Hãy chọn ngày giờ đăng."
@@ -39,4 +44,4 @@ RETRACT_PROBLEMS = "Chưa gỡ được ở: {problems}. Hãy thử lại sau."
 UPLOAD_NONE = "Hãy chọn một tệp bài viết."
 UPLOAD_TYPE = "Loa chỉ nhận tệp .docx, .md, .html hoặc .zip (tệp “{name}” không đúng loại)."
 UPLOAD_TOO_BIG = "Tệp “{name}” lớn hơn {mb:g} MB nên không được nhận."
-PERIOD_BAD = ("Kỳ báo cáo không hợp lệ. Hãy chọn quý, 6 tháng hoặc cả năm.")
+PERIOD_BAD = "Kỳ báo cáo không hợp lệ. Hãy chọn quý, 6 tháng hoặc cả năm."

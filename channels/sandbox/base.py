@@ -78,10 +78,14 @@ class Request:
     def _parse_form(self) -> None:
         self._form, self._files = {}, {}
         if self.content_type == "application/x-www-form-urlencoded":
-            for k, v in parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True).items():
+            for k, v in parse_qs(
+                self.body.decode("utf-8", "replace"), keep_blank_values=True
+            ).items():
                 self._form[k] = v[-1]
         elif self.content_type == "multipart/form-data":
-            raw = b"Content-Type: " + self.headers["content-type"].encode() + b"\r\n\r\n" + self.body
+            raw = (
+                b"Content-Type: " + self.headers["content-type"].encode() + b"\r\n\r\n" + self.body
+            )
             msg = BytesParser(policy=HTTP).parsebytes(raw)
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
@@ -152,13 +156,24 @@ class Fault:
 
 Handler = Callable[[Request], Response]
 
-_GENERIC = {"drop_before", "drop_after", "timeout_before", "timeout_after", "slow", "html_error",
-            "html_502", "truncated"}
+_GENERIC = {
+    "drop_before",
+    "drop_after",
+    "timeout_before",
+    "timeout_after",
+    "slow",
+    "html_error",
+    "html_502",
+    "truncated",
+}
 _HTML_PAGES = {
     "html_error": (503, "<html><body><h1>503 Service Unavailable</h1></body></html>"),
-    "html_502": (502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-                      "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                      "</body>\r\n</html>\r\n"),
+    "html_502": (
+        502,
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n",
+    ),
 }
 
 
@@ -207,8 +222,11 @@ class SandboxServer:
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         httpd = self._httpd
-        self._thread = threading.Thread(target=lambda: httpd.serve_forever(poll_interval=0.05),
-                                        name=f"{self.name}-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: httpd.serve_forever(poll_interval=0.05),
+            name=f"{self.name}-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self.url
 
@@ -245,8 +263,16 @@ class SandboxServer:
         raise ValueError(f"{self.name} sandbox: unknown fault kind {kind!r}")
 
     # ----- faults ----------------------------------------------------------------------------
-    def inject(self, kind: str, *, count: int = 1, probability: float = 1.0, path: str | None = None,
-               method: str | None = None, seconds: float = 0.0) -> None:
+    def inject(
+        self,
+        kind: str,
+        *,
+        count: int = 1,
+        probability: float = 1.0,
+        path: str | None = None,
+        method: str | None = None,
+        seconds: float = 0.0,
+    ) -> None:
         """Make the next ``count`` matching requests fail with ``kind``."""
         with self.lock:
             self._faults.append(Fault(kind, count, probability, path, method, seconds))

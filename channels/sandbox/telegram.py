@@ -33,11 +33,29 @@ from channels.sandbox.base import Request, Response, SandboxServer
 
 __all__ = ["TelegramSandbox"]
 
-_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "span", "tg-spoiler", "blockquote", "tg-emoji"}
-_BAD_REQUEST_NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content "
-                             "and reply markup are exactly the same as a current content and reply "
-                             "markup of the message")
+_ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "blockquote",
+    "tg-emoji",
+}
+_BAD_REQUEST_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content "
+    "and reply markup are exactly the same as a current content and reply "
+    "markup of the message"
+)
 
 
 class _EntityParser(HTMLParser):
@@ -96,8 +114,10 @@ class TelegramSandbox(SandboxServer):
         self._new_update = threading.Condition()
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, message id) → message
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content)
-        methods = ("getMe|deleteWebhook|getUpdates|sendMessage|editMessageText|"
-                   "editMessageReplyMarkup|answerCallbackQuery|sendDocument|getFile")
+        methods = (
+            "getMe|deleteWebhook|getUpdates|sendMessage|editMessageText|"
+            "editMessageReplyMarkup|answerCallbackQuery|sendDocument|getFile"
+        )
         for verb in ("GET", "POST"):
             self.route(verb, rf"/bot(?P<token>[^/]+)/(?P<method>{methods})", self._method)
             self.route(verb, r"/file/bot(?P<token>[^/]+)/(?P<path>.+)", self._download)
@@ -128,8 +148,12 @@ class TelegramSandbox(SandboxServer):
     # ----- what users do --------------------------------------------------------------------
     @staticmethod
     def _user(user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"Người dùng {user_id}",
-                "language_code": "vi"}
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": f"Người dùng {user_id}",
+            "language_code": "vi",
+        }
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id < 0:
@@ -143,16 +167,28 @@ class TelegramSandbox(SandboxServer):
             self._new_update.notify_all()
         return update_id
 
-    def send_user_message(self, user_id: int, text: str, *, chat_id: int | None = None,
-                          reply_to_message_id: int | None = None) -> int:
+    def send_user_message(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> int:
         """A user writes ``text`` (a ``/command`` gets its bot_command entity); returns the update id."""
         chat = chat_id if chat_id is not None else self.CHAT_ID
-        msg: dict[str, Any] = {"message_id": next(self._message_ids), "from": self._user(user_id),
-                               "chat": self._chat(chat), "date": int(time.time()), "text": text}
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": self._user(user_id),
+            "chat": self._chat(chat),
+            "date": int(time.time()),
+            "text": text,
+        }
         m = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         if m:
-            msg["entities"] = [{"type": "bot_command", "offset": 0,
-                                "length": _utf16_len(m.group(0))}]
+            msg["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(m.group(0))}
+            ]
         if reply_to_message_id is not None:
             with self.lock:
                 original = self.messages.get((chat, reply_to_message_id))
@@ -160,36 +196,65 @@ class TelegramSandbox(SandboxServer):
                 msg["reply_to_message"] = original
         return self._push("message", msg)
 
-    def send_user_document(self, user_id: int, filename: str, content: bytes, *,
-                           chat_id: int | None = None, mime_type: str | None = None,
-                           caption: str | None = None) -> int:
+    def send_user_document(
+        self,
+        user_id: int,
+        filename: str,
+        content: bytes,
+        *,
+        chat_id: int | None = None,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> int:
         """A user sends a file; the bot can fetch it with getFile and download it."""
         chat = chat_id if chat_id is not None else self.CHAT_ID
         n = next(self._file_ids)
         file_id = f"BQACAgIAAxkBAAI{n:06d}"
         with self.lock:
             self.files[file_id] = (f"documents/file_{n}{_suffix(filename)}", content)
-        doc = {"file_id": file_id, "file_unique_id": f"AgAD{n:06d}", "file_name": filename,
-               "mime_type": mime_type or _mime(filename), "file_size": len(content)}
-        msg: dict[str, Any] = {"message_id": next(self._message_ids), "from": self._user(user_id),
-                               "chat": self._chat(chat), "date": int(time.time()), "document": doc}
+        doc = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{n:06d}",
+            "file_name": filename,
+            "mime_type": mime_type or _mime(filename),
+            "file_size": len(content),
+        }
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": self._user(user_id),
+            "chat": self._chat(chat),
+            "date": int(time.time()),
+            "document": doc,
+        }
         if caption:
             msg["caption"] = caption
         return self._push("message", msg)
 
-    def press_button(self, user_id: int, message_id: int, data: str, *,
-                     chat_id: int | None = None) -> str:
+    def press_button(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> str:
         """A user presses a button of message ``message_id`` (any data: clients can forge it)."""
         chat = chat_id if chat_id is not None else self.CHAT_ID
         with self.lock:
             message = self.messages.get((chat, message_id)) or {
-                "message_id": message_id, "chat": self._chat(chat), "date": int(time.time()),
-                "from": self._bot_user(), "text": ""}
+                "message_id": message_id,
+                "chat": self._chat(chat),
+                "date": int(time.time()),
+                "from": self._bot_user(),
+                "text": "",
+            }
             message = json.loads(json.dumps(message))
         query_id = f"{next(self._callback_ids)}{self.BOT_ID}"
-        self._push("callback_query", {"id": query_id, "from": self._user(user_id),
-                                      "message": message, "chat_instance": f"ci{chat}",
-                                      "data": data})
+        self._push(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self._user(user_id),
+                "message": message,
+                "chat_instance": f"ci{chat}",
+                "data": data,
+            },
+        )
         return query_id
 
     def pending_updates(self) -> int:
@@ -199,22 +264,37 @@ class TelegramSandbox(SandboxServer):
 
     # ----- Bot API --------------------------------------------------------------------------
     def _bot_user(self) -> dict[str, Any]:
-        return {"id": self.BOT_ID, "is_bot": True, "first_name": "Loa",
-                "username": self.BOT_USERNAME}
+        return {
+            "id": self.BOT_ID,
+            "is_bot": True,
+            "first_name": "Loa",
+            "username": self.BOT_USERNAME,
+        }
 
     def not_found(self, req: Request) -> Response:
         return Response(404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
     def platform_fault(self, kind: str, req: Request) -> Response:
         if kind == "throttle":
-            return Response(429, {"ok": False, "error_code": 429,
-                                  "description": "Too Many Requests: retry after 1",
-                                  "parameters": {"retry_after": 1}})
+            return Response(
+                429,
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+            )
         if kind.startswith("http_"):
             code = int(kind[5:])
-            return Response(code, {"ok": False, "error_code": code,
-                                   "description": "Internal Server Error" if code == 500
-                                   else "Bad Gateway"})
+            return Response(
+                code,
+                {
+                    "ok": False,
+                    "error_code": code,
+                    "description": "Internal Server Error" if code == 500 else "Bad Gateway",
+                },
+            )
         return super().platform_fault(kind, req)
 
     def _method(self, req: Request) -> Response:
@@ -225,8 +305,11 @@ class TelegramSandbox(SandboxServer):
         try:
             result = getattr(self, f"_m_{method}")(values, req)
         except _ApiError as exc:
-            body: dict[str, Any] = {"ok": False, "error_code": exc.code,
-                                    "description": exc.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
             if exc.parameters:
                 body["parameters"] = exc.parameters
             return Response(exc.code, body)
@@ -243,9 +326,13 @@ class TelegramSandbox(SandboxServer):
         return self.not_found(req)
 
     def _m_getMe(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
-        return self._bot_user() | {"can_join_groups": True, "can_read_all_group_messages": False,
-                                   "supports_inline_queries": False,
-                                   "can_connect_to_business": False, "has_main_web_app": False}
+        return self._bot_user() | {
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def _m_deleteWebhook(self, values: dict[str, Any], req: Request) -> bool:
         if _flag(values.get("drop_pending_updates")):
@@ -276,8 +363,9 @@ class TelegramSandbox(SandboxServer):
         self.record("get_updates", {"offset": offset, "timeout": timeout, "count": len(batch)})
         return json.loads(json.dumps(batch))
 
-    def _text_and_entities(self, values: dict[str, Any], key: str, limit: int,
-                           required: bool) -> tuple[str, str | None]:
+    def _text_and_entities(
+        self, values: dict[str, Any], key: str, limit: int, required: bool
+    ) -> tuple[str, str | None]:
         raw = values.get(key)
         if raw is None or raw == "":
             if required:
@@ -291,16 +379,20 @@ class TelegramSandbox(SandboxServer):
             p.feed(raw)
             p.close()
             if p.error or p.stack:
-                raise _ApiError(400, "Bad Request: can't parse entities: "
-                                     + (p.error or f'Unclosed start tag "{p.stack[-1]}"'))
+                raise _ApiError(
+                    400,
+                    "Bad Request: can't parse entities: "
+                    + (p.error or f'Unclosed start tag "{p.stack[-1]}"'),
+                )
             plain = "".join(p.parts)
         elif mode not in (None, "", "MarkdownV2", "Markdown"):
             raise _ApiError(400, f"Bad Request: unsupported parse_mode {mode!r}")
         if required and not plain.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         if _utf16_len(plain) > limit:
-            raise _ApiError(400, f"Bad Request: message {'caption' if key == 'caption' else key}"
-                                 " is too long")
+            raise _ApiError(
+                400, f"Bad Request: message {'caption' if key == 'caption' else key} is too long"
+            )
         return plain, raw if mode else None
 
     def _chat_id(self, values: dict[str, Any]) -> int:
@@ -315,15 +407,20 @@ class TelegramSandbox(SandboxServer):
         chat_id = self._chat_id(values)
         text, source = self._text_and_entities(values, "text", self.MAX_TEXT, True)
         markup = _markup(values.get("reply_markup"))
-        msg: dict[str, Any] = {"message_id": next(self._message_ids), "from": self._bot_user(),
-                               "chat": self._chat(chat_id), "date": int(time.time()),
-                               "text": text}
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": self._bot_user(),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            "text": text,
+        }
         if markup and "inline_keyboard" in markup:
             msg["reply_markup"] = markup
         with self.lock:
             self.messages[(chat_id, msg["message_id"])] = msg
-            self.records["sent"].append(msg | {"source": source, "parse_mode":
-                                               values.get("parse_mode"), "markup": markup})
+            self.records["sent"].append(
+                msg | {"source": source, "parse_mode": values.get("parse_mode"), "markup": markup}
+            )
         return json.loads(json.dumps(msg))
 
     def _target(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -350,9 +447,15 @@ class TelegramSandbox(SandboxServer):
                 msg["reply_markup"] = markup
             else:
                 msg.pop("reply_markup", None)
-            self.records["edits"].append({"chat_id": msg["chat"]["id"],
-                                          "message_id": msg["message_id"], "text": text,
-                                          "source": source, "markup": markup})
+            self.records["edits"].append(
+                {
+                    "chat_id": msg["chat"]["id"],
+                    "message_id": msg["message_id"],
+                    "text": text,
+                    "source": source,
+                    "markup": markup,
+                }
+            )
             return json.loads(json.dumps(msg))
 
     def _m_editMessageReplyMarkup(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
@@ -365,9 +468,15 @@ class TelegramSandbox(SandboxServer):
                 msg["reply_markup"] = markup
             else:
                 msg.pop("reply_markup", None)
-            self.records["edits"].append({"chat_id": msg["chat"]["id"],
-                                          "message_id": msg["message_id"], "text": msg["text"],
-                                          "source": None, "markup": markup})
+            self.records["edits"].append(
+                {
+                    "chat_id": msg["chat"]["id"],
+                    "message_id": msg["message_id"],
+                    "text": msg["text"],
+                    "source": None,
+                    "markup": markup,
+                }
+            )
             return json.loads(json.dumps(msg))
 
     def _m_answerCallbackQuery(self, values: dict[str, Any], req: Request) -> bool:
@@ -376,8 +485,14 @@ class TelegramSandbox(SandboxServer):
         text = values.get("text") or ""
         if _utf16_len(text) > 200:
             raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        self.record("answers", {"callback_query_id": str(values["callback_query_id"]),
-                                "text": text, "show_alert": _flag(values.get("show_alert"))})
+        self.record(
+            "answers",
+            {
+                "callback_query_id": str(values["callback_query_id"]),
+                "text": text,
+                "show_alert": _flag(values.get("show_alert")),
+            },
+        )
         return True
 
     def _m_sendDocument(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
@@ -390,18 +505,24 @@ class TelegramSandbox(SandboxServer):
         file_id = f"BQACAgIAAxkBAAI{n:06d}"
         with self.lock:
             self.files[file_id] = (f"documents/file_{n}{_suffix(upload.filename)}", upload.data)
-        msg: dict[str, Any] = {"message_id": next(self._message_ids), "from": self._bot_user(),
-                               "chat": self._chat(chat_id), "date": int(time.time()),
-                               "document": {"file_id": file_id, "file_unique_id": f"AgAD{n:06d}",
-                                            "file_name": upload.filename,
-                                            "mime_type": upload.content_type,
-                                            "file_size": len(upload.data)}}
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": self._bot_user(),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"AgAD{n:06d}",
+                "file_name": upload.filename,
+                "mime_type": upload.content_type,
+                "file_size": len(upload.data),
+            },
+        }
         if caption:
             msg["caption"] = caption
         with self.lock:
             self.messages[(chat_id, msg["message_id"])] = msg
-            self.records["sent"].append(msg | {"source": None, "parse_mode": None,
-                                               "markup": None})
+            self.records["sent"].append(msg | {"source": None, "parse_mode": None, "markup": None})
         return json.loads(json.dumps(msg))
 
     def _m_getFile(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
@@ -414,8 +535,12 @@ class TelegramSandbox(SandboxServer):
         assert file_id is not None
         if len(content) > self.MAX_DOWNLOAD_BYTES:
             raise _ApiError(400, "Bad Request: file is too big")
-        return {"file_id": file_id, "file_unique_id": f"u{file_id[-6:]}",
-                "file_size": len(content), "file_path": path}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id[-6:]}",
+            "file_size": len(content),
+            "file_path": path,
+        }
 
     # ----- control API over HTTP ------------------------------------------------------------
     def _control(self, req: Request) -> Response:
@@ -423,18 +548,26 @@ class TelegramSandbox(SandboxServer):
         body = req.json() or {}
         try:
             if action == "telegram/message" and req.method == "POST":
-                uid = self.send_user_message(int(body["user_id"]), str(body["text"]),
-                                             chat_id=body.get("chat_id"))
+                uid = self.send_user_message(
+                    int(body["user_id"]), str(body["text"]), chat_id=body.get("chat_id")
+                )
                 return Response(200, {"ok": True, "update_id": uid})
             if action == "telegram/document" and req.method == "POST":
-                uid = self.send_user_document(int(body["user_id"]), str(body["filename"]),
-                                              base64.b64decode(body["content_b64"]),
-                                              chat_id=body.get("chat_id"),
-                                              caption=body.get("caption"))
+                uid = self.send_user_document(
+                    int(body["user_id"]),
+                    str(body["filename"]),
+                    base64.b64decode(body["content_b64"]),
+                    chat_id=body.get("chat_id"),
+                    caption=body.get("caption"),
+                )
                 return Response(200, {"ok": True, "update_id": uid})
             if action == "telegram/press" and req.method == "POST":
-                qid = self.press_button(int(body["user_id"]), int(body["message_id"]),
-                                        str(body["data"]), chat_id=body.get("chat_id"))
+                qid = self.press_button(
+                    int(body["user_id"]),
+                    int(body["message_id"]),
+                    str(body["data"]),
+                    chat_id=body.get("chat_id"),
+                )
                 return Response(200, {"ok": True, "callback_query_id": qid})
         except (KeyError, TypeError, ValueError) as exc:
             return Response(400, {"ok": False, "error": f"bad control request: {exc}"})
@@ -463,8 +596,9 @@ def _markup(value: Any) -> dict[str, Any] | None:
         try:
             value = json.loads(value)
         except ValueError:
-            raise _ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object") \
-                from None
+            raise _ApiError(
+                400, "Bad Request: can't parse reply keyboard markup JSON object"
+            ) from None
     if not isinstance(value, dict):
         raise _ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in value and not value["inline_keyboard"]:
@@ -483,7 +617,10 @@ def _suffix(filename: str) -> str:
 
 
 def _mime(filename: str) -> str:
-    return {".md": "text/markdown", ".html": "text/html", ".htm": "text/html",
-            ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            ".txt": "text/plain"}.get(_suffix(filename), "application/octet-stream")
-
+    return {
+        ".md": "text/markdown",
+        ".html": "text/html",
+        ".htm": "text/html",
+        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ".txt": "text/plain",
+    }.get(_suffix(filename), "application/octet-stream")

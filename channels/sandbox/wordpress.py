@@ -44,13 +44,40 @@ __all__ = ["WordPressSandbox"]
 API = "/wp-json"
 _POST_STATUSES = {"publish", "future", "draft", "pending", "private"}
 _LIST_STATUSES = _POST_STATUSES | {"trash", "auto-draft", "inherit", "any"}
-_POST_FIELDS = {"title", "content", "excerpt", "status", "slug", "categories", "tags", "featured_media",
-                "date", "date_gmt", "author", "comment_status", "ping_status", "format", "sticky",
-                "template", "meta", "password"}
+_POST_FIELDS = {
+    "title",
+    "content",
+    "excerpt",
+    "status",
+    "slug",
+    "categories",
+    "tags",
+    "featured_media",
+    "date",
+    "date_gmt",
+    "author",
+    "comment_status",
+    "ping_status",
+    "format",
+    "sticky",
+    "template",
+    "meta",
+    "password",
+}
 _TERM_FIELDS = {"name", "slug", "description", "parent", "meta"}
 _TAXONOMIES = {"categories": "category", "tags": "post_tag"}
-_ADMIN_CAPS = {"read", "edit_posts", "delete_posts", "publish_posts", "upload_files", "edit_published_posts",
-               "delete_published_posts", "edit_others_posts", "manage_categories", "unfiltered_html"}
+_ADMIN_CAPS = {
+    "read",
+    "edit_posts",
+    "delete_posts",
+    "publish_posts",
+    "upload_files",
+    "edit_published_posts",
+    "delete_published_posts",
+    "edit_others_posts",
+    "manage_categories",
+    "unfiltered_html",
+}
 _CONTRIBUTOR_CAPS = {"read", "edit_posts", "delete_posts"}
 
 
@@ -62,8 +89,14 @@ class WPError(Exception):
         self.status, self.code, self.message, self.data = status, code, message, data
 
     def response(self) -> Response:
-        return Response(self.status, {"code": self.code, "message": self.message,
-                                      "data": {"status": self.status, **self.data}})
+        return Response(
+            self.status,
+            {
+                "code": self.code,
+                "message": self.message,
+                "data": {"status": self.status, **self.data},
+            },
+        )
 
 
 def _invalid(param: str, why: str) -> WPError:
@@ -118,7 +151,9 @@ def _id_list(values: dict[str, Any], name: str) -> list[int] | None:
         raise _invalid(name, f"{name}[0] is not of type integer.") from None
 
 
-def _int_param(values: dict[str, Any], name: str, default: int, low: int, high: int | None = None) -> int:
+def _int_param(
+    values: dict[str, Any], name: str, default: int, low: int, high: int | None = None
+) -> int:
     try:
         value = int(values.get(name, default))
     except (TypeError, ValueError):
@@ -138,15 +173,31 @@ class WordPressSandbox(SandboxServer):
     CONTRIBUTOR_PASSWORD = "ctv1 ctv2 ctv3 ctv4 ctv5 ctv6"
     MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
-                 max_upload_bytes: int = MAX_UPLOAD_BYTES):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int | None = None,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ):
         super().__init__(host, port, seed=seed)
         self._initial_upload_limit = max_upload_bytes
         self.users = {
-            self.USERNAME: {"id": 1, "name": "Loa", "password": self.APP_PASSWORD, "caps": set(_ADMIN_CAPS),
-                            "roles": ["administrator"]},
-            self.CONTRIBUTOR_USERNAME: {"id": 2, "name": "Cộng tác viên", "password": self.CONTRIBUTOR_PASSWORD,
-                                        "caps": set(_CONTRIBUTOR_CAPS), "roles": ["contributor"]},
+            self.USERNAME: {
+                "id": 1,
+                "name": "Loa",
+                "password": self.APP_PASSWORD,
+                "caps": set(_ADMIN_CAPS),
+                "roles": ["administrator"],
+            },
+            self.CONTRIBUTOR_USERNAME: {
+                "id": 2,
+                "name": "Cộng tác viên",
+                "password": self.CONTRIBUTOR_PASSWORD,
+                "caps": set(_CONTRIBUTOR_CAPS),
+                "roles": ["contributor"],
+            },
         }
         self.clear()
         for method, pattern, handler in [
@@ -175,8 +226,15 @@ class WordPressSandbox(SandboxServer):
             self._slugs: dict[str, set[int]] = {}  # slug → post ids, as WordPress indexes post_name
             self.media: dict[int, dict[str, Any]] = {}
             self.terms: dict[int, dict[str, Any]] = {
-                1: {"id": 1, "name": "Uncategorized", "slug": "uncategorized", "taxonomy": "category",
-                    "description": "", "parent": 0}}
+                1: {
+                    "id": 1,
+                    "name": "Uncategorized",
+                    "slug": "uncategorized",
+                    "taxonomy": "category",
+                    "description": "",
+                    "parent": 0,
+                }
+            }
             self.files: dict[str, tuple[bytes, str]] = {}  # uploads path → (bytes, mime type)
             self.records.clear()
             self.max_upload_bytes = self._initial_upload_limit
@@ -195,6 +253,7 @@ class WordPressSandbox(SandboxServer):
                     return handler(req, self._user(req))
             except WPError as err:
                 return err.response()
+
         return serve
 
     def _user(self, req: Request) -> dict[str, Any] | None:
@@ -205,12 +264,20 @@ class WordPressSandbox(SandboxServer):
         try:
             login, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            raise WPError(401, "invalid_username", "Unknown username. Check again or try your email address.") from None
+            raise WPError(
+                401, "invalid_username", "Unknown username. Check again or try your email address."
+            ) from None
         user = self.users.get(login)
         if user is None:
-            raise WPError(401, "invalid_username", "Unknown username. Check again or try your email address.")
+            raise WPError(
+                401, "invalid_username", "Unknown username. Check again or try your email address."
+            )
         if "".join(password.split()) != "".join(str(user["password"]).split()):
-            raise WPError(401, "incorrect_password", "The provided password is an invalid application password.")
+            raise WPError(
+                401,
+                "incorrect_password",
+                "The provided password is an invalid application password.",
+            )
         return user
 
     @staticmethod
@@ -222,13 +289,20 @@ class WordPressSandbox(SandboxServer):
 
     def not_found(self, req: Request) -> Response:
         if req.path.startswith(API):
-            return WPError(404, "rest_no_route", "No route was found matching the URL and request method.").response()
-        return Response(404, "<html><body><h1>Không tìm thấy trang</h1></body></html>", content_type="text/html")
+            return WPError(
+                404, "rest_no_route", "No route was found matching the URL and request method."
+            ).response()
+        return Response(
+            404, "<html><body><h1>Không tìm thấy trang</h1></body></html>", content_type="text/html"
+        )
 
     def platform_fault(self, kind: str, req: Request) -> Response:
         if kind.startswith("http_"):
-            return WPError(int(kind[5:]), "internal_server_error",
-                           "<p>There has been a critical error on this website.</p>").response()
+            return WPError(
+                int(kind[5:]),
+                "internal_server_error",
+                "<p>There has been a critical error on this website.</p>",
+            ).response()
         if kind == "throttle":
             resp = WPError(429, "too_many_requests", "Too many requests.").response()
             resp.headers["Retry-After"] = "30"
@@ -237,7 +311,9 @@ class WordPressSandbox(SandboxServer):
             return Response(200, [])
         if kind.startswith("rest:"):
             _, status, code = kind.split(":", 2)
-            data = {"params": {"title": "Invalid parameter."}} if code == "rest_invalid_param" else {}
+            data = (
+                {"params": {"title": "Invalid parameter."}} if code == "rest_invalid_param" else {}
+            )
             return WPError(int(status), code, f"Sandbox fault {code}.", **data).response()
         raise ValueError(f"wordpress sandbox: unknown fault kind {kind!r}")
 
@@ -246,31 +322,64 @@ class WordPressSandbox(SandboxServer):
 
     # ----- users ----------------------------------------------------------------------------
     def _index(self, req: Request, user: dict[str, Any] | None) -> Response:
-        return Response(200, {"name": "Sandbox WordPress", "url": self.url, "namespaces": ["wp/v2"],
-                              "authentication": {"application-passwords": {}}})
+        return Response(
+            200,
+            {
+                "name": "Sandbox WordPress",
+                "url": self.url,
+                "namespaces": ["wp/v2"],
+                "authentication": {"application-passwords": {}},
+            },
+        )
 
     def _users_me(self, req: Request, user: dict[str, Any] | None) -> Response:
         if user is None:
             raise WPError(401, "rest_not_logged_in", "You are not currently logged in.")
         login = next(k for k, v in self.users.items() if v is user)
-        out = {"id": user["id"], "name": user["name"], "slug": login, "link": f"{self.url}/author/{login}/"}
+        out = {
+            "id": user["id"],
+            "name": user["name"],
+            "slug": login,
+            "link": f"{self.url}/author/{login}/",
+        }
         if req.query.get("context") == "edit":
-            out.update(username=login, roles=user["roles"], capabilities={c: True for c in sorted(user["caps"])})
+            out.update(
+                username=login,
+                roles=user["roles"],
+                capabilities={c: True for c in sorted(user["caps"])},
+            )
         return Response(200, out)
 
     # ----- posts ----------------------------------------------------------------------------
     def _post_json(self, post: dict[str, Any], edit: bool) -> dict[str, Any]:
         gmt = post["date_gmt"]
         out: dict[str, Any] = {
-            "id": post["id"], "date": gmt, "date_gmt": gmt, "modified": post["modified_gmt"],
-            "modified_gmt": post["modified_gmt"], "guid": {"rendered": f"{self.url}/?p={post['id']}"},
-            "slug": post["slug"], "status": post["status"], "type": "post", "link": self._link(post),
+            "id": post["id"],
+            "date": gmt,
+            "date_gmt": gmt,
+            "modified": post["modified_gmt"],
+            "modified_gmt": post["modified_gmt"],
+            "guid": {"rendered": f"{self.url}/?p={post['id']}"},
+            "slug": post["slug"],
+            "status": post["status"],
+            "type": "post",
+            "link": self._link(post),
             "title": {"rendered": html.escape(post["title"], quote=False)},
             "content": {"rendered": post["content"], "protected": False},
-            "excerpt": {"rendered": f"<p>{html.escape(post['excerpt'], quote=False)}</p>", "protected": False},
-            "author": post["author"], "featured_media": post["featured_media"], "comment_status": "open",
-            "ping_status": "open", "sticky": False, "template": "", "format": "standard", "meta": [],
-            "categories": post["categories"], "tags": post["tags"],
+            "excerpt": {
+                "rendered": f"<p>{html.escape(post['excerpt'], quote=False)}</p>",
+                "protected": False,
+            },
+            "author": post["author"],
+            "featured_media": post["featured_media"],
+            "comment_status": "open",
+            "ping_status": "open",
+            "sticky": False,
+            "template": "",
+            "format": "standard",
+            "meta": [],
+            "categories": post["categories"],
+            "tags": post["tags"],
         }
         if edit:
             out["title"]["raw"] = post["title"]
@@ -314,28 +423,56 @@ class WordPressSandbox(SandboxServer):
         statuses = [s for s in q.get("status", "publish").replace(" ", ",").split(",") if s]
         for s in statuses:
             if s not in _LIST_STATUSES:
-                raise _invalid("status", f"status[0] is not one of {', '.join(sorted(_LIST_STATUSES))}.")
+                raise _invalid(
+                    "status", f"status[0] is not one of {', '.join(sorted(_LIST_STATUSES))}."
+                )
             if s != "publish" and (user is None or "edit_posts" not in user["caps"]):
-                raise WPError(400, "rest_invalid_param", "Invalid parameter(s): status",
-                              params={"status": "Status is forbidden."},
-                              details={"status": {"code": "rest_forbidden_status", "message": "Status is forbidden.",
-                                                  "data": {"status": 401 if user is None else 403}}})
+                raise WPError(
+                    400,
+                    "rest_invalid_param",
+                    "Invalid parameter(s): status",
+                    params={"status": "Status is forbidden."},
+                    details={
+                        "status": {
+                            "code": "rest_forbidden_status",
+                            "message": "Status is forbidden.",
+                            "data": {"status": 401 if user is None else 403},
+                        }
+                    },
+                )
         if context == "edit" and (user is None or "edit_posts" not in user["caps"]):
-            raise WPError(401 if user is None else 403, "rest_forbidden_context",
-                          "Sorry, you are not allowed to edit posts in this post type.")
-        wanted = {"publish", "future", "draft", "pending", "private"} if "any" in statuses else set(statuses)
+            raise WPError(
+                401 if user is None else 403,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit posts in this post type.",
+            )
+        wanted = (
+            {"publish", "future", "draft", "pending", "private"}
+            if "any" in statuses
+            else set(statuses)
+        )
         slugs = {s for s in q.get("slug", "").replace(" ", ",").split(",") if s}
         search = q.get("search", "").casefold()
-        pool = ([self.posts[i] for s in slugs for i in self._slugs.get(s, ())] if slugs
-                else list(self.posts.values()))
-        found = [p for p in pool if p["status"] in wanted
-                 and (not search or search in p["title"].casefold() or search in p["content"].casefold())]
+        pool = (
+            [self.posts[i] for s in slugs for i in self._slugs.get(s, ())]
+            if slugs
+            else list(self.posts.values())
+        )
+        found = [
+            p
+            for p in pool
+            if p["status"] in wanted
+            and (not search or search in p["title"].casefold() or search in p["content"].casefold())
+        ]
         found.sort(key=lambda p: (p["date_gmt"], p["id"]), reverse=True)
         total = len(found)
         chunk = found[(page - 1) * per_page : page * per_page]
         pages = max((total + per_page - 1) // per_page, 1)
-        return Response(200, [self._post_json(p, context == "edit") for p in chunk],
-                        headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})
+        return Response(
+            200,
+            [self._post_json(p, context == "edit") for p in chunk],
+            headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)},
+        )
 
     def _post_or_404(self, req: Request) -> dict[str, Any]:
         post = self.posts.get(int(req.params["id"]))
@@ -346,14 +483,23 @@ class WordPressSandbox(SandboxServer):
     def _get_post(self, req: Request, user: dict[str, Any] | None) -> Response:
         post = self._post_or_404(req)
         if not self._visible(post, user):
-            raise WPError(401 if user is None else 403, "rest_forbidden", "Sorry, you are not allowed to do that.")
+            raise WPError(
+                401 if user is None else 403,
+                "rest_forbidden",
+                "Sorry, you are not allowed to do that.",
+            )
         edit = req.query.get("context") == "edit"
         if edit and (user is None or "edit_posts" not in user["caps"]):
-            raise WPError(401 if user is None else 403, "rest_forbidden_context",
-                          "Sorry, you are not allowed to edit this post.")
+            raise WPError(
+                401 if user is None else 403,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit this post.",
+            )
         return Response(200, self._post_json(post, edit))
 
-    def _apply_post_fields(self, post: dict[str, Any], values: dict[str, Any], user: dict[str, Any]) -> None:
+    def _apply_post_fields(
+        self, post: dict[str, Any], values: dict[str, Any], user: dict[str, Any]
+    ) -> None:
         unknown = sorted(set(values) - _POST_FIELDS - {"id", "context", "force"})
         if unknown:
             raise _invalid(unknown[0], f"{unknown[0]} is not a known parameter.")
@@ -363,9 +509,19 @@ class WordPressSandbox(SandboxServer):
                 post[name] = value
         status = values.get("status", post["status"])
         if status not in _POST_STATUSES:
-            raise _invalid("status", "status is not one of publish, future, draft, pending, private.")
-        if status in ("publish", "private", "future") and status != post["status"] and "publish_posts" not in user["caps"]:
-            raise WPError(403, "rest_cannot_publish", "Sorry, you are not allowed to publish posts as this user.")
+            raise _invalid(
+                "status", "status is not one of publish, future, draft, pending, private."
+            )
+        if (
+            status in ("publish", "private", "future")
+            and status != post["status"]
+            and "publish_posts" not in user["caps"]
+        ):
+            raise WPError(
+                403,
+                "rest_cannot_publish",
+                "Sorry, you are not allowed to publish posts as this user.",
+            )
         for name in ("categories", "tags"):
             ids = _id_list(values, name)
             if ids is not None:  # WordPress silently skips ids that are not terms of the taxonomy
@@ -378,36 +534,62 @@ class WordPressSandbox(SandboxServer):
             post["featured_media"] = media_id
         if "date_gmt" in values:
             try:
-                post["date_gmt"] = datetime.fromisoformat(str(values["date_gmt"])).strftime("%Y-%m-%dT%H:%M:%S")
+                post["date_gmt"] = datetime.fromisoformat(str(values["date_gmt"])).strftime(
+                    "%Y-%m-%dT%H:%M:%S"
+                )
             except ValueError:
                 raise _invalid("date_gmt", "Invalid date.") from None
         slug = values.get("slug")
         if slug is not None and not isinstance(slug, str):
             raise _invalid("slug", "slug is not of type string.")
         if slug is not None or status != post["status"] or not post["slug"]:
-            base = render.slugify(slug if slug else (post["slug"] or post["title"]), 200) or str(post["id"])
+            base = render.slugify(slug if slug else (post["slug"] or post["title"]), 200) or str(
+                post["id"]
+            )
             self._set_slug(post, self._unique_slug(base, post["id"], status))
         post["status"] = status
         post["modified_gmt"] = self._now().strftime("%Y-%m-%dT%H:%M:%S")
 
     def _create_post(self, req: Request, user: dict[str, Any] | None) -> Response:
-        self._require(user, "edit_posts", "rest_cannot_create", "Sorry, you are not allowed to create posts as this user.")
+        self._require(
+            user,
+            "edit_posts",
+            "rest_cannot_create",
+            "Sorry, you are not allowed to create posts as this user.",
+        )
         assert user is not None
         now = self._now().strftime("%Y-%m-%dT%H:%M:%S")
-        post = {"id": next(self._ids), "title": "", "content": "", "excerpt": "", "status": "draft", "slug": "",
-                "author": user["id"], "featured_media": 0, "categories": [1], "tags": [], "date_gmt": now,
-                "modified_gmt": now, "views": 0}
+        post = {
+            "id": next(self._ids),
+            "title": "",
+            "content": "",
+            "excerpt": "",
+            "status": "draft",
+            "slug": "",
+            "author": user["id"],
+            "featured_media": 0,
+            "categories": [1],
+            "tags": [],
+            "date_gmt": now,
+            "modified_gmt": now,
+            "views": 0,
+        }
         values = req.values()
         values.setdefault("status", "draft")
         self._apply_post_fields(post, values, user)
         self.posts[post["id"]] = post
         self.record("posts", self._post_json(post, edit=True))
-        return Response(201, self._post_json(post, edit=True),
-                        headers={"Location": f"{self.api_url}/wp/v2/posts/{post['id']}"})
+        return Response(
+            201,
+            self._post_json(post, edit=True),
+            headers={"Location": f"{self.api_url}/wp/v2/posts/{post['id']}"},
+        )
 
     def _update_post(self, req: Request, user: dict[str, Any] | None) -> Response:
         post = self._post_or_404(req)
-        self._require(user, "edit_posts", "rest_cannot_edit", "Sorry, you are not allowed to edit this post.")
+        self._require(
+            user, "edit_posts", "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
+        )
         assert user is not None
         if post["status"] == "publish" and "edit_published_posts" not in user["caps"]:
             raise WPError(403, "rest_cannot_edit", "Sorry, you are not allowed to edit this post.")
@@ -417,10 +599,17 @@ class WordPressSandbox(SandboxServer):
 
     def _delete_post(self, req: Request, user: dict[str, Any] | None) -> Response:
         post = self._post_or_404(req)
-        self._require(user, "delete_posts", "rest_cannot_delete", "Sorry, you are not allowed to delete this post.")
+        self._require(
+            user,
+            "delete_posts",
+            "rest_cannot_delete",
+            "Sorry, you are not allowed to delete this post.",
+        )
         assert user is not None
         if post["status"] == "publish" and "delete_published_posts" not in user["caps"]:
-            raise WPError(403, "rest_cannot_delete", "Sorry, you are not allowed to delete this post.")
+            raise WPError(
+                403, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
+            )
         if req.query.get("force") in ("true", "1"):
             del self.posts[post["id"]]
             self._set_slug(post, None)
@@ -435,7 +624,12 @@ class WordPressSandbox(SandboxServer):
 
     # ----- media ----------------------------------------------------------------------------
     def _create_media(self, req: Request, user: dict[str, Any] | None) -> Response:
-        self._require(user, "upload_files", "rest_cannot_create", "Sorry, you are not allowed to upload media as this user.")
+        self._require(
+            user,
+            "upload_files",
+            "rest_cannot_create",
+            "Sorry, you are not allowed to upload media as this user.",
+        )
         assert user is not None
         if req.content_type == "multipart/form-data":
             upload = req.files.get("file")
@@ -449,24 +643,39 @@ class WordPressSandbox(SandboxServer):
                 raise WPError(400, "rest_upload_no_content_type", "No Content-Type supplied.")
             disposition = req.headers.get("content-disposition")
             if not disposition:
-                raise WPError(400, "rest_upload_no_content_disposition", "No Content-Disposition supplied.")
+                raise WPError(
+                    400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
+                )
             msg = Message()
             msg["content-disposition"] = disposition
             filename = msg.get_filename() or ""
             if not filename:
-                raise WPError(400, "rest_upload_invalid_disposition",
-                              "Invalid Content-Disposition supplied. Content-Disposition needs to be formatted as "
-                              '`attachment; filename="image.png"` or similar.')
+                raise WPError(
+                    400,
+                    "rest_upload_invalid_disposition",
+                    "Invalid Content-Disposition supplied. Content-Disposition needs to be formatted as "
+                    '`attachment; filename="image.png"` or similar.',
+                )
             data = req.body
         if len(data) > self.max_upload_bytes:  # nginx's client_max_body_size answers before PHP
-            return Response(413, "<html><head><title>413 Request Entity Too Large</title></head><body>"
-                                 "<center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center>"
-                                 "</body></html>", content_type="text/html")
+            return Response(
+                413,
+                "<html><head><title>413 Request Entity Too Large</title></head><body>"
+                "<center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center>"
+                "</body></html>",
+                content_type="text/html",
+            )
         mime = _image_type(data)
         if mime is None:
-            raise WPError(500, "rest_upload_sideload_error", "Sorry, you are not allowed to upload this file type.")
+            raise WPError(
+                500,
+                "rest_upload_sideload_error",
+                "Sorry, you are not allowed to upload this file type.",
+            )
         now = self._now()
-        base, _, ext = filename.rpartition(".") if "." in filename else (filename, "", mime.split("/")[1])
+        base, _, ext = (
+            filename.rpartition(".") if "." in filename else (filename, "", mime.split("/")[1])
+        )
         stem = render.slugify(base, 200) or "image"
         rel = f"{now:%Y/%m}/{stem}.{ext.lower()}"
         for i in itertools.count(1):
@@ -476,23 +685,50 @@ class WordPressSandbox(SandboxServer):
         self.files[rel] = (data, mime)
         width, height = _image_size(data)
         values = req.values() if req.content_type == "multipart/form-data" else dict(req.query)
-        item = {"id": next(self._ids), "date_gmt": now.strftime("%Y-%m-%dT%H:%M:%S"), "slug": stem,
-                "mime_type": mime, "source_url": f"{self.url}/wp-content/uploads/{rel}", "file": rel,
-                "filesize": len(data), "width": width, "height": height, "author": user["id"],
-                "alt_text": str(values.get("alt_text", "")), "title": str(values.get("title", stem)),
-                "declared_type": req.content_type}
+        item = {
+            "id": next(self._ids),
+            "date_gmt": now.strftime("%Y-%m-%dT%H:%M:%S"),
+            "slug": stem,
+            "mime_type": mime,
+            "source_url": f"{self.url}/wp-content/uploads/{rel}",
+            "file": rel,
+            "filesize": len(data),
+            "width": width,
+            "height": height,
+            "author": user["id"],
+            "alt_text": str(values.get("alt_text", "")),
+            "title": str(values.get("title", stem)),
+            "declared_type": req.content_type,
+        }
         self.media[item["id"]] = item
         self.record("media", {k: v for k, v in item.items()})
         return Response(201, self._media_json(item))
 
     def _media_json(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {"id": item["id"], "date": item["date_gmt"], "date_gmt": item["date_gmt"], "slug": item["slug"],
-                "status": "inherit", "type": "attachment", "link": f"{self.url}/?attachment_id={item['id']}",
-                "title": {"rendered": html.escape(item["title"])}, "author": item["author"],
-                "alt_text": item["alt_text"], "caption": {"rendered": ""}, "media_type": "image",
-                "mime_type": item["mime_type"], "post": None, "source_url": item["source_url"],
-                "media_details": {"width": item["width"], "height": item["height"], "file": item["file"],
-                                  "filesize": item["filesize"], "sizes": {}}}
+        return {
+            "id": item["id"],
+            "date": item["date_gmt"],
+            "date_gmt": item["date_gmt"],
+            "slug": item["slug"],
+            "status": "inherit",
+            "type": "attachment",
+            "link": f"{self.url}/?attachment_id={item['id']}",
+            "title": {"rendered": html.escape(item["title"])},
+            "author": item["author"],
+            "alt_text": item["alt_text"],
+            "caption": {"rendered": ""},
+            "media_type": "image",
+            "mime_type": item["mime_type"],
+            "post": None,
+            "source_url": item["source_url"],
+            "media_details": {
+                "width": item["width"],
+                "height": item["height"],
+                "file": item["file"],
+                "filesize": item["filesize"],
+                "sizes": {},
+            },
+        }
 
     def _get_media(self, req: Request, user: dict[str, Any] | None) -> Response:
         item = self.media.get(int(req.params["id"]))
@@ -509,12 +745,23 @@ class WordPressSandbox(SandboxServer):
 
     # ----- terms ----------------------------------------------------------------------------
     def _term_json(self, term: dict[str, Any]) -> dict[str, Any]:
-        count = sum(1 for p in self.posts.values() if p["status"] == "publish"
-                    and term["id"] in p["categories" if term["taxonomy"] == "category" else "tags"])
+        count = sum(
+            1
+            for p in self.posts.values()
+            if p["status"] == "publish"
+            and term["id"] in p["categories" if term["taxonomy"] == "category" else "tags"]
+        )
         base = "category" if term["taxonomy"] == "category" else "tag"
-        out = {"id": term["id"], "count": count, "description": term["description"],
-               "link": f"{self.url}/{base}/{term['slug']}/", "name": html.escape(term["name"], quote=False),
-               "slug": term["slug"], "taxonomy": term["taxonomy"], "meta": []}
+        out = {
+            "id": term["id"],
+            "count": count,
+            "description": term["description"],
+            "link": f"{self.url}/{base}/{term['slug']}/",
+            "name": html.escape(term["name"], quote=False),
+            "slug": term["slug"],
+            "taxonomy": term["taxonomy"],
+            "meta": [],
+        }
         if term["taxonomy"] == "category":
             out["parent"] = term["parent"]
         return out
@@ -525,15 +772,27 @@ class WordPressSandbox(SandboxServer):
         search = req.query.get("search", "").casefold()
         slugs = {s for s in req.query.get("slug", "").split(",") if s}
         include = {int(i) for i in req.query.get("include", "").split(",") if i.strip().isdigit()}
-        found = [t for t in self.terms.values() if t["taxonomy"] == taxonomy
-                 and (not search or search in t["name"].casefold() or search in t["slug"])
-                 and (not slugs or t["slug"] in slugs) and (not include or t["id"] in include)]
-        return Response(200, [self._term_json(t) for t in sorted(found, key=lambda t: t["name"])[:per_page]],
-                        headers={"X-WP-Total": str(len(found))})
+        found = [
+            t
+            for t in self.terms.values()
+            if t["taxonomy"] == taxonomy
+            and (not search or search in t["name"].casefold() or search in t["slug"])
+            and (not slugs or t["slug"] in slugs)
+            and (not include or t["id"] in include)
+        ]
+        return Response(
+            200,
+            [self._term_json(t) for t in sorted(found, key=lambda t: t["name"])[:per_page]],
+            headers={"X-WP-Total": str(len(found))},
+        )
 
     def _create_term(self, req: Request, user: dict[str, Any] | None) -> Response:
-        self._require(user, "manage_categories", "rest_cannot_create",
-                      "Sorry, you are not allowed to create terms in this taxonomy.")
+        self._require(
+            user,
+            "manage_categories",
+            "rest_cannot_create",
+            "Sorry, you are not allowed to create terms in this taxonomy.",
+        )
         taxonomy = _TAXONOMIES[req.params["tax"]]
         values = req.values()
         unknown = sorted(set(values) - _TERM_FIELDS)
@@ -541,17 +800,31 @@ class WordPressSandbox(SandboxServer):
             raise _invalid(unknown[0], f"{unknown[0]} is not a known parameter.")
         name = values.get("name")
         if not name:
-            raise WPError(400, "rest_missing_callback_param", "Missing parameter(s): name", params=["name"])
+            raise WPError(
+                400, "rest_missing_callback_param", "Missing parameter(s): name", params=["name"]
+            )
         if not isinstance(name, str):
             raise _invalid("name", "name is not of type string.")
         name = render.nfc(name).strip()
         slug = render.slugify(values.get("slug") or name, 200) or name
         for term in self.terms.values():
-            if term["taxonomy"] == taxonomy and (term["name"].casefold() == name.casefold() or term["slug"] == slug):
-                raise WPError(400, "term_exists", "A term with the name provided already exists with this parent.",
-                              term_id=term["id"])
-        term = {"id": next(self._ids), "name": name, "slug": slug, "taxonomy": taxonomy,
-                "description": str(values.get("description", "")), "parent": int(values.get("parent", 0) or 0)}
+            if term["taxonomy"] == taxonomy and (
+                term["name"].casefold() == name.casefold() or term["slug"] == slug
+            ):
+                raise WPError(
+                    400,
+                    "term_exists",
+                    "A term with the name provided already exists with this parent.",
+                    term_id=term["id"],
+                )
+        term = {
+            "id": next(self._ids),
+            "name": name,
+            "slug": slug,
+            "taxonomy": taxonomy,
+            "description": str(values.get("description", "")),
+            "parent": int(values.get("parent", 0) or 0),
+        }
         self.terms[term["id"]] = term
         self.record("terms", dict(term))
         return Response(201, self._term_json(term))
@@ -559,16 +832,30 @@ class WordPressSandbox(SandboxServer):
     # ----- public pages ---------------------------------------------------------------------
     def _public_post(self, req: Request) -> Response:
         with self.lock:
-            post = next((p for p in self.posts.values() if p["status"] == "publish" and p["slug"] == req.params["slug"]
-                         and p["date_gmt"][:7] == f"{req.params['y']}-{req.params['m']}"), None)
+            post = next(
+                (
+                    p
+                    for p in self.posts.values()
+                    if p["status"] == "publish"
+                    and p["slug"] == req.params["slug"]
+                    and p["date_gmt"][:7] == f"{req.params['y']}-{req.params['m']}"
+                ),
+                None,
+            )
             if post is None:
                 return self.not_found(req)
             post["views"] += 1
             cover = self.media.get(post["featured_media"])
-        image = f'<meta property="og:image" content="{html.escape(cover["source_url"])}">' if cover else ""
+        image = (
+            f'<meta property="og:image" content="{html.escape(cover["source_url"])}">'
+            if cover
+            else ""
+        )
         title = html.escape(post["title"])
-        page = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
-                f'<meta property="og:title" content="{title}">'
-                f'<meta property="og:description" content="{html.escape(post["excerpt"])}">{image}</head>'
-                f"<body><article><h1>{title}</h1>{post['content']}</article></body></html>")
+        page = (
+            f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<meta property="og:title" content="{title}">'
+            f'<meta property="og:description" content="{html.escape(post["excerpt"])}">{image}</head>'
+            f"<body><article><h1>{title}</h1>{post['content']}</article></body></html>"
+        )
         return Response(200, page, content_type="text/html; charset=utf-8")

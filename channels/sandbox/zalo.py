@@ -85,7 +85,13 @@ class ZaloSandbox(SandboxServer):
     SLICE_MAX = 50  # *(unverified)* largest getslice page
     # API error codes (contract table); -214 "in progress" is unverified.
     E_RATE, E_PARAM, E_OA_DISABLED, E_OA_MISSING, E_QUOTA = -32, -201, -204, -205, -211
-    E_PROCESSING, E_TOKEN_INVALID, E_TOKEN_EXPIRED, E_PACKAGE, E_PROOF = -214, -216, -220, -224, -242
+    E_PROCESSING, E_TOKEN_INVALID, E_TOKEN_EXPIRED, E_PACKAGE, E_PROOF = (
+        -214,
+        -216,
+        -220,
+        -224,
+        -242,
+    )
     # OAuth v4 error codes *(unverified)*.
     OAUTH_INVALID_PARAM = -14001
     OAUTH_INVALID_APP = -14002
@@ -94,11 +100,21 @@ class ZaloSandbox(SandboxServer):
     OAUTH_INVALID_REFRESH = -14014
     OAUTH_INVALID_VERIFIER = -14016
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
-                 access_ttl: float = ACCESS_TTL, verify_pending_calls: int = 1,
-                 rate_limit_per_minute: int = 4000, refresh_error_code: int | None = None,
-                 require_https_images: bool = False, followers: int = 1234,
-                 broadcast_quota: int = 4, review_seconds: float = 1800.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int | None = None,
+        access_ttl: float = ACCESS_TTL,
+        verify_pending_calls: int = 1,
+        rate_limit_per_minute: int = 4000,
+        refresh_error_code: int | None = None,
+        require_https_images: bool = False,
+        followers: int = 1234,
+        broadcast_quota: int = 4,
+        review_seconds: float = 1800.0,
+    ):
         super().__init__(host, port, seed=seed)
         self.clock_offset = 0.0
         self.broadcast_quota = broadcast_quota  # per follower per month (verified OA: 4)
@@ -114,7 +130,8 @@ class ZaloSandbox(SandboxServer):
         self.access_tokens: dict[str, float] = {}  # token → expiry (epoch seconds)
         # refresh token → {"expires": epoch, "spent": bool}
         self.refresh_tokens: dict[str, dict[str, Any]] = {
-            self.INITIAL_REFRESH_TOKEN: {"expires": time.time() + self.REFRESH_TTL, "spent": False}}
+            self.INITIAL_REFRESH_TOKEN: {"expires": time.time() + self.REFRESH_TTL, "spent": False}
+        }
         self.media: dict[str, dict[str, Any]] = {}  # article id → article (creation order)
         self._create_tokens: dict[str, dict[str, Any]] = {}  # create/update token → {"id", "calls"}
         self._codes: dict[str, dict[str, Any]] = {}
@@ -151,9 +168,16 @@ class ZaloSandbox(SandboxServer):
             have = len(self.followers)
             del self.followers[count:]
             for i in range(have, count):
-                self.followers.append({"id": f"f{i}", "gender": str(1 + i % 2), "ages": str(i % 7),
-                                       "cities": ("4", "5", "29", "1")[i % 4],
-                                       "platform": str(1 + i % 3), "received": []})
+                self.followers.append(
+                    {
+                        "id": f"f{i}",
+                        "gender": str(1 + i % 2),
+                        "ages": str(i % 7),
+                        "cities": ("4", "5", "29", "1")[i % 4],
+                        "platform": str(1 + i % 3),
+                        "received": [],
+                    }
+                )
 
     def broadcast_state(self, message_id: str) -> str:
         """``reviewing`` until the review delay has passed, then ``sent``."""
@@ -179,14 +203,18 @@ class ZaloSandbox(SandboxServer):
         """The refresh token that would work now (None once it was lost or expired)."""
         with self.lock:
             now = time.time()
-            live = [t for t, s in self.refresh_tokens.items() if not s["spent"] and s["expires"] > now]
+            live = [
+                t for t, s in self.refresh_tokens.items() if not s["spent"] and s["expires"] > now
+            ]
         return live[-1] if live else None
 
     def valid_access_token(self, token: str) -> bool:
         with self.lock:
             return self.access_tokens.get(token, 0) > time.time()
 
-    def set_stats(self, article_id: str, *, views: int | None = None, shares: int | None = None) -> None:
+    def set_stats(
+        self, article_id: str, *, views: int | None = None, shares: int | None = None
+    ) -> None:
         with self.lock:
             article = self.media[article_id]
             if views is not None:
@@ -194,11 +222,22 @@ class ZaloSandbox(SandboxServer):
             if shares is not None:
                 article["total_share"] = shares
 
-    def add_article(self, title: str, *, create_date: float | None = None, status: str = "show") -> str:
+    def add_article(
+        self, title: str, *, create_date: float | None = None, status: str = "show"
+    ) -> str:
         """An article created elsewhere (by a person in the OA manager); returns its id."""
         with self.lock:
-            return self._store_article({"type": "normal", "title": title, "author": "", "body": [],
-                                        "description": "", "status": status}, create_date)
+            return self._store_article(
+                {
+                    "type": "normal",
+                    "title": title,
+                    "author": "",
+                    "body": [],
+                    "description": "",
+                    "status": status,
+                },
+                create_date,
+            )
 
     def inject(self, kind: str, **kwargs: Any) -> None:
         """As :meth:`SandboxServer.inject`; ``rotate_then_drop`` = ``drop_after`` on the token URL."""
@@ -212,12 +251,20 @@ class ZaloSandbox(SandboxServer):
         if kind.startswith("http_"):
             return Response(int(kind[5:]), {"error": -1, "message": "Internal server error"})
         if kind == "refresh_refused":
-            return self._oauth_error(_OAuthError(self.refresh_error_code, "Invalid parameter",
-                                                 "Invalid refresh token"))
-        codes = {"throttle": self.E_RATE, "token_invalid": self.E_TOKEN_INVALID,
-                 "token_expired": self.E_TOKEN_EXPIRED, "quota": self.E_QUOTA,
-                 "oa_disabled": self.E_OA_DISABLED, "oa_missing": self.E_OA_MISSING,
-                 "package": self.E_PACKAGE, "proof": self.E_PROOF, "processing": self.E_PROCESSING}
+            return self._oauth_error(
+                _OAuthError(self.refresh_error_code, "Invalid parameter", "Invalid refresh token")
+            )
+        codes = {
+            "throttle": self.E_RATE,
+            "token_invalid": self.E_TOKEN_INVALID,
+            "token_expired": self.E_TOKEN_EXPIRED,
+            "quota": self.E_QUOTA,
+            "oa_disabled": self.E_OA_DISABLED,
+            "oa_missing": self.E_OA_MISSING,
+            "package": self.E_PACKAGE,
+            "proof": self.E_PROOF,
+            "processing": self.E_PROCESSING,
+        }
         if kind.startswith("error:"):
             code = int(kind[6:])
         elif kind in codes:
@@ -226,13 +273,21 @@ class ZaloSandbox(SandboxServer):
             raise ValueError(f"zalo sandbox: unknown fault kind {kind!r}")
         headers = {}
         if code == self.E_RATE:
-            headers = {"X-RateLimit-Limit": str(self.rate_limit_per_minute), "X-RateLimit-Remain": "0"}
+            headers = {
+                "X-RateLimit-Limit": str(self.rate_limit_per_minute),
+                "X-RateLimit-Remain": "0",
+            }
         return Response(200, {"error": code, "message": self._MESSAGES.get(code, "Error")}, headers)
 
     _MESSAGES = {
-        -32: "Exceed rate limit", -201: "Parameters are invalid", -204: "Official Account is disabled",
-        -205: "Official Account does not exist", -211: "Out of quota", -214: "Article is being processed",
-        -216: "Access token is invalid", -220: "Access token has expired or has been removed",
+        -32: "Exceed rate limit",
+        -201: "Parameters are invalid",
+        -204: "Official Account is disabled",
+        -205: "Official Account does not exist",
+        -211: "Out of quota",
+        -214: "Article is being processed",
+        -216: "Access token is invalid",
+        -220: "Access token has expired or has been removed",
         -224: "The OA has not registered a package that includes this API",
         -242: "appsecret_proof is invalid",
     }
@@ -251,6 +306,7 @@ class ZaloSandbox(SandboxServer):
                 headers.update(e.headers)
             resp.headers.update(headers)
             return resp
+
         return wrapped
 
     def _authorise(self, req: Request) -> dict[str, str]:
@@ -264,7 +320,9 @@ class ZaloSandbox(SandboxServer):
                 raise _ZaloError(self.E_TOKEN_EXPIRED, self._MESSAGES[self.E_TOKEN_EXPIRED])
             proof = req.headers.get("appsecret_proof")
             if proof is not None:
-                expected = hmac.new(self.APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+                expected = hmac.new(
+                    self.APP_SECRET.encode(), token.encode(), hashlib.sha256
+                ).hexdigest()
                 if not hmac.compare_digest(proof, expected):
                     raise _ZaloError(self.E_PROOF, self._MESSAGES[self.E_PROOF])
             calls = self._calls.setdefault(token, deque())
@@ -272,8 +330,10 @@ class ZaloSandbox(SandboxServer):
             while calls and calls[0] <= now - 60:
                 calls.popleft()
             remain = self.rate_limit_per_minute - len(calls)
-            headers = {"X-RateLimit-Limit": str(self.rate_limit_per_minute),
-                       "X-RateLimit-Remain": str(max(remain - 1, 0))}
+            headers = {
+                "X-RateLimit-Limit": str(self.rate_limit_per_minute),
+                "X-RateLimit-Remain": str(max(remain - 1, 0)),
+            }
             if remain <= 0:
                 raise _ZaloError(self.E_RATE, self._MESSAGES[self.E_RATE], headers)
             calls.append(now)
@@ -290,27 +350,46 @@ class ZaloSandbox(SandboxServer):
                 return handler(req)
             except _OAuthError as e:
                 return self._oauth_error(e)
+
         return wrapped
 
     @staticmethod
     def _oauth_error(e: _OAuthError) -> Response:
-        return Response(200, {"error": e.code, "error_name": e.name, "error_reason": e.reason,
-                              "error_description": e.reason, "ref_doc": ""})
+        return Response(
+            200,
+            {
+                "error": e.code,
+                "error_name": e.name,
+                "error_reason": e.reason,
+                "error_description": e.reason,
+                "ref_doc": "",
+            },
+        )
 
     def _permission(self, req: Request) -> Response:
         q = req.query
         for key in ("app_id", "redirect_uri", "code_challenge"):
             if not q.get(key):
-                return self._oauth_error(_OAuthError(self.OAUTH_INVALID_PARAM, "Invalid parameter",
-                                                     f"Missing {key}"))
+                return self._oauth_error(
+                    _OAuthError(self.OAUTH_INVALID_PARAM, "Invalid parameter", f"Missing {key}")
+                )
         if q["app_id"] != self.APP_ID:
-            return self._oauth_error(_OAuthError(self.OAUTH_INVALID_APP, "Invalid app", "Invalid app_id"))
+            return self._oauth_error(
+                _OAuthError(self.OAUTH_INVALID_APP, "Invalid app", "Invalid app_id")
+            )
         code = "sandbox-zalo-code-" + secrets.token_hex(8)
         with self.lock:
-            self._codes[code] = {"challenge": q["code_challenge"], "expires": time.time() + self.CODE_TTL}
+            self._codes[code] = {
+                "challenge": q["code_challenge"],
+                "expires": time.time() + self.CODE_TTL,
+            }
             self.record("consents", {"redirect_uri": q["redirect_uri"], "state": q.get("state")})
-        params = {"code": code, "oa_id": self.OA_ID, "state": q.get("state", ""),
-                  "code_challenge": q["code_challenge"]}
+        params = {
+            "code": code,
+            "oa_id": self.OA_ID,
+            "state": q.get("state", ""),
+            "code_challenge": q["code_challenge"],
+        }
         sep = "&" if "?" in q["redirect_uri"] else "?"
         return Response(302, params, {"Location": q["redirect_uri"] + sep + urlencode(params)})
 
@@ -333,19 +412,44 @@ class ZaloSandbox(SandboxServer):
             n = next(self._seq)
             access, refresh = f"sandbox-zalo-access-{n}", f"sandbox-zalo-refresh-{n}"
             self.access_tokens[access] = time.time() + self.access_ttl
-            self.refresh_tokens[refresh] = {"expires": time.time() + self.REFRESH_TTL, "spent": False}
-            self.record("refreshes", {"grant_type": grant, "refresh_token": form.get("refresh_token"),
-                                      "ok": True, "new_refresh_token": refresh})
-        return Response(200, {"access_token": access, "refresh_token": refresh,
-                              "expires_in": str(int(self.access_ttl))})
+            self.refresh_tokens[refresh] = {
+                "expires": time.time() + self.REFRESH_TTL,
+                "spent": False,
+            }
+            self.record(
+                "refreshes",
+                {
+                    "grant_type": grant,
+                    "refresh_token": form.get("refresh_token"),
+                    "ok": True,
+                    "new_refresh_token": refresh,
+                },
+            )
+        return Response(
+            200,
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "expires_in": str(int(self.access_ttl)),
+            },
+        )
 
     def _spend_refresh_token(self, token: str) -> None:
         state = self.refresh_tokens.get(token)
-        why = ("unknown" if state is None else "spent" if state["spent"]
-               else "expired" if state["expires"] <= time.time() else None)
+        why = (
+            "unknown"
+            if state is None
+            else "spent"
+            if state["spent"]
+            else "expired"
+            if state["expires"] <= time.time()
+            else None
+        )
         if why:
-            self.record("refreshes", {"grant_type": "refresh_token", "refresh_token": token,
-                                      "ok": False, "reason": why})
+            self.record(
+                "refreshes",
+                {"grant_type": "refresh_token", "refresh_token": token, "ok": False, "reason": why},
+            )
             raise _OAuthError(self.refresh_error_code, "Invalid parameter", "Invalid refresh token")
         assert state is not None
         state["spent"] = True  # single use: dead from this instant, whether or not we answer
@@ -353,10 +457,16 @@ class ZaloSandbox(SandboxServer):
     def _spend_code(self, code: str, verifier: str) -> None:
         grant = self._codes.pop(code, None)
         if grant is None or grant["expires"] <= time.time():
-            raise _OAuthError(self.OAUTH_INVALID_CODE, "Invalid parameter", "Invalid authorization code")
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+            raise _OAuthError(
+                self.OAUTH_INVALID_CODE, "Invalid parameter", "Invalid authorization code"
+            )
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(
+            b"="
+        )
         if challenge.decode() != grant["challenge"]:
-            raise _OAuthError(self.OAUTH_INVALID_VERIFIER, "Invalid parameter", "Invalid code_verifier")
+            raise _OAuthError(
+                self.OAUTH_INVALID_VERIFIER, "Invalid parameter", "Invalid code_verifier"
+            )
 
     # ----- articles --------------------------------------------------------------------------
     def _json_body(self, req: Request) -> dict[str, Any]:
@@ -380,18 +490,27 @@ class ZaloSandbox(SandboxServer):
         if not data.startswith((_JPEG, _PNG)):
             raise self._bad(name, "image must be jpg or png")
 
-    def _article_fields(self, body: dict[str, Any], extra_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    def _article_fields(
+        self, body: dict[str, Any], extra_keys: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         """The validated create/update body (images fetched), or -201 naming the parameter."""
         for key in body:
             if key not in _ARTICLE_KEYS | extra_keys:
                 raise self._bad(key, "unknown parameter")
         if body.get("type") != "normal":
             raise self._bad("type", "this sandbox serves normal articles")
-        for key, limit in (("title", self.TITLE_MAX), ("author", self.AUTHOR_MAX),
-                           ("description", self.DESCRIPTION_MAX)):
+        for key, limit in (
+            ("title", self.TITLE_MAX),
+            ("author", self.AUTHOR_MAX),
+            ("description", self.DESCRIPTION_MAX),
+        ):
             value = body.get(key)
             # Zalo's servers count UTF-16 code units, as Java strings do.
-            if not isinstance(value, str) or not value.strip() or len(value.encode("utf-16-le")) // 2 > limit:
+            if (
+                not isinstance(value, str)
+                or not value.strip()
+                or len(value.encode("utf-16-le")) // 2 > limit
+            ):
                 raise self._bad(key, f"required text of at most {limit} characters")
         cover = body.get("cover")
         if not isinstance(cover, dict) or set(cover) - {"cover_type", "photo_url", "status"}:
@@ -408,7 +527,9 @@ class ZaloSandbox(SandboxServer):
             kind = block.get("type") if isinstance(block, dict) else None
             if kind not in _BLOCK_KEYS or set(block) - _BLOCK_KEYS[kind]:
                 raise self._bad(f"body[{i}]")
-            if kind == "text" and (not isinstance(block.get("content"), str) or not block["content"].strip()):
+            if kind == "text" and (
+                not isinstance(block.get("content"), str) or not block["content"].strip()
+            ):
                 raise self._bad(f"body[{i}].content")
             if kind == "image":
                 self._fetch_image(block.get("url"), f"body[{i}].url")
@@ -423,9 +544,15 @@ class ZaloSandbox(SandboxServer):
     def _store_article(self, fields: dict[str, Any], create_date: float | None = None) -> str:
         article_id = secrets.token_hex(16)
         now_ms = int((create_date if create_date is not None else time.time()) * 1000)
-        self.media[article_id] = {**fields, "id": article_id, "create_date": now_ms,
-                                  "update_date": now_ms, "total_view": 0, "total_share": 0,
-                                  "link_view": f"{self.url}/a/{article_id}"}
+        self.media[article_id] = {
+            **fields,
+            "id": article_id,
+            "create_date": now_ms,
+            "update_date": now_ms,
+            "total_view": 0,
+            "total_share": 0,
+            "link_view": f"{self.url}/a/{article_id}",
+        }
         return article_id
 
     def _issue_token(self, article_id: str) -> str:
@@ -502,18 +629,44 @@ class ZaloSandbox(SandboxServer):
             raise self._bad("type")
         with self.lock:
             items = [a for a in reversed(self.media.values()) if a["type"] == q["type"]]
-            page = [{k: a[k] for k in ("id", "type", "title", "status", "total_view", "total_share",
-                                       "create_date", "update_date", "link_view")}
-                    for a in items[offset : offset + limit]]
-        return Response(200, {"error": 0, "message": "Success",
-                              "data": {"medias": page, "total": len(items)}})
+            page = [
+                {
+                    k: a[k]
+                    for k in (
+                        "id",
+                        "type",
+                        "title",
+                        "status",
+                        "total_view",
+                        "total_share",
+                        "create_date",
+                        "update_date",
+                        "link_view",
+                    )
+                }
+                for a in items[offset : offset + limit]
+            ]
+        return Response(
+            200, {"error": 0, "message": "Success", "data": {"medias": page, "total": len(items)}}
+        )
 
     def _getoa(self, req: Request) -> Response:
         with self.lock:
             followers = len(self.followers)
-        return Response(200, {"error": 0, "message": "Success", "data": {
-            "oa_id": self.OA_ID, "name": self.OA_NAME, "description": "Trang Zalo OA thử nghiệm",
-            "is_verified": True, "num_follower": followers}})
+        return Response(
+            200,
+            {
+                "error": 0,
+                "message": "Success",
+                "data": {
+                    "oa_id": self.OA_ID,
+                    "name": self.OA_NAME,
+                    "description": "Trang Zalo OA thử nghiệm",
+                    "is_verified": True,
+                    "num_follower": followers,
+                },
+            },
+        )
 
     # ----- broadcasts ------------------------------------------------------------------------
     _TARGET_KEYS = frozenset({"ages", "gender", "locations", "cities", "platform"})
@@ -557,28 +710,55 @@ class ZaloSandbox(SandboxServer):
             month_end = month_start + 86400 * calendar.monthrange(day.year, day.month)[1]
             day_start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
             chosen = [f for f in self.followers if all(f[k] in v for k, v in wanted.items())]
-            reachable = [f for f in chosen
-                         if sum(month_start <= t < month_end for t in f["received"]) < self.broadcast_quota
-                         and not any(t >= day_start for t in f["received"])]
+            reachable = [
+                f
+                for f in chosen
+                if sum(month_start <= t < month_end for t in f["received"]) < self.broadcast_quota
+                and not any(t >= day_start for t in f["received"])
+            ]
             if not reachable:
-                raise _ZaloError(self.E_QUOTA, "Out of quota: the selected followers already "
-                                 "received their broadcasts for this period")
+                raise _ZaloError(
+                    self.E_QUOTA,
+                    "Out of quota: the selected followers already "
+                    "received their broadcasts for this period",
+                )
             for f in reachable:
                 f["received"].append(now)
             message_id = secrets.token_hex(16)
-            self.broadcasts[message_id] = {"id": message_id, "articles": ids, "at": now,
-                                           "recipients": len(reachable), "target": target}
-            self.record("broadcasts", {"message_id": message_id, "articles": ids,
-                                       "recipients": len(reachable), "target": target})
-        return Response(200, {"error": 0, "message": "Success",
-                              "data": {"message_id": message_id, "status": "reviewing"}})
+            self.broadcasts[message_id] = {
+                "id": message_id,
+                "articles": ids,
+                "at": now,
+                "recipients": len(reachable),
+                "target": target,
+            }
+            self.record(
+                "broadcasts",
+                {
+                    "message_id": message_id,
+                    "articles": ids,
+                    "recipients": len(reachable),
+                    "target": target,
+                },
+            )
+        return Response(
+            200,
+            {
+                "error": 0,
+                "message": "Success",
+                "data": {"message_id": message_id, "status": "reviewing"},
+            },
+        )
 
     def _article_page(self, req: Request) -> Response:
         with self.lock:
             article = self.media.get(req.params["id"])
         if article is None or article.get("status") != "show":
-            return Response(404, "<html><body>Bài viết không tồn tại</body></html>",
-                            content_type="text/html; charset=utf-8")
+            return Response(
+                404,
+                "<html><body>Bài viết không tồn tại</body></html>",
+                content_type="text/html; charset=utf-8",
+            )
         text = "".join(f"<div>{b['content']}</div>" for b in article["body"] if b["type"] == "text")
         page = f"<html><body><h1>{html.escape(article['title'])}</h1>{text}</body></html>"
         return Response(200, page, content_type="text/html; charset=utf-8")

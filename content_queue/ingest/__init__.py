@@ -16,5 +16,13 @@ from content_queue.ingest.pipeline import parse_file
 from content_queue.ingest.rules import IngestLimits, IngestRefusal, printable_name
 from content_queue.ingest.worker import internal_refusal, parse_isolated
 
-__all__ = ["IngestLimits", "IngestRefusal", "internal_refusal", "parse_file", "parse_isolated",
-           "parse_publish_at", "printable_name", "sanitise_html"]
+__all__ = [
+    "IngestLimits",
+    "IngestRefusal",
+    "internal_refusal",
+    "parse_file",
+    "parse_isolated",
+    "parse_publish_at",
+    "printable_name",
+    "sanitise_html",
+]

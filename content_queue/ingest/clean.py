@@ -17,20 +17,63 @@ from content_queue.ingest.rules import IngestLimits, over_limit
 __all__ = ["LINK_SCHEMES", "check_body_bounds", "sanitise_html", "take_title_and_meta"]
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
-_TAGS = {"p", "h1", "h2", "h3", "h4", "strong", "b", "em", "i", "ul", "ol", "li", "table", "thead",
-         "tbody", "tfoot", "tr", "th", "td", "caption", "a", "img", "blockquote", "br"}
-_ATTRS = {"a": {"href"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan"},
-          "th": {"colspan", "rowspan"}}
+_TAGS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "a",
+    "img",
+    "blockquote",
+    "br",
+}
+_ATTRS = {
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
 # Removed with their content: code, styles and the page <title> (read separately as a fallback).
-_DROP_WITH_CONTENT = {"script", "style", "title", "template", "noscript", "textarea", "iframe",
-                      "object", "svg", "math"}
+_DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "title",
+    "template",
+    "noscript",
+    "textarea",
+    "iframe",
+    "object",
+    "svg",
+    "math",
+}
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6")
 # C0/C1 control characters other than tab and line breaks: never part of an article's text.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Applied to one paragraph's text (a line), never to a document.
 _META_RE = re.compile(r"\s*(chủ đề|kênh|đăng lúc|tóm tắt|mã bài)\s*:\s*(.*)", re.I | re.S)
-_META_KEYS = {"chủ đề": "topic", "kênh": "channels", "đăng lúc": "publish_at",
-              "tóm tắt": "summary", "mã bài": "id"}
+_META_KEYS = {
+    "chủ đề": "topic",
+    "kênh": "channels",
+    "đăng lúc": "publish_at",
+    "tóm tắt": "summary",
+    "mã bài": "id",
+}
 
 
 def _link_allowed(value: str) -> bool:
@@ -59,9 +102,15 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
 def sanitise_html(fragment: str) -> str:
     """NFC HTML with only the tags and links Loa publishes (no scripts, handlers, iframes, js: or
     relative links) and no control characters."""
-    return nh3.clean(_CONTROL_RE.sub("", nfc(fragment)), tags=_TAGS, attributes=_ATTRS,
-                     clean_content_tags=_DROP_WITH_CONTENT, attribute_filter=_attribute_filter,
-                     url_schemes=set(LINK_SCHEMES), link_rel=None)
+    return nh3.clean(
+        _CONTROL_RE.sub("", nfc(fragment)),
+        tags=_TAGS,
+        attributes=_ATTRS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attribute_filter=_attribute_filter,
+        url_schemes=set(LINK_SCHEMES),
+        link_rel=None,
+    )
 
 
 def _block_at(body: str, pos: int) -> tuple[str, str, int] | None:
@@ -90,8 +139,11 @@ def take_title_and_meta(
     while block := _block_at(body, pos):
         tag, inner, end = block
         # Plain text needs no parsing: the common case (a metadata line) stays cheap.
-        text = " ".join(inner.split()) if "<" not in inner and "&" not in inner else (
-            html_to_text(inner))
+        text = (
+            " ".join(inner.split())
+            if "<" not in inner and "&" not in inner
+            else (html_to_text(inner))
+        )
         meta_match = _META_RE.fullmatch(text) if text else None
         if text and not meta_match and not title and tag == "h1":
             title = text
@@ -101,7 +153,11 @@ def take_title_and_meta(
             meta[_META_KEYS[meta_match.group(1).lower()]] = meta_match.group(2).strip()
         pos = end
     body = body[pos:]
-    if not title and (start := body.find("<h1>")) >= 0 and (close := body.find("</h1>", start)) >= 0:
+    if (
+        not title
+        and (start := body.find("<h1>")) >= 0
+        and (close := body.find("</h1>", start)) >= 0
+    ):
         title = html_to_text(body[start + 4 : close])
         body = body[:start] + body[close + 5 :]
     if not title and fallback:
@@ -116,7 +172,12 @@ def take_title_and_meta(
 def check_body_bounds(body_text: str, name: str, limits: IngestLimits) -> None:
     """Refuses a body longer than ``max_body_chars`` characters, naming the bound."""
     if len(body_text) > limits.max_body_chars:
-        raise over_limit("body_too_long", f"Nội dung bài “{name}” dài", len(body_text),
-                         limits.max_body_chars, "ký tự",
-                         "Hãy tách thành nhiều bài ngắn hơn hoặc đưa phần phụ lục thành tệp đính "
-                         "kèm trên website.")
+        raise over_limit(
+            "body_too_long",
+            f"Nội dung bài “{name}” dài",
+            len(body_text),
+            limits.max_body_chars,
+            "ký tự",
+            "Hãy tách thành nhiều bài ngắn hơn hoặc đưa phần phụ lục thành tệp đính "
+            "kèm trên website.",
+        )

@@ -49,11 +49,27 @@ def _linked(name: str, target: str) -> IngestRefusal:
 def docx_to_html(data: bytes, name: str, limits: IngestLimits, media: MediaCollector) -> str:
     """The document body as HTML; embedded images are checked and handed to ``media``."""
     try:
-        members = read_zip_members(data, name, limits, member_limits={_DOCUMENT_XML: (
-            limits.max_docx_xml_bytes, "docx_xml_too_large",
-            f"Nội dung chữ của tệp “{name}” (word/document.xml) khi giải nén nặng")})
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError,
-            RuntimeError, ValueError) as exc:
+        members = read_zip_members(
+            data,
+            name,
+            limits,
+            member_limits={
+                _DOCUMENT_XML: (
+                    limits.max_docx_xml_bytes,
+                    "docx_xml_too_large",
+                    f"Nội dung chữ của tệp “{name}” (word/document.xml) khi giải nén nặng",
+                )
+            },
+        )
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         raise _corrupt(name) from exc
     if _DOCUMENT_XML not in members:
         raise _corrupt(name)

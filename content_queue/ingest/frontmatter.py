@@ -19,12 +19,21 @@ __all__ = ["FRONT_MATTER_KEYS", "split_front_matter"]
 log = logging.getLogger(__name__)
 
 # key -> whether a list of scalars is accepted
-FRONT_MATTER_KEYS = {"title": False, "topic": False, "summary": False, "channels": True,
-                     "publish_at": False, "cover": False, "id": False}
+FRONT_MATTER_KEYS = {
+    "title": False,
+    "topic": False,
+    "summary": False,
+    "channels": True,
+    "publish_at": False,
+    "cover": False,
+    "id": False,
+}
 _NULLS = {"", "~", "null", "Null", "NULL"}
-_FORMAT_HINT = ("Mỗi dòng phải có dạng “khóa: giá trị”, ví dụ “title: Tiêu đề bài”; riêng "
-                "“channels” có thể là danh sách [website, facebook]. Không dùng &, *, ! hay danh "
-                "sách lồng nhau.")
+_FORMAT_HINT = (
+    "Mỗi dòng phải có dạng “khóa: giá trị”, ví dụ “title: Tiêu đề bài”; riêng "
+    "“channels” có thể là danh sách [website, facebook]. Không dùng &, *, ! hay danh "
+    "sách lồng nhau."
+)
 
 
 def _refuse(name: str, key: str | None, what: str) -> IngestRefusal:
@@ -57,10 +66,14 @@ def _read(block: str, name: str) -> dict[str, object]:
             tag = getattr(event, "tag", None)
             if anchor is not None:
                 raise _refuse(name, key, "không được dùng nhãn (&)")
-            if tag is not None and not isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+            if tag is not None and not isinstance(
+                event, yaml.ScalarEvent | yaml.CollectionStartEvent
+            ):
                 raise _refuse(name, key, "không được dùng kiểu (!)")
             if isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent) and tag not in (
-                    None, "!"):
+                None,
+                "!",
+            ):
                 raise _refuse(name, key, "không được dùng kiểu (!)")
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
@@ -119,11 +132,15 @@ def split_front_matter(text: str, name: str, limits: IngestLimits) -> tuple[dict
         line = text[pos:end]
         if line.strip() in ("---", "..."):
             if size > limits.max_front_matter_bytes:
-                raise over_limit("front_matter_too_large",
-                                 f"Phần thông tin đầu tệp “{name}” (giữa hai dòng ---) dài", size,
-                                 limits.max_front_matter_bytes, "byte",
-                                 "Phần giữa hai dòng --- chỉ nên gồm vài dòng (tiêu đề, chủ đề, "
-                                 "kênh, thời điểm đăng…); hãy đưa nội dung vào thân bài.")
+                raise over_limit(
+                    "front_matter_too_large",
+                    f"Phần thông tin đầu tệp “{name}” (giữa hai dòng ---) dài",
+                    size,
+                    limits.max_front_matter_bytes,
+                    "byte",
+                    "Phần giữa hai dòng --- chỉ nên gồm vài dòng (tiêu đề, chủ đề, "
+                    "kênh, thời điểm đăng…); hãy đưa nội dung vào thân bài.",
+                )
             return _read(text[first_end + 1 : pos], name), text[end:]
         size += len(line.encode("utf-8", "surrogatepass"))
         pos = end

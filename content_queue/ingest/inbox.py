@@ -35,8 +35,12 @@ Signature = tuple[tuple[str, int, int, int], ...]
 def _signature(path: Path) -> Signature:
     """Type, size and mtime of an entry, or of every entry in a folder; never follows a link."""
     st = os.lstat(path)
-    own = ("", stat.S_IFMT(st.st_mode), st.st_size if stat.S_ISREG(st.st_mode) else 0,
-           st.st_mtime_ns)
+    own = (
+        "",
+        stat.S_IFMT(st.st_mode),
+        st.st_size if stat.S_ISREG(st.st_mode) else 0,
+        st.st_mtime_ns,
+    )
     if not stat.S_ISDIR(st.st_mode):
         return (own,)
     inner: list[tuple[str, int, int, int]] = []
@@ -123,12 +127,16 @@ class InboxPoller:
                 continue
             except OSError as exc:  # this entry only: the others go on
                 if entry not in self._unreadable:
-                    log.warning("inbox: cannot look at %s: %s", printable_name(name),
-                                exc.strerror or type(exc).__name__)
+                    log.warning(
+                        "inbox: cannot look at %s: %s",
+                        printable_name(name),
+                        exc.strerror or type(exc).__name__,
+                    )
                     self._unreadable.add(entry)
                 continue
         ready = [
-            path for path, sig in current.items()
+            path
+            for path, sig in current.items()
             if self._last_seen.get(path) == sig and self._handed_over.get(path) != sig
         ]
         self._last_seen = current
@@ -178,8 +186,12 @@ class InboxPoller:
             f"(mã lỗi: {refusal.code})\n",
             encoding="utf-8",
         )
-        log.info("inbox: %s rejected (%s), moved to %s", printable_name(path.name), refusal.code,
-                 printable_name(str(target)))
+        log.info(
+            "inbox: %s rejected (%s), moved to %s",
+            printable_name(path.name),
+            refusal.code,
+            printable_name(str(target)),
+        )
         return target
 
 

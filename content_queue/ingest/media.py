@@ -26,8 +26,12 @@ __all__ = ["MediaCollector", "collect_images", "pick_cover"]
 
 log = logging.getLogger(__name__)
 
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-            "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
+_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "GIF": ("image/gif", "gif"),
+    "WEBP": ("image/webp", "webp"),
+}
 
 
 class MediaCollector:
@@ -46,16 +50,26 @@ class MediaCollector:
         """The checked image written to the media folder; refuses anything that is not a good image."""
         name = printable_name(name)
         if len(data) > self.limits.max_image_bytes:
-            raise over_limit("image_too_large", f"Ảnh “{name}” nặng", len(data),
-                             self.limits.max_image_bytes, "MB",
-                             "Hãy nén ảnh hoặc giảm kích thước ảnh rồi gửi lại.")
+            raise over_limit(
+                "image_too_large",
+                f"Ảnh “{name}” nặng",
+                len(data),
+                self.limits.max_image_bytes,
+                "MB",
+                "Hãy nén ảnh hoặc giảm kích thước ảnh rồi gửi lại.",
+            )
         digest = hashlib.sha256(data).hexdigest()
         if digest in self._by_digest:
             return self._by_digest[digest]
         if len(self.images) >= self.limits.max_images:
-            raise over_limit("too_many_images", "Bài có hơn", len(self.images),
-                             self.limits.max_images, "ảnh",
-                             "Hãy chọn những ảnh tiêu biểu nhất, bỏ bớt ảnh rồi gửi lại.")
+            raise over_limit(
+                "too_many_images",
+                "Bài có hơn",
+                len(self.images),
+                self.limits.max_images,
+                "ảnh",
+                "Hãy chọn những ảnh tiêu biểu nhất, bỏ bớt ảnh rồi gửi lại.",
+            )
         fmt, width, height = self._inspect(data, name)
         mime, ext = _FORMATS[fmt]
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -74,9 +88,14 @@ class MediaCollector:
         )
 
         def too_big(pixels: int) -> IngestRefusal:
-            return over_limit("image_too_many_pixels", f"Ảnh “{name}” có", pixels,
-                              self.limits.max_image_pixels, "điểm ảnh",
-                              "Hãy thu nhỏ ảnh (ví dụ về chiều rộng 2000 px) rồi gửi lại.")
+            return over_limit(
+                "image_too_many_pixels",
+                f"Ảnh “{name}” có",
+                pixels,
+                self.limits.max_image_pixels,
+                "điểm ảnh",
+                "Hãy thu nhỏ ảnh (ví dụ về chiều rộng 2000 px) rồi gửi lại.",
+            )
 
         try:
             with warnings.catch_warnings():
@@ -109,12 +128,17 @@ def _remote(src: str) -> IngestRefusal:
 
 
 def _missing(src: str, source: Source) -> IngestRefusal:
-    where = ("Hãy đặt ảnh cùng thư mục với tệp bài (hoặc trong tệp .zip) và ghi đúng tên ảnh."
-             if source.files else
-             "Một tệp bài lẻ không mang theo ảnh: hãy gửi thư mục hoặc tệp .zip gồm tệp bài và "
-             "các ảnh, hoặc chèn ảnh vào tệp Word.")
+    where = (
+        "Hãy đặt ảnh cùng thư mục với tệp bài (hoặc trong tệp .zip) và ghi đúng tên ảnh."
+        if source.files
+        else "Một tệp bài lẻ không mang theo ảnh: hãy gửi thư mục hoặc tệp .zip gồm tệp bài và "
+        "các ảnh, hoặc chèn ảnh vào tệp Word."
+    )
     return IngestRefusal(
-        "image_missing", f"Không tìm thấy ảnh “{printable_name(src, 100)}” được dùng trong bài.", where)
+        "image_missing",
+        f"Không tìm thấy ảnh “{printable_name(src, 100)}” được dùng trong bài.",
+        where,
+    )
 
 
 def _is_remote(src: str) -> bool:
@@ -182,8 +206,10 @@ def collect_images(body: str, source: Source, media: MediaCollector) -> str:
         if not src:
             continue  # the sanitiser removed a src it did not allow (data:, javascript:…)
         image = _image_for(src, alt, source, media)
-        out.append(f'<img src="{html.escape(image.path, quote=True)}" '
-                   f'alt="{html.escape(alt, quote=True)}">')
+        out.append(
+            f'<img src="{html.escape(image.path, quote=True)}" '
+            f'alt="{html.escape(alt, quote=True)}">'
+        )
     out.append(body[pos:])
     return "".join(out)
 
@@ -193,4 +219,3 @@ def pick_cover(value: object, source: Source, media: MediaCollector) -> ParsedIm
     if value:
         return _image_for(str(value).strip(), "", source, media)
     return media.images[0] if media.images else None
-

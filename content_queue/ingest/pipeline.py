@@ -46,10 +46,14 @@ def parse_file(
     media = MediaCollector(media_dir / source.content_hash[:12], limits)
     converted = convert(source, limits, media)
     title, meta, body = take_title_and_meta(
-        sanitise_html(converted.html), nfc(str(converted.front.get("title") or "")),
-        converted.page_title)
-    merged: dict[str, object] = {**meta, **{k: v for k, v in converted.front.items()
-                                            if v is not None}}
+        sanitise_html(converted.html),
+        nfc(str(converted.front.get("title") or "")),
+        converted.page_title,
+    )
+    merged: dict[str, object] = {
+        **meta,
+        **{k: v for k, v in converted.front.items() if v is not None},
+    }
     body_text = html_to_text(body)
     check_body_bounds(body_text, shown, limits)
     body = collect_images(body, source, media)
@@ -67,9 +71,16 @@ def parse_file(
             "Hãy đặt tiêu đề ở dòng đầu tiên (kiểu Title hoặc Heading 1 trong Word, "
             "dòng “# …” hoặc “title:” trong Markdown, thẻ <h1> trong HTML).",
         )
-    cleaned = Cleaned(title=title, body_html=body, body_text=body_text, meta=merged,
-                      images=tuple(media.images), cover=cover,
-                      source_name=printable_name(path.name, 200),
-                      content_hash=source.content_hash)
-    return assemble(cleaned, known_channels=known_channels, topics=topics, limits=limits,
-                    now=now, tz=tz)
+    cleaned = Cleaned(
+        title=title,
+        body_html=body,
+        body_text=body_text,
+        meta=merged,
+        images=tuple(media.images),
+        cover=cover,
+        source_name=printable_name(path.name, 200),
+        content_hash=source.content_hash,
+    )
+    return assemble(
+        cleaned, known_channels=known_channels, topics=topics, limits=limits, now=now, tz=tz
+    )

@@ -56,8 +56,9 @@ def _amount(value: int, unit: str) -> str:
     return f"{value:,}".replace(",", ".") + f" {unit}"
 
 
-def over_limit(code: str, what: str, value: int, limit: int, unit: str, hint: str,
-               note: str = "") -> IngestRefusal:
+def over_limit(
+    code: str, what: str, value: int, limit: int, unit: str, hint: str, note: str = ""
+) -> IngestRefusal:
     """A refusal naming the bound and the value found, e.g. "… 250.000 ký tự, vượt giới hạn …"."""
     return IngestRefusal(
         code,
@@ -75,8 +76,13 @@ def printable_name(name: str, limit: int = 120) -> str:
             code = ord(ch)
             if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
                 code -= 0xDC00
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
-                       else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
         else:
             out.append(ch)
     shown = "".join(out)

@@ -22,15 +22,26 @@ from pathlib import Path, PurePosixPath
 
 from content_queue.ingest.rules import MB, IngestLimits, IngestRefusal, over_limit, printable_name
 
-__all__ = ["ARTICLE_SUFFIXES", "Source", "decode_text", "open_source", "read_regular_file",
-           "read_zip_members"]
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "Source",
+    "decode_text",
+    "open_source",
+    "read_regular_file",
+    "read_zip_members",
+]
 
 ARTICLE_SUFFIXES = (".docx", ".md", ".markdown", ".html", ".htm")
 _CHUNK = 64 * 1024
 # Bytes that Windows-1258 uses for combining tone marks (grave, acute, hook, tilde, dot below).
 _CP1258_TONES = frozenset(b"\xcc\xec\xd2\xde\xf2")
-_KIND_VI = {stat.S_IFLNK: "lối tắt (symlink)", stat.S_IFIFO: "ống dẫn (FIFO)",
-            stat.S_IFCHR: "thiết bị", stat.S_IFBLK: "thiết bị", stat.S_IFSOCK: "socket"}
+_KIND_VI = {
+    stat.S_IFLNK: "lối tắt (symlink)",
+    stat.S_IFIFO: "ống dẫn (FIFO)",
+    stat.S_IFCHR: "thiết bị",
+    stat.S_IFBLK: "thiết bị",
+    stat.S_IFSOCK: "socket",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,14 @@ def _unsupported(name: str) -> IngestRefusal:
 
 
 def _too_large(name: str, size: int, limit: int) -> IngestRefusal:
-    return over_limit("file_too_large", f"Tệp “{name}” nặng", size, limit, "MB",
-                      "Hãy nén hoặc thu nhỏ ảnh trong bài, hoặc tách bài thành nhiều tệp nhỏ hơn.")
+    return over_limit(
+        "file_too_large",
+        f"Tệp “{name}” nặng",
+        size,
+        limit,
+        "MB",
+        "Hãy nén hoặc thu nhỏ ảnh trong bài, hoặc tách bài thành nhiều tệp nhỏ hơn.",
+    )
 
 
 def _bomb(name: str) -> IngestRefusal:
@@ -94,7 +111,9 @@ def _unsafe_path(name: str, member: str) -> IngestRefusal:
 def read_regular_file(path: Path, limit: int, shown: str) -> bytes:
     """The bytes of ``path`` if it is a regular file (never through a symlink) of ≤ ``limit`` bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(
+            path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        )
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _not_regular(shown, _KIND_VI[stat.S_IFLNK]) from exc
@@ -120,15 +139,24 @@ def _member_path(name: str, member: str) -> str:
     parts = raw.split("/")
     if raw.endswith("/"):
         parts = parts[:-1]
-    if (not parts or raw.startswith("/") or any(p in ("", ".", "..") for p in parts)
-            or ":" in parts[0] or any("\x00" in p for p in parts)):
+    if (
+        not parts
+        or raw.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or ":" in parts[0]
+        or any("\x00" in p for p in parts)
+    ):
         raise _unsafe_path(name, member)
     return "/".join(parts)
 
 
-def read_zip_members(data: bytes, name: str, limits: IngestLimits, *,
-                     member_limits: Mapping[str, tuple[int, str, str]] | None = None,
-                     ) -> dict[str, bytes]:
+def read_zip_members(
+    data: bytes,
+    name: str,
+    limits: IngestLimits,
+    *,
+    member_limits: Mapping[str, tuple[int, str, str]] | None = None,
+) -> dict[str, bytes]:
     """Every file member's bytes by normalised path, after checking count, paths, types and sizes.
 
     ``member_limits`` maps a member path to (limit, what, hint) for a tighter per-member bound
@@ -137,9 +165,14 @@ def read_zip_members(data: bytes, name: str, limits: IngestLimits, *,
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
         if len(infos) > limits.max_zip_entries:
-            raise over_limit("zip_entries", f"Tệp “{name}” chứa", len(infos),
-                             limits.max_zip_entries, "mục",
-                             "Hãy chỉ nén thư mục bài (một tệp bài và các ảnh của bài).")
+            raise over_limit(
+                "zip_entries",
+                f"Tệp “{name}” chứa",
+                len(infos),
+                limits.max_zip_entries,
+                "mục",
+                "Hãy chỉ nén thư mục bài (một tệp bài và các ảnh của bài).",
+            )
         files: list[tuple[str, zipfile.ZipInfo]] = []
         seen: set[str] = set()
         for info in infos:
@@ -153,25 +186,38 @@ def read_zip_members(data: bytes, name: str, limits: IngestLimits, *,
                 raise IngestRefusal(
                     "zip_duplicate",
                     f"Tệp “{name}” chứa hai mục cùng tên “{printable_name(path)}”.",
-                    "Hãy nén lại thư mục bài bằng công cụ nén thông thường.")
+                    "Hãy nén lại thư mục bài bằng công cụ nén thông thường.",
+                )
             seen.add(path.casefold())
             files.append((path, info))
         declared = sum(i.file_size for _, i in files)
         if declared > limits.max_unzipped_bytes:
-            raise over_limit("zip_bomb", f"Tệp “{name}” khi giải nén nặng", declared,
-                             limits.max_unzipped_bytes, "MB",
-                             "Hãy tạo lại tệp từ bản gốc (lưu lại bằng Word hoặc nén lại thư mục "
-                             "bài), thu nhỏ ảnh hoặc tách bài rồi gửi lại.",
-                             " (nghi là “bom nén”)")
+            raise over_limit(
+                "zip_bomb",
+                f"Tệp “{name}” khi giải nén nặng",
+                declared,
+                limits.max_unzipped_bytes,
+                "MB",
+                "Hãy tạo lại tệp từ bản gốc (lưu lại bằng Word hoặc nén lại thư mục "
+                "bài), thu nhỏ ảnh hoặc tách bài rồi gửi lại.",
+                " (nghi là “bom nén”)",
+            )
         members: dict[str, bytes] = {}
         total = 0
         for path, info in files:
             own = (member_limits or {}).get(path)
             if own and info.file_size > own[0]:
-                raise over_limit(f"{own[1]}", own[2], info.file_size, own[0], "MB",
-                                 "Hãy tách bài thành nhiều tệp nhỏ hơn hoặc bỏ bớt nội dung thừa.")
+                raise over_limit(
+                    f"{own[1]}",
+                    own[2],
+                    info.file_size,
+                    own[0],
+                    "MB",
+                    "Hãy tách bài thành nhiều tệp nhỏ hơn hoặc bỏ bớt nội dung thừa.",
+                )
             if info.file_size > MB and info.file_size > limits.max_zip_ratio * max(
-                    info.compress_size, 1):
+                info.compress_size, 1
+            ):
                 raise _bomb(name)
             chunks: list[bytes] = []
             size = 0
@@ -183,8 +229,14 @@ def read_zip_members(data: bytes, name: str, limits: IngestLimits, *,
                     if total > limits.max_unzipped_bytes or size > info.file_size:
                         raise _bomb(name)
                     if own and size > own[0]:
-                        raise over_limit(own[1], own[2], size, own[0], "MB",
-                                         "Hãy tách bài thành nhiều tệp nhỏ hơn.")
+                        raise over_limit(
+                            own[1],
+                            own[2],
+                            size,
+                            own[0],
+                            "MB",
+                            "Hãy tách bài thành nhiều tệp nhỏ hơn.",
+                        )
                     chunks.append(chunk)
             members[path] = b"".join(chunks)
     return members
@@ -195,8 +247,11 @@ def _skip(rel: str) -> bool:
 
 
 def _pick_article(files: Mapping[str, bytes], name: str) -> str:
-    found = [k for k in sorted(files)
-             if PurePosixPath(k).suffix.lower() in ARTICLE_SUFFIXES and not _skip(k)]
+    found = [
+        k
+        for k in sorted(files)
+        if PurePosixPath(k).suffix.lower() in ARTICLE_SUFFIXES and not _skip(k)
+    ]
     if len(found) != 1:
         listed = ", ".join(printable_name(PurePosixPath(p).name) for p in found) or "không có"
         raise IngestRefusal(
@@ -218,9 +273,14 @@ def _walk_folder(root: Path, name: str, limits: IngestLimits) -> dict[str, bytes
             for entry in sorted(entries, key=lambda e: e.name):
                 count += 1
                 if count > limits.max_zip_entries:
-                    raise over_limit("folder_entries", f"Thư mục “{name}” chứa hơn", count - 1,
-                                     limits.max_zip_entries, "mục",
-                                     "Hãy chỉ để trong thư mục một tệp bài và các ảnh của bài.")
+                    raise over_limit(
+                        "folder_entries",
+                        f"Thư mục “{name}” chứa hơn",
+                        count - 1,
+                        limits.max_zip_entries,
+                        "mục",
+                        "Hãy chỉ để trong thư mục một tệp bài và các ảnh của bài.",
+                    )
                 child = f"{rel}{entry.name}"
                 if _skip(child):
                     continue
@@ -263,8 +323,15 @@ def open_source(path: Path, limits: IngestLimits) -> Source:
         return Source(name, path.name, data, {}, hashlib.sha256(data).hexdigest())
     try:
         members = read_zip_members(data, name, limits)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError,
-            RuntimeError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         raise IngestRefusal(
             "zip_corrupt",
             f"Tệp “{name}” không phải tệp .zip hợp lệ (tệp hỏng, có mật khẩu hoặc chép chưa xong).",

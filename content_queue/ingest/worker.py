@@ -45,8 +45,10 @@ __all__ = ["WorkerUsage", "internal_refusal", "over_processing_limits", "parse_i
 log = logging.getLogger(__name__)
 
 _MAX_ANSWER_BYTES = 256 * MB
-_SERVER_MAIN = ("import sys; from content_queue.ingest.worker import serve; "
-                "serve(sys.stdin.buffer, sys.stdout.buffer)")
+_SERVER_MAIN = (
+    "import sys; from content_queue.ingest.worker import serve; "
+    "serve(sys.stdin.buffer, sys.stdout.buffer)"
+)
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,24 @@ def _article_from_json(data: dict[str, Any]) -> ParsedArticle:
     return ParsedArticle(**data)
 
 
-def _request_json(path: Path, known_channels: Collection[str], topics: Mapping[str, Topic],
-                  limits: IngestLimits, now: datetime, tz: ZoneInfo, media_dir: Path) -> bytes:
-    request = {"path": os.fsencode(path).hex(), "known_channels": list(known_channels),
-               "topics": {k: [t.key, t.label, list(t.keywords)] for k, t in topics.items()},
-               "limits": asdict(limits), "now": now.isoformat(), "tz": tz.key,
-               "media_dir": os.fsencode(media_dir).hex()}
+def _request_json(
+    path: Path,
+    known_channels: Collection[str],
+    topics: Mapping[str, Topic],
+    limits: IngestLimits,
+    now: datetime,
+    tz: ZoneInfo,
+    media_dir: Path,
+) -> bytes:
+    request = {
+        "path": os.fsencode(path).hex(),
+        "known_channels": list(known_channels),
+        "topics": {k: [t.key, t.label, list(t.keywords)] for k, t in topics.items()},
+        "limits": asdict(limits),
+        "now": now.isoformat(),
+        "tz": tz.key,
+        "media_dir": os.fsencode(media_dir).hex(),
+    }
     return json.dumps(request, ensure_ascii=True).encode("ascii") + b"\n"
 
 
@@ -120,10 +134,15 @@ def _parse_request(request: dict[str, Any]) -> dict[str, Any]:
         article = parse_file(
             Path(os.fsdecode(bytes.fromhex(request["path"]))),
             known_channels=request["known_channels"],
-            topics={k: Topic(key, label, tuple(words))
-                    for k, (key, label, words) in request["topics"].items()},
-            limits=limits, now=datetime.fromisoformat(request["now"]), tz=ZoneInfo(request["tz"]),
-            media_dir=Path(os.fsdecode(bytes.fromhex(request["media_dir"]))))
+            topics={
+                k: Topic(key, label, tuple(words))
+                for k, (key, label, words) in request["topics"].items()
+            },
+            limits=limits,
+            now=datetime.fromisoformat(request["now"]),
+            tz=ZoneInfo(request["tz"]),
+            media_dir=Path(os.fsdecode(bytes.fromhex(request["media_dir"]))),
+        )
         return {"article": _article_json(article)}
     except IngestRefusal as refusal:
         return {"refusal": [refusal.code, refusal.reason, refusal.hint]}
@@ -132,8 +151,10 @@ def _parse_request(request: dict[str, Any]) -> dict[str, Any]:
     except RecursionError:
         return {"limit": "recursion"}
     except Exception as exc:  # reported to the parent, which logs it under an error id
-        return {"error": f"{type(exc).__name__}: {exc}"[:2000],
-                "trace": traceback.format_exc()[-6000:]}
+        return {
+            "error": f"{type(exc).__name__}: {exc}"[:2000],
+            "trace": traceback.format_exc()[-6000:],
+        }
 
 
 def _child(request: dict[str, Any], write_fd: int) -> None:
@@ -147,7 +168,7 @@ def _child(request: dict[str, Any], write_fd: int) -> None:
         data = answer.encode("utf-8", "surrogatepass")
         view = memoryview(data)
         while view:
-            view = view[os.write(write_fd, view):]
+            view = view[os.write(write_fd, view) :]
     except BaseException:
         code = 3
     finally:
@@ -188,14 +209,19 @@ def _run_one(request: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     _, status, usage = os.wait4(pid, 0)
-    spent = {"usage": {"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime}}
+    spent = {
+        "usage": {"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    }
     if timed_out:
         return {"limit": "time", **spent}
     try:
         return {**json.loads(b"".join(chunks).decode("utf-8", "surrogatepass")), **spent}
     except ValueError:
-        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-               else f"exit {os.WEXITSTATUS(status)}")
+        how = (
+            f"signal {os.WTERMSIG(status)}"
+            if os.WIFSIGNALED(status)
+            else f"exit {os.WEXITSTATUS(status)}"
+        )
         return {"limit": f"died ({how})", **spent}
 
 
@@ -208,8 +234,10 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         try:
             answer = _run_one(json.loads(line))
         except Exception as exc:
-            answer = {"error": f"{type(exc).__name__}: {exc}"[:2000],
-                      "trace": traceback.format_exc()[-6000:]}
+            answer = {
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "trace": traceback.format_exc()[-6000:],
+            }
         answers.write(json.dumps(answer, ensure_ascii=True).encode("ascii") + b"\n")
         answers.flush()
 
@@ -227,10 +255,13 @@ class _ForkServer:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _SERVER_MAIN],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
                 cwd=str(Path(__file__).resolve().parents[2]),
                 # Parsing needs no secret: the service's tokens stay out of the workers.
-                env={k: v for k, v in os.environ.items() if not k.startswith("LOA_")})
+                env={k: v for k, v in os.environ.items() if not k.startswith("LOA_")},
+            )
         return self._proc
 
     def ask(self, request: bytes, timeout: float) -> dict[str, Any] | None:
@@ -290,12 +321,18 @@ def parse_isolated(
     """
     name = printable_name(path.name)
     started = time.monotonic()
-    request = _request_json(path.absolute(), known_channels, topics, limits, now, tz,
-                            media_dir.absolute())
+    request = _request_json(
+        path.absolute(), known_channels, topics, limits, now, tz, media_dir.absolute()
+    )
     answer = _server.ask(request, limits.worker_timeout_seconds + 10.0)
     if answer is not None and on_usage is not None and "usage" in answer:
-        on_usage(WorkerUsage(int(answer["usage"]["max_rss_kb"]) * 1024,
-                             float(answer["usage"]["cpu_seconds"]), time.monotonic() - started))
+        on_usage(
+            WorkerUsage(
+                int(answer["usage"]["max_rss_kb"]) * 1024,
+                float(answer["usage"]["cpu_seconds"]),
+                time.monotonic() - started,
+            )
+        )
     if answer is None:
         error_id = uuid.uuid4().hex[:8]
         log.error("ingest error %s: the worker server gave no answer for %s", error_id, name)
@@ -306,11 +343,19 @@ def parse_isolated(
         code, reason, hint = answer["refusal"]
         raise IngestRefusal(code, reason, hint)
     if "limit" in answer:
-        log.warning("ingest worker for %s stopped after %.1f s: %s limit", name,
-                    time.monotonic() - started, answer["limit"])
+        log.warning(
+            "ingest worker for %s stopped after %.1f s: %s limit",
+            name,
+            time.monotonic() - started,
+            answer["limit"],
+        )
         raise over_processing_limits(name, limits)
     error_id = uuid.uuid4().hex[:8]
-    log.error("ingest error %s while reading %s: %s\n%s", error_id, name, answer.get("error"),
-              answer.get("trace", ""))
+    log.error(
+        "ingest error %s while reading %s: %s\n%s",
+        error_id,
+        name,
+        answer.get("error"),
+        answer.get("trace", ""),
+    )
     raise internal_refusal(name, error_id)
-

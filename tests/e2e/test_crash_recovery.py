@@ -27,38 +27,59 @@ KILLS = int(os.environ.get("LOA_TEST_CRASH_KILLS", "20"))
 
 def _start(ws: Workspace) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli.main import main; main()", "--config", str(ws.config), "run"],
-        cwd=ws.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli.main import main; main()",
+            "--config",
+            str(ws.config),
+            "run",
+        ],
+        cwd=ws.dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.timeout(600)
-def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspace: Workspace) -> None:
+def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     text = ws.config.read_text("utf-8").replace(
         "[schedule]\nretry_base_seconds = 1",
-        "[schedule]\nretry_base_seconds = 0.5\nlease_seconds = 1.5\ndispatch_interval_seconds = 0.2")
+        "[schedule]\nretry_base_seconds = 0.5\nlease_seconds = 1.5\ndispatch_interval_seconds = 0.2",
+    )
     ws.config.write_text(text, "utf-8")
     for sb in (ws.wp, ws.fb, ws.zalo):
         sb.latency = 0.01  # widen the window between a platform's answer and its recording
     # Some posts are created late, after their sender may have been killed: a look on the
     # platform before it finished would find nothing and post again (reconcile_after_seconds).
-    ws.wp.inject("slow", count=-1, probability=0.15, path=r"/wp/v2/posts$", method="POST",
-                 seconds=0.7)
+    ws.wp.inject(
+        "slow", count=-1, probability=0.15, path=r"/wp/v2/posts$", method="POST", seconds=0.7
+    )
     # Posts made, then answered with no stated outcome (a 5xx with the platform's JSON, a proxy's
     # 502 page, a truncated body): looked for, never sent again.
-    for sb, path in ((ws.wp, r"/wp/v2/posts$"), (ws.fb, r"/feed$"),
-                     (ws.zalo, r"/v2.0/article/create$")):
+    for sb, path in (
+        (ws.wp, r"/wp/v2/posts$"),
+        (ws.fb, r"/feed$"),
+        (ws.zalo, r"/v2.0/article/create$"),
+    ):
         for kind in ("after:http_500", "after:html_502", "after:truncated"):
             sb.inject(kind, count=-1, probability=0.03, path=path, method="POST")
     loa = ws.loa()
     cover = ws.cover()
     actor = Actor("test", "cli")
-    plan = [ChannelPlan("website"), ChannelPlan("facebook", "website"),
-            ChannelPlan("zalo", "website")]
+    plan = [
+        ChannelPlan("website"),
+        ChannelPlan("facebook", "website"),
+        ChannelPlan("zalo", "website"),
+    ]
     now = datetime.now(UTC)
     for i in range(ARTICLES):
-        art = loa.store.submit(parsed_article(f"Bài thử nghiệm khôi phục số {i:03d}", cover=cover),
-                               actor).article
+        art = loa.store.submit(
+            parsed_article(f"Bài thử nghiệm khôi phục số {i:03d}", cover=cover), actor
+        ).article
         loa.store.approve(art.id, actor, now, plan)
 
     # Take the first Zalo token pair now: a kill in the instant between Zalo rotating the refresh
@@ -87,8 +108,12 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(workspac
         proc.wait(timeout=30)
 
     assert kills >= min(KILLS, 20) or not loa.store.list(["approved"])
-    stuck = [(a.id, d.channel, d.state, d.attempts, d.last_error_kind, d.last_error)
-             for a in loa.store.list() if a.state != "published" for d in a.deliveries]
+    stuck = [
+        (a.id, d.channel, d.state, d.attempts, d.last_error_kind, d.last_error)
+        for a in loa.store.list()
+        if a.state != "published"
+        for d in a.deliveries
+    ]
     assert not stuck, stuck[:10]
     posts = ws.wp.records["posts"]
     titles = [p["title"]["raw"] if isinstance(p["title"], dict) else p["title"] for p in posts]
@@ -103,9 +128,14 @@ def _history(loa: Loa, posts: list[dict], titles: list[str]) -> str:
     """What the platform and Loa recorded of the posts that should not be there."""
     known = {a.title: a.id for a in loa.store.list()}
     odd = {t for t in titles if titles.count(t) > 1 or t not in known}
-    lines = [f"post {p.get('id')} {p.get('slug')} {t!r} {p.get('date_gmt')}"
-             for p, t in zip(posts, titles, strict=True) if t in odd]
+    lines = [
+        f"post {p.get('id')} {p.get('slug')} {t!r} {p.get('date_gmt')}"
+        for p, t in zip(posts, titles, strict=True)
+        if t in odd
+    ]
     for t in odd & known.keys():
-        lines += [f"{e['at']:%H:%M:%S.%f} {e['action']} {e['detail']}"
-                  for e in loa.store.audit_entries(known[t])]
+        lines += [
+            f"{e['at']:%H:%M:%S.%f} {e['action']} {e['detail']}"
+            for e in loa.store.audit_entries(known[t])
+        ]
     return "\n".join(lines)

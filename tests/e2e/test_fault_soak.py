@@ -17,23 +17,40 @@ from content_queue.store import ChannelPlan
 from content_queue.tables import alerts
 
 ARTICLES = 20
-FAULTS = ("http_500", "drop_before", "drop_after",  # refused, or lost before/after acting
-          "after:http_500", "after:html_502", "after:truncated")  # acted, then no stated outcome
+FAULTS = (
+    "http_500",
+    "drop_before",
+    "drop_after",  # refused, or lost before/after acting
+    "after:http_500",
+    "after:html_502",
+    "after:truncated",
+)  # acted, then no stated outcome
 
 
-def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(workspace: Workspace) -> None:
+def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(
+    workspace: Workspace,
+) -> None:
     ws = workspace
-    ws.config.write_text(ws.config.read_text("utf-8").replace(
-        "[schedule]\nretry_base_seconds = 1",
-        "[schedule]\nretry_base_seconds = 0.05\nretry_max_seconds = 0.5\nmax_attempts = 40"), "utf-8")
+    ws.config.write_text(
+        ws.config.read_text("utf-8").replace(
+            "[schedule]\nretry_base_seconds = 1",
+            "[schedule]\nretry_base_seconds = 0.05\nretry_max_seconds = 0.5\nmax_attempts = 40",
+        ),
+        "utf-8",
+    )
     loa = ws.loa()
     assert loa.channel("zalo").check().ok  # first token pair before the faults start
     cover = ws.cover()
     actor = Actor("test", "cli")
-    plan = [ChannelPlan("website"), ChannelPlan("facebook", "website"),
-            ChannelPlan("zalo", "website")]
+    plan = [
+        ChannelPlan("website"),
+        ChannelPlan("facebook", "website"),
+        ChannelPlan("zalo", "website"),
+    ]
     for i in range(ARTICLES):
-        art = loa.store.submit(parsed_article(f"Bài chịu lỗi số {i:02d}", cover=cover), actor).article
+        art = loa.store.submit(
+            parsed_article(f"Bài chịu lỗi số {i:02d}", cover=cover), actor
+        ).article
         loa.store.approve(art.id, actor, datetime.now(UTC), plan)
     for sb in (ws.wp, ws.fb, ws.zalo):
         sb.rng.seed(7)
@@ -48,8 +65,12 @@ def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(worksp
             time.sleep(0.05)
     finally:
         d.close()
-    stuck = [(a.id, x.channel, x.state, x.last_error) for a in loa.store.list()
-             if a.state != "published" for x in a.deliveries]
+    stuck = [
+        (a.id, x.channel, x.state, x.last_error)
+        for a in loa.store.list()
+        if a.state != "published"
+        for x in a.deliveries
+    ]
     assert not stuck, stuck[:5]
     wp_titles = [p["title"]["raw"] for p in ws.wp.records["posts"]]
     assert sorted(wp_titles) == sorted(set(wp_titles)) and len(wp_titles) == ARTICLES

@@ -19,12 +19,18 @@ DELIVERIES = 500
 
 @pytest.mark.timeout(300)
 def test_two_run_processes_share_500_deliveries_without_a_duplicate(
-        workspace: Workspace, pg_url: str) -> None:
+    workspace: Workspace, pg_url: str
+) -> None:
     ws = workspace
-    ws.config.write_text(ws.config.read_text("utf-8").replace(
-        'url = "sqlite:///loa.db"', f'url = "{pg_url}"').replace(
-        "[schedule]\nretry_base_seconds = 1",
-        "[schedule]\nretry_base_seconds = 0.5\ndispatch_interval_seconds = 0.2"), "utf-8")
+    ws.config.write_text(
+        ws.config.read_text("utf-8")
+        .replace('url = "sqlite:///loa.db"', f'url = "{pg_url}"')
+        .replace(
+            "[schedule]\nretry_base_seconds = 1",
+            "[schedule]\nretry_base_seconds = 0.5\ndispatch_interval_seconds = 0.2",
+        ),
+        "utf-8",
+    )
     loa = ws.loa()
     actor = Actor("test", "cli")
     now = datetime.now(UTC)
@@ -32,10 +38,22 @@ def test_two_run_processes_share_500_deliveries_without_a_duplicate(
     for i in range(DELIVERIES // 2):
         art = loa.store.submit(parsed_article(f"Bài chia việc số {i:03d}"), actor).article
         loa.store.approve(art.id, actor, now, plan)
-    procs = [subprocess.Popen([sys.executable, "-c", "from bot.cli.main import main; main()",
-                               "--config", str(ws.config), "run"], cwd=ws.dir,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from bot.cli.main import main; main()",
+                "--config",
+                str(ws.config),
+                "run",
+            ],
+            cwd=ws.dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
         deadline = time.monotonic() + 240  # a bound on the wait, not a speed assertion
         while loa.store.list(["approved"]) and time.monotonic() < deadline:

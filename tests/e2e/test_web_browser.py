@@ -37,15 +37,19 @@ from content_queue.users import add_user
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-    pytest.skip("Debian chromium and chromium-driver are needed (.ci/run installs them)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian chromium and chromium-driver are needed (.ci/run installs them)",
+        allow_module_level=True,
+    )
 
 PASSWORD = "mat-khau-rat-dai-2026"
 CHAT, TG_ADMIN = -100, 111
 PAGES = ("/lich", "/cho-duyet", "/ke-hoach", "/bao-cao", "/kenh")
-EVIL = ('<p>Bài có mã độc.</p><script>document.title="hacked";window.__pwned=1</script>'
-        '<img src="x.png" onerror="document.title=\'hacked\';window.__pwned=2">'
-        '<a href="javascript:window.__pwned=3" id="evil-link">liên kết</a>')
+EVIL = (
+    '<p>Bài có mã độc.</p><script>document.title="hacked";window.__pwned=1</script>'
+    '<img src="x.png" onerror="document.title=\'hacked\';window.__pwned=2">'
+    '<a href="javascript:window.__pwned=3" id="evil-link">liên kết</a>'
+)
 
 
 def wait_until(condition: Callable[[], Any], *, limit: float = 60.0) -> Any:
@@ -106,10 +110,18 @@ class ServiceThread:
 def new_browser(profile: Path) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1280,1000",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=ChromeService(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -156,7 +168,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     directory = tmp_path_factory.mktemp("web-browser")
     port = free_port()
     config = sandbox_config(wp, fb, zalo).replace(
-        "[schedule]\n", "[schedule]\ndispatch_interval_seconds = 0.5\n")
+        "[schedule]\n", "[schedule]\ndispatch_interval_seconds = 0.5\n"
+    )
     config += f"""
 [telegram]
 api_url = "{tg.url}"
@@ -168,25 +181,37 @@ listen = "127.0.0.1:{port}"
 base_url = "http://127.0.0.1:{port}"
 """
     (directory / "config.toml").write_text(config, "utf-8")
-    os.environ.update({"LOA_CHANNELS__WEBSITE__APP_PASSWORD": wp.APP_PASSWORD,
-                       "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN": fb.PAGE_TOKEN,
-                       "LOA_CHANNELS__ZALO__APP_SECRET": zalo.APP_SECRET,
-                       "LOA_CHANNELS__ZALO__REFRESH_TOKEN": zalo.INITIAL_REFRESH_TOKEN,
-                       "LOA_TELEGRAM__TOKEN": tg.TOKEN})
+    os.environ.update(
+        {
+            "LOA_CHANNELS__WEBSITE__APP_PASSWORD": wp.APP_PASSWORD,
+            "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN": fb.PAGE_TOKEN,
+            "LOA_CHANNELS__ZALO__APP_SECRET": zalo.APP_SECRET,
+            "LOA_CHANNELS__ZALO__REFRESH_TOKEN": zalo.INITIAL_REFRESH_TOKEN,
+            "LOA_TELEGRAM__TOKEN": tg.TOKEN,
+        }
+    )
     ws = Workspace(directory, directory / "config.toml", wp, fb, zalo)
     loa = ws.loa()
-    for name, role, full in (("lan", "admin", "Nguyễn Thị Lan"), ("hung", "admin", ""),
-                             ("xem", "viewer", "")):
+    for name, role, full in (
+        ("lan", "admin", "Nguyễn Thị Lan"),
+        ("hung", "admin", ""),
+        ("xem", "viewer", ""),
+    ):
         add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
     editor = Actor("bien-tap", "inbox")
-    scheduled = loa.store.submit(parsed_article("Lịch tiếp công dân định kỳ", topic="b",
-                                                cover=ws.cover("bia-1.jpg")), editor).article.id
+    scheduled = loa.store.submit(
+        parsed_article("Lịch tiếp công dân định kỳ", topic="b", cover=ws.cover("bia-1.jpg")), editor
+    ).article.id
     when = (datetime.now(loa.settings.schedule.tz) + timedelta(days=2)).replace(
-        hour=10, minute=0, second=0, microsecond=0)
+        hour=10, minute=0, second=0, microsecond=0
+    )
     approve_article(loa, scheduled, Actor("tg:111", "telegram"), at=when.strftime("%Y-%m-%d %H:%M"))
-    pending = loa.store.submit(parsed_article("Một cửa điện tử rút ngắn thời gian giải quyết",
-                                              topic="đ", cover=ws.cover("bia-2.jpg")),
-                               editor).article.id
+    pending = loa.store.submit(
+        parsed_article(
+            "Một cửa điện tử rút ngắn thời gian giải quyết", topic="đ", cover=ws.cover("bia-2.jpg")
+        ),
+        editor,
+    ).article.id
     evil = loa.store.submit(parsed_article("Bài thử mã độc", body=EVIL), editor).article.id
     assert "<script>" in loa.store.get(evil).body_html  # stored as is: the page must defend
     runner = ServiceThread(loa)
@@ -209,9 +234,13 @@ base_url = "http://127.0.0.1:{port}"
                 sb.stop()
             loa.store.engine.dispose()
             os.environ.update(saved)
-            for k in ("LOA_CHANNELS__WEBSITE__APP_PASSWORD", "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN",
-                      "LOA_CHANNELS__ZALO__APP_SECRET", "LOA_CHANNELS__ZALO__REFRESH_TOKEN",
-                      "LOA_TELEGRAM__TOKEN"):
+            for k in (
+                "LOA_CHANNELS__WEBSITE__APP_PASSWORD",
+                "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN",
+                "LOA_CHANNELS__ZALO__APP_SECRET",
+                "LOA_CHANNELS__ZALO__REFRESH_TOKEN",
+                "LOA_TELEGRAM__TOKEN",
+            ):
                 if k not in saved:
                     os.environ.pop(k, None)
 
@@ -224,8 +253,7 @@ def _answers(requests: Any, url: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def screenshots(site: Site, request: pytest.FixtureRequest,
-                tmp_path: Path) -> Iterator[None]:
+def screenshots(site: Site, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
     """On failure: what each browser shows now, then every page, as PNG files."""
     failed_before = request.session.testsfailed
     yield
@@ -248,12 +276,12 @@ def test_login_and_the_scheduled_article_on_its_day(site: Site) -> None:
     driver = site.browser("lan")
     assert "Nguyễn Thị Lan" in site.text(driver)
     when = site.loa.store.get(site.scheduled).scheduled_at.astimezone(  # type: ignore[union-attr]
-        site.loa.settings.schedule.tz)
+        site.loa.settings.schedule.tz
+    )
     driver.get(f"{site.url}/lich?thang={when:%Y-%m}")
     cell = driver.find_element(By.CSS_SELECTOR, f'td[data-day="{when:%Y-%m-%d}"]')
     chips = cell.find_elements(By.CSS_SELECTOR, f'a.chip[data-article="{site.scheduled}"]')
-    assert {c.find_element(By.TAG_NAME, "b").text for c in chips} == {"website", "facebook",
-                                                                      "zalo"}
+    assert {c.find_element(By.TAG_NAME, "b").text for c in chips} == {"website", "facebook", "zalo"}
     assert all("st-waiting" in c.get_attribute("class") for c in chips)
     chips[0].click()
     assert "Lịch tiếp công dân định kỳ" in driver.find_element(By.TAG_NAME, "h1").text
@@ -261,29 +289,51 @@ def test_login_and_the_scheduled_article_on_its_day(site: Site) -> None:
 
 def test_approve_from_the_article_page_posts_and_updates_the_telegram_card(site: Site) -> None:
     aid = site.pending
-    card = wait_until(lambda: next((m for m in site.tg.sent if any(
-        b.get("callback_data", "").startswith(f"ap:{aid}:")
-        for row in (m.get("markup") or m.get("reply_markup") or {}).get("inline_keyboard", [])
-        for b in row)), None))
+    card = wait_until(
+        lambda: next(
+            (
+                m
+                for m in site.tg.sent
+                if any(
+                    b.get("callback_data", "").startswith(f"ap:{aid}:")
+                    for row in (m.get("markup") or m.get("reply_markup") or {}).get(
+                        "inline_keyboard", []
+                    )
+                    for b in row
+                )
+            ),
+            None,
+        )
+    )
     stale = site.browser("hung")  # the second admin opens the page before the decision
     stale.get(f"{site.url}/bai-viet/{aid}")
     driver = site.browser("lan")
     driver.get(f"{site.url}/bai-viet/{aid}")
-    previews = {p.get_attribute("data-channel") for p in
-                driver.find_elements(By.CSS_SELECTOR, "section.preview")}
+    previews = {
+        p.get_attribute("data-channel")
+        for p in driver.find_elements(By.CSS_SELECTOR, "section.preview")
+    }
     assert previews == {"website", "facebook", "zalo"}
     driver.find_element(By.ID, "approve-now").click()
     assert "Đã duyệt bài" in driver.find_element(By.ID, "message").text
-    wait_until(lambda: len(site.ws.wp.posts) == 1 and len(site.ws.fb.posts) == 1
-               and len(site.ws.zalo.media) == 1)
+    wait_until(
+        lambda: (
+            len(site.ws.wp.posts) == 1
+            and len(site.ws.fb.posts) == 1
+            and len(site.ws.zalo.media) == 1
+        )
+    )
     wait_until(lambda: site.loa.store.get(aid).state == "published")
     driver.refresh()
     assert driver.find_element(By.ID, "article-state").text == "đã đăng"
-    text = wait_until(lambda: (t := site.tg.message(CHAT, card["message_id"])["text"])
-                      and "trên web" in t and t)
+    text = wait_until(
+        lambda: (t := site.tg.message(CHAT, card["message_id"])["text"]) and "trên web" in t and t
+    )
     assert "Đã duyệt trên web bởi Nguyễn Thị Lan (lan)" in text
-    assert any(e["action"] == "approved" and e["actor"] == "web:Nguyễn Thị Lan (lan)"
-               for e in site.loa.store.audit_entries(aid))
+    assert any(
+        e["action"] == "approved" and e["actor"] == "web:Nguyễn Thị Lan (lan)"
+        for e in site.loa.store.audit_entries(aid)
+    )
 
     # the second admin's page is stale now: a clear refusal, nothing changes
     stale.find_element(By.ID, "reject-reason").send_keys("Chưa đủ số liệu.")
@@ -299,7 +349,8 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(site: Site) -> Non
     assert not driver.find_elements(By.ID, "actions")
     assert not driver.find_elements(By.ID, "approve-now")
     # forge the admin's form in the viewer's own session (valid CSRF token, wrong role)
-    driver.execute_script("""
+    driver.execute_script(
+        """
         const f = document.createElement('form');
         f.method = 'post'; f.action = arguments[0];
         for (const [k, v] of Object.entries({csrf: document.querySelector('input[name=csrf]').value,
@@ -307,7 +358,9 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(site: Site) -> Non
           const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v;
           f.appendChild(i);
         }
-        document.body.appendChild(f); f.submit();""", f"/bai-viet/{site.evil}/duyet")
+        document.body.appendChild(f); f.submit();""",
+        f"/bai-viet/{site.evil}/duyet",
+    )
     refusal = wait_until(lambda: driver.find_elements(By.ID, "refusal"))
     assert "Chỉ quản trị viên" in refusal[0].text
     assert site.loa.store.get(site.evil).state == "pending"
@@ -332,21 +385,26 @@ def test_a_script_inside_an_article_does_not_run_in_the_preview(site: Site) -> N
     assert driver.title != "hacked"
     assert driver.execute_script("return window.__pwned") is None
     assert not driver.find_elements(By.ID, "evil-link") or "javascript:" not in (
-        driver.find_element(By.ID, "evil-link").get_attribute("href") or "")
+        driver.find_element(By.ID, "evil-link").get_attribute("href") or ""
+    )
     assert not driver.find_elements(By.CSS_SELECTOR, ".preview script, .preview [onerror]")
     # The page's CSP is the last wall: even markup slipped into the page cannot run a handler.
     driver.execute_script("""document.body.insertAdjacentHTML('beforeend',
         '<img id="slipped" src="data:," onload="window.__pwned=4" onerror="window.__pwned=5">');""")
-    wait_until(lambda: driver.execute_script(
-        "return document.getElementById('slipped').complete"))
+    wait_until(lambda: driver.execute_script("return document.getElementById('slipped').complete"))
     time.sleep(0.3)  # give a (forbidden) handler the chance to run
     assert driver.execute_script("return window.__pwned") is None
 
 
 def test_every_page_opens_in_the_browser(site: Site) -> None:
     driver = site.browser("lan")
-    expect = {"/lich": "Lịch đăng", "/cho-duyet": "Bài chờ duyệt", "/ke-hoach": "Kế hoạch",
-              "/bao-cao": "Báo cáo", "/kenh": "Các kênh"}
+    expect = {
+        "/lich": "Lịch đăng",
+        "/cho-duyet": "Bài chờ duyệt",
+        "/ke-hoach": "Kế hoạch",
+        "/bao-cao": "Báo cáo",
+        "/kenh": "Các kênh",
+    }
     for path, title in expect.items():
         driver.get(site.url + path)
         assert title in driver.find_element(By.TAG_NAME, "h1").text, path
@@ -361,10 +419,9 @@ def test_phone_width_shows_the_calendar_as_a_list(site: Site) -> None:
     try:
         driver.get(site.url + "/lich")
         table_width = driver.execute_script(
-            "return document.querySelector('table.calendar').getBoundingClientRect().width")
+            "return document.querySelector('table.calendar').getBoundingClientRect().width"
+        )
         assert table_width <= 390
         assert driver.find_element(By.CSS_SELECTOR, "td.today .wd").is_displayed()
     finally:
         driver.set_window_size(1280, 1000)
-
-

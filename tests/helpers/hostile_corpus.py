@@ -24,8 +24,15 @@ from PIL import Image
 
 from content_queue.ingest import IngestLimits
 
-__all__ = ["CORPUS_LIMITS", "SECRET", "Case", "build_corpus", "good_article", "linked_image_docx",
-           "png_bytes"]
+__all__ = [
+    "CORPUS_LIMITS",
+    "SECRET",
+    "Case",
+    "build_corpus",
+    "good_article",
+    "linked_image_docx",
+    "png_bytes",
+]
 
 MB = 1024 * 1024
 SECRET = "LOA_TELEGRAM__TOKEN=123456:hostile-corpus-secret-never-published"
@@ -60,8 +67,11 @@ def png_bytes(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200
 
 def good_article(path: Path, n: int) -> Path:
     """A well-formed Markdown article (distinct for each ``n``)."""
-    path.write_text(f"---\ntitle: Bài tốt số {n}\ntopic: a\n---\nNội dung bài tốt số {n}: Sở "
-                    "Ngoại vụ đẩy mạnh cải cách hành chính.\n", "utf-8")
+    path.write_text(
+        f"---\ntitle: Bài tốt số {n}\ntopic: a\n---\nNội dung bài tốt số {n}: Sở "
+        "Ngoại vụ đẩy mạnh cải cách hành chính.\n",
+        "utf-8",
+    )
     return path
 
 
@@ -79,8 +89,10 @@ def _docx_bytes(paragraphs: int = 3, image: bytes | None = None) -> bytes:
 
 def _rewrite_zip(data: bytes, change: Callable[[str, bytes], bytes]) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w",
-                                                                   zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             dst.writestr(info.filename, change(info.filename, src.read(info)))
     return out.getvalue()
@@ -88,6 +100,7 @@ def _rewrite_zip(data: bytes, change: Callable[[str, bytes], bytes]) -> bytes:
 
 def linked_image_docx(target: str) -> bytes:
     """A .docx whose picture is *linked* to ``target`` (Insert → Picture → Link to File)."""
+
     def change(name: str, data: bytes) -> bytes:
         if not name.endswith((".xml", ".rels")):
             return data
@@ -97,9 +110,11 @@ def linked_image_docx(target: str) -> bytes:
             rid = text[start : text.index('"', start)]
             return text.replace(f'r:embed="{rid}"', 'r:link="rIdLoaLinked"').encode("utf-8")
         if name == "word/_rels/document.xml.rels":
-            rel = ('<Relationship Id="rIdLoaLinked" Type="http://schemas.openxmlformats.org/'
-                   f'officeDocument/2006/relationships/image" Target="{target}" '
-                   'TargetMode="External"/>')
+            rel = (
+                '<Relationship Id="rIdLoaLinked" Type="http://schemas.openxmlformats.org/'
+                f'officeDocument/2006/relationships/image" Target="{target}" '
+                'TargetMode="External"/>'
+            )
             return text.replace("</Relationships>", rel + "</Relationships>").encode("utf-8")
         return data
 
@@ -154,8 +169,11 @@ def _expect_links(article: object) -> None:
     for bad in ("//evil.example", "javascript:", "ftp://", "tuong-doi.html", "file:"):
         assert bad not in body, bad
     assert "\x1b" not in body and "\x07" not in body
-    for good in ('href="https://dvc.langson.gov.vn/"', 'href="mailto:sngv@langson.gov.vn"',
-                 'href="tel:+842053812345"'):
+    for good in (
+        'href="https://dvc.langson.gov.vn/"',
+        'href="mailto:sngv@langson.gov.vn"',
+        'href="tel:+842053812345"',
+    ):
         assert good in body, good
 
 
@@ -171,8 +189,13 @@ def _expect_printable_source(article: object) -> None:
     assert name.isprintable() and "\\xff" in name, name
 
 
-def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
-                 secret_file: Path | None = None, heavy: bool = True) -> list[Case]:
+def build_corpus(
+    folder: Path,
+    *,
+    http_url: str = "http://127.0.0.1:9/anh.png",
+    secret_file: Path | None = None,
+    heavy: bool = True,
+) -> list[Case]:
     """Writes every hostile entry into ``folder`` and returns the cases.
 
     ``http_url`` is where a linked .docx picture points (a test serves it to prove nothing is
@@ -182,8 +205,9 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
     folder.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
 
-    def add(name: str, item: int, expect: str, path: Path,
-            check: Callable[[object], None] | None = None) -> None:
+    def add(
+        name: str, item: int, expect: str, path: Path, check: Callable[[object], None] | None = None
+    ) -> None:
         cases.append(Case(name, item, expect, path, check))
 
     def write(name: str, data: bytes | str) -> Path:
@@ -195,55 +219,130 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
 
     # 1. Parsing is linear: what took minutes with backtracking regexes is quick.
     add("repeated <title>", 1, "empty", write("nhieu-the-title.html", "<title>" * 60_000))
-    add("repeated <title> with body", 1, "ok",
-        write("title-lap.html", "<title>Thẻ</title>" + "<title>" * 30_000
-              + "</title><h1>Tiêu đề thật</h1><p>Nội dung.</p>"), _expect_title("Tiêu đề thật"))
-    add("150,000 metadata lines (2.7 MB)", 1, "ok",
-        write("dong-chu-de.html", "<h1>Bài nhiều dòng chủ đề</h1>"
-              + "<p>Chủ đề: a</p>\n" * 150_000 + "<p>Nội dung.</p>"),
-        _expect_title("Bài nhiều dòng chủ đề"))
-    add("20,000 metadata lines in Markdown", 1, "ok",
-        write("dong-chu-de.md", "# Bài nhiều dòng chủ đề\n\n" + "Chủ đề: a\n\n" * 20_000
-              + "Nội dung.\n"), _expect_title("Bài nhiều dòng chủ đề"))
-    add("unclosed tags", 1, "ok",
-        write("the-mo.html", "<h1>Tiêu đề</h1><p>Nội dung.</p>" + "<p><b>" * 50_000 + "x"))
+    add(
+        "repeated <title> with body",
+        1,
+        "ok",
+        write(
+            "title-lap.html",
+            "<title>Thẻ</title>"
+            + "<title>" * 30_000
+            + "</title><h1>Tiêu đề thật</h1><p>Nội dung.</p>",
+        ),
+        _expect_title("Tiêu đề thật"),
+    )
+    add(
+        "150,000 metadata lines (2.7 MB)",
+        1,
+        "ok",
+        write(
+            "dong-chu-de.html",
+            "<h1>Bài nhiều dòng chủ đề</h1>" + "<p>Chủ đề: a</p>\n" * 150_000 + "<p>Nội dung.</p>",
+        ),
+        _expect_title("Bài nhiều dòng chủ đề"),
+    )
+    add(
+        "20,000 metadata lines in Markdown",
+        1,
+        "ok",
+        write(
+            "dong-chu-de.md",
+            "# Bài nhiều dòng chủ đề\n\n" + "Chủ đề: a\n\n" * 20_000 + "Nội dung.\n",
+        ),
+        _expect_title("Bài nhiều dòng chủ đề"),
+    )
+    add(
+        "unclosed tags",
+        1,
+        "ok",
+        write("the-mo.html", "<h1>Tiêu đề</h1><p>Nội dung.</p>" + "<p><b>" * 50_000 + "x"),
+    )
     add("'<' without end", 1, "ok", write("dau-nho-hon.html", "<h1>T</h1><p>a" + "<" * 40_000))
 
     # 2. Front matter: a safe subset of YAML, refusals name the key.
-    add("YAML alias bomb", 2, "front_matter", write("bom-yaml.md", _ALIAS_BOMB),
-        lambda e: _reason_has(e, "khóa “a”"))
-    add("nested YAML list 5,000 deep", 2, "front_matter",
-        write("yaml-long.md", "---\ntitle: x\nchannels: " + "[" * 5000 + "]" * 5000
-              + "\n---\nNội dung.\n"), lambda e: _reason_has(e, "khóa “channels”"))
-    add("YAML python tag", 2, "front_matter",
+    add(
+        "YAML alias bomb",
+        2,
+        "front_matter",
+        write("bom-yaml.md", _ALIAS_BOMB),
+        lambda e: _reason_has(e, "khóa “a”"),
+    )
+    add(
+        "nested YAML list 5,000 deep",
+        2,
+        "front_matter",
+        write(
+            "yaml-long.md",
+            "---\ntitle: x\nchannels: " + "[" * 5000 + "]" * 5000 + "\n---\nNội dung.\n",
+        ),
+        lambda e: _reason_has(e, "khóa “channels”"),
+    )
+    add(
+        "YAML python tag",
+        2,
+        "front_matter",
         write("yaml-tag.md", "---\ntitle: !!python/object/apply:os.system ['true']\n---\nx\n"),
-        lambda e: _reason_has(e, "khóa “title”"))
-    add("YAML nested mapping", 2, "front_matter",
+        lambda e: _reason_has(e, "khóa “title”"),
+    )
+    add(
+        "YAML nested mapping",
+        2,
+        "front_matter",
         write("yaml-map.md", "---\ntitle:\n  vi: Tiêu đề\n---\nx\n"),
-        lambda e: _reason_has(e, "khóa “title”"))
-    add("front matter over 16 KB", 2, "front_matter_too_large",
+        lambda e: _reason_has(e, "khóa “title”"),
+    )
+    add(
+        "front matter over 16 KB",
+        2,
+        "front_matter_too_large",
         write("yaml-dai.md", "---\ntitle: T\nsummary: " + "chữ " * 5000 + "\n---\nx\n"),
-        lambda e: _reason_has(e, "16.384 byte"))
+        lambda e: _reason_has(e, "16.384 byte"),
+    )
 
     # 3. Isolation: CPU and memory are capped in the worker process.
     if heavy:
-        add("misnested formatting (CPU)", 3, "processing_limits",
+        add(
+            "misnested formatting (CPU)",
+            3,
+            "processing_limits",
             write("dinh-dang-long.html", "<h1>T</h1>" + "<b><i><u><s>x</b>" * 60_000),
-            lambda e: _reason_has(e, "tệp vượt giới hạn xử lý"))
-        add("two million paragraphs (memory)", 3, "processing_limits",
+            lambda e: _reason_has(e, "tệp vượt giới hạn xử lý"),
+        )
+        add(
+            "two million paragraphs (memory)",
+            3,
+            "processing_limits",
             write("hai-trieu-doan.html", "<h1>T</h1>" + "<p>x</p>" * 2_000_000),
-            lambda e: _reason_has(e, "tệp vượt giới hạn xử lý"))
+            lambda e: _reason_has(e, "tệp vượt giới hạn xử lý"),
+        )
 
     # 4. What raised out of the poller before.
-    add("zip holding x and x/bai.md", 4, "ok",
-        _zip(folder / "x-va-thu-muc-x.zip", [("x", b"x"), ("x/bai.md", _MD_OK)]))
-    add("zip member named '.'", 4, "zip_unsafe_path",
-        _zip(folder / "cham.zip", [(".", b"x"), ("bai.md", _MD_OK)]))
-    add("zip member './../x'", 4, "zip_unsafe_path",
-        _zip(folder / "cham-cham.zip", [("a/./../../x", b"x"), ("bai.md", _MD_OK)]))
+    add(
+        "zip holding x and x/bai.md",
+        4,
+        "ok",
+        _zip(folder / "x-va-thu-muc-x.zip", [("x", b"x"), ("x/bai.md", _MD_OK)]),
+    )
+    add(
+        "zip member named '.'",
+        4,
+        "zip_unsafe_path",
+        _zip(folder / "cham.zip", [(".", b"x"), ("bai.md", _MD_OK)]),
+    )
+    add(
+        "zip member './../x'",
+        4,
+        "zip_unsafe_path",
+        _zip(folder / "cham-cham.zip", [("a/./../../x", b"x"), ("bai.md", _MD_OK)]),
+    )
     bad_name = os.fsdecode(b"bai-\xff\xfe.md")
-    add("non-UTF-8 file name", 4, "ok", good_article(folder / bad_name, 9001),
-        _expect_printable_source)
+    add(
+        "non-UTF-8 file name",
+        4,
+        "ok",
+        good_article(folder / bad_name, 9001),
+        _expect_printable_source,
+    )
     loop = folder / "vong-lap.md"
     loop.symlink_to(loop.name)
     add("self-referencing symlink", 4, "not_regular_file", loop)
@@ -253,8 +352,13 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
     if not target.exists():
         target.write_text(SECRET + "\n", "utf-8")
     (folder / "bi-mat.md").symlink_to(target)
-    add("symlink to .env", 5, "not_regular_file", folder / "bi-mat.md",
-        lambda e: _reason_lacks(e, "hostile-corpus-secret"))
+    add(
+        "symlink to .env",
+        5,
+        "not_regular_file",
+        folder / "bi-mat.md",
+        lambda e: _reason_lacks(e, "hostile-corpus-secret"),
+    )
     os.mkfifo(folder / "ong-dan.md")
     add("FIFO named .md", 5, "not_regular_file", folder / "ong-dan.md")
     with socket.socket(socket.AF_UNIX) as sock:
@@ -270,24 +374,51 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
     (fifo_folder / "bai.md").write_text("# T\n\nx\n", "utf-8")
     os.mkfifo(fifo_folder / "anh.png")
     add("FIFO inside a folder", 5, "not_regular_file", fifo_folder)
-    add("symlink inside a zip", 5, "not_regular_file",
-        _zip(folder / "lien-ket.zip", [("bai.md", _MD_OK),
-                                       (_symlink_member("anh.png", str(target)), str(target).encode())]))
+    add(
+        "symlink inside a zip",
+        5,
+        "not_regular_file",
+        _zip(
+            folder / "lien-ket.zip",
+            [("bai.md", _MD_OK), (_symlink_member("anh.png", str(target)), str(target).encode())],
+        ),
+    )
 
     # 6. Bounds, each named with its value.
-    add("body over max_body_chars", 6, "body_too_long",
+    add(
+        "body over max_body_chars",
+        6,
+        "body_too_long",
         write("bai-dai.md", "# Bài dài\n\n" + ("Cải cách hành chính. " * 3000 + "\n\n") * 1),
-        lambda e: _reason_has(e, "vượt giới hạn 50.000 ký tự"))
-    add("document.xml over its bound", 6, "docx_xml_too_large",
-        write("xml-lon.docx", _big_xml_docx(3 * MB)), lambda e: _reason_has(e, "2.0 MB"))
-    add("zip with too many entries", 6, "zip_entries",
-        _zip(folder / "nhieu-muc.zip", [("bai.md", _MD_OK)] + [(f"r/{i}.txt", b"x")
-                                                                for i in range(60)]),
-        lambda e: _reason_has(e, "vượt giới hạn 50 mục"))
-    add("zip over total uncompressed size", 6, "zip_bomb",
-        _zip(folder / "giai-nen-lon.zip", [("bai.md", _MD_OK)] + [
-            (f"d/{i}.bin", bytes(6 * MB)) for i in range(4)]),
-        lambda e: _reason_has(e, "vượt giới hạn 20.0 MB"))
+        lambda e: _reason_has(e, "vượt giới hạn 50.000 ký tự"),
+    )
+    add(
+        "document.xml over its bound",
+        6,
+        "docx_xml_too_large",
+        write("xml-lon.docx", _big_xml_docx(3 * MB)),
+        lambda e: _reason_has(e, "2.0 MB"),
+    )
+    add(
+        "zip with too many entries",
+        6,
+        "zip_entries",
+        _zip(
+            folder / "nhieu-muc.zip",
+            [("bai.md", _MD_OK)] + [(f"r/{i}.txt", b"x") for i in range(60)],
+        ),
+        lambda e: _reason_has(e, "vượt giới hạn 50 mục"),
+    )
+    add(
+        "zip over total uncompressed size",
+        6,
+        "zip_bomb",
+        _zip(
+            folder / "giai-nen-lon.zip",
+            [("bai.md", _MD_OK)] + [(f"d/{i}.bin", bytes(6 * MB)) for i in range(4)],
+        ),
+        lambda e: _reason_has(e, "vượt giới hạn 20.0 MB"),
+    )
     many = folder / "nhieu-anh"
     many.mkdir()
     lines = ["# Nhiều ảnh", ""]
@@ -295,34 +426,78 @@ def build_corpus(folder: Path, *, http_url: str = "http://127.0.0.1:9/anh.png",
         (many / f"anh-{i}.png").write_bytes(png_bytes(color=(i * 30, 10, 10)))
         lines.append(f"![Ảnh {i}](anh-{i}.png)")
     (many / "bai.md").write_text("\n\n".join(lines) + "\n", "utf-8")
-    add("more images than max_images", 6, "too_many_images", many,
-        lambda e: _reason_has(e, "vượt giới hạn 5 ảnh"))
+    add(
+        "more images than max_images",
+        6,
+        "too_many_images",
+        many,
+        lambda e: _reason_has(e, "vượt giới hạn 5 ảnh"),
+    )
 
     # 7. Nothing is fetched; links are only http(s), mailto and tel.
-    add("docx picture linked to http", 7, "image_linked",
-        write("anh-lien-ket-web.docx", linked_image_docx(http_url)))
-    add("docx picture linked to file:///dev/zero", 7, "image_linked",
-        write("anh-lien-ket-tep.docx", linked_image_docx("file:///dev/zero")))
-    add("<img> from the web", 7, "image_remote",
-        write("anh-web.html", '<h1>T</h1><p>x</p><img src="https://example.gov.vn/a.png">'))
-    add("protocol-relative picture", 7, "image_remote",
-        write("anh-hai-gach.md", "# T\n\nx\n\n![x](//evil.example/a.png)\n"))
-    add("links of every scheme", 7, "ok", write("lien-ket.html", (
-        "<h1>Liên kết</h1><p><a href='//evil.example/x'>a</a> <a href='javascript:alert(1)'>b</a> "
-        "<a href='ftp://evil.example/'>c</a> <a href='tuong-doi.html'>d</a> "
-        "<a href='file:///etc/passwd'>e</a> <a href='https://dvc.langson.gov.vn/'>f</a> "
-        "<a href='mailto:sngv@langson.gov.vn'>g</a> <a href='tel:+842053812345'>h</a>"
-        "\x1b[2J\x07</p>")), _expect_links)
+    add(
+        "docx picture linked to http",
+        7,
+        "image_linked",
+        write("anh-lien-ket-web.docx", linked_image_docx(http_url)),
+    )
+    add(
+        "docx picture linked to file:///dev/zero",
+        7,
+        "image_linked",
+        write("anh-lien-ket-tep.docx", linked_image_docx("file:///dev/zero")),
+    )
+    add(
+        "<img> from the web",
+        7,
+        "image_remote",
+        write("anh-web.html", '<h1>T</h1><p>x</p><img src="https://example.gov.vn/a.png">'),
+    )
+    add(
+        "protocol-relative picture",
+        7,
+        "image_remote",
+        write("anh-hai-gach.md", "# T\n\nx\n\n![x](//evil.example/a.png)\n"),
+    )
+    add(
+        "links of every scheme",
+        7,
+        "ok",
+        write(
+            "lien-ket.html",
+            (
+                "<h1>Liên kết</h1><p><a href='//evil.example/x'>a</a> <a href='javascript:alert(1)'>b</a> "
+                "<a href='ftp://evil.example/'>c</a> <a href='tuong-doi.html'>d</a> "
+                "<a href='file:///etc/passwd'>e</a> <a href='https://dvc.langson.gov.vn/'>f</a> "
+                "<a href='mailto:sngv@langson.gov.vn'>g</a> <a href='tel:+842053812345'>h</a>"
+                "\x1b[2J\x07</p>"
+            ),
+        ),
+        _expect_links,
+    )
 
     # 8. Encodings and names.
-    add("UTF-16 LE with BOM", 8, "ok",
+    add(
+        "UTF-16 LE with BOM",
+        8,
+        "ok",
         write("utf16.md", "\ufeff# Cải cách hành chính\n\nNội dung.\n".encode("utf-16-le")),
-        _expect_title("Cải cách hành chính"))
-    add("UTF-16 BE with BOM", 8, "ok",
+        _expect_title("Cải cách hành chính"),
+    )
+    add(
+        "UTF-16 BE with BOM",
+        8,
+        "ok",
         write("utf16be.html", "\ufeff<h1>Đơn giản hóa thủ tục</h1><p>x</p>".encode("utf-16-be")),
-        _expect_title("Đơn giản hóa thủ tục"))
-    add("control characters in the name", 8, "unsupported_type",
-        write("bai\x1b[31m-do\x07\n.pdf", "x"), lambda e: _reason_lacks(e, "\x1b", "\x07", "\n"))
+        _expect_title("Đơn giản hóa thủ tục"),
+    )
+    add(
+        "control characters in the name",
+        8,
+        "unsupported_type",
+        write("bai\x1b[31m-do\x07\n.pdf", "x"),
+        lambda e: _reason_lacks(e, "\x1b", "\x07", "\n"),
+    )
     add("file name of 248 bytes", 8, "ok", good_article(folder / ("a" * 245 + ".md"), 9002))
     return cases
 

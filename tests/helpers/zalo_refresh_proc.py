@@ -47,8 +47,11 @@ def main(database_url: str, sandbox_url: str) -> int:
                 time.sleep(0.01)
 
     settings = ZaloOASettings(
-        api_url=sandbox_url, oauth_url=sandbox_url, app_id=ZaloSandbox.APP_ID,
-        app_secret=ZaloSandbox.APP_SECRET, refresh_token=ZaloSandbox.INITIAL_REFRESH_TOKEN,
+        api_url=sandbox_url,
+        oauth_url=sandbox_url,
+        app_id=ZaloSandbox.APP_ID,
+        app_secret=ZaloSandbox.APP_SECRET,
+        refresh_token=ZaloSandbox.INITIAL_REFRESH_TOKEN,
         timeout_seconds=30,
     )
     engine = create_engine_for(database_url)  # the test migrated it already

@@ -30,17 +30,20 @@ class Room:
 
     def card(self, data: str) -> dict[str, Any]:
         """The message whose buttons include ``data`` (waits for it)."""
+
         def find() -> dict[str, Any] | None:
             for m in self.tg.sent:
                 rows = (m.get("markup") or {}).get("inline_keyboard", [])
                 if data in [b.get("callback_data") for row in rows for b in row]:
                     return m
             return None
+
         return wait_until(find)
 
     def answer_to(self, query_id: str) -> dict[str, Any]:
-        return wait_until(lambda: next((a for a in self.tg.answers
-                                        if a["callback_query_id"] == query_id), None))
+        return wait_until(
+            lambda: next((a for a in self.tg.answers if a["callback_query_id"] == query_id), None)
+        )
 
     def audit(self, prefix: str) -> list[dict[str, Any]]:
         return [e for e in self.loa.store.audit_entries() if e["action"].startswith(prefix)]
@@ -52,9 +55,10 @@ def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Room]:
         monkeypatch.delenv(key)
     with serving(TelegramSandbox()) as tg, serving(ZaloSandbox()) as zalo:
         cfg = tmp_path / "config.toml"
-        cfg.write_text(f"""
+        cfg.write_text(
+            f"""
 [database]
-url = "sqlite:///{tmp_path / 'loa.db'}"
+url = "sqlite:///{tmp_path / "loa.db"}"
 
 [telegram]
 api_url = "{tg.url}"
@@ -69,7 +73,9 @@ oauth_url = "{zalo.url}"
 app_id = "{zalo.APP_ID}"
 timeout_seconds = 5
 broadcast = "each"
-""", "utf-8")
+""",
+            "utf-8",
+        )
         monkeypatch.setenv("LOA_TELEGRAM__TOKEN", tg.TOKEN)
         monkeypatch.setenv("LOA_CHANNELS__ZALO__APP_SECRET", zalo.APP_SECRET)
         monkeypatch.setenv("LOA_CHANNELS__ZALO__REFRESH_TOKEN", zalo.INITIAL_REFRESH_TOKEN)
@@ -85,11 +91,15 @@ broadcast = "each"
 
 def test_broadcast_card_is_approved_once_and_sent_once(room: Room) -> None:
     now = datetime.now(UTC)
-    article = publish(room.loa, room.zalo, "Kết quả cải cách hành chính tháng 12", now - timedelta(hours=1))
+    article = publish(
+        room.loa, room.zalo, "Kết quả cải cách hành chính tháng 12", now - timedelta(hours=1)
+    )
     (proposal,) = broadcast_tick(room.loa, now)
     card = room.card(f"bc:a:{proposal.id}")
     assert "Gửi tin truyền thông tới 1.234 người theo dõi" in card["text"]
-    assert "Kết quả cải cách hành chính tháng 12" in card["text"] and f"bài #{article}" in card["text"]
+    assert (
+        "Kết quả cải cách hành chính tháng 12" in card["text"] and f"bài #{article}" in card["text"]
+    )
     assert "đã dùng 1/4 lượt (tính cả tin này), còn lại 3 lượt" in card["text"]
 
     stranger = room.tg.press_button(STRANGER, card["message_id"], f"bc:a:{proposal.id}")
@@ -105,10 +115,17 @@ def test_broadcast_card_is_approved_once_and_sent_once(room: Room) -> None:
     assert b is not None and b.state == "sent" and b.decided_by == f"tg:{ADMIN}"
     assert b.moderation_state == "reviewing"
     assert [e["action"] for e in room.audit("broadcast_")] == [
-        "broadcast_proposed", "broadcast_approved", "broadcast_sent"]
+        "broadcast_proposed",
+        "broadcast_approved",
+        "broadcast_sent",
+    ]
     assert len(room.audit("unauthorised")) == 2
-    edited = wait_until(lambda: "reply_markup" not in room.tg.message(CHAT, card["message_id"])
-                        and room.tg.message(CHAT, card["message_id"]))
+    edited = wait_until(
+        lambda: (
+            "reply_markup" not in room.tg.message(CHAT, card["message_id"])
+            and room.tg.message(CHAT, card["message_id"])
+        )
+    )
     assert "Zalo báo trạng thái «reviewing»" in edited["text"] and "Còn lại 3/4" in edited["text"]
 
 
@@ -155,7 +172,11 @@ def test_stats_adds_this_months_follower_growth_and_broadcasts_left(room: Room) 
     assert collect_followers(room.loa, start + timedelta(hours=21)) == 1
     before = len(room.tg.sent)
     room.tg.send_user_message(EDITOR, "/stats")
-    reply = wait_until(lambda: next((m for m in room.tg.sent[before:]
-                                     if "Người theo dõi các kênh" in m.get("text", "")), None))
+    reply = wait_until(
+        lambda: next(
+            (m for m in room.tg.sent[before:] if "Người theo dõi các kênh" in m.get("text", "")),
+            None,
+        )
+    )
     assert "zalo — Người quan tâm OA (followers): 1.300 (+66 so với đầu tháng)" in reply["text"]
     assert "đã dùng 0/4 lượt gửi tin truyền thông, còn lại 4 lượt" in reply["text"]

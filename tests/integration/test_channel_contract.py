@@ -38,10 +38,17 @@ LINK = "https://sngv.langson.gov.vn/tin-tuc/dich-vu-cong"
 
 
 def _article(cover: ImageRef | None = None, images: tuple[ImageRef, ...] = ()) -> ArticleView:
-    return ArticleView(id=7, title=TITLE, summary="Người dân nộp hồ sơ trực tuyến, nhanh hơn.",
-                       body_html="<p>Năm 2026, Sở tiếp tục cải cách thủ tục hành chính.</p>",
-                       body_text="Năm 2026, Sở tiếp tục cải cách thủ tục hành chính.", topic="đ",
-                       topic_label="Dịch vụ công trực tuyến", cover=cover, images=images)
+    return ArticleView(
+        id=7,
+        title=TITLE,
+        summary="Người dân nộp hồ sơ trực tuyến, nhanh hơn.",
+        body_html="<p>Năm 2026, Sở tiếp tục cải cách thủ tục hành chính.</p>",
+        body_text="Năm 2026, Sở tiếp tục cải cách thủ tục hành chính.",
+        topic="đ",
+        topic_label="Dịch vụ công trực tuyến",
+        cover=cover,
+        images=images,
+    )
 
 
 # ----- WordPress -----------------------------------------------------------------------------
@@ -49,35 +56,57 @@ def _article(cover: ImageRef | None = None, images: tuple[ImageRef, ...] = ()) -
 def wordpress(tmp_path: Path) -> Iterator[ContractSubject]:
     Image.new("RGB", (64, 48), "red").save(tmp_path / "bia.jpg")
     with serving(WordPressSandbox()) as sb:
-        settings = WordPressSettings.model_validate({
-            "type": "wordpress", "url": sb.api_url, "username": sb.USERNAME,
-            "app_password": sb.APP_PASSWORD, "timeout_seconds": TIMEOUT})
-        arm, disarm, settle = http_faults(sb, {
-            Operation.PUBLISH: ("POST", r"/wp/v2/posts$"),
-            Operation.FIND_EXISTING: ("GET", r"/wp/v2/posts$"),
-            Operation.UPDATE: ("POST", r"/wp/v2/posts/\d+$"),
-            Operation.RETRACT: ("POST", r"/wp/v2/posts/\d+$"),
-        }, refused="rest:400:rest_invalid_param")
+        settings = WordPressSettings.model_validate(
+            {
+                "type": "wordpress",
+                "url": sb.api_url,
+                "username": sb.USERNAME,
+                "app_password": sb.APP_PASSWORD,
+                "timeout_seconds": TIMEOUT,
+            }
+        )
+        arm, disarm, settle = http_faults(
+            sb,
+            {
+                Operation.PUBLISH: ("POST", r"/wp/v2/posts$"),
+                Operation.FIND_EXISTING: ("GET", r"/wp/v2/posts$"),
+                Operation.UPDATE: ("POST", r"/wp/v2/posts/\d+$"),
+                Operation.RETRACT: ("POST", r"/wp/v2/posts/\d+$"),
+            },
+            refused="rest:400:rest_invalid_param",
+        )
 
         def posts(key: str) -> list[str]:
             with sb.lock:
-                return [str(i) for i, p in sb.posts.items()
-                        if p["status"] == "publish" and f"loa:{key}" in p["content"]]
+                return [
+                    str(i)
+                    for i, p in sb.posts.items()
+                    if p["status"] == "publish" and f"loa:{key}" in p["content"]
+                ]
 
         def edited(key: str) -> bool:
             with sb.lock:
-                return any("Đính chính" in p["content"] for p in sb.posts.values()
-                           if f"loa:{key}" in p["content"])
+                return any(
+                    "Đính chính" in p["content"]
+                    for p in sb.posts.values()
+                    if f"loa:{key}" in p["content"]
+                )
 
         yield ContractSubject(
             make_channel=lambda: WordPressChannel("website", settings),
             article=_article(ImageRef(str(tmp_path / "bia.jpg"), "image/jpeg")),
-            arm=arm, disarm=disarm, settle=settle, posts=posts, edited=edited)
+            arm=arm,
+            disarm=disarm,
+            settle=settle,
+            posts=posts,
+            edited=edited,
+        )
 
 
 @pytest.mark.parametrize(("op", "fault"), CASES, ids=IDS)
-def test_wordpress_keeps_the_contract(wordpress: ContractSubject, op: Operation,
-                                      fault: Fault) -> None:
+def test_wordpress_keeps_the_contract(
+    wordpress: ContractSubject, op: Operation, fault: Fault
+) -> None:
     check(wordpress, op, fault)
 
 
@@ -85,15 +114,26 @@ def test_wordpress_keeps_the_contract(wordpress: ContractSubject, op: Operation,
 @pytest.fixture
 def facebook() -> Iterator[ContractSubject]:
     with serving(FacebookSandbox(seed=3)) as sb:
-        settings = FacebookSettings.model_validate({
-            "type": "facebook_page", "page_id": sb.PAGE_ID, "graph_url": sb.url,
-            "page_token": sb.PAGE_TOKEN, "after": "website", "timeout_seconds": TIMEOUT})
-        arm, disarm, settle = http_faults(sb, {
-            Operation.PUBLISH: ("POST", r"/feed$"),
-            Operation.FIND_EXISTING: ("GET", r"/published_posts$"),
-            Operation.UPDATE: ("POST", r"/\d+_\d+$"),
-            Operation.RETRACT: ("DELETE", r"/\d+_\d+$"),
-        }, refused="error:100")
+        settings = FacebookSettings.model_validate(
+            {
+                "type": "facebook_page",
+                "page_id": sb.PAGE_ID,
+                "graph_url": sb.url,
+                "page_token": sb.PAGE_TOKEN,
+                "after": "website",
+                "timeout_seconds": TIMEOUT,
+            }
+        )
+        arm, disarm, settle = http_faults(
+            sb,
+            {
+                Operation.PUBLISH: ("POST", r"/feed$"),
+                Operation.FIND_EXISTING: ("GET", r"/published_posts$"),
+                Operation.UPDATE: ("POST", r"/\d+_\d+$"),
+                Operation.RETRACT: ("DELETE", r"/\d+_\d+$"),
+            },
+            refused="error:100",
+        )
 
         def posts(key: str) -> list[str]:
             with sb.lock:
@@ -105,13 +145,20 @@ def facebook() -> Iterator[ContractSubject]:
 
         yield ContractSubject(
             make_channel=lambda: FacebookPageChannel("facebook", settings),
-            article=_article(), links={"website": LINK},
-            arm=arm, disarm=disarm, settle=settle, posts=posts, edited=edited)
+            article=_article(),
+            links={"website": LINK},
+            arm=arm,
+            disarm=disarm,
+            settle=settle,
+            posts=posts,
+            edited=edited,
+        )
 
 
 @pytest.mark.parametrize(("op", "fault"), CASES, ids=IDS)
-def test_facebook_keeps_the_contract(facebook: ContractSubject, op: Operation,
-                                     fault: Fault) -> None:
+def test_facebook_keeps_the_contract(
+    facebook: ContractSubject, op: Operation, fault: Fault
+) -> None:
     check(facebook, op, fault)
 
 
@@ -125,17 +172,30 @@ def zalo_sandbox() -> Iterator[tuple[ZaloSandbox, MediaHost]]:
 @pytest.fixture
 def zalo(zalo_sandbox: tuple[ZaloSandbox, MediaHost]) -> Iterator[ContractSubject]:
     sb, media = zalo_sandbox
-    settings = ZaloOASettings.model_validate({
-        "type": "zalo_oa", "api_url": sb.url, "oauth_url": sb.url, "app_id": sb.APP_ID,
-        "app_secret": sb.APP_SECRET, "refresh_token": sb.INITIAL_REFRESH_TOKEN,
-        "after": "website", "verify_interval_seconds": 0, "timeout_seconds": TIMEOUT})
+    settings = ZaloOASettings.model_validate(
+        {
+            "type": "zalo_oa",
+            "api_url": sb.url,
+            "oauth_url": sb.url,
+            "app_id": sb.APP_ID,
+            "app_secret": sb.APP_SECRET,
+            "refresh_token": sb.INITIAL_REFRESH_TOKEN,
+            "after": "website",
+            "verify_interval_seconds": 0,
+            "timeout_seconds": TIMEOUT,
+        }
+    )
     tokens = MemoryTokenStore()
-    arm, disarm, settle = http_faults(sb, {
-        Operation.PUBLISH: ("POST", r"/v2.0/article/create$"),
-        Operation.FIND_EXISTING: ("GET", r"/v2.0/article/getslice$"),
-        Operation.UPDATE: ("POST", r"/v2.0/article/update$"),
-        Operation.RETRACT: ("POST", r"/v2.0/article/remove$"),
-    }, refused="error:-201")
+    arm, disarm, settle = http_faults(
+        sb,
+        {
+            Operation.PUBLISH: ("POST", r"/v2.0/article/create$"),
+            Operation.FIND_EXISTING: ("GET", r"/v2.0/article/getslice$"),
+            Operation.UPDATE: ("POST", r"/v2.0/article/update$"),
+            Operation.RETRACT: ("POST", r"/v2.0/article/remove$"),
+        },
+        refused="error:-201",
+    )
 
     def posts(key: str) -> list[str]:
         with sb.lock:
@@ -145,14 +205,28 @@ def zalo(zalo_sandbox: tuple[ZaloSandbox, MediaHost]) -> Iterator[ContractSubjec
         with sb.lock:
             return any("(đã sửa)" in str(a.get("description")) for a in sb.media.values())
 
-    cover = ImageRef("uploads/cover.jpg", "image/jpeg", size_bytes=len(JPEG),
-                     public_url=f"{media.url}/media/cover.jpg")
-    inline = ImageRef("uploads/hoi-nghi.png", "image/png", size_bytes=len(PNG),
-                      public_url=f"{media.url}/media/hoi-nghi.png")
+    cover = ImageRef(
+        "uploads/cover.jpg",
+        "image/jpeg",
+        size_bytes=len(JPEG),
+        public_url=f"{media.url}/media/cover.jpg",
+    )
+    inline = ImageRef(
+        "uploads/hoi-nghi.png",
+        "image/png",
+        size_bytes=len(PNG),
+        public_url=f"{media.url}/media/hoi-nghi.png",
+    )
     yield ContractSubject(
         make_channel=lambda: ZaloOAChannel("zalo", settings, token_store=tokens),
-        article=_article(cover, (inline,)), links={"website": LINK},
-        arm=arm, disarm=disarm, settle=settle, posts=posts, edited=edited)
+        article=_article(cover, (inline,)),
+        links={"website": LINK},
+        arm=arm,
+        disarm=disarm,
+        settle=settle,
+        posts=posts,
+        edited=edited,
+    )
 
 
 @pytest.mark.parametrize(("op", "fault"), CASES, ids=IDS)
@@ -162,7 +236,8 @@ def test_zalo_keeps_the_contract(zalo: ContractSubject, op: Operation, fault: Fa
 
 @pytest.mark.parametrize("kind", ["after:html_502", "after:http_500", "drop_after"])
 def test_zalo_create_accepted_then_verify_failing_is_maybe_posted_and_found_once(
-        zalo: ContractSubject, zalo_sandbox: tuple[ZaloSandbox, MediaHost], kind: str) -> None:
+    zalo: ContractSubject, zalo_sandbox: tuple[ZaloSandbox, MediaHost], kind: str
+) -> None:
     """The create was accepted; the verify that would give its id fails: the article exists."""
     sb, _ = zalo_sandbox
     ch = zalo.make_channel()
@@ -214,10 +289,16 @@ def handoff(tmp_path: Path) -> Iterator[ContractSubject]:
     mail = FaultyMailServer()
     controller = _Controller(mail, hostname="127.0.0.1", port=0)
     controller.start()
-    settings = HandoffSettings.model_validate({
-        "type": "handoff", "folder": str(tmp_path / "goi-bai"), "smtp_host": "127.0.0.1",
-        "smtp_port": controller.port, "mail_to": ["webmaster@sngv.langson.gov.vn"],
-        "timeout_seconds": TIMEOUT})
+    settings = HandoffSettings.model_validate(
+        {
+            "type": "handoff",
+            "folder": str(tmp_path / "goi-bai"),
+            "smtp_host": "127.0.0.1",
+            "smtp_port": controller.port,
+            "mail_to": ["webmaster@sngv.langson.gov.vn"],
+            "timeout_seconds": TIMEOUT,
+        }
+    )
 
     def arm(fault: Fault, op: Operation) -> bool:
         if op is Operation.FIND_EXISTING or fault not in SMTP_FAULTS:
@@ -227,27 +308,42 @@ def handoff(tmp_path: Path) -> Iterator[ContractSubject]:
 
     def posts(key: str) -> list[str]:
         folder = Path(settings.folder)
-        packages = [p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                    and not (p / ".retract-sent").exists()] if folder.exists() else []
-        mails = [m for m in mail.accepted if b"Bai can dang" in m or "cần đăng".encode() in m
-                 or b"[Loa]" in m]
+        packages = (
+            [
+                p.name
+                for p in folder.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and not (p / ".retract-sent").exists()
+            ]
+            if folder.exists()
+            else []
+        )
+        mails = [
+            m
+            for m in mail.accepted
+            if b"Bai can dang" in m or "cần đăng".encode() in m or b"[Loa]" in m
+        ]
         new_post_mails = [m for m in mails if b"go bai" not in m.lower()]
         return packages if len(new_post_mails) <= 1 else packages + ["second mail"]
 
     yield ContractSubject(
-        make_channel=lambda: HandoffChannel("website", settings), article=_article(),
-        arm=arm, disarm=lambda: setattr(mail, "fault", None),
-        settle=lambda: time.sleep(TIMEOUT * 2), posts=posts,
-        operations=frozenset({Operation.PUBLISH, Operation.UPDATE}))
+        make_channel=lambda: HandoffChannel("website", settings),
+        article=_article(),
+        arm=arm,
+        disarm=lambda: setattr(mail, "fault", None),
+        settle=lambda: time.sleep(TIMEOUT * 2),
+        posts=posts,
+        operations=frozenset({Operation.PUBLISH, Operation.UPDATE}),
+    )
     controller.stop()
 
 
 HANDOFF_CASES = [c for c in CASES if c[0] is Operation.PUBLISH and c[1] in SMTP_FAULTS]
 
 
-@pytest.mark.parametrize(("op", "fault"), HANDOFF_CASES,
-                         ids=[f"{op.value}-{fault.name.lower()}" for op, fault in HANDOFF_CASES])
-def test_handoff_keeps_the_contract(handoff: ContractSubject, op: Operation,
-                                    fault: Fault) -> None:
+@pytest.mark.parametrize(
+    ("op", "fault"),
+    HANDOFF_CASES,
+    ids=[f"{op.value}-{fault.name.lower()}" for op, fault in HANDOFF_CASES],
+)
+def test_handoff_keeps_the_contract(handoff: ContractSubject, op: Operation, fault: Fault) -> None:
     check(handoff, op, fault)
-

@@ -67,18 +67,31 @@ def media() -> Iterator[MediaHost]:
 
 
 def channel(sb: FacebookSandbox, token_store: Any = None, **overrides: Any) -> FacebookPageChannel:
-    raw: dict[str, Any] = {"type": "facebook_page", "page_id": SB.PAGE_ID, "graph_url": sb.url,
-                           "page_token": SB.PAGE_TOKEN, "after": "website", "hashtags": ["CCHC", "LạngSơn"],
-                           "timeout_seconds": 5}
+    raw: dict[str, Any] = {
+        "type": "facebook_page",
+        "page_id": SB.PAGE_ID,
+        "graph_url": sb.url,
+        "page_token": SB.PAGE_TOKEN,
+        "after": "website",
+        "hashtags": ["CCHC", "LạngSơn"],
+        "timeout_seconds": 5,
+    }
     raw.update(overrides)
-    return FacebookPageChannel("facebook", FacebookPageChannel.Settings.model_validate(raw), token_store=token_store)
+    return FacebookPageChannel(
+        "facebook", FacebookPageChannel.Settings.model_validate(raw), token_store=token_store
+    )
 
 
 def article(n: int = 1, **kw: Any) -> ArticleView:
     base: dict[str, Any] = dict(
-        id=n, title=f"Sở Ngoại vụ đẩy mạnh cải cách hành chính năm 2026 (bài {n})",
+        id=n,
+        title=f"Sở Ngoại vụ đẩy mạnh cải cách hành chính năm 2026 (bài {n})",
         summary="Tiếp nhận hồ sơ trực tuyến toàn trình, rút ngắn thời gian giải quyết.",
-        body_html="<p>Nội dung</p>", body_text="Nội dung", topic="a", topic_label="Cải cách thể chế")
+        body_html="<p>Nội dung</p>",
+        body_text="Nội dung",
+        topic="a",
+        topic_label="Cải cách thể chế",
+    )
     base.update(kw)
     return ArticleView(**base)
 
@@ -103,32 +116,46 @@ def test_link_post_is_created_with_message_link_and_permalink(sb: FacebookSandbo
     assert post["message"] == draft.text and f"Xem chi tiết: {WEBSITE}" in post["message"]
 
 
-def test_photo_post_uploads_unpublished_photos_then_attaches_them(sb: FacebookSandbox, media: MediaHost,
-                                                                   tmp_path: Any) -> None:
+def test_photo_post_uploads_unpublished_photos_then_attaches_them(
+    sb: FacebookSandbox, media: MediaHost, tmp_path: Any
+) -> None:
     media.files["cover.png"] = (png_bytes(), "image/png")
     local = tmp_path / "anh-hoi-nghi.png"
     local.write_bytes(png_bytes((16, 16)))
-    art = article(cover=ImageRef("cover.png", "image/png", size_bytes=100, public_url=f"{media.url}/media/cover.png"),
-                  images=(ImageRef(str(local), "image/png", size_bytes=local.stat().st_size),))
+    art = article(
+        cover=ImageRef(
+            "cover.png", "image/png", size_bytes=100, public_url=f"{media.url}/media/cover.png"
+        ),
+        images=(ImageRef(str(local), "image/png", size_bytes=local.stat().st_size),),
+    )
     ch = channel(sb, photo_mode="photos")
     draft = ch.render(art, {"website": WEBSITE})
     receipt = ch.publish(draft, "d-2")
     photos = sb.records["photos"]
     assert [p["published"] for p in photos] == [False, False]
-    assert photos[0]["url"] == f"{media.url}/media/cover.png" and photos[1]["filename"] == "anh-hoi-nghi.png"
+    assert (
+        photos[0]["url"] == f"{media.url}/media/cover.png"
+        and photos[1]["filename"] == "anh-hoi-nghi.png"
+    )
     post = sb.records["posts"][0]
     assert post["id"] == receipt.remote_id and post["attached_media"] == [p["id"] for p in photos]
     assert post["link"] is None and WEBSITE in post["message"]
 
 
-@pytest.mark.parametrize(("content", "ctype", "code"), [
-    (b"\x89PNG\r\n\x1a\n" + b"0" * (4 * 1024 * 1024 + 10), "image/png", 1366046),
-    (b"<html>not an image</html>", "text/html", 324),
-])
-def test_photo_refused_by_facebook_is_rejected(sb: FacebookSandbox, media: MediaHost, content: bytes,
-                                               ctype: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("content", "ctype", "code"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"0" * (4 * 1024 * 1024 + 10), "image/png", 1366046),
+        (b"<html>not an image</html>", "text/html", 324),
+    ],
+)
+def test_photo_refused_by_facebook_is_rejected(
+    sb: FacebookSandbox, media: MediaHost, content: bytes, ctype: str, code: int
+) -> None:
     media.files["x"] = (content, ctype)
-    art = article(cover=ImageRef("x", "image/png", size_bytes=10, public_url=f"{media.url}/media/x"))
+    art = article(
+        cover=ImageRef("x", "image/png", size_bytes=10, public_url=f"{media.url}/media/x")
+    )
     ch = channel(sb, photo_mode="photos")
     with pytest.raises(RejectedError) as info:
         ch.publish(ch.render(art, {"website": WEBSITE}), "d-3")
@@ -172,8 +199,9 @@ ERRORS: list[tuple[str, type[Exception], Any, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("fault", "error", "code", "attrs"), ERRORS, ids=[e[0] for e in ERRORS])
-def test_graph_error_is_mapped(sb: FacebookSandbox, fault: str, error: type[Exception], code: Any,
-                               attrs: dict[str, Any]) -> None:
+def test_graph_error_is_mapped(
+    sb: FacebookSandbox, fault: str, error: type[Exception], code: Any, attrs: dict[str, Any]
+) -> None:
     ch = channel(sb)
     sb.inject(fault, path=r"/feed$", method="POST")
     with pytest.raises(error) as info:
@@ -200,10 +228,13 @@ def test_token_stored_by_connect_is_used_when_environment_has_none(sb: FacebookS
     assert ch.publish(ch.render(article(), {"website": WEBSITE}), "d-5").remote_id
     with pytest.raises(AuthError):
         channel(sb, token_store=MemoryTokenStore({}), page_token=None).publish(
-            ch.render(article(2), {"website": WEBSITE}), "d-6")
+            ch.render(article(2), {"website": WEBSITE}), "d-6"
+        )
 
 
-def test_usage_headers_rising_to_100_give_rate_limited_with_regain_time(sb: FacebookSandbox) -> None:
+def test_usage_headers_rising_to_100_give_rate_limited_with_regain_time(
+    sb: FacebookSandbox,
+) -> None:
     ch = channel(sb)
     sb.set_rate_limit(1, window_seconds=600)  # one publish = one create
     ch.publish(ch.render(article(1), {"website": WEBSITE}), "d-7")
@@ -224,7 +255,11 @@ def test_find_existing_finds_post_created_by_a_timed_out_call(sb: FacebookSandbo
     assert info.value.may_have_posted
     created = sb.records["posts"][0]["id"]
     found = ch.find_existing(draft, "d-9", since)
-    assert found is not None and found.remote_id == created and found.url == sb.posts[created]["permalink_url"]
+    assert (
+        found is not None
+        and found.remote_id == created
+        and found.url == sb.posts[created]["permalink_url"]
+    )
 
 
 def test_find_existing_is_none_when_absent_and_ignores_other_posts(sb: FacebookSandbox) -> None:
@@ -280,7 +315,9 @@ def test_update_replaces_message_and_retract_deletes(sb: FacebookSandbox) -> Non
     assert sb.records["edits"] == [{"id": receipt.remote_id, "message": fixed.text}]
     assert sb.posts[receipt.remote_id]["message"] == fixed.text
     ch.retract(receipt)
-    assert sb.records["deletes"] == [{"id": receipt.remote_id}] and receipt.remote_id not in sb.posts
+    assert (
+        sb.records["deletes"] == [{"id": receipt.remote_id}] and receipt.remote_id not in sb.posts
+    )
     ch.retract(receipt)  # already gone: nothing to do
     with pytest.raises(RejectedError):
         ch.update(receipt, fixed)
@@ -341,8 +378,14 @@ def test_reach_of_120_posts_takes_three_graph_reads(sb: FacebookSandbox) -> None
     reach = ch.fetch_reach([Receipt(i, None) for i in ids])
     assert graph_gets(sb, "/v25.0/") == math.ceil(120 / 50)
     assert set(reach) == set(ids)
-    assert reach[ids[0]] == {"reactions": 7, "comments": 2, "shares": 3, "post_total_media_view_unique": 420,
-                             "post_clicks": 11, "post_reactions_by_type_total": 7}
+    assert reach[ids[0]] == {
+        "reactions": 7,
+        "comments": 2,
+        "shares": 3,
+        "post_total_media_view_unique": 420,
+        "post_clicks": 11,
+        "post_reactions_by_type_total": 7,
+    }
     assert all(isinstance(v, int) for r in reach.values() for v in r.values())
 
 
@@ -352,15 +395,22 @@ def test_refused_metric_is_unavailable_while_others_keep_values(named: bool) -> 
         ids = [sb.add_post(f"Bài số {i}") for i in range(3)]
         sb.set_reach(ids[1], "post_clicks", 9)
         sb.set_reach(ids[1], "post_total_media_view_unique", 300)
-        ch = channel(sb, metrics=["post_impressions_unique", "post_clicks", "post_total_media_view_unique"])
+        ch = channel(
+            sb, metrics=["post_impressions_unique", "post_clicks", "post_total_media_view_unique"]
+        )
         reach = ch.fetch_reach([Receipt(i, None) for i in ids])
         assert reach[ids[1]]["post_impressions_unique"] is None
-        assert reach[ids[1]]["post_clicks"] == 9 and reach[ids[1]]["post_total_media_view_unique"] == 300
+        assert (
+            reach[ids[1]]["post_clicks"] == 9
+            and reach[ids[1]]["post_total_media_view_unique"] == 300
+        )
         assert ch.refused_metrics == {"post_impressions_unique"}
         before = graph_gets(sb, "/v25.0/")
         again = ch.fetch_reach([Receipt(i, None) for i in ids])
         assert graph_gets(sb, "/v25.0/") == before + 1  # the refusal is remembered
-        assert again[ids[1]]["post_impressions_unique"] is None and again[ids[1]]["post_clicks"] == 9
+        assert (
+            again[ids[1]]["post_impressions_unique"] is None and again[ids[1]]["post_clicks"] == 9
+        )
 
 
 def test_reach_of_a_deleted_post_is_unavailable_and_others_still_read(sb: FacebookSandbox) -> None:
@@ -395,13 +445,22 @@ def test_connect_exchanges_user_token_and_lists_page_tokens(sb: FacebookSandbox)
     long_token, expires_in = exchange_user_token(settings, SB.USER_TOKEN)
     assert long_token == SB.LONG_USER_TOKEN and expires_in > 50 * 86400
     pages = page_tokens(settings, long_token)
-    assert pages == [{"id": SB.PAGE_ID, "name": SB.PAGE_NAME, "access_token": SB.PAGE_TOKEN,
-                      "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]}]
+    assert pages == [
+        {
+            "id": SB.PAGE_ID,
+            "name": SB.PAGE_NAME,
+            "access_token": SB.PAGE_TOKEN,
+            "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"],
+        }
+    ]
 
 
-@pytest.mark.parametrize(("secret", "short", "code"), [("wrong", SB.USER_TOKEN, 101), (SB.APP_SECRET, "bad", 190)])
-def test_connect_with_wrong_secret_or_token_is_auth_error(sb: FacebookSandbox, secret: str, short: str,
-                                                          code: int) -> None:
+@pytest.mark.parametrize(
+    ("secret", "short", "code"), [("wrong", SB.USER_TOKEN, 101), (SB.APP_SECRET, "bad", 190)]
+)
+def test_connect_with_wrong_secret_or_token_is_auth_error(
+    sb: FacebookSandbox, secret: str, short: str, code: int
+) -> None:
     settings = channel(sb, page_token=None, app_id=SB.APP_ID, app_secret=secret).settings
     with pytest.raises(AuthError) as info:
         exchange_user_token(settings, short)
@@ -410,9 +469,17 @@ def test_connect_with_wrong_secret_or_token_is_auth_error(sb: FacebookSandbox, s
 
 def test_sandbox_refuses_unknown_parameters_and_bad_tokens(sb: FacebookSandbox) -> None:
     base = f"{sb.url}/v25.0/{SB.PAGE_ID}/feed"
-    r = requests.post(base, data={"message": "x", "mesage": "typo", "access_token": SB.PAGE_TOKEN}, timeout=5)
+    r = requests.post(
+        base, data={"message": "x", "mesage": "typo", "access_token": SB.PAGE_TOKEN}, timeout=5
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == 100
-    r = requests.post(base, data={"message": "x"}, headers={"Authorization": "Bearer nope"}, timeout=5)
+    r = requests.post(
+        base, data={"message": "x"}, headers={"Authorization": "Bearer nope"}, timeout=5
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == 190
-    assert "X-App-Usage" in requests.get(f"{sb.url}/v25.0/me", params={"access_token": SB.PAGE_TOKEN},
-                                         timeout=5).headers
+    assert (
+        "X-App-Usage"
+        in requests.get(
+            f"{sb.url}/v25.0/me", params={"access_token": SB.PAGE_TOKEN}, timeout=5
+        ).headers
+    )

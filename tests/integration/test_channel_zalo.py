@@ -59,8 +59,6 @@ class MediaHost(SandboxServer):
         return Response(404, "not found")
 
 
-
-
 @pytest.fixture
 def sb() -> Iterator[ZaloSandbox]:
     with serving(ZaloSandbox(verify_pending_calls=1)) as server:
@@ -88,28 +86,54 @@ def store(engine: sa.Engine) -> DbTokenStore:
 
 
 def channel(sb: ZaloSandbox, store: DbTokenStore, **overrides: Any) -> ZaloOAChannel:
-    raw: dict[str, Any] = {"type": "zalo_oa", "api_url": sb.url, "oauth_url": sb.url, "app_id": SB.APP_ID,
-                           "app_secret": SB.APP_SECRET, "refresh_token": SB.INITIAL_REFRESH_TOKEN,
-                           "after": "website", "hashtags": ["CCHC", "Lạng Sơn"],
-                           "verify_interval_seconds": 0, "timeout_seconds": 5}
+    raw: dict[str, Any] = {
+        "type": "zalo_oa",
+        "api_url": sb.url,
+        "oauth_url": sb.url,
+        "app_id": SB.APP_ID,
+        "app_secret": SB.APP_SECRET,
+        "refresh_token": SB.INITIAL_REFRESH_TOKEN,
+        "after": "website",
+        "hashtags": ["CCHC", "Lạng Sơn"],
+        "verify_interval_seconds": 0,
+        "timeout_seconds": 5,
+    }
     raw.update(overrides)
     return ZaloOAChannel("zalo", ZaloOASettings.model_validate(raw), token_store=store)
 
 
 def article(media: MediaHost, n: int = 1, **kw: Any) -> ArticleView:
     base: dict[str, Any] = dict(
-        id=n, title=f"Sở Ngoại vụ Lạng Sơn đẩy mạnh cải cách hành chính năm 2026 (bài {n})",
+        id=n,
+        title=f"Sở Ngoại vụ Lạng Sơn đẩy mạnh cải cách hành chính năm 2026 (bài {n})",
         summary="Tiếp nhận hồ sơ trực tuyến toàn trình, rút ngắn thời gian giải quyết.",
         body_html='<h2>Kết quả</h2><p>Đã tiếp nhận <b>1.250</b> hồ sơ.</p><img src="hoi-nghi.png">'
-                  "<p>Người dân hài lòng.</p>",
-        body_text="Kết quả\n\nĐã tiếp nhận 1.250 hồ sơ.\n\nNgười dân hài lòng.", topic="a",
+        "<p>Người dân hài lòng.</p>",
+        body_text="Kết quả\n\nĐã tiếp nhận 1.250 hồ sơ.\n\nNgười dân hài lòng.",
+        topic="a",
         topic_label="Cải cách thể chế",
-        cover=ImageRef("uploads/cover.jpg", "image/jpeg", size_bytes=len(JPEG),
-                       public_url=f"{media.url}/media/cover.jpg"),
-        images=(ImageRef("uploads/hoi-nghi.png", "image/png", size_bytes=len(PNG),
-                         public_url=f"{media.url}/media/hoi-nghi.png", caption="Hội nghị"),
-                ImageRef("uploads/so-do.jpg", "image/jpeg", size_bytes=len(JPEG),
-                         public_url=f"{media.url}/media/so-do.jpg")))
+        cover=ImageRef(
+            "uploads/cover.jpg",
+            "image/jpeg",
+            size_bytes=len(JPEG),
+            public_url=f"{media.url}/media/cover.jpg",
+        ),
+        images=(
+            ImageRef(
+                "uploads/hoi-nghi.png",
+                "image/png",
+                size_bytes=len(PNG),
+                public_url=f"{media.url}/media/hoi-nghi.png",
+                caption="Hội nghị",
+            ),
+            ImageRef(
+                "uploads/so-do.jpg",
+                "image/jpeg",
+                size_bytes=len(JPEG),
+                public_url=f"{media.url}/media/so-do.jpg",
+            ),
+        ),
+    )
     base.update(kw)
     return ArticleView(**base)
 
@@ -120,7 +144,8 @@ def calls(sb: ZaloSandbox, path: str) -> int:
 
 # ----- publishing ------------------------------------------------------------------------------
 def test_article_is_created_verified_and_shown_with_website_images_and_link(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     sb.verify_pending_calls = 2  # Zalo answers "processing" twice before the id
     ch = channel(sb, store, verify_attempts=3)
     receipt = ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1")
@@ -128,11 +153,17 @@ def test_article_is_created_verified_and_shown_with_website_images_and_link(
     assert receipt.remote_id == sent["id"]
     assert receipt.extra == {"token": sent["token"], "follow_up": ["link"]} and receipt.url is None
     done = ch.follow_up(receipt)  # the public link is read after the post, off the posting lane
-    assert done.url == sb.media[receipt.remote_id]["link_view"] and done.extra == {"token": sent["token"]}
+    assert done.url == sb.media[receipt.remote_id]["link_view"] and done.extra == {
+        "token": sent["token"]
+    }
     assert calls(sb, "/v2.0/article/verify") == 3
     assert sent["status"] == "show" and sent["comment"] == "show" and sent["type"] == "normal"
     assert sent["author"] == "Sở Ngoại vụ Lạng Sơn"
-    assert sent["cover"] == {"cover_type": "photo", "photo_url": f"{media.url}/media/cover.jpg", "status": "show"}
+    assert sent["cover"] == {
+        "cover_type": "photo",
+        "photo_url": f"{media.url}/media/cover.jpg",
+        "status": "show",
+    }
     assert sent["body"] == [
         {"type": "text", "content": "<b>Kết quả</b>"},
         {"type": "text", "content": "Đã tiếp nhận <b>1.250</b> hồ sơ."},
@@ -142,20 +173,31 @@ def test_article_is_created_verified_and_shown_with_website_images_and_link(
         {"type": "text", "content": f"Xem bài gốc tại: {WEBSITE}"},
         {"type": "text", "content": "#CCHC #LạngSơn"},
     ]
-    assert sorted(media.records["fetched"]) == ["cover.jpg", "hoi-nghi.png", "so-do.jpg"]  # Zalo fetched them
+    assert sorted(media.records["fetched"]) == [
+        "cover.jpg",
+        "hoi-nghi.png",
+        "so-do.jpg",
+    ]  # Zalo fetched them
 
 
-def test_articles_are_hidden_unless_show_is_sent(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+def test_articles_are_hidden_unless_show_is_sent(
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     payload = dict(ch.render(article(media), {"website": WEBSITE}).payload)
     del payload["status"]
-    token = requests.post(f"{sb.url}/v2.0/article/create", json=payload, timeout=5,
-                          headers={"access_token": ch.access_token()}).json()["data"]["token"]
+    token = requests.post(
+        f"{sb.url}/v2.0/article/create",
+        json=payload,
+        timeout=5,
+        headers={"access_token": ch.access_token()},
+    ).json()["data"]["token"]
     assert sb.records["articles"][0]["status"] == "hide" and token
 
 
 def test_image_zalo_cannot_use_is_refused_naming_the_parameter(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     media.files["so-do.jpg"] = GIF  # the website serves a GIF under a .jpg name
     ch = channel(sb, store)
     with pytest.raises(RejectedError) as err:
@@ -169,7 +211,8 @@ def test_image_zalo_cannot_use_is_refused_naming_the_parameter(
 
 
 def test_draft_with_blocking_checks_is_refused_before_any_call(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     draft = ch.render(article(media, cover=None), {"website": WEBSITE})
     with pytest.raises(RejectedError, match="ảnh bìa"):
@@ -178,7 +221,8 @@ def test_draft_with_blocking_checks_is_refused_before_any_call(
 
 
 def test_verify_that_never_completes_may_have_posted_and_is_found_again(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     sb.verify_pending_calls = 100
     ch = channel(sb, store, verify_attempts=2)
     since = datetime.now(UTC)
@@ -191,7 +235,8 @@ def test_verify_that_never_completes_may_have_posted_and_is_found_again(
 
 
 def test_timeout_after_create_is_reconciled_with_find_existing(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store, timeout_seconds=0.5)
     ch.access_token()
     since = datetime.now(UTC)
@@ -208,7 +253,8 @@ def test_timeout_after_create_is_reconciled_with_find_existing(
 
 
 def test_find_existing_answers_none_only_when_the_list_was_covered(
-        sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     since = datetime.now(UTC) - timedelta(hours=1)
     for i in range(3):
@@ -220,7 +266,9 @@ def test_find_existing_answers_none_only_when_the_list_was_covered(
         ch.find_existing(draft, "d-1", since)
 
 
-def test_title_match_is_exact_after_nfc(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+def test_title_match_is_exact_after_nfc(
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     draft = ch.render(article(media), {"website": WEBSITE})
     sb.add_article(unicodedata.normalize("NFD", draft.title))
@@ -229,34 +277,47 @@ def test_title_match_is_exact_after_nfc(sb: ZaloSandbox, media: MediaHost, store
     assert found is not None and sb.media[found.remote_id]["title"] != draft.title + " (đính chính)"
 
 
-def test_update_replaces_content_and_keeps_the_id(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+def test_update_replaces_content_and_keeps_the_id(
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     receipt = ch.follow_up(ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1"))
-    corrected = ch.render(article(media, title="Đính chính: số liệu cải cách hành chính năm 2026"),
-                          {"website": WEBSITE})
+    corrected = ch.render(
+        article(media, title="Đính chính: số liệu cải cách hành chính năm 2026"),
+        {"website": WEBSITE},
+    )
     updated = ch.update(receipt, corrected)
     assert updated.remote_id == receipt.remote_id and updated.url == receipt.url
     assert sb.media[receipt.remote_id]["title"] == corrected.title
     assert sb.records["updates"][0]["id"] == receipt.remote_id
 
 
-def test_retract_removes_the_article(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+def test_retract_removes_the_article(
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     receipt = ch.publish(ch.render(article(media), {"website": WEBSITE}), "d-1")
     ch.retract(receipt)
-    assert sb.records["removed"] == [{"id": receipt.remote_id, "title": sb.records["articles"][0]["title"]}]
+    assert sb.records["removed"] == [
+        {"id": receipt.remote_id, "title": sb.records["articles"][0]["title"]}
+    ]
     assert receipt.remote_id not in sb.media
 
 
-def test_reach_is_read_in_one_paging_pass(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore) -> None:
+def test_reach_is_read_in_one_paging_pass(
+    sb: ZaloSandbox, media: MediaHost, store: DbTokenStore
+) -> None:
     ch = channel(sb, store)
     first = sb.add_article("Bài một")
     second = sb.add_article("Bài hai")
     sb.set_stats(first, views=1520, shares=34)
     sb.set_stats(second, views=7)
     reach = ch.fetch_reach([Receipt(first, None), Receipt(second, None), Receipt("0" * 32, None)])
-    assert reach == {first: {"views": 1520, "shares": 34}, second: {"views": 7, "shares": 0},
-                     "0" * 32: {"views": None, "shares": None}}
+    assert reach == {
+        first: {"views": 1520, "shares": 34},
+        second: {"views": 7, "shares": 0},
+        "0" * 32: {"views": None, "shares": None},
+    }
     assert calls(sb, "/v2.0/article/getslice") == 1
 
 
@@ -268,14 +329,20 @@ def test_check_reports_oa_name_and_token_expiry(sb: ZaloSandbox, store: DbTokenS
     assert store.load()["access_expires_at"] == health.expires_at.isoformat()
 
 
-def test_real_throttling_carries_the_rate_limit_headers(sb: ZaloSandbox, store: DbTokenStore) -> None:
+def test_real_throttling_carries_the_rate_limit_headers(
+    sb: ZaloSandbox, store: DbTokenStore
+) -> None:
     sb.rate_limit_per_minute = 2
     ch = channel(sb, store)
     ch.check()
     ch.check()
     with pytest.raises(RateLimited) as err:
         ch.check()
-    assert err.value.code == -32 and err.value.retry_after == 60.0 and "2 lượt/phút" in err.value.message
+    assert (
+        err.value.code == -32
+        and err.value.retry_after == 60.0
+        and "2 lượt/phút" in err.value.message
+    )
 
 
 # ----- every mapped error ----------------------------------------------------------------------
@@ -319,12 +386,25 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "count", "path", "op", "error", "code", "may_have_posted", "refreshable",
-                          "words"), ERRORS, ids=[f"{e[0]}-{e[2]}" for e in ERRORS])
-def test_platform_errors_map_to_loa_errors(sb: ZaloSandbox, media: MediaHost, store: DbTokenStore, fault: str,
-                                           count: int, path: str, op: Any, error: type[ChannelError],
-                                           code: Any, may_have_posted: bool, refreshable: bool | None,
-                                           words: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "count", "path", "op", "error", "code", "may_have_posted", "refreshable", "words"),
+    ERRORS,
+    ids=[f"{e[0]}-{e[2]}" for e in ERRORS],
+)
+def test_platform_errors_map_to_loa_errors(
+    sb: ZaloSandbox,
+    media: MediaHost,
+    store: DbTokenStore,
+    fault: str,
+    count: int,
+    path: str,
+    op: Any,
+    error: type[ChannelError],
+    code: Any,
+    may_have_posted: bool,
+    refreshable: bool | None,
+    words: str,
+) -> None:
     ch = channel(sb, store, timeout_seconds=0.5)
     ch.access_token()
     sb.inject(fault, count=count, path=f"/v2.0/article/{path}$", seconds=1)
@@ -341,14 +421,22 @@ def test_platform_errors_map_to_loa_errors(sb: ZaloSandbox, media: MediaHost, st
 
 def test_missing_parameter_is_named_by_the_sandbox(sb: ZaloSandbox, store: DbTokenStore) -> None:
     ch = channel(sb, store)
-    answer = requests.get(f"{sb.url}/v2.0/article/getslice", params={"offset": 0, "limt": 5, "type": "normal"},
-                          headers={"access_token": ch.access_token()}, timeout=5)
+    answer = requests.get(
+        f"{sb.url}/v2.0/article/getslice",
+        params={"offset": 0, "limt": 5, "type": "normal"},
+        headers={"access_token": ch.access_token()},
+        timeout=5,
+    )
     assert answer.status_code == 200 and answer.json()["error"] == -201
     assert "limit" in answer.json()["message"]
 
 
 def test_spent_refresh_token_is_refused_by_the_sandbox(sb: ZaloSandbox) -> None:
-    form = {"refresh_token": SB.INITIAL_REFRESH_TOKEN, "app_id": SB.APP_ID, "grant_type": "refresh_token"}
+    form = {
+        "refresh_token": SB.INITIAL_REFRESH_TOKEN,
+        "app_id": SB.APP_ID,
+        "grant_type": "refresh_token",
+    }
     url, headers = f"{sb.url}/v4/oa/access_token", {"secret_key": SB.APP_SECRET}
     first = requests.post(url, data=form, headers=headers, timeout=5).json()
     assert isinstance(first["expires_in"], str) and first["expires_in"] == "90000"
@@ -358,12 +446,20 @@ def test_spent_refresh_token_is_refused_by_the_sandbox(sb: ZaloSandbox) -> None:
 
 # ----- connect (PKCE) --------------------------------------------------------------------------
 def test_consent_link_and_code_exchange_store_the_first_pair(
-        sb: ZaloSandbox, store: DbTokenStore) -> None:
-    settings = ZaloOASettings(app_id=SB.APP_ID, app_secret=SB.APP_SECRET, api_url=sb.url, oauth_url=sb.url,
-                              redirect_uri="https://loa.local/zalo/callback")
+    sb: ZaloSandbox, store: DbTokenStore
+) -> None:
+    settings = ZaloOASettings(
+        app_id=SB.APP_ID,
+        app_secret=SB.APP_SECRET,
+        api_url=sb.url,
+        oauth_url=sb.url,
+        redirect_uri="https://loa.local/zalo/callback",
+    )
     url, verifier, state = consent_link(settings)
     query = parse_qs(urlsplit(url).query)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     assert url.startswith(f"{sb.url}/v4/oa/permission?") and query["code_challenge"] == [challenge]
     assert query["state"] == [state] and "=" not in challenge and 43 <= len(verifier) <= 128
     location = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
@@ -375,4 +471,6 @@ def test_consent_link_and_code_exchange_store_the_first_pair(
     info = exchange_code(settings, parse_qs(urlsplit(location).query)["code"][0], verifier, store)
     assert info["ok"] and info["oa_name"] == SB.OA_NAME and info["access_expires_at"] is not None
     stored = store.load()
-    assert stored["refresh_token"] == sb.live_refresh_token and sb.valid_access_token(stored["access_token"])
+    assert stored["refresh_token"] == sb.live_refresh_token and sb.valid_access_token(
+        stored["access_token"]
+    )

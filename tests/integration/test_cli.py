@@ -28,8 +28,9 @@ Các phòng chuyên môn được giao nhiệm vụ cụ thể, gắn với ch�
 
 def loa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    return subprocess.run([str(LOA), *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [str(LOA), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +79,34 @@ def test_the_issue_flow(ws: Path) -> None:
     assert res.returncode == 1 and res.stderr.startswith("Lỗi: Không có bài #99")
 
 
-@pytest.mark.parametrize("command", [
-    [], ["init"], ["check"], ["submit"], ["queue"], ["show"], ["approve"], ["reject"],
-    ["withdraw"], ["retract"], ["retry"], ["confirm"], ["notposted"], ["dispatch"], ["run"],
-    ["channels"], ["channels", "pause"], ["channels", "resume"], ["channels", "connect"],
-    ["reach", "collect"], ["report"], ["sandbox"], ["demo"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["check"],
+        ["submit"],
+        ["queue"],
+        ["show"],
+        ["approve"],
+        ["reject"],
+        ["withdraw"],
+        ["retract"],
+        ["retry"],
+        ["confirm"],
+        ["notposted"],
+        ["dispatch"],
+        ["run"],
+        ["channels"],
+        ["channels", "pause"],
+        ["channels", "resume"],
+        ["channels", "connect"],
+        ["reach", "collect"],
+        ["report"],
+        ["sandbox"],
+        ["demo"],
+    ],
+)
 def test_help_works_for_every_command(command: list[str]) -> None:
     res = CliRunner().invoke(app, [*command, "--help"])
     assert res.exit_code == 0, res.output
@@ -96,7 +119,7 @@ def test_the_console_script_shows_help() -> None:
 
 
 def test_config_errors_are_prefixed_and_exit_2(tmp_path: Path) -> None:
-    (tmp_path / "config.toml").write_text("[schedule]\ndaily_cap = \"hai\"\n", "utf-8")
+    (tmp_path / "config.toml").write_text('[schedule]\ndaily_cap = "hai"\n', "utf-8")
     res = loa("-c", str(tmp_path / "config.toml"), "queue")
     assert res.returncode == 2
     assert res.stderr.startswith("config: schedule.daily_cap:")

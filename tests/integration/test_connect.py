@@ -27,7 +27,8 @@ def loa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     wp, fb, zl = WordPressSandbox(), FacebookSandbox(), ZaloSandbox()
     for s in (wp, fb, zl):
         s.start()
-    (tmp_path / "config.toml").write_text(f"""
+    (tmp_path / "config.toml").write_text(
+        f"""
 [channels.website]
 type = "wordpress"
 url = "{wp.api_url}"
@@ -45,7 +46,9 @@ oauth_url = "{zl.url}"
 app_id = "{ZaloSandbox.APP_ID}"
 redirect_uri = "https://example.gov.vn/zalo-callback"
 after = "website"
-""", "utf-8")
+""",
+        "utf-8",
+    )
     monkeypatch.setenv("LOA_CHANNELS__WEBSITE__APP_PASSWORD", WordPressSandbox.APP_PASSWORD)
     monkeypatch.setenv("LOA_CHANNELS__FACEBOOK__APP_SECRET", FacebookSandbox.APP_SECRET)
     monkeypatch.setenv("LOA_CHANNELS__ZALO__APP_SECRET", ZaloSandbox.APP_SECRET)
@@ -65,7 +68,8 @@ def test_facebook_connect_exchanges_the_user_token_and_stores_the_page_token(loa
     assert DbTokenStore(loa.store.engine, "facebook").load()["page_token"]
     assert "Đã kết nối trang" in out.getvalue()
     assert loa.settings.missing_secrets(loa.stored_credentials()) == [
-        line for line in loa.settings.missing_secrets(loa.stored_credentials()) if "zalo" in line]
+        line for line in loa.settings.missing_secrets(loa.stored_credentials()) if "zalo" in line
+    ]
 
 
 def test_zalo_connect_follows_the_consent_link_and_stores_the_first_pair(loa: Loa) -> None:
@@ -89,8 +93,11 @@ def test_wordpress_connect_verifies_the_application_password(loa: Loa) -> None:
 
 def test_facebook_token_prompt_does_not_echo_the_token(loa: Loa) -> None:
     cfg = loa.settings.base_dir / "config.toml"
-    res = CliRunner().invoke(app, ["-c", str(cfg), "channels", "connect", "facebook"],
-                             input=FacebookSandbox.USER_TOKEN + "\n")
+    res = CliRunner().invoke(
+        app,
+        ["-c", str(cfg), "channels", "connect", "facebook"],
+        input=FacebookSandbox.USER_TOKEN + "\n",
+    )
     assert res.exit_code == 0, res.output
     assert "Đã kết nối trang" in res.output
     assert FacebookSandbox.USER_TOKEN not in res.output  # a visible prompt would echo it

@@ -44,8 +44,11 @@ def _by_channel(loa: Loa, article_id: int) -> dict[str, object]:
 def _due_now(loa: Loa, delivery_id: int) -> None:
     """Bring a delivery's next attempt forward, as the passing of time would."""
     with loa.store.tx() as conn:
-        conn.execute(deliveries.update().where(deliveries.c.id == delivery_id)
-                     .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
 
 
 def test_publishes_through_the_three_sandboxes(workspace: Workspace) -> None:
@@ -157,8 +160,9 @@ def test_notifier_merges_repeats_and_sends_once(workspace: Workspace) -> None:
     assert len(sent) == 2
 
 
-def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, pg_url: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_dispatchers_post_each_delivery_exactly_once(
+    workspace: Workspace, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOA_DATABASE__URL", pg_url)
     loas = [workspace.loa(), workspace.loa()]
     plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
@@ -187,8 +191,9 @@ def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, p
             d.close()
     assert not errors
     with loas[0].store.engine.connect() as conn:
-        states = conn.execute(sa.select(deliveries.c.state, sa.func.count())
-                              .group_by(deliveries.c.state)).all()
+        states = conn.execute(
+            sa.select(deliveries.c.state, sa.func.count()).group_by(deliveries.c.state)
+        ).all()
     assert dict(states) == {"sent": 100}
     assert len(workspace.wp.posts) == 50 and len(workspace.fb.posts) == 50
     titles = sorted(p["title"] for p in workspace.wp.posts.values())
@@ -199,8 +204,11 @@ def test_two_dispatchers_post_each_delivery_exactly_once(workspace: Workspace, p
 
 def _attempt_window(loa: Loa, delivery_id: int) -> tuple[datetime, datetime]:
     with loa.store.read() as conn:
-        row = conn.execute(sa.select(deliveries.c.first_attempt_at, deliveries.c.sent_at)
-                           .where(deliveries.c.id == delivery_id)).one()
+        row = conn.execute(
+            sa.select(deliveries.c.first_attempt_at, deliveries.c.sent_at).where(
+                deliveries.c.id == delivery_id
+            )
+        ).one()
     return row.first_attempt_at, row.sent_at
 
 
@@ -217,7 +225,8 @@ def test_dependents_of_one_article_are_posted_side_by_side(workspace: Workspace)
 
 
 def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
-        workspace: Workspace) -> None:
+    workspace: Workspace,
+) -> None:
     loa = workspace.loa()
     workspace.wp.latency = 0.3
     plan = [ChannelPlan("website")]
@@ -243,10 +252,13 @@ def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
 
 def test_due_posts_do_not_wait_behind_a_platform_that_hangs(workspace: Workspace) -> None:
     loa = workspace.loa()
-    workspace.wp.latency = 0.8  # the website hangs (under its 1 s timeout); Facebook answers at once
+    workspace.wp.latency = (
+        0.8  # the website hangs (under its 1 s timeout); Facebook answers at once
+    )
     slow = loa.store.submit(parsed_article("Tin chờ trang web trả lời"), EDITOR).article
-    loa.store.approve(slow.id, ADMIN, datetime.now(UTC) - timedelta(seconds=5),
-                      [ChannelPlan("website")])
+    loa.store.approve(
+        slow.id, ADMIN, datetime.now(UTC) - timedelta(seconds=5), [ChannelPlan("website")]
+    )
     quick = []
     for i in range(5):
         art = loa.store.submit(parsed_article(f"Tin Facebook số {i}"), EDITOR).article
@@ -264,7 +276,8 @@ def test_due_posts_do_not_wait_behind_a_platform_that_hangs(workspace: Workspace
 
 @pytest.mark.parametrize("fault", ["timeout_after", "slow"])
 def test_a_post_whose_answer_never_came_is_found_not_sent_again(
-        workspace: Workspace, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
     """``timeout_after``: the post is created, the answer lost. ``slow``: the website creates the
     post 1.6 s after the request, when Loa has stopped waiting (1 s): a look at 0.1 s (the retry
     delay) would find nothing, so Loa looks only ``reconcile_after_seconds`` later."""
@@ -288,7 +301,8 @@ def test_a_post_whose_answer_never_came_is_found_not_sent_again(
 
 
 def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
-        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOA_SCHEDULE__LEASE_SECONDS", "1")  # renewed every third of it
     monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "0")
     monkeypatch.setenv("LOA_CHANNELS__WEBSITE__TIMEOUT_SECONDS", "5")
@@ -296,13 +310,16 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
     workspace.wp.inject("slow", path=r"/wp/v2/posts$", method="POST", seconds=2)
     art = loa.store.submit(parsed_article("Tin đăng lâu hơn thời hạn giữ"), EDITOR).article
     loa.store.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("website")])
-    busy, other = (Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier,
-                              owner=name) for name in ("worker-busy", "worker-other"))
+    busy, other = (
+        Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, owner=name)
+        for name in ("worker-busy", "worker-other")
+    )
     ticking = threading.Thread(target=busy.tick)
     try:
         ticking.start()
-        wait_for(lambda: loa.store.get(art.id).deliveries[0].lease_owner == "worker-busy",
-                 lambda: None)
+        wait_for(
+            lambda: loa.store.get(art.id).deliveries[0].lease_owner == "worker-busy", lambda: None
+        )
         while ticking.is_alive():  # another worker looks for abandoned leases all along
             other.tick()
             time.sleep(0.05)
@@ -318,7 +335,8 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
 
 
 def test_a_look_that_fails_keeps_the_doubt_so_the_next_attempt_looks_again(
-        workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOA_SCHEDULE__RETRY_BASE_SECONDS", "0.1")
     monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "0.2")
     loa = workspace.loa()
@@ -331,6 +349,9 @@ def test_a_look_that_fails_keeps_the_doubt_so_the_next_attempt_looks_again(
     assert len(creates) == 1
     looks = [r for r in workspace.wp.request_log if r[1] == "GET" and r[2].endswith("/posts")]
     assert len(looks) == 2  # the failed look, then the one that found the post
-    doubts = [(e["detail"]["kind"], e["detail"]["may_have_posted"])
-              for e in loa.store.audit_entries(art.id) if e["action"] == "delivery_retry"]
+    doubts = [
+        (e["detail"]["kind"], e["detail"]["may_have_posted"])
+        for e in loa.store.audit_entries(art.id)
+        if e["action"] == "delivery_retry"
+    ]
     assert doubts == [("transient", True), ("transient", True)]

@@ -27,9 +27,15 @@ def media() -> Iterator[MediaHost]:
 
 
 def text_article() -> ArticleView:
-    return ArticleView(id=1, title="Cải cách hành chính năm 2026", summary="Tóm tắt.",
-                       body_html="<p>Nội dung.</p>", body_text="Nội dung.", topic="a",
-                       topic_label="Cải cách thể chế")
+    return ArticleView(
+        id=1,
+        title="Cải cách hành chính năm 2026",
+        summary="Tóm tắt.",
+        body_html="<p>Nội dung.</p>",
+        body_text="Nội dung.",
+        topic="a",
+        topic_label="Cải cách thể chế",
+    )
 
 
 def test_page_followers_and_fans_are_read(sb: FacebookSandbox) -> None:
@@ -44,7 +50,8 @@ def test_a_retired_fan_count_is_unknown_not_zero(sb: FacebookSandbox) -> None:
 
 
 def test_default_image_is_off_by_default_and_turns_a_text_post_into_a_photo_post(
-        sb: FacebookSandbox, media: MediaHost) -> None:
+    sb: FacebookSandbox, media: MediaHost
+) -> None:
     plain = channel(sb).render(text_article(), {"website": WEBSITE})
     assert plain.payload["mode"] == "link" and plain.images == ()
     banner = f"{media.url}/media/banner.jpg"
@@ -55,4 +62,6 @@ def test_default_image_is_off_by_default_and_turns_a_text_post_into_a_photo_post
     assert WEBSITE in draft.text  # the link stays in the message
     receipt = ch.publish(draft, "k-1")
     assert len(sb.posts[receipt.remote_id]["media"]) == 1
-    assert [r["attached_media"] for r in sb.records["posts"]] == [sb.posts[receipt.remote_id]["media"]]
+    assert [r["attached_media"] for r in sb.records["posts"]] == [
+        sb.posts[receipt.remote_id]["media"]
+    ]

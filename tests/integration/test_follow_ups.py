@@ -50,6 +50,8 @@ def test_a_read_that_keeps_failing_is_given_up_and_the_post_stands(workspace: Wo
     for _ in range(MAX_ATTEMPTS):
         assert complete_follow_ups(loa) == 0
     by = {d.channel: d for d in loa.store.get(art_id).deliveries}
-    assert by["facebook"].state == "sent" and (by["facebook"].url or "").startswith("https://www.facebook.com/")
+    assert by["facebook"].state == "sent" and (by["facebook"].url or "").startswith(
+        "https://www.facebook.com/"
+    )
     assert complete_follow_ups(loa) == 0  # given up: not read again
     assert len([1 for _, m, _ in workspace.fb.request_log if m == "GET"]) == MAX_ATTEMPTS

@@ -19,13 +19,19 @@ T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def test_growth_is_first_and_last_count_of_the_period_with_the_previous_one_as_start(
-        store: Store) -> None:
+    store: Store,
+) -> None:
     eng = store.engine
-    record_follower_counts(eng, "facebook", {"followers_count": 1000, "fan_count": 900},
-                           T0 - timedelta(hours=2))  # the last day of September
+    record_follower_counts(
+        eng, "facebook", {"followers_count": 1000, "fan_count": 900}, T0 - timedelta(hours=2)
+    )  # the last day of September
     for day, count in ((1, 1010), (15, 1100), (31, 1200)):
-        record_follower_counts(eng, "facebook", {"followers_count": count, "fan_count": None},
-                               T0 + timedelta(days=day - 1, hours=1))
+        record_follower_counts(
+            eng,
+            "facebook",
+            {"followers_count": count, "fan_count": None},
+            T0 + timedelta(days=day - 1, hours=1),
+        )
     record_follower_counts(eng, "zalo", {"followers": 300}, T0 + timedelta(days=10))
     record_follower_counts(eng, "zalo", {"followers": 340}, T0 + timedelta(days=40))  # November
     got = {(g.channel, g.metric): g for g in follower_growth(eng, T0, T0 + timedelta(days=31))}
@@ -42,17 +48,30 @@ def test_growth_is_first_and_last_count_of_the_period_with_the_previous_one_as_s
 
 def _article(store: Store, title: str) -> int:
     with store.tx() as conn:
-        return int(conn.execute(articles.insert().values(
-            title=title, topic="a", state="published", submitted_at=T0,
-            content_hash=uuid.uuid4().hex, updated_at=T0, images=[], channels=[],
-        )).inserted_primary_key[0])
+        return int(
+            conn.execute(
+                articles.insert().values(
+                    title=title,
+                    topic="a",
+                    state="published",
+                    submitted_at=T0,
+                    content_hash=uuid.uuid4().hex,
+                    updated_at=T0,
+                    images=[],
+                    channels=[],
+                )
+            ).inserted_primary_key[0]
+        )
 
 
 def test_proposals_respect_the_quota_one_open_at_a_time_and_never_repeat_an_article(
-        store: Store) -> None:
+    store: Store,
+) -> None:
     b = Broadcasts(store)
-    items = [BroadcastCandidate(_article(store, f"Bài {i}"), f"z{i}", f"Bài {i}", T0, None)
-             for i in range(4)]
+    items = [
+        BroadcastCandidate(_article(store, f"Bài {i}"), f"z{i}", f"Bài {i}", T0, None)
+        for i in range(4)
+    ]
     first = b.propose("zalo", "each", "2026-10", 2, items[:2], 50, T0)
     assert first is not None and first.article_ids == (items[0].article_id, items[1].article_id)
     assert first.titles == ("Bài 0", "Bài 1") and first.recipients == 50
@@ -70,7 +89,9 @@ def test_proposals_respect_the_quota_one_open_at_a_time_and_never_repeat_an_arti
     assert b.decide(third.id, Actor("a"), approve=False, now=T0)
     assert b.used("zalo", "2026-10") == 1
     sent = b.sent_between(T0 - timedelta(days=1), T0 + timedelta(days=1))
-    assert [(x.id, x.message_id, x.moderation_state) for x in sent] == [(first.id, "m1", "reviewing")]
+    assert [(x.id, x.message_id, x.moderation_state) for x in sent] == [
+        (first.id, "m1", "reviewing")
+    ]
     entries = [e["action"] for e in store.audit_entries()]
     assert entries.count("broadcast_proposed") == 3 and "broadcast_sent" in entries
 
@@ -78,7 +99,10 @@ def test_proposals_respect_the_quota_one_open_at_a_time_and_never_repeat_an_arti
 def test_the_migrated_schema_matches_the_tables(store: Store) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    ours = [d for d in diff if any(n in repr(d) for n in
-                                   ("follower_samples", "broadcasts", "broadcast_articles"))]
+    ours = [
+        d
+        for d in diff
+        if any(n in repr(d) for n in ("follower_samples", "broadcasts", "broadcast_articles"))
+    ]
     assert ours == []
     assert sa.inspect(store.engine).has_table("broadcast_articles")

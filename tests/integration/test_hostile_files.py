@@ -86,8 +86,15 @@ def picture_server() -> Iterator[tuple[str, list[str]]]:
 
 
 def parse(path: Path, tmp_path: Path, limits: IngestLimits = CORPUS_LIMITS) -> ParsedArticle:
-    return parse_isolated(path, known_channels=("website", "facebook"), topics=default_topics(),
-                          limits=limits, now=datetime.now(UTC), tz=TZ, media_dir=tmp_path / "media")
+    return parse_isolated(
+        path,
+        known_channels=("website", "facebook"),
+        topics=default_topics(),
+        limits=limits,
+        now=datetime.now(UTC),
+        tz=TZ,
+        media_dir=tmp_path / "media",
+    )
 
 
 def outcome(case: Case, tmp_path: Path) -> tuple[str, object]:
@@ -111,7 +118,8 @@ def workspace(tmp_path: Path, db_url: str, poll: float = 30.0) -> Loa:
 
 
 def test_every_hostile_file_is_refused_with_a_reason_or_cleaned(
-        tmp_path: Path, picture_server: tuple[str, list[str]]) -> None:
+    tmp_path: Path, picture_server: tuple[str, list[str]]
+) -> None:
     url, hits = picture_server
     cases = build_corpus(tmp_path / "corpus", http_url=url)
     assert {c.item for c in cases} == set(range(1, 9))
@@ -119,8 +127,9 @@ def test_every_hostile_file_is_refused_with_a_reason_or_cleaned(
     for case in cases:
         got, result = outcome(case, tmp_path)
         if got != case.expect:
-            wrong.append(f"{case.name}: expected {case.expect}, got {got} "
-                         f"({getattr(result, 'reason', '')})")
+            wrong.append(
+                f"{case.name}: expected {case.expect}, got {got} ({getattr(result, 'reason', '')})"
+            )
             continue
         if isinstance(result, IngestRefusal):
             shown = result.reason + result.hint
@@ -134,8 +143,9 @@ def test_every_hostile_file_is_refused_with_a_reason_or_cleaned(
             case.check(result)
     assert not wrong, "\n".join(wrong)
     assert hits == []  # a linked picture was never fetched
-    assert SECRET not in "".join(p.read_text("utf-8", "replace") for p in
-                                 (tmp_path / "media").rglob("*") if p.is_file())
+    assert SECRET not in "".join(
+        p.read_text("utf-8", "replace") for p in (tmp_path / "media").rglob("*") if p.is_file()
+    )
 
 
 def test_inbox_goes_on_after_each_bad_file(tmp_path: Path, db_url: str) -> None:
@@ -166,7 +176,8 @@ def test_inbox_goes_on_after_each_bad_file(tmp_path: Path, db_url: str) -> None:
 
 
 def test_a_file_gone_before_parsing_is_a_generic_refusal_with_an_error_id_in_the_log(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     loa = workspace(tmp_path, f"sqlite:///{tmp_path / 'loa.db'}")
     poller = inbox_poller(loa)
     gone = loa.settings.path(loa.settings.queue.inbox) / "da-bi-chuyen-di.md"
@@ -221,36 +232,54 @@ def test_service_loop_never_stalls_while_pathological_files_are_ingested(tmp_pat
 
 
 def test_front_matter_subset_accepts_scalars_lists_and_nulls() -> None:
-    text = ("---\ntitle: 'Tiêu đề: có dấu hai chấm'\ntopic: dd\nchannels: [website, zalo]\n"
-            "summary:\nid: 7\nauthor: Phòng CCHC\n---\nThân bài.\n")
+    text = (
+        "---\ntitle: 'Tiêu đề: có dấu hai chấm'\ntopic: dd\nchannels: [website, zalo]\n"
+        "summary:\nid: 7\nauthor: Phòng CCHC\n---\nThân bài.\n"
+    )
     meta, body = split_front_matter(text, "bai.md", IngestLimits())
-    assert meta == {"title": "Tiêu đề: có dấu hai chấm", "topic": "dd",
-                    "channels": ["website", "zalo"], "summary": None, "id": "7"}
+    assert meta == {
+        "title": "Tiêu đề: có dấu hai chấm",
+        "topic": "dd",
+        "channels": ["website", "zalo"],
+        "summary": None,
+        "id": "7",
+    }
     assert body == "Thân bài.\n"
     assert split_front_matter("---\n\nKhông có dòng đóng.\n", "a.md", IngestLimits())[0] == {}
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("bai\x1b[2J.md", "bai\\x1b[2J.md"),
-    ("bai\u202emd.exe", "bai\\u202emd.exe"),
-    (os.fsdecode(b"bai-\xff.md"), "bai-\\xff.md"),
-    ("Bài viết.docx", "Bài viết.docx"),
-])
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("bai\x1b[2J.md", "bai\\x1b[2J.md"),
+        ("bai\u202emd.exe", "bai\\u202emd.exe"),
+        (os.fsdecode(b"bai-\xff.md"), "bai-\\xff.md"),
+        ("Bài viết.docx", "Bài viết.docx"),
+    ],
+)
 def test_file_names_are_shown_without_control_characters(raw: str, shown: str) -> None:
     assert printable_name(raw) == shown
 
 
-@pytest.mark.parametrize(("given", "safe"), [
-    ("../../etc/passwd", "passwd"), ("..", "bai-viet"), (".", "bai-viet"), (None, "bai-viet"),
-    ("a\x00b.md", "ab.md"), ("C:\\Users\\bai.docx", "bai.docx"),
-    ("x" * 300 + ".docx", "x" * 115 + ".docx"),
-])
+@pytest.mark.parametrize(
+    ("given", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..", "bai-viet"),
+        (".", "bai-viet"),
+        (None, "bai-viet"),
+        ("a\x00b.md", "ab.md"),
+        ("C:\\Users\\bai.docx", "bai.docx"),
+        ("x" * 300 + ".docx", "x" * 115 + ".docx"),
+    ],
+)
 def test_uploaded_file_names_are_made_safe(given: str | None, safe: str) -> None:
     assert upload_name(given) == safe
 
 
 def test_the_bot_answers_other_messages_while_an_upload_is_parsed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The real PTB application on the local Bot API: a pathological upload is parsed off the
     event loop, so ``/queue`` sent after it is answered first and the loop never stalls."""
     from bot.telegram.app import run_bot
@@ -262,11 +291,16 @@ def test_the_bot_answers_other_messages_while_an_upload_is_parsed(
     try:
         (tmp_path / "config.toml").write_text(
             CONFIG.format(db=f"sqlite:///{tmp_path / 'loa.db'}", poll=30)
-            + f'[telegram]\napi_url = "{tg.url}"\neditors = [{editor}]\nchat_id = -100\n', "utf-8")
+            + f'[telegram]\napi_url = "{tg.url}"\neditors = [{editor}]\nchat_id = -100\n',
+            "utf-8",
+        )
         monkeypatch.setenv("LOA_TELEGRAM__TOKEN", tg.TOKEN)
         loa = Loa(load_settings(tmp_path / "config.toml"))
-        heavy = next(c for c in build_corpus(tmp_path / "corpus")
-                     if c.expect == "processing_limits" and c.path.suffix == ".html")
+        heavy = next(
+            c
+            for c in build_corpus(tmp_path / "corpus")
+            if c.expect == "processing_limits" and c.path.suffix == ".html"
+        )
 
         def reply_containing(needle: str) -> int | None:
             return next((i for i, m in enumerate(tg.sent) if needle in m.get("text", "")), None)

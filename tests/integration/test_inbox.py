@@ -97,12 +97,18 @@ def test_move_rejected_writes_reason_in_vietnamese(tmp_path: Path) -> None:
     folder = tmp_path / "inbox" / "bai"
     folder.mkdir()
     (folder / "anh.png").write_bytes(b"x")
-    refusal = IngestRefusal("no_title", "Không tìm thấy tiêu đề trong “bai”.", "Hãy đặt tiêu đề ở dòng đầu.")
+    refusal = IngestRefusal(
+        "no_title", "Không tìm thấy tiêu đề trong “bai”.", "Hãy đặt tiêu đề ở dòng đầu."
+    )
     moved = p.move_rejected(folder, refusal, NOW)
     assert moved == tmp_path / "rejected" / "bai" and (moved / "anh.png").is_file()
     note = (tmp_path / "rejected" / "bai.loi.txt").read_text("utf-8")
-    for part in ("Tệp: bai", "01/06/2026 01:30", "Lỗi: Không tìm thấy tiêu đề",
-                 "Cách sửa: Hãy đặt tiêu đề ở dòng đầu."):
+    for part in (
+        "Tệp: bai",
+        "01/06/2026 01:30",
+        "Lỗi: Không tìm thấy tiêu đề",
+        "Cách sửa: Hãy đặt tiêu đề ở dòng đầu.",
+    ):
         assert part in note
     folder.mkdir()
     again = p.move_rejected(folder, refusal, NOW)

@@ -53,8 +53,9 @@ class Desk:
 
     def article(self, title: str) -> int:
         cover = make_cover(self.config.parent / f"bia-{len(title)}.jpg")
-        article_id = self.loa.store.submit(parsed_article(title, cover=cover),
-                                           Actor("ed", "cli")).article.id
+        article_id = self.loa.store.submit(
+            parsed_article(title, cover=cover), Actor("ed", "cli")
+        ).article.id
         approve_article(self.loa, article_id, Actor("admin", "cli"), now=True)
         return article_id
 
@@ -64,9 +65,11 @@ class Desk:
     def set_state(self, article_id: int, channel: str, state: str) -> None:
         """Put one delivery where a platform failure would leave it (arranging, not acting)."""
         with self.loa.store.engine.begin() as conn:
-            conn.execute(sa.update(deliveries).where(deliveries.c.article_id == article_id,
-                                                     deliveries.c.channel == channel)
-                         .values(state=state))
+            conn.execute(
+                sa.update(deliveries)
+                .where(deliveries.c.article_id == article_id, deliveries.c.channel == channel)
+                .values(state=state)
+            )
 
     def tick(self) -> None:
         dispatcher = self.loa.dispatcher()
@@ -90,9 +93,18 @@ class Desk:
         before = len(self.tg.sent)
         self.tg.send_user_message(ADMIN, text)
         # The bot's answer; an approval card (buttons) posted meanwhile is not one.
-        return wait_until(lambda: next((m["text"] for m in self.tg.sent[before:]
-                                        if m["chat"]["id"] == TelegramSandbox.CHAT_ID
-                                        and "text" in m and not m.get("markup")), None))
+        return wait_until(
+            lambda: next(
+                (
+                    m["text"]
+                    for m in self.tg.sent[before:]
+                    if m["chat"]["id"] == TelegramSandbox.CHAT_ID
+                    and "text" in m
+                    and not m.get("markup")
+                ),
+                None,
+            )
+        )
 
 
 @pytest.fixture
@@ -103,9 +115,10 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     for box in (fb, zalo, tg):
         box.start()
     config = tmp_path / "config.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [database]
-url = "sqlite:///{tmp_path / 'loa.db'}"
+url = "sqlite:///{tmp_path / "loa.db"}"
 
 [telegram]
 api_url = "{tg.url}"
@@ -114,7 +127,7 @@ chat_id = {tg.CHAT_ID}
 
 [channels.website]
 type = "handoff"
-folder = "{tmp_path / 'goi-bai'}"
+folder = "{tmp_path / "goi-bai"}"
 
 [channels.facebook]
 type = "facebook_page"
@@ -129,7 +142,9 @@ api_url = "{zalo.url}"
 oauth_url = "{zalo.url}"
 app_id = "{zalo.APP_ID}"
 after = "website"
-""", "utf-8")
+""",
+        "utf-8",
+    )
     monkeypatch.setenv("LOA_TELEGRAM__TOKEN", tg.TOKEN)
     monkeypatch.setenv("LOA_CHANNELS__FACEBOOK__PAGE_TOKEN", fb.PAGE_TOKEN)
     monkeypatch.setenv("LOA_CHANNELS__ZALO__APP_SECRET", zalo.APP_SECRET)
@@ -159,8 +174,9 @@ def test_the_hand_off_guide_tells_a_command_that_records_the_url(desk: Desk, sur
     (guide,) = (desk.config.parent / "goi-bai").glob("*/HUONG-DAN.txt")
     where = "trên máy chủ: " if surface == "cli" else "trong nhóm Telegram: "
     (line,) = [x.split(where, 1)[1] for x in guide.read_text("utf-8").splitlines() if where in x]
-    assert line == instruction("confirm", article_id, "website", url=URL_PLACEHOLDER,
-                               surface=surface)  # type: ignore[arg-type]
+    assert line == instruction(
+        "confirm", article_id, "website", url=URL_PLACEHOLDER, surface=surface
+    )  # type: ignore[arg-type]
     url = f"https://songoaivu.example.gov.vn/tin-tuc/bai-{article_id}"
     answer = desk.run(line.replace(URL_PLACEHOLDER, url), surface)
     website = next(d for d in desk.loa.store.get(article_id).deliveries if d.channel == "website")
@@ -185,11 +201,17 @@ def test_each_delivery_instruction_acts_on_the_delivery_it_names(desk: Desk, sur
     desk.set_state(article_id, "zalo", "in_doubt")
     answer = desk.run(instruction("confirm", article_id, surface=surface), surface)  # type: ignore[arg-type]
     assert "Hãy ghi rõ kênh" in answer, answer
-    assert desk.states(article_id) == {"website": "sent", "facebook": "in_doubt", "zalo": "in_doubt"}
+    assert desk.states(article_id) == {
+        "website": "sent",
+        "facebook": "in_doubt",
+        "zalo": "in_doubt",
+    }
     prefix = "loa confirm" if surface == "cli" else "/confirm"
     choices = re.findall(rf"{re.escape(prefix)} {article_id} [a-z]+", answer)
-    assert choices == [instruction("confirm", article_id, ch, surface=surface)  # type: ignore[arg-type]
-                       for ch in ("facebook", "zalo")]
+    assert choices == [
+        instruction("confirm", article_id, ch, surface=surface)  # type: ignore[arg-type]
+        for ch in ("facebook", "zalo")
+    ]
     desk.run(choices[1], surface)
     assert desk.states(article_id) == {"website": "sent", "facebook": "in_doubt", "zalo": "sent"}
 
@@ -199,16 +221,18 @@ def test_each_delivery_instruction_acts_on_the_delivery_it_names(desk: Desk, sur
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-def test_an_instruction_that_does_not_fit_says_why_and_changes_nothing(desk: Desk,
-                                                                      surface: str) -> None:
+def test_an_instruction_that_does_not_fit_says_why_and_changes_nothing(
+    desk: Desk, surface: str
+) -> None:
     article_id = desk.article("Bài chưa đăng, không có gì để thử lại")
     before = desk.states(article_id)
     answer = desk.run(instruction("retry", article_id, "facebook", surface=surface), surface)  # type: ignore[arg-type]
     assert "không cần đăng lại" in answer
     answer = desk.run(instruction("retry", article_id, "tiktok", surface=surface), surface)  # type: ignore[arg-type]
     assert "không có lượt đăng lên kênh “tiktok”" in answer
-    answer = desk.run(instruction("confirm", article_id, "website", url="ftp://x",
-                                  surface=surface), surface)  # type: ignore[arg-type]
+    answer = desk.run(
+        instruction("confirm", article_id, "website", url="ftp://x", surface=surface), surface
+    )  # type: ignore[arg-type]
     assert "https://" in answer
     assert desk.states(article_id) == before
 
@@ -229,15 +253,21 @@ def test_channel_and_article_instructions_act_on_what_they_name(desk: Desk, surf
 def commands_in(text: str) -> list[tuple[str, str]]:
     """Every (surface, command) an alert tells a person to type."""
     found = [("cli", c) for c in re.findall(r"`(loa [^`]+)`", text)]
-    found += [("telegram", c.rstrip(".")) for c in re.findall(
-        r"(?:^|[\s(])(/[a-z]+(?: (?!hoặc)[A-Za-z0-9_:/.-]+)*)", text)]
+    found += [
+        ("telegram", c.rstrip("."))
+        for c in re.findall(r"(?:^|[\s(])(/[a-z]+(?: (?!hoặc)[A-Za-z0-9_:/.-]+)*)", text)
+    ]
     return found
 
 
 def _website_sent(desk: Desk, article_id: int) -> None:
     desk.tick()  # the hand-off package is made; the website post waits for its URL
-    desk.run(instruction("confirm", article_id, "website", url="https://example.gov.vn/bai",
-                         surface="cli"), "cli")
+    desk.run(
+        instruction(
+            "confirm", article_id, "website", url="https://example.gov.vn/bai", surface="cli"
+        ),
+        "cli",
+    )
     assert desk.states(article_id)["website"] == "sent"
 
 
@@ -257,7 +287,8 @@ def test_every_command_a_failed_post_alert_tells_acts_on_that_delivery(desk: Des
 
 
 def test_every_command_an_in_doubt_alert_tells_acts_on_that_delivery(
-        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOA_SCHEDULE__RETRY_BASE_SECONDS", "0.1")
     monkeypatch.setenv("LOA_SCHEDULE__RECONCILE_AFTER_SECONDS", "0.2")
     quick = Loa(load_settings(desk.config))
@@ -308,7 +339,10 @@ def test_every_command_an_auth_alert_tells_exists_and_resume_resumes(desk: Desk)
 
 
 def test_either_joins_both_forms_and_connect_has_no_chat_form() -> None:
-    assert either("retry", 12, "facebook") == "`loa retry 12 facebook` (trong Telegram: /retry 12 facebook)"
+    assert (
+        either("retry", 12, "facebook")
+        == "`loa retry 12 facebook` (trong Telegram: /retry 12 facebook)"
+    )
     assert either("connect", channel="zalo") == "`loa channels connect zalo`"
     with pytest.raises(ValueError):
         instruction("connect", channel="zalo", surface="telegram")
@@ -325,8 +359,14 @@ def test_every_command_the_chat_help_names_exists() -> None:
 # ----- configurations printed for a person to copy ------------------------------------------------
 def test_what_loa_sandbox_prints_is_a_working_configuration(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    proc = subprocess.Popen([str(LOA), "sandbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [str(LOA), "sandbox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         assert proc.stdout is not None
         lines: list[str] = []
@@ -342,8 +382,13 @@ def test_what_loa_sandbox_prints_is_a_working_configuration(tmp_path: Path) -> N
         settings = load_settings(tmp_path / "config.toml")
         assert sorted(settings.parsed_channels) == ["facebook", "website", "zalo"]
         assert settings.telegram.chat_id == TelegramSandbox.CHAT_ID and settings.secret_key
-        res = subprocess.run([str(LOA), "-c", str(tmp_path / "config.toml"), "check"],
-                             capture_output=True, text=True, env=env, timeout=60)
+        res = subprocess.run(
+            [str(LOA), "-c", str(tmp_path / "config.toml"), "check"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stdout + res.stderr
         assert all(f"✓ {name}" in res.stdout for name in ("website", "facebook", "zalo"))
     finally:
@@ -357,8 +402,13 @@ def test_what_loa_sandbox_prints_is_a_working_configuration(tmp_path: Path) -> N
 
 def test_what_loa_init_writes_loads_as_a_configuration(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    res = subprocess.run([str(LOA), "init", str(tmp_path / "ws")], capture_output=True, text=True,
-                         env=env, timeout=60)
+    res = subprocess.run(
+        [str(LOA), "init", str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     for line in res.stdout.splitlines():
         if line.startswith("đã tạo "):

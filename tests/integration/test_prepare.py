@@ -36,11 +36,17 @@ ADMIN = Actor("quan-tri", "cli")
 LOA = Path(sys.executable).parent / "loa"
 
 
-def _approve(loa: Loa, ws: Workspace, title: str, *, topic: str = "a",
-             in_minutes: float = 60) -> int:
-    art = loa.store.submit(parsed_article(title, topic=topic, cover=ws.cover(f"{topic}.jpg")), EDITOR)
-    when = (datetime.now(UTC) + timedelta(minutes=in_minutes)).astimezone(
-        loa.settings.schedule.tz).strftime("%Y-%m-%d %H:%M")
+def _approve(
+    loa: Loa, ws: Workspace, title: str, *, topic: str = "a", in_minutes: float = 60
+) -> int:
+    art = loa.store.submit(
+        parsed_article(title, topic=topic, cover=ws.cover(f"{topic}.jpg")), EDITOR
+    )
+    when = (
+        (datetime.now(UTC) + timedelta(minutes=in_minutes))
+        .astimezone(loa.settings.schedule.tz)
+        .strftime("%Y-%m-%d %H:%M")
+    )
     approve_article(loa, art.article.id, ADMIN, at=when)
     return art.article.id
 
@@ -54,11 +60,14 @@ def _make_due(loa: Loa, article_id: int) -> None:
 
     now = datetime.now(UTC)  # the slot comes, as the passing of time would bring it
     with loa.store.tx() as conn:
-        conn.execute(deliveries.update().where(deliveries.c.article_id == article_id)
-                     .values(due_at=now))
-        conn.execute(deliveries.update().where(deliveries.c.article_id == article_id,
-                                               deliveries.c.after_channel.is_(None))
-                     .values(next_attempt_at=now))
+        conn.execute(
+            deliveries.update().where(deliveries.c.article_id == article_id).values(due_at=now)
+        )
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.article_id == article_id, deliveries.c.after_channel.is_(None))
+            .values(next_attempt_at=now)
+        )
 
 
 def _tick(loa: Loa) -> int:
@@ -71,10 +80,16 @@ def _tick(loa: Loa) -> int:
 
 # ----- metering ------------------------------------------------------------------------------------
 def test_call_kind_keeps_method_and_path_without_ids_tokens_or_query() -> None:
-    assert metering.call_kind("post", "https://x.vn/wp-json/wp/v2/posts/123?context=edit") == \
-        "POST /wp-json/wp/v2/posts/{id}"
-    assert metering.call_kind("GET", "https://graph.facebook.com/v25.0/1234_5678") == "GET /v25.0/{id}"
-    kind = metering.call_kind("POST", "https://api.telegram.org/bot123456:AAHsecretsecretsecret/sendMessage")
+    assert (
+        metering.call_kind("post", "https://x.vn/wp-json/wp/v2/posts/123?context=edit")
+        == "POST /wp-json/wp/v2/posts/{id}"
+    )
+    assert (
+        metering.call_kind("GET", "https://graph.facebook.com/v25.0/1234_5678") == "GET /v25.0/{id}"
+    )
+    kind = metering.call_kind(
+        "POST", "https://api.telegram.org/bot123456:AAHsecretsecretsecret/sendMessage"
+    )
     assert "secret" not in kind and kind == "POST /{id}/sendMessage"
 
 
@@ -107,10 +122,28 @@ def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
     assert [(r.article_id, r.channel) for r in rows] == [(art.id, "website"), (art.id, "facebook")]
     assert to_prepare(store, [art.id + 1]) == []
 
-    record_preparation(store, art.id, "website", revision=1, fingerprint="f1", due_at=due,
-                       data={}, error="Trang web từ chối tạo chuyên mục.", calls={"POST /x": 1})
-    prep = record_preparation(store, art.id, "website", revision=1, fingerprint="f1", due_at=due,
-                              data={"terms": {"categories:A": 5}}, error=None, calls={"GET /x": 2})
+    record_preparation(
+        store,
+        art.id,
+        "website",
+        revision=1,
+        fingerprint="f1",
+        due_at=due,
+        data={},
+        error="Trang web từ chối tạo chuyên mục.",
+        calls={"POST /x": 1},
+    )
+    prep = record_preparation(
+        store,
+        art.id,
+        "website",
+        revision=1,
+        fingerprint="f1",
+        due_at=due,
+        data={"terms": {"categories:A": 5}},
+        error=None,
+        calls={"GET /x": 2},
+    )
     assert prep.ready
     (stored,) = preparations_of(store, art.id).values()
     assert stored.ready and stored.data == {"terms": {"categories:A": 5}} and stored.error is None
@@ -122,20 +155,27 @@ def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
     assert facts_of(store, "facebook") == {}
 
     d = store.get(art.id).deliveries[0]
-    add_delivery_calls(store, {d.id: {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2}})
+    add_delivery_calls(
+        store, {d.id: {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2}}
+    )
     add_delivery_calls(store, {d.id: {"POST /wp-json/wp/v2/posts": 1}, d.id + 1: {}})
     assert calls_of_article(store, art.id) == {
-        d.id: {"GET /wp-json/wp/v2/tags": 2, "POST /wp-json/wp/v2/posts": 2}}
+        d.id: {"GET /wp-json/wp/v2/tags": 2, "POST /wp-json/wp/v2/posts": 2}
+    }
 
 
 # ----- preparing -----------------------------------------------------------------------------------
 def test_approval_prepares_and_a_restarted_service_posts_with_no_term_lookups(
-        workspace: Workspace) -> None:
+    workspace: Workspace,
+) -> None:
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Sở Ngoại vụ chuẩn bị trước giờ đăng", topic="b")
     preps = preparations_of(loa.store, art_id)
     assert {n: p.state for n, p in preps.items()} == {
-        "website": "ready", "facebook": "ready", "zalo": "ready"}
+        "website": "ready",
+        "facebook": "ready",
+        "zalo": "ready",
+    }
     terms = preps["website"].data["terms"]
     assert set(facts_of(loa.store, "website")) == set(terms)
     assert {t["id"] for t in workspace.wp.terms.values()} >= set(terms.values())
@@ -180,9 +220,12 @@ def test_a_term_deleted_on_the_site_is_replaced_before_the_slot(workspace: Works
 
 
 def test_a_refused_term_alerts_admins_before_the_slot_and_shows_on_the_card(
-        workspace: Workspace) -> None:
+    workspace: Workspace,
+) -> None:
     loa = workspace.loa()
-    workspace.wp.inject("rest:403:rest_cannot_create", path=r".*/categories$", method="POST", count=5)
+    workspace.wp.inject(
+        "rest:403:rest_cannot_create", path=r".*/categories$", method="POST", count=5
+    )
     art_id = _approve(loa, workspace, "Bài không tạo được chuyên mục", topic="d")
     prep = preparations_of(loa.store, art_id)["website"]
     assert not prep.ready and "quyền" in (prep.error or "")
@@ -200,7 +243,8 @@ def test_a_refused_term_alerts_admins_before_the_slot_and_shows_on_the_card(
 
 def test_media_ahead_uploads_images_before_the_slot_and_not_again(workspace: Workspace) -> None:
     text = workspace.config.read_text("utf-8").replace(
-        'type = "wordpress"\n', 'type = "wordpress"\nprepare_media_ahead = true\n')
+        'type = "wordpress"\n', 'type = "wordpress"\nprepare_media_ahead = true\n'
+    )
     workspace.config.write_text(text, "utf-8")
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Bài tải ảnh trước", topic="e")
@@ -218,14 +262,16 @@ def test_media_ahead_uploads_images_before_the_slot_and_not_again(workspace: Wor
 
 
 def test_zalo_token_is_refreshed_only_when_it_would_expire_near_the_slot(
-        workspace: Workspace) -> None:
+    workspace: Workspace,
+) -> None:
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Bài Zalo cần mã còn hạn", topic="g", in_minutes=30)
     zalo = loa.channel("zalo")
     first = zalo.store.load()  # type: ignore[attr-defined]
     assert first.get("access_token")  # the first refresh happened at approval, not at the slot
     assert "Đã làm mới mã truy cập Zalo" in " ".join(
-        preparations_of(loa.store, art_id)["zalo"].data["notes"])
+        preparations_of(loa.store, art_id)["zalo"].data["notes"]
+    )
 
     prepare_unsent(loa)  # still valid well past the slot: no call
     assert zalo.store.load()["access_token"] == first["access_token"]  # type: ignore[attr-defined]
@@ -253,18 +299,26 @@ def test_loa_show_prints_preparations_and_calls_per_delivery(workspace: Workspac
     website = next(d for d in loa.store.get(art_id).deliveries if d.channel == "website")
     add_delivery_calls(loa.store, {website.id: {"POST /wp-json/wp/v2/posts": 1}})
     env = dict(os.environ)
-    res = subprocess.run([str(LOA), "-c", str(workspace.config), "show", str(art_id)],
-                         capture_output=True, text=True, env=env, timeout=60)
+    res = subprocess.run(
+        [str(LOA), "-c", str(workspace.config), "show", str(art_id)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
     assert "lượt gọi nền tảng: 1 (POST /wp-json/wp/v2/posts ×1)" in res.stdout
     assert "chuẩn bị website" in res.stdout and "sẵn sàng" in res.stdout
-    res = subprocess.run([str(LOA), "-c", str(workspace.config), "show", str(art_id), "--json"],
-                         capture_output=True, text=True, env=env, timeout=60)
+    res = subprocess.run(
+        [str(LOA), "-c", str(workspace.config), "show", str(art_id), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     (shown,) = json.loads(res.stdout)
     assert shown["calls"] == {str(website.id): {"POST /wp-json/wp/v2/posts": 1}}
     assert shown["preparations"]["website"]["state"] == "ready"
-
-
 
 
 def test_calls_per_delivery_are_recorded_by_the_dispatcher(workspace: Workspace) -> None:

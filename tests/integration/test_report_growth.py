@@ -34,13 +34,20 @@ SERIF_BOLD = Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf
 def seed(store: Store) -> dict[str, int]:
     eng = store.engine
     # October: samples every 10 days; the Page gains 150 followers, the OA 40
-    record_follower_counts(eng, "facebook", {"followers_count": 5000, "fan_count": 4800},
-                           datetime(2026, 9, 30, 10, tzinfo=UTC))
+    record_follower_counts(
+        eng,
+        "facebook",
+        {"followers_count": 5000, "fan_count": 4800},
+        datetime(2026, 9, 30, 10, tzinfo=UTC),
+    )
     for i, day in enumerate((1, 11, 21, 31)):
         at = datetime(2026, 10, day, 2, tzinfo=UTC)
-        record_follower_counts(eng, "facebook", {"followers_count": 5000 + 50 * i,
-                                                 "fan_count": None}, at)
-        record_follower_counts(eng, "zalo", {"followers": 1200 + 10 * i + (10 if i == 3 else 0)}, at)
+        record_follower_counts(
+            eng, "facebook", {"followers_count": 5000 + 50 * i, "fan_count": None}, at
+        )
+        record_follower_counts(
+            eng, "zalo", {"followers": 1200 + 10 * i + (10 if i == 3 else 0)}, at
+        )
     with store.tx() as conn:
         s = Seeder(conn)
         a1, a2 = s.article("a"), s.article("b")
@@ -49,9 +56,18 @@ def seed(store: Store) -> dict[str, int]:
         s.samples(d1, "views", (datetime(2026, 10, 7, tzinfo=UTC), 321))
     b = Broadcasts(store)
     sent_at = datetime(2026, 10, 9, 2, tzinfo=UTC)
-    p = b.propose("zalo", "digest", "2026-10", 4,
-                  [BroadcastCandidate(a2, "z2", "Bài 2", sent_at, None),
-                   BroadcastCandidate(a1, "z1", "Bài 1", sent_at, 321)], 1220, sent_at)
+    p = b.propose(
+        "zalo",
+        "digest",
+        "2026-10",
+        4,
+        [
+            BroadcastCandidate(a2, "z2", "Bài 2", sent_at, None),
+            BroadcastCandidate(a1, "z1", "Bài 1", sent_at, 321),
+        ],
+        1220,
+        sent_at,
+    )
     assert p is not None
     assert b.decide(p.id, Actor("tg:1", "telegram"), approve=True, now=sent_at)
     assert b.begin_send(p.id, sent_at)
@@ -59,7 +75,9 @@ def seed(store: Store) -> dict[str, int]:
     return {"a1": a1, "a2": a2, "broadcast": p.id}
 
 
-def test_followers_and_broadcasts_feed_the_reports_table_and_chart(store: Store, tmp_path: Path) -> None:
+def test_followers_and_broadcasts_feed_the_reports_table_and_chart(
+    store: Store, tmp_path: Path
+) -> None:
     ids = seed(store)
     k = compute_kpis(store.engine, parse_period("2026-10"), now=NOW)
     growth = {(g.channel, g.metric): g for g in k.followers}
@@ -70,21 +88,34 @@ def test_followers_and_broadcasts_feed_the_reports_table_and_chart(store: Store,
     zalo = growth[("zalo", "followers")]
     assert (zalo.start, zalo.end, zalo.growth, zalo.label) == (1200, 1240, 40, "Người quan tâm OA")
     (sent,) = k.broadcasts
-    assert (sent.broadcast_id, sent.recipients, sent.moderation_state) == (ids["broadcast"], 1220,
-                                                                           "reviewing")
+    assert (sent.broadcast_id, sent.recipients, sent.moderation_state) == (
+        ids["broadcast"],
+        1220,
+        "reviewing",
+    )
     assert sorted(sent.article_ids) == sorted([ids["a1"], ids["a2"]])
     assert k.as_json()["followers"][0]["metric"] in ("fan_count", "followers_count", "followers")
 
     doc = Document(str(write_docx(k, tmp_path / "bc.docx", agency=ReportAgency())))
     tables = [[[c.text for c in r.cells] for r in t.rows] for t in doc.tables]
-    growth_table = next(t for t in tables if t[0][:3] == ["Kênh", "Chỉ số", "Tên chỉ số (API)"]
-                        and "Đầu kỳ" in t[0])
-    assert ["Facebook", "Người theo dõi Trang", "followers_count", "5.000", "5.150", "+150"] in growth_table
+    growth_table = next(
+        t for t in tables if t[0][:3] == ["Kênh", "Chỉ số", "Tên chỉ số (API)"] and "Đầu kỳ" in t[0]
+    )
+    assert [
+        "Facebook",
+        "Người theo dõi Trang",
+        "followers_count",
+        "5.000",
+        "5.150",
+        "+150",
+    ] in growth_table
     assert ["Zalo", "Người quan tâm OA", "followers", "1.200", "1.240", "+40"] in growth_table
     broadcasts = next(t for t in tables if t[0][0] == "Thời điểm gửi")
     assert broadcasts[1][1:] == ["Zalo", "2", "1.220", "Đã gửi"]
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "Đã gửi 1 tin truyền thông Zalo tới người theo dõi (khoảng 1.220 lượt người nhận)." in text
+    assert (
+        "Đã gửi 1 tin truyền thông Zalo tới người theo dõi (khoảng 1.220 lượt người nhận)." in text
+    )
     assert len(doc.inline_shapes) == 3  # posts, reach, followers
     wb = load_workbook(write_xlsx(k, tmp_path / "bc.xlsx"))
     rows = [[c.value for c in r] for r in wb["Người theo dõi"].iter_rows()]
@@ -103,7 +134,8 @@ def test_a_period_without_samples_says_so(store: Store, tmp_path: Path) -> None:
 
 
 def test_national_title_stands_on_one_line_in_the_widened_right_column(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     k = compute_kpis(store.engine, parse_period("2026-10"), now=NOW)
     doc = Document(str(write_docx(k, tmp_path / "bc.docx", agency=ReportAgency())))
     header = doc.tables[0]

@@ -32,8 +32,12 @@ def _mode(path: Path) -> int:
 
 def _raw_row(engine: sa.Engine, channel: str) -> dict[str, object]:
     with engine.connect() as conn:
-        return dict(conn.execute(sa.select(channel_state.c.credentials)
-                                 .where(channel_state.c.channel == channel)).scalar_one() or {})
+        return dict(
+            conn.execute(
+                sa.select(channel_state.c.credentials).where(channel_state.c.channel == channel)
+            ).scalar_one()
+            or {}
+        )
 
 
 def test_database_files_are_private_and_hold_no_token_in_clear(workspace: Workspace) -> None:
@@ -70,16 +74,22 @@ def test_a_plaintext_row_of_an_older_version_is_read_then_encrypted(db_url: str)
     engine = open_database(db_url)
     try:
         with engine.begin() as conn:  # what an older Loa wrote
-            conn.execute(channel_state.insert().values(
-                channel="zalo", credentials={"refresh_token": "old-plain-refresh-token"},
-                updated_at=sa.func.now()))
+            conn.execute(
+                channel_state.insert().values(
+                    channel="zalo",
+                    credentials={"refresh_token": "old-plain-refresh-token"},
+                    updated_at=sa.func.now(),
+                )
+            )
         store = DbTokenStore(engine, "zalo")
         assert store.load() == {"refresh_token": "old-plain-refresh-token"}
         store.save({"access_token": "new-access-token-1"})
         raw = _raw_row(engine, "zalo")
         assert is_encrypted(raw) and "old-plain-refresh-token" not in str(raw)
-        assert store.load() == {"refresh_token": "old-plain-refresh-token",
-                                "access_token": "new-access-token-1"}
+        assert store.load() == {
+            "refresh_token": "old-plain-refresh-token",
+            "access_token": "new-access-token-1",
+        }
     finally:
         engine.dispose()
 
@@ -89,25 +99,33 @@ def test_rotation_reencrypts_every_row_with_the_new_key(db_url: str, secret_key:
     try:
         DbTokenStore(engine, "zalo").save({"refresh_token": "refresh-under-old-key"})
         with engine.begin() as conn:
-            conn.execute(channel_state.insert().values(
-                channel="facebook", credentials={"page_token": "plain-page-token"},
-                updated_at=sa.func.now()))
+            conn.execute(
+                channel_state.insert().values(
+                    channel="facebook",
+                    credentials={"page_token": "plain-page-token"},
+                    updated_at=sa.func.now(),
+                )
+            )
         new = generate_key()
         both = CredentialCipher(f"{new},{secret_key}")
         assert sorted(reseal_credentials(engine, both)) == ["facebook", "zalo"]
         assert reseal_credentials(engine, both) == []  # nothing left to do
         only_new = CredentialCipher(new)
         assert DbTokenStore(engine, "zalo", only_new).load() == {
-            "refresh_token": "refresh-under-old-key"}
-        assert DbTokenStore(engine, "facebook", only_new).load() == {"page_token": "plain-page-token"}
+            "refresh_token": "refresh-under-old-key"
+        }
+        assert DbTokenStore(engine, "facebook", only_new).load() == {
+            "page_token": "plain-page-token"
+        }
         with pytest.raises(SecretKeyError, match="không mở được"):
             DbTokenStore(engine, "zalo", CredentialCipher(secret_key)).load()
     finally:
         engine.dispose()
 
 
-def test_without_a_key_nothing_is_stored_in_clear(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_key_nothing_is_stored_in_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("LOA_SECRET_KEY")
     engine = open_database(f"sqlite:///{tmp_path / 'loa.db'}")
     try:
@@ -127,8 +145,12 @@ def test_a_malformed_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_tokens_handled_by_the_store_are_remembered_for_the_log_mask(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path / 'loa.db'}")
     try:
-        DbTokenStore(engine, "zalo").save({"access_token": "remember-me-access-token",
-                                           "access_expires_at": "2026-12-01T00:00:00+00:00"})
+        DbTokenStore(engine, "zalo").save(
+            {
+                "access_token": "remember-me-access-token",
+                "access_expires_at": "2026-12-01T00:00:00+00:00",
+            }
+        )
         assert "remember-me-access-token" in handled_secret_values()
         assert "2026-12-01T00:00:00+00:00" not in handled_secret_values()
     finally:
@@ -138,13 +160,15 @@ def test_tokens_handled_by_the_store_are_remembered_for_the_log_mask(tmp_path: P
 # ----- the key through the command line ---------------------------------------------------------
 def _loa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOA_")}
-    return subprocess.run([str(LOA), *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=60)
+    return subprocess.run(
+        [str(LOA), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
 
 
 def _env_key(env_file: Path) -> str:
-    (line,) = [x for x in env_file.read_text("utf-8").splitlines()
-               if x.startswith("LOA_SECRET_KEY=")]
+    (line,) = [
+        x for x in env_file.read_text("utf-8").splitlines() if x.startswith("LOA_SECRET_KEY=")
+    ]
     return line.split("=", 1)[1]
 
 
@@ -170,7 +194,8 @@ def test_init_writes_a_private_env_with_a_key_and_keeps_an_existing_one(tmp_path
 
 
 def test_check_says_when_the_key_is_missing_or_wrong_and_rotate_moves_to_the_new_key(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     ws = tmp_path / "ws"
     assert _loa("init", str(ws), cwd=tmp_path).returncode == 0
     cfg = str(ws / "config.toml")
@@ -197,5 +222,6 @@ def test_check_says_when_the_key_is_missing_or_wrong_and_rotate_moves_to_the_new
     assert res.returncode == 0, res.stderr
     assert "zalo" in res.stdout
     assert DbTokenStore(db, "zalo", CredentialCipher(new)).load() == {
-        "refresh_token": "stored-refresh-token"}
+        "refresh_token": "stored-refresh-token"
+    }
     db.dispose()

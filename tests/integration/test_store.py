@@ -46,8 +46,9 @@ def test_submit_duplicate_and_revision(store: Store) -> None:
     again = store.submit(parsed_article("Tin CCHC", external_id="doc-1", body="Bản đầu."), EDITOR)
     assert again.outcome == "duplicate" and again.article.id == first.article.id
 
-    revised = store.submit(parsed_article("Tin CCHC (sửa)", external_id="doc-1", body="Bản sửa."),
-                           EDITOR)
+    revised = store.submit(
+        parsed_article("Tin CCHC (sửa)", external_id="doc-1", body="Bản sửa."), EDITOR
+    )
     assert revised.outcome == "revised"
     assert revised.article.id == first.article.id and revised.article.revision == 2
     assert revised.article.title == "Tin CCHC (sửa)"
@@ -108,16 +109,28 @@ def test_illegal_transitions_are_one_vietnamese_line(store: Store) -> None:
 
 
 def test_every_state_change_writes_an_audit_row(store: Store) -> None:
-    art = store.submit(parsed_article("Bài có nhật ký", external_id="x-1", body="A"), EDITOR).article
+    art = store.submit(
+        parsed_article("Bài có nhật ký", external_id="x-1", body="A"), EDITOR
+    ).article
     store.submit(parsed_article("Bài có nhật ký", external_id="x-1", body="B"), EDITOR)
     store.change_topic(art.id, "b", ADMIN)
     store.approve(art.id, ADMIN, _now() - timedelta(seconds=1), PLAN)
     store.withdraw(art.id, ADMIN)
     entries = store.audit_entries(art.id)
     assert [e["action"] for e in entries] == [
-        "submitted", "revised", "topic_changed", "approved", "withdrawn"]
-    assert [e["actor"] for e in entries] == ["bien-tap", "bien-tap", "quan-tri", "quan-tri",
-                                             "quan-tri"]
+        "submitted",
+        "revised",
+        "topic_changed",
+        "approved",
+        "withdrawn",
+    ]
+    assert [e["actor"] for e in entries] == [
+        "bien-tap",
+        "bien-tap",
+        "quan-tri",
+        "quan-tri",
+        "quan-tri",
+    ]
     assert entries[3]["detail"]["channels"] == ["facebook", "website"]
     assert all(d.state == "cancelled" for d in store.get(art.id).deliveries)
     assert store.get(art.id).state == "withdrawn"
@@ -131,9 +144,19 @@ def test_claim_leases_once_and_sent_releases_dependents(store: Store) -> None:
     assert site.state == "in_flight" and site.lease_owner == "w1" and site.attempts == 1
     assert store.claim_due("w2", _now(), limit=10, lease_seconds=60) == []
 
-    assert store.record_sent(site.id, "w2", remote_id="9", url="https://x/9") is None  # not its lease
-    assert store.record_sent(site.id, "w1", remote_id="7", url="https://site/bai-7",
-                             receipt={"media": {"a.jpg": "https://site/a.jpg"}}) == 1  # facebook
+    assert (
+        store.record_sent(site.id, "w2", remote_id="9", url="https://x/9") is None
+    )  # not its lease
+    assert (
+        store.record_sent(
+            site.id,
+            "w1",
+            remote_id="7",
+            url="https://site/bai-7",
+            receipt={"media": {"a.jpg": "https://site/a.jpg"}},
+        )
+        == 1
+    )  # facebook
     art, receipts, links = store.draft_inputs(art_id)
     assert links == {"website": "https://site/bai-7"}
     assert receipts["website"]["media"] == {"a.jpg": "https://site/a.jpg"}
@@ -153,8 +176,9 @@ def test_failure_settles_partial_and_retry_reopens(store: Store) -> None:
     (site,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
     store.record_sent(site.id, "w", remote_id="1", url="https://site/1")
     (fb,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
-    assert store.record_failure(fb.id, "w", state="failed", error="Facebook từ chối bài.",
-                                kind="rejected")
+    assert store.record_failure(
+        fb.id, "w", state="failed", error="Facebook từ chối bài.", kind="rejected"
+    )
     art = store.get(art_id)
     assert art.state == "partial"
     assert store.delivery(fb.id).last_error == "Facebook từ chối bài."
@@ -186,8 +210,15 @@ def test_expired_leases_become_in_doubt_and_are_reconciled(store: Store) -> None
     later += timedelta(seconds=20)
     (again,) = store.claim_in_doubt("w2", later, lease_seconds=30)
     assert again.id == d.id and again.attempts == 2  # a look counts, so endless failed looks stop
-    store.record_failure(d.id, "w2", state="in_doubt", error="?", kind="cannot_tell",
-                         keep_attempts=True, may_have_posted=True)
+    store.record_failure(
+        d.id,
+        "w2",
+        state="in_doubt",
+        error="?",
+        kind="cannot_tell",
+        keep_attempts=True,
+        may_have_posted=True,
+    )
     assert store.delivery(d.id).attempts == 1 and store.delivery(d.id).may_have_posted
     store.resolve_in_doubt(d.id, ADMIN, posted=True, url="https://site/da-dang")
     assert store.get(art_id).state == "published"
@@ -210,8 +241,15 @@ def test_pause_holds_and_resume_requeues(store: Store) -> None:
     art_id = _approved(store, plan=[ChannelPlan("facebook")])
     (d,) = store.claim_due("w", _now(), limit=10, lease_seconds=60)
     store.set_paused("facebook", True, Actor.service(), "Token hết hạn", needs_reauth=True)
-    store.record_failure(d.id, "w", state="retry", next_attempt_at=None, error="Token hết hạn",
-                         kind="auth", keep_attempts=True)
+    store.record_failure(
+        d.id,
+        "w",
+        state="retry",
+        next_attempt_at=None,
+        error="Token hết hạn",
+        kind="auth",
+        keep_attempts=True,
+    )
     st = store.channel_status("facebook")
     assert st.paused and st.needs_reauth and st.paused_reason == "Token hết hạn"
     assert store.claim_due("w", _now(), limit=10, lease_seconds=60) == []
@@ -265,8 +303,15 @@ def test_the_store_refuses_illegal_delivery_transitions(store: Store) -> None:
         store.record_failure(d.id, "w1", state="retry", error="?", kind="no_such_kind")
     with pytest.raises(IllegalTransition):  # not posted: nothing to take down
         store.record_retracted(d.id, ADMIN)
-    assert store.record_failure(d.id, "w1", state="retry", error="5xx", kind="transient",
-                                next_attempt_at=_now(), may_have_posted=True)
+    assert store.record_failure(
+        d.id,
+        "w1",
+        state="retry",
+        error="5xx",
+        kind="transient",
+        next_attempt_at=_now(),
+        may_have_posted=True,
+    )
     doubt = store.delivery(d.id)
     assert doubt.state == "retry" and doubt.may_have_posted and doubt.last_error_kind == "transient"
     with pytest.raises(IllegalTransition):  # only a failed or retrying delivery is retried

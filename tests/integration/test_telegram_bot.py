@@ -94,12 +94,18 @@ class Chat:
 
     def submit(self, title: str, body: str = "Người dân được phục vụ tốt hơn.") -> int:
         parsed = ParsedArticle(
-            title=title, summary=f"Tóm tắt: {title}", body_html=f"<p>{body}</p>", body_text=body,
-            topic="a", content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest())
+            title=title,
+            summary=f"Tóm tắt: {title}",
+            body_html=f"<p>{body}</p>",
+            body_text=body,
+            topic="a",
+            content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
+        )
         return self.loa.store.submit(parsed, Actor("ed", "cli")).article.id
 
     def card(self, article_id: int) -> dict[str, Any]:
         """The approval card the bot sent for the article (waits for it)."""
+
         def find() -> dict[str, Any] | None:
             for m in self.tg.sent:
                 rows = (m.get("markup") or {}).get("inline_keyboard", [])
@@ -107,31 +113,42 @@ class Chat:
                 if any(d.startswith(f"ap:{article_id}:") for d in datas):
                     return m
             return None
+
         card = wait_until(find)
 
         def stored() -> bool:  # the bot records the card's message id right after sending it
             with self.loa.store.engine.connect() as conn:
-                return conn.execute(sa.select(bot_cards.c.message_id).where(
-                    bot_cards.c.article_id == article_id)).scalar() == card["message_id"]
+                return (
+                    conn.execute(
+                        sa.select(bot_cards.c.message_id).where(
+                            bot_cards.c.article_id == article_id
+                        )
+                    ).scalar()
+                    == card["message_id"]
+                )
+
         wait_until(stored)
         return card
 
     def answer_to(self, query_id: str) -> dict[str, Any]:
-        return wait_until(lambda: next((a for a in self.tg.answers
-                                        if a["callback_query_id"] == query_id), None))
+        return wait_until(
+            lambda: next((a for a in self.tg.answers if a["callback_query_id"] == query_id), None)
+        )
 
     def reply_after(self, count: int, needle: str = "") -> dict[str, Any]:
         """The first message sent after the first ``count`` ones that contains ``needle``."""
-        return wait_until(lambda: next((m for m in self.tg.sent[count:]
-                                        if needle in m.get("text", "")), None))
+        return wait_until(
+            lambda: next((m for m in self.tg.sent[count:] if needle in m.get("text", "")), None)
+        )
 
     def audit(self, action: str) -> list[dict[str, Any]]:
         return [e for e in self.loa.store.audit_entries() if e["action"] == action]
 
 
 @pytest.fixture
-def chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         request: pytest.FixtureRequest) -> Iterator[Chat]:
+def chat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Chat]:
     """The bot running against the sandbox; ``indirect`` parametrisation sets the answer timeout."""
     answer_timeout = getattr(request, "param", 300)
     for key in [k for k in os.environ if k.startswith("LOA_") and k != "LOA_SECRET_KEY"]:
@@ -140,9 +157,10 @@ def chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     tg.start()
     wp.start()
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 [database]
-url = "sqlite:///{tmp_path / 'loa.db'}"
+url = "sqlite:///{tmp_path / "loa.db"}"
 
 [telegram]
 api_url = "{tg.url}"
@@ -156,7 +174,9 @@ type = "wordpress"
 url = "{wp.api_url}"
 username = "{wp.USERNAME}"
 timeout_seconds = 5
-""", "utf-8")
+""",
+        "utf-8",
+    )
     monkeypatch.setenv("LOA_CHANNELS__WEBSITE__APP_PASSWORD", wp.APP_PASSWORD)
     monkeypatch.setenv("LOA_TELEGRAM__TOKEN", tg.TOKEN)
     loa = Loa(load_settings(cfg))
@@ -188,9 +208,14 @@ def test_new_article_gets_a_card_and_an_admin_press_approves_it(chat: Chat) -> N
     assert article.state == "approved" and article.approved_by == f"tg:{ADMIN}"
     approvals = chat.audit("approved")
     assert [(e["actor"], e["via"], e["article_id"]) for e in approvals] == [
-        (f"tg:{ADMIN}", "telegram", article_id)]
-    edited = wait_until(lambda: "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
-                        and chat.tg.message(CHAT, card["message_id"]))
+        (f"tg:{ADMIN}", "telegram", article_id)
+    ]
+    edited = wait_until(
+        lambda: (
+            "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
+            and chat.tg.message(CHAT, card["message_id"])
+        )
+    )
     assert f"Đã duyệt bởi tg:{ADMIN}" in edited["text"]
     assert len([m for m in chat.tg.sent if m.get("markup")]) == 1  # the card was sent once
 
@@ -237,20 +262,38 @@ def test_forged_and_replayed_presses_are_refused(chat: Chat) -> None:
 
 def test_a_card_of_an_older_revision_is_stale(chat: Chat) -> None:
     def version(body: str) -> ParsedArticle:
-        return ParsedArticle(title="Bài có bản sửa", summary="Tóm tắt", body_html=f"<p>{body}</p>",
-                             body_text=body, topic="a", external_id="bai-sua",
-                             content_hash=hashlib.sha256(body.encode()).hexdigest())
+        return ParsedArticle(
+            title="Bài có bản sửa",
+            summary="Tóm tắt",
+            body_html=f"<p>{body}</p>",
+            body_text=body,
+            topic="a",
+            external_id="bai-sua",
+            content_hash=hashlib.sha256(body.encode()).hexdigest(),
+        )
 
     article_id = chat.loa.store.submit(version("Bản đầu."), Actor("ed", "cli")).article.id
     old_card = chat.card(article_id)
     assert chat.loa.store.submit(version("Bản sửa."), Actor("ed", "cli")).outcome == "revised"
-    new_card = wait_until(lambda: next((m for m in chat.tg.sent if (m.get("markup") or {})
-                                        and f"ap:{article_id}:2" in str(m["markup"])), None))
+    new_card = wait_until(
+        lambda: next(
+            (
+                m
+                for m in chat.tg.sent
+                if (m.get("markup") or {}) and f"ap:{article_id}:2" in str(m["markup"])
+            ),
+            None,
+        )
+    )
     press = chat.tg.press_button(ADMIN, old_card["message_id"], f"ap:{article_id}:1")
     assert "bản 2" in chat.answer_to(press)["text"]
     assert chat.loa.store.get(article_id).state == "pending"
-    closed = wait_until(lambda: "reply_markup" not in chat.tg.message(CHAT, old_card["message_id"])
-                        and chat.tg.message(CHAT, old_card["message_id"]))
+    closed = wait_until(
+        lambda: (
+            "reply_markup" not in chat.tg.message(CHAT, old_card["message_id"])
+            and chat.tg.message(CHAT, old_card["message_id"])
+        )
+    )
     assert "bản sửa (bản 2)" in closed["text"]
     assert new_card["message_id"] != old_card["message_id"]
 
@@ -273,14 +316,19 @@ def test_reject_asks_for_a_reason_that_reaches_the_audit_log(chat: Chat) -> None
     before = len(chat.tg.sent)
     chat.tg.press_button(ADMIN, card["message_id"], f"rj:{article_id}:1")
     question = chat.reply_after(before, "lý do từ chối")
-    chat.tg.send_user_message(ADMIN, "Số liệu ở đoạn 2 chưa khớp báo cáo quý.",
-                              reply_to_message_id=question["message_id"])
+    chat.tg.send_user_message(
+        ADMIN, "Số liệu ở đoạn 2 chưa khớp báo cáo quý.", reply_to_message_id=question["message_id"]
+    )
     rejected = wait_until(lambda: chat.audit("rejected"))
     assert rejected[0]["detail"]["reason"] == "Số liệu ở đoạn 2 chưa khớp báo cáo quý."
     assert rejected[0]["actor"] == f"tg:{ADMIN}"
     assert chat.loa.store.get(article_id).state == "rejected"
-    edited = wait_until(lambda: "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
-                        and chat.tg.message(CHAT, card["message_id"]))
+    edited = wait_until(
+        lambda: (
+            "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
+            and chat.tg.message(CHAT, card["message_id"])
+        )
+    )
     assert "Lý do: Số liệu ở đoạn 2" in edited["text"]
 
 
@@ -294,10 +342,14 @@ def test_approve_at_asks_for_a_time_and_validates_it(chat: Chat) -> None:
     chat.tg.send_user_message(ADMIN, "ngày mai 8 giờ", reply_to_message_id=question)
     assert "không đúng dạng" in chat.reply_after(before, "Vui lòng nhập lại")["text"]
     when = (datetime.now(chat.loa.settings.schedule.tz) + timedelta(days=3)).replace(
-        hour=9, minute=45, second=0, microsecond=0)
+        hour=9, minute=45, second=0, microsecond=0
+    )
     chat.tg.send_user_message(ADMIN, when.strftime("%Y-%m-%d %H:%M"), reply_to_message_id=question)
-    approved = wait_until(lambda: chat.loa.store.get(article_id).state == "approved"
-                          and chat.loa.store.get(article_id))
+    approved = wait_until(
+        lambda: (
+            chat.loa.store.get(article_id).state == "approved" and chat.loa.store.get(article_id)
+        )
+    )
     assert approved.scheduled_at == when
     assert approved.approved_by == f"tg:{ADMIN}"
 
@@ -310,12 +362,12 @@ def test_a_reason_counts_only_as_the_same_admins_reply_in_the_same_chat(chat: Ch
     question = chat.reply_after(before, "lý do từ chối")["message_id"]
 
     chat.tg.send_user_message(ADMIN, "Tin nhắn riêng không liên quan", chat_id=ADMIN)
-    chat.tg.send_user_message(SECOND_ADMIN, "Lý do của người khác",
-                              reply_to_message_id=question)
+    chat.tg.send_user_message(SECOND_ADMIN, "Lý do của người khác", reply_to_message_id=question)
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "Nói chuyện trong nhóm, không trả lời câu hỏi")
     assert chat.reply_after(before, "Loa đang chờ")["text"] == texts.ANSWER_BY_REPLY.format(
-        id=article_id)
+        id=article_id
+    )
     chat.tg.send_user_message(ADMIN, "Lần nữa, vẫn không trả lời câu hỏi")  # hinted once only
     chat.tg.send_user_message(ADMIN, "Tiêu đề chưa đúng thể thức.", reply_to_message_id=question)
 
@@ -426,9 +478,11 @@ def test_pause_and_resume_a_channel(chat: Chat) -> None:
 
 # ----- files -------------------------------------------------------------------------------------------
 def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> None:
-    md = ("# Lạng Sơn đẩy mạnh dịch vụ công trực tuyến\n\n"
-          "Năm 2026, tỉnh đẩy mạnh dịch vụ công trực tuyến toàn trình. Người dân nộp hồ sơ "
-          "trên cổng dịch vụ công, tỷ lệ hồ sơ trực tuyến tăng mạnh.\n")
+    md = (
+        "# Lạng Sơn đẩy mạnh dịch vụ công trực tuyến\n\n"
+        "Năm 2026, tỉnh đẩy mạnh dịch vụ công trực tuyến toàn trình. Người dân nộp hồ sơ "
+        "trên cổng dịch vụ công, tỷ lệ hồ sơ trực tuyến tăng mạnh.\n"
+    )
     before = len(chat.tg.sent)
     chat.tg.send_user_document(EDITOR, "dich-vu-cong.md", md.encode())
     reply = chat.reply_after(before, "dich-vu-cong.md")["text"]
@@ -440,15 +494,21 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
 
     doc = Document()
     doc.add_heading("Hội nghị tổng kết công tác cải cách hành chính", level=1)
-    doc.add_paragraph("Sở tổ chức hội nghị tổng kết công tác cải cách hành chính năm 2026, "
-                      "đánh giá kết quả thực hiện các nhiệm vụ trọng tâm.")
+    doc.add_paragraph(
+        "Sở tổ chức hội nghị tổng kết công tác cải cách hành chính năm 2026, "
+        "đánh giá kết quả thực hiện các nhiệm vụ trọng tâm."
+    )
     buf = io.BytesIO()
     doc.save(buf)
     before = len(chat.tg.sent)
     chat.tg.send_user_document(EDITOR, "tong-ket.docx", buf.getvalue())
     assert "bài #" in chat.reply_after(before, "tong-ket.docx")["text"]
-    titles = wait_until(lambda: len(chat.loa.store.list(["pending"])) == 2
-                        and [a.title for a in chat.loa.store.list(["pending"])])
+    titles = wait_until(
+        lambda: (
+            len(chat.loa.store.list(["pending"])) == 2
+            and [a.title for a in chat.loa.store.list(["pending"])]
+        )
+    )
     assert "Hội nghị tổng kết công tác cải cách hành chính" in titles
 
     before = len(chat.tg.sent)
@@ -481,15 +541,23 @@ def test_sandbox_refuses_a_wrong_token_and_acknowledges_by_offset() -> None:
         assert [u["message"]["text"] for u in got] == ["/queue", "xin chào"]
         assert got[0]["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
         nxt = got[0]["update_id"] + 1
-        got = requests.post(f"{api}/getUpdates", data={"offset": nxt, "timeout": 0},
-                            timeout=5).json()["result"]
+        got = requests.post(
+            f"{api}/getUpdates", data={"offset": nxt, "timeout": 0}, timeout=5
+        ).json()["result"]
         assert [u["message"]["text"] for u in got] == ["xin chào"]
-        bad = requests.post(f"{api}/sendMessage", json={"chat_id": CHAT, "text": "<b>x", "parse_mode": "HTML"},
-                            timeout=5).json()
-        assert bad["ok"] is False and bad["error_code"] == 400 and bad["description"] == (
-            "Bad Request: can't parse entities: Unclosed start tag \"b\"")
+        bad = requests.post(
+            f"{api}/sendMessage",
+            json={"chat_id": CHAT, "text": "<b>x", "parse_mode": "HTML"},
+            timeout=5,
+        ).json()
+        assert (
+            bad["ok"] is False
+            and bad["error_code"] == 400
+            and bad["description"] == ('Bad Request: can\'t parse entities: Unclosed start tag "b"')
+        )
         tg.inject("throttle", path="sendMessage")
-        throttled = requests.post(f"{api}/sendMessage", json={"chat_id": CHAT, "text": "x"},
-                                  timeout=5)
+        throttled = requests.post(
+            f"{api}/sendMessage", json={"chat_id": CHAT, "text": "x"}, timeout=5
+        )
         assert throttled.status_code == 429
         assert throttled.json()["parameters"] == {"retry_after": 1}

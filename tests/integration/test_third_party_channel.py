@@ -79,8 +79,12 @@ class NoticeBoard(SandboxServer):
         if not body.get("key") or not body.get("text"):
             return Response(400, {"error": "missing key or text", "code": "invalid"})
         with self.lock:
-            notice = {"id": len(self.notices) + 1, "key": body["key"], "text": body["text"],
-                      "url": f"{self.url}/n/{len(self.notices) + 1}"}
+            notice = {
+                "id": len(self.notices) + 1,
+                "key": body["key"],
+                "text": body["text"],
+                "url": f"{self.url}/n/{len(self.notices) + 1}",
+            }
             self.notices.append(notice)
         return Response(201, notice)
 
@@ -106,9 +110,12 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (site / "loa_bulletin" / "__init__.py").write_text(PLUGIN, "utf-8")
     info = site / "loa_bulletin-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: loa-bulletin\nVersion: 0.1\n", "utf-8")
-    (info / "entry_points.txt").write_text("[loa.channels]\nbulletin = loa_bulletin:BulletinChannel\n",
-                                           "utf-8")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: loa-bulletin\nVersion: 0.1\n", "utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[loa.channels]\nbulletin = loa_bulletin:BulletinChannel\n", "utf-8"
+    )
     monkeypatch.syspath_prepend(str(site))
     channel_types.cache_clear()
     yield tmp_path
@@ -121,13 +128,17 @@ def board() -> Iterator[NoticeBoard]:
         yield server
 
 
-def test_a_channel_installed_through_the_entry_point_publishes(plugin: Path,
-                                                               board: NoticeBoard) -> None:
-    (plugin / "config.toml").write_text(textwrap.dedent(f"""
+def test_a_channel_installed_through_the_entry_point_publishes(
+    plugin: Path, board: NoticeBoard
+) -> None:
+    (plugin / "config.toml").write_text(
+        textwrap.dedent(f"""
         [channels.bulletin]
         type = "bulletin"
         url = "{board.url}"
-    """), "utf-8")
+    """),
+        "utf-8",
+    )
     loa = Loa(load_settings(plugin / "config.toml"))
     assert "bulletin" in channel_types()
     actor = Actor("test", "cli")
@@ -143,24 +154,42 @@ def test_a_channel_installed_through_the_entry_point_publishes(plugin: Path,
 THIRD_PARTY_CASES = list(all_cases(frozenset({Operation.PUBLISH, Operation.FIND_EXISTING})))
 
 
-@pytest.mark.parametrize(("op", "fault"), THIRD_PARTY_CASES,
-                         ids=[f"{op.value}-{fault.name.lower()}" for op, fault in THIRD_PARTY_CASES])
-def test_a_third_party_channel_passes_the_contract_kit(plugin: Path, board: NoticeBoard,
-                                                       op: Operation, fault: Fault) -> None:
+@pytest.mark.parametrize(
+    ("op", "fault"),
+    THIRD_PARTY_CASES,
+    ids=[f"{op.value}-{fault.name.lower()}" for op, fault in THIRD_PARTY_CASES],
+)
+def test_a_third_party_channel_passes_the_contract_kit(
+    plugin: Path, board: NoticeBoard, op: Operation, fault: Fault
+) -> None:
     """Written with settings, render, publish and find_existing only, it never posts twice."""
     cls = channel_types()["bulletin"].load()
-    settings = cls.Settings.model_validate({"type": "bulletin", "url": board.url,
-                                            "timeout_seconds": 0.6})
-    arm, disarm, settle = http_faults(board, {Operation.PUBLISH: ("POST", r"/notices$"),
-                                              Operation.FIND_EXISTING: ("GET", r"/notices$")},
-                                      refused="refused")
-    article = ArticleView(id=1, title="Bản tin CCHC", summary="", body_html="<p>Tin</p>",
-                          body_text="Tin", topic="a", topic_label="Cải cách thể chế")
+    settings = cls.Settings.model_validate(
+        {"type": "bulletin", "url": board.url, "timeout_seconds": 0.6}
+    )
+    arm, disarm, settle = http_faults(
+        board,
+        {Operation.PUBLISH: ("POST", r"/notices$"), Operation.FIND_EXISTING: ("GET", r"/notices$")},
+        refused="refused",
+    )
+    article = ArticleView(
+        id=1,
+        title="Bản tin CCHC",
+        summary="",
+        body_html="<p>Tin</p>",
+        body_text="Tin",
+        topic="a",
+        topic_label="Cải cách thể chế",
+    )
     subject = ContractSubject(
-        make_channel=lambda: cls("bulletin", settings), article=article,
-        arm=arm, disarm=disarm, settle=settle,
+        make_channel=lambda: cls("bulletin", settings),
+        article=article,
+        arm=arm,
+        disarm=disarm,
+        settle=settle,
         posts=lambda key: [n["id"] for n in board.notices if n["key"] == key],
-        operations=frozenset({Operation.PUBLISH, Operation.FIND_EXISTING}))
+        operations=frozenset({Operation.PUBLISH, Operation.FIND_EXISTING}),
+    )
     check(subject, op, fault)
 
 

@@ -27,8 +27,11 @@ class Web:
     app: object
 
     def client(self) -> TestClient:
-        return TestClient(self.app, base_url="http://127.0.0.1:8080",  # type: ignore[arg-type]
-                          follow_redirects=False)
+        return TestClient(
+            self.app,
+            base_url="http://127.0.0.1:8080",  # type: ignore[arg-type]
+            follow_redirects=False,
+        )
 
     def login(self, name: str, password: str = PASSWORD) -> TestClient:
         c = self.client()
@@ -50,11 +53,17 @@ def csrf_of(html: str) -> str:
 @pytest.fixture
 def web(workspace: Workspace) -> Iterator[Web]:
     with workspace.config.open("a", encoding="utf-8") as f:
-        f.write('\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
-                "login_lock_after = 3\n")
+        f.write(
+            '\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
+            "login_lock_after = 3\n"
+        )
     loa = workspace.loa()
-    for name, role, full in (("lan", "admin", "Nguyễn Thị Lan"), ("hung", "admin", ""),
-                             ("mai", "editor", ""), ("xem", "viewer", "")):
+    for name, role, full in (
+        ("lan", "admin", "Nguyễn Thị Lan"),
+        ("hung", "admin", ""),
+        ("mai", "editor", ""),
+        ("xem", "viewer", ""),
+    ):
         add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
     yield Web(loa, build_app(loa))
     loa.store.engine.dispose()
@@ -106,16 +115,24 @@ def test_wrong_password_then_lock_after_three(web: Web) -> None:
 
 
 def test_login_without_its_csrf_cookie_is_refused(web: Web) -> None:
-    r = web.client().post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
-                                               "csrf": "doan-bua"})
+    r = web.client().post(
+        "/dang-nhap", data={"username": "lan", "password": PASSWORD, "csrf": "doan-bua"}
+    )
     assert r.status_code == 403 and "mã bảo vệ" in r.text
 
 
 def test_open_redirect_after_login_is_not_followed(web: Web) -> None:
     c = web.client()
     page = c.get("/dang-nhap?next=//evil.example/x")
-    r = c.post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
-                                   "csrf": csrf_of(page.text), "next": "//evil.example/x"})
+    r = c.post(
+        "/dang-nhap",
+        data={
+            "username": "lan",
+            "password": PASSWORD,
+            "csrf": csrf_of(page.text),
+            "next": "//evil.example/x",
+        },
+    )
     assert r.headers["location"] == "/lich"
 
 
@@ -135,8 +152,10 @@ def test_admin_approves_and_the_audit_names_the_web_user(web: Web) -> None:
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}")
     assert page.status_code == 200 and 'id="approve-next"' in page.text
-    r = c.post(f"/bai-viet/{aid}/duyet", data={**_form(page.text, f"/bai-viet/{aid}/duyet"),
-                                                "mode": "next"})
+    r = c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={**_form(page.text, f"/bai-viet/{aid}/duyet"), "mode": "next"},
+    )
     assert r.status_code == 303, r.text
     article = web.loa.store.get(aid)
     assert article.state == "approved"
@@ -153,26 +172,37 @@ def test_a_second_admins_stale_page_is_refused_clearly(web: Web) -> None:
     lan, hung = web.login("lan"), web.login("hung")
     page_lan = lan.get(f"/bai-viet/{aid}").text
     page_hung = hung.get(f"/bai-viet/{aid}").text
-    assert lan.post(f"/bai-viet/{aid}/duyet", data={
-        **_form(page_lan, f"/bai-viet/{aid}/duyet"), "mode": "next"}).status_code == 303
-    r = hung.post(f"/bai-viet/{aid}/tu-choi", data={
-        **_form(page_hung, f"/bai-viet/{aid}/tu-choi"), "reason": "Chưa đạt"})
+    assert (
+        lan.post(
+            f"/bai-viet/{aid}/duyet",
+            data={**_form(page_lan, f"/bai-viet/{aid}/duyet"), "mode": "next"},
+        ).status_code
+        == 303
+    )
+    r = hung.post(
+        f"/bai-viet/{aid}/tu-choi",
+        data={**_form(page_hung, f"/bai-viet/{aid}/tu-choi"), "reason": "Chưa đạt"},
+    )
     assert r.status_code == 409
     assert "Trang này đã cũ" in r.text and "Nguyễn Thị Lan" in r.text
     assert web.loa.store.get(aid).state == "approved"
-    assert sum(e["action"] in ("approved", "rejected")
-               for e in web.loa.store.audit_entries(aid)) == 1
+    assert (
+        sum(e["action"] in ("approved", "rejected") for e in web.loa.store.audit_entries(aid)) == 1
+    )
 
 
 def test_a_page_of_an_older_revision_is_refused(web: Web) -> None:
     aid = _pending(web, source_name="bai.md")
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}").text
-    web.loa.store.submit(parsed_article("Hội nghị cải cách hành chính", body="Bản sửa.",
-                                        source_name="bai.md"), Actor("mai"))
+    web.loa.store.submit(
+        parsed_article("Hội nghị cải cách hành chính", body="Bản sửa.", source_name="bai.md"),
+        Actor("mai"),
+    )
     assert web.loa.store.get(aid).revision == 2
-    r = c.post(f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"),
-                                                "mode": "now"})
+    r = c.post(
+        f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "now"}
+    )
     assert r.status_code == 409 and "bản sửa (bản 2)" in r.text
     assert web.loa.store.get(aid).state == "pending"
 
@@ -182,12 +212,16 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(web: Web) -> None:
     c = web.login("xem")
     page = c.get(f"/bai-viet/{aid}").text
     assert 'id="actions"' not in page and "/duyet" not in page
-    r = c.post(f"/bai-viet/{aid}/duyet", data={"csrf": csrf_of(page), "revision": "1",
-                                                "state": "pending", "mode": "now"})
+    r = c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={"csrf": csrf_of(page), "revision": "1", "state": "pending", "mode": "now"},
+    )
     assert r.status_code == 403 and "Chỉ quản trị viên" in r.text
     assert web.loa.store.get(aid).state == "pending"
-    assert any(e["action"] == "unauthorised" and e["actor"] == "web:xem"
-               for e in web.loa.store.audit_entries())
+    assert any(
+        e["action"] == "unauthorised" and e["actor"] == "web:xem"
+        for e in web.loa.store.audit_entries()
+    )
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
     assert r.status_code == 403 and not web.loa.store.channel_status("facebook").paused
 
@@ -200,8 +234,11 @@ def test_a_post_without_the_csrf_token_is_refused(web: Web) -> None:
     for bad in ({k: v for k, v in fields.items() if k != "csrf"}, {**fields, "csrf": "x" * 43}):
         r = c.post(f"/bai-viet/{aid}/duyet", data={**bad, "mode": "now"})
         assert r.status_code == 403 and "mã bảo vệ" in r.text
-    r = c.post(f"/bai-viet/{aid}/duyet", data={**fields, "mode": "now"},
-               headers={"origin": "https://evil.example"})
+    r = c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={**fields, "mode": "now"},
+        headers={"origin": "https://evil.example"},
+    )
     assert r.status_code == 403
     assert web.loa.store.get(aid).state == "pending"
     assert any(e["action"] == "web_csrf_refused" for e in web.loa.store.audit_entries())
@@ -225,24 +262,35 @@ def test_approve_at_a_time_in_the_past_is_refused(web: Web) -> None:
     aid = _pending(web)
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}").text
-    r = c.post(f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"),
-                                                "mode": "at", "at": "2020-01-01T08:30"})
+    r = c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "at", "at": "2020-01-01T08:30"},
+    )
     assert r.status_code == 409 and "đã qua" in r.text
     when = (datetime.now(web.loa.settings.schedule.tz) + timedelta(days=3)).replace(
-        hour=9, minute=15, second=0, microsecond=0)
-    r = c.post(f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"),
-                                                "mode": "at", "at": when.strftime("%Y-%m-%dT%H:%M")})
+        hour=9, minute=15, second=0, microsecond=0
+    )
+    r = c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={
+            **_form(page, f"/bai-viet/{aid}/duyet"),
+            "mode": "at",
+            "at": when.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert r.status_code == 303
     assert web.loa.store.get(aid).scheduled_at == when.astimezone(UTC)
 
 
 def test_a_script_in_an_article_never_reaches_the_page(web: Web) -> None:
-    evil = ('Bài <script>document.title="hacked"</script><img src="x.png" onerror="alert(1)">'
-            '<a href="javascript:alert(2)">liên kết</a><iframe src="https://evil.example"></iframe>'
-            '<p style="background:url(javascript:alert(3))">đoạn</p>')
+    evil = (
+        'Bài <script>document.title="hacked"</script><img src="x.png" onerror="alert(1)">'
+        '<a href="javascript:alert(2)">liên kết</a><iframe src="https://evil.example"></iframe>'
+        '<p style="background:url(javascript:alert(3))">đoạn</p>'
+    )
     aid = _pending(web, body=evil)
     page = web.login("xem").get(f"/bai-viet/{aid}").text
-    article_part = page.split('<h2>Bản xem trước theo kênh</h2>', 1)[1]
+    article_part = page.split("<h2>Bản xem trước theo kênh</h2>", 1)[1]
     assert "<script" not in article_part and "onerror" not in article_part
     assert 'href="javascript:' not in article_part and "<iframe" not in article_part
     assert 'style="' not in article_part
@@ -253,10 +301,17 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}").text
     when = (datetime.now(web.loa.settings.schedule.tz) + timedelta(days=2)).replace(
-        hour=10, minute=0, second=0, microsecond=0)
+        hour=10, minute=0, second=0, microsecond=0
+    )
     assert f'data-article="{aid}"' not in c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
-    c.post(f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "at",
-                                           "at": when.strftime("%Y-%m-%dT%H:%M")})
+    c.post(
+        f"/bai-viet/{aid}/duyet",
+        data={
+            **_form(page, f"/bai-viet/{aid}/duyet"),
+            "mode": "at",
+            "at": when.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     cal = c.get(f"/lich?thang={when:%Y-%m}").text
     cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', cal, re.S).group(1)  # type: ignore[union-attr]
     assert f'data-article="{aid}"' in cell and "website" in cell and "st-waiting" in cell
@@ -272,9 +327,15 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
 def test_every_page_renders_in_vietnamese(web: Web) -> None:
     _pending(web, title="Bài chờ duyệt đầu tiên")
     c = web.login("lan")
-    expect = {"/lich": "Lịch đăng", "/cho-duyet": "Bài chờ duyệt đầu tiên",
-              "/ke-hoach": "Chủ đề a)–i)", "/bao-cao": "Tải báo cáo Word", "/kenh": "Tạm dừng",
-              "/nop-bai": "Nộp bài viết", "/bai-viet/999": "Không tìm thấy"}
+    expect = {
+        "/lich": "Lịch đăng",
+        "/cho-duyet": "Bài chờ duyệt đầu tiên",
+        "/ke-hoach": "Chủ đề a)–i)",
+        "/bao-cao": "Tải báo cáo Word",
+        "/kenh": "Tạm dừng",
+        "/nop-bai": "Nộp bài viết",
+        "/bai-viet/999": "Không tìm thấy",
+    }
     for path, text in expect.items():
         r = c.get(path)
         assert text in r.text, path
@@ -302,25 +363,35 @@ def test_admin_pauses_and_resumes_a_channel(web: Web) -> None:
 
 
 def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web) -> None:
-    md = ("---\ntitle: Tiếp nhận hồ sơ trực tuyến toàn trình\ntopic: đ\n---\n"
-          "Từ tháng 12, hồ sơ được tiếp nhận trực tuyến.\n").encode()
+    md = (
+        "---\ntitle: Tiếp nhận hồ sơ trực tuyến toàn trình\ntopic: đ\n---\n"
+        "Từ tháng 12, hồ sơ được tiếp nhận trực tuyến.\n"
+    ).encode()
     c = web.login("mai")
     page = c.get("/nop-bai").text
-    r = c.post("/nop-bai", data={"csrf": csrf_of(page)},
-               files={"file": ("ho-so.md", md, "text/markdown")})
+    r = c.post(
+        "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("ho-so.md", md, "text/markdown")}
+    )
     assert r.status_code == 200 and "đã nhận bài" in r.text
     pending = web.loa.store.list(["pending"])
     assert [a.title for a in pending] == ["Tiếp nhận hồ sơ trực tuyến toàn trình"]
     assert pending[0].submitted_by == "web:mai"
-    r = c.post("/nop-bai", data={"csrf": csrf_of(page)},
-               files={"file": ("virus.exe", b"MZ", "application/octet-stream")})
+    r = c.post(
+        "/nop-bai",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("virus.exe", b"MZ", "application/octet-stream")},
+    )
     assert r.status_code == 400 and "không đúng loại" in r.text
-    r = c.post("/nop-bai", data={"csrf": csrf_of(page)},
-               files={"file": ("rong.md", b"", "text/markdown")})
+    r = c.post(
+        "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("rong.md", b"", "text/markdown")}
+    )
     assert r.status_code == 422 and "không nhận" in r.text
     v = web.login("xem")
-    r = v.post("/nop-bai", data={"csrf": csrf_of(v.get("/lich").text)},
-               files={"file": ("ho-so-2.md", md.replace(b"12", b"11"), "text/markdown")})
+    r = v.post(
+        "/nop-bai",
+        data={"csrf": csrf_of(v.get("/lich").text)},
+        files={"file": ("ho-so-2.md", md.replace(b"12", b"11"), "text/markdown")},
+    )
     assert r.status_code == 403 and len(web.loa.store.list(["pending"])) == 1
 
 
@@ -339,8 +410,11 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     page = c.get("/ke-hoach").text
     assert "website: 0" in page and "1/2" in page
     with store.tx() as conn:
-        conn.execute(reach_samples.insert().values(delivery_id=d.id, metric="views", value=1234,
-                                                   available=True, collected_at=now))
+        conn.execute(
+            reach_samples.insert().values(
+                delivery_id=d.id, metric="views", value=1234, available=True, collected_at=now
+            )
+        )
     assert "website: 1.234" in c.get("/ke-hoach").text
 
 
@@ -348,8 +422,9 @@ def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
     c = web.login("mai")
     page = c.get("/nop-bai").text
     big = b"x" * (int(web.loa.settings.queue.max_file_mb * 1024 * 1024) + 200_000)
-    r = c.post("/nop-bai", data={"csrf": csrf_of(page)},
-               files={"file": ("lon.md", big, "text/markdown")})
+    r = c.post(
+        "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("lon.md", big, "text/markdown")}
+    )
     assert r.status_code == 413 and web.loa.store.list() == []
     r = c.post("/dang-xuat", data={"csrf": csrf_of(page), "pad": "y" * 100_000})
     assert r.status_code == 413
@@ -361,12 +436,22 @@ def test_preview_html_is_cleaned_by_the_page_itself(web: Web) -> None:
 
     aid = _pending(web)
     article = web.loa.store.get(aid)
-    dirty = ('<p onclick="x()">a</p><script>alert(1)</script><img src="/etc/x.png" '
-             'onerror="alert(2)"><a href="javascript:alert(3)">b</a><iframe src="//e"></iframe>'
-             '<style>body{}</style><svg onload="alert(4)"></svg>')
+    dirty = (
+        '<p onclick="x()">a</p><script>alert(1)</script><img src="/etc/x.png" '
+        'onerror="alert(2)"><a href="javascript:alert(3)">b</a><iframe src="//e"></iframe>'
+        '<style>body{}</style><svg onload="alert(4)"></svg>'
+    )
     clean = safe_html(dirty, article, "")
-    for bad in ("<script", "onclick", "onerror", "javascript:", "<iframe", "<style", "<svg",
-                "onload"):
+    for bad in (
+        "<script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "<iframe",
+        "<style",
+        "<svg",
+        "onload",
+    ):
         assert bad not in clean, bad
     assert "<p>a</p>" in clean and "<a" in clean
 
@@ -381,11 +466,12 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     assert "Secure" in page.headers["set-cookie"] and 'action="/loa/dang-nhap"' in page.text
     # The proxy strips /loa before the app; the browser, seeing /loa/…, sends the cookie back.
     c.cookies.clear()
-    c.cookies.set("loa_login", re.search(r"loa_login=([^;]+)",
-                                         page.headers["set-cookie"]).group(1))  # type: ignore[union-attr]
-    r = c.post("/dang-nhap", data={"username": "lan", "password": PASSWORD,
-                                   "csrf": csrf_of(page.text)},
-               headers={"origin": "https://cchc.example.gov.vn"})
+    c.cookies.set("loa_login", re.search(r"loa_login=([^;]+)", page.headers["set-cookie"]).group(1))  # type: ignore[union-attr]
+    r = c.post(
+        "/dang-nhap",
+        data={"username": "lan", "password": PASSWORD, "csrf": csrf_of(page.text)},
+        headers={"origin": "https://cchc.example.gov.vn"},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/loa/lich"
     cookie = r.headers["set-cookie"]
     assert "loa_session=" in cookie and "Secure" in cookie and "Path=/loa" in cookie

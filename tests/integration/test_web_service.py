@@ -12,8 +12,9 @@ from conftest import Workspace
 from bot.service.loop import Service
 
 
-def test_a_busy_web_address_does_not_stop_the_service(workspace: Workspace,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_a_busy_web_address_does_not_stop_the_service(
+    workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -66,8 +66,9 @@ def test_accounts_and_sessions(store: Store) -> None:
 def test_failed_logins_lock_the_account(store: Store) -> None:
     user = add_user(store, "an", "viewer", "$argon2id$x", ADMIN)
     for _ in range(2):
-        record_login_failure(store, user.id, lock_after=3, lock_for=timedelta(minutes=5),
-                             client="10.0.0.1")
+        record_login_failure(
+            store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client="10.0.0.1"
+        )
     assert find_user(store, "an").locked_until is None  # type: ignore[union-attr]
     record_login_failure(store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client=None)
     assert find_user(store, "an").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
@@ -83,8 +84,11 @@ def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
     entries, truncated = calendar_entries(store, lo, hi)
     assert not truncated
     assert sorted((e.title, e.channel, e.state) for e in entries) == [
-        ("Bài chờ đăng", "facebook", "waiting"), ("Bài chờ đăng", "website", "waiting"),
-        ("Bài đã đăng", "facebook", "sent"), ("Bài đã đăng", "website", "sent")]
+        ("Bài chờ đăng", "facebook", "waiting"),
+        ("Bài chờ đăng", "website", "waiting"),
+        ("Bài đã đăng", "facebook", "sent"),
+        ("Bài đã đăng", "website", "sent"),
+    ]
     assert all(lo <= e.at < hi for e in entries)
     assert [e.title for e in entries][-2:] == ["Bài chờ đăng", "Bài chờ đăng"]  # by time
     only = calendar_entries(store, lo, hi, channels=["website"], topic="b")[0]
@@ -97,7 +101,8 @@ def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
 def test_year_figures_and_the_reach_trigger(store: Store) -> None:
     now = datetime.now(UTC)
     bounds = [datetime(now.year, m, 1, tzinfo=UTC) for m in range(1, 13)] + [
-        datetime(now.year + 1, 1, 1, tzinfo=UTC)]
+        datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    ]
     web1, fb1 = _sent_article(store, "Bài một", "a", now - timedelta(hours=2))
     web2, _ = _sent_article(store, "Bài hai", "đ", now - timedelta(hours=1))
     _sent_article(store, "Bài ba", "a", now - timedelta(minutes=5))
@@ -114,11 +119,19 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
     ]
     with store.tx() as conn:
         for did, metric, value, available, at in rows:
-            conn.execute(reach_samples.insert().values(delivery_id=did, metric=metric, value=value,
-                                                       available=available, collected_at=at))
+            conn.execute(
+                reach_samples.insert().values(
+                    delivery_id=did,
+                    metric=metric,
+                    value=value,
+                    available=available,
+                    collected_at=at,
+                )
+            )
     with store.read() as conn:
-        chosen = {r.delivery_id: (r.metric, r.value) for r in conn.execute(
-            sa.select(delivery_reach))}
+        chosen = {
+            r.delivery_id: (r.metric, r.value) for r in conn.execute(sa.select(delivery_reach))
+        }
     assert chosen[fb1] == ("post_total_media_view_unique", 150)
     assert chosen[web1] == ("views", 40) and chosen[web2] == ("views", 5)
     fig = year_figures(store, bounds, website_channels=["website"])
@@ -131,7 +144,8 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
 
 
 def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
-        store: Store) -> None:
+    store: Store,
+) -> None:
     day0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=5)
     for i in range(4):  # four articles on day 0 (eight chips), one on day 1
         aid = store.submit(parsed_article(f"Bài {i}"), ADMIN).article.id
@@ -142,7 +156,10 @@ def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
     days = calendar_days(store, bounds, per_day=3)
     assert [n for _, n in days] == [8, 2, 0]
     assert [(e.title, e.channel) for e in days[0][0]] == [
-        ("Bài 0", "facebook"), ("Bài 0", "website"), ("Bài 1", "facebook")]
+        ("Bài 0", "facebook"),
+        ("Bài 0", "website"),
+        ("Bài 1", "facebook"),
+    ]
     assert [e.title for e in days[1][0]] == ["Bài ngày sau", "Bài ngày sau"]
     only = calendar_days(store, bounds, per_day=10, channels=["website"])
     assert [n for _, n in only] == [4, 1, 0]
@@ -155,8 +172,13 @@ def test_the_reach_trigger_agrees_with_the_report() -> None:
 
     from bot.reports.kpis import REACH_METRICS
 
-    path = (Path(__file__).parents[2] / "content_queue" / "migrations" / "versions"
-            / "0005_web_users.py")
+    path = (
+        Path(__file__).parents[2]
+        / "content_queue"
+        / "migrations"
+        / "versions"
+        / "0005_web_users.py"
+    )
     spec = importlib.util.spec_from_file_location("m0005", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -166,14 +188,21 @@ def test_the_reach_trigger_agrees_with_the_report() -> None:
 def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
     now = datetime.now(UTC)
     bounds = [datetime(now.year, m, 1, tzinfo=UTC) for m in range(1, 13)] + [
-        datetime(now.year + 1, 1, 1, tzinfo=UTC)]
+        datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    ]
     for title in ("Hỏng hẳn", "Lỗi rồi được"):
         aid = store.submit(parsed_article(title), ADMIN).article.id
         store.approve(aid, ADMIN, now - timedelta(minutes=5), [ChannelPlan("website")])
     first, second = store.claim_due("w", now, limit=5, lease_seconds=60)
     store.record_failure(first.id, "w", state="failed", error="HTTP 400", kind="rejected")
-    store.record_failure(second.id, "w", state="retry", error="HTTP 500", kind="transient",
-                         next_attempt_at=now - timedelta(seconds=1))
+    store.record_failure(
+        second.id,
+        "w",
+        state="retry",
+        error="HTTP 500",
+        kind="transient",
+        next_attempt_at=now - timedelta(seconds=1),
+    )
     fig = year_figures(store, bounds, website_channels=["website"])
     assert fig.failures[now.month].failed == 1 and fig.failures[now.month].fixed == 0
     (again,) = store.claim_due("w", now + timedelta(seconds=1), limit=5, lease_seconds=60)

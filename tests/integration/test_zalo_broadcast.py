@@ -48,11 +48,19 @@ def sb() -> Iterator[ZaloSandbox]:
 
 
 def channel(sb: ZaloSandbox, tokens: MemoryTokenStore | None = None, **kw: object) -> ZaloOAChannel:
-    raw = {"type": "zalo_oa", "api_url": sb.url, "oauth_url": sb.url, "app_id": sb.APP_ID,
-           "app_secret": sb.APP_SECRET, "refresh_token": sb.INITIAL_REFRESH_TOKEN,
-           "timeout_seconds": 5, **kw}
-    return ZaloOAChannel("zalo", ZaloOASettings.model_validate(raw),
-                         token_store=tokens or MemoryTokenStore())
+    raw = {
+        "type": "zalo_oa",
+        "api_url": sb.url,
+        "oauth_url": sb.url,
+        "app_id": sb.APP_ID,
+        "app_secret": sb.APP_SECRET,
+        "refresh_token": sb.INITIAL_REFRESH_TOKEN,
+        "timeout_seconds": 5,
+        **kw,
+    }
+    return ZaloOAChannel(
+        "zalo", ZaloOASettings.model_validate(raw), token_store=tokens or MemoryTokenStore()
+    )
 
 
 def test_broadcast_sends_up_to_five_articles_and_records_the_review_state(sb: ZaloSandbox) -> None:
@@ -114,8 +122,9 @@ def test_unknown_or_hidden_article_is_refused_as_a_bad_parameter(sb: ZaloSandbox
     assert err.value.code == -201 and not err.value.may_have_posted
 
 
-@pytest.mark.parametrize("fault", ["drop_after", "http_500", "http_502", "html_error",
-                                   "timeout_after"])
+@pytest.mark.parametrize(
+    "fault", ["drop_after", "http_500", "http_502", "html_error", "timeout_after"]
+)
 def test_a_lost_or_unclear_answer_may_have_reached_followers(sb: ZaloSandbox, fault: str) -> None:
     ch = channel(sb, timeout_seconds=1)
     article = sb.add_article("Bài")
@@ -158,30 +167,57 @@ def configure(ws: Workspace, **zalo: object) -> Loa:
     return ws.loa()
 
 
-def publish(loa: Loa, sb: ZaloSandbox, title: str, sent_at: datetime, views: int | None = None) -> int:
+def publish(
+    loa: Loa, sb: ZaloSandbox, title: str, sent_at: datetime, views: int | None = None
+) -> int:
     """An article posted on the OA at ``sent_at`` (seeded: the dispatcher is tested elsewhere)."""
     remote = sb.add_article(title, create_date=sent_at.timestamp())
     with loa.store.tx() as conn:
-        aid = conn.execute(articles.insert().values(
-            title=title, topic="a", state="published", submitted_at=sent_at,
-            content_hash=uuid.uuid4().hex, updated_at=sent_at, images=[], channels=[],
-        )).inserted_primary_key[0]
-        did = conn.execute(deliveries.insert().values(
-            article_id=aid, channel="zalo", state="sent", idempotency_key=f"{aid}-zalo",
-            remote_id=remote, sent_at=sent_at, updated_at=sent_at)).inserted_primary_key[0]
+        aid = conn.execute(
+            articles.insert().values(
+                title=title,
+                topic="a",
+                state="published",
+                submitted_at=sent_at,
+                content_hash=uuid.uuid4().hex,
+                updated_at=sent_at,
+                images=[],
+                channels=[],
+            )
+        ).inserted_primary_key[0]
+        did = conn.execute(
+            deliveries.insert().values(
+                article_id=aid,
+                channel="zalo",
+                state="sent",
+                idempotency_key=f"{aid}-zalo",
+                remote_id=remote,
+                sent_at=sent_at,
+                updated_at=sent_at,
+            )
+        ).inserted_primary_key[0]
         if views is not None:
-            conn.execute(reach_samples.insert().values(delivery_id=did, collected_at=sent_at,
-                                                       metric="views", value=views))
+            conn.execute(
+                reach_samples.insert().values(
+                    delivery_id=did, collected_at=sent_at, metric="views", value=views
+                )
+            )
     return int(aid)
 
 
 def broadcast_rows(loa: Loa) -> list[tuple[int, int]]:
     with loa.store.read() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(
-            broadcast_articles.c.broadcast_id, broadcast_articles.c.article_id))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(broadcast_articles.c.broadcast_id, broadcast_articles.c.article_id)
+            )
+        ]
 
 
-def test_each_mode_never_exceeds_the_quota_over_a_month_and_spreads_it(workspace: Workspace) -> None:
+def test_each_mode_never_exceeds_the_quota_over_a_month_and_spreads_it(
+    workspace: Workspace,
+) -> None:
     loa = configure(workspace, broadcast="each", broadcast_quota_per_month=4)
     sb = workspace.zalo
     sent_days = []
@@ -215,8 +251,9 @@ def test_digest_sends_the_weeks_most_viewed_articles_on_its_day(workspace: Works
     for day in (1, 2, 3):
         assert broadcast_tick(loa, at(sb, december(day))) == []  # not the digest day
     ids[4] = publish(loa, sb, "Bài ngày 4", december(4, 0), views[4])
-    extra = [publish(loa, sb, f"Bài thêm {i}", december(4, 0) - timedelta(minutes=i), 50)
-             for i in (1, 2)]
+    extra = [
+        publish(loa, sb, f"Bài thêm {i}", december(4, 0) - timedelta(minutes=i), 50) for i in (1, 2)
+    ]
     assert broadcast_tick(loa, at(sb, december(4, 1))) == []  # 08:00 local: before digest_time
     (proposal,) = broadcast_tick(loa, at(sb, december(4, 3)))
     assert proposal.kind == "digest"
@@ -251,7 +288,9 @@ def test_a_lost_answer_is_in_doubt_and_never_sent_again(workspace: Workspace) ->
     store = Broadcasts(loa.store)
     assert store.resolve_in_doubt(b.id, ADMIN, sent=False, now=december(10))
     assert not store.resolve_in_doubt(b.id, ADMIN, sent=True, now=december(10))  # one answer wins
-    assert first in [c.article_id for c in store.candidates("zalo", december(1) - timedelta(days=1))]
+    assert first in [
+        c.article_id for c in store.candidates("zalo", december(1) - timedelta(days=1))
+    ]
 
 
 def test_a_refused_broadcast_fails_and_frees_its_articles(workspace: Workspace) -> None:
@@ -268,7 +307,9 @@ def test_a_refused_broadcast_fails_and_frees_its_articles(workspace: Workspace) 
     assert again.article_ids == (aid,)
 
 
-def test_one_decision_wins_and_a_rejected_article_is_not_proposed_again(workspace: Workspace) -> None:
+def test_one_decision_wins_and_a_rejected_article_is_not_proposed_again(
+    workspace: Workspace,
+) -> None:
     loa = configure(workspace, broadcast="each")
     sb = workspace.zalo
     now = at(sb, december(1))
@@ -305,7 +346,9 @@ def test_whatever_zalo_answers_is_stored_bounded() -> None:
 
     long = broadcast_receipt({"data": {"message_id": "m" * 5000, "status": "x" * 5000}}, "status")
     assert long is not None and len(long.message_id) == 200 and len(long.moderation_state) == 60
-    assert broadcast_receipt({"data": {"message_id": "m1"}}, "status").moderation_state == "accepted"  # type: ignore[union-attr]
+    assert (
+        broadcast_receipt({"data": {"message_id": "m1"}}, "status").moderation_state == "accepted"
+    )  # type: ignore[union-attr]
     assert broadcast_receipt({"data": []}, "status") is None
 
 
@@ -322,8 +365,10 @@ def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Wor
     cli = CliRunner()
     listed = cli.invoke(app, ["-c", str(workspace.config), "broadcasts"])
     assert listed.exit_code == 0 and "chờ duyệt" in listed.output and "còn lại" in listed.output
-    sent = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "approve", str(first.id),
-                            "--by", "lanh-dao"])
+    sent = cli.invoke(
+        app,
+        ["-c", str(workspace.config), "broadcasts", "approve", str(first.id), "--by", "lanh-dao"],
+    )
     assert sent.exit_code == 0 and "đã gửi" in sent.output and "reviewing" in sent.output
     again = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "approve", str(first.id)])
     assert isinstance(again.exception, ValueError) and "đã được xử lý" in str(again.exception)
@@ -341,12 +386,12 @@ def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Wor
     b = Broadcasts(loa.store).get(second.id)
     assert b is not None and b.state == "sent" and b.decided_by
     as_json = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "--json"])
-    assert [x["state"] for x in json.loads(as_json.output)["broadcasts"]] == [
-        "sent", "sent"]
+    assert [x["state"] for x in json.loads(as_json.output)["broadcasts"]] == ["sent", "sent"]
 
 
 def test_a_proposal_left_undecided_lapses_with_its_month_and_frees_its_articles(
-        workspace: Workspace) -> None:
+    workspace: Workspace,
+) -> None:
     loa = configure(workspace, broadcast="each")
     sb = workspace.zalo
     now = at(sb, december(30))

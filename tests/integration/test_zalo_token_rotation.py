@@ -50,12 +50,12 @@ class MediaHost(SandboxServer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.route("GET", r"/media/cover\.jpg", lambda _req: Response(200, JPEG, content_type="image/jpeg"))
+        self.route(
+            "GET", r"/media/cover\.jpg", lambda _req: Response(200, JPEG, content_type="image/jpeg")
+        )
 
     def not_found(self, req: Request) -> Response:
         return Response(404, "not found")
-
-
 
 
 @pytest.fixture
@@ -80,8 +80,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     base = os.environ.get("LOA_TEST_DATABASE_URL")
     if not base:
-        pytest.skip("PostgreSQL token tests need LOA_TEST_DATABASE_URL "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL token tests need LOA_TEST_DATABASE_URL "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     schema = "t_" + secrets.token_hex(6)
     admin = create_engine_for(base)
     with admin.begin() as conn:
@@ -104,19 +106,37 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 
 def make_channel(sb: ZaloSandbox, engine: sa.Engine, **overrides: Any) -> ZaloOAChannel:
-    raw: dict[str, Any] = {"type": "zalo_oa", "api_url": sb.url, "oauth_url": sb.url,
-                           "app_id": ZaloSandbox.APP_ID, "app_secret": ZaloSandbox.APP_SECRET,
-                           "refresh_token": ZaloSandbox.INITIAL_REFRESH_TOKEN, "after": "website",
-                           "verify_interval_seconds": 0, "timeout_seconds": 5}
+    raw: dict[str, Any] = {
+        "type": "zalo_oa",
+        "api_url": sb.url,
+        "oauth_url": sb.url,
+        "app_id": ZaloSandbox.APP_ID,
+        "app_secret": ZaloSandbox.APP_SECRET,
+        "refresh_token": ZaloSandbox.INITIAL_REFRESH_TOKEN,
+        "after": "website",
+        "verify_interval_seconds": 0,
+        "timeout_seconds": 5,
+    }
     raw.update(overrides)
-    return ZaloOAChannel("zalo", ZaloOASettings.model_validate(raw), token_store=DbTokenStore(engine, "zalo"))
+    return ZaloOAChannel(
+        "zalo", ZaloOASettings.model_validate(raw), token_store=DbTokenStore(engine, "zalo")
+    )
 
 
 def article(media: MediaHost) -> ArticleView:
-    cover = ImageRef("anh-bia.jpg", "image/jpeg", size_bytes=len(JPEG), public_url=f"{media.url}/media/cover.jpg")
-    return ArticleView(id=1, title="Sở Ngoại vụ Lạng Sơn đẩy mạnh cải cách hành chính năm 2026",
-                       summary="Tiếp nhận hồ sơ trực tuyến toàn trình.", body_html="<p>Nội dung bài.</p>",
-                       body_text="Nội dung bài.", topic="a", topic_label="Cải cách thể chế", cover=cover)
+    cover = ImageRef(
+        "anh-bia.jpg", "image/jpeg", size_bytes=len(JPEG), public_url=f"{media.url}/media/cover.jpg"
+    )
+    return ArticleView(
+        id=1,
+        title="Sở Ngoại vụ Lạng Sơn đẩy mạnh cải cách hành chính năm 2026",
+        summary="Tiếp nhận hồ sơ trực tuyến toàn trình.",
+        body_html="<p>Nội dung bài.</p>",
+        body_text="Nội dung bài.",
+        topic="a",
+        topic_label="Cải cách thể chế",
+        cover=cover,
+    )
 
 
 def ok_refreshes(sb: ZaloSandbox) -> list[dict[str, Any]]:
@@ -141,8 +161,14 @@ def _no_stray_processes() -> Iterator[None]:
 
 
 def start_refresh(db_url: str, sb: ZaloSandbox, **env: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, str(HELPER), db_url, sb.url], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), db_url, sb.url],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
     _started.append(proc)
     return proc
 
@@ -155,7 +181,9 @@ def read_until(proc: subprocess.Popen[str], prefix: str) -> list[str]:
         line = proc.stdout.readline()
         if not line:
             proc.wait()
-            raise AssertionError(f"helper ended before {prefix!r}: {lines} {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"helper ended before {prefix!r}: {lines} {proc.stderr.read() if proc.stderr else ''}"
+            )
         lines.append(line.strip())
         if line.startswith(prefix):
             return lines
@@ -175,15 +203,20 @@ def lock_waiters(db_url: str, engine: sa.Engine) -> int:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
-            return conn.execute(sa.text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                "AND objsubid = 2 AND objid::bigint = (CAST(:key AS bigint) & 4294967295)"),
-                {"key": advisory_key(f"{schema}.zalo")}).scalar_one()
+            return conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                    "AND objsubid = 2 AND objid::bigint = (CAST(:key AS bigint) & 4294967295)"
+                ),
+                {"key": advisory_key(f"{schema}.zalo")},
+            ).scalar_one()
     lock_file = Path(f"{engine.url.database}.zalo.lock")
     if not lock_file.exists():
         return 0
     inode = f":{lock_file.stat().st_ino} "
-    return sum(1 for line in Path("/proc/locks").read_text().splitlines() if "->" in line and inode in line)
+    return sum(
+        1 for line in Path("/proc/locks").read_text().splitlines() if "->" in line and inode in line
+    )
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -196,16 +229,27 @@ def kill(proc: subprocess.Popen[str]) -> None:
 def test_store_merges_removes_and_commits_credentials(engine: sa.Engine, db_url: str) -> None:
     store = DbTokenStore(engine, "zalo")
     assert store.load() == {}
-    store.save({"access_token": "a1", "refresh_token": "r1", "access_expires_at": "2026-03-01T01:00:00+00:00",
-                "refresh_attempt": {"at": "x", "token_fingerprint": "abc"}})
+    store.save(
+        {
+            "access_token": "a1",
+            "refresh_token": "r1",
+            "access_expires_at": "2026-03-01T01:00:00+00:00",
+            "refresh_attempt": {"at": "x", "token_fingerprint": "abc"},
+        }
+    )
     store.save({"access_token": "a2", "refresh_attempt": None})
     other = create_engine_for(db_url)  # a second engine sees the commit: it is durable, not cached
     try:
         assert DbTokenStore(other, "zalo").load() == {
-            "access_token": "a2", "refresh_token": "r1", "access_expires_at": "2026-03-01T01:00:00+00:00"}
+            "access_token": "a2",
+            "refresh_token": "r1",
+            "access_expires_at": "2026-03-01T01:00:00+00:00",
+        }
         assert DbTokenStore(other, "facebook").load() == {}
         with other.connect() as conn:
-            row = conn.execute(sa.select(channel_state).where(channel_state.c.channel == "zalo")).one()
+            row = conn.execute(
+                sa.select(channel_state).where(channel_state.c.channel == "zalo")
+            ).one()
         assert row.token_expires_at == datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
         assert row.updated_at is not None and row.paused is False
     finally:
@@ -232,8 +276,14 @@ CRASHES = [
 
 @pytest.mark.parametrize(("crash_at", "how", "lost"), CRASHES, ids=[c[0] for c in CRASHES])
 def test_refresh_killed_at_each_step_loses_nothing_or_reports_the_lost_rotation(
-        db_url: str, engine: sa.Engine, sb: ZaloSandbox, media: MediaHost, crash_at: str, how: str,
-        lost: bool) -> None:
+    db_url: str,
+    engine: sa.Engine,
+    sb: ZaloSandbox,
+    media: MediaHost,
+    crash_at: str,
+    how: str,
+    lost: bool,
+) -> None:
     env = {}
     if how == "checkpoint":
         env["LOA_TEST_CRASH_AT"] = crash_at
@@ -255,9 +305,14 @@ def test_refresh_killed_at_each_step_loses_nothing_or_reports_the_lost_rotation(
         with pytest.raises(AuthError) as err:
             ch.publish(draft, "k-1")
         assert err.value.message.startswith(LOST) and err.value.message.endswith(RECONNECT)
-        assert err.value.refreshable is False and err.value.reconnect_hint == "loa channels connect zalo"
+        assert (
+            err.value.refreshable is False
+            and err.value.reconnect_hint == "loa channels connect zalo"
+        )
         assert sb.records["articles"] == []
-        assert sb.live_refresh_token != ch.store.load().get("refresh_token", ZaloSandbox.INITIAL_REFRESH_TOKEN)
+        assert sb.live_refresh_token != ch.store.load().get(
+            "refresh_token", ZaloSandbox.INITIAL_REFRESH_TOKEN
+        )
         return
     receipt = ch.publish(draft, "k-1")
     assert receipt.remote_id in sb.media
@@ -268,13 +323,17 @@ def test_refresh_killed_at_each_step_loses_nothing_or_reports_the_lost_rotation(
     assert len(ok_refreshes(sb)) == 1
 
 
-def test_rotation_dropped_in_flight_is_detected_and_reported(engine: sa.Engine, sb: ZaloSandbox) -> None:
+def test_rotation_dropped_in_flight_is_detected_and_reported(
+    engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     ch = make_channel(sb, engine)
     sb.inject("rotate_then_drop")
     with pytest.raises(TransientError) as first:
         ch.check()
     assert first.value.may_have_posted is True
-    assert ok_refreshes(sb)[0]["refresh_token"] == ZaloSandbox.INITIAL_REFRESH_TOKEN  # rotated server-side
+    assert (
+        ok_refreshes(sb)[0]["refresh_token"] == ZaloSandbox.INITIAL_REFRESH_TOKEN
+    )  # rotated server-side
     intent = ch.store.load()["refresh_attempt"]
     assert intent["token_fingerprint"] == token_fingerprint(ZaloSandbox.INITIAL_REFRESH_TOKEN)
 
@@ -294,14 +353,17 @@ def test_rotation_dropped_in_flight_is_detected_and_reported(engine: sa.Engine, 
 
 
 def _consent_code(sb: ZaloSandbox) -> tuple[str, str]:
-    settings = ZaloOASettings(app_id=ZaloSandbox.APP_ID, oauth_url=sb.url, redirect_uri="https://loa.local/zalo")
+    settings = ZaloOASettings(
+        app_id=ZaloSandbox.APP_ID, oauth_url=sb.url, redirect_uri="https://loa.local/zalo"
+    )
     url, verifier, _state = consent_link(settings)
     location = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
     return location, verifier
 
 
 def test_expired_refresh_token_is_reported_differently_from_a_lost_rotation(
-        engine: sa.Engine, sb: ZaloSandbox) -> None:
+    engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     ch = make_channel(sb, engine)
     sb.expire_refresh_tokens()  # three months without a refresh
     with pytest.raises(AuthError) as err:
@@ -315,25 +377,34 @@ def test_expired_refresh_token_is_reported_differently_from_a_lost_rotation(
 
 
 def test_crash_after_intent_then_a_valid_token_is_not_mistaken_for_a_lost_rotation(
-        db_url: str, engine: sa.Engine, sb: ZaloSandbox) -> None:
+    db_url: str, engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     proc = start_refresh(db_url, sb, LOA_TEST_CRASH_AT="intent_saved")
     read_until(proc, "PAUSED intent_saved")
     kill(proc)
-    assert DbTokenStore(engine, "zalo").load()["refresh_attempt"]["token_fingerprint"] == \
-        token_fingerprint(ZaloSandbox.INITIAL_REFRESH_TOKEN)
+    assert DbTokenStore(engine, "zalo").load()["refresh_attempt"][
+        "token_fingerprint"
+    ] == token_fingerprint(ZaloSandbox.INITIAL_REFRESH_TOKEN)
     assert make_channel(sb, engine).check().ok is True
 
 
 # ----- concurrency ---------------------------------------------------------------------------
 def test_two_processes_refreshing_at_once_send_one_refresh_and_share_the_token(
-        db_url: str, engine: sa.Engine, sb: ZaloSandbox, tmp_path: Path) -> None:
+    db_url: str, engine: sa.Engine, sb: ZaloSandbox, tmp_path: Path
+) -> None:
     go_first, go_second = tmp_path / "go-1", tmp_path / "go-2"
-    first = start_refresh(db_url, sb, LOA_TEST_PAUSE_AT="before_intent", LOA_TEST_GO_FILE=str(go_first))
-    second = start_refresh(db_url, sb, LOA_TEST_PAUSE_AT="before_lock", LOA_TEST_GO_FILE=str(go_second))
+    first = start_refresh(
+        db_url, sb, LOA_TEST_PAUSE_AT="before_intent", LOA_TEST_GO_FILE=str(go_first)
+    )
+    second = start_refresh(
+        db_url, sb, LOA_TEST_PAUSE_AT="before_lock", LOA_TEST_GO_FILE=str(go_second)
+    )
     read_until(first, "PAUSED before_intent")  # holds the lock, has decided to refresh
     second_lines = read_until(second, "PAUSED before_lock")
     go_second.touch()
-    wait_for(second, lambda: lock_waiters(db_url, engine) == 1)  # queued on the lock the first holds
+    wait_for(
+        second, lambda: lock_waiters(db_url, engine) == 1
+    )  # queued on the lock the first holds
     go_first.touch()
     first_lines = read_until(first, "RESULT")
     second_lines += read_until(second, "RESULT")
@@ -344,14 +415,19 @@ def test_two_processes_refreshing_at_once_send_one_refresh_and_share_the_token(
     assert len(sb.records["refreshes"]) == 1  # exactly one refresh request reached Zalo
     stored = DbTokenStore(engine, "zalo").load()
     assert first_lines[-1] == f"RESULT {token_fingerprint(stored['access_token'])}"
-    assert sb.valid_access_token(stored["access_token"]) and stored["refresh_token"] == sb.live_refresh_token
+    assert (
+        sb.valid_access_token(stored["access_token"])
+        and stored["refresh_token"] == sb.live_refresh_token
+    )
 
 
 def test_threads_of_one_process_also_refresh_once(engine: sa.Engine, sb: ZaloSandbox) -> None:
     sb.latency = 0.05  # keep the first refresh in flight while the others queue on the lock
     channels = [make_channel(sb, engine) for _ in range(4)]
     tokens: list[str] = []
-    threads = [threading.Thread(target=lambda c=c: tokens.append(c.access_token())) for c in channels]
+    threads = [
+        threading.Thread(target=lambda c=c: tokens.append(c.access_token())) for c in channels
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -362,7 +438,8 @@ def test_threads_of_one_process_also_refresh_once(engine: sa.Engine, sb: ZaloSan
 
 # ----- refused access tokens -----------------------------------------------------------------
 def test_refused_access_token_is_refreshed_once_and_the_call_retried(
-        engine: sa.Engine, sb: ZaloSandbox, media: MediaHost) -> None:
+    engine: sa.Engine, sb: ZaloSandbox, media: MediaHost
+) -> None:
     ch = make_channel(sb, engine)
     ch.access_token()
     sb.expire_access_tokens()  # Zalo drops it although our clock says it has 25 hours left
@@ -371,7 +448,9 @@ def test_refused_access_token_is_refreshed_once_and_the_call_retried(
     assert len(ok_refreshes(sb)) == 2 and "refresh_attempt" not in ch.store.load()
 
 
-def test_token_refused_twice_raises_a_non_refreshable_auth_error(engine: sa.Engine, sb: ZaloSandbox) -> None:
+def test_token_refused_twice_raises_a_non_refreshable_auth_error(
+    engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     ch = make_channel(sb, engine)
     sb.inject("token_invalid", path="/v2.0/article/getslice", count=2)
     with pytest.raises(AuthError) as err:
@@ -382,7 +461,8 @@ def test_token_refused_twice_raises_a_non_refreshable_auth_error(engine: sa.Engi
 
 
 def test_stale_token_already_replaced_by_another_process_is_not_refreshed_again(
-        engine: sa.Engine, sb: ZaloSandbox) -> None:
+    engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     ch = make_channel(sb, engine)
     current = ch.access_token()
     assert ch.refresh_access_token(stale="an-older-token") == current
@@ -391,7 +471,9 @@ def test_stale_token_already_replaced_by_another_process_is_not_refreshed_again(
     assert renewed != current and len(ok_refreshes(sb)) == 2
 
 
-def test_short_lived_access_tokens_are_refreshed_before_they_expire(engine: sa.Engine, sb: ZaloSandbox) -> None:
+def test_short_lived_access_tokens_are_refreshed_before_they_expire(
+    engine: sa.Engine, sb: ZaloSandbox
+) -> None:
     sb.access_ttl = 2
     ch = make_channel(sb, engine, refresh_margin_seconds=3600)
     first = ch.access_token()

@@ -32,8 +32,15 @@ def png_bytes(size: tuple[int, int] = (8, 6), color: str = "red") -> bytes:
 
 
 def parse(path: Path, tmp_path: Path, limits: IngestLimits | None = None):
-    return parse_file(path, known_channels=CHANNELS, topics=default_topics(),
-                      limits=limits or IngestLimits(), now=NOW, tz=TZ, media_dir=tmp_path / "media")
+    return parse_file(
+        path,
+        known_channels=CHANNELS,
+        topics=default_topics(),
+        limits=limits or IngestLimits(),
+        now=NOW,
+        tz=TZ,
+        media_dir=tmp_path / "media",
+    )
 
 
 def refusal(path: Path, tmp_path: Path, limits: IngestLimits | None = None) -> IngestRefusal:
@@ -43,8 +50,14 @@ def refusal(path: Path, tmp_path: Path, limits: IngestLimits | None = None) -> I
     return info.value
 
 
-def make_docx(path: Path, *, meta: tuple[str, ...] = ("Chủ đề: đ",), title: str | None = "Tiêu đề bài",
-              image: bytes | None = None, body: str = DVC_TEXT) -> Path:
+def make_docx(
+    path: Path,
+    *,
+    meta: tuple[str, ...] = ("Chủ đề: đ",),
+    title: str | None = "Tiêu đề bài",
+    image: bytes | None = None,
+    body: str = DVC_TEXT,
+) -> Path:
     doc = Document()
     if title is not None:
         doc.add_heading(title, level=1)
@@ -69,8 +82,11 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_docx_with_heading_table_bold_image_and_metadata(tmp_path: Path) -> None:
-    src = make_docx(tmp_path / "bai.docx", image=png_bytes(),
-                    meta=("Chủ đề: đ", "Kênh: website, facebook", "Đăng lúc: 2026-12-01 08:30"))
+    src = make_docx(
+        tmp_path / "bai.docx",
+        image=png_bytes(),
+        meta=("Chủ đề: đ", "Kênh: website, facebook", "Đăng lúc: 2026-12-01 08:30"),
+    )
     art = parse(src, tmp_path)
     assert art.title == "Tiêu đề bài"
     assert art.topic == "đ" and not art.topic_suggested
@@ -108,13 +124,21 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
     (tmp_path / "bai").mkdir()
     (tmp_path / "bai" / "anh.png").write_bytes(png_bytes())
     (tmp_path / "bai" / "bia.png").write_bytes(png_bytes(color="blue"))
-    write(tmp_path / "bai" / "bai.md", (
-        "---\ntitle: Bài Markdown\ntopic: dd\nsummary: Tóm tắt riêng.\nchannels: [website, zalo]\n"
-        "publish_at: 2026-07-01 09:00\ncover: bia.png\nid: CCHC-7\n---\n"
-        "# Tiêu đề phụ\n\nĐoạn **một**.\n\n![Ảnh](anh.png)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"))
+    write(
+        tmp_path / "bai" / "bai.md",
+        (
+            "---\ntitle: Bài Markdown\ntopic: dd\nsummary: Tóm tắt riêng.\nchannels: [website, zalo]\n"
+            "publish_at: 2026-07-01 09:00\ncover: bia.png\nid: CCHC-7\n---\n"
+            "# Tiêu đề phụ\n\nĐoạn **một**.\n\n![Ảnh](anh.png)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        ),
+    )
     art = parse(tmp_path / "bai", tmp_path)
     assert (art.title, art.topic, art.summary, art.external_id) == (
-        "Bài Markdown", "đ", "Tóm tắt riêng.", "CCHC-7")
+        "Bài Markdown",
+        "đ",
+        "Tóm tắt riêng.",
+        "CCHC-7",
+    )
     assert art.channels == ("website", "zalo")
     assert art.publish_at == datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     assert "<h2>Tiêu đề phụ</h2>" in art.body_html and "<table>" in art.body_html
@@ -123,11 +147,22 @@ def test_markdown_front_matter(tmp_path: Path) -> None:
 
 
 def test_html_title_from_h1_or_title_tag(tmp_path: Path) -> None:
-    art = parse(write(tmp_path / "a.html", "<html><head><title>Thẻ title</title></head><body>"
-                      "<h1>Tiêu đề H1</h1><p>Nội dung.</p></body></html>"), tmp_path)
+    art = parse(
+        write(
+            tmp_path / "a.html",
+            "<html><head><title>Thẻ title</title></head><body>"
+            "<h1>Tiêu đề H1</h1><p>Nội dung.</p></body></html>",
+        ),
+        tmp_path,
+    )
     assert art.title == "Tiêu đề H1"
-    art = parse(write(tmp_path / "b.html", "<html><head><title>Thẻ title</title></head><body>"
-                      "<p>Nội dung.</p></body></html>"), tmp_path)
+    art = parse(
+        write(
+            tmp_path / "b.html",
+            "<html><head><title>Thẻ title</title></head><body><p>Nội dung.</p></body></html>",
+        ),
+        tmp_path,
+    )
     assert art.title == "Thẻ title" and art.body_text == "Nội dung."
 
 
@@ -140,6 +175,7 @@ def test_zip_with_article_and_image_hashes_members(tmp_path: Path) -> None:
     art = parse(tmp_path / "bai.zip", tmp_path)
     assert art.title == "Bài trong zip" and art.topic == "a" and len(art.images) == 1
     import hashlib
+
     assert art.content_hash == hashlib.sha256(md + img).hexdigest()
 
 
@@ -151,10 +187,17 @@ def test_nfd_input_becomes_nfc(tmp_path: Path) -> None:
 
 
 def test_dangerous_html_removed(tmp_path: Path) -> None:
-    art = parse(write(tmp_path / "a.html", (
-        '<h1>Tiêu đề</h1><p onclick="steal()">An toàn <a href="javascript:alert(1)">x</a> '
-        '<a href="https://dvc.gov.vn">cổng</a></p><script>alert(1)</script>'
-        '<iframe src="https://evil.example"></iframe><p style="color:red">Hết.</p>')), tmp_path)
+    art = parse(
+        write(
+            tmp_path / "a.html",
+            (
+                '<h1>Tiêu đề</h1><p onclick="steal()">An toàn <a href="javascript:alert(1)">x</a> '
+                '<a href="https://dvc.gov.vn">cổng</a></p><script>alert(1)</script>'
+                '<iframe src="https://evil.example"></iframe><p style="color:red">Hết.</p>'
+            ),
+        ),
+        tmp_path,
+    )
     body = art.body_html.lower()
     for bad in ("<script", "alert(1)", "onclick", "<iframe", "javascript:", "style="):
         assert bad not in body
@@ -174,10 +217,13 @@ def test_no_keyword_falls_back_to_i_and_says_so(tmp_path: Path) -> None:
     assert "Không thấy từ khóa" in art.topic_reason
 
 
-@pytest.mark.parametrize(("given", "key"), [("d", "d"), ("đ", "đ"), ("Đ", "đ"), ("dd", "đ"),
-                                            ("a)", "a"), ("(h)", "h")])
+@pytest.mark.parametrize(
+    ("given", "key"), [("d", "d"), ("đ", "đ"), ("Đ", "đ"), ("dd", "đ"), ("a)", "a"), ("(h)", "h")]
+)
 def test_topic_forms(tmp_path: Path, given: str, key: str) -> None:
-    art = parse(write(tmp_path / "a.md", f"---\ntitle: T\ntopic: '{given}'\n---\nNội dung.\n"), tmp_path)
+    art = parse(
+        write(tmp_path / "a.md", f"---\ntitle: T\ntopic: '{given}'\n---\nNội dung.\n"), tmp_path
+    )
     assert art.topic == key
 
 
@@ -185,13 +231,16 @@ def md(tmp_path: Path, front: str, body: str = "Nội dung.") -> Path:
     return write(tmp_path / "bai.md", f"---\n{front}\n---\n{body}\n")
 
 
-@pytest.mark.parametrize(("front", "code", "needle"), [
-    ("topic: k", "unknown_topic", "Chủ đề “k” không có"),
-    ("channels: website, tiktok", "unknown_channel", "tiktok"),
-    ("publish_at: 2026-01-01 08:00", "publish_at_past", "đã qua"),
-    ("publish_at: ngày mai", "publish_at_format", "ngày mai"),
-    (f"summary: {'chữ ' * 100}", "summary_too_long", "vượt giới hạn 300"),
-])
+@pytest.mark.parametrize(
+    ("front", "code", "needle"),
+    [
+        ("topic: k", "unknown_topic", "Chủ đề “k” không có"),
+        ("channels: website, tiktok", "unknown_channel", "tiktok"),
+        ("publish_at: 2026-01-01 08:00", "publish_at_past", "đã qua"),
+        ("publish_at: ngày mai", "publish_at_format", "ngày mai"),
+        (f"summary: {'chữ ' * 100}", "summary_too_long", "vượt giới hạn 300"),
+    ],
+)
 def test_metadata_refusals(tmp_path: Path, front: str, code: str, needle: str) -> None:
     err = refusal(md(tmp_path, "title: Tiêu đề\n" + front), tmp_path)
     assert err.code == code and needle in err.reason
@@ -219,8 +268,11 @@ def test_empty_and_titleless(tmp_path: Path) -> None:
 
 
 def test_file_over_size_limit(tmp_path: Path) -> None:
-    err = refusal(write(tmp_path / "big.md", "# T\n\n" + "x" * 5000), tmp_path,
-                  IngestLimits(max_file_bytes=1024))
+    err = refusal(
+        write(tmp_path / "big.md", "# T\n\n" + "x" * 5000),
+        tmp_path,
+        IngestLimits(max_file_bytes=1024),
+    )
     assert err.code == "file_too_large" and "vượt giới hạn" in err.reason
 
 
@@ -237,7 +289,9 @@ def test_corrupt_docx(tmp_path: Path) -> None:
 def test_zip_bomb_refused(tmp_path: Path, suffix: str) -> None:
     with zipfile.ZipFile(tmp_path / f"bomb{suffix}", "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("word/document.xml", b"\0" * (8 * 1024 * 1024))
-    err = refusal(tmp_path / f"bomb{suffix}", tmp_path, IngestLimits(max_unzipped_bytes=4 * 1024 * 1024))
+    err = refusal(
+        tmp_path / f"bomb{suffix}", tmp_path, IngestLimits(max_unzipped_bytes=4 * 1024 * 1024)
+    )
     assert err.code == "zip_bomb" and "bom nén" in err.reason
     # Under the total limit the compression ratio alone gives it away.
     assert refusal(tmp_path / f"bomb{suffix}", tmp_path).code == "zip_bomb"
@@ -265,9 +319,11 @@ def test_image_size_and_pixel_limits(tmp_path: Path) -> None:
     (tmp_path / "d" / "anh.png").write_bytes(png_bytes((300, 300)))
     write(tmp_path / "d" / "bai.md", "# T\n\n![x](anh.png)\n")
     assert refusal(tmp_path / "d", tmp_path, IngestLimits(max_image_pixels=10_000)).code == (
-        "image_too_many_pixels")
+        "image_too_many_pixels"
+    )
     assert refusal(tmp_path / "d", tmp_path, IngestLimits(max_image_bytes=100)).code == (
-        "image_too_large")
+        "image_too_large"
+    )
 
 
 def test_missing_image_and_escape_refused(tmp_path: Path) -> None:
@@ -281,7 +337,8 @@ def test_windows_1258_text(tmp_path: Path) -> None:
     err = refusal(tmp_path / "a.md", tmp_path)
     assert err.code == "not_utf8"
     assert "tệp có vẻ dùng bảng mã Windows-1258 (hoặc TCVN3); hãy lưu lại dưới dạng UTF-8" in (
-        err.hint[0].lower() + err.hint[1:])
+        err.hint[0].lower() + err.hint[1:]
+    )
 
 
 def test_tcvn3_text_detected(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     (tmp_path / "config.toml").write_text(
         '[database]\nurl = "postgresql://loa:db-pass-word-9@127.0.0.1:5432/loa"\n'
         '[channels.website]\ntype = "wordpress"\nurl = "http://127.0.0.1:9/wp-json"\n'
-        'username = "loa"\n', "utf-8")
+        'username = "loa"\n',
+        "utf-8",
+    )
     monkeypatch.setenv("LOA_CHANNELS__WEBSITE__APP_PASSWORD", "very-secret-password\n")
     monkeypatch.setenv("LOA_TELEGRAM__TOKEN", f" {BOT_TOKEN}\n")
     return load_settings(tmp_path / "config.toml")
@@ -51,8 +53,9 @@ def test_secrets_are_stripped_when_loaded(settings: Settings) -> None:
 
 
 def test_configured_secrets_are_masked_in_messages_and_arguments(log_output: io.StringIO) -> None:
-    logging.getLogger("loa.test").warning("GET https://api/bot%s/getMe pw=%s", BOT_TOKEN,
-                                          "very-secret-password")
+    logging.getLogger("loa.test").warning(
+        "GET https://api/bot%s/getMe pw=%s", BOT_TOKEN, "very-secret-password"
+    )
     text = log_output.getvalue()
     assert "telegramSecretToken" not in text and "very-secret-password" not in text
     assert "GET https://api/bot***/getMe pw=***" in text
@@ -61,8 +64,10 @@ def test_configured_secrets_are_masked_in_messages_and_arguments(log_output: io.
 def test_a_traceback_carrying_the_bot_token_is_masked(log_output: io.StringIO) -> None:
     def call_bot_api() -> None:
         token = BOT_TOKEN
-        raise ConnectionError(f"cannot reach https://api.telegram.org/bot{token}/getUpdates "
-                              f"(password for the database: db-pass-word-9)")
+        raise ConnectionError(
+            f"cannot reach https://api.telegram.org/bot{token}/getUpdates "
+            f"(password for the database: db-pass-word-9)"
+        )
 
     try:
         call_bot_api()
@@ -73,8 +78,9 @@ def test_a_traceback_carrying_the_bot_token_is_masked(log_output: io.StringIO) -
     assert "telegramSecretToken" not in text and "db-pass-word-9" not in text
 
 
-def test_tokens_loaded_from_the_database_are_masked(tmp_path: Path,
-                                                    log_output: io.StringIO) -> None:
+def test_tokens_loaded_from_the_database_are_masked(
+    tmp_path: Path, log_output: io.StringIO
+) -> None:
     engine = open_database(f"sqlite:///{tmp_path / 'tokens.db'}")
     try:
         DbTokenStore(engine, "zalo").save({"access_token": "zalo-access-from-the-database"})
@@ -85,22 +91,47 @@ def test_tokens_loaded_from_the_database_are_masked(tmp_path: Path,
     assert "zalo-access-from-the-database" not in text and "zalo said: *** xyz" in text
 
 
-@pytest.mark.parametrize(("line", "leak", "kept"), [
-    ("Authorization: Bearer EAAGm0PX4ZCpsBAKZAsecret", "EAAGm0PX4ZCpsBAKZAsecret", "Bearer ***"),
-    ("GET /v25.0/me?fields=id&access_token=EAAB123secret&x=1", "EAAB123secret",
-     "access_token=***&x=1"),
-    ('{"access_token": "zalo-json-token", "expires_in": "90000"}', "zalo-json-token",
-     '"expires_in": "90000"'),
-    ("refresh_token=abcDEF987&app_id=42", "abcDEF987", "app_id=42"),
-    ("POST https://api.telegram.org/bot987654321:AAE-someOtherBotToken_xyz/sendMessage",
-     "someOtherBotToken", "/bot***/sendMessage"),
-    ("token 987654321:AAE-someOtherBotToken_xyz_0123456789 leaked", "someOtherBotToken",
-     "token *** leaked"),
-    ("connecting to postgresql+psycopg://loa:s3cr3t-pw@db.local:5432/loa", "s3cr3t-pw",
-     "postgresql+psycopg://loa:***@db.local:5432/loa"),
-    ("Authorization: Basic bG9hOnNlY3JldC1wYXNzd29yZA==", "bG9hOnNlY3JldC1wYXNzd29yZA",
-     "Basic ***"),
-])
+@pytest.mark.parametrize(
+    ("line", "leak", "kept"),
+    [
+        (
+            "Authorization: Bearer EAAGm0PX4ZCpsBAKZAsecret",
+            "EAAGm0PX4ZCpsBAKZAsecret",
+            "Bearer ***",
+        ),
+        (
+            "GET /v25.0/me?fields=id&access_token=EAAB123secret&x=1",
+            "EAAB123secret",
+            "access_token=***&x=1",
+        ),
+        (
+            '{"access_token": "zalo-json-token", "expires_in": "90000"}',
+            "zalo-json-token",
+            '"expires_in": "90000"',
+        ),
+        ("refresh_token=abcDEF987&app_id=42", "abcDEF987", "app_id=42"),
+        (
+            "POST https://api.telegram.org/bot987654321:AAE-someOtherBotToken_xyz/sendMessage",
+            "someOtherBotToken",
+            "/bot***/sendMessage",
+        ),
+        (
+            "token 987654321:AAE-someOtherBotToken_xyz_0123456789 leaked",
+            "someOtherBotToken",
+            "token *** leaked",
+        ),
+        (
+            "connecting to postgresql+psycopg://loa:s3cr3t-pw@db.local:5432/loa",
+            "s3cr3t-pw",
+            "postgresql+psycopg://loa:***@db.local:5432/loa",
+        ),
+        (
+            "Authorization: Basic bG9hOnNlY3JldC1wYXNzd29yZA==",
+            "bG9hOnNlY3JldC1wYXNzd29yZA",
+            "Basic ***",
+        ),
+    ],
+)
 def test_credential_shaped_strings_are_masked(line: str, leak: str, kept: str) -> None:
     masked = mask_secrets(line, [])
     assert leak not in masked and kept in masked

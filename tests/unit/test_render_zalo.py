@@ -20,8 +20,12 @@ from channels.zalo_oa import ZaloOAChannel, ZaloOASettings
 
 GOLDEN = Path(__file__).parent / "golden" / "zalo"
 MEDIA = "https://sngv.langson.gov.vn/wp-content/uploads/2026/03"
-LINKS = {"website": "https://sngv.langson.gov.vn/tin-tuc/cai-cach-hanh-chinh-2026?utm_source=zalo&p=1"}
-COVER = ImageRef("uploads/anh-bia.jpg", "image/jpeg", size_bytes=180_000, public_url=f"{MEDIA}/anh-bia.jpg")
+LINKS = {
+    "website": "https://sngv.langson.gov.vn/tin-tuc/cai-cach-hanh-chinh-2026?utm_source=zalo&p=1"
+}
+COVER = ImageRef(
+    "uploads/anh-bia.jpg", "image/jpeg", size_bytes=180_000, public_url=f"{MEDIA}/anh-bia.jpg"
+)
 
 
 def nfd(text: str) -> str:
@@ -29,64 +33,136 @@ def nfd(text: str) -> str:
 
 
 def channel(**overrides: Any) -> ZaloOAChannel:
-    raw: dict[str, Any] = {"type": "zalo_oa", "app_id": "1", "after": "website", "hashtags": ["CCHC", "#Lạng Sơn"]}
+    raw: dict[str, Any] = {
+        "type": "zalo_oa",
+        "app_id": "1",
+        "after": "website",
+        "hashtags": ["CCHC", "#Lạng Sơn"],
+    }
     raw.update(overrides)
     return ZaloOAChannel("zalo", ZaloOASettings.model_validate(raw))
 
 
 def article(**kw: Any) -> ArticleView:
     base: dict[str, Any] = dict(
-        id=7, title="Sở Ngoại vụ Lạng Sơn triển khai dịch vụ công trực tuyến toàn trình",
+        id=7,
+        title="Sở Ngoại vụ Lạng Sơn triển khai dịch vụ công trực tuyến toàn trình",
         summary="Từ tháng 3/2026, 100% thủ tục hành chính của Sở được tiếp nhận trực tuyến.",
-        body_html="<p>Nội dung.</p>", body_text="Nội dung.", topic="đ", topic_label="Chuyển đổi số",
-        cover=COVER)
+        body_html="<p>Nội dung.</p>",
+        body_text="Nội dung.",
+        topic="đ",
+        topic_label="Chuyển đổi số",
+        cover=COVER,
+    )
     base.update(kw)
     return ArticleView(**base)
 
 
-LONG_TITLE = ("Hội nghị tổng kết công tác cải cách hành chính năm 2025 và triển khai nhiệm vụ năm 2026 "
-              "của Sở Ngoại vụ tỉnh Lạng Sơn gắn với chuyển đổi số, nâng cao chỉ số hài lòng của người dân")
+LONG_TITLE = (
+    "Hội nghị tổng kết công tác cải cách hành chính năm 2025 và triển khai nhiệm vụ năm 2026 "
+    "của Sở Ngoại vụ tỉnh Lạng Sơn gắn với chuyển đổi số, nâng cao chỉ số hài lòng của người dân"
+)
 
 CASES: dict[str, tuple[ArticleView, dict[str, str]]] = {
-    "full_article": (article(
-        body_html=("<h2>Kết quả nổi bật</h2><p>Đã tiếp nhận <strong>1.250</strong> hồ sơ, "
-                   "<em>100%</em> đúng hạn.</p><figure><img src=\"/uploads/hoi-nghi.png\" alt=\"Hội nghị\">"
-                   "</figure><ul><li>Rút ngắn thời gian</li><li>Giảm chi phí</li></ul>"
-                   "<table><tr><td>Quý I</td><td>420 hồ sơ</td></tr></table>"),
-        images=(ImageRef("uploads/hoi-nghi.png", "image/png", size_bytes=300_000,
-                         public_url=f"{MEDIA}/hoi-nghi.png"),
-                ImageRef("uploads/so-do.jpg", "image/jpeg", size_bytes=90_000,
-                         public_url=f"{MEDIA}/so-do.jpg", caption="Sơ đồ quy trình"))), LINKS),
+    "full_article": (
+        article(
+            body_html=(
+                "<h2>Kết quả nổi bật</h2><p>Đã tiếp nhận <strong>1.250</strong> hồ sơ, "
+                '<em>100%</em> đúng hạn.</p><figure><img src="/uploads/hoi-nghi.png" alt="Hội nghị">'
+                "</figure><ul><li>Rút ngắn thời gian</li><li>Giảm chi phí</li></ul>"
+                "<table><tr><td>Quý I</td><td>420 hồ sơ</td></tr></table>"
+            ),
+            images=(
+                ImageRef(
+                    "uploads/hoi-nghi.png",
+                    "image/png",
+                    size_bytes=300_000,
+                    public_url=f"{MEDIA}/hoi-nghi.png",
+                ),
+                ImageRef(
+                    "uploads/so-do.jpg",
+                    "image/jpeg",
+                    size_bytes=90_000,
+                    public_url=f"{MEDIA}/so-do.jpg",
+                    caption="Sơ đồ quy trình",
+                ),
+            ),
+        ),
+        LINKS,
+    ),
     "long_title_blocked": (article(title=LONG_TITLE), LINKS),
-    "nfd_input": (article(title=nfd("Đẩy mạnh cải cách thủ tục hành chính, hướng tới sự hài lòng"),
-                          summary=nfd("Người dân được hướng dẫn tận tình khi nộp hồ sơ."),
-                          body_html=nfd("<p>Thủ tục được niêm yết công khai.</p>")), LINKS),
-    "emoji": (article(title="🎉 Lạng Sơn đạt chỉ số hài lòng 95% ✅",
-                      summary="Kết quả khảo sát năm 2025 📊 rất tích cực 👍",
-                      body_html="<p>Cảm ơn người dân đã đồng hành 🙏</p>"), LINKS),
-    "html_summary": (article(
-        summary=("<p>Tóm tắt có <b>định dạng</b> &amp; ký tự đặc biệt <script>alert('x')</script></p>"
-                 "<p>Đoạn thứ hai về <a href='https://example.com'>cải cách</a> thủ tục hành chính. "
-                 + "Nội dung dài được lặp lại để vượt quá giới hạn mô tả của Zalo. " * 6 + "</p>"),
-        body_html="<p>Thân bài <i>nghiêng</i> và <span style='color:red'>màu</span> <script>x()</script></p>"),
-        LINKS),
-    "images_zalo_cannot_use": (article(images=(
-        ImageRef("uploads/chua-dang.jpg", "image/jpeg", size_bytes=10_000),
-        ImageRef("uploads/dong.gif", "image/gif", size_bytes=10_000, public_url=f"{MEDIA}/dong.gif"),
-        ImageRef("uploads/qua-lon.jpg", "image/jpeg", size_bytes=3_500_000, public_url=f"{MEDIA}/qua-lon.jpg"),
-    )), LINKS),
+    "nfd_input": (
+        article(
+            title=nfd("Đẩy mạnh cải cách thủ tục hành chính, hướng tới sự hài lòng"),
+            summary=nfd("Người dân được hướng dẫn tận tình khi nộp hồ sơ."),
+            body_html=nfd("<p>Thủ tục được niêm yết công khai.</p>"),
+        ),
+        LINKS,
+    ),
+    "emoji": (
+        article(
+            title="🎉 Lạng Sơn đạt chỉ số hài lòng 95% ✅",
+            summary="Kết quả khảo sát năm 2025 📊 rất tích cực 👍",
+            body_html="<p>Cảm ơn người dân đã đồng hành 🙏</p>",
+        ),
+        LINKS,
+    ),
+    "html_summary": (
+        article(
+            summary=(
+                "<p>Tóm tắt có <b>định dạng</b> &amp; ký tự đặc biệt <script>alert('x')</script></p>"
+                "<p>Đoạn thứ hai về <a href='https://example.com'>cải cách</a> thủ tục hành chính. "
+                + "Nội dung dài được lặp lại để vượt quá giới hạn mô tả của Zalo. " * 6
+                + "</p>"
+            ),
+            body_html="<p>Thân bài <i>nghiêng</i> và <span style='color:red'>màu</span> <script>x()</script></p>",
+        ),
+        LINKS,
+    ),
+    "images_zalo_cannot_use": (
+        article(
+            images=(
+                ImageRef("uploads/chua-dang.jpg", "image/jpeg", size_bytes=10_000),
+                ImageRef(
+                    "uploads/dong.gif",
+                    "image/gif",
+                    size_bytes=10_000,
+                    public_url=f"{MEDIA}/dong.gif",
+                ),
+                ImageRef(
+                    "uploads/qua-lon.jpg",
+                    "image/jpeg",
+                    size_bytes=3_500_000,
+                    public_url=f"{MEDIA}/qua-lon.jpg",
+                ),
+            )
+        ),
+        LINKS,
+    ),
     "no_cover_blocked": (article(cover=None), LINKS),
-    "before_website_posts": (article(cover=ImageRef("uploads/anh-bia.jpg", "image/jpeg", size_bytes=180_000),
-                                     images=(ImageRef("uploads/so-do.jpg", "image/jpeg"),)), {}),
+    "before_website_posts": (
+        article(
+            cover=ImageRef("uploads/anh-bia.jpg", "image/jpeg", size_bytes=180_000),
+            images=(ImageRef("uploads/so-do.jpg", "image/jpeg"),),
+        ),
+        {},
+    ),
 }
 
 
 def as_golden(draft: Draft) -> dict[str, Any]:
-    return {"title": draft.title, "link": draft.link, "fingerprint": draft.fingerprint,
-            "payload": draft.payload, "text": draft.text,
-            "images": [img.path for img in draft.images],
-            "checks": [{"name": c.name, "ok": c.ok, "blocking": c.blocking, "message": c.message}
-                       for c in draft.checks]}
+    return {
+        "title": draft.title,
+        "link": draft.link,
+        "fingerprint": draft.fingerprint,
+        "payload": draft.payload,
+        "text": draft.text,
+        "images": [img.path for img in draft.images],
+        "checks": [
+            {"name": c.name, "ok": c.ok, "blocking": c.blocking, "message": c.message}
+            for c in draft.checks
+        ],
+    }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -117,7 +193,9 @@ def test_title_limit_counts_utf16_units_so_emoji_count_twice() -> None:
 
 
 def test_title_and_description_limits_are_configurable() -> None:
-    draft = channel(title_max=150, description_max=300).render(article(title="á " * 74 + "b"), LINKS)
+    draft = channel(title_max=150, description_max=300).render(
+        article(title="á " * 74 + "b"), LINKS
+    )
     assert draft.title == "á " * 74 + "b" and len(draft.title) == 149
     with pytest.raises(ValueError, match="title_max"):
         channel(title_max=151)
@@ -126,7 +204,9 @@ def test_title_and_description_limits_are_configurable() -> None:
 def test_everything_sent_is_nfc() -> None:
     art, links = CASES["nfd_input"]
     payload = channel().render(art, links).payload
-    texts = [payload["title"], payload["description"]] + [b["content"] for b in payload["body"] if b["type"] == "text"]
+    texts = [payload["title"], payload["description"]] + [
+        b["content"] for b in payload["body"] if b["type"] == "text"
+    ]
     assert all(unicodedata.is_normalized("NFC", t) for t in texts)
 
 
@@ -173,7 +253,9 @@ def test_zalo_only_setup_uses_the_default_cover_for_a_local_picture_with_no_publ
 
 
 def test_an_unusable_cover_falls_back_to_the_default_one() -> None:
-    gif = ImageRef("/srv/loa/media/anh.gif", "image/gif", 800, 450, 50_000, public_url=MEDIA + "/a.gif")
+    gif = ImageRef(
+        "/srv/loa/media/anh.gif", "image/gif", 800, 450, 50_000, public_url=MEDIA + "/a.gif"
+    )
     draft = channel(default_cover_url=BANNER).render(article(cover=gif, images=()), LINKS)
     assert draft.refusals == [] and draft.payload["cover"]["photo_url"] == BANNER
 

@@ -57,14 +57,18 @@ def test_unknown_channel_type_names_the_known_types(tmp_path: Path) -> None:
 
 def test_a_secret_in_config_toml_is_refused(tmp_path: Path) -> None:
     lines = _problems(_config(tmp_path, WEBSITE + 'app_password = "abcd efgh"\n'))
-    assert any("LOA_CHANNELS__WEBSITE__APP_PASSWORD" in p and p.startswith(
-        "channels.website.app_password: secrets must not be in config.toml") for p in lines)
+    assert any(
+        "LOA_CHANNELS__WEBSITE__APP_PASSWORD" in p
+        and p.startswith("channels.website.app_password: secrets must not be in config.toml")
+        for p in lines
+    )
     lines = _problems(_config(tmp_path, '[telegram]\ntoken = "123:abc"\n'))
     assert any("LOA_TELEGRAM__TOKEN" in p for p in lines)
 
 
-def test_missing_secret_names_the_environment_variable(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_secret_names_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _config(tmp_path, WEBSITE)
     (line,) = load_settings(path).missing_secrets()
     assert line.startswith("channels.website.app_password: secret missing")
@@ -91,7 +95,8 @@ def test_environment_wins_over_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_dotenv_beside_the_config_is_read(tmp_path: Path) -> None:
     path = _config(tmp_path, WEBSITE)
     (tmp_path / ".env").write_text(
-        "LOA_CHANNELS__WEBSITE__APP_PASSWORD=tu-dot-env\nLOA_SCHEDULE__DAILY_CAP=4\n", "utf-8")
+        "LOA_CHANNELS__WEBSITE__APP_PASSWORD=tu-dot-env\nLOA_SCHEDULE__DAILY_CAP=4\n", "utf-8"
+    )
     settings = load_settings(path)
     assert settings.schedule.daily_cap == 4
     assert settings.missing_secrets() == []
@@ -99,8 +104,11 @@ def test_dotenv_beside_the_config_is_read(tmp_path: Path) -> None:
 
 
 def test_after_must_name_a_configured_channel(tmp_path: Path) -> None:
-    lines = _problems(_config(tmp_path, '[channels.fb]\ntype = "facebook_page"\npage_id = "1"\n'
-                                        'after = "website"\n'))
+    lines = _problems(
+        _config(
+            tmp_path, '[channels.fb]\ntype = "facebook_page"\npage_id = "1"\nafter = "website"\n'
+        )
+    )
     assert "channels.fb.after: 'website' is not a configured channel" in lines
 
 
@@ -110,6 +118,10 @@ def test_the_shipped_config_is_the_template_and_loads() -> None:
     settings = load_settings(REPO / "config.toml")
     assert sorted(settings.enabled_channels()) == ["facebook", "website", "zalo"]
     missing = "\n".join(settings.missing_secrets())
-    for var in ("LOA_CHANNELS__WEBSITE__APP_PASSWORD", "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN",
-                "LOA_CHANNELS__ZALO__APP_SECRET", "LOA_CHANNELS__ZALO__REFRESH_TOKEN"):
+    for var in (
+        "LOA_CHANNELS__WEBSITE__APP_PASSWORD",
+        "LOA_CHANNELS__FACEBOOK__PAGE_TOKEN",
+        "LOA_CHANNELS__ZALO__APP_SECRET",
+        "LOA_CHANNELS__ZALO__REFRESH_TOKEN",
+    ):
         assert var in missing

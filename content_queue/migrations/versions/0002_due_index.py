@@ -19,8 +19,12 @@ _DUE = "state IN ('waiting', 'retry')"  # = content_queue.tables.DUE_CONDITION a
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":  # SQLite's planner would not use it
-        op.create_index("ix_deliveries_due", "deliveries", ["next_attempt_at", "id"],
-                        postgresql_where=sa.text(_DUE))
+        op.create_index(
+            "ix_deliveries_due",
+            "deliveries",
+            ["next_attempt_at", "id"],
+            postgresql_where=sa.text(_DUE),
+        )
 
 
 def downgrade() -> None:

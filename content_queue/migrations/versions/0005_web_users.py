@@ -22,19 +22,26 @@ branch_labels = None
 depends_on = None
 
 REACH_METRICS = ("post_total_media_view_unique", "reach", "views")  # = bot.reports.kpis, at 0005
-_PRIORITY = "CASE {col} " + " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(REACH_METRICS)) + " END"
-_IS_REACH = ("NEW.available AND NEW.value IS NOT NULL AND NEW.metric IN ("
-             + ", ".join(f"'{m}'" for m in REACH_METRICS) + ")")
+_PRIORITY = (
+    "CASE {col} " + " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(REACH_METRICS)) + " END"
+)
+_IS_REACH = (
+    "NEW.available AND NEW.value IS NOT NULL AND NEW.metric IN ("
+    + ", ".join(f"'{m}'" for m in REACH_METRICS)
+    + ")"
+)
 # A preferred metric wins; within one metric, the newer sample wins.
-_UPSERT = ("INSERT INTO delivery_reach (delivery_id, metric, priority, value, collected_at) "
-           f"VALUES (NEW.delivery_id, NEW.metric, {_PRIORITY.format(col='NEW.metric')}, "
-           "NEW.value, NEW.collected_at) "
-           "ON CONFLICT (delivery_id) DO UPDATE SET metric = excluded.metric, "
-           "priority = excluded.priority, value = excluded.value, "
-           "collected_at = excluded.collected_at "
-           "WHERE excluded.priority < delivery_reach.priority "
-           "OR (excluded.priority = delivery_reach.priority "
-           "AND excluded.collected_at >= delivery_reach.collected_at)")
+_UPSERT = (
+    "INSERT INTO delivery_reach (delivery_id, metric, priority, value, collected_at) "
+    f"VALUES (NEW.delivery_id, NEW.metric, {_PRIORITY.format(col='NEW.metric')}, "
+    "NEW.value, NEW.collected_at) "
+    "ON CONFLICT (delivery_id) DO UPDATE SET metric = excluded.metric, "
+    "priority = excluded.priority, value = excluded.value, "
+    "collected_at = excluded.collected_at "
+    "WHERE excluded.priority < delivery_reach.priority "
+    "OR (excluded.priority = delivery_reach.priority "
+    "AND excluded.collected_at >= delivery_reach.collected_at)"
+)
 
 
 def upgrade() -> None:
@@ -64,8 +71,9 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime, nullable=False),
         sa.Column("client", sa.String(100), nullable=True),
         sa.PrimaryKeyConstraint("token_hash", name="pk_web_sessions"),
-        sa.ForeignKeyConstraint(["user_id"], ["web_users.id"],
-                                name="fk_web_sessions_user_id_web_users"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["web_users.id"], name="fk_web_sessions_user_id_web_users"
+        ),
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
     op.create_table(
@@ -81,8 +89,9 @@ def upgrade() -> None:
     op.create_index("ix_articles_scheduled_at", "articles", ["scheduled_at"])
     op.create_index("ix_articles_publish_at", "articles", ["publish_at"])
     # Covering the plan's yearly scan and the calendar's sent posts (no table row read).
-    op.create_index("ix_deliveries_state_sent", "deliveries",
-                    ["state", "sent_at", "channel", "article_id"])
+    op.create_index(
+        "ix_deliveries_state_sent", "deliveries", ["state", "sent_at", "channel", "article_id"]
+    )
     op.create_index("ix_deliveries_due_at", "deliveries", ["due_at"])
     op.create_index("ix_deliveries_first_failure_at", "deliveries", ["first_failure_at"])
     # Existing samples: the winner of each delivery, as the trigger would have kept it.
@@ -94,15 +103,22 @@ def upgrade() -> None:
         "  collected_at, ROW_NUMBER() OVER (PARTITION BY delivery_id"
         f"  ORDER BY {_PRIORITY.format(col='metric')}, collected_at DESC, id DESC) AS rn"
         f" FROM reach_samples WHERE available AND value IS NOT NULL AND metric IN ({metrics})"
-        ") ranked WHERE rn = 1")
+        ") ranked WHERE rn = 1"
+    )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE FUNCTION loa_delivery_reach() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                   f"BEGIN {_UPSERT}; RETURN NEW; END $$")
-        op.execute("CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
-                   f"FOR EACH ROW WHEN ({_IS_REACH}) EXECUTE FUNCTION loa_delivery_reach()")
+        op.execute(
+            "CREATE FUNCTION loa_delivery_reach() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {_UPSERT}; RETURN NEW; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
+            f"FOR EACH ROW WHEN ({_IS_REACH}) EXECUTE FUNCTION loa_delivery_reach()"
+        )
     else:
-        op.execute("CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
-                   f"WHEN {_IS_REACH} BEGIN {_UPSERT}; END")
+        op.execute(
+            "CREATE TRIGGER tr_delivery_reach AFTER INSERT ON reach_samples "
+            f"WHEN {_IS_REACH} BEGIN {_UPSERT}; END"
+        )
 
 
 def downgrade() -> None:
@@ -111,11 +127,13 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION loa_delivery_reach()")
     else:
         op.execute("DROP TRIGGER tr_delivery_reach")
-    for name, table in (("ix_deliveries_first_failure_at", "deliveries"),
-                        ("ix_deliveries_due_at", "deliveries"),
-                        ("ix_deliveries_state_sent", "deliveries"),
-                        ("ix_articles_publish_at", "articles"),
-                        ("ix_articles_scheduled_at", "articles")):
+    for name, table in (
+        ("ix_deliveries_first_failure_at", "deliveries"),
+        ("ix_deliveries_due_at", "deliveries"),
+        ("ix_deliveries_state_sent", "deliveries"),
+        ("ix_articles_publish_at", "articles"),
+        ("ix_articles_scheduled_at", "articles"),
+    ):
         op.drop_index(name, table_name=table)
     op.drop_table("delivery_reach")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")

@@ -30,8 +30,11 @@ def upgrade() -> None:
         sa.Column("available", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_follower_samples")),
     )
-    op.create_index("ix_follower_samples_channel_metric", "follower_samples",
-                    ["channel", "metric", "collected_at"])
+    op.create_index(
+        "ix_follower_samples_channel_metric",
+        "follower_samples",
+        ["channel", "metric", "collected_at"],
+    )
     op.create_table(
         "broadcasts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -62,13 +65,18 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("remote_id", sa.String(length=200), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["broadcast_id"], ["broadcasts.id"],
-                                name=op.f("fk_broadcast_articles_broadcast_id_broadcasts")),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"],
-                                name=op.f("fk_broadcast_articles_article_id_articles")),
+        sa.ForeignKeyConstraint(
+            ["broadcast_id"],
+            ["broadcasts.id"],
+            name=op.f("fk_broadcast_articles_broadcast_id_broadcasts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name=op.f("fk_broadcast_articles_article_id_articles")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcast_articles")),
-        sa.UniqueConstraint("channel", "article_id",
-                            name=op.f("uq_broadcast_articles_channel_article_id")),
+        sa.UniqueConstraint(
+            "channel", "article_id", name=op.f("uq_broadcast_articles_channel_article_id")
+        ),
     )
     op.create_index("ix_broadcast_articles_broadcast_id", "broadcast_articles", ["broadcast_id"])
 

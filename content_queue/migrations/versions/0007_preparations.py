@@ -32,10 +32,13 @@ def upgrade() -> None:
         sa.Column("calls", sa.JSON(), nullable=True),
         sa.Column("due_at", utc, nullable=True),
         sa.Column("prepared_at", utc, nullable=False),
-        sa.ForeignKeyConstraint(["article_id"], ["articles.id"],
-                                name=op.f("fk_preparations_article_id_articles")),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name=op.f("fk_preparations_article_id_articles")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_preparations")),
-        sa.UniqueConstraint("article_id", "channel", name=op.f("uq_preparations_article_id_channel")),
+        sa.UniqueConstraint(
+            "article_id", "channel", name=op.f("uq_preparations_article_id_channel")
+        ),
     )
     op.create_table(
         "channel_facts",
@@ -50,8 +53,11 @@ def upgrade() -> None:
         sa.Column("delivery_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=200), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["delivery_id"], ["deliveries.id"],
-                                name=op.f("fk_delivery_calls_delivery_id_deliveries")),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_delivery_calls_delivery_id_deliveries"),
+        ),
         sa.PrimaryKeyConstraint("delivery_id", "kind", name=op.f("pk_delivery_calls")),
     )
 
