@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.context import Loa
 from bot.telegram.broadcast_handlers import register_broadcast_handlers, sync_broadcast_cards
+from bot.telegram.context import CONTEXT_TYPES, attach
 from bot.telegram.handlers import register_handlers, sync_cards
 from bot.telegram.stats_growth import register_stats_growth
 
@@ -36,9 +37,10 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
         .token(tg.token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .context_types(CONTEXT_TYPES)
         .build()
     )
-    app.bot_data["loa"] = loa
+    attach(app, loa)
     register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
     register_handlers(app)
     register_stats_growth(app)

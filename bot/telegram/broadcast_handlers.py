@@ -17,11 +17,12 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler
 
 import bot.telegram.broadcast_texts as t
 from bot.context import Loa
 from bot.service.broadcasts import decide_broadcast, quota_status
+from bot.telegram.context import LoaContext
 from content_queue.broadcasts import Broadcast, Broadcasts
 from content_queue.models import Actor
 
@@ -139,12 +140,12 @@ async def _close_card(bot: Bot, chat_id: int, message_id: int, text: str) -> Non
             raise
 
 
-async def on_broadcast_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_broadcast_button(update: Update, context: LoaContext) -> None:
     """Check the sender and the card, then apply the one decision the button stands for."""
     query = update.callback_query
     if query is None or query.data is None:
         return
-    loa: Loa = context.application.bot_data["loa"]
+    loa = context.loa
     user = query.from_user
     answer = t.ALREADY_DECIDED
     try:

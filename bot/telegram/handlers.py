@@ -27,7 +27,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -51,6 +50,7 @@ from bot.telegram.cards import (
     local_time,
     parse_callback,
 )
+from bot.telegram.context import LoaContext
 from bot.telegram.strangers import StrangerGate, audit_prefix
 from content_queue.cards import Card
 from content_queue.kpi_reads import sent_per_channel
@@ -62,7 +62,7 @@ __all__ = ["ACCEPTED_SUFFIXES", "register_handlers", "role_of", "sync_cards"]
 log = logging.getLogger(__name__)
 
 ACCEPTED_SUFFIXES = (".docx", ".md", ".html", ".htm")
-Context = ContextTypes.DEFAULT_TYPE
+Context = LoaContext
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 Command = Callable[[Update, Context, Loa], Awaitable[None]]
 
@@ -80,12 +80,12 @@ def role_of(loa: Loa, user_id: int | None) -> str | None:
     return None
 
 
-def _actor(user: User) -> Actor:
-    return Actor(f"tg:{user.id}", "telegram")
+def _actor(user: User | None) -> Actor:
+    return Actor(f"tg:{user.id if user else '?'}", "telegram")
 
 
 def _loa(context: Context) -> Loa:
-    return context.application.bot_data["loa"]
+    return context.loa
 
 
 def _audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: int = 0) -> None:
@@ -441,7 +441,8 @@ def question_conversation(loa: Loa) -> ConversationHandler[Any]:
 async def _act(
     update: Update, context: Context, loa: Loa, data: CallbackData, article: Article
 ) -> tuple[str, bool, str | None]:
-    user = update.callback_query.from_user  # type: ignore[union-attr]
+    assert update.callback_query is not None  # _act is only called for a button press
+    user = update.callback_query.from_user
     chat = update.effective_chat
     if data.action == "ap":
         return (
@@ -712,7 +713,7 @@ async def cmd_pause(update: Update, context: Context, loa: Loa) -> None:
     loa.store.set_paused(
         name,
         True,
-        _actor(update.effective_user),  # type: ignore[arg-type]
+        _actor(update.effective_user),
         texts.PAUSE_REASON,
     )
     await _reply(update, texts.PAUSED.format(channel=name))
@@ -725,7 +726,7 @@ async def cmd_resume(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await _reply(update, error or "")
         return
-    loa.store.set_paused(name, False, _actor(update.effective_user))  # type: ignore[arg-type]
+    loa.store.set_paused(name, False, _actor(update.effective_user))
     await _reply(update, texts.RESUMED.format(channel=name))
 
 
@@ -756,7 +757,7 @@ async def _on_delivery(update: Update, context: Context, loa: Loa, action: str) 
             action,
             article_id,
             channel,
-            _actor(update.effective_user),  # type: ignore[arg-type]
+            _actor(update.effective_user),
             url=url,
             surface="telegram",
         )
@@ -802,7 +803,7 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
         )
         return
     try:
-        loa.store.withdraw(article_id, _actor(update.effective_user))  # type: ignore[arg-type]
+        loa.store.withdraw(article_id, _actor(update.effective_user))
     except (IllegalTransition, NotFound) as exc:
         await _reply(update, str(exc))
         return
@@ -863,7 +864,7 @@ COMMANDS: dict[str, Handler] = {
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every command, the buttons, documents, answers to questions and the error log."""
-    app.add_handler(question_conversation(app.bot_data["loa"]))
+    app.add_handler(question_conversation(app.bot_data["loa"]))  # set by context.attach
     for name, handler in COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))

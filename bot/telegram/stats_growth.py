@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler
 
 from bot.context import Loa
 from bot.service.broadcasts import broadcast_channels, quota_status
 from bot.service.followers import growth_lines
+from bot.telegram.context import LoaContext
 
 __all__ = ["GROUP", "register_stats_growth", "stats_growth_text"]
 
@@ -37,9 +38,9 @@ def stats_growth_text(loa: Loa, now: datetime) -> str:
     return "\n".join(lines)
 
 
-async def on_stats_growth(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stats_growth(update: Update, context: LoaContext) -> None:
     """Send this month's follower growth after the main ``/stats`` answer."""
-    loa: Loa = context.application.bot_data["loa"]
+    loa = context.loa
     user = update.effective_user
     tg = loa.settings.telegram
     if (
