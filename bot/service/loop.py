@@ -23,6 +23,8 @@ from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.service.intake import inbox_poller, poll_inbox
 from bot.service.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.service.reach import collect_reach
+from bot.telegram.app import run_bot
+from bot.web.app import serve_web
 from channels.base import ChannelError
 
 __all__ = ["Service", "run_service"]
@@ -135,8 +137,6 @@ class Service:
         s = loa.settings
         bot_task = None
         if s.telegram.token and s.telegram.chat_id is not None:
-            from bot.telegram.app import run_bot
-
             bot_task = asyncio.create_task(run_bot(loa, self.stopping))
         else:
             log.warning(
@@ -144,10 +144,8 @@ class Service:
             )
         web_task = None
         if s.web.enabled:
-            from bot.web.app import serve_web
-
             web_task = asyncio.create_task(serve_web(loa, self.stopping))
-        self._catch_up()
+        await asyncio.get_running_loop().run_in_executor(self.pool, self._catch_up)
         # Hand the stored preparations (term ids, media) to this process's adapters before the
         # first post; bounded, so a platform that hangs cannot hold the slot (it goes on behind).
         with contextlib.suppress(TimeoutError):

@@ -105,8 +105,9 @@ async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
             exc.strerror or exc,
         )
         return
+    app = await asyncio.to_thread(build_app, loa)  # templates and reads, off the loop
     config = uvicorn.Config(
-        build_app(loa),
+        app,
         log_level="warning",
         access_log=False,
         proxy_headers=True,
@@ -115,6 +116,8 @@ async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
         timeout_graceful_shutdown=5,
         limit_concurrency=200,
     )
+    # Loading imports uvicorn's protocol modules: done in a thread, the loop keeps posting.
+    await asyncio.to_thread(config.load)
     server = _Server(config)
 
     async def serve() -> None:
