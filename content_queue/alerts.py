@@ -60,8 +60,3 @@ class AlertQueries:
                     sa.select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
                 )
             ]
-
-    def alert_keys(self: Connections) -> list[str]:
-        """The key of every alert ever raised (open or closed), oldest first."""
-        with self.read() as conn:
-            return list(conn.execute(sa.select(alerts.c.key).order_by(alerts.c.id)).scalars())
