@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import io
 import logging
-import zipfile
-import zlib
 
 import mammoth
 from mammoth.docx.files import InvalidFileReferenceError
 
 from content_queue.ingest.media import MediaCollector
 from content_queue.ingest.rules import IngestLimits, IngestRefusal
-from content_queue.ingest.sources import read_zip_members
+from content_queue.ingest.sources import ZIP_ERRORS, read_zip_members
 
 __all__ = ["docx_to_html"]
 
@@ -61,15 +59,7 @@ def docx_to_html(data: bytes, name: str, limits: IngestLimits, media: MediaColle
                 )
             },
         )
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-    ) as exc:
+    except ZIP_ERRORS as exc:
         raise _corrupt(name) from exc
     if _DOCUMENT_XML not in members:
         raise _corrupt(name)

@@ -24,6 +24,7 @@ from content_queue.ingest.rules import MB, IngestLimits, IngestRefusal, over_lim
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "ZIP_ERRORS",
     "Source",
     "decode_text",
     "open_source",
@@ -148,6 +149,18 @@ def _member_path(name: str, member: str) -> str:
     ):
         raise _unsafe_path(name, member)
     return "/".join(parts)
+
+
+# What reading a damaged, encrypted, truncated or hostile zip (a .zip or a .docx) can raise.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 def read_zip_members(
@@ -323,15 +336,7 @@ def open_source(path: Path, limits: IngestLimits) -> Source:
         return Source(name, path.name, data, {}, hashlib.sha256(data).hexdigest())
     try:
         members = read_zip_members(data, name, limits)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-    ) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestRefusal(
             "zip_corrupt",
             f"Tệp “{name}” không phải tệp .zip hợp lệ (tệp hỏng, có mật khẩu hoặc chép chưa xong).",
