@@ -60,7 +60,7 @@ def main() -> None:
         actor = Actor("bench", "cli")
         now = datetime.now(UTC)
         for i in range(args.deliveries):
-            a = loa.store.submit(
+            a = loa.store.articles.submit(
                 ParsedArticle(
                     title=f"Bài đo chi phí số {i}",
                     summary="Tóm tắt.",
@@ -71,7 +71,7 @@ def main() -> None:
                 ),
                 actor,
             ).article
-            loa.store.approve(a.id, actor, now, [ChannelPlan("website")])
+            loa.store.articles.approve(a.id, actor, now, [ChannelPlan("website")])
         d = loa.dispatcher()
         c0, t0 = cpu(), time.perf_counter()
         n = d.tick()

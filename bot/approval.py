@@ -38,7 +38,7 @@ def approve_article(
     A channel whose render check refuses the article (e.g. Zalo without a cover image) is left
     out at approval, with the reason, instead of failing at posting time.
     """
-    article = loa.store.get(article_id)
+    article = loa.store.articles.get(article_id)
     drafts = drafts_for(loa, article)
     skipped = {
         name: "; ".join(c.message for c in d.refusals) for name, d in drafts.items() if d.refusals
@@ -61,7 +61,7 @@ def approve_article(
         due = article.publish_at
     else:
         due = next_free_slot(loa.store, policy, current)
-    approved = loa.store.approve(
+    approved = loa.store.articles.approve(
         article_id, actor, due, plan, expected_revision=expected_revision, skipped=skipped
     )
     prepare_approved(loa, article_id)  # ready before the slot; a failure alerts, never refuses
@@ -70,7 +70,7 @@ def approve_article(
 
 def retract_article(loa: Loa, article_id: int, actor: Actor) -> tuple[Article, list[str]]:
     """Take the article down everywhere it was posted; returns the channels that failed."""
-    article = loa.store.begin_retract(article_id)
+    article = loa.store.articles.begin_retract(article_id)
     problems = []
 
     for d in article.deliveries:
@@ -81,7 +81,7 @@ def retract_article(loa: Loa, article_id: int, actor: Actor) -> tuple[Article, l
         except (ChannelError, KeyError) as exc:
             problems.append(f"{d.channel}: {getattr(exc, 'message', exc)}")
             continue
-        loa.store.record_retracted(d.id, actor)
+        loa.store.deliveries.record_retracted(d.id, actor)
     if problems:
-        return loa.store.get(article_id), problems
-    return loa.store.finish_retract(article_id, actor), []
+        return loa.store.articles.get(article_id), problems
+    return loa.store.articles.finish_retract(article_id, actor), []

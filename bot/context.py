@@ -54,7 +54,7 @@ class Loa:
 
     def token_store(self, name: str) -> DbTokenStore:
         """The durable credentials of channel ``name``, encrypted with the configured key."""
-        return DbTokenStore(self.store.engine, name, self.cipher)
+        return self.store.tokens.of(name, self.cipher)
 
     def channel(self, name: str) -> Channel:
         if name not in self._channels:

@@ -41,5 +41,5 @@ def connect_channel(loa: Loa, name: str, console: Console, ask: Ask | None = Non
         console.print(f"Kênh {name} ({settings.type}) không cần kết nối tài khoản.")
         return
     console.print(connect(_ConsolePrompts(console, ask)), markup=False, highlight=False)
-    loa.store.set_paused(name, False, Actor("connect", "cli"))
+    loa.store.channels.set_paused(name, False, Actor("connect", "cli"))
     loa.notifier.resolve(f"auth:{name}")

@@ -32,9 +32,7 @@ from bot.service.reach import collect_reach
 from bot.settings import load_settings
 from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
-from content_queue.broadcasts import Broadcasts
 from content_queue.models import Actor
-from content_queue.users import add_user
 
 __all__ = ["run_demo"]
 
@@ -250,8 +248,7 @@ def run_demo(
             not cover_problems and bool(zalo.default_cover_url()),
             f"Ảnh bìa mặc định của Zalo đã tải lên website: {zalo.default_cover_url() or cover_problems}",
         )
-        add_user(
-            loa.store,
+        loa.store.users.add_user(
             WEB_USER,
             "admin",
             hash_password(WEB_PASSWORD),
@@ -279,10 +276,10 @@ def run_demo(
         rejected_dir = loa.settings.path(loa.settings.queue.rejected)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if len(loa.store.list()) >= 4 and list(rejected_dir.glob("*.loi.txt")):
+            if len(loa.store.articles.list()) >= 4 and list(rejected_dir.glob("*.loi.txt")):
                 break
             time.sleep(0.2)
-        arts = loa.store.list()
+        arts = loa.store.articles.list()
         checks.step(len(arts) == 4, f"Hộp thư: nhận {len(arts)} bài")
         notes = list(rejected_dir.glob("*.loi.txt"))
         if notes:
@@ -314,8 +311,8 @@ def run_demo(
                 )
             else:
                 tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
-        _wait(lambda: not loa.store.list(["pending"]), 15)
-        for a in loa.store.list():
+        _wait(lambda: not loa.store.articles.list(["pending"]), 15)
+        for a in loa.store.articles.list():
             if a.state == "rejected":
                 console.print(f"⛔ Từ chối bài #{a.id} qua Telegram: {a.reject_reason}")
             elif a.scheduled_at:
@@ -325,11 +322,13 @@ def run_demo(
                     f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
                     f"đăng lúc {when:%H:%M:%S} ({chans})"
                 )
-        rejected = [a for a in loa.store.list(["rejected"])]
+        rejected = [a for a in loa.store.articles.list(["rejected"])]
         checks.step(
             len(rejected) == 1
             and rejected[0].reject_reason == REJECT_REASON
-            and len(loa.store.list(["approved"])) + len(loa.store.list(["published"])) == 3,
+            and len(loa.store.articles.list(["approved"]))
+            + len(loa.store.articles.list(["published"]))
+            == 3,
             "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram",
         )
 
@@ -338,7 +337,7 @@ def run_demo(
         seen: set[tuple[int, str]] = set()
         while time.monotonic() < deadline:
             pending = False
-            for a in loa.store.list(["approved", "published", "partial"]):
+            for a in loa.store.articles.list(["approved", "published", "partial"]):
                 for d in a.deliveries:
                     if d.state == "sent" and (a.id, d.channel) not in seen:
                         seen.add((a.id, d.channel))
@@ -353,7 +352,7 @@ def run_demo(
             f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
             f"zalo {received['zalo']}",
         )
-        published = loa.store.list(["published", "partial"])
+        published = loa.store.articles.list(["published", "partial"])
         fb_sent = [
             d
             for a in published
@@ -377,7 +376,7 @@ def run_demo(
                 boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
         collect_reach(loa, datetime.now(UTC))
         # The service's own reach job (every 3 s here) may have sampled the posts first.
-        n = loa.store.count_reach_samples()
+        n = loa.store.reach.count_reach_samples()
         checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
 
         # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers
@@ -429,7 +428,7 @@ def run_demo(
         # summary
         now_local = datetime.now(loa.settings.schedule.tz)
         ms = month_status(
-            loa.store.engine,
+            loa.store,
             now_local.year,
             now_local.month,
             monthly_minimum=loa.settings.plan.monthly_website_minimum,
@@ -437,7 +436,7 @@ def run_demo(
             tz=loa.settings.schedule.timezone,
         )
         t = Table("Bài", "Trạng thái", "website", "facebook", "zalo", title="Tóm tắt")
-        for a in loa.store.list():
+        for a in loa.store.articles.list():
             by = {d.channel: d.state for d in a.deliveries}
             t.add_row(
                 f"#{a.id} {a.title[:40]}",
@@ -504,14 +503,15 @@ def _demo_broadcast(loa: Loa, boxes: Sandboxes, checks: _Checks, console: Consol
     if not card:
         return
     tg.press_button(Sandboxes.ADMIN_ID, int(card["message_id"]), f"bc:a:{proposal.id}")  # type: ignore[call-overload]
-    store = Broadcasts(loa.store)
+    broadcasts = loa.store.broadcasts
     _wait(
         lambda: (
-            (store.get(proposal.id) or proposal).state not in ("proposed", "approved", "sending")
+            (broadcasts.get(proposal.id) or proposal).state
+            not in ("proposed", "approved", "sending")
         ),
         15,
     )
-    done = store.get(proposal.id)
+    done = broadcasts.get(proposal.id)
     sent = boxes.zalo.records.get("broadcasts", [])
     checks.step(
         done is not None and done.state == "sent" and len(sent) == 1,

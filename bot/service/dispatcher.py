@@ -42,7 +42,6 @@ from channels.base import (
     TransientError,
 )
 from content_queue.models import Actor, Article, Delivery
-from content_queue.preparations import add_delivery_calls
 from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 from content_queue.workflow import DeliveryState, ErrorKind
@@ -161,11 +160,11 @@ class Dispatcher:
         finally:
             with self._calls_lock:
                 calls, self._calls = self._calls, {}
-            add_delivery_calls(self.store, calls)
+            self.store.preparations.add_delivery_calls(calls)
 
     def _tick(self) -> int:
         done = 0
-        for d in self.store.expire_leases(
+        for d in self.store.deliveries.expire_leases(
             self._now(), reconcile_after=self.policy.reconcile_after_seconds
         ):
             alert = lease_expired_alert(d)
@@ -181,7 +180,7 @@ class Dispatcher:
     def _claim(self, limit: int) -> list[Delivery]:
         if self._stopping.is_set():
             return []
-        claimed = self.store.claim_due(
+        claimed = self.store.deliveries.claim_due(
             self.owner, self._now(), limit=limit, lease_seconds=self.policy.lease_seconds
         )
         self.leases.hold(claimed)
@@ -218,7 +217,7 @@ class Dispatcher:
 
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:
-        article, receipts, links = self.store.draft_inputs(d.article_id)
+        article, receipts, links = self.store.articles.draft_inputs(d.article_id)
         return channel.render(article_view(article, receipts=receipts), links)
 
     def _publish(self, channel: Channel, draft: Draft, key: str) -> Receipt:
@@ -270,7 +269,7 @@ class Dispatcher:
     def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> int:
         """Record the post; returns the dependents it released."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
-        released = self.store.record_sent(
+        released = self.store.deliveries.record_sent(
             d.id,
             self.owner,
             remote_id=receipt.remote_id,
@@ -302,12 +301,12 @@ class Dispatcher:
         """Apply the decision for a failed attempt: the one place failures have effects."""
         decision = decide(failure, d, self.policy_for(d.channel), self._now())
         if decision.backoff_until is not None:
-            self.store.set_backoff(d.channel, decision.backoff_until)
+            self.store.channels.set_backoff(d.channel, decision.backoff_until)
         if decision.pause_channel:
-            self.store.set_paused(
+            self.store.channels.set_paused(
                 d.channel, True, Actor.service(), failure.message, needs_reauth=True
             )
-        recorded = self.store.record_failure(
+        recorded = self.store.deliveries.record_failure(
             d.id,
             self.owner,
             state=decision.state,
@@ -324,7 +323,7 @@ class Dispatcher:
 
     def _reconcile_in_doubt(self) -> int:
         """In-doubt deliveries due for a look: record the post if it exists, else send again."""
-        claimed = self.store.claim_in_doubt(
+        claimed = self.store.deliveries.claim_in_doubt(
             self.owner, self._now(), lease_seconds=self.policy.lease_seconds
         )
         self.leases.hold(claimed)
@@ -351,7 +350,7 @@ class Dispatcher:
         if found is not None:
             self._sent(d, found, reconciled=True)
         else:
-            self.store.record_failure(
+            self.store.deliveries.record_failure(
                 d.id,
                 self.owner,
                 state=DeliveryState.RETRY,

@@ -105,7 +105,7 @@ def _ingest(
             tz=loa.settings.schedule.tz,
             media_dir=loa.settings.path(loa.settings.queue.media),
         )
-        res = loa.store.submit(parsed, actor)
+        res = loa.store.articles.submit(parsed, actor)
     except IngestRefusal as refusal:
         if move and poller:
             poller.move_rejected(path, refusal, now)

@@ -62,7 +62,7 @@ class Service:
         if self.sched is None or self.stopping.is_set():
             return
         loop = asyncio.get_running_loop()
-        nxt = await loop.run_in_executor(self.pool, self.loa.store.next_wakeup)
+        nxt = await loop.run_in_executor(self.pool, self.loa.store.deliveries.next_wakeup)
         if nxt is not None and nxt > datetime.now(UTC):
             self.sched.add_job(
                 self._job,
@@ -80,7 +80,7 @@ class Service:
         if today.day < s.plan.quota_check_day:
             return
         ms = month_status(
-            self.loa.store.engine,
+            self.loa.store,
             today.year,
             today.month,
             monthly_minimum=s.plan.monthly_website_minimum,
@@ -103,7 +103,7 @@ class Service:
             except ChannelError as exc:
                 log.warning("health check of %s failed: %s", name, exc.message)
                 continue
-            self.loa.store.record_health(name, h.ok, h.detail, h.expires_at)
+            self.loa.store.channels.record_health(name, h.ok, h.detail, h.expires_at)
             if not h.ok:
                 self.loa.notifier.alert(f"health:{name}", f"Kênh {name} không sẵn sàng: {h.detail}")
             elif (
@@ -121,7 +121,7 @@ class Service:
     def _catch_up(self) -> None:
         overdue = [
             a
-            for a in self.loa.store.list(["approved"])
+            for a in self.loa.store.articles.list(["approved"])
             if a.scheduled_at and a.scheduled_at < datetime.now(UTC)
         ]
         if overdue:

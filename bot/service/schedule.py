@@ -42,7 +42,7 @@ def slot_times(policy: ScheduleSettings, after: datetime, days: int = 60) -> Ite
 
 def next_free_slot(store: Store, policy: ScheduleSettings, now: datetime) -> datetime:
     """The first slot after ``now`` that is not taken and whose day is under the daily cap."""
-    taken = store.scheduled_times_after(now)
+    taken = store.articles.scheduled_times_after(now)
     taken_set = set(taken)
     per_day: dict[object, int] = {}
     for t in taken:

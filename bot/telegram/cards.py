@@ -13,7 +13,6 @@ from bot.approval import drafts_for
 from bot.context import Loa
 from bot.service.schedule import next_free_slot
 from content_queue.models import Article
-from content_queue.preparations import preparations_of
 from content_queue.workflow import STATE_VI
 
 __all__ = [
@@ -144,7 +143,7 @@ def closed_card_text(loa: Loa, article: Article) -> str:
     if article.state == "approved":  # a channel that could not get ready before the slot
         tail += "".join(
             "\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
-            for name, p in preparations_of(loa.store, article.id).items()
+            for name, p in loa.store.preparations.preparations_of(article.id).items()
             if not p.ready
         )
     return _fit(f"{head}\n{escape(tail)}")

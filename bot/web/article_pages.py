@@ -19,7 +19,6 @@ from bot.web import texts
 from bot.web.actions import run_action
 from bot.web.previews import image_paths, previews_for
 from bot.web.site import Forbidden, Site, site_of
-from content_queue.calendar_reads import pending_queue
 from content_queue.models import Article
 from content_queue.users import SessionRow
 from content_queue.workflow import NotFound
@@ -65,7 +64,7 @@ def _article_id(request: Request) -> int | None:
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
-    rows = site.loa.store.audit_entries(article_id)
+    rows = site.loa.store.audit.audit_entries(article_id)
     out = []
     for r in rows:
         detail = r.get("detail") or {}
@@ -117,7 +116,7 @@ async def article_page(
         return site.login_redirect(request)
     article_id = _article_id(request)
     try:
-        article = await run_in_threadpool(site.loa.store.get, article_id or 0)
+        article = await run_in_threadpool(site.loa.store.articles.get, article_id or 0)
     except NotFound:
         return site.refusal(sess, texts.NOT_FOUND, 404)
     ctx = await run_in_threadpool(_article_context, site, article)
@@ -164,7 +163,7 @@ async def article_image(request: Request) -> Response:
     if sess is None:
         return Response(status_code=401)
     try:
-        article = await run_in_threadpool(site.loa.store.get, _article_id(request) or 0)
+        article = await run_in_threadpool(site.loa.store.articles.get, _article_id(request) or 0)
         n = int(request.path_params["n"])
     except (NotFound, ValueError):
         return Response(status_code=404)
@@ -185,7 +184,7 @@ async def queue_page(request: Request) -> Response:
     sess = await site.session(request)
     if sess is None:
         return site.login_redirect(request)
-    entries = await run_in_threadpool(pending_queue, site.loa.store)
+    entries = await run_in_threadpool(site.loa.store.reads.pending_queue)
     return site.page("queue.html", sess, entries=entries, topics=site.loa.topics)
 
 

@@ -13,13 +13,6 @@ from bot.web import texts
 from bot.web.passwords import verify_password
 from bot.web.security import new_token, same_origin, token_hash, tokens_match
 from bot.web.site import COOKIE, Forbidden, site_of
-from content_queue.users import (
-    delete_session,
-    find_user,
-    open_session,
-    record_login_failure,
-    record_login_success,
-)
 
 __all__ = ["routes"]
 
@@ -80,7 +73,7 @@ async def login(request: Request) -> Response:
         return _login_page(request, texts.LOGIN_THROTTLED, 429)
     name = str(form.get("username") or "").strip()[:100]
     password = str(form.get("password") or "")
-    user = await run_in_threadpool(find_user, site.loa.store, name) if name else None
+    user = await run_in_threadpool(site.loa.store.users.find_user, name) if name else None
     ok, rehash = await run_in_threadpool(
         verify_password, user.password_hash if user else None, password
     )
@@ -92,19 +85,17 @@ async def login(request: Request) -> Response:
         site.throttle.failed(client)
         if user is not None:
             await run_in_threadpool(
-                record_login_failure,
-                site.loa.store,
+                site.loa.store.users.record_login_failure,
                 user.id,
                 lock_after=web.login_lock_after,
                 lock_for=timedelta(minutes=web.login_lock_minutes),
                 client=client,
             )
         return _login_page(request, texts.LOGIN_FAILED, 401)
-    await run_in_threadpool(record_login_success, site.loa.store, user.id, rehash)
+    await run_in_threadpool(site.loa.store.users.record_login_success, user.id, rehash)
     token = new_token()
     await run_in_threadpool(
-        open_session,
-        site.loa.store,
+        site.loa.store.users.open_session,
         user,
         token_hash(token),
         new_token(),
@@ -134,7 +125,7 @@ async def logout(request: Request) -> Response:
         except Forbidden as exc:
             return site.refusal(sess, str(exc))
         await run_in_threadpool(
-            delete_session, site.loa.store, token_hash(request.cookies.get(COOKIE, ""))
+            site.loa.store.users.delete_session, token_hash(request.cookies.get(COOKIE, ""))
         )
     response = RedirectResponse(f"{site.root}/dang-nhap", status_code=303)
     response.delete_cookie(COOKIE, path=site.root or "/")

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.web.site import Site, site_of
-from content_queue.calendar_reads import CalendarEntry, calendar_days
+from content_queue.calendar_reads import CalendarEntry
 
 __all__ = ["CalendarView", "calendar_view", "routes"]
 
@@ -91,8 +91,8 @@ def calendar_view(
         datetime.combine(d, time.min, tz).astimezone(UTC)
         for d in [*days, days[-1] + timedelta(days=1)]
     ]
-    per_day = calendar_days(
-        site.loa.store, bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
+    per_day = site.loa.store.reads.calendar_days(
+        bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
     )
     by_day = {d: entries for d, (entries, _) in zip(days, per_day, strict=True) if entries}
     totals = {d: n for d, (_, n) in zip(days, per_day, strict=True) if n}

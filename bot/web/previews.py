@@ -139,7 +139,7 @@ def previews_for(loa: Loa, article: Article, root: str) -> list[Preview]:
     try:
         if any(d.state == "sent" for d in article.deliveries):
             # Once the website posted, render as the dispatcher does: with its link and media.
-            current, receipts, links = loa.store.draft_inputs(article.id)
+            current, receipts, links = loa.store.articles.draft_inputs(article.id)
             view = article_view(current, loa.topics, receipts)
             drafts = {
                 p.channel: loa.channel(p.channel).render(view, links)

@@ -19,7 +19,7 @@ from bot.web import texts
 from bot.web.read_cache import ReadCache
 from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
 from content_queue.models import Actor
-from content_queue.users import SessionRow, session_user
+from content_queue.users import SessionRow
 from content_queue.workflow import STATE_VI
 
 __all__ = ["COOKIE", "Forbidden", "Site", "site_of"]
@@ -97,8 +97,7 @@ class Site:
             return None
         web = self.loa.settings.web
         return await run_in_threadpool(
-            session_user,
-            self.loa.store,
+            self.loa.store.users.session_user,
             token_hash(token),
             idle=timedelta(minutes=web.idle_minutes),
         )
@@ -132,7 +131,7 @@ class Site:
 
     def audit_refusal(self, actor: Actor, action: str, what: str) -> None:
         log.warning("web: refused %s by %s on %s", action, actor.name, what)
-        self.loa.store.record_event(actor, action, None, what=what)
+        self.loa.store.audit.record_event(actor, action, None, what=what)
 
     # ----- pages -----------------------------------------------------------------------------
     def page(

@@ -48,10 +48,10 @@ def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(
         ChannelPlan("zalo", "website"),
     ]
     for i in range(ARTICLES):
-        art = loa.store.submit(
+        art = loa.store.articles.submit(
             parsed_article(f"Bài chịu lỗi số {i:02d}", cover=cover), actor
         ).article
-        loa.store.approve(art.id, actor, datetime.now(UTC), plan)
+        loa.store.articles.approve(art.id, actor, datetime.now(UTC), plan)
     for sb in (ws.wp, ws.fb, ws.zalo):
         sb.rng.seed(7)
         for kind in FAULTS:
@@ -60,14 +60,14 @@ def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(
     d = loa.dispatcher()
     deadline = time.monotonic() + 120  # a bound on the loop, not a speed assertion
     try:
-        while loa.store.list(["approved"]) and time.monotonic() < deadline:
+        while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:
             d.tick()
             time.sleep(0.05)
     finally:
         d.close()
     stuck = [
         (a.id, x.channel, x.state, x.last_error)
-        for a in loa.store.list()
+        for a in loa.store.articles.list()
         if a.state != "published"
         for x in a.deliveries
     ]

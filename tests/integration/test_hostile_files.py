@@ -160,7 +160,7 @@ def test_inbox_goes_on_after_each_bad_file(tmp_path: Path, db_url: str) -> None:
     assert poll_inbox(loa, poller) == []  # first look: nothing has settled yet
     results = poll_inbox(loa, poller)
     assert len(results) == len(cases) + len(goods)
-    titles = {a.title for a in loa.store.list()}
+    titles = {a.title for a in loa.store.articles.list()}
     assert {f"Bài tốt số {n}" for n in goods} <= titles
     assert os.listdir(inbox) == []  # every entry was processed and moved
     rejected = loa.settings.path(loa.settings.queue.rejected)
@@ -227,7 +227,7 @@ def test_service_loop_never_stalls_while_pathological_files_are_ingested(tmp_pat
         note = (rejected / f"{name}.loi.txt").read_text("utf-8")
         if "hai-trieu-doan" in name or "dinh-dang-long" in name:
             assert "tệp vượt giới hạn xử lý" in note
-    assert "Bài tốt số 1" in {a.title for a in loa.store.list()}
+    assert "Bài tốt số 1" in {a.title for a in loa.store.articles.list()}
     assert worst < 0.2, f"the event loop stalled for {worst * 1000:.0f} ms"
 
 

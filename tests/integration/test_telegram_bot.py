@@ -101,7 +101,7 @@ class Chat:
             topic="a",
             content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
         )
-        return self.loa.store.submit(parsed, Actor("ed", "cli")).article.id
+        return self.loa.store.articles.submit(parsed, Actor("ed", "cli")).article.id
 
     def card(self, article_id: int) -> dict[str, Any]:
         """The approval card the bot sent for the article (waits for it)."""
@@ -142,7 +142,7 @@ class Chat:
         )
 
     def audit(self, action: str) -> list[dict[str, Any]]:
-        return [e for e in self.loa.store.audit_entries() if e["action"] == action]
+        return [e for e in self.loa.store.audit.audit_entries() if e["action"] == action]
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def test_new_article_gets_a_card_and_an_admin_press_approves_it(chat: Chat) -> N
 
     query = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{article_id}:1")
     assert chat.answer_to(query)["text"].startswith(f"Đã duyệt bài #{article_id}")
-    article = chat.loa.store.get(article_id)
+    article = chat.loa.store.articles.get(article_id)
     assert article.state == "approved" and article.approved_by == f"tg:{ADMIN}"
     approvals = chat.audit("approved")
     assert [(e["actor"], e["via"], e["article_id"]) for e in approvals] == [
@@ -235,7 +235,7 @@ def test_strangers_and_editors_cannot_decide_and_are_audited(chat: Chat) -> None
 
     refused = chat.audit("unauthorised")
     assert [e["detail"]["user_id"] for e in refused] == [STRANGER, EDITOR]
-    assert chat.loa.store.get(article_id).state == "pending"
+    assert chat.loa.store.articles.get(article_id).state == "pending"
     assert "reply_markup" in chat.tg.message(CHAT, card["message_id"])
 
 
@@ -250,7 +250,7 @@ def test_forged_and_replayed_presses_are_refused(chat: Chat) -> None:
     assert chat.answer_to(other_revision)["text"] == texts.BAD_DATA
     garbage = chat.tg.press_button(ADMIN, card["message_id"], "ap:1;DROP TABLE")
     assert chat.answer_to(garbage)["text"] == texts.BAD_DATA
-    assert {chat.loa.store.get(i).state for i in (first, second)} == {"pending"}
+    assert {chat.loa.store.articles.get(i).state for i in (first, second)} == {"pending"}
     assert len(chat.audit("forged_callback")) == 3
 
     ok = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{first}:1")
@@ -272,9 +272,11 @@ def test_a_card_of_an_older_revision_is_stale(chat: Chat) -> None:
             content_hash=hashlib.sha256(body.encode()).hexdigest(),
         )
 
-    article_id = chat.loa.store.submit(version("Bản đầu."), Actor("ed", "cli")).article.id
+    article_id = chat.loa.store.articles.submit(version("Bản đầu."), Actor("ed", "cli")).article.id
     old_card = chat.card(article_id)
-    assert chat.loa.store.submit(version("Bản sửa."), Actor("ed", "cli")).outcome == "revised"
+    assert (
+        chat.loa.store.articles.submit(version("Bản sửa."), Actor("ed", "cli")).outcome == "revised"
+    )
     new_card = wait_until(
         lambda: next(
             (
@@ -287,7 +289,7 @@ def test_a_card_of_an_older_revision_is_stale(chat: Chat) -> None:
     )
     press = chat.tg.press_button(ADMIN, old_card["message_id"], f"ap:{article_id}:1")
     assert "bản 2" in chat.answer_to(press)["text"]
-    assert chat.loa.store.get(article_id).state == "pending"
+    assert chat.loa.store.articles.get(article_id).state == "pending"
     closed = wait_until(
         lambda: (
             "reply_markup" not in chat.tg.message(CHAT, old_card["message_id"])
@@ -322,7 +324,7 @@ def test_reject_asks_for_a_reason_that_reaches_the_audit_log(chat: Chat) -> None
     rejected = wait_until(lambda: chat.audit("rejected"))
     assert rejected[0]["detail"]["reason"] == "Số liệu ở đoạn 2 chưa khớp báo cáo quý."
     assert rejected[0]["actor"] == f"tg:{ADMIN}"
-    assert chat.loa.store.get(article_id).state == "rejected"
+    assert chat.loa.store.articles.get(article_id).state == "rejected"
     edited = wait_until(
         lambda: (
             "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
@@ -347,7 +349,8 @@ def test_approve_at_asks_for_a_time_and_validates_it(chat: Chat) -> None:
     chat.tg.send_user_message(ADMIN, when.strftime("%Y-%m-%d %H:%M"), reply_to_message_id=question)
     approved = wait_until(
         lambda: (
-            chat.loa.store.get(article_id).state == "approved" and chat.loa.store.get(article_id)
+            chat.loa.store.articles.get(article_id).state == "approved"
+            and chat.loa.store.articles.get(article_id)
         )
     )
     assert approved.scheduled_at == when
@@ -391,7 +394,7 @@ def test_a_question_not_answered_in_time_is_forgotten(chat: Chat) -> None:
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/queue")  # handled after the late reply: a sync point
     chat.reply_after(before, "chờ duyệt")
-    assert chat.loa.store.get(article_id).state == "pending" and not chat.audit("rejected")
+    assert chat.loa.store.articles.get(article_id).state == "pending" and not chat.audit("rejected")
 
 
 def test_a_strangers_flood_gets_one_answer_and_one_short_audit_row(chat: Chat) -> None:
@@ -415,7 +418,7 @@ def test_preview_sends_the_exact_text_of_each_channel(chat: Chat) -> None:
     before = len(chat.tg.sent)
     query = chat.tg.press_button(ADMIN, card["message_id"], f"pv:{article_id}:1")
     assert chat.answer_to(query)["text"] == texts.PREVIEW_SENT
-    expected = drafts_for(chat.loa, chat.loa.store.get(article_id))["website"].text
+    expected = drafts_for(chat.loa, chat.loa.store.articles.get(article_id))["website"].text
     assert chat.reply_after(before, expected[:40])["text"] == expected
 
 
@@ -432,7 +435,7 @@ def test_stats_and_queue_answer_with_real_numbers(chat: Chat) -> None:
         dispatcher.tick()
     finally:
         dispatcher.close()
-    assert chat.loa.store.get(published).state == "published"
+    assert chat.loa.store.articles.get(published).state == "published"
 
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/stats")
@@ -465,15 +468,15 @@ def test_pause_and_resume_a_channel(chat: Chat) -> None:
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/pause website")
     chat.reply_after(before, "Đã tạm dừng kênh website")
-    assert chat.loa.store.channel_status("website").paused
+    assert chat.loa.store.channels.channel_status("website").paused
     before = len(chat.tg.sent)
     chat.tg.send_user_message(EDITOR, "/resume website")
     chat.reply_after(before, texts.NOT_ADMIN)
-    assert chat.loa.store.channel_status("website").paused
+    assert chat.loa.store.channels.channel_status("website").paused
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/resume website")
     chat.reply_after(before, "đăng trở lại")
-    assert not chat.loa.store.channel_status("website").paused
+    assert not chat.loa.store.channels.channel_status("website").paused
 
 
 # ----- files -------------------------------------------------------------------------------------------
@@ -487,7 +490,7 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     chat.tg.send_user_document(EDITOR, "dich-vu-cong.md", md.encode())
     reply = chat.reply_after(before, "dich-vu-cong.md")["text"]
     assert "bài #" in reply
-    pending = wait_until(lambda: chat.loa.store.list(["pending"]))
+    pending = wait_until(lambda: chat.loa.store.articles.list(["pending"]))
     assert pending[0].title == "Lạng Sơn đẩy mạnh dịch vụ công trực tuyến"
     assert pending[0].submitted_by == f"tg:{EDITOR}"
     chat.card(pending[0].id)  # and it gets its approval card
@@ -505,8 +508,8 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     assert "bài #" in chat.reply_after(before, "tong-ket.docx")["text"]
     titles = wait_until(
         lambda: (
-            len(chat.loa.store.list(["pending"])) == 2
-            and [a.title for a in chat.loa.store.list(["pending"])]
+            len(chat.loa.store.articles.list(["pending"])) == 2
+            and [a.title for a in chat.loa.store.articles.list(["pending"])]
         )
     )
     assert "Hội nghị tổng kết công tác cải cách hành chính" in titles
@@ -514,7 +517,7 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     before = len(chat.tg.sent)
     chat.tg.send_user_document(STRANGER, "la.md", md.encode())
     assert chat.reply_after(before, "chưa có quyền")["text"] == texts.UNAUTHORISED
-    assert len(chat.loa.store.list(["pending"])) == 2
+    assert len(chat.loa.store.articles.list(["pending"])) == 2
 
 
 # ----- a flaky Bot API -----------------------------------------------------------------------------------

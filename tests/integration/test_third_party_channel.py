@@ -142,13 +142,13 @@ def test_a_channel_installed_through_the_entry_point_publishes(
     loa = Loa(load_settings(plugin / "config.toml"))
     assert "bulletin" in channel_types()
     actor = Actor("test", "cli")
-    art = loa.store.submit(parsed_article("Bản tin CCHC tháng 12"), actor).article
-    loa.store.approve(art.id, actor, datetime.now(UTC), loa.channel_plan([]))
+    art = loa.store.articles.submit(parsed_article("Bản tin CCHC tháng 12"), actor).article
+    loa.store.articles.approve(art.id, actor, datetime.now(UTC), loa.channel_plan([]))
     d = loa.dispatcher()
     d.tick()
     d.close()
     assert [n["text"] for n in board.notices] == ["Bản tin CCHC tháng 12"]
-    assert loa.store.get(art.id).state == "published"
+    assert loa.store.articles.get(art.id).state == "published"
 
 
 THIRD_PARTY_CASES = list(all_cases(frozenset({Operation.PUBLISH, Operation.FIND_EXISTING})))

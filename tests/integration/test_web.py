@@ -16,7 +16,6 @@ from bot.context import Loa
 from bot.web.app import build_app
 from bot.web.passwords import hash_password
 from content_queue.models import Actor
-from content_queue.users import add_user, find_user, set_disabled
 
 PASSWORD = "mat-khau-rat-dai-2026"
 
@@ -64,13 +63,15 @@ def web(workspace: Workspace) -> Iterator[Web]:
         ("mai", "editor", ""),
         ("xem", "viewer", ""),
     ):
-        add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
+        loa.store.users.add_user(name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
     yield Web(loa, build_app(loa))
     loa.store.engine.dispose()
 
 
 def _pending(web: Web, title: str = "Hội nghị cải cách hành chính", **kw: object) -> int:
-    return web.loa.store.submit(parsed_article(title, **kw), Actor("mai", "web")).article.id  # type: ignore[arg-type]
+    return web.loa.store.articles.submit(
+        parsed_article(title, **kw), Actor("mai", "web")
+    ).article.id  # type: ignore[arg-type]
 
 
 def _form(html: str, action: str) -> dict[str, str]:
@@ -109,8 +110,8 @@ def test_wrong_password_then_lock_after_three(web: Web) -> None:
     locked = login(c, "lan", PASSWORD)  # the right password no longer opens it for a while
     assert locked.status_code == 429 and "tạm khóa" in locked.text  # type: ignore[attr-defined]
     assert r.status_code == 401  # type: ignore[attr-defined]
-    assert find_user(web.loa.store, "lan").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
-    actions = [e["action"] for e in web.loa.store.audit_entries()]
+    assert web.loa.store.users.find_user("lan").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
+    actions = [e["action"] for e in web.loa.store.audit.audit_entries()]
     assert actions.count("web_login_failed") == 3
 
 
@@ -143,7 +144,7 @@ def test_logout_and_disabled_account_end_the_session(web: Web) -> None:
     assert r.status_code == 303
     assert c.get("/lich").status_code == 303
     c = web.login("xem")
-    set_disabled(web.loa.store, "xem", True, Actor("test"))
+    web.loa.store.users.set_disabled("xem", True, Actor("test"))
     assert c.get("/lich").status_code == 303
 
 
@@ -157,10 +158,10 @@ def test_admin_approves_and_the_audit_names_the_web_user(web: Web) -> None:
         data={**_form(page.text, f"/bai-viet/{aid}/duyet"), "mode": "next"},
     )
     assert r.status_code == 303, r.text
-    article = web.loa.store.get(aid)
+    article = web.loa.store.articles.get(aid)
     assert article.state == "approved"
     assert article.approved_by == "web:Nguyễn Thị Lan (lan)"
-    approved = [e for e in web.loa.store.audit_entries(aid) if e["action"] == "approved"]
+    approved = [e for e in web.loa.store.audit.audit_entries(aid) if e["action"] == "approved"]
     assert approved[0]["actor"] == "web:Nguyễn Thị Lan (lan)" and approved[0]["via"] == "web"
     shown = c.get(r.headers["location"])
     assert "Đã duyệt bài" in shown.text and "đã duyệt, chờ đăng" in shown.text
@@ -185,9 +186,10 @@ def test_a_second_admins_stale_page_is_refused_clearly(web: Web) -> None:
     )
     assert r.status_code == 409
     assert "Trang này đã cũ" in r.text and "Nguyễn Thị Lan" in r.text
-    assert web.loa.store.get(aid).state == "approved"
+    assert web.loa.store.articles.get(aid).state == "approved"
     assert (
-        sum(e["action"] in ("approved", "rejected") for e in web.loa.store.audit_entries(aid)) == 1
+        sum(e["action"] in ("approved", "rejected") for e in web.loa.store.audit.audit_entries(aid))
+        == 1
     )
 
 
@@ -195,16 +197,16 @@ def test_a_page_of_an_older_revision_is_refused(web: Web) -> None:
     aid = _pending(web, source_name="bai.md")
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}").text
-    web.loa.store.submit(
+    web.loa.store.articles.submit(
         parsed_article("Hội nghị cải cách hành chính", body="Bản sửa.", source_name="bai.md"),
         Actor("mai"),
     )
-    assert web.loa.store.get(aid).revision == 2
+    assert web.loa.store.articles.get(aid).revision == 2
     r = c.post(
         f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "now"}
     )
     assert r.status_code == 409 and "bản sửa (bản 2)" in r.text
-    assert web.loa.store.get(aid).state == "pending"
+    assert web.loa.store.articles.get(aid).state == "pending"
 
 
 def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(web: Web) -> None:
@@ -217,13 +219,13 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(web: Web) -> None:
         data={"csrf": csrf_of(page), "revision": "1", "state": "pending", "mode": "now"},
     )
     assert r.status_code == 403 and "Chỉ quản trị viên" in r.text
-    assert web.loa.store.get(aid).state == "pending"
+    assert web.loa.store.articles.get(aid).state == "pending"
     assert any(
         e["action"] == "unauthorised" and e["actor"] == "web:xem"
-        for e in web.loa.store.audit_entries()
+        for e in web.loa.store.audit.audit_entries()
     )
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
-    assert r.status_code == 403 and not web.loa.store.channel_status("facebook").paused
+    assert r.status_code == 403 and not web.loa.store.channels.channel_status("facebook").paused
 
 
 def test_a_post_without_the_csrf_token_is_refused(web: Web) -> None:
@@ -240,8 +242,8 @@ def test_a_post_without_the_csrf_token_is_refused(web: Web) -> None:
         headers={"origin": "https://evil.example"},
     )
     assert r.status_code == 403
-    assert web.loa.store.get(aid).state == "pending"
-    assert any(e["action"] == "web_csrf_refused" for e in web.loa.store.audit_entries())
+    assert web.loa.store.articles.get(aid).state == "pending"
+    assert any(e["action"] == "web_csrf_refused" for e in web.loa.store.audit.audit_entries())
 
 
 def test_reject_needs_a_reason_and_then_rejects(web: Web) -> None:
@@ -253,7 +255,7 @@ def test_reject_needs_a_reason_and_then_rejects(web: Web) -> None:
     assert r.status_code == 400 and "lý do" in r.text
     r = c.post(f"/bai-viet/{aid}/tu-choi", data={**fields, "reason": "Thiếu số liệu quý."})
     assert r.status_code == 303
-    art = web.loa.store.get(aid)
+    art = web.loa.store.articles.get(aid)
     assert art.state == "rejected" and art.reject_reason == "Thiếu số liệu quý."
     assert art.rejected_by == "web:hung"
 
@@ -279,7 +281,7 @@ def test_approve_at_a_time_in_the_past_is_refused(web: Web) -> None:
         },
     )
     assert r.status_code == 303
-    assert web.loa.store.get(aid).scheduled_at == when.astimezone(UTC)
+    assert web.loa.store.articles.get(aid).scheduled_at == when.astimezone(UTC)
 
 
 def test_a_script_in_an_article_never_reaches_the_page(web: Web) -> None:
@@ -356,10 +358,10 @@ def test_admin_pauses_and_resumes_a_channel(web: Web) -> None:
     c = web.login("lan")
     page = c.get("/kenh").text
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
-    assert r.status_code == 200 and web.loa.store.channel_status("facebook").paused
-    assert "lan" in (web.loa.store.channel_status("facebook").paused_reason or "")
+    assert r.status_code == 200 and web.loa.store.channels.channel_status("facebook").paused
+    assert "lan" in (web.loa.store.channels.channel_status("facebook").paused_reason or "")
     c.post("/kenh/facebook/tiep-tuc", data={"csrf": csrf_of(page)})
-    assert not web.loa.store.channel_status("facebook").paused
+    assert not web.loa.store.channels.channel_status("facebook").paused
 
 
 def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web) -> None:
@@ -373,7 +375,7 @@ def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web
         "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("ho-so.md", md, "text/markdown")}
     )
     assert r.status_code == 200 and "đã nhận bài" in r.text
-    pending = web.loa.store.list(["pending"])
+    pending = web.loa.store.articles.list(["pending"])
     assert [a.title for a in pending] == ["Tiếp nhận hồ sơ trực tuyến toàn trình"]
     assert pending[0].submitted_by == "web:mai"
     r = c.post(
@@ -392,7 +394,7 @@ def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web
         data={"csrf": csrf_of(v.get("/lich").text)},
         files={"file": ("ho-so-2.md", md.replace(b"12", b"11"), "text/markdown")},
     )
-    assert r.status_code == 403 and len(web.loa.store.list(["pending"])) == 1
+    assert r.status_code == 403 and len(web.loa.store.articles.list(["pending"])) == 1
 
 
 def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
@@ -404,12 +406,12 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     store = web.loa.store
     aid = _pending(web)
     now = datetime.now(UTC)
-    store.approve(aid, Actor("lan"), now, [ChannelPlan("website")])
-    (d,) = store.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
-    store.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
+    store.articles.approve(aid, Actor("lan"), now, [ChannelPlan("website")])
+    (d,) = store.deliveries.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
+    store.deliveries.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
     page = c.get("/ke-hoach").text
     assert "website: 0" in page and "1/2" in page
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         conn.execute(
             reach_samples.insert().values(
                 delivery_id=d.id, metric="views", value=1234, available=True, collected_at=now
@@ -425,7 +427,7 @@ def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
     r = c.post(
         "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("lon.md", big, "text/markdown")}
     )
-    assert r.status_code == 413 and web.loa.store.list() == []
+    assert r.status_code == 413 and web.loa.store.articles.list() == []
     r = c.post("/dang-xuat", data={"csrf": csrf_of(page), "pad": "y" * 100_000})
     assert r.status_code == 413
     assert c.get("/lich").status_code == 200  # still signed in
@@ -435,7 +437,7 @@ def test_preview_html_is_cleaned_by_the_page_itself(web: Web) -> None:
     from bot.web.previews import safe_html
 
     aid = _pending(web)
-    article = web.loa.store.get(aid)
+    article = web.loa.store.articles.get(aid)
     dirty = (
         '<p onclick="x()">a</p><script>alert(1)</script><img src="/etc/x.png" '
         'onerror="alert(2)"><a href="javascript:alert(3)">b</a><iframe src="//e"></iframe>'
@@ -460,7 +462,7 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     with workspace.config.open("a", encoding="utf-8") as f:
         f.write('\n[web]\nbase_url = "https://cchc.example.gov.vn/loa"\n')
     loa = workspace.loa()
-    add_user(loa.store, "lan", "admin", hash_password(PASSWORD), Actor("test"))
+    loa.store.users.add_user("lan", "admin", hash_password(PASSWORD), Actor("test"))
     c = TestClient(build_app(loa), base_url="https://cchc.example.gov.vn", follow_redirects=False)
     page = c.get("/dang-nhap")
     assert "Secure" in page.headers["set-cookie"] and 'action="/loa/dang-nhap"' in page.text

@@ -86,3 +86,15 @@ def test_every_sql_statement_lives_in_content_queue() -> None:
         if i.startswith("sqlalchemy") or i in ("content_queue.tables", "content_queue.db")
     )
     assert outside == []
+
+
+def test_nothing_outside_content_queue_touches_an_engine_or_a_connection() -> None:
+    """One door to the database: ``store.<subject>.<query>(…)``; the engine stays inside."""
+    outside = sorted(
+        f"{m}:{node.lineno} .{node.attr}"
+        for m, p in modules().items()
+        if m.startswith(("bot", "channels")) and not m.startswith("channels.sandbox")
+        for node in ast.walk(ast.parse(p.read_text("utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in ("engine", "tx")
+    )
+    assert outside == []
