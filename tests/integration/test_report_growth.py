@@ -48,9 +48,7 @@ def seed(store: Store) -> dict[str, int]:
     with store.engine.begin() as conn:
         s = Seeder(conn)
         a1, a2 = s.article("a"), s.article("b")
-        d1 = s.delivery(
-            a1, "zalo", sent_at=datetime(2026, 10, 5, tzinfo=UTC), remote_id="z1"
-        )
+        d1 = s.delivery(a1, "zalo", sent_at=datetime(2026, 10, 5, tzinfo=UTC), remote_id="z1")
         s.delivery(a2, "zalo", sent_at=datetime(2026, 10, 6, tzinfo=UTC), remote_id="z2")
         s.samples(d1, "views", (datetime(2026, 10, 7, tzinfo=UTC), 321))
     b = store.broadcasts
