@@ -16,6 +16,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.run import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
@@ -48,7 +50,7 @@ def main() -> None:
             actor,
         ).article
         loa.store.articles.approve(a.id, actor, now, plan)
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     t0 = time.perf_counter()
     d.tick()
     total = time.perf_counter() - t0

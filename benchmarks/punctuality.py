@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
 
-from bot.service.loop import Service  # noqa: E402
+from bot.run import build_service
 from content_queue.models import Actor, ParsedArticle  # noqa: E402
 from content_queue.store import ChannelPlan  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
         due = start + timedelta(seconds=i * args.gap)
         loa.store.articles.approve(a.id, actor, due, [ChannelPlan("website")])
         slots.append(due.timestamp())
-    service = Service(loa)
+    service = build_service(loa)
     loop = asyncio.new_event_loop()
     t = threading.Thread(target=lambda: loop.run_until_complete(service.run()), daemon=True)
     t.start()

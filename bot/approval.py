@@ -5,23 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.context import Loa
-from bot.service.dispatcher import article_view
-from bot.service.prepare import prepare_approved
-from bot.service.schedule import next_free_slot, parse_local_time
-from channels.base import ChannelError, Draft, Receipt
+from bot.drafts import drafts_for
+from bot.prepare import prepare_approved
+from bot.schedule import next_free_slot, parse_local_time
+from channels.base import ChannelError, Receipt
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
-__all__ = ["approve_article", "drafts_for", "retract_article"]
-
-
-def drafts_for(loa: Loa, article: Article) -> dict[str, Draft]:
-    """What each target channel would send now (before the website link exists)."""
-    view = article_view(article, loa.topics)
-    return {
-        p.channel: loa.channel(p.channel).render(view, {})
-        for p in loa.channel_plan(article.channels)
-    }
+__all__ = ["approve_article", "retract_article"]
 
 
 def approve_article(

@@ -1,4 +1,4 @@
-"""Wiring: settings → store, channel adapters, notifier, dispatcher."""
+"""Wiring: settings → store, channel adapters, notifier (composed further in :mod:`bot.run`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from functools import cached_property
 
 import requests
 
-from bot.service.dispatcher import Dispatcher
-from bot.service.notifier import Notifier, telegram_sender
+from bot.notifier import Notifier, telegram_sender
 from bot.settings import Settings
 from channels.base import Channel
+from channels.capabilities import ConfirmsByHand
 from channels.http import HttpSession
 from channels.registry import build_channel
 from content_queue.channel_tokens import DbTokenStore
@@ -64,7 +64,7 @@ class Loa:
                 token_store=self.token_store(name),
                 session=self.session,
             )
-            if hasattr(channel, "confirm_instructions"):
+            if isinstance(channel, ConfirmsByHand):
                 from bot.instructions import confirm_instructions
 
                 channel.confirm_instructions = confirm_instructions
@@ -84,11 +84,6 @@ class Loa:
         if tg.token and tg.chat_id is not None:
             senders.append(telegram_sender(tg.api_url, tg.token.get_secret_value(), tg.chat_id))
         return Notifier(self.store, senders)
-
-    def dispatcher(self, owner: str | None = None) -> Dispatcher:
-        return Dispatcher(
-            self.store, self.channels(), self.settings.schedule, self.notifier, owner=owner
-        )
 
     def channel_plan(self, requested: list[str]) -> list[ChannelPlan]:
         """Deliveries for an article: its requested channels (or all enabled), with dependencies."""

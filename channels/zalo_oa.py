@@ -124,7 +124,7 @@ class ZaloOASettings(ChannelSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
 
 
-class ZaloOAChannel(BaseChannel):
+class ZaloOAChannel(BaseChannel[ZaloOASettings]):
     """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
 
     TITLE_MAX = 150  # UTF-16 code units (Zalo's servers count as Java does)
@@ -152,7 +152,6 @@ class ZaloOAChannel(BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: ZaloOASettings = settings
         if token_store is None:
             log.warning(
                 "channel %s has no durable token store: rotated Zalo tokens live in memory", name

@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.broadcasts import broadcast_channels, decide_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_channels, decide_broadcast, quota_status
 from bot.settings import load_settings
 from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bot.cli.broadcasts import broadcasts_app
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
 from content_queue.credential_cipher import SecretKeyError
@@ -155,7 +156,7 @@ def submit(
     by: Annotated[str | None, typer.Option(help="Editor name")] = None,
 ) -> None:
     """Add article files to the queue (same checks as the inbox folder)."""
-    from bot.service.intake import ingest_path
+    from bot.intake import ingest_path
 
     loa = _loa()
     failed = False
@@ -338,7 +339,7 @@ def dispatch(
         raise typer.Exit(2)
     loa = _loa()
     _require_secrets(loa)
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         n = d.tick()
     finally:
@@ -379,7 +380,7 @@ def _secret_key_problem(loa: Loa) -> str | None:
 @app.command()
 def run() -> None:
     """Run the service: scheduler, inbox polling, reach collection (and the bot when configured)."""
-    from bot.service.loop import run_service
+    from bot.run import run_service
 
     loa = _loa()
     _require_secrets(loa)

@@ -20,14 +20,14 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
 from bot.devtools.sandboxes import Sandboxes
+from bot.followers import collect_followers
 from bot.reports.files import kpis_for, write_report
 from bot.reports.kpis import month_status
-from bot.service.broadcasts import broadcast_tick
+from bot.run import build_service
 from bot.service.covers import ensure_default_covers
-from bot.service.followers import collect_followers
-from bot.service.loop import Service
 from bot.service.reach import collect_reach
 from bot.settings import load_settings
 from bot.web.passwords import hash_password
@@ -265,7 +265,7 @@ def run_demo(
             shutil.move(str(p), str(inbox / p.name))
         console.print(f"Đã thả {len(list(inbox.iterdir()))} bài mẫu vào hộp thư {inbox}")
 
-        service = Service(loa)
+        service = build_service(loa)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
             target=lambda: loop.run_until_complete(service.run()), name="loa-run", daemon=True

@@ -25,66 +25,29 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.drafts import article_view
+from bot.notifier import Notifier
 from bot.service.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
 from bot.service.delivery_policy import Failure, Policy, decide
 from bot.service.lanes import FAST_DELIVERY, Lanes
 from bot.service.leases import LeaseKeeper
-from bot.service.notifier import Notifier
 from bot.settings import ScheduleSettings
 from channels import metering
 from channels.base import (
-    ArticleView,
     Channel,
     Draft,
-    ImageRef,
     RateLimited,
     Receipt,
     TransientError,
 )
-from content_queue.models import Actor, Article, Delivery
+from channels.capabilities import HasSettings
+from content_queue.models import Actor, Delivery
 from content_queue.store import Store
-from content_queue.topics import Topic, default_topics
 from content_queue.workflow import DeliveryState, ErrorKind
 
-__all__ = ["Dispatcher", "article_view"]
+__all__ = ["Dispatcher"]
 
 log = logging.getLogger(__name__)
-
-
-def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
-    return ImageRef(
-        path=d["path"],
-        mime_type=d.get("mime_type", "image/jpeg"),
-        width=d.get("width", 0),
-        height=d.get("height", 0),
-        size_bytes=d.get("size_bytes", 0),
-        public_url=urls.get(d["path"]),
-        caption=d.get("caption", ""),
-    )
-
-
-def article_view(
-    article: Article,
-    topics: Mapping[str, Topic] | None = None,
-    receipts: Mapping[str, Mapping[str, Any]] | None = None,
-) -> ArticleView:
-    """What channels see of an article; images carry the website's public URLs once known."""
-    topics = topics or default_topics()
-    urls: dict[str, str] = {}
-    for extra in (receipts or {}).values():
-        urls.update(extra.get("media") or {})
-    cover = _image(article.cover, urls) if article.cover else None
-    return ArticleView(
-        id=article.id,
-        title=article.title,
-        summary=article.summary,
-        body_html=article.body_html,
-        body_text=article.body_text,
-        topic=article.topic,
-        topic_label=topics[article.topic].label if article.topic in topics else article.topic,
-        cover=cover,
-        images=tuple(_image(i, urls) for i in article.images),
-    )
 
 
 def _short_transient(exc: BaseException) -> bool:
@@ -287,8 +250,8 @@ class Dispatcher:
 
     def policy_for(self, channel: str) -> Policy:
         """The retry policy of ``channel``: ``[schedule]`` with the channel's own settle delay."""
-        settings = getattr(self.channels.get(channel), "settings", None)
-        own = getattr(settings, "reconcile_after_seconds", None)
+        adapter = self.channels.get(channel)
+        own = adapter.settings.reconcile_after_seconds if isinstance(adapter, HasSettings) else None
         p = self.policy
         return Policy(
             max_attempts=p.max_attempts,

@@ -20,8 +20,8 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 import bot.telegram.broadcast_texts as t
+from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import decide_broadcast, quota_status
 from bot.telegram.context import LoaContext
 from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor

@@ -24,9 +24,10 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 import bot.telegram.texts as texts
-from bot.approval import approve_article, drafts_for
+from bot.approval import approve_article
 from bot.context import Loa
-from bot.service.schedule import parse_local_time
+from bot.drafts import drafts_for
+from bot.schedule import parse_local_time
 from bot.telegram.access import (
     Context,
     actor_of,

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 import bot.telegram.texts as texts
-from bot.service.intake import ingest_upload, upload_name
+from bot.intake import ingest_upload, upload_name
 from bot.telegram.access import (
     ACCEPTED_SUFFIXES,
     Context,

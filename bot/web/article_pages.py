@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.service.intake import ingest_path
-from bot.telegram.cards import proposed_slot
+from bot.intake import ingest_path
+from bot.schedule import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
 from bot.web.previews import image_paths, previews_for

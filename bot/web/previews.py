@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
-from bot.approval import drafts_for
 from bot.context import Loa
-from bot.service.dispatcher import article_view
+from bot.drafts import article_view, drafts_for
 from channels.base import Check, Draft
 from content_queue.models import Article
 

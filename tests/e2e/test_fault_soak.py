@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from conftest import Workspace, parsed_article
 
+from bot.run import build_dispatcher
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan
 from content_queue.tables import alerts
@@ -57,7 +58,7 @@ def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(
         for kind in FAULTS:
             # six kinds at 6 % each: about 31 % of writes fail one way or another
             sb.inject(kind, count=-1, probability=0.06, method="POST")
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     deadline = time.monotonic() + 120  # a bound on the loop, not a speed assertion
     try:
         while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:

@@ -29,6 +29,7 @@ from selenium.webdriver.common.by import By
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.run import build_service
 from bot.service.loop import Service
 from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
@@ -83,7 +84,7 @@ class ServiceThread:
     def _main(self) -> None:
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
-            self.service = Service(self.loa)
+            self.service = build_service(self.loa)
             self.ready.set()
             await self.service.run()
 

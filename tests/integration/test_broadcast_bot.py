@@ -14,8 +14,8 @@ from conftest import serving
 from test_telegram_bot import ADMIN, CHAT, EDITOR, SECOND_ADMIN, STRANGER, BotThread, wait_until
 from test_zalo_broadcast import at, publish
 
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_tick
 from bot.settings import load_settings
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.zalo import ZaloSandbox
@@ -162,7 +162,7 @@ def test_a_forged_button_is_refused_and_audited(room: Room) -> None:
 
 
 def test_stats_adds_this_months_follower_growth_and_broadcasts_left(room: Room) -> None:
-    from bot.service.followers import collect_followers
+    from bot.followers import collect_followers
 
     start = datetime.now(UTC) - timedelta(hours=22)
     assert collect_followers(room.loa, start) == 1

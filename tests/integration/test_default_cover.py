@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot.approval import approve_article
 from bot.cli.main import app
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.service.covers import ensure_default_covers
 from bot.settings import load_settings
 from channels.sandbox.zalo import ZaloSandbox
@@ -66,7 +67,7 @@ default_cover_url = "{media.url}/media/cover.jpg"
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:

@@ -12,8 +12,9 @@ from conftest import Workspace, parsed_article, wait_for
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.notifier import Notifier
+from bot.run import build_dispatcher
 from bot.service.dispatcher import Dispatcher
-from bot.service.notifier import Notifier
 from content_queue.models import Actor, Article
 from content_queue.store import ChannelPlan
 from content_queue.tables import deliveries
@@ -32,7 +33,7 @@ def _submit_and_approve(loa: Loa, ws: Workspace, title: str, *, cover: bool = Tr
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:
@@ -172,7 +173,7 @@ def test_two_dispatchers_post_each_delivery_exactly_once(
     for i in range(50):
         art = loas[0].store.articles.submit(parsed_article(f"Tin song song số {i}"), EDITOR).article
         loas[0].store.articles.approve(art.id, ADMIN, due, plan)
-    dispatchers = [loa.dispatcher(owner=f"worker-{n}") for n, loa in enumerate(loas)]
+    dispatchers = [build_dispatcher(loa, owner=f"worker-{n}") for n, loa in enumerate(loas)]
     errors: list[BaseException] = []
 
     def work(n: int) -> None:

@@ -6,6 +6,7 @@ from conftest import Workspace, parsed_article
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.service.followups import MAX_ATTEMPTS, complete_follow_ups
 from content_queue.models import Actor
 
@@ -17,7 +18,7 @@ def _publish_now(workspace: Workspace, title: str) -> tuple[Loa, int]:
     loa = workspace.loa()
     art = loa.store.articles.submit(parsed_article(title, cover=workspace.cover()), EDITOR).article
     approve_article(loa, art.id, ADMIN, now=True)
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         d.tick()
     finally:

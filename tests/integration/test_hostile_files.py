@@ -26,8 +26,8 @@ from helpers.hostile_corpus import (
 )
 
 from bot.context import Loa
-from bot.service.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
-from bot.service.loop import Service
+from bot.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
+from bot.run import build_service
 from bot.settings import load_settings
 from content_queue.ingest import IngestLimits, IngestRefusal, parse_isolated, printable_name
 from content_queue.ingest.frontmatter import split_front_matter
@@ -206,7 +206,7 @@ def test_service_loop_never_stalls_while_pathological_files_are_ingested(tmp_pat
     expected_rejected = {c.path.name for c in heavy if c.expect != "ok"}
 
     async def scenario() -> float:
-        service = Service(loa)
+        service = build_service(loa)
         run = asyncio.create_task(service.run())
         worst, last = 0.0, time.monotonic()
         deadline = last + 90

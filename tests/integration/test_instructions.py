@@ -28,6 +28,7 @@ from bot.approval import approve_article
 from bot.cli.main import app
 from bot.context import Loa
 from bot.instructions import URL_PLACEHOLDER, either, instruction
+from bot.run import build_dispatcher
 from bot.settings import load_settings
 from bot.telegram import texts
 from bot.telegram.handlers import COMMANDS
@@ -72,7 +73,7 @@ class Desk:
             )
 
     def tick(self) -> None:
-        dispatcher = self.loa.dispatcher()
+        dispatcher = build_dispatcher(self.loa)
         try:
             dispatcher.tick()
         finally:
@@ -301,7 +302,7 @@ def test_every_command_an_in_doubt_alert_tells_acts_on_that_delivery(
     desk.fb.inject("drop_after", path=r"/feed$", method="POST")  # posted, answer lost
 
     def tick() -> None:
-        dispatcher = quick.dispatcher()
+        dispatcher = build_dispatcher(quick)
         try:
             dispatcher.tick()
         finally:

@@ -15,7 +15,8 @@ from conftest import Workspace, parsed_article
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.service.prepare import prepare_unsent
+from bot.prepare import prepare_unsent
+from bot.run import build_dispatcher
 from bot.telegram.cards import closed_card_text
 from channels import metering
 from channels.base import TransientError
@@ -62,7 +63,7 @@ def _make_due(loa: Loa, article_id: int) -> None:
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from docx import Document
 
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import load_settings
 from bot.telegram import texts
 from bot.telegram.app import run_bot
@@ -411,7 +412,7 @@ def test_a_strangers_flood_gets_one_answer_and_one_short_audit_row(chat: Chat) -
 
 
 def test_preview_sends_the_exact_text_of_each_channel(chat: Chat) -> None:
-    from bot.approval import drafts_for
+    from bot.drafts import drafts_for
 
     article_id = chat.submit("Xem trước bài viết")
     card = chat.card(article_id)
@@ -430,7 +431,7 @@ def test_stats_and_queue_answer_with_real_numbers(chat: Chat) -> None:
     from bot.approval import approve_article
 
     approve_article(chat.loa, published, Actor("admin", "cli"), now=True)
-    dispatcher = chat.loa.dispatcher()
+    dispatcher = build_dispatcher(chat.loa)
     try:
         dispatcher.tick()
     finally:

@@ -12,6 +12,7 @@ import pytest
 from conftest import parsed_article, serving
 
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
 from channels.base import ArticleView
 from channels.registry import channel_types
@@ -144,7 +145,7 @@ def test_a_channel_installed_through_the_entry_point_publishes(
     actor = Actor("test", "cli")
     art = loa.store.articles.submit(parsed_article("Bản tin CCHC tháng 12"), actor).article
     loa.store.articles.approve(art.id, actor, datetime.now(UTC), loa.channel_plan([]))
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     d.tick()
     d.close()
     assert [n["text"] for n in board.notices] == ["Bản tin CCHC tháng 12"]

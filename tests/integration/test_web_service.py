@@ -9,7 +9,7 @@ import socket
 import pytest
 from conftest import Workspace
 
-from bot.service.loop import Service
+from bot.run import build_service
 
 
 def test_a_busy_web_address_does_not_stop_the_service(
@@ -23,6 +23,8 @@ def test_a_busy_web_address_does_not_stop_the_service(
             f.write(f'\n[web]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:{port}"\n')
         loa = workspace.loa()
         with caplog.at_level(logging.WARNING, logger="bot.web.app"):
-            asyncio.run(Service(loa).run(stop_after=1.5))  # returns: the service was not killed
+            asyncio.run(
+                build_service(loa).run(stop_after=1.5)
+            )  # returns: the service was not killed
         loa.store.engine.dispose()
     assert any("web page not started" in r.getMessage() for r in caplog.records)

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import Workspace, serving
 
+from bot.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from channels.base import ChannelError, MemoryTokenStore, RateLimited, RejectedError
 from channels.sandbox.zalo import ZaloSandbox
 from channels.zalo_oa import ZaloOAChannel, ZaloOASettings

@@ -25,7 +25,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.context import Loa
-from channels.base import ChannelError
+from channels.base import ChannelError, RejectedError
+from channels.capabilities import BroadcastSettings, CountsFollowers, SendsBroadcasts
 from content_queue.broadcasts import COUNTED, Broadcast, BroadcastCandidate
 from content_queue.models import Actor
 
@@ -69,7 +70,7 @@ def broadcast_channels(loa: Loa) -> dict[str, Any]:
     return {
         name: s
         for name, s in loa.settings.enabled_channels().items()
-        if getattr(s, "broadcast", "off") != "off"
+        if isinstance(s, BroadcastSettings) and s.broadcast != "off"
     }
 
 
@@ -85,7 +86,7 @@ def _month(local: datetime) -> str:
 
 def quota_status(loa: Loa, channel: str, now: datetime) -> QuotaStatus:
     s = loa.settings.parsed_channels[channel]
-    quota = int(getattr(s, "broadcast_quota_per_month", 0))
+    quota = s.broadcast_quota_per_month if isinstance(s, BroadcastSettings) else 0
     local = now.astimezone(loa.settings.schedule.tz)
     used = loa.store.broadcasts.used(channel, _month(local))
     return QuotaStatus(channel, _month(local), used, quota, spread_allowance(quota, local))
@@ -99,9 +100,15 @@ def _followers(loa: Loa, channel: str, now: datetime) -> int | None:
     for g in growth:
         if g.channel == channel and g.metric == "followers" and g.end is not None:
             return g.end
+    counter = loa.channel(channel)
+    if not isinstance(counter, CountsFollowers):
+        log.warning(
+            "broadcast: follower count of %s unavailable: no count on this channel", channel
+        )
+        return None
     try:
-        return loa.channel(channel).follower_count().get("followers")  # type: ignore[attr-defined]
-    except (ChannelError, AttributeError) as exc:
+        return counter.follower_count().get("followers")
+    except ChannelError as exc:
         log.warning("broadcast: follower count of %s unavailable: %s", channel, exc)
         return None
 
@@ -120,10 +127,10 @@ def _choose(
 
 def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
     """Propose the next broadcast of ``channel`` if its mode, the time and the quota allow."""
-    s: Any = loa.settings.parsed_channels[channel]  # a channel that broadcasts (see above)
-    mode = getattr(s, "broadcast", "off")
-    if mode == "off":
+    s = loa.settings.parsed_channels[channel]
+    if not isinstance(s, BroadcastSettings) or s.broadcast == "off":
         return None
+    mode = s.broadcast
     tz = loa.settings.schedule.tz
     local = now.astimezone(tz)
     status = quota_status(loa, channel, now)
@@ -169,8 +176,11 @@ def send_broadcast(loa: Loa, broadcast_id: int, now: datetime) -> Broadcast | No
         return broadcasts.get(broadcast_id)
     b = broadcasts.get(broadcast_id)
     assert b is not None
+    channel = loa.channel(b.channel)
     try:
-        receipt = loa.channel(b.channel).broadcast(list(b.remote_ids))  # type: ignore[attr-defined]
+        if not isinstance(channel, SendsBroadcasts):
+            raise RejectedError(f"Kênh {b.channel} không gửi được tin truyền thông.")
+        receipt = channel.broadcast(list(b.remote_ids))
     except ChannelError as exc:
         if exc.may_have_posted:
             broadcasts.record_in_doubt(b.id, exc.message, now)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.context import Loa
 from bot.reports.metric_labels import metric_vi
 from channels.base import ChannelError
+from channels.capabilities import CountsFollowers
 from content_queue.followers import (
     FollowerGrowth,
 )
@@ -27,14 +28,13 @@ def collect_followers(loa: Loa, now: datetime, *, force: bool = False) -> int:
     """Sample every channel not sampled in the last day; returns the samples stored."""
     stored = 0
     for name, channel in loa.channels().items():
-        counter = getattr(channel, "follower_count", None)
-        if counter is None:
+        if not isinstance(channel, CountsFollowers):
             continue
         last = loa.store.followers.last_follower_sample_at(name)
         if not force and last is not None and now - last < SAMPLE_EVERY:
             continue
         try:
-            counts = counter()
+            counts = channel.follower_count()
         except ChannelError as exc:
             log.warning("followers: %s failed: %s", name, exc.message)
             continue

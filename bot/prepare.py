@@ -20,7 +20,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.context import Loa
-from bot.service.dispatcher import article_view
+from bot.drafts import article_view
 from channels import metering
 from channels.base import ArticleView, ChannelError, Draft
 from channels.preparation import Prepared, Preparer
