@@ -147,5 +147,7 @@ def test_no_arrow_goes_up_inside_bot() -> None:
             to_level, to_package = _place(i)
             peers = BOT_LAYERS[level][2]
             if to_level < level or (to_level == level and peers and to_package != package):
-                wrong.append(f"{m} ({BOT_LAYERS[level][0]}) imports {i} ({BOT_LAYERS[to_level][0]})")
+                wrong.append(
+                    f"{m} ({BOT_LAYERS[level][0]}) imports {i} ({BOT_LAYERS[to_level][0]})"
+                )
     assert sorted(wrong) == []
