@@ -100,7 +100,11 @@ class Transactions:
 class StoreCore:
     """What every sub-store needs: the shared transactions and the audit log in every change."""
 
-    def __init__(self, transactions: Transactions):
+    def __init__(self, transactions: Transactions | Engine):
+        # Store passes its shared Transactions; an engine alone (a sub-store built on its own,
+        # e.g. ``Knowledge(engine)``) gets transactions of its own.
+        if isinstance(transactions, Engine):
+            transactions = Transactions(transactions)
         self._transactions = transactions
         self.engine = transactions.engine
 
