@@ -193,8 +193,23 @@ class WebSettings(_Section):
     base_url: str = "http://127.0.0.1:8080"
     session_hours: float = Field(default=12.0, gt=0)
     idle_minutes: float = Field(default=120.0, gt=0)
-    login_lock_after: int = Field(default=5, ge=1)  # wrong passwords in a row
-    login_lock_minutes: float = Field(default=15.0, gt=0)
+    # Logins (bot.web.auth_pages, content_queue.login_attempts). Each try is counted in the
+    # database before its password is checked. Per address: at most ``login_address_limit`` tries
+    # in ``login_address_window_minutes``. Per account name from one address: the first
+    # ``login_free_attempts`` wrong passwords are free, then the next try waits
+    # ``login_delay_seconds``, doubling up to ``login_delay_max_minutes`` (no lock a stranger can
+    # put on someone else's account); forgotten after ``login_forget_minutes`` without a try.
+    login_address_limit: int = Field(default=20, ge=1)
+    login_address_window_minutes: float = Field(default=15.0, gt=0)
+    login_free_attempts: int = Field(default=5, ge=1)
+    login_delay_seconds: float = Field(default=30.0, gt=0)
+    login_delay_max_minutes: float = Field(default=15.0, gt=0)
+    login_forget_minutes: float = Field(default=60.0, gt=0)
+    # Argon2 checks running at once (64 MiB each); a try beyond them is refused with 429.
+    login_hash_slots: int = Field(default=2, ge=1, le=16)
+    # Before 0008: a hard lock after N wrong passwords. Accepted so old configs load; unused.
+    login_lock_after: int | None = Field(default=None, ge=1)
+    login_lock_minutes: float | None = Field(default=None, gt=0)
 
     @field_validator("listen")
     @classmethod

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.context import Loa
 from bot.web import texts
 from bot.web.read_cache import ReadCache
-from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
+from bot.web.security import same_origin, token_hash, tokens_match
 from content_queue.models import Actor
 from content_queue.users import SessionRow, session_user
 from content_queue.workflow import STATE_VI
@@ -53,9 +54,10 @@ class Site:
     """The web page's wiring: Loa, templates, settings that shape cookies and links."""
 
     loa: Loa
-    throttle: ClientThrottle = field(default_factory=ClientThrottle)
 
     def __post_init__(self) -> None:
+        # Argon2 checks at once (64 MiB each): a login beyond them is refused, never queued.
+        self.hash_slots = threading.BoundedSemaphore(self.loa.settings.web.login_hash_slots)
         self.cache = ReadCache(self.loa.store)
         web = self.loa.settings.web
         parts = urlsplit(web.base_url)

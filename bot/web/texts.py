@@ -7,11 +7,12 @@ BAD_ORIGIN = "Yêu cầu không đến từ trang của Loa nên bị từ chố
 NOT_ADMIN = "Chỉ quản trị viên mới được thực hiện thao tác này."
 NOT_EDITOR = "Chỉ biên tập viên hoặc quản trị viên mới được nộp bài."
 LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
-LOGIN_LOCKED = (
-    "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; "
-    "hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
+LOGIN_WAIT = (
+    "Đã nhập sai mật khẩu nhiều lần; hãy chờ {wait} rồi thử lại, "
+    "hoặc liên hệ quản trị viên nếu quên mật khẩu."
 )
-LOGIN_THROTTLED = "Có quá nhiều lần đăng nhập sai từ máy này; hãy thử lại sau ít phút."
+LOGIN_THROTTLED = "Có quá nhiều lần đăng nhập từ máy này; hãy thử lại sau {wait}."
+BUSY = "Hệ thống đang bận, vui lòng thử lại sau."
 LOGGED_OUT = "Đã đăng xuất."
 NOT_FOUND = "Không tìm thấy trang hoặc bài viết này."
 STALE_STATE = (

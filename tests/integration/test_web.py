@@ -4,7 +4,9 @@ POSTs, sessions, login throttling, the CSP, sanitised previews, uploads and ever
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,7 @@ from bot.context import Loa
 from bot.web.app import build_app
 from bot.web.passwords import hash_password
 from content_queue.models import Actor
-from content_queue.users import add_user, find_user, set_disabled
+from content_queue.users import add_user, set_disabled
 
 PASSWORD = "mat-khau-rat-dai-2026"
 
@@ -26,11 +28,12 @@ class Web:
     loa: Loa
     app: object
 
-    def client(self) -> TestClient:
+    def client(self, address: str = "testclient") -> TestClient:
         return TestClient(
             self.app,
             base_url="http://127.0.0.1:8080",  # type: ignore[arg-type]
             follow_redirects=False,
+            client=(address, 50000),
         )
 
     def login(self, name: str, password: str = PASSWORD) -> TestClient:
@@ -55,7 +58,7 @@ def web(workspace: Workspace) -> Iterator[Web]:
     with workspace.config.open("a", encoding="utf-8") as f:
         f.write(
             '\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
-            "login_lock_after = 3\n"
+            "login_free_attempts = 3\nlogin_address_limit = 10\nlogin_hash_slots = 16\n"
         )
     loa = workspace.loa()
     for name, role, full in (
@@ -100,18 +103,66 @@ def test_pages_need_a_login(web: Web) -> None:
         assert r.status_code == 303 and r.headers["location"].startswith("/dang-nhap?next=")
 
 
-def test_wrong_password_then_lock_after_three(web: Web) -> None:
-    c = web.client()
-    assert login(c, "lan", "sai-mat-khau-123").status_code == 401  # type: ignore[attr-defined]
-    assert login(c, "khong-co", "sai-mat-khau-123").status_code == 401  # type: ignore[attr-defined]
-    assert login(c, "lan", "sai-mat-khau-456").status_code == 401  # type: ignore[attr-defined]
-    r = login(c, "lan", "sai-mat-khau-789")
-    locked = login(c, "lan", PASSWORD)  # the right password no longer opens it for a while
-    assert locked.status_code == 429 and "tạm khóa" in locked.text  # type: ignore[attr-defined]
-    assert r.status_code == 401  # type: ignore[attr-defined]
-    assert find_user(web.loa.store, "lan").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
+def test_wrong_passwords_delay_that_address_only_and_never_reveal_the_account(web: Web) -> None:
+    c = web.client("10.0.0.9")
+    for name in ("lan", "khong-co"):
+        for n in range(3):
+            r = login(c, name, f"sai-mat-khau-{n}")
+            assert r.status_code == 401 and "Sai tên đăng nhập" in r.text  # type: ignore[attr-defined]
+    # The fourth wrong try of a real and of an unknown name gets the same delayed answer.
+    known, unknown = login(c, "lan", PASSWORD), login(c, "khong-co", PASSWORD)
+    assert known.status_code == unknown.status_code == 429  # type: ignore[attr-defined]
+    same = re.compile(r'name="csrf" value="[^"]+"')
+    assert same.sub("", known.text) == same.sub("", unknown.text)  # type: ignore[attr-defined]
+    assert "hãy chờ 30 giây" in known.text  # type: ignore[attr-defined]
+    assert known.headers["retry-after"] == "30"  # type: ignore[attr-defined]
+    # A stranger's wrong guesses do not lock the owner out: from her own address she signs in.
+    assert login(web.client("10.0.0.7"), "lan", PASSWORD).status_code == 303  # type: ignore[attr-defined]
     actions = [e["action"] for e in web.loa.store.audit_entries()]
-    assert actions.count("web_login_failed") == 3
+    assert actions.count("web_login_failed") == 3  # audited for the real account only
+
+
+def _burst(web: Web, tries: list[tuple[str, str, str]]) -> list[int]:
+    """Every (address, name, password) posted at the same moment, each from its own client."""
+    ready = []
+    for address, name, password in tries:
+        c = web.client(address)
+        token = csrf_of(c.get("/dang-nhap").text)
+        ready.append((c, {"username": name, "password": password, "csrf": token}))
+    gate = threading.Barrier(len(ready))
+
+    def post(item: tuple[TestClient, dict[str, str]]) -> int:
+        gate.wait()
+        return item[0].post("/dang-nhap", data=item[1]).status_code
+
+    with ThreadPoolExecutor(len(ready)) as pool:
+        return list(pool.map(post, ready))
+
+
+def test_a_burst_of_guesses_gets_no_more_checks_than_configured(web: Web) -> None:
+    # 39 wrong passwords and the right one for one account, all at once from one address.
+    tries = [("10.1.1.1", "lan", f"sai-mat-khau-{n}") for n in range(39)]
+    codes = _burst(web, [*tries, ("10.1.1.1", "lan", PASSWORD)])
+    actions = [e["action"] for e in web.loa.store.audit_entries()]
+    checked = actions.count("web_login_failed") + actions.count("web_login")
+    assert checked <= 3 and codes.count(401) + codes.count(303) == checked, codes
+    assert set(codes) <= {401, 303, 429}
+    # 40 names sprayed from one address at once: at most the address limit (10) get checked.
+    codes = _burst(web, [("10.2.2.2", f"ten-{n}", "sai-mat-khau") for n in range(40)])
+    assert codes.count(401) <= 10 and codes.count(429) >= 30, codes
+
+
+def test_password_checks_beyond_the_slots_are_refused_busy(web: Web) -> None:
+    site = web.app.state.site  # type: ignore[attr-defined]
+    for _ in range(16):
+        site.hash_slots.acquire()
+    try:
+        r = login(web.client(), "lan", PASSWORD)
+        assert r.status_code == 429 and "Hệ thống đang bận" in r.text  # type: ignore[attr-defined]
+    finally:
+        for _ in range(16):
+            site.hash_slots.release()
+    assert login(web.client(), "lan", PASSWORD).status_code == 303  # type: ignore[attr-defined]
 
 
 def test_login_without_its_csrf_cookie_is_refused(web: Web) -> None:

@@ -10,15 +10,14 @@ import sqlalchemy as sa
 from conftest import parsed_article
 
 from content_queue.calendar_reads import calendar_days, calendar_entries, pending_queue
+from content_queue.login_attempts import LoginRules
 from content_queue.models import Actor
 from content_queue.plan_reads import year_figures
 from content_queue.store import ChannelPlan, Store
 from content_queue.tables import delivery_reach, reach_samples
 from content_queue.users import (
     add_user,
-    find_user,
     open_session,
-    record_login_failure,
     session_user,
     set_disabled,
     set_password_hash,
@@ -63,15 +62,26 @@ def test_accounts_and_sessions(store: Store) -> None:
     assert session_user(store, "h4", idle=timedelta(minutes=5)) is None
 
 
-def test_failed_logins_lock_the_account(store: Store) -> None:
-    user = add_user(store, "an", "viewer", "$argon2id$x", ADMIN)
-    for _ in range(2):
-        record_login_failure(
-            store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client="10.0.0.1"
-        )
-    assert find_user(store, "an").locked_until is None  # type: ignore[union-attr]
-    record_login_failure(store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client=None)
-    assert find_user(store, "an").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
+def test_login_tries_are_reserved_per_address_and_account(store: Store) -> None:
+    rules = LoginRules(address_limit=4, free_failures=2, first_delay=timedelta(seconds=10))
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted  # second wrong: delay starts
+    late = tries.reserve("10.0.0.1", "an", rules, now)
+    assert (late.granted, late.refused, late.retry_after) == (False, "account", 10.0)
+    assert tries.reserve("10.0.0.2", "an", rules, now).granted  # another address is not delayed
+    assert tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=10)).granted
+    again = tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=11))
+    assert again.refused == "account" and again.retry_after == 19.0  # doubled: 20 s
+    good = tries.reserve("10.0.0.1", "binh", rules, now)
+    full = tries.reserve("10.0.0.1", "chi", rules, now)
+    assert good.granted and full.refused == "address"
+    tries.succeeded(good)  # a right password gives its try back to the address
+    assert tries.reserve("10.0.0.1", "chi", rules, now).granted
+    rows = tries.count()
+    assert rows > 0 and tries.sweep(now + timedelta(days=1)) == rows
+    assert tries.count() == 0
 
 
 def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
