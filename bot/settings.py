@@ -205,8 +205,11 @@ class WebSettings(_Section):
     login_delay_seconds: float = Field(default=30.0, gt=0)
     login_delay_max_minutes: float = Field(default=15.0, gt=0)
     login_forget_minutes: float = Field(default=60.0, gt=0)
-    # Argon2 checks running at once (64 MiB each); a try beyond them is refused with 429.
-    login_hash_slots: int = Field(default=2, ge=1, le=16)
+    # Argon2 checks running at once (64 MiB each); up to ``login_hash_waiting`` more tries wait
+    # for a slot (at most ``login_hash_wait_seconds``, holding no thread); beyond them, 429.
+    login_hash_slots: int = Field(default=1, ge=1, le=16)
+    login_hash_waiting: int = Field(default=8, ge=0)
+    login_hash_wait_seconds: float = Field(default=3.0, ge=0)
     # Before 0008: a hard lock after N wrong passwords. Accepted so old configs load; unused.
     login_lock_after: int | None = Field(default=None, ge=1)
     login_lock_minutes: float | None = Field(default=None, gt=0)

@@ -141,7 +141,7 @@ async def login(request: Request) -> Response:
     client = _client(request)
     name = str(form.get("username") or "").strip()[:100]
     password = str(form.get("password") or "")
-    if not site.hash_slots.acquire(blocking=False):
+    if not await site.hash_slot():
         return _refused(request, texts.BUSY, 2.0)
     try:
         outcome = await run_in_threadpool(_check, site, client, name, password)

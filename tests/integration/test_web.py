@@ -59,6 +59,7 @@ def web(workspace: Workspace) -> Iterator[Web]:
         f.write(
             '\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
             "login_free_attempts = 3\nlogin_address_limit = 10\nlogin_hash_slots = 16\n"
+            "login_hash_wait_seconds = 0.2\n"
         )
     loa = workspace.loa()
     for name, role, full in (
