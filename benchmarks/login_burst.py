@@ -94,6 +94,12 @@ def burst(base: str, tries: list[tuple[str | None, str, str]]) -> Counter[int]:
         return Counter(pool.map(post, prepared))
 
 
+def _view(viewer: requests.Session, base: str, took: list[float]) -> None:
+    started = time.monotonic()
+    viewer.get(f"{base}/lich", timeout=120)
+    took.append(time.monotonic() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tries", type=int, default=120)
@@ -133,9 +139,7 @@ def main() -> None:
                 time.sleep(0.1)
         time.sleep(1.0)
         print(f"loa run pid {proc.pid}: RSS before {_rss_kb(proc.pid) / 1024:.0f} MB")
-        viewer = requests.Session()
-        s, _, form = _ready(base, None)
-        viewer = s
+        viewer, _, form = _ready(base, None)
         viewer.post(
             f"{base}/dang-nhap",
             data={**form, "username": "xem", "password": PASSWORD},
@@ -159,12 +163,7 @@ def main() -> None:
             sampler.start()
             lich: list[float] = []
 
-            def view() -> None:
-                started = time.monotonic()
-                viewer.get(f"{base}/lich", timeout=120)
-                lich.append(time.monotonic() - started)
-
-            side = threading.Thread(target=view)
+            side = threading.Thread(target=_view, args=(viewer, base, lich))
             started = time.monotonic()
             side.start()
             codes = burst(base, tries)
