@@ -6,6 +6,7 @@ Every step is one pass over the text (the sanitiser is html5ever through nh3; th
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlsplit
 
@@ -14,7 +15,13 @@ import nh3
 from channels.render import html_to_text, nfc
 from content_queue.ingest.rules import IngestLimits, over_limit
 
-__all__ = ["LINK_SCHEMES", "check_body_bounds", "sanitise_html", "take_title_and_meta"]
+__all__ = [
+    "LINK_SCHEMES",
+    "check_body_bounds",
+    "sanitise_html",
+    "take_title_and_meta",
+    "title_text",
+]
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _TAGS = {
@@ -111,6 +118,21 @@ def sanitise_html(fragment: str) -> str:
         url_schemes=set(LINK_SCHEMES),
         link_rel=None,
     )
+
+
+def _strip_tags(text: str) -> str:
+    return html.unescape(nh3.clean(text, tags=set(), clean_content_tags=_DROP_WITH_CONTENT))
+
+
+def title_text(title: str) -> str:
+    """A title is text: tags removed (script/style with their content), entities decoded,
+    control characters dropped, spaces collapsed. Decoding may reveal markup written as
+    entities (``&lt;b&gt;``): that is stripped too."""
+    if "<" in title or "&" in title:
+        title = _strip_tags(title)
+        if "<" in title:
+            title = _strip_tags(title)
+    return " ".join(_CONTROL_RE.sub("", title).split())
 
 
 def _block_at(body: str, pos: int) -> tuple[str, str, int] | None:

@@ -19,7 +19,12 @@ from zoneinfo import ZoneInfo
 
 from channels.render import html_to_text, nfc
 from content_queue.ingest.assemble import Cleaned, assemble
-from content_queue.ingest.clean import check_body_bounds, sanitise_html, take_title_and_meta
+from content_queue.ingest.clean import (
+    check_body_bounds,
+    sanitise_html,
+    take_title_and_meta,
+    title_text,
+)
 from content_queue.ingest.convert import convert
 from content_queue.ingest.media import MediaCollector, collect_images, pick_cover
 from content_queue.ingest.rules import IngestLimits, IngestRefusal, printable_name
@@ -50,6 +55,14 @@ def parse_file(
         nfc(str(converted.front.get("title") or "")),
         converted.page_title,
     )
+    marked_up, title = title, title_text(title)
+    if marked_up and not title:
+        raise IngestRefusal(
+            "title_markup_only",
+            f"Tiêu đề của “{shown}” chỉ có thẻ định dạng (mã HTML), không có chữ: "
+            f"“{printable_name(marked_up, 80)}”.",
+            "Tiêu đề là chữ thường: hãy gõ lại tiêu đề, không dùng thẻ như <b>, <script>.",
+        )
     merged: dict[str, object] = {
         **meta,
         **{k: v for k, v in converted.front.items() if v is not None},

@@ -353,3 +353,24 @@ def test_unsupported_extension_and_folder_without_article(tmp_path: Path) -> Non
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "anh.png").write_bytes(png_bytes())
     assert refusal(tmp_path / "d", tmp_path).code == "folder_article_count"
+
+
+@pytest.mark.parametrize(
+    ("front", "title"),
+    [
+        ('"<b>Tin</b> mới <script>alert(1)</script>về CCHC"', "Tin mới về CCHC"),
+        ('"&lt;b&gt;Tin&lt;/b&gt; mới"', "Tin mới"),
+        ('"Tỷ lệ 5 < 10 & tăng"', "Tỷ lệ 5 < 10 & tăng"),
+    ],
+)
+def test_a_title_is_text_markup_is_stripped(tmp_path: Path, front: str, title: str) -> None:
+    md = f"---\ntitle: {front}\ntopic: a)\n---\nNội dung bài.\n"
+    assert parse(write(tmp_path / "a.md", md), tmp_path).title == title
+
+
+def test_a_title_that_is_only_markup_is_refused(tmp_path: Path) -> None:
+    html_page = "<html><head><title>&lt;script&gt;x()&lt;/script&gt;</title></head><body>"
+    got = refusal(
+        write(tmp_path / "a.html", html_page + "<p>Nội dung.</p></body></html>"), tmp_path
+    )
+    assert got.code == "title_markup_only" and "chỉ có thẻ định dạng" in got.reason
