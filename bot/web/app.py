@@ -23,7 +23,7 @@ from bot.web import article_pages, auth_pages, calendar_page, plan_page, report_
 from bot.web.security import BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
-__all__ = ["build_app", "serve_web"]
+__all__ = ["build_app", "serve_web", "uvicorn_config"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ def build_app(loa: Loa) -> Starlette:
     )
     app.state.site = Site(loa)
     return app
+
+
+def uvicorn_config(app: Starlette) -> uvicorn.Config:
+    """Uvicorn's settings for the web page. ``log_config=None``: uvicorn installs no handler of
+    its own, so its error log (route errors, tracebacks) goes through the root logger's
+    handlers, where Loa masks secrets (``bot.logmask``)."""
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        limit_concurrency=200,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -106,16 +123,7 @@ async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
         )
         return
     app = await asyncio.to_thread(build_app, loa)  # templates and reads, off the loop
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-        limit_concurrency=200,
-    )
+    config = uvicorn_config(app)
     # Loading imports uvicorn's protocol modules: done in a thread, the loop keeps posting.
     await asyncio.to_thread(config.load)
     server = _Server(config)
