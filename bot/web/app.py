@@ -14,13 +14,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.context import Loa
 from bot.web import article_pages, auth_pages, calendar_page, plan_page, report_pages, texts
-from bot.web.security import BodyLimit, SecurityHeaders
+from bot.web.security import HEADERS, BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
 __all__ = ["build_app", "serve_web", "uvicorn_config"]
@@ -42,6 +42,17 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return site.refusal(None, texts.NOT_FOUND, 404 if code == 404 else code)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A failing route's page. Starlette answers it outside the middleware, so the protective
+    headers are set here (uvicorn logs the traceback, masked)."""
+    try:
+        response: Response = site_of(request).refusal(None, texts.SERVER_ERROR, 500)
+    except Exception:
+        response = PlainTextResponse(texts.SERVER_ERROR, status_code=500)
+    response.headers.update({**HEADERS, "cache-control": "no-store"})
+    return response
+
+
 def build_app(loa: Loa) -> Starlette:
     """The Starlette app of the web page, bound to ``loa``."""
     routes = [
@@ -59,7 +70,9 @@ def build_app(loa: Loa) -> Starlette:
         Middleware(BodyLimit, forms=64 * 1024, uploads=upload_limit, upload_path="/nop-bai"),
     ]
     app = Starlette(
-        routes=routes, middleware=middleware, exception_handlers={404: _not_found, 405: _not_found}
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _server_error},
     )
     app.state.site = Site(loa)
     return app

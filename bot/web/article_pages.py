@@ -57,11 +57,15 @@ _AUDIT_VI = {
 }
 
 
+_MAX_ID = 2**31 - 1  # an id beyond the database's integers is no article (404, not an overflow)
+
+
 def _article_id(request: Request) -> int | None:
     try:
-        return int(request.path_params["article_id"])
+        value = int(request.path_params["article_id"])
     except (KeyError, ValueError):
         return None
+    return value if 0 < value <= _MAX_ID else None
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
@@ -212,6 +216,8 @@ async def upload(request: Request) -> Response:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
+    if any(not ch.isprintable() for ch in file.filename):
+        return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_BAD_NAME)
     name = Path(file.filename.replace("\\", "/")).name[:200] or "bai-viet"
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         return site.page(

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CSP",
+    "HEADERS",
     "BodyLimit",
     "SecurityHeaders",
     "new_token",
@@ -37,7 +38,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
-_HEADERS = {
+HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -83,7 +84,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in _HEADERS.items():
+                for key, value in HEADERS.items():
                     headers.setdefault(key, value)
                 if not scope["path"].startswith("/static/"):
                     headers.setdefault("cache-control", "no-store")
@@ -140,6 +141,7 @@ async def _too_large(send: Send) -> None:
             "type": "http.response.start",
             "status": 413,
             "headers": [
+                *((k.encode(), v.encode()) for k, v in HEADERS.items()),
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
             ],

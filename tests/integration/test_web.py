@@ -528,3 +528,44 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     cookie = r.headers["set-cookie"]
     assert "loa_session=" in cookie and "Secure" in cookie and "Path=/loa" in cookie
     loa.store.engine.dispose()
+
+
+def test_hostile_addresses_get_400_or_404_with_the_csp_never_a_500(web: Web) -> None:
+    c = web.login("mai")
+    answers = {
+        "/lich?xem=tuan&ngay=0001-01-01": 400,
+        "/lich?xem=tuan&ngay=9999-12-31": 400,
+        "/lich?ngay=9999-12-31": 200,  # the month view ignores ngay
+        "/bai-viet/12345678901234567890123": 404,
+        "/bai-viet/12345678901234567890123/anh/0": 404,
+    }
+    for path, status in answers.items():
+        r = c.get(path)
+        assert r.status_code == status, (path, r.status_code)
+        assert r.headers["content-security-policy"].startswith("default-src 'none'"), path
+    page = c.get("/nop-bai").text
+    body = (
+        b'--xx\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+        + csrf_of(page).encode()
+        + b'\r\n--xx\r\nContent-Disposition: form-data; name="file"; filename="bai\x00.md"\r\n'
+        b"Content-Type: text/markdown\r\n\r\n# T\n\nN\n\r\n--xx--\r\n"
+    )
+    r = c.post(
+        "/nop-bai", content=body, headers={"content-type": "multipart/form-data; boundary=xx"}
+    )
+    assert r.status_code == 400 and "ký tự điều khiển" in r.text
+    assert "content-security-policy" in r.headers
+
+
+def test_a_failing_route_answers_500_with_the_csp(web: Web) -> None:
+    from starlette.routing import Route
+
+    async def boom(request: object) -> None:
+        raise RuntimeError("hỏng")
+
+    web.app.router.routes.append(Route("/hong", boom))  # type: ignore[attr-defined]
+    c = TestClient(web.app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    r = c.get("/hong")
+    assert r.status_code == 500 and "Loa gặp lỗi" in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert r.headers["x-frame-options"] == "DENY"
