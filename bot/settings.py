@@ -77,6 +77,12 @@ class IngestSettings(_Section):
     worker_memory_mb: int = Field(default=1024, ge=256)
     worker_cpu_seconds: int = Field(default=30, ge=1)
     worker_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Files sent on the web page or in the chat: parsed by their own pool (bot.service.parsing).
+    # ``parse_workers`` 0 = one per core, up to 4; beyond workers + queue files, or
+    # ``parse_per_user`` from one person, the sender is told "Hệ thống đang bận".
+    parse_workers: int = Field(default=0, ge=0, le=16)
+    parse_queue: int = Field(default=8, ge=0)
+    parse_per_user: int = Field(default=2, ge=1)
 
 
 class ScheduleSettings(_Section):

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.context import Loa
+from content_queue.articles import NotYourArticle
 from content_queue.ingest import (
     IngestLimits,
     IngestRefusal,
@@ -89,7 +90,13 @@ def _refused(name: str, refusal: IngestRefusal) -> IntakeResult:
 
 
 def _ingest(
-    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None
+    loa: Loa,
+    path: Path,
+    actor: Actor,
+    *,
+    move: bool,
+    poller: InboxPoller | None,
+    replace_others: bool = False,
 ) -> IntakeResult:
     """Parse (in a worker process) and store one file; with ``move`` it goes to processed/ or
     rejected/. Raises only on an unexpected failure (``ingest_path`` guards it)."""
@@ -105,11 +112,21 @@ def _ingest(
             tz=loa.settings.schedule.tz,
             media_dir=loa.settings.path(loa.settings.queue.media),
         )
-        res = loa.store.submit(parsed, actor)
+        res = loa.store.submit(parsed, actor, replace_others=replace_others)
     except IngestRefusal as refusal:
         if move and poller:
             poller.move_rejected(path, refusal, now)
         return _refused(name, refusal)
+    except NotYourArticle as exc:
+        theirs = IngestRefusal(
+            "not_owner",
+            str(exc),
+            "Hãy đổi “Mã bài” (hoặc bỏ dòng này) để gửi thành bài mới, hoặc nhờ người đã gửi "
+            "bài hay quản trị viên gửi bản sửa.",
+        )
+        if move and poller:
+            poller.move_rejected(path, theirs, now)
+        return _refused(name, theirs)
     except IllegalTransition as exc:
         changed = IngestRefusal(
             "changed_after_approval",
@@ -131,13 +148,19 @@ def _ingest(
 
 
 def ingest_path(
-    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None = None
+    loa: Loa,
+    path: Path,
+    actor: Actor,
+    *,
+    move: bool,
+    poller: InboxPoller | None = None,
+    replace_others: bool = False,
 ) -> IntakeResult:
     """One file parsed (in a worker process) and stored; never raises: an unexpected failure is logged under an error id and
     becomes a generic Vietnamese refusal (the file moved to rejected/ when ``move``)."""
     name = printable_name(path.name)
     try:
-        return _ingest(loa, path, actor, move=move, poller=poller)
+        return _ingest(loa, path, actor, move=move, poller=poller, replace_others=replace_others)
     except Exception:
         error_id = uuid.uuid4().hex[:8]
         log.exception("ingest error %s while taking %s", error_id, name)
@@ -163,7 +186,14 @@ def upload_name(file_name: str | None) -> str:
     return name[:120]
 
 
-def ingest_upload(loa: Loa, file_name: str | None, content: bytes, actor: Actor) -> IntakeResult:
+def ingest_upload(
+    loa: Loa,
+    file_name: str | None,
+    content: bytes,
+    actor: Actor,
+    *,
+    replace_others: bool = False,
+) -> IntakeResult:
     """A file received in the chat, written to a private temporary folder and ingested.
 
     Blocking (disk and the worker process): call it from a thread, never on the event loop.
@@ -171,7 +201,7 @@ def ingest_upload(loa: Loa, file_name: str | None, content: bytes, actor: Actor)
     with tempfile.TemporaryDirectory(prefix="loa-tg-") as folder:
         path = Path(folder) / upload_name(file_name)
         path.write_bytes(content)
-        return ingest_path(loa, path, actor, move=False)
+        return ingest_path(loa, path, actor, move=False, replace_others=replace_others)
 
 
 def poll_inbox(loa: Loa, poller: InboxPoller) -> list[IntakeResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.service.intake import ingest_path
+from bot.service.parsing import ParseBusy
 from bot.telegram.cards import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
@@ -239,7 +241,22 @@ async def upload(request: Request) -> Response:
                         error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb),
                     )
                 out.write(chunk)
-        result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
+        try:
+            parsed = site.loa.parsing.submit(
+                f"web:{sess.user.id}",
+                ingest_path,
+                site.loa,
+                path,
+                sess.user.actor,
+                move=False,
+                replace_others=site.allowed(sess, "admin"),
+            )
+        except ParseBusy:
+            busy = site.page("upload.html", sess, status=429, result=None, error=texts.BUSY)
+            busy.headers["retry-after"] = "30"
+            return busy
+        # Parsing's own pool does the work; this request holds no shared thread while it waits.
+        result = await asyncio.wrap_future(parsed)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
 
 

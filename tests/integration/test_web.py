@@ -18,7 +18,7 @@ from bot.context import Loa
 from bot.web.app import build_app
 from bot.web.passwords import hash_password
 from content_queue.models import Actor
-from content_queue.users import add_user, set_disabled
+from content_queue.users import add_user, find_user, set_disabled
 
 PASSWORD = "mat-khau-rat-dai-2026"
 
@@ -60,12 +60,14 @@ def web(workspace: Workspace) -> Iterator[Web]:
             '\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
             "login_free_attempts = 3\nlogin_address_limit = 10\nlogin_hash_slots = 16\n"
             "login_hash_wait_seconds = 0.2\n"
+            "[ingest]\nparse_workers = 2\nparse_queue = 0\nparse_per_user = 1\n"
         )
     loa = workspace.loa()
     for name, role, full in (
         ("lan", "admin", "Nguyễn Thị Lan"),
         ("hung", "admin", ""),
         ("mai", "editor", ""),
+        ("tuan", "editor", ""),
         ("xem", "viewer", ""),
     ):
         add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
@@ -569,3 +571,50 @@ def test_a_failing_route_answers_500_with_the_csp(web: Web) -> None:
     assert r.status_code == 500 and "Loa gặp lỗi" in r.text
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def _upload(c: TestClient, name: str, md: str) -> object:
+    page = c.get("/nop-bai").text
+    return c.post(
+        "/nop-bai",
+        data={"csrf": csrf_of(page)},
+        files={"file": (name, md.encode(), "text/markdown")},
+    )
+
+
+def test_parsing_has_its_own_bounded_pool_and_pages_never_wait(web: Web) -> None:
+    md = "---\ntitle: Hồ sơ trực tuyến toàn trình\ntopic: đ\n---\nNội dung {n}.\n"
+    mai, hung = web.login("mai"), web.login("hung")
+    mai_id = find_user(web.loa.store, "mai").id  # type: ignore[union-attr]
+    gate = threading.Event()
+    pool = web.loa.parsing
+    held = pool.submit(f"web:{mai_id}", gate.wait, 30)  # mai has a file being parsed
+    try:
+        r = _upload(mai, "a.md", md.format(n=1))  # her limit is one at a time
+        assert r.status_code == 429 and "Hệ thống đang bận" in r.text  # type: ignore[attr-defined]
+        assert _upload(hung, "b.md", md.format(n=2)).status_code == 200  # type: ignore[attr-defined]
+        other = pool.submit("web:0", gate.wait, 30)  # both workers busy, no queue left
+        r = _upload(hung, "c.md", md.format(n=3))
+        assert r.status_code == 429 and r.headers["retry-after"] == "30"  # type: ignore[attr-defined]
+        # Pages and buttons do not wait behind parsing.
+        assert hung.get("/lich").status_code == 200 and hung.get("/cho-duyet").status_code == 200
+    finally:
+        gate.set()
+    held.result(5), other.result(5)
+    assert _upload(mai, "a.md", md.format(n=1)).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_an_editor_cannot_replace_another_editors_pending_article(web: Web) -> None:
+    md = "---\ntitle: {title}\ntopic: đ\nid: KH-01\n---\nNội dung {n}.\n"
+    r = _upload(web.login("mai"), "kh.md", md.format(title="Bài của Mai", n=1))
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    r = _upload(web.login("tuan"), "kh.md", md.format(title="Bài thay thế", n=2))
+    assert r.status_code == 422 and "bài của người khác" in r.text  # type: ignore[attr-defined]
+    (article,) = web.loa.store.list(["pending"])
+    assert (article.title, article.revision) == ("Bài của Mai", 1)
+    r = _upload(web.login("lan"), "kh.md", md.format(title="Bản sửa của quản trị", n=3))
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    (article,) = web.loa.store.list(["pending"])
+    assert (article.title, article.revision) == ("Bản sửa của quản trị", 2)
+    r = _upload(web.login("mai"), "kh.md", md.format(title="Mai sửa lại", n=4))
+    assert r.status_code == 200  # type: ignore[attr-defined]  # she sent it: she may revise it
