@@ -561,3 +561,13 @@ def test_sandbox_refuses_a_wrong_token_and_acknowledges_by_offset() -> None:
         )
         assert throttled.status_code == 429
         assert throttled.json()["parameters"] == {"retry_after": 1}
+
+
+def test_a_document_announced_too_big_is_never_downloaded(chat: Chat) -> None:
+    downloads, before = len(chat.tg.downloads), len(chat.tg.sent)
+    # A self-hosted Bot API serves files up to 2 GB: the size is read before any download.
+    chat.tg.send_user_document(EDITOR, "rat-lon.md", b"# T\n\nN\n", declared_size=2 * 1024**3)
+    assert "lớn hơn 20 MB" in chat.reply_after(before, "rat-lon.md")["text"]
+    chat.tg.send_user_document(EDITOR, "vua.md", "# Bài vừa\n\nNội dung bài.\n".encode())
+    assert "bài #" in chat.reply_after(before, "vua.md")["text"]
+    assert len(chat.tg.downloads) == downloads + 1 and chat.tg.downloads[-1].endswith(".md")
