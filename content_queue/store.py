@@ -17,6 +17,7 @@ from content_queue.channel_status import ChannelStateQueries, ChannelStatus
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.login_attempts import LoginAttempts
+from content_queue.media_refs import MediaRefs
 from content_queue.reach import ReachQueries
 from content_queue.store_core import utcnow
 
@@ -37,3 +38,8 @@ class Store(
     def login_attempts(self) -> LoginAttempts:
         """Login tries reserved before any password is checked."""
         return LoginAttempts(self.engine)
+
+    @cached_property
+    def media_refs(self) -> MediaRefs:
+        """The media folders the articles name."""
+        return MediaRefs(self.engine)

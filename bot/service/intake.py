@@ -9,6 +9,7 @@ with one file, it is moved to rejected/ (or left in place if even that fails) an
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from content_queue.ingest import (
     printable_name,
 )
 from content_queue.ingest.inbox import InboxPoller
+from content_queue.ingest.media import STAGING, promote_media
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
@@ -102,6 +104,10 @@ def _ingest(
     rejected/. Raises only on an unexpected failure (``ingest_path`` guards it)."""
     now = datetime.now(UTC)
     name = printable_name(path.name)
+    media_dir = loa.settings.path(loa.settings.queue.media)
+    # Pictures wait in a staging folder of their own; only an accepted article's are moved into
+    # the media folder. A refusal (or a crash: see the janitor) leaves nothing behind.
+    staging = media_dir / STAGING / uuid.uuid4().hex
     try:
         parsed = parse_isolated(
             path,
@@ -110,9 +116,12 @@ def _ingest(
             limits=ingest_limits(loa),
             now=now,
             tz=loa.settings.schedule.tz,
-            media_dir=loa.settings.path(loa.settings.queue.media),
+            media_dir=media_dir,
+            staging_dir=staging,
         )
         res = loa.store.submit(parsed, actor, replace_others=replace_others)
+        if res.outcome != "duplicate":
+            promote_media(staging, media_dir)
     except IngestRefusal as refusal:
         if move and poller:
             poller.move_rejected(path, refusal, now)
@@ -136,6 +145,8 @@ def _ingest(
         if move and poller:
             poller.move_rejected(path, changed, now)
         return _refused(name, changed)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if move and poller:
         poller.move_processed(path, now)
     a = res.article

@@ -21,6 +21,8 @@ from bot.service.covers import ensure_default_covers
 from bot.service.followers import collect_followers
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.service.intake import inbox_poller, poll_inbox
+from bot.service.janitor import JANITOR_INTERVAL_MINUTES
+from bot.service.janitor import sweep as janitor_sweep
 from bot.service.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.service.reach import collect_reach
 from bot.telegram.app import run_bot
@@ -210,6 +212,12 @@ class Service:
             "date",
             run_date=datetime.now(UTC),
             args=["covers", lambda: ensure_default_covers(loa)],
+        )
+        sched.add_job(
+            self._job,
+            "interval",
+            minutes=JANITOR_INTERVAL_MINUTES,
+            args=["janitor", lambda: janitor_sweep(loa)],
         )
         sched.start()
         self.sched = sched

@@ -44,11 +44,18 @@ def parse_file(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
 ) -> ParsedArticle:
-    """The cleaned article held in ``path`` (file, folder or .zip), or an ``IngestRefusal``."""
+    """The cleaned article held in ``path`` (file, folder or .zip), or an ``IngestRefusal``.
+
+    Pictures are named in ``media_dir``; with ``staging_dir`` they are written there instead,
+    for the caller to move once the article is accepted (``media.promote_media``)."""
     shown = printable_name(path.name)
     source = open_source(path, limits)
-    media = MediaCollector(media_dir / source.content_hash[:12], limits)
+    folder = source.content_hash[:12]
+    media = MediaCollector(
+        media_dir / folder, limits, staging_dir / folder if staging_dir is not None else None
+    )
     converted = convert(source, limits, media)
     title, meta, body = take_title_and_meta(
         sanitise_html(converted.html),

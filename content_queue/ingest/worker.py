@@ -114,6 +114,7 @@ def _request_json(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
 ) -> bytes:
     request = {
         "path": os.fsencode(path).hex(),
@@ -123,6 +124,7 @@ def _request_json(
         "now": now.isoformat(),
         "tz": tz.key,
         "media_dir": os.fsencode(media_dir).hex(),
+        "staging_dir": os.fsencode(staging_dir).hex() if staging_dir is not None else None,
     }
     return json.dumps(request, ensure_ascii=True).encode("ascii") + b"\n"
 
@@ -150,6 +152,11 @@ def _parse_request(request: dict[str, Any]) -> dict[str, Any]:
             now=datetime.fromisoformat(request["now"]),
             tz=ZoneInfo(request["tz"]),
             media_dir=Path(os.fsdecode(bytes.fromhex(request["media_dir"]))),
+            staging_dir=(
+                Path(os.fsdecode(bytes.fromhex(request["staging_dir"])))
+                if request.get("staging_dir")
+                else None
+            ),
         )
         return {"article": _article_json(article)}
     except IngestRefusal as refusal:
@@ -361,6 +368,7 @@ def parse_isolated(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
     on_usage: Callable[[WorkerUsage], None] | None = None,
 ) -> ParsedArticle:
     """``pipeline.parse_file`` run in a limited child process; blocks the calling thread only.
@@ -370,7 +378,14 @@ def parse_isolated(
     name = printable_name(path.name)
     started = time.monotonic()
     request = _request_json(
-        path.absolute(), known_channels, topics, limits, now, tz, media_dir.absolute()
+        path.absolute(),
+        known_channels,
+        topics,
+        limits,
+        now,
+        tz,
+        media_dir.absolute(),
+        staging_dir.absolute() if staging_dir is not None else None,
     )
     answer = _server.ask(request, limits.worker_timeout_seconds + 10.0)
     if answer is not None and on_usage is not None and "usage" in answer:
