@@ -67,6 +67,9 @@ class IngestSettings(_Section):
     the bound it hit and the value found)."""
 
     max_body_chars: int = Field(default=200_000, gt=0)
+    max_body_html_kb: float = Field(default=2048.0, gt=0)  # the article's HTML, markup included
+    max_link_chars: int = Field(default=2048, gt=0)  # one link's address
+    max_alt_chars: int = Field(default=300, gt=0)  # a picture's description (cut, not refused)
     max_images: int = Field(default=30, ge=0)
     max_image_mb: float = Field(default=5.0, gt=0)
     max_image_megapixels: float = Field(default=40.0, gt=0)

@@ -21,6 +21,7 @@ from channels.render import html_to_text, nfc
 from content_queue.ingest.assemble import Cleaned, assemble
 from content_queue.ingest.clean import (
     check_body_bounds,
+    check_html_bounds,
     sanitise_html,
     take_title_and_meta,
     title_text,
@@ -58,7 +59,7 @@ def parse_file(
     )
     converted = convert(source, limits, media)
     title, meta, body = take_title_and_meta(
-        sanitise_html(converted.html),
+        sanitise_html(converted.html, limits, shown),
         nfc(str(converted.front.get("title") or "")),
         converted.page_title,
     )
@@ -76,7 +77,9 @@ def parse_file(
     }
     body_text = html_to_text(body)
     check_body_bounds(body_text, shown, limits)
+    check_html_bounds(body, shown, limits)  # before pictures are read: refused early and cheap
     body = collect_images(body, source, media)
+    check_html_bounds(body, shown, limits)
     cover = pick_cover(merged.get("cover"), source, media)
     if not body_text and not media.images:
         raise IngestRefusal(
