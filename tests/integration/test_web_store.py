@@ -3,6 +3,8 @@ the plan's reads, and the trigger that keeps each delivery's plan reach sample."
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -220,3 +222,22 @@ def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
     month = year_figures(store, bounds, website_channels=["website"]).failures[now.month]
     assert (month.failed, month.fixed) == (1, 1)
     assert month.hours_to_fix_avg is not None and 0 <= month.hours_to_fix_avg < 1
+
+
+def test_simultaneous_reservations_grant_no_more_than_the_rules(store: Store) -> None:
+    rules = LoginRules(address_limit=7, free_failures=3)
+    now = datetime.now(UTC)
+
+    def at_once(tries: list[tuple[str, str]]) -> list[bool]:
+        gate = threading.Barrier(len(tries))
+
+        def one(item: tuple[str, str]) -> bool:
+            gate.wait()
+            return store.login_attempts.reserve(item[0], item[1], rules, now).granted
+
+        with ThreadPoolExecutor(len(tries)) as pool:
+            return list(pool.map(one, tries))
+
+    assert sum(at_once([("10.9.9.9", "an")] * 20)) <= 3  # the account's free tries
+    granted = sum(at_once([("10.8.8.8", f"ten-{n}") for n in range(20)]))
+    assert 1 <= granted <= 7  # the address's limit
