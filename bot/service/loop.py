@@ -239,6 +239,8 @@ class Service:
                 await asyncio.gather(bot_task, return_exceptions=True)
             if web_task is not None:
                 await asyncio.gather(web_task, return_exceptions=True)
+            if "parsing" in vars(loa):  # uploads waiting to be parsed are dropped (re-sent)
+                loa.parsing.close()
             # in-flight calls finish and are recorded; nothing is left half-written
             self.pool.shutdown(wait=True)
             self.dispatcher.close()
