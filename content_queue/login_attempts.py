@@ -57,6 +57,7 @@ class Reservation:
     retry_after: float = 0.0
     address_key: str = ""
     account_key: str = ""
+    account_tries: int = 0  # the account's count this reservation wrote
 
 
 class _Conflict(Exception):
@@ -112,7 +113,7 @@ class LoginAttempts:
         }
         self._write(conn, akey, a, a_values, now)
         self._write(conn, ukey, u, u_values, now)
-        return Reservation(True, "", 0.0, akey, ukey)
+        return Reservation(True, "", 0.0, akey, ukey, failures)
 
     @staticmethod
     def _write(conn: Connection, key: str, old: Any, values: dict[str, Any], now: datetime) -> None:
@@ -134,15 +135,21 @@ class LoginAttempts:
             raise _Conflict
 
     def succeeded(self, reservation: Reservation) -> None:
-        """The password was right: the try is given back to the address, the account's wrong
-        passwords from there are forgotten."""
+        """The password was right: the try is given back to the address, and the account's wrong
+        passwords from there are forgotten unless other tries were reserved meanwhile (a burst
+        with the right password in it gets no fresh allowance of guesses)."""
         with self.engine.begin() as conn:
             conn.execute(
                 _T.update()
                 .where(_T.c.key == reservation.address_key, _T.c.tries > 0)
                 .values(tries=_T.c.tries - 1)
             )
-            conn.execute(_T.delete().where(_T.c.key == reservation.account_key))
+            conn.execute(
+                _T.delete().where(
+                    _T.c.key == reservation.account_key,
+                    _T.c.tries == reservation.account_tries,
+                )
+            )
 
     def sweep(self, now: datetime | None = None) -> int:
         """Forget expired rows; how many went."""

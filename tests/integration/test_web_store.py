@@ -241,3 +241,17 @@ def test_simultaneous_reservations_grant_no_more_than_the_rules(store: Store) ->
     assert sum(at_once([("10.9.9.9", "an")] * 20)) <= 3  # the account's free tries
     granted = sum(at_once([("10.8.8.8", f"ten-{n}") for n in range(20)]))
     assert 1 <= granted <= 7  # the address's limit
+
+
+def test_a_right_password_amid_a_burst_gives_no_fresh_guesses(store: Store) -> None:
+    rules = LoginRules(free_failures=3)
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    mine = tries.reserve("10.0.0.5", "an", rules, now)
+    tries.reserve("10.0.0.5", "an", rules, now)  # another try of the burst, reserved meanwhile
+    tries.succeeded(mine)
+    assert tries.reserve("10.0.0.5", "an", rules, now).granted  # the third and last free try
+    assert tries.reserve("10.0.0.5", "an", rules, now).refused == "account"
+    alone = tries.reserve("10.0.0.6", "an", rules, now)
+    tries.succeeded(alone)  # nothing else reserved: the slate is clean
+    assert all(tries.reserve("10.0.0.6", "an", rules, now).granted for _ in range(3))
