@@ -57,9 +57,10 @@ async def on_document(update: Update, context: Context) -> None:
         return
     try:
         file = await message.document.get_file()
-        if file.file_size is None or file.file_size > limit:
+        if file.file_size is None or file.file_size > limit:  # unknown size: not downloaded
+            too_big = texts.DOC_TOO_BIG.format(name=name, mb=loa.settings.queue.max_file_mb)
             await reply(
-                update, texts.DOC_TOO_BIG.format(name=name, mb=loa.settings.queue.max_file_mb)
+                update, too_big if file.file_size else texts.DOC_SIZE_UNKNOWN.format(name=name)
             )
             return
         content = bytes(await file.download_as_bytearray())
