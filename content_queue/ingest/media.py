@@ -280,8 +280,9 @@ def sweep_media(
     folders = [
         p for p in media_dir.iterdir() if p.name != STAGING and p.is_dir() and not p.is_symlink()
     ]
-    used = {p.resolve() for p in in_use()}
-    candidates += [p for p in folders if p.resolve() not in used and old(p)]
+    # Matched by folder name (the content hash): a workspace moved elsewhere keeps its pictures.
+    used = {p.name for p in in_use()}
+    candidates += [p for p in folders if p.name not in used and old(p)]
     for path in candidates:
         shutil.rmtree(path, ignore_errors=True)
     return candidates
