@@ -400,3 +400,13 @@ def test_a_link_too_long_is_refused_and_a_long_description_cut(tmp_path: Path) -
     (folder / "anh.png").write_bytes(png_bytes())
     art = parse(folder, tmp_path)
     assert len(art.images[0].caption) <= 300
+
+
+def test_table_spans_are_bounded(tmp_path: Path) -> None:
+    page = (
+        '<h1>Bảng</h1><table><tr><td colspan="2">a</td><td colspan="99999999">b</td>'
+        '<td rowspan="' + "9" * 5000 + '">c</td></tr></table><p>Nội dung.</p>'
+    )
+    art = parse(write(tmp_path / "a.html", page), tmp_path)
+    assert 'colspan="2"' in art.body_html and "99999999" not in art.body_html
+    assert "rowspan" not in art.body_html
