@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from docx import Document
 
 from bot.context import Loa
+from bot.service.parsing import BUSY_VI
 from bot.settings import load_settings
 from bot.telegram import texts
 from bot.telegram.app import run_bot
@@ -571,3 +572,22 @@ def test_a_document_announced_too_big_is_never_downloaded(chat: Chat) -> None:
     chat.tg.send_user_document(EDITOR, "vua.md", "# Bài vừa\n\nNội dung bài.\n".encode())
     assert "bài #" in chat.reply_after(before, "vua.md")["text"]
     assert len(chat.tg.downloads) == downloads + 1 and chat.tg.downloads[-1].endswith(".md")
+
+
+def test_buttons_answer_while_parsing_is_full_and_uploads_are_told_busy(chat: Chat) -> None:
+    article_id = chat.submit("Bài chờ duyệt khi hệ thống đang đọc tệp")
+    card = chat.card(article_id)
+    pool = chat.loa.parsing
+    gate = threading.Event()
+    held = [pool.submit(f"tg:{-n}", gate.wait, 30) for n in range(pool.capacity)]
+    try:
+        before = len(chat.tg.sent)
+        chat.tg.send_user_document(EDITOR, "bai-moi.md", "# Bài mới\n\nNội dung.\n".encode())
+        assert chat.reply_after(before, "Hệ thống đang bận")["text"] == BUSY_VI
+        press = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{article_id}:1")
+        assert chat.answer_to(press)["text"]  # answered while every parsing place is taken
+        assert wait_until(lambda: chat.loa.store.get(article_id).state == "approved")
+    finally:
+        gate.set()
+    for f in held:
+        f.result(5)
