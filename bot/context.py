@@ -9,6 +9,7 @@ from functools import cached_property
 import requests
 
 from bot.notifier import Notifier, telegram_sender
+from bot.parsing import ParsePool, auto_workers
 from bot.settings import Settings
 from channels.base import Channel
 from channels.capabilities import ConfirmsByHand
@@ -16,6 +17,7 @@ from channels.http import HttpSession
 from channels.registry import build_channel
 from content_queue.channel_tokens import DbTokenStore
 from content_queue.credential_cipher import CredentialCipher
+from content_queue.ingest.worker import set_worker_servers
 from content_queue.store import ChannelPlan, Store
 from content_queue.topics import Topic, topics_with_overrides
 
@@ -38,6 +40,14 @@ class Loa:
     @cached_property
     def topics(self) -> dict[str, Topic]:
         return topics_with_overrides(self.settings.plan.topics)
+
+    @cached_property
+    def parsing(self) -> ParsePool:
+        """The pool that parses files sent on the web page and in the chat."""
+        i = self.settings.ingest
+        workers = i.parse_workers or auto_workers()
+        set_worker_servers(workers + 1)  # the inbox parses beside the pool
+        return ParsePool(workers, i.parse_queue, i.parse_per_user)
 
     @cached_property
     def session(self) -> requests.Session:

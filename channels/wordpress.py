@@ -480,9 +480,11 @@ class WordPressChannel(BaseChannel[WordPressSettings]):
         if key:
             content += "\n" + _marker(key)
         fields: dict[str, Any] = {
-            "title": draft.title,
+            # WordPress prints the title and the excerpt as HTML (unfiltered for a user who may
+            # post unfiltered HTML): Loa's plain text goes escaped, never as markup.
+            "title": html.escape(draft.title, quote=False),
             "content": content,
-            "excerpt": draft.payload.get("excerpt", ""),
+            "excerpt": html.escape(draft.payload.get("excerpt", ""), quote=False),
             "categories": [self._term_id("categories", draft.payload["category"])],
             "tags": [
                 self._term_id("tags", t) for t in dict.fromkeys(draft.payload.get("tags", ())) if t

@@ -21,6 +21,8 @@ from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.follow_ups import FollowUps
 from content_queue.followers import Followers
+from content_queue.login_attempts import LoginAttempts
+from content_queue.media_refs import MediaRefs
 from content_queue.preparations import Preparations
 from content_queue.reach import ReachQueries
 from content_queue.reads import Reads
@@ -50,6 +52,8 @@ class Store:
         self.reads = Reads(t)
         self.tokens = Tokens(t)
         self.audit = AuditLog(t)
+        self.login_attempts = LoginAttempts(engine)
+        self.media_refs = MediaRefs(engine)
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:

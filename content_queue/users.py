@@ -132,29 +132,12 @@ class Users(StoreCore):
             conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
             self.audit(conn, actor, "web_password_changed", user=name)
 
-    def record_login_failure(
-        self, user_id: int, *, lock_after: int, lock_for: timedelta, client: str | None
-    ) -> None:
-        """Count a wrong password; ``lock_after`` failures in a row lock the account for a while."""
-        now = utcnow()
+    def record_login_failure(self, user_id: int, *, client: str | None) -> None:
+        """Audit a wrong password for a real account. There is no lock: tries are bounded before
+        the check, per address and per account from an address (``content_queue.login_attempts``)."""
         with self.tx() as conn:
-            row = conn.execute(
-                sa.select(web_users.c.failed_logins, web_users.c.name).where(
-                    web_users.c.id == user_id
-                )
-            ).one()
-            failures = row.failed_logins + 1
-            values: dict[str, object] = {"failed_logins": failures}
-            if failures >= lock_after:
-                values.update(failed_logins=0, locked_until=now + lock_for)
-            conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
-            self.audit(
-                conn,
-                Actor(f"web:{row.name}", "web"),
-                "web_login_failed",
-                client=client,
-                locked=failures >= lock_after,
-            )
+            row = conn.execute(sa.select(web_users.c.name).where(web_users.c.id == user_id)).one()
+            self.audit(conn, Actor(f"web:{row.name}", "web"), "web_login_failed", client=client)
 
     def record_login_success(self, user_id: int, password_hash: str | None = None) -> None:
         """Reset the failure count; ``password_hash`` replaces the stored one (a rehash)."""

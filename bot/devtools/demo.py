@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -228,6 +229,14 @@ class _Checks:
             self.failed.append(text)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner may read (0600, also when it already existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 @dataclass
 class Demo:
     """What the demo's steps share: the workspace, the sandboxes, Loa, the running service."""
@@ -255,7 +264,7 @@ def set_up_workspace(demo: Demo) -> None:
     boxes, work = demo.boxes, demo.work
     demo.console.rule("[bold]Loa demo")
     (work / "config.toml").write_text(_config(boxes, _web_port()), "utf-8")
-    (work / ".env").write_text(boxes.env_text(), "utf-8")
+    write_private(work / ".env", boxes.env_text())  # secrets: 0600, as `loa init` does
     (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
     loa = demo.loa = Loa(load_settings(work / "config.toml"))
     cover_problems = ensure_default_covers(loa)  # as `loa check` does: uploaded once

@@ -27,6 +27,8 @@ from bot.reports.kpis import month_status
 from bot.service.covers import ensure_default_covers
 from bot.service.dispatcher import Dispatcher
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
+from bot.service.janitor import JANITOR_INTERVAL_MINUTES
+from bot.service.janitor import sweep as janitor_sweep
 from bot.service.reach import collect_reach
 from bot.settings import Settings
 from channels.base import ChannelError
@@ -223,6 +225,8 @@ class Service:
             self.dispatcher.stop()  # a tick in progress claims nothing more
             sched.shutdown(wait=False)
             await asyncio.gather(*tasks, return_exceptions=True)
+            if "parsing" in vars(loa):  # uploads waiting to be parsed are dropped (re-sent)
+                loa.parsing.close()
             # in-flight calls finish and are recorded; nothing is left half-written
             self.pool.shutdown(wait=True)
             self.dispatcher.close()
@@ -239,4 +243,5 @@ JOBS: tuple[Job, ...] = (
     Job("followers", 30 * 60, lambda s: collect_followers(s.loa, _now()), True),
     Job("broadcasts", 5 * 60, lambda s: broadcast_tick(s.loa, _now()), True),
     Job("covers", None, lambda s: ensure_default_covers(s.loa)),
+    Job("janitor", JANITOR_INTERVAL_MINUTES * 60, lambda s: janitor_sweep(s.loa)),
 )

@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler
 import bot.telegram.broadcast_texts as t
 from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
+from bot.telegram.access import stranger_verdict
 from bot.telegram.context import LoaContext
 from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor
@@ -153,12 +154,20 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
         broadcast_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            loa.store.audit.record_event(actor, "unauthorised", None, what=f"button {query.data}")
-            answer = t.NOT_ADMIN
+            # The strangers' rate limit: one answer and one audit row per person and window,
+            # however many times the button is pressed.
+            verdict = await asyncio.to_thread(
+                stranger_verdict, context, loa, user, f"button {query.data}"
+            )
+            answer = t.NOT_ADMIN if verdict else ""
             return
         broadcasts = loa.store.broadcasts
         message = query.message
-        card = broadcasts.by_card(message.chat.id, message.message_id) if message else None
+        card = (
+            await asyncio.to_thread(broadcasts.by_card, message.chat.id, message.message_id)
+            if message
+            else None
+        )
         if card is None or card.id != broadcast_id:
             loa.store.audit.record_event(actor, "forged_callback", None, data=query.data)
             answer = t.ALREADY_DECIDED.format(id=broadcast_id, state="thẻ không hợp lệ")
@@ -194,7 +203,7 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
         answer = t.ALREADY_DECIDED.format(id="?", state="dữ liệu nút không hợp lệ")
     finally:
         with contextlib.suppress(TelegramError):
-            await query.answer(answer[:200], show_alert=True)
+            await query.answer(answer[:200] or None, show_alert=bool(answer))
 
 
 def register_broadcast_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

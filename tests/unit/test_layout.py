@@ -122,7 +122,11 @@ BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
         False,
     ),
     ("wiring", ("bot.context",), False),
-    ("ground", ("bot.settings", "bot.logmask", "bot.instructions", "bot.notifier", "bot"), False),
+    (
+        "ground",
+        ("bot.settings", "bot.logmask", "bot.instructions", "bot.notifier", "bot.parsing", "bot"),
+        False,
+    ),
 )
 
 
