@@ -220,6 +220,19 @@ class WebSettings(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class AssistantSettings(_Section):
+    """Hỏi đáp: answers to citizens' questions on Zalo and Messenger (issue 23)."""
+
+    enabled: bool = False
+    channels: list[str] = ["zalo", "facebook"]  # channel NAMES whose citizens it answers
+    retention_days: int = Field(default=365, ge=1)  # citizens' ids and messages, then deleted
+    min_score: float = 0.0
+    min_coverage: float = 0.0
+    min_margin: float = 0.0
+    synonyms_file: str = ""
+    max_answer_chars: int = Field(default=1500, ge=100)
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -247,6 +260,7 @@ class Settings(BaseSettings):
     # LOA_SECRET_KEY: the key(s) that encrypt stored channel credentials ("new,old" to rotate).
     secret_key: SecretStr | None = None
     web: WebSettings = WebSettings()
+    assistant: AssistantSettings = AssistantSettings()
     # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
     channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)
 

@@ -7,12 +7,14 @@ the plan's figures are read by :mod:`content_queue.kpi_reads`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from content_queue.alerts import AlertQueries
 from content_queue.articles import ArticleQueries, ChannelPlan, SubmitResult
 from content_queue.cards import CardQueries
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
+from content_queue.citizens import CitizenData
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.reach import ReachQueries
@@ -30,3 +32,8 @@ class Store(
     def open(cls, url: str, base_dir: Path | None = None) -> Store:
         """A store on a migrated database."""
         return cls(open_database(url, base_dir))
+
+    @cached_property
+    def citizens(self) -> CitizenData:
+        """Citizens' webhook events, questions and replies (issue 23)."""
+        return CitizenData(self.engine)

@@ -17,6 +17,7 @@ from bot.context import Loa
 from bot.instructions import either
 from bot.reports.kpis import month_status
 from bot.service.broadcasts import broadcast_tick
+from bot.service.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
 from bot.service.covers import ensure_default_covers
 from bot.service.followers import collect_followers
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
@@ -211,6 +212,21 @@ class Service:
             run_date=datetime.now(UTC),
             args=["covers", lambda: ensure_default_covers(loa)],
         )
+        if s.assistant.enabled:  # citizens in: stored webhook events answered, replies sent
+            sched.add_job(
+                self._job,
+                "interval",
+                seconds=CITIZENS_INTERVAL,
+                next_run_time=datetime.now(UTC),
+                args=["citizens", lambda: citizen_job(loa).tick()],
+            )
+            sched.add_job(
+                self._job,
+                "cron",
+                hour=3,
+                minute=15,
+                args=["citizens_retention", lambda: purge_citizens(loa)],
+            )
         sched.start()
         self.sched = sched
         loop = asyncio.get_running_loop()
