@@ -7,6 +7,7 @@ the plan's figures are read by :mod:`content_queue.kpi_reads`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from content_queue.alerts import AlertQueries
@@ -15,6 +16,7 @@ from content_queue.cards import CardQueries
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
+from content_queue.knowledge import Knowledge
 from content_queue.reach import ReachQueries
 from content_queue.store_core import utcnow
 
@@ -30,3 +32,8 @@ class Store(
     def open(cls, url: str, base_dir: Path | None = None) -> Store:
         """A store on a migrated database."""
         return cls(open_database(url, base_dir))
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The assistant's knowledge: procedure catalogue, saved answers, citable articles."""
+        return Knowledge(self.engine)
