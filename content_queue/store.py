@@ -17,6 +17,7 @@ from content_queue.channel_status import ChannelStateQueries, ChannelStatus
 from content_queue.citizens import CitizenData
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
+from content_queue.knowledge import Knowledge
 from content_queue.reach import ReachQueries
 from content_queue.store_core import utcnow
 
@@ -37,3 +38,8 @@ class Store(
     def citizens(self) -> CitizenData:
         """Citizens' webhook events, questions and replies (issue 23)."""
         return CitizenData(self.engine)
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The assistant's knowledge: procedure catalogue, saved answers, citable articles."""
+        return Knowledge(self.engine)

@@ -404,4 +404,38 @@ citizen_replies = sa.Table(
     sa.Column("card_message_id", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("question_id", "kind"),
     sa.Index("ix_citizen_replies_state", "state"),
+
+# The procedure catalogue ("thủ tục hành chính", ../shared/contracts/procedures.md): one row per
+# procedure code, replaced by `loa knowledge import`; keys not listed here are kept in ``extra``.
+procedures = sa.Table(
+    "procedures",
+    metadata,
+    sa.Column("ma", sa.String(100), primary_key=True),
+    sa.Column("ten", sa.Text, nullable=False),
+    sa.Column("linh_vuc", sa.Text, nullable=False, server_default=""),
+    sa.Column("co_quan", sa.Text, nullable=False, server_default=""),
+    sa.Column("doi_tuong", sa.Text, nullable=False, server_default=""),
+    sa.Column("cach_thuc", sa.Text, nullable=False, server_default=""),
+    sa.Column("trinh_tu", sa.Text, nullable=False, server_default=""),
+    sa.Column("ho_so", sa.Text, nullable=False, server_default=""),
+    sa.Column("thoi_han", sa.Text, nullable=False, server_default=""),
+    sa.Column("phi", sa.Text, nullable=False, server_default=""),
+    sa.Column("can_cu", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
+    sa.Column("cap_nhat", sa.Date, nullable=True),
+    sa.Column("extra", sa.JSON, nullable=True),
+    sa.Column("imported_by", sa.String(200), nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+)
+
+# Question–answer pairs admins saved from answered hand-overs ("Lưu làm hỏi đáp").
+saved_answers = sa.Table(
+    "saved_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("saved_by", sa.String(200), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
 )

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bot.cli.broadcasts import broadcasts_app
 from bot.cli.citizens import citizens_app
+from bot.cli.knowledge import ask, knowledge_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
@@ -48,6 +49,8 @@ users_app = typer.Typer(
     help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(knowledge_app, name="knowledge")
+app.command("ask")(ask)
 
 console = Console()
 err = Console(stderr=True)

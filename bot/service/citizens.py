@@ -184,7 +184,7 @@ class CitizenJob:
             if self._assistant is None:
                 from bot.assistant.answering import Assistant
 
-                self._assistant = Assistant(self.loa.store, self.loa.settings.assistant)
+                self._assistant = Assistant.for_settings(self.loa.store, self.loa.settings)
             return self._assistant
 
     def tick(self, now: datetime | None = None) -> int:

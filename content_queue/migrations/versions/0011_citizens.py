@@ -1,7 +1,7 @@
 """citizens in: webhook events, questions, replies
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import content_queue.tables
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
