@@ -694,7 +694,7 @@ class CitizenData:
         processed) is kept until it is settled.
         """
         open_q = sa.or_(
-            _Q.c.handover == "open",
+            sa.func.coalesce(_Q.c.handover, "") == "open",  # NULL would make the NOT unknown
             _Q.c.id.in_(
                 sa.select(_R.c.question_id).where(
                     _R.c.state.in_(("pending", "sending", "in_doubt"))

@@ -404,6 +404,7 @@ citizen_replies = sa.Table(
     sa.Column("card_message_id", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("question_id", "kind"),
     sa.Index("ix_citizen_replies_state", "state"),
+)
 
 # The procedure catalogue ("thủ tục hành chính", ../shared/contracts/procedures.md): one row per
 # procedure code, replaced by `loa knowledge import`; keys not listed here are kept in ``extra``.

@@ -85,6 +85,11 @@ class _Inbox:
             return "quota"
         return None
 
+    def received(self, user_id: str) -> list[dict[str, Any]]:
+        """What the person received from the OA/Page, oldest first."""
+        with self.sandbox.lock:
+            return list(self.people.get(user_id, _Person()).received)
+
     def _deliver(self, user_id: str, text: str, extra: dict[str, Any]) -> str:
         p = self.people[user_id]
         p.replies_since += 1
@@ -130,14 +135,20 @@ class ZaloInbox(_Inbox):
         data = self.sandbox.APP_ID.encode() + body + timestamp.encode()
         return "mac=" + hashlib.sha256(data + (secret or self.OA_SECRET_KEY).encode()).hexdigest()
 
-    def citizen_writes(self, url: str, user_id: str, text: str | None, **kw: Any) -> PostResult:
-        """A citizen writes to the OA: the signed webhook POSTed to Loa's ``url``."""
+    def signed(
+        self, user_id: str, text: str | None, *, secret: str | None = None, **kw: Any
+    ) -> tuple[bytes, dict[str, str]]:
+        """A citizen writes to the OA: the webhook body and headers Zalo would send."""
         event = self.event(user_id, text, **kw)
         if not event["event_name"].startswith("oa_send_"):
             with self.sandbox.lock:
                 self._wrote(user_id, self.sandbox.now())
         body = json.dumps(event, ensure_ascii=False).encode()
-        return post_webhook(url, body, {"X-ZEvent-Signature": self.sign(body, event["timestamp"])})
+        return body, {"X-ZEvent-Signature": self.sign(body, event["timestamp"], secret)}
+
+    def citizen_writes(self, url: str, user_id: str, text: str | None, **kw: Any) -> PostResult:
+        """A citizen writes to the OA: the signed webhook POSTed to Loa's ``url``."""
+        return post_webhook(url, *self.signed(user_id, text, **kw))
 
     def handle_cs(self, req: Any, error: Any) -> Any:
         """``POST /v3.0/oa/message/cs`` (after the sandbox checked the token)."""
@@ -222,14 +233,20 @@ class MessengerInbox(_Inbox):
         key = (secret or self.sandbox.APP_SECRET).encode()
         return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
-    def citizen_writes(self, url: str, psid: str, text: str | None, **kw: Any) -> PostResult:
-        """A person writes to the Page: the signed webhook POSTed to Loa's ``url``."""
+    def signed(
+        self, psid: str, text: str | None, *, secret: str | None = None, **kw: Any
+    ) -> tuple[bytes, dict[str, str]]:
+        """A person writes to the Page: the webhook body and headers Meta would send."""
         event = self.event(psid, text, **kw)
         if not kw.get("is_echo"):
             with self.sandbox.lock:
                 self._wrote(psid, self.sandbox.now())
         body = json.dumps(event, ensure_ascii=False).encode()
-        return post_webhook(url, body, {"X-Hub-Signature-256": self.sign(body)})
+        return body, {"X-Hub-Signature-256": self.sign(body, secret)}
+
+    def citizen_writes(self, url: str, psid: str, text: str | None, **kw: Any) -> PostResult:
+        """A person writes to the Page: the signed webhook POSTed to Loa's ``url``."""
+        return post_webhook(url, *self.signed(psid, text, **kw))
 
     def handle_send(self, req: Any, error: Any) -> Any:
         """``POST /{page-id}/messages`` (after the sandbox checked the token)."""
