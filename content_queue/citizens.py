@@ -182,6 +182,8 @@ class CitizenData:
         url = self.engine.url.render_as_string(hide_password=False)
         if is_postgres(self.engine):
             ms = INTAKE_LOCK_WAIT_MS
+            given = self.engine.url.query.get("options", "")  # e.g. a search_path: kept
+            given = " ".join(given) if isinstance(given, tuple) else given
             return sa.create_engine(
                 url,
                 pool_pre_ping=True,
@@ -190,7 +192,7 @@ class CitizenData:
                 pool_timeout=1.0,
                 connect_args={
                     "connect_timeout": 1,
-                    "options": f"-c lock_timeout={ms} -c statement_timeout={ms + 200}",
+                    "options": f"{given} -c lock_timeout={ms} -c statement_timeout={ms + 200}",
                 },
             )
         return create_engine_for(url, busy_timeout_ms=INTAKE_LOCK_WAIT_MS)
