@@ -104,9 +104,7 @@ timeout_seconds = 5
 
 
 @pytest.fixture
-def make_desk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
+def make_desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for key in [
         k
         for k in os.environ
@@ -270,7 +268,9 @@ def test_messenger_question_is_answered_as_a_response(desk: Desk) -> None:
 
 
 # ----- never twice -------------------------------------------------------------------------------
-@pytest.mark.parametrize("fault", ["after:http_500", "drop_after", "after:html_502", "after:truncated"])
+@pytest.mark.parametrize(
+    "fault", ["after:http_500", "drop_after", "after:html_502", "after:truncated"]
+)
 def test_a_reply_whose_answer_was_lost_is_in_doubt_and_never_resent(desk: Desk, fault: str) -> None:
     desk.zalo.inject(fault, path=r"^/v3.0/oa/message/cs$")
     desk.zalo_says(CITIZEN, ACCENTED)
@@ -340,8 +340,7 @@ def test_two_workers_answer_each_question_once(make_desk: Any, db_url: str) -> N
         assert desk.zalo_says(f"84000000000001{i:02d}", ACCENTED) == 200
     other = CitizenJob(Loa(desk.loa.settings), owner="test-b")
     threads = [
-        threading.Thread(target=lambda j=j: [j.tick() for _ in range(4)])
-        for j in (desk.job, other)
+        threading.Thread(target=lambda j=j: [j.tick() for _ in range(4)]) for j in (desk.job, other)
     ]
     for t in threads:
         t.start()
