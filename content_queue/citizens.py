@@ -244,7 +244,8 @@ class CitizenData:
             q = sa.select(_E.c.id).where(due).order_by(_E.c.id).limit(limit)
             if is_postgres(conn):
                 q = q.with_for_update(skip_locked=True)
-            ids: list[int] = [int(i) for i in conn.execute(q).scalars()]
+            found: list[Any] = list(conn.execute(q).scalars())
+            ids = [int(i) for i in found]
             if not ids:
                 return []
             conn.execute(

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reports.citizens import CitizenSection, citizen_section
 from bot.reports.metric_labels import metric_vi
 from content_queue.broadcasts import broadcasts_between
 from content_queue.followers import follower_growth
@@ -280,6 +281,7 @@ class Kpis:
     definitions: dict[str, Any] = field(default_factory=dict)
     followers: list[ChannelGrowth] = field(default_factory=list)
     broadcasts: list[BroadcastSent] = field(default_factory=list)
+    citizens: CitizenSection | None = None  # Hỏi đáp (bot.reports.citizens): counts only
 
     @property
     def months_below(self) -> list[MonthQuota]:
@@ -506,6 +508,7 @@ def compute_kpis(
         },
         followers=followers,
         broadcasts=sent_broadcasts,
+        citizens=citizen_section(engine, lo, hi),
     )
 
 

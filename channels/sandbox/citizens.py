@@ -66,7 +66,8 @@ class _Inbox:
     window_hours = 48.0
     free_replies: int | None = 8
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
         self.people: dict[str, _Person] = {}
         self._seq = itertools.count(1)
 
@@ -103,9 +104,6 @@ class ZaloInbox(_Inbox):
 
     OA_SECRET_KEY = "sandbox-oa-secret-key"
 
-    def __init__(self, sandbox: Any):
-        super().__init__()
-        self.sandbox = sandbox
 
     def event(
         self,
@@ -190,9 +188,6 @@ class MessengerInbox(_Inbox):
     free_replies = None
     HUMAN_AGENT_HOURS = 24.0 * 7
 
-    def __init__(self, sandbox: Any):
-        super().__init__()
-        self.sandbox = sandbox
 
     def event(
         self,

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import serving
 from starlette.testclient import TestClient
 from test_telegram_bot import ADMIN, CHAT, SECOND_ADMIN, STRANGER, BotThread, wait_until
 
@@ -433,3 +432,38 @@ def test_suggestion_and_in_doubt_cards(make_desk: Any) -> None:
     wait_until(lambda: desk.loa.store.citizens.reply(human.id).state == "sent")  # type: ignore[union-attr]
     desk.run(2)
     assert len([r for r in desk.zalo.records["replies"] if r["text"] == human.text]) == 1
+
+
+# ----- report ------------------------------------------------------------------------------------
+def test_the_report_counts_questions_and_suggests_articles_without_naming_anyone(
+    desk: Desk, tmp_path: Path
+) -> None:
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from bot.reports.files import write_report
+
+    desk.zalo_says(CITIZEN, ACCENTED)
+    desk.zalo_says("8400000000000002", UNACCENTED)
+    desk.zalo_says("8400000000000003", OUT_OF_SCOPE)
+    desk.zalo_says("8400000000000004", "Giá vàng tuần này thế nào?")
+    desk.run()
+    handed = [q for q in desk.loa.store.citizens.questions() if q.handover == "open"]
+    assert len(handed) == 2
+    answer_handover(desk.loa, handed[0].id, Actor("admin"), "Mời xem website ngân hàng.")
+    now = datetime.now(UTC).astimezone(desk.loa.settings.schedule.tz)
+    period = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    docx_path, _ = write_report(desk.loa, period, "docx", tmp_path / "r.docx")
+    xlsx_path, _ = write_report(desk.loa, period, "xlsx", tmp_path / "r.xlsx")
+    assert docx_path is not None and xlsx_path is not None
+    text = "\n".join(p.text for p in Document(str(docx_path)).paragraphs)
+    assert "đã nhận 4 câu hỏi" in text and "tự động trả lời (kèm đường dẫn nguồn) 2 câu" in text
+    assert "chuyển cán bộ 2 câu, trong đó đã trả lời 1 câu" in text
+    assert "chưa trả lời 1 câu" in text
+    assert "Đề xuất viết tin, bài về «giá vàng» (2 câu hỏi chưa có nguồn phù hợp)." in text
+    sheet = load_workbook(xlsx_path)["Hỏi đáp"]
+    values = {r[0]: r[1] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert values["Câu hỏi nhận được"] == 4 and values["Chuyển cán bộ"] == 2
+    for secret in (CITIZEN, "8400000000000004", "tuần này"):
+        assert secret not in text
+        assert all(secret not in str(v) for row in sheet.iter_rows(values_only=True) for v in row)
