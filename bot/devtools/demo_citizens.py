@@ -47,7 +47,7 @@ def demo_citizens(loa: Loa, boxes: Any, checks: Any, console: Console) -> None:
         ("8400000000000012", "thu tuc hop phap hoa lanh su can giay to gi?"),
     ):
         status = inbox.citizen_writes(url, user, text).status
-        got = _wait(lambda u=user: inbox.received(u))
+        got = _wait(lambda: inbox.received(user))  # noqa: B023 - waited on at once
         reply = got[0]["text"] if got else ""
         console.print(f"  người dân hỏi: «{text}» (webhook {status})")
         if reply:

@@ -467,3 +467,44 @@ def test_the_report_counts_questions_and_suggests_articles_without_naming_anyone
     for secret in (CITIZEN, "8400000000000004", "tuần này"):
         assert secret not in text
         assert all(secret not in str(v) for row in sheet.iter_rows(values_only=True) for v in row)
+
+
+# ----- the web page ------------------------------------------------------------------------------
+def test_the_hoi_dap_page_answers_a_hand_over_and_tries_questions(desk: Desk) -> None:
+    import re
+
+    from bot.web.passwords import hash_password
+    from content_queue.users import add_user
+
+    add_user(desk.loa.store, "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t"))
+    c = TestClient(
+        build_app(desk.loa), base_url="https://loa.example.gov.vn", follow_redirects=False
+    )
+    page = c.get("/dang-nhap")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = c.post(
+        "/dang-nhap", data={"username": "lan", "password": "mat-khau-rat-dai-2026", "csrf": token}
+    )
+    assert r.status_code == 303
+    desk.zalo_says(CITIZEN, OUT_OF_SCOPE)
+    desk.run()
+    (q,) = desk.loa.store.citizens.questions()
+    html = c.get("/hoi-dap").text
+    assert OUT_OF_SCOPE in html and "…0001" in html and CITIZEN not in html
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    origin = {"Origin": "https://loa.example.gov.vn"}
+    refused = c.post(f"/hoi-dap/{q.id}/tra-loi", data={"text": "x", "csrf": "sai"}, headers=origin)
+    assert refused.status_code == 403
+    done = c.post(
+        f"/hoi-dap/{q.id}/tra-loi",
+        data={"text": "Cán bộ trả lời từ trang web.", "csrf": csrf},
+        headers=origin,
+    )
+    assert done.status_code == 303, done.text
+    assert desk.zalo.inbox.received(CITIZEN)[-1]["text"] == "Cán bộ trả lời từ trang web."
+    again = c.post(
+        f"/hoi-dap/{q.id}/tra-loi", data={"text": "Lần hai", "csrf": csrf}, headers=origin
+    )
+    assert "đã được người khác xử lý" in again.text
+    trial = c.get("/hoi-dap", params={"q": UNACCENTED}).text
+    assert 'id="trial"' in trial and "9.999002" in trial
