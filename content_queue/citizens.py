@@ -228,11 +228,19 @@ class CitizenData:
             stmt = sqlite.insert(_E).on_conflict_do_nothing(
                 index_elements=["channel", "external_id"]
             )
+        # SQLite: this process's writers queue here (waking the moment the lock is free) rather
+        # than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        lock = self._core._writer
+        if not is_postgres(engine) and not lock.acquire(timeout=INTAKE_LOCK_WAIT_MS / 1000):
+            raise IntakeBusy("the write lock is taken")
         try:
             with engine.begin() as conn:
                 return sum(conn.execute(stmt, [row]).rowcount for row in rows)
         except (OperationalError, PoolTimeout, DBAPIError) as exc:
             raise IntakeBusy(str(type(exc).__name__)) from exc
+        finally:
+            if not is_postgres(engine):
+                lock.release()
 
     # ----- the job: claiming events ----------------------------------------------------------
     def claim_events(
