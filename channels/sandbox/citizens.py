@@ -104,7 +104,6 @@ class ZaloInbox(_Inbox):
 
     OA_SECRET_KEY = "sandbox-oa-secret-key"
 
-
     def event(
         self,
         user_id: str,
@@ -187,7 +186,6 @@ class MessengerInbox(_Inbox):
     window_hours = 24.0
     free_replies = None
     HUMAN_AGENT_HOURS = 24.0 * 7
-
 
     def event(
         self,

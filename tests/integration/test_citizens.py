@@ -508,3 +508,37 @@ def test_the_hoi_dap_page_answers_a_hand_over_and_tries_questions(desk: Desk) ->
     assert "đã được người khác xử lý" in again.text
     trial = c.get("/hoi-dap", params={"q": UNACCENTED}).text
     assert 'id="trial"' in trial and "9.999002" in trial
+
+
+# ----- the switch --------------------------------------------------------------------------------
+def test_check_names_what_the_assistant_still_needs(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.service.citizens import assistant_problems, webhook_urls
+
+    assert assistant_problems(desk.loa) == []
+    assert webhook_urls(desk.loa) == {
+        "zalo": "https://loa.example.gov.vn/hooks/zalo",
+        "facebook": "https://loa.example.gov.vn/hooks/facebook",
+    }
+    monkeypatch.delenv("LOA_CHANNELS__ZALO__OA_SECRET_KEY")
+    monkeypatch.delenv("LOA_CHANNELS__FACEBOOK__VERIFY_TOKEN")
+    monkeypatch.setenv("LOA_WEB__BASE_URL", "http://127.0.0.1:8080")
+    loa = Loa(load_settings(desk.loa.settings.base_dir / "config.toml"))
+    problems = "\n".join(assistant_problems(loa))
+    assert "LOA_CHANNELS__ZALO__OA_SECRET_KEY" in problems
+    assert "LOA_CHANNELS__FACEBOOK__VERIFY_TOKEN" in problems
+    assert "public https address" in problems
+    # Without its secret the web hook refuses everything rather than trusting anyone.
+    client = TestClient(build_app(loa))
+    body, headers = desk.zalo.inbox.signed(CITIZEN, ACCENTED)
+    assert client.post("/hooks/zalo", content=body, headers=headers).status_code == 403
+
+
+def test_zalo_domain_verification_meta_tag_is_on_the_public_pages(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOA_CHANNELS__ZALO__SITE_VERIFICATION", "ABC123xyz")
+    loa = Loa(load_settings(desk.loa.settings.base_dir / "config.toml"))
+    page = TestClient(build_app(loa)).get("/dang-nhap").text
+    assert '<meta name="zalo-platform-site-verification" content="ABC123xyz">' in page
