@@ -230,7 +230,7 @@ class CitizenData:
             )
         # SQLite: this process's writers queue here (waking the moment the lock is free) rather
         # than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
-        lock = self._core._writer
+        lock: Any = self._core._writer  # an RLock on SQLite (unused on PostgreSQL)
         if not is_postgres(engine) and not lock.acquire(timeout=INTAKE_LOCK_WAIT_MS / 1000):
             raise IntakeBusy("the write lock is taken")
         try:
