@@ -542,3 +542,35 @@ def test_zalo_domain_verification_meta_tag_is_on_the_public_pages(
     loa = Loa(load_settings(desk.loa.settings.base_dir / "config.toml"))
     page = TestClient(build_app(loa)).get("/dang-nhap").text
     assert '<meta name="zalo-platform-site-verification" content="ABC123xyz">' in page
+
+
+def test_a_reply_in_doubt_is_settled_from_the_page(desk: Desk) -> None:
+    import re
+
+    from bot.web.passwords import hash_password
+    from content_queue.users import add_user
+
+    add_user(desk.loa.store, "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t"))
+    c = TestClient(
+        build_app(desk.loa), base_url="https://loa.example.gov.vn", follow_redirects=False
+    )
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/dang-nhap").text).group(1)  # type: ignore[union-attr]
+    c.post(
+        "/dang-nhap", data={"username": "lan", "password": "mat-khau-rat-dai-2026", "csrf": token}
+    )
+    desk.zalo.inject("drop_after", path=r"^/v3.0/oa/message/cs$")
+    desk.zalo_says(CITIZEN, ACCENTED)
+    desk.run()
+    (r,) = desk.loa.store.citizens.replies()
+    assert r.state == "in_doubt"
+    html = c.get("/hoi-dap").text
+    assert f'id="da-gui-{r.id}"' in html
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    origin = {"Origin": "https://loa.example.gov.vn"}
+    wrong = c.post(f"/hoi-dap/{r.question_id}/da-gui", data={"csrf": csrf}, headers=origin)
+    assert wrong.status_code == 404
+    done = c.post(f"/hoi-dap/tra-loi/{r.id}/chua-gui", data={"csrf": csrf}, headers=origin)
+    assert done.status_code == 303
+    assert desk.loa.store.citizens.reply(r.id).state == "not_sent"  # type: ignore[union-attr]
+    desk.run(2)
+    assert len(desk.zalo.records["replies"]) == 1  # "not sent" is the person's word: no resend
