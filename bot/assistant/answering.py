@@ -35,11 +35,13 @@ from bot.settings import AssistantSettings, Settings
 from content_queue.knowledge import Procedure
 from content_queue.store import Store
 
-__all__ = ["Answer", "Assistant", "Hit", "Source", "asked_fields"]
+__all__ = ["MISSING", "Answer", "Assistant", "Hit", "Source", "asked_fields"]
 
 # How often `answer` looks whether the knowledge changed (a few aggregate reads).
 REFRESH_SECONDS = 5.0
 _HITS = 3
+CATALOGUE_BONUS = 0.25
+MISSING = "danh mục thủ tục chưa ghi thông tin này."
 
 
 @dataclass(frozen=True)
@@ -255,16 +257,14 @@ class Assistant:
             )
             return Answer("greeting", prefix + text, (), 0.0, 0.0, 0.0)
         index = self._current()
-        tokens = index.correct(tokens)
-        terms, found = index.query_terms(tokens)
-        matches = index.search(terms)
+        query = index.parse(index.correct(tokens))
+        matches = index.search(query, limit=8)
+        matches = _prefer_catalogue(index, index.rerank(query, matches), question)
         hits = tuple(self._hit(index, m, question) for m in matches[:_HITS])
         best = matches[0].score if matches else 0.0
         second = matches[1].score if len(matches) > 1 else 0.0
         margin = 1.0 - second / best if best > 0 else 0.0
-        coverage = (
-            index.coverage(tokens, found, index.source_tokens(matches[0])) if matches else 0.0
-        )
+        coverage = index.coverage(query, index.source_tokens(matches[0])) if matches else 0.0
         s = self.settings
         if (
             matches
@@ -304,6 +304,20 @@ class Assistant:
         return body + "\n" + _source_line(src)
 
 
+def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str) -> list[Match]:
+    """A question asking for a procedure's documents, deadline, fee or place is the
+    catalogue's to answer: procedures' scores count ``CATALOGUE_BONUS`` more then."""
+    if not asked_fields(question):
+        return matches
+    rescored = [
+        Match(m.source, m.passage, m.score * (1.0 + CATALOGUE_BONUS))
+        if index.sources[m.source].kind == "procedure"
+        else m
+        for m in matches
+    ]
+    return sorted(rescored, key=lambda m: -m.score)
+
+
 def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
     """The asked fields copied from the catalogue (a missing one is said to be missing)."""
     lines = []
@@ -312,7 +326,7 @@ def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
         if value:
             lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700)}")
         elif wanted:
-            lines.append(f"- {FIELD_LABELS[key]}: danh mục thủ tục chưa ghi thông tin này.")
+            lines.append(f"- {FIELD_LABELS[key]}: {MISSING}")
     return "\n".join(lines) or "- Danh mục chưa ghi chi tiết của thủ tục này."
 
 
