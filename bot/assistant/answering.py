@@ -37,8 +37,9 @@ from content_queue.store import Store
 
 __all__ = ["MISSING", "Answer", "Assistant", "Hit", "Source", "asked_fields"]
 
-# How often `answer` looks whether the knowledge changed (a few aggregate reads).
-REFRESH_SECONDS = 5.0
+# How often `answer` looks whether the knowledge changed (a few aggregate reads). An article
+# retracted meanwhile is still never cited: every answer re-checks the articles it would name.
+REFRESH_SECONDS = 2.0
 _HITS = 3
 CATALOGUE_BONUS = 0.25
 MISSING = "danh mục thủ tục chưa ghi thông tin này."
@@ -218,22 +219,31 @@ class Assistant:
     def refresh(self, *, force: bool = False) -> None:
         """Rebuild the index when the knowledge changed (a few aggregate reads otherwise)."""
         with self._lock:
-            k = self.store.knowledge
-            version = k.version(self.website_channels)
-            self._checked_at = time.monotonic()
-            if not force and self._index is not None and version == self._version:
-                return
-            index = build_index(
-                k.procedures(),
-                k.citable_articles(self.website_channels),
-                k.saved_qas(),
-                self.synonyms,
-            )
-            self._index, self._version = index, version
+            self._refresh_locked(force)
+
+    def _refresh_locked(self, force: bool) -> None:
+        # The version is read before the data: a change after it is seen at the next check.
+        k = self.store.knowledge
+        version = k.version(self.website_channels)
+        self._checked_at = time.monotonic()
+        if not force and self._index is not None and version == self._version:
+            return
+        index = build_index(
+            k.procedures(),
+            k.citable_articles(self.website_channels),
+            k.saved_qas(),
+            self.synonyms,
+        )
+        self._index, self._version = index, version
 
     def _current(self) -> KnowledgeIndex:
-        if self._index is None or time.monotonic() - self._checked_at > REFRESH_SECONDS:
-            self.refresh()
+        """The index, refreshed when due; while another thread rebuilds it, the previous one."""
+        due = self._index is None or time.monotonic() - self._checked_at > REFRESH_SECONDS
+        if due and self._lock.acquire(blocking=self._index is None):
+            try:
+                self._refresh_locked(False)
+            finally:
+                self._lock.release()
         assert self._index is not None
         return self._index
 
@@ -258,7 +268,7 @@ class Assistant:
             return Answer("greeting", prefix + text, (), 0.0, 0.0, 0.0)
         index = self._current()
         query = index.parse(index.correct(tokens))
-        matches = index.search(query, limit=8)
+        matches = self._still_citable(index, index.search(query, limit=8))
         matches = _prefer_catalogue(index, index.rerank(query, matches), question)
         hits = tuple(self._hit(index, m, question) for m in matches[:_HITS])
         best = matches[0].score if matches else 0.0
@@ -281,6 +291,22 @@ class Assistant:
             f"{self.agency}; cán bộ sẽ trả lời anh/chị trong thời gian sớm nhất."
         )
         return Answer("abstain", prefix + text, hits, best, coverage, margin)
+
+    def _still_citable(self, index: KnowledgeIndex, matches: list[Match]) -> list[Match]:
+        """Matches without an article retracted since the index was built (one read)."""
+        ids = [
+            int(index.sources[m.source].ref)
+            for m in matches
+            if index.sources[m.source].kind == "article"
+        ]
+        if not ids:
+            return matches
+        live = self.store.knowledge.citable_ids(ids, self.website_channels)
+        return [
+            m
+            for m in matches
+            if index.sources[m.source].kind != "article" or int(index.sources[m.source].ref) in live
+        ]
 
     def _hit(self, index: KnowledgeIndex, m: Match, question: str) -> Hit:
         src = index.sources[m.source]
