@@ -153,7 +153,7 @@ async def _edit(
 
 def _answered_text(q: Question, r: Reply | None, actor: str) -> str:
     if r is None:
-        return t.ALREADY.format(id=q.id, state=q.handover or q.state)
+        return t.ALREADY.format(id=q.id, state=t.STATE_VI.get(q.handover or "", "đã xử lý"))
     state = t.REPLY_SENT if r.state == "sent" else t.REPLY_NOT_SENT.format(error=r.error or r.state)
     return t.ANSWERED.format(id=q.id, actor=actor, text=r.text[:500], state=state)
 
@@ -244,7 +244,7 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
             answer = (
                 t.SKIPPED.format(id=q.id, actor=actor.name)
                 if won
-                else t.ALREADY.format(id=q.id, state=q.handover)
+                else t.ALREADY.format(id=q.id, state=t.STATE_VI.get(q.handover or "", "đã xử lý"))
             )
             if won and message is not None:
                 await _edit(context.bot, message.chat.id, message.message_id, answer, None)

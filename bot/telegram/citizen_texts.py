@@ -20,6 +20,12 @@ BUTTON_NOT_SENT = "Chưa gửi"
 ANSWERED = "✅ Câu hỏi #{id}: {actor} đã trả lời — «{text}» ({state})."
 SKIPPED = "Câu hỏi #{id}: {actor} đã bỏ qua."
 ALREADY = "Câu hỏi #{id} đã được xử lý ({state})."
+STATE_VI = {
+    "open": "đang chờ cán bộ",
+    "answered": "cán bộ đã trả lời",
+    "skipped": "đã bỏ qua",
+    "handed_over": "đã chuyển cán bộ",
+}
 NO_SUGGESTION = "Câu hỏi #{id} không có gợi ý nào để gửi."
 SAVED = "Đã lưu câu hỏi #{id} và câu trả lời vào kho hỏi đáp (#{qa})."
 NOT_SAVED = "Chỉ lưu được sau khi câu trả lời của cán bộ đã gửi tới người dân (câu hỏi #{id})."
