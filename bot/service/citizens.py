@@ -225,9 +225,8 @@ class CitizenJob:
     def answer_event(self, event: CitizenEvent) -> str:
         """Store the event's question, decide it once (answer or hand over), leave its reply
         pending for :func:`send_reply`."""
-        message = event.payload.get("message")
-        text = message.get("text") if isinstance(message, dict) else None
-        if not isinstance(text, str) or not text.strip() or not event.sender:
+        text = event.text
+        if not text or not text.strip() or not event.sender:
             return "ignored"  # a picture, a sticker: nothing to answer
         data = self.loa.store.citizens
         q = data.question_for(event, event.sender, event.external_id, text.strip()[:2000])

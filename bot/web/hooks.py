@@ -72,7 +72,7 @@ async def _receive(request: Request, platform: str) -> Response:
         log.warning("webhook %s refused (%d): %s", name, exc.status, exc.reason)
         return PlainTextResponse("refused", status_code=exc.status)
     events = [
-        InboundEvent(name, platform, e.kind, e.external_id, e.sender, dict(e.payload))
+        InboundEvent(name, platform, e.kind, e.external_id, e.sender, e.text, dict(e.payload))
         for e in incoming
     ]
     if not events:
