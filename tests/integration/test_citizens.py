@@ -573,3 +573,18 @@ def test_a_reply_in_doubt_is_settled_from_the_page(desk: Desk) -> None:
     assert desk.loa.store.citizens.reply(r.id).state == "not_sent"  # type: ignore[union-attr]
     desk.run(2)
     assert len(desk.zalo.records["replies"]) == 1  # "not sent" is the person's word: no resend
+
+
+def test_loa_citizens_forget_deletes_one_persons_data(desk: Desk) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+
+    desk.zalo_says(CITIZEN, ACCENTED)
+    desk.zalo_says("8400000000000002", ACCENTED)
+    desk.run()
+    config = str(desk.loa.settings.base_dir / "config.toml")
+    result = CliRunner().invoke(app, ["--config", config, "citizens", "forget", CITIZEN])
+    assert result.exit_code == 0, result.output
+    assert "Đã xoá 3 bản ghi" in result.output
+    assert [q.citizen_id for q in desk.loa.store.citizens.questions()] == ["8400000000000002"]
