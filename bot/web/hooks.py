@@ -22,7 +22,7 @@ from starlette.routing import Route
 from bot.context import Loa
 from bot.service.citizens import receiving_channel
 from bot.web.site import site_of
-from channels.messaging import MAX_WEBHOOK_BYTES, ReceivesMessages, WebhookRefused
+from channels.messaging import MAX_WEBHOOK_BYTES, WebhookRefused
 from content_queue.citizens import InboundEvent, IntakeBusy
 
 __all__ = ["STORE_DEADLINE", "routes", "site_meta"]
@@ -49,13 +49,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _channel(loa: Loa, platform: str) -> tuple[str, ReceivesMessages] | None:
-    return receiving_channel(loa, platform)
-
-
 async def _receive(request: Request, platform: str) -> Response:
     loa = site_of(request).loa
-    found = _channel(loa, platform)
+    found = receiving_channel(loa, platform)
     if found is None:
         return PlainTextResponse("not found", status_code=404)
     name, channel = found
@@ -106,7 +102,7 @@ async def zalo_hook(request: Request) -> Response:
 
 async def facebook_hook(request: Request) -> Response:
     if request.method == "GET":
-        found = _channel(site_of(request).loa, "facebook")
+        found = receiving_channel(site_of(request).loa, "facebook")
         if found is None:
             return PlainTextResponse("not found", status_code=404)
         challenge = found[1].subscription_challenge(dict(request.query_params))
