@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -30,6 +31,9 @@ __all__ = ["STORE_DEADLINE", "routes", "site_meta"]
 log = logging.getLogger(__name__)
 
 STORE_DEADLINE = 1.5  # seconds; Zalo expects its 200 within about 2 s
+# Webhooks are stored on their own threads: the loop's default pool also runs the admin chat's
+# work (a reply sent to a citizen may wait 30 s on a platform), which must not delay a 200.
+_STORING = ThreadPoolExecutor(max_workers=8, thread_name_prefix="loa-hook")
 
 
 class _TooLarge(Exception):
@@ -75,9 +79,10 @@ async def _receive(request: Request, platform: str) -> Response:
         return PlainTextResponse("ok")
     store = loa.store.citizens
     try:
-        new = await asyncio.wait_for(
-            asyncio.to_thread(store.store_events, events, datetime.now(UTC)), STORE_DEADLINE
+        stored = asyncio.get_running_loop().run_in_executor(
+            _STORING, store.store_events, events, datetime.now(UTC)
         )
+        new = await asyncio.wait_for(stored, STORE_DEADLINE)
     except (TimeoutError, IntakeBusy) as exc:
         log.warning("webhook %s: database busy (%s); answered 503", name, type(exc).__name__)
         return PlainTextResponse("busy, retry", status_code=503, headers={"Retry-After": "5"})
