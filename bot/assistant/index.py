@@ -415,6 +415,14 @@ def build_index(
     )
 
 
+class _Numbering(dict[str, int]):
+    """Numbers keys in the order they are first looked up (no Python frame for a known key)."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = len(self)
+        return value
+
+
 def _encode(corpus: list[list[str]]) -> tuple[list[list[int]], dict[str, int]]:
     """Each passage's BM25 terms as ids, and the vocabulary (term → id); ``corpus`` holds each
     passage's lines.
@@ -424,14 +432,14 @@ def _encode(corpus: list[list[str]]) -> tuple[list[list[int]], dict[str, int]]:
     for. Syllables become ids as they are read and bigrams are formed with numpy on those ids,
     so only distinct bigrams ever become strings, and every id in the returned lists is one
     shared int object (the lists hold pointers only)."""
-    syllable_id: dict[str, int] = {}
+    syllable_id = _Numbering()
     flat = array("q")
     lengths = array("q")
-    find = _SYLLABLE.findall
+    find, number = _SYLLABLE.findall, syllable_id.__getitem__
     for lines in corpus:
         n = len(flat)
         for line in lines:
-            flat.extend([syllable_id.setdefault(t, len(syllable_id)) for t in find(fold(line))])
+            flat.extend(map(number, find(fold(line))))
             flat.append(-1)  # no bigram across lines or passages
         lengths.append(len(flat) - n)
     names = list(syllable_id)
