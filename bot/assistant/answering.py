@@ -374,7 +374,10 @@ def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
 
 
 def _source_line(src: Source) -> str:
-    when = f" (cập nhật {_vn_date(src.date)})" if src.date else ""
+    """``Nguồn: URL (cập nhật dd/mm/yyyy)``: a procedure's check date, an article's publication
+    date, the day an admin's answer was saved."""
+    label = {"procedure": "cập nhật", "article": "đăng ngày", "saved": "trả lời ngày"}[src.kind]
+    when = f" ({label} {_vn_date(src.date)})" if src.date else ""
     if src.url:
         return f"Nguồn: {src.url}{when}"
     if src.kind == "procedure":
