@@ -45,6 +45,7 @@ from channels.http import Answers, call_json
 from channels.preparation import Prepared
 from channels.zalo_api import RATE_WINDOW_SECONDS, TOKEN_RETRY_CODES, int_or_none, zalo_answer
 from channels.zalo_body import BodyBlocks, plain_text
+from channels.zalo_conversations import ZaloConversations
 from channels.zalo_oauth import ZaloOAuth, consent_link
 from channels.zalo_outreach import ZaloOutreach
 from channels.zalo_settings import ZaloOASettings
@@ -55,11 +56,12 @@ __all__ = ["ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code"]
 log = logging.getLogger(__name__)
 
 
-class ZaloOAChannel(ZaloOAuth, ZaloOutreach, BaseChannel[ZaloOASettings]):
+class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[ZaloOASettings]):
     """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list.
 
     Composed with :class:`channels.zalo_oauth.ZaloOAuth` (tokens, connecting) and
-    :class:`channels.zalo_outreach.ZaloOutreach` (default cover, followers, broadcasts)."""
+    :class:`channels.zalo_outreach.ZaloOutreach` (default cover, followers, broadcasts) and
+    :class:`channels.zalo_conversations.ZaloConversations` (citizens' messages and replies)."""
 
     TITLE_MAX = 150  # UTF-16 code units (Zalo's servers count as Java does)
     DESCRIPTION_MAX = 300

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from channels.base import ChannelSettings
 from channels.zalo_broadcast import TARGET_KEYS
+from channels.zalo_messages import validate_formula
 
 __all__ = ["ZaloOASettings"]
 
@@ -46,6 +47,25 @@ class ZaloOASettings(ChannelSettings):
     broadcast_path: str = "v2.0/oa/message"  # *(unverified)* may move to v3.0
     broadcast_state_field: str = "status"  # *(unverified)* the review state in the answer
     follower_field: str = "num_follower"  # *(unverified)* the follower count in oa/getoa
+    # Citizens' messages (see channels.zalo_messages): the webhook's OA secret key
+    # (LOA_CHANNELS__ZALO__OA_SECRET_KEY, not the app secret) and the unverified facts as keys.
+    oa_secret_key: SecretStr | None = None
+    oa_id: str = ""  # only for a signature formula that names oa_id
+    webhook_signature: str = "app_id+body+timestamp+secret"  # *(unverified)* variants: see module
+    webhook_timestamp_header: str = ""  # *(unverified)* take the timestamp from this header
+    webhook_max_age_seconds: float = Field(600.0, gt=0)
+    reply_path: str = "v3.0/oa/message/cs"
+    reply_window_hours: float = Field(48.0, gt=0)  # *(unverified)*
+    free_replies_per_window: int = Field(8, ge=0)  # *(unverified)*
+    cs_window_days: float = Field(7.0, gt=0)  # *(unverified)* -230 after this many days
+    quote_field: str = "quote_message_id"  # *(unverified)* "" sends no quote
+    reply_max_chars: int = Field(2000, ge=100)  # *(unverified)*
+    site_verification: str = ""  # the code of Zalo's domain verification meta tag
+
+    @field_validator("webhook_signature")
+    @classmethod
+    def _formula(cls, value: str) -> str:
+        return validate_formula(value)
 
     @field_validator("broadcast_target")
     @classmethod

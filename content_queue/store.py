@@ -17,10 +17,12 @@ from content_queue.broadcasts import Broadcasts
 from content_queue.cards import CardQueries
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
 from content_queue.channel_tokens import Tokens
+from content_queue.citizens import CitizenData
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.follow_ups import FollowUps
 from content_queue.followers import Followers
+from content_queue.knowledge import Knowledge
 from content_queue.login_attempts import LoginAttempts
 from content_queue.media_refs import MediaRefs
 from content_queue.preparations import Preparations
@@ -54,6 +56,8 @@ class Store:
         self.audit = AuditLog(t)
         self.login_attempts = LoginAttempts(engine)
         self.media_refs = MediaRefs(engine)
+        self.citizens = CitizenData(t)  # webhook events, questions, replies (issue 23)
+        self.knowledge = Knowledge(engine)  # procedure catalogue, saved answers, citable articles
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:

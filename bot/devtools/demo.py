@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bot.broadcasts import broadcast_tick
 from bot.context import Loa
+from bot.devtools.demo_citizens import demo_citizens
 from bot.devtools.sandboxes import Sandboxes
 from bot.followers import collect_followers
 from bot.reports.files import kpis_for, write_report
@@ -215,6 +216,8 @@ listen = "127.0.0.1:{web_port}"
 base_url = "http://127.0.0.1:{web_port}"
 {boxes.channels_toml()}default_cover = "anh-bia-mac-dinh.png"  # text-only articles reach Zalo too
 broadcast = "each"                    # each article posted on Zalo is proposed to followers
+[assistant]                           # citizens' questions on Zalo and Messenger (Hỏi đáp)
+enabled = true
 """
 
 
@@ -430,6 +433,11 @@ def followers(demo: Demo) -> None:
     demo.step(stored >= 3, f"Lấy mẫu số người theo dõi: {stored} số liệu")
 
 
+def citizens(demo: Demo) -> None:
+    """Hỏi đáp: citizens write to the OA and the Page; answers with their link, a hand-over."""
+    demo_citizens(demo.loa, demo.boxes, demo.checks, demo.console)
+
+
 def web_pages(demo: Demo) -> None:
     """The web page, served by the same service (which then stops, unless it keeps serving)."""
     _check_pages(demo.loa, demo.checks, demo.published[0].id if demo.published else 1)
@@ -542,6 +550,7 @@ STEPS: list[Callable[[Demo], None]] = [
     publishing,
     reach,
     followers,
+    citizens,
     web_pages,
     report,
     summary,

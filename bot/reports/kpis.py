@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reports.citizens import CitizenSection, citizen_section
 from bot.reports.metric_labels import metric_vi
 from content_queue.kpi_reads import FailedRow, FixedRow
 from content_queue.store import Store
@@ -273,6 +274,7 @@ class Kpis:
     definitions: dict[str, Any] = field(default_factory=dict)
     followers: list[ChannelGrowth] = field(default_factory=list)
     broadcasts: list[BroadcastSent] = field(default_factory=list)
+    citizens: CitizenSection | None = None  # Hỏi đáp (bot.reports.citizens): counts only
 
     @property
     def months_below(self) -> list[MonthQuota]:
@@ -499,6 +501,7 @@ def compute_kpis(
         },
         followers=followers,
         broadcasts=sent_broadcasts,
+        citizens=citizen_section(store, lo, hi),
     )
 
 

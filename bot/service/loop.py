@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.broadcasts import broadcast_tick
+from bot.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
 from bot.context import Loa
 from bot.followers import collect_followers
 from bot.instructions import either
@@ -53,6 +54,7 @@ class Job:
     run: Callable[[Service], object]
     at_start: bool = False  # also run at once, not only after the first interval
     daily_at: time | None = None  # instead of an interval: every day at this local time
+    when: Callable[[Settings], bool] | None = None  # scheduled only when the settings say so
 
 
 def _now() -> datetime:
@@ -205,6 +207,8 @@ class Service:
             timezone=s.schedule.tz, job_defaults={"coalesce": True, "max_instances": 3}
         )
         for job in self.jobs:
+            if job.when is not None and not job.when(s):
+                continue
             sched.add_job(
                 self._job, args=[job.name, lambda job=job: job.run(self)], **_trigger(job, s)
             )
@@ -232,6 +236,10 @@ class Service:
             self.dispatcher.close()
 
 
+def _assistant(settings: Settings) -> bool:
+    return settings.assistant.enabled
+
+
 JOBS: tuple[Job, ...] = (
     Job("dispatch", "schedule.dispatch_interval_seconds", lambda s: s.dispatcher.tick(), True),
     Job("prepare", PREPARE_INTERVAL, lambda s: prepare_unsent(s.loa)),
@@ -244,4 +252,13 @@ JOBS: tuple[Job, ...] = (
     Job("broadcasts", 5 * 60, lambda s: broadcast_tick(s.loa, _now()), True),
     Job("covers", None, lambda s: ensure_default_covers(s.loa)),
     Job("janitor", JANITOR_INTERVAL_MINUTES * 60, lambda s: janitor_sweep(s.loa)),
+    # Citizens in: stored webhook events answered, replies sent; personal data purged daily.
+    Job("citizens", CITIZENS_INTERVAL, lambda s: citizen_job(s.loa).tick(), True, when=_assistant),
+    Job(
+        "citizens_retention",
+        None,
+        lambda s: purge_citizens(s.loa),
+        daily_at=time(3, 15),
+        when=_assistant,
+    ),
 )

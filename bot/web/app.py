@@ -19,7 +19,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.context import Loa
-from bot.web import article_pages, auth_pages, calendar_page, plan_page, report_pages, texts
+from bot.web import (
+    article_pages,
+    auth_pages,
+    calendar_page,
+    hooks,
+    plan_page,
+    qa_page,
+    report_pages,
+    texts,
+)
 from bot.web.security import HEADERS, BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
@@ -62,6 +71,8 @@ def build_app(loa: Loa) -> Starlette:
         *article_pages.routes,
         *plan_page.routes,
         *report_pages.routes,
+        *qa_page.routes,
+        *hooks.routes,
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
     ]
     upload_limit = int(loa.settings.queue.max_file_mb * 1024 * 1024) + 64 * 1024
@@ -75,6 +86,7 @@ def build_app(loa: Loa) -> Starlette:
         exception_handlers={404: _not_found, 405: _not_found, Exception: _server_error},
     )
     app.state.site = Site(loa)
+    app.state.site.env.globals["site_meta"] = hooks.site_meta(loa)  # Zalo's domain check
     return app
 
 

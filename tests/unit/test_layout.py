@@ -110,7 +110,9 @@ BOT_LAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
         "shared operations",
         (
             "bot.approval",
+            "bot.assistant",
             "bot.broadcasts",
+            "bot.citizens",
             "bot.delivery_commands",
             "bot.drafts",
             "bot.followers",
