@@ -463,14 +463,26 @@ def _encode(corpus: list[list[str]]) -> tuple[list[list[int]], dict[str, int]]:
     left, right = safe[:-1], safe[1:]
     bi = known[:-1] & known[1:] & ~(minor[left] & minor[right])
     distinct, inverse = np.unique(left[bi] * n_syl + right[bi], return_inverse=True)
-    term_ids = np.concatenate((ids[uni], n_syl + inverse.reshape(-1)))
-    term_owner = np.concatenate((owner[uni], owner[:-1][bi]))
+    # Each passage's terms: its syllables, then its bigrams (both already in passage order, so
+    # each finds its place by counting, without a sort).
+    uni_ids, uni_owner = ids[uni], owner[uni]
+    bi_ids, bi_owner = n_syl + inverse.reshape(-1), owner[:-1][bi]
     del ids, owner, known, safe, uni, bi, left, right, inverse
-    order = np.argsort(term_owner, kind="stable")
-    counts = np.bincount(term_owner, minlength=len(corpus))
+    n = len(corpus)
+    uni_count = np.bincount(uni_owner, minlength=n)
+    bi_count = np.bincount(bi_owner, minlength=n)
+    ends = np.cumsum(uni_count + bi_count)
+    starts = ends - uni_count - bi_count
+    uni_first = np.cumsum(uni_count) - uni_count
+    bi_first = np.cumsum(bi_count) - bi_count
+    terms = np.empty(int(ends[-1]) if n else 0, dtype=np.int64)
+    terms[starts[uni_owner] + np.arange(len(uni_ids)) - uni_first[uni_owner]] = uni_ids
+    terms[starts[bi_owner] + uni_count[bi_owner] + np.arange(len(bi_ids)) - bi_first[bi_owner]] = (
+        bi_ids
+    )
     shared = np.arange(n_syl + len(distinct)).astype(object)  # one int object per id
-    terms = shared[term_ids[order]]
-    bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
+    terms = shared[terms]
+    bounds = np.concatenate(([0], ends)).tolist()
     per_passage = [terms[lo:hi].tolist() for lo, hi in zip(bounds, bounds[1:], strict=False)]
     vocab = dict(zip(names, range(n_syl), strict=True))
     for j, key in enumerate(distinct.tolist()):
