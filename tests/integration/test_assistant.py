@@ -39,3 +39,8 @@ def test_an_out_of_scope_question_is_handed_over(assistant: Assistant) -> None:
     a = assistant.answer("Giá vàng hôm nay bao nhiêu?")
     assert a.kind == "abstain"
     assert "cán bộ" in a.text
+
+
+def test_with_no_knowledge_at_all_every_question_is_handed_over(store: Store) -> None:
+    a = Assistant(store, AssistantSettings()).answer("hộ chiếu công vụ làm ở đâu?")
+    assert a.kind == "abstain" and a.hits == () and a.best == 0.0
