@@ -104,7 +104,8 @@ _ASKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "het bao nhieu",
             "tien",
             "mien phi",
-            "gia",
+            "gia bao nhieu",  # not "gia" alone: "gia hạn" is an extension, not a price
+            "gia tien",
         ),
         ("phi",),
     ),
@@ -299,10 +300,8 @@ class Assistant:
             and coverage >= s.min_coverage
             and margin >= s.min_margin
         ):
-            body = self._compose(index, matches[0], question)
-            return Answer(
-                "answer", _cut(prefix + body, s.max_answer_chars), hits, best, coverage, margin
-            )
+            body = self._compose(index, matches[0], question, prefix)
+            return Answer("answer", body, hits, best, coverage, margin)
         text = (
             "Cảm ơn anh/chị đã hỏi. Câu hỏi đã được chuyển tới cán bộ của "
             f"{self.agency}; cán bộ sẽ trả lời anh/chị trong thời gian sớm nhất."
@@ -333,7 +332,9 @@ class Assistant:
             passage = index.passages[m.passage].text
         return Hit(src, round(m.score, 3), _cut(passage, PASSAGE_CHARS))
 
-    def _compose(self, index: KnowledgeIndex, m: Match, question: str) -> str:
+    def _compose(self, index: KnowledgeIndex, m: Match, question: str, prefix: str) -> str:
+        """The answer: ``prefix``, the copied fields or passage (cut to fit
+        ``max_answer_chars``), and always the whole source line."""
         src = index.sources[m.source]
         if src.kind == "procedure":
             proc = index.procedures[src.ref]
@@ -342,9 +343,9 @@ class Assistant:
             body = index.saved[src.ref].answer
         else:
             body = f"Theo bài “{src.title}”: " + _cut(index.passages[m.passage].text, PASSAGE_CHARS)
-        budget = self.settings.max_answer_chars - 120
-        body = _cut(body, max(budget, 200))
-        return body + "\n" + _source_line(src)
+        source = _source_line(src)
+        budget = self.settings.max_answer_chars - len(prefix) - len(source) - 1
+        return prefix + _cut(body, max(budget, 80)) + "\n" + source
 
 
 def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str) -> list[Match]:
