@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from content_queue.db import reader
 from content_queue.knowledge.catalogue import FIELDS, ProcedureRow
@@ -94,6 +94,39 @@ def _content(row: ProcedureRow) -> dict[str, Any]:
     }
 
 
+def _import(conn: Connection, rows: Sequence[ProcedureRow], actor: Actor) -> ImportResult:
+    p = procedures
+    now = utcnow()
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    codes = [r.ma for r in rows]
+    existing = {r.ma: r._mapping for r in conn.execute(sa.select(p).where(p.c.ma.in_(codes))).all()}
+    for row in rows:
+        content = _content(row)
+        old = existing.get(row.ma)
+        if old is None:
+            conn.execute(p.insert(), {**content, "imported_by": actor.name, "imported_at": now})
+            added.append(row.ma)
+        elif all((old[k] or None) == (v or None) for k, v in content.items()):
+            unchanged.append(row.ma)
+        else:
+            conn.execute(
+                p.update().where(p.c.ma == row.ma),
+                {**content, "imported_by": actor.name, "imported_at": now},
+            )
+            updated.append(row.ma)
+    StoreCore.audit(
+        conn,
+        actor,
+        "knowledge_import",
+        added=len(added),
+        updated=len(updated),
+        unchanged=len(unchanged),
+    )
+    return ImportResult(tuple(added), tuple(updated), tuple(unchanged))
+
+
 class Knowledge:
     """Reads and writes of the assistant's knowledge over one engine (``store.knowledge``)."""
 
@@ -104,47 +137,15 @@ class Knowledge:
     # ----- the procedure catalogue ------------------------------------------------------------
     def import_procedures(self, rows: Sequence[ProcedureRow], actor: Actor) -> ImportResult:
         """Add or replace (by ``ma``) every row in one transaction; other codes are kept."""
-        added: list[str] = []
-        updated: list[str] = []
-        unchanged: list[str] = []
-        now = utcnow()
-        p = procedures
-        with self.engine.begin() as conn:
-            existing = (
-                {
-                    r.ma: r._mapping
-                    for r in conn.execute(
-                        sa.select(p).where(p.c.ma.in_([r.ma for r in rows]))
-                    ).all()
-                }
-                if rows
-                else {}
-            )
-            for row in rows:
-                content = _content(row)
-                old = existing.get(row.ma)
-                if old is None:
-                    conn.execute(
-                        p.insert(), {**content, "imported_by": actor.name, "imported_at": now}
-                    )
-                    added.append(row.ma)
-                elif all((old[k] or None) == (v or None) for k, v in content.items()):
-                    unchanged.append(row.ma)
-                else:
-                    conn.execute(
-                        p.update().where(p.c.ma == row.ma),
-                        {**content, "imported_by": actor.name, "imported_at": now},
-                    )
-                    updated.append(row.ma)
-            StoreCore.audit(
-                conn,
-                actor,
-                "knowledge_import",
-                added=len(added),
-                updated=len(updated),
-                unchanged=len(unchanged),
-            )
-        return ImportResult(tuple(added), tuple(updated), tuple(unchanged))
+        try:
+            with self.engine.begin() as conn:
+                result = _import(conn, rows, actor)
+        except sa.exc.IntegrityError:  # another import inserted one of these codes meanwhile
+            raise ValueError(
+                "Một lần nhập danh mục khác vừa ghi cùng mã thủ tục; không thủ tục nào được nhập "
+                "lần này, hãy chạy lại lệnh."
+            ) from None
+        return result
 
     def procedures(self) -> list[Procedure]:
         """Every procedure of the catalogue, by code."""
