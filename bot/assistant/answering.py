@@ -159,6 +159,7 @@ _THANKS = ("cam on", "thank")
 def asked_fields(question: str) -> tuple[str, ...]:
     """The procedure fields a question asks for, in the order answers show them."""
     padded = " " + " ".join(syllables(question)) + " "
+    padded = padded.replace(" phi chinh phu ", " ngo ")  # "phi" here is "phi", not "phí"
     wanted: list[str] = []
     for phrases, fields in _ASKS:
         if any(f" {p} " in padded for p in phrases):

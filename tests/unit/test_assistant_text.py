@@ -35,6 +35,7 @@ def test_terms_are_syllables_and_their_bigrams() -> None:
         ("hộ chiếu công vụ làm ở đâu", ("co_quan", "cach_thuc")),
         ("Thẻ ABTC", ()),
         ("Gia hạn hộ chiếu công vụ cần giấy tờ gì?", ("ho_so",)),
+        ("vien tro phi chinh phu can ho so gi", ("ho_so",)),
     ],
 )
 def test_the_fields_a_question_asks_for(question: str, fields: tuple[str, ...]) -> None:
