@@ -364,14 +364,18 @@ def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str
 
 
 def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
-    """The asked fields copied from the catalogue (a missing one is said to be missing)."""
+    """The asked fields copied from the catalogue (a missing one is said to be missing); when
+    none of them is filled, the main fields that are."""
     lines = []
-    for key in wanted or _DEFAULT_FIELDS:
+    for key in wanted:
         value = getattr(proc, key).strip()
-        if value:
-            lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700)}")
-        elif wanted:
-            lines.append(f"- {FIELD_LABELS[key]}: {MISSING}")
+        lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700) if value else MISSING}")
+    if not any(getattr(proc, key).strip() for key in wanted):
+        lines += [
+            f"- {FIELD_LABELS[key]}: {_cut(getattr(proc, key).strip(), 700)}"
+            for key in _DEFAULT_FIELDS
+            if key not in wanted and getattr(proc, key).strip()
+        ]
     return "\n".join(lines) or "- Danh mục chưa ghi chi tiết của thủ tục này."
 
 
