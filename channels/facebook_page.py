@@ -137,7 +137,7 @@ def page_tokens(
     ]
 
 
-class FacebookPageChannel(BaseChannel):
+class FacebookPageChannel(BaseChannel[FacebookSettings]):
     """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
 
     Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
@@ -160,7 +160,6 @@ class FacebookPageChannel(BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: FacebookSettings = settings
         self.refused_metrics: set[str] = set()
 
     # ----- rendering (pure) ------------------------------------------------------------------

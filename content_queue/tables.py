@@ -330,6 +330,20 @@ delivery_calls = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+# Login attempts, reserved before any password is checked (content_queue.login_attempts): one row
+# per address ("a:<address>", a count in a window) and per account name typed from an address
+# ("u:<address> <name>", failures and the time the next try is allowed). Rows expire on their own.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+    sa.Column("next_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_attempts_expires_at", "expires_at"),
+)
+
 # The procedure catalogue ("thủ tục hành chính", ../shared/contracts/procedures.md): one row per
 # procedure code, replaced by `loa knowledge import`; keys not listed here are kept in ``extra``.
 procedures = sa.Table(

@@ -30,15 +30,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.reports.metric_labels import metric_vi
-from content_queue.broadcasts import broadcasts_between
-from content_queue.followers import follower_growth
-from content_queue.kpi_reads import (
-    Database,
-    FailedRow,
-    FixedRow,
-    month_article_ids,
-    period_rows,
-)
+from content_queue.kpi_reads import FailedRow, FixedRow
+from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 
 __all__ = [
@@ -360,7 +353,7 @@ def _failures(failed: list[FailedRow], fixed_rows: list[FixedRow]) -> Failures:
 
 
 def compute_kpis(
-    engine: Database,
+    store: Store,
     period: Period,
     *,
     monthly_minimum: int = 2,
@@ -374,10 +367,10 @@ def compute_kpis(
     zone = ZoneInfo(tz)
     topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    read = period_rows(engine, lo, hi)
+    read = store.reads.period_rows(lo, hi)
     sent, samples = read.sent, read.samples
     failures = _failures(read.failed, read.fixed)
-    followers = _growth(engine, lo, hi, zone)
+    followers = _growth(store, lo, hi, zone)
     sent_broadcasts = [
         BroadcastSent(
             b.id,
@@ -388,7 +381,7 @@ def compute_kpis(
             b.recipients,
             list(b.article_ids),
         )
-        for b in broadcasts_between(engine, lo, hi)
+        for b in store.broadcasts.broadcasts_between(lo, hi)
     ]
 
     web_by_month: dict[str, set[int]] = defaultdict(set)
@@ -509,9 +502,9 @@ def compute_kpis(
     )
 
 
-def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
+def _growth(store: Store, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
     out = []
-    for g in follower_growth(engine, lo, hi):
+    for g in store.followers.follower_growth(lo, hi):
         daily: dict[date, int] = {}
         for at, value in g.points:
             daily[at.astimezone(zone).date()] = value  # points are in time order: last one wins
@@ -531,7 +524,7 @@ def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> lis
 
 
 def month_status(
-    engine: Database,
+    store: Store,
     year: int,
     month: int,
     *,
@@ -542,7 +535,7 @@ def month_status(
     """Website articles published so far in the month, and approved ones still due in it."""
     period = parse_period(f"{year}-{month:02d}")
     lo, hi = period.utc_bounds(tz)
-    done, planned = month_article_ids(engine, lo, hi, website_channels)
+    done, planned = store.reads.month_article_ids(lo, hi, website_channels)
     return MonthStatus(
         year,
         month,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from bot.reports.kpis import MonthStatus, month_status
 from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
 from bot.web.site import Site, site_of
-from content_queue.plan_reads import FailureMonth, year_figures
+from content_queue.plan_reads import FailureMonth
 
 __all__ = ["PlanView", "plan_view", "routes"]
 
@@ -42,14 +42,14 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
     loa = site.loa
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
-    figures = year_figures(
-        loa.store, month_bounds(year, site.tz), website_channels=plan.website_channels
+    figures = loa.store.reads.year_figures(
+        month_bounds(year, site.tz), website_channels=plan.website_channels
     )
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:
         this_month = month_status(
-            loa.store.engine,
+            loa.store,
             year,
             local_now.month,
             monthly_minimum=plan.monthly_website_minimum,
