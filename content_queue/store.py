@@ -54,10 +54,10 @@ class Store:
         self.reads = Reads(t)
         self.tokens = Tokens(t)
         self.audit = AuditLog(t)
+        self.knowledge = Knowledge(t)
         self.login_attempts = LoginAttempts(engine)
         self.media_refs = MediaRefs(engine)
         self.citizens = CitizenData(t)  # webhook events, questions, replies (issue 23)
-        self.knowledge = Knowledge(engine)  # procedure catalogue, saved answers, citable articles
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:

@@ -139,6 +139,11 @@ def test_an_answer_is_bounded(store: Store) -> None:
     assistant = Assistant(store, AssistantSettings(max_answer_chars=300))
     a = assistant.answer("Chứng nhận lãnh sự cần hồ sơ gì, mất bao lâu, phí bao nhiêu, nộp ở đâu?")
     assert a.kind == "answer" and len(a.text) <= 300
+    assert a.text.endswith(
+        "Nguồn: https://example.gov.vn/thu-tuc-hanh-chinh/9.999001 (cập nhật 01/11/2026)"
+    )
+    first = assistant.answer("Chứng nhận lãnh sự cần hồ sơ gì?", first_contact=True)
+    assert len(first.text) <= 300 and first.text.endswith("(cập nhật 01/11/2026)")
     hostile = assistant.answer("visa " * 50_000)
     assert hostile.kind in ("answer", "abstain")
 
