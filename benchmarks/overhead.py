@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def bare_posts(request: requests.PreparedRequest, n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--deliveries", type=int, default=10_000)
+    ap.add_argument("--show-sql", action="store_true", help="print each statement's count")
     args = ap.parse_args()
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
     try:
@@ -96,10 +98,13 @@ def main() -> None:
             lambda r, *_, **__: sent.append(r.request) if r.request.method == "POST" else None
         )
         statements = 0
+        texts: Counter[str] = Counter()
 
-        def count(*_: object) -> None:
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
             nonlocal statements
             statements += 1
+            if args.show_sql:
+                texts[" ".join(statement.split())[:150]] += 1
 
         sa.event.listen(sa.Engine, "before_cursor_execute", count)
         c0, t0 = cpu(), time.perf_counter()
@@ -107,6 +112,8 @@ def main() -> None:
         c1, t1 = cpu(), time.perf_counter()
         sa.event.remove(sa.Engine, "before_cursor_execute", count)
         d.close()
+        for text, k in texts.most_common():
+            print(f"{k / n:6.2f}  {text}")
         loa_ms = (c1 - c0) / n * 1000
         bare_ms = bare_posts(sent[-1], n)
         print(

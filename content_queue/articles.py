@@ -321,11 +321,10 @@ class ArticleQueries(StoreCore):
     ) -> tuple[Article, dict[str, dict[str, Any]], dict[str, str]]:
         """The article, plus ``Receipt.extra`` and public URL of each sent delivery by channel
         (e.g. the website's media URLs and link), read in one snapshot."""
-        with self.read() as conn:
-            article, rows = self._article_and_rows(conn, article_id)
-        sent = [r for r in rows if r.state == "sent"]
+        article, rows = self._article_with_rows(article_id)
+        sent = [r for r in rows if r["state"] == "sent"]
         return (
             article,
-            {r.channel: r.receipt or {} for r in sent},
-            {r.channel: r.url for r in sent if r.url},
+            {r["channel"]: r["receipt"] or {} for r in sent},
+            {r["channel"]: r["url"] for r in sent if r["url"]},
         )

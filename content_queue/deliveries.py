@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,9 +12,11 @@ from sqlalchemy.engine import Connection
 
 from content_queue.db import is_postgres
 from content_queue.models import Actor, Delivery
+from content_queue.preparations import add_calls
 from content_queue.store_core import (
-    _DELIVERY_STATES_OF,
     _P,
+    _SETTLE_ARTICLE,
+    TERMINAL_DELIVERY,
     StoreCore,
     delivery_of,
     utcnow,
@@ -46,15 +48,60 @@ _FAILURES = DELIVERY_TRANSITIONS[DeliveryState.IN_FLIGHT] - {
 # Written exactly as the partial index ix_deliveries_due says it, so the planners use that index.
 _IS_DUE = sa.text(f"deliveries.{DUE_CONDITION}")
 
+# The other deliveries of the row being updated, counted in the UPDATE's own RETURNING: what
+# recording a post must know next (dependents to release, whether the article is finished) comes
+# back with the update itself, no second read. Each count leaves the updated row out, so both
+# dialects agree (PostgreSQL's subqueries see the table before the statement, SQLite's during).
+# Written as SQL: SQLAlchemy renders RETURNING columns unqualified, which would make the
+# correlation ambiguous; the constants are the workflow's own state names.
+_TERMINAL = ", ".join(f"'{s}'" for s in sorted(TERMINAL_DELIVERY))
+
+
+def _count_others(label: str, condition: str) -> sa.Label[int]:
+    return sa.literal_column(
+        "(SELECT count(*) FROM deliveries AS others"
+        " WHERE others.article_id = deliveries.article_id AND others.id <> deliveries.id"
+        f" AND {condition})",
+        sa.Integer,
+    ).label(label)
+
+
 _SET_DELIVERY = (
     deliveries.update()
     .where(deliveries.c.id == _P("p_delivery"))
-    .returning(deliveries.c.article_id, deliveries.c.channel)
+    .returning(
+        deliveries.c.article_id,
+        deliveries.c.channel,
+        _count_others(
+            "dependents",
+            "others.after_channel = deliveries.channel AND others.state = 'waiting'"
+            " AND others.next_attempt_at IS NULL",
+        ),
+        _count_others("unfinished", f"others.state NOT IN ({_TERMINAL})"),
+        _count_others("unsent", "others.state <> 'sent'"),
+    )
 )
 
 _SET_LEASED = _SET_DELIVERY.where(
     deliveries.c.state == "in_flight", deliveries.c.lease_owner == _P("p_owner")
 )
+
+
+def _set_failed(keep_attempts: bool) -> sa.Update:
+    stmt = (
+        deliveries.update()
+        .where(
+            deliveries.c.id == _P("p_delivery"),
+            deliveries.c.state == "in_flight",
+            deliveries.c.lease_owner == _P("p_owner"),
+        )
+        .values(first_failure_at=sa.func.coalesce(deliveries.c.first_failure_at, _P("p_now")))
+        .returning(deliveries.c.article_id, deliveries.c.channel)
+    )
+    return stmt.values(attempts=deliveries.c.attempts - 1) if keep_attempts else stmt
+
+
+_SET_FAILED = {keep: _set_failed(keep) for keep in (False, True)}
 
 _RELEASE_DEPENDENTS = (
     deliveries.update()
@@ -300,21 +347,25 @@ class DeliveryQueries(StoreCore):
             found = conn.execute(_SET_LEASED, {**values, "p_owner": owner}).first()
         if found is None:
             return None  # the lease expired and the delivery moved on
-        article_id, channel = int(found[0]), str(found[1])
+        article_id, channel = int(found.article_id), str(found.channel)
         released = 0
-        if not awaiting_url:
-            rows = conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id}).all()
-            if any(
-                r.after_channel == channel and r.state == "waiting" and r.next_attempt_at is None
-                for r in rows
-            ):
-                # Deliveries that waited for this channel's URL become due now.
-                released = conn.execute(
-                    _RELEASE_DEPENDENTS,
-                    {"p_article": article_id, "p_channel": channel, "p_now": now},
-                ).rowcount
-            else:
-                self._settle_article(conn, article_id, now, [r.state for r in rows])
+        if awaiting_url:
+            pass
+        elif found.dependents:
+            # Deliveries that waited for this channel's URL become due now.
+            released = conn.execute(
+                _RELEASE_DEPENDENTS,
+                {"p_article": article_id, "p_channel": channel, "p_now": now},
+            ).rowcount
+        elif not found.unfinished:  # this was the article's last delivery to finish
+            conn.execute(
+                _SETTLE_ARTICLE,
+                {
+                    "p_article": article_id,
+                    "state": "partial" if found.unsent else "published",
+                    "updated_at": now,
+                },
+            )
         return article_id, channel, released
 
     def record_sent(
@@ -327,11 +378,17 @@ class DeliveryQueries(StoreCore):
         awaiting_url: bool = False,
         reconciled: bool = False,
         receipt: dict[str, Any] | None = None,
+        calls: Mapping[str, int] | None = None,
     ) -> int | None:
         """Record a post: the number of deliveries that waited for it and are due now, or None
-        if the lease was lost meanwhile (nothing recorded)."""
+        if the lease was lost meanwhile (nothing recorded but ``calls``).
+
+        One transaction: the delivery (with what follows from it: dependents released or the
+        article settled), the audit event, and the platform calls the attempt made."""
         now = utcnow()
         with self.tx() as conn:
+            if calls:
+                add_calls(conn, {delivery_id: calls})
             leased = self._mark_sent(
                 conn,
                 delivery_id,
@@ -370,16 +427,21 @@ class DeliveryQueries(StoreCore):
         next_attempt_at: datetime | None = None,
         keep_attempts: bool = False,
         may_have_posted: bool = False,
+        calls: Mapping[str, int] | None = None,
     ) -> bool:
         """Record a failed attempt of a delivery ``owner`` holds: ``retry`` (with a time, or
         None: held), ``failed`` or ``in_doubt``; ``may_have_posted``: an attempt may have posted
-        and no look has settled it. Returns False (nothing recorded) if the lease was lost."""
+        and no look has settled it; ``calls``: the platform calls the attempt made, recorded in the
+        same transaction. Returns False (nothing recorded but ``calls``) if the lease was lost."""
         if state not in _FAILURES:
             check_delivery_transition(delivery_id, DeliveryState.IN_FLIGHT, state)
             raise IllegalTransition(f"Lượt đăng #{delivery_id}: {state} không phải một thất bại.")
         ErrorKind(kind)  # refuses an unknown kind
         now = utcnow()
         values: dict[str, Any] = dict(
+            p_delivery=delivery_id,
+            p_owner=owner,
+            p_now=now,
             state=state,
             last_error=error,
             last_error_kind=kind,
@@ -388,21 +450,11 @@ class DeliveryQueries(StoreCore):
             lease_expires_at=None,
             next_attempt_at=next_attempt_at,
             updated_at=now,
-            first_failure_at=sa.func.coalesce(deliveries.c.first_failure_at, now),
         )
-        if keep_attempts:
-            values["attempts"] = deliveries.c.attempts - 1
         with self.tx() as conn:
-            found = conn.execute(
-                deliveries.update()
-                .where(
-                    deliveries.c.id == delivery_id,
-                    deliveries.c.state == "in_flight",
-                    deliveries.c.lease_owner == owner,
-                )
-                .values(**values)
-                .returning(deliveries.c.article_id, deliveries.c.channel)
-            ).first()
+            if calls:
+                add_calls(conn, {delivery_id: calls})
+            found = conn.execute(_SET_FAILED[keep_attempts], values).first()
             if found is None:
                 return False  # the lease expired and the delivery moved on: record nothing
             article_id, channel = int(found[0]), str(found[1])

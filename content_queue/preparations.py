@@ -30,7 +30,7 @@ from content_queue.tables import (
     preparations,
 )
 
-__all__ = ["Preparation", "Preparations", "ToPrepare"]
+__all__ = ["Preparation", "Preparations", "ToPrepare", "add_calls"]
 
 # Deliveries still to be posted: what is worth preparing.
 _UNSENT = ("waiting", "retry")
@@ -102,6 +102,19 @@ def _add_calls(conn: Connection) -> Any:
             set_={"count": delivery_calls.c.count + stmt.excluded.count},
         )
     return _ADD_CALLS[postgres]
+
+
+def add_calls(conn: Connection, calls: Mapping[int, Mapping[str, int]]) -> None:
+    """Add ``{delivery id: {kind: count}}`` to the deliveries' totals within ``conn``'s
+    transaction (the dispatcher's record of an attempt carries its calls)."""
+    rows = [
+        {"p_delivery": d, "p_kind": kind, "p_count": n}
+        for d, kinds in calls.items()
+        for kind, n in kinds.items()
+        if n
+    ]
+    if rows:
+        conn.execute(_add_calls(conn), rows if len(rows) > 1 else rows[0])
 
 
 class Preparations(StoreCore):
@@ -197,14 +210,10 @@ class Preparations(StoreCore):
 
     def add_delivery_calls(self, calls: Mapping[int, Mapping[str, int]]) -> None:
         """Add attempts' calls to deliveries' totals ({delivery id: {kind: count}}), in one transaction."""
-        rows = [(d, kind, n) for d, kinds in calls.items() for kind, n in kinds.items() if n]
-        if not rows:
+        if not any(n for kinds in calls.values() for n in kinds.values()):
             return
         with self.tx() as conn:
-            conn.execute(
-                _add_calls(conn),
-                [{"p_delivery": d, "p_kind": kind, "p_count": n} for d, kind, n in rows],
-            )
+            add_calls(conn, calls)
 
     def calls_of_article(self, article_id: int) -> dict[int, dict[str, int]]:
         """Platform calls of each delivery of an article: {delivery id: {kind: count}}."""

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from content_queue.db import is_postgres, reader
+from content_queue.db import is_postgres, one_statement_reader, reader
 from content_queue.models import Actor, Article, Delivery
 from content_queue.tables import (
     articles,
@@ -54,6 +54,18 @@ _DELIVERY_STATES_OF = sa.select(
     deliveries.c.state, deliveries.c.after_channel, deliveries.c.next_attempt_at
 ).where(deliveries.c.article_id == _P("p_article"))
 
+# The article and its deliveries in one statement (one row per delivery, the article repeated):
+# what a draft is made of, read once per delivery on the dispatcher's path.
+_DELIVERY_PREFIX = "d_"
+_ARTICLE_WITH_DELIVERIES = (
+    sa.select(articles, *(c.label(_DELIVERY_PREFIX + c.name) for c in deliveries.c))
+    .select_from(articles.outerjoin(deliveries, deliveries.c.article_id == articles.c.id))
+    .where(articles.c.id == _P("p_article"))
+    .order_by(deliveries.c.id)
+)
+_ARTICLE_COLUMNS = tuple(c.name for c in articles.c if c.name != "updated_at")
+_DELIVERY_COLUMNS = tuple((_DELIVERY_PREFIX + c.name, c.name) for c in deliveries.c)
+
 _SETTLE_ARTICLE = articles.update().where(
     articles.c.id == _P("p_article"), articles.c.state == "approved"
 )
@@ -77,6 +89,7 @@ class Transactions:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._reader = reader(engine)
+        self._one_reader = one_statement_reader(engine)
         # SQLite has one writer at a time. Threads of this process queue for it here, waking the
         # moment it is free, instead of polling SQLite's lock with sleeps (other processes still
         # wait through SQLite's busy timeout). PostgreSQL needs no such queue.
@@ -94,6 +107,13 @@ class Transactions:
     def read(self) -> Iterator[Connection]:
         """A read-only connection (on SQLite a snapshot that never waits for the writer)."""
         with self._reader.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def read_one(self) -> Iterator[Connection]:
+        """A connection for ONE read statement (on SQLite no BEGIN: the statement is its own
+        snapshot). A second statement on it would not see the same snapshot."""
+        with self._one_reader.connect() as conn:
             yield conn
 
 
@@ -115,6 +135,10 @@ class StoreCore:
     def read(self) -> AbstractContextManager[Connection]:
         """A read-only connection (on SQLite a snapshot that never waits for the writer)."""
         return self._transactions.read()
+
+    def read_one(self) -> AbstractContextManager[Connection]:
+        """A connection for one read statement (see :meth:`Transactions.read_one`)."""
+        return self._transactions.read_one()
 
     # ----- audit -----------------------------------------------------------------------------
     @staticmethod
@@ -155,6 +179,27 @@ class StoreCore:
         m = dict(row._mapping)
         m.pop("updated_at")
         return Article(**m, deliveries=[delivery_of(d) for d in ds]), ds
+
+    def _article_with_rows(self, article_id: int) -> tuple[Article, builtins.list[dict[str, Any]]]:
+        """The article and its deliveries' raw rows as mappings, read with one statement."""
+        with self.read_one() as conn:
+            rows = conn.execute(_ARTICLE_WITH_DELIVERIES, {"p_article": article_id}).all()
+        if not rows:
+            raise NotFound(f"Không có bài #{article_id}.")
+        first = rows[0]._mapping
+        ds = [
+            {name: m[label] for label, name in _DELIVERY_COLUMNS}
+            for m in (r._mapping for r in rows)
+            if m[_DELIVERY_PREFIX + "id"] is not None
+        ]
+        fields = Delivery.__dataclass_fields__
+        return (
+            Article(
+                **{c: first[c] for c in _ARTICLE_COLUMNS},
+                deliveries=[Delivery(**{f: d[f] for f in fields}) for d in ds],
+            ),
+            ds,
+        )
 
     def _settle_article(
         self,

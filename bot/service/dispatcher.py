@@ -83,9 +83,6 @@ class Dispatcher:
             store, owner or f"{socket.gethostname()}:{os.getpid()}", policy.lease_seconds
         )
         self._stopping = threading.Event()
-        # Platform calls of each delivery this tick, stored after the tick (off the posts' path).
-        self._calls: dict[int, dict[str, int]] = {}
-        self._calls_lock = threading.Lock()
         # One controller for all workers: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
             retry=retry_if_exception(_short_transient),
@@ -115,17 +112,9 @@ class Dispatcher:
         Up to ``max_workers`` lanes run at once. A lane delivers, records, and claims the next due
         delivery itself, so a finished call starts the next one without a round trip through this
         thread; a post that releases dependents (the website's URL is known) opens lanes for them
-        at once, so they run side by side. The platform calls of each delivery are counted and
-        stored after the tick (``loa show`` prints them).
+        at once, so they run side by side. The platform calls of each attempt are counted and
+        stored with its outcome, in the same transaction (``loa show`` prints them).
         """
-        try:
-            return self._tick()
-        finally:
-            with self._calls_lock:
-                calls, self._calls = self._calls, {}
-            self.store.preparations.add_delivery_calls(calls)
-
-    def _tick(self) -> int:
         done = 0
         for d in self.store.deliveries.expire_leases(
             self._now(), reconcile_after=self.policy.reconcile_after_seconds
@@ -187,21 +176,12 @@ class Dispatcher:
         """Publish, retrying in the call only errors that cannot have posted."""
         return self._retrying(channel.publish, draft, key)
 
-    def _count(self, delivery_id: int, calls: metering.CallCounter) -> None:
-        with self._calls_lock:
-            mine = self._calls.setdefault(delivery_id, {})
-            for kind, n in calls.as_dict().items():
-                mine[kind] = mine.get(kind, 0) + n
-
     def _deliver(self, d: Delivery) -> int:
         """Post one leased delivery (see ``_deliver_counted``), counting its platform calls."""
         with metering.metered() as calls:
-            try:
-                return self._deliver_counted(d)
-            finally:
-                self._count(d.id, calls)
+            return self._deliver_counted(d, calls)
 
-    def _deliver_counted(self, d: Delivery) -> int:
+    def _deliver_counted(self, d: Delivery, calls: metering.CallCounter) -> int:
         """Post one leased delivery and record the outcome; returns the dependents released.
 
         A delivery an earlier attempt may have posted is looked for first; the doubt is kept
@@ -210,7 +190,9 @@ class Dispatcher:
         channel = self.channels.get(d.channel)
         if channel is None:
             return self._failed(
-                d, Failure(ErrorKind.UNKNOWN_CHANNEL, f"Kênh {d.channel} không còn trong cấu hình.")
+                d,
+                Failure(ErrorKind.UNKNOWN_CHANNEL, f"Kênh {d.channel} không còn trong cấu hình."),
+                calls,
             )
         looking = d.may_have_posted
         try:
@@ -218,19 +200,21 @@ class Dispatcher:
             if looking:
                 found = channel.find_existing(draft, d.idempotency_key, self._since(d))
                 if found is not None:
-                    return self._sent(d, found, reconciled=True)
+                    return self._sent(d, found, calls, reconciled=True)
                 d = replace(d, may_have_posted=False)  # looked: nothing there, send it
                 looking = False
             receipt = self._publish(channel, draft, d.idempotency_key)
         except Exception as exc:  # noqa: BLE001 - classified once, a bug never kills the worker
-            return self._failed(d, Failure.of(exc, during_look=looking))
-        return self._sent(d, receipt, reconciled=bool(receipt.extra.get("reconciled")))
+            return self._failed(d, Failure.of(exc, during_look=looking), calls)
+        return self._sent(d, receipt, calls, reconciled=bool(receipt.extra.get("reconciled")))
 
     def _since(self, d: Delivery) -> datetime:
         return (d.due_at or self._now()) - timedelta(hours=1)
 
-    def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> int:
-        """Record the post; returns the dependents it released."""
+    def _sent(
+        self, d: Delivery, receipt: Receipt, calls: metering.CallCounter, *, reconciled: bool
+    ) -> int:
+        """Record the post with the attempt's calls; returns the dependents it released."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
         released = self.store.deliveries.record_sent(
             d.id,
@@ -240,6 +224,7 @@ class Dispatcher:
             awaiting_url=bool(extra.get("awaiting_url")),
             reconciled=reconciled,
             receipt=extra,
+            calls=calls.as_dict(),
         )
         if released is None:
             return 0  # the lease was lost meanwhile: another worker owns the delivery now
@@ -260,8 +245,9 @@ class Dispatcher:
             reconcile_after_seconds=p.reconcile_after_seconds if own is None else own,
         )
 
-    def _failed(self, d: Delivery, failure: Failure) -> int:
-        """Apply the decision for a failed attempt: the one place failures have effects."""
+    def _failed(self, d: Delivery, failure: Failure, calls: metering.CallCounter) -> int:
+        """Apply the decision for a failed attempt (recorded with its calls): the one place
+        failures have effects."""
         decision = decide(failure, d, self.policy_for(d.channel), self._now())
         if decision.backoff_until is not None:
             self.store.channels.set_backoff(d.channel, decision.backoff_until)
@@ -278,6 +264,7 @@ class Dispatcher:
             kind=decision.kind,
             keep_attempts=not decision.count_attempt,
             may_have_posted=decision.may_have_posted,
+            calls=calls.as_dict(),
         )
         alert = delivery_alert(d, failure, decision, self.policy.tz) if recorded else None
         if alert is not None:
@@ -293,13 +280,12 @@ class Dispatcher:
         for d in claimed:
             try:
                 with metering.metered() as calls:
-                    self._reconcile(d)
-                self._count(d.id, calls)
+                    self._reconcile(d, calls)
             finally:
                 self.leases.release(d.id)
         return len(claimed)
 
-    def _reconcile(self, d: Delivery) -> None:
+    def _reconcile(self, d: Delivery, calls: metering.CallCounter) -> None:
         channel = self.channels.get(d.channel)
         if channel is None:
             return  # the lease lapses; the delivery waits in doubt for its channel to return
@@ -308,10 +294,10 @@ class Dispatcher:
                 self._draft(d, channel), d.idempotency_key, self._since(d)
             )
         except Exception as exc:  # noqa: BLE001 - classified once
-            self._failed(replace(d, may_have_posted=True), Failure.of(exc, during_look=True))
+            self._failed(replace(d, may_have_posted=True), Failure.of(exc, during_look=True), calls)
             return
         if found is not None:
-            self._sent(d, found, reconciled=True)
+            self._sent(d, found, calls, reconciled=True)
         else:
             self.store.deliveries.record_failure(
                 d.id,
@@ -322,6 +308,7 @@ class Dispatcher:
                 kind=ErrorKind.RECONCILED_ABSENT,
                 keep_attempts=True,
                 may_have_posted=False,
+                calls=calls.as_dict(),
             )
 
 
