@@ -254,3 +254,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for tier in ("unit", "integration", "e2e"):
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture
+def no_store_on_loop() -> Iterator[None]:
+    """Fail the test if any SQL statement ran on an event loop's thread (a coroutine waited for
+    the database instead of handing the call to the pool); every statement is made slow too."""
+    from helpers.loop_guard import store_off_loop
+
+    with store_off_loop() as seen:
+        yield
+    if seen.found:
+        pytest.fail(
+            f"{len(seen.found)} statement(s) ran on the event loop:\n"
+            + "\n".join(sorted(set(seen.found)))
+        )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
@@ -69,7 +70,8 @@ def loa_of(context: Context) -> Loa:
 
 
 def audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: int = 0) -> None:
-    """One audit row; what the person wrote is kept as a short prefix only."""
+    """One audit row; what the person wrote is kept as a short prefix only (it writes to the
+    store: a coroutine calls it through ``asyncio.to_thread``)."""
     extra: dict[str, Any] = {"length": len(what)}
     if suppressed:
         extra["unanswered_before"] = suppressed
@@ -84,7 +86,8 @@ def audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: in
 
 
 def stranger_verdict(context: Context, loa: Loa, user: User | None, what: str) -> bool:
-    """Audit a stranger's attempt within the rate limit; True when they should be answered."""
+    """Audit a stranger's attempt within the rate limit; True when they should be answered
+    (it may write to the store: a coroutine calls it through ``asyncio.to_thread``)."""
     gate: StrangerGate = context.application.bot_data.setdefault("strangers", StrangerGate())
     verdict = gate.admit(user.id if user else 0)
     if verdict.audit:
@@ -108,11 +111,11 @@ def guarded(needs: str) -> Callable[[Command], Handler]:
             role = role_of(loa, user.id if user else None)
             what = update.effective_message.text if update.effective_message else None
             if role is None:
-                if stranger_verdict(context, loa, user, what or "?"):
+                if await asyncio.to_thread(stranger_verdict, context, loa, user, what or "?"):
                     await reply(update, texts.UNAUTHORISED)
                 return
             if needs == "admin" and role != "admin":
-                audit_unauthorised(loa, user, what or "?")
+                await asyncio.to_thread(audit_unauthorised, loa, user, what or "?")
                 await reply(update, texts.NOT_ADMIN)
                 return
             await command(update, context, loa)

@@ -106,23 +106,25 @@ async def sync_broadcast_cards(bot: Bot, loa: Loa) -> int:
         return 0
     broadcasts = loa.store.broadcasts
     sent = 0
-    for b in broadcasts.without_card():
-        if not broadcasts.claim_card(b.id, chat_id):
+    for b in await asyncio.to_thread(broadcasts.without_card):
+        if not await asyncio.to_thread(broadcasts.claim_card, b.id, chat_id):
             continue
         try:
+            text = await asyncio.to_thread(broadcast_card_text, loa, b)
             message = await bot.send_message(
                 chat_id,
-                broadcast_card_text(loa, b),
+                text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_keyboard(b),
             )
         except TelegramError as exc:
-            broadcasts.set_card(b.id, None, None)  # give the claim back: the next round tries again
+            # Give the claim back: the next round tries again.
+            await asyncio.to_thread(broadcasts.set_card, b.id, None, None)
             log.warning("could not send the card of broadcast %s: %s", b.id, exc)
             if isinstance(exc, RetryAfter):
                 break
             continue
-        broadcasts.set_card(b.id, chat_id, message.message_id)
+        await asyncio.to_thread(broadcasts.set_card, b.id, chat_id, message.message_id)
         sent += 1
     return sent
 
@@ -169,7 +171,9 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
             else None
         )
         if card is None or card.id != broadcast_id:
-            loa.store.audit.record_event(actor, "forged_callback", None, data=query.data)
+            await asyncio.to_thread(
+                loa.store.audit.record_event, actor, "forged_callback", None, data=query.data
+            )
             answer = t.ALREADY_DECIDED.format(id=broadcast_id, state="thẻ không hợp lệ")
             return
         now = datetime.now(UTC)
@@ -182,7 +186,7 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
             won = await asyncio.to_thread(
                 broadcasts.resolve_in_doubt, broadcast_id, actor, sent=action == "y", now=now
             )
-            b = broadcasts.get(broadcast_id)
+            b = await asyncio.to_thread(broadcasts.get, broadcast_id)
         assert b is not None
         if not won:
             answer = t.ALREADY_DECIDED.format(id=b.id, state=t.STATE_VI.get(b.state, b.state))
@@ -191,10 +195,10 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
                 id=b.id, actor=actor.name
             )
         else:
-            answer = _outcome_text(loa, b)
+            answer = await asyncio.to_thread(_outcome_text, loa, b)
         if message is not None:
             text = (
-                _outcome_text(loa, b)
+                await asyncio.to_thread(_outcome_text, loa, b)
                 if b.state != "in_doubt"
                 else t.ALREADY_DECIDED.format(id=b.id, state=t.STATE_VI["in_doubt"])
             )

@@ -61,7 +61,7 @@ async def cmd_cancel(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
     """Pending articles."""
-    pending = loa.store.articles.list(["pending"])
+    pending = await asyncio.to_thread(loa.store.articles.list, ["pending"])
     if not pending:
         await reply(update, texts.QUEUE_EMPTY)
         return
@@ -78,7 +78,7 @@ async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
     """Approved articles waiting for their slot, with each channel's delivery state."""
-    approved = loa.store.articles.list(["approved"])
+    approved = await asyncio.to_thread(loa.store.articles.list, ["approved"])
     if not approved:
         await reply(update, texts.SCHEDULED_EMPTY)
         return
@@ -104,7 +104,8 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
     """This month: website articles against the minimum, and posts per channel."""
     now = datetime.now(loa.settings.schedule.tz)
     plan = loa.settings.plan
-    status = month_status(
+    status = await asyncio.to_thread(
+        month_status,
         loa.store,
         now.year,
         now.month,
@@ -122,7 +123,7 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
             behind=texts.STATS_BEHIND if status.behind else "",
         )
     ]
-    counts = posts_per_channel(loa, now.year, now.month)
+    counts = await asyncio.to_thread(posts_per_channel, loa, now.year, now.month)
     names = list(loa.settings.enabled_channels()) + [
         c for c in counts if c not in loa.settings.enabled_channels()
     ]
@@ -164,7 +165,7 @@ async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
     """Each configured channel: active, paused (why), needs re-authorisation, last check."""
     lines = [texts.CHANNELS_HEADER]
     for name, cfg in loa.settings.parsed_channels.items():
-        st = loa.store.channels.channel_status(name)
+        st = await asyncio.to_thread(loa.store.channels.channel_status, name)
         if st.needs_reauth:
             status = texts.CHANNEL_REAUTH
         elif st.paused:
@@ -199,7 +200,8 @@ async def cmd_pause(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await reply(update, error or "")
         return
-    loa.store.channels.set_paused(
+    await asyncio.to_thread(
+        loa.store.channels.set_paused,
         name,
         True,
         actor_of(update.effective_user),
@@ -215,7 +217,9 @@ async def cmd_resume(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await reply(update, error or "")
         return
-    loa.store.channels.set_paused(name, False, actor_of(update.effective_user))
+    await asyncio.to_thread(
+        loa.store.channels.set_paused, name, False, actor_of(update.effective_user)
+    )
     await reply(update, texts.RESUMED.format(channel=name))
 
 
@@ -241,7 +245,8 @@ async def _on_delivery(update: Update, context: Context, loa: Loa, action: str) 
         return
     channel, url = split_channel_and_url(list(context.args or [])[1:])
     try:
-        d = act_on_delivery(
+        d = await asyncio.to_thread(
+            act_on_delivery,
             loa,
             action,
             article_id,
@@ -292,7 +297,9 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
         )
         return
     try:
-        loa.store.articles.withdraw(article_id, actor_of(update.effective_user))
+        await asyncio.to_thread(
+            loa.store.articles.withdraw, article_id, actor_of(update.effective_user)
+        )
     except (IllegalTransition, NotFound) as exc:
         await reply(update, str(exc))
         return

@@ -79,13 +79,15 @@ async def on_button(update: Update, context: Context) -> str | None:
     try:
         role = role_of(loa, user.id)
         if role == "editor":
-            audit_unauthorised(loa, user, f"button {query.data}")
+            await asyncio.to_thread(audit_unauthorised, loa, user, f"button {query.data}")
             answer = texts.NOT_ADMIN
             return None
         if role is None:
             answer = (
                 texts.UNAUTHORISED
-                if stranger_verdict(context, loa, user, f"button {query.data}")
+                if await asyncio.to_thread(
+                    stranger_verdict, context, loa, user, f"button {query.data}"
+                )
                 else ""
             )
             return None
@@ -104,7 +106,8 @@ async def on_button(update: Update, context: Context) -> str | None:
             log.warning(
                 "refused a button press that does not match its card: %r by %s", query.data, user.id
             )
-            loa.store.audit.record_event(
+            await asyncio.to_thread(
+                loa.store.audit.record_event,
                 actor_of(user),
                 "forged_callback",
                 None,
@@ -113,7 +116,7 @@ async def on_button(update: Update, context: Context) -> str | None:
             )
             return None
         try:
-            article = loa.store.articles.get(data.article_id)
+            article = await asyncio.to_thread(loa.store.articles.get, data.article_id)
         except NotFound as exc:
             answer = str(exc)
             return None
@@ -307,7 +310,7 @@ async def _approve(
             approve_article, loa, article_id, actor, at=at, expected_revision=revision
         )
     except IllegalTransition as exc:
-        current = loa.store.articles.get(article_id)
+        current = await asyncio.to_thread(loa.store.articles.get, article_id)
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
@@ -329,12 +332,12 @@ async def _reject(
     bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, reason: str
 ) -> str:
     try:
-        current = loa.store.articles.get(article_id)
+        current = await asyncio.to_thread(loa.store.articles.get, article_id)
         if current.state == "pending" and current.revision != revision:
             return texts.STALE_CARD.format(id=article_id, revision=current.revision)
-        rejected = loa.store.articles.reject(article_id, actor, reason)
+        rejected = await asyncio.to_thread(loa.store.articles.reject, article_id, actor, reason)
     except (IllegalTransition, NotFound) as exc:
-        current = loa.store.articles.get(article_id)
+        current = await asyncio.to_thread(loa.store.articles.get, article_id)
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(

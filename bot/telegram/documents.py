@@ -41,7 +41,7 @@ async def on_document(update: Update, context: Context) -> None:
     name = upload_name(message.document.file_name)
     role = role_of(loa, user.id if user else None)
     if role is None or user is None:
-        if stranger_verdict(context, loa, user, f"document {name}"):
+        if await asyncio.to_thread(stranger_verdict, context, loa, user, f"document {name}"):
             await reply(update, texts.UNAUTHORISED)
         return
     if not name.lower().endswith(ACCEPTED_SUFFIXES):

@@ -3,6 +3,7 @@ does lives in ``access``, ``card_sync``, ``decisions``, ``documents`` and ``comm
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -38,7 +39,7 @@ async def on_unknown_update(update: Update, context: Context) -> None:
         user is not None
         and message is not None
         and role_of(loa, user.id) is None
-        and stranger_verdict(context, loa, user, message.text or "?")
+        and await asyncio.to_thread(stranger_verdict, context, loa, user, message.text or "?")
     ):
         await reply(update, texts.UNAUTHORISED)
 

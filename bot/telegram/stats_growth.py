@@ -6,6 +6,7 @@ without touching the main command. Editors and admins only; the main handler ref
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +50,8 @@ async def on_stats_growth(update: Update, context: LoaContext) -> None:
         or (user.id not in tg.admins and user.id not in tg.editors)
     ):
         return
-    await update.effective_message.reply_text(stats_growth_text(loa, datetime.now(UTC)))
+    text = await asyncio.to_thread(stats_growth_text, loa, datetime.now(UTC))
+    await update.effective_message.reply_text(text)
 
 
 def register_stats_growth(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -21,6 +21,9 @@ from bot.settings import load_settings
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.zalo import ZaloSandbox
 
+# No handler waits for the database on the bot's event loop (see tests/helpers/loop_guard.py).
+pytestmark = pytest.mark.usefixtures("no_store_on_loop")
+
 
 @dataclass
 class Room:

@@ -34,6 +34,9 @@ from content_queue.knowledge import read_catalogue
 from content_queue.models import Actor
 from content_queue.tables import citizen_questions
 
+# No handler waits for the database on the bot's event loop (see tests/helpers/loop_guard.py).
+pytestmark = pytest.mark.usefixtures("no_store_on_loop")
+
 SAMPLE = Path(bot.__file__).parent / "demo_articles" / "thu_tuc_mau.json"
 ACCENTED = "Thủ tục hợp pháp hóa lãnh sự cần giấy tờ gì?"
 UNACCENTED = "thu tuc hop phap hoa lanh su can giay to gi?"

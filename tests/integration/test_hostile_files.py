@@ -34,6 +34,9 @@ from content_queue.ingest.frontmatter import split_front_matter
 from content_queue.models import Actor, ParsedArticle
 from content_queue.topics import default_topics
 
+# No handler waits for the database on the bot's event loop (see tests/helpers/loop_guard.py).
+pytestmark = pytest.mark.usefixtures("no_store_on_loop")
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CONFIG = """
 [database]

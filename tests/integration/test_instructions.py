@@ -38,6 +38,9 @@ from channels.sandbox.zalo import ZaloSandbox
 from content_queue.models import Actor
 from content_queue.tables import deliveries
 
+# No handler waits for the database on the bot's event loop (see tests/helpers/loop_guard.py).
+pytestmark = pytest.mark.usefixtures("no_store_on_loop")
+
 ADMIN = 111
 LOA = Path(sys.executable).with_name("loa")
 

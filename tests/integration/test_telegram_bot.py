@@ -34,6 +34,9 @@ from channels.sandbox.wordpress import WordPressSandbox
 from content_queue.models import Actor, ParsedArticle
 from content_queue.tables import bot_cards
 
+# No handler waits for the database on the bot's event loop (see tests/helpers/loop_guard.py).
+pytestmark = pytest.mark.usefixtures("no_store_on_loop")
+
 ADMIN, SECOND_ADMIN, EDITOR, STRANGER = 111, 333, 222, 999
 CHAT = -100
 
