@@ -3,8 +3,8 @@
 A delivery is named the same way everywhere: ``ARTICLE [CHANNEL]`` (``loa retry 12 facebook``,
 ``/retry 12 facebook``). Alerts, cards, hand-off packages and error answers build their
 instructions with :func:`instruction` (one surface) or :func:`either` (the command line and the
-chat), and ``tests/test_instructions.py`` runs each one and checks it acts on the intended
-delivery.
+chat), and ``tests/integration/test_instructions.py`` runs each one and checks it acts on the
+intended delivery.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 What a failed **write** means is decided here, once, for every adapter (third-party ones
 included); each adapter only declares, as data (:class:`Answers`), how its platform says
-"refused". The rule (DESIGN.md, "maybe posted")::
+"refused". The rule (README.md, "Never twice")::
 
     request never sent (connect refused / connect timeout)        -> not posted
     connection dropped or read timeout after sending              -> maybe posted
