@@ -3,8 +3,8 @@
 ``decide(failure, delivery, policy, now)`` returns a :class:`Decision` (the next state, when to
 look again, whether an earlier attempt may have posted, pause the channel, back it off, which
 alert); the dispatcher applies it and does nothing else with errors. Like procrastinate's
-``RetryDecision``, it is a value: the table of cases in ``tests/unit/test_delivery_policy.py`` runs in
-milliseconds, without a sandbox.
+``RetryDecision``, it is a value: the table of cases in ``tests/unit/test_delivery_policy.py``
+runs in milliseconds, without a sandbox.
 
 The rule that matters most: a delivery that *may have posted* (an answer lost after sending, any
 5xx, a body that is not the platform's JSON, a worker that died mid-call) is never sent again
