@@ -443,9 +443,10 @@ class FacebookPageChannel(BaseChannel[FacebookSettings]):
 
     def _read_ids(self, ids: Sequence[str], metrics: Sequence[str]) -> dict[str, Any]:
         try:
-            return self._call(
+            read: dict[str, Any] = self._call(
                 "GET", "", params={"ids": ",".join(ids), "fields": self._fields(metrics)}
             )
+            return read
         except RejectedError as e:
             err = e.raw
             if e.code == 100 and err.get("error_subcode") is None and metrics:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -47,7 +47,7 @@ def parse_channel_settings(raw: dict[str, Any]) -> ChannelSettings:
     type_name = raw.get("type")
     if not isinstance(type_name, str):
         raise UnknownChannelType(str(type_name), sorted(channel_types()))
-    return adapter_class(type_name).Settings.model_validate(raw)
+    return cast("ChannelSettings", adapter_class(type_name).Settings.model_validate(raw))
 
 
 def build_channel(
@@ -59,4 +59,4 @@ def build_channel(
 ) -> Channel:
     """An adapter instance for the validated settings of channel ``name``."""
     cls = adapter_class(settings.type)
-    return cls(name, settings, token_store=token_store, session=session)
+    return cast("Channel", cls(name, settings, token_store=token_store, session=session))

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from channels.base import ArticleView, Channel, Receipt
 from channels.errors import ChannelError
@@ -148,7 +148,7 @@ def _publish_once(
         receipt, exc = _attempt(lambda: ch.publish(draft, key))
         if exc is not None:
             raise _fail(op, fault, f"publishing again without a fault failed: {exc}")
-    return receipt
+    return cast("Receipt", receipt)
 
 
 def _idempotent(

@@ -38,7 +38,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePath
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import nh3
 import requests
@@ -432,7 +432,10 @@ class WordPressChannel(BaseChannel[WordPressSettings]):
             "Content-Disposition": f'attachment; filename="{filename}"',
         }
         # Not a post: a lost answer leaves at most a spare copy in the media library.
-        return self._call("POST", "/wp/v2/media", data=data, headers=headers, params=params)
+        return cast(
+            "dict[str, Any]",
+            self._call("POST", "/wp/v2/media", data=data, headers=headers, params=params),
+        )
 
     def upload_image(self, img: ImageRef) -> str:
         """Upload one image to the media library; returns its public URL (e.g. a default cover)."""

@@ -590,7 +590,7 @@ class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[Zalo
         )
 
     def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> dict[str, Any]:
-        return call_json(
+        return call_json(  # type: ignore[no-any-return]
             self.session,
             method,
             url,

@@ -85,7 +85,7 @@ def _posts(
     return sa.union_all(*parts).subquery()
 
 
-def _entry(r: sa.Row) -> CalendarEntry:  # type: ignore[type-arg]
+def _entry(r: sa.Row) -> CalendarEntry:
     return CalendarEntry(r.article_id, r.title, r.topic, r.channel, r.state, r.at, r.url)
 
 

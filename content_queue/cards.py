@@ -25,7 +25,7 @@ class Card:
     closed_at: datetime | None
 
 
-def _card(row: sa.Row) -> Card:  # type: ignore[type-arg]
+def _card(row: sa.Row) -> Card:
     return Card(row.id, row.article_id, row.revision, row.chat_id, row.message_id, row.closed_at)
 
 

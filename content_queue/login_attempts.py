@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,7 +45,7 @@ class LoginRules:
         if failures < self.free_failures:
             return timedelta(0)
         steps = min(failures - self.free_failures, 30)
-        return min(self.first_delay * (2**steps), self.max_delay)
+        return cast("timedelta", min(self.first_delay * (2**steps), self.max_delay))
 
 
 @dataclass(frozen=True)

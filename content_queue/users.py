@@ -53,7 +53,7 @@ class SessionRow:
     expires_at: datetime
 
 
-def _user(row: sa.Row) -> WebUser:  # type: ignore[type-arg]
+def _user(row: sa.Row) -> WebUser:
     m = row._mapping
     return WebUser(**{f: m[f] for f in WebUser.__dataclass_fields__})
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -15,12 +16,15 @@ matplotlib.use("Agg")
 import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from docx import Document  # noqa: E402
+from docx.document import Document as DocxDocument  # noqa: E402
 from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: E402
 from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: E402
 from docx.oxml.ns import qn  # noqa: E402
 from docx.shared import Cm, Pt  # noqa: E402
-from docx.table import Table  # noqa: E402
+from docx.table import Table, _Cell  # noqa: E402
 from docx.text.paragraph import Paragraph  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from bot.reports import citizens as citizens_report  # noqa: E402
 from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
@@ -75,7 +79,7 @@ def _channel_vi(ch: str) -> str:
 
 
 def _para(
-    container,
+    container: DocxDocument | _Cell,
     text: str = "",
     *,
     bold: bool = False,
@@ -98,7 +102,7 @@ def _para(
             p.add_run().add_break()
         run = p.add_run(line)
         run.bold, run.italic, run.font.size = bold, italic, Pt(size)
-    return p
+    return cast("Paragraph", p)
 
 
 def _borderless(table: Table) -> None:
@@ -111,7 +115,7 @@ def _borderless(table: Table) -> None:
         borders.append(el)
 
 
-def _cell_lines(cell, lines: Sequence[tuple[str, bool, bool]], size: int = 13) -> None:
+def _cell_lines(cell: _Cell, lines: Sequence[tuple[str, bool, bool]], size: int = 13) -> None:
     """Fills a cell with centred lines of (text, bold, italic)."""
     cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
     for text, bold, italic in lines:
@@ -126,7 +130,9 @@ def _cell_lines(cell, lines: Sequence[tuple[str, bool, bool]], size: int = 13) -
         )
 
 
-def _data_table(doc, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
+def _data_table(
+    doc: DocxDocument, header: Sequence[str], rows: Sequence[Sequence[object]]
+) -> Table:
     t = doc.add_table(rows=1, cols=len(header))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -138,10 +144,10 @@ def _data_table(doc, header: Sequence[str], rows: Sequence[Sequence[object]]) ->
         for cell, value in zip(cells, row, strict=True):
             _fill(cell, value if isinstance(value, str) else _fmt(value))  # type: ignore[arg-type]
     doc.add_paragraph().paragraph_format.space_after = Pt(0)
-    return t
+    return cast("Table", t)
 
 
-def _fill(cell, text: str, *, bold: bool = False) -> None:
+def _fill(cell: _Cell, text: str, *, bold: bool = False) -> None:
     p = cell.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER if bold or len(text) < 25 else WD_ALIGN_PARAGRAPH.LEFT
     p.paragraph_format.space_after = Pt(0)
@@ -150,7 +156,7 @@ def _fill(cell, text: str, *, bold: bool = False) -> None:
     run.font.size = Pt(TABLE_PT)
 
 
-def _legend_below(ax, entries: int) -> None:
+def _legend_below(ax: Axes, entries: int) -> None:
     """A legend under the plot, outside the bars and lines it names."""
     if entries:
         ax.legend(
@@ -162,7 +168,7 @@ def _legend_below(ax, entries: int) -> None:
         )
 
 
-def _narrow_bars(ax, groups: int, series: int, width: float) -> None:  # type: ignore[no-untyped-def]
+def _narrow_bars(ax: Axes, groups: int, series: int, width: float) -> None:
     """Room around one or two groups of bars, so they keep an ordinary width."""
     if groups < MIN_LINE_POINTS:
         middle = (groups - 1) / 2 + (series - 1) * width / 2
@@ -170,7 +176,7 @@ def _narrow_bars(ax, groups: int, series: int, width: float) -> None:  # type: i
         ax.set_xlim(middle - span, middle + span)
 
 
-def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
+def _posts_figure(kpis: Kpis) -> Figure:
     months = [f"{m:02d}/{y}" for y, m in kpis.period.months]
     keys = [f"{y}-{m:02d}" for y, m in kpis.period.months]
     fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
@@ -194,7 +200,7 @@ def _posts_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _reach_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
+def _reach_figure(kpis: Kpis) -> Figure:
     months = [f"{m:02d}/{y}" for y, m in kpis.period.months]
     keys = [f"{y}-{m:02d}" for y, m in kpis.period.months]
     fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
@@ -229,7 +235,7 @@ def _growth_name(g: ChannelGrowth) -> str:
     return f"{_channel_vi(g.channel)} — {g.label}"
 
 
-def _followers_figure(kpis: Kpis):  # type: ignore[no-untyped-def]
+def _followers_figure(kpis: Kpis) -> Figure:
     shown = [g for g in kpis.followers if g.end is not None]
     fig, ax = plt.subplots(figsize=(6.2, 2.9), dpi=100)
     if all(len(g.points) >= MIN_LINE_POINTS for g in shown):
@@ -266,7 +272,7 @@ def _chart_followers(kpis: Kpis) -> bytes:
     return _png(_followers_figure(kpis))
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")  # keeps the legend below
@@ -274,7 +280,7 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _setup(doc) -> None:
+def _setup(doc: DocxDocument) -> None:
     s = doc.sections[0]
     s.page_width, s.page_height = Cm(21), Cm(29.7)
     s.top_margin, s.bottom_margin = Cm(2), Cm(2)
@@ -287,7 +293,7 @@ def _setup(doc) -> None:
         rfonts.set(qn(attr), FONT)
 
 
-def _header(doc, kpis: Kpis, agency: ReportAgency) -> None:
+def _header(doc: DocxDocument, kpis: Kpis, agency: ReportAgency) -> None:
     t = doc.add_table(rows=1, cols=2)
     _borderless(t)
     t.autofit = False
@@ -449,7 +455,7 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
     return out
 
 
-def _followers_section(doc, kpis: Kpis) -> None:  # type: ignore[no-untyped-def]
+def _followers_section(doc: DocxDocument, kpis: Kpis) -> None:
     """Followers at the start and end of the period per channel, and the broadcasts sent."""
     growth = kpis.followers
     if growth:
@@ -553,7 +559,7 @@ def _proposals(kpis: Kpis) -> list[str]:
     return out
 
 
-def _footer(doc, agency: ReportAgency) -> None:
+def _footer(doc: DocxDocument, agency: ReportAgency) -> None:
     t = doc.add_table(rows=1, cols=2)
     _borderless(t)
     left, right = t.rows[0].cells

@@ -282,9 +282,8 @@ class Kpis:
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON-ready data (ISO dates), including the article ids behind every count."""
-        return _jsonable(asdict(self)) | {
-            "period": _jsonable(asdict(self.period)) | {"months": self.period.months}
-        }
+        data: dict[str, Any] = _jsonable(asdict(self))
+        return data | {"period": _jsonable(asdict(self.period)) | {"months": self.period.months}}
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 __all__ = ["Chart", "Shape", "bars", "heat_map", "lines"]
 
@@ -46,7 +47,7 @@ def _nice_max(value: float) -> float:
         if value <= step * 4:
             return step * 4 if value > step * 2 else max(step * 2, value)
     magnitude = 10 ** (len(str(int(value))) - 1)
-    return (int(value / magnitude) + 1) * magnitude
+    return cast("float", (int(value / magnitude) + 1) * magnitude)
 
 
 def _axes(

@@ -29,7 +29,7 @@ import time
 import urllib.request
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from channels.sandbox.base import Request, Response, SandboxServer
@@ -230,7 +230,7 @@ class FacebookSandbox(SandboxServer):
     def add_post(self, message: str, link: str | None = None) -> str:
         """Create a published post directly (no HTTP, no duplicate check); returns its id."""
         with self.lock:
-            return self._new_post(message, link, [])["id"]
+            return cast("str", self._new_post(message, link, [])["id"])
 
     # ----- plumbing --------------------------------------------------------------------------
     def _graph(self, handler: Any) -> Any:
@@ -245,7 +245,7 @@ class FacebookSandbox(SandboxServer):
                 resp = self._error(e)
                 headers.update(e.headers)
             resp.headers.update(headers)
-            return resp
+            return cast("Response", resp)
 
         return wrapped
 
@@ -353,7 +353,7 @@ class FacebookSandbox(SandboxServer):
             req.params["token"] = "app"
         else:
             raise _GraphError(190, "Invalid OAuth access token - Cannot parse access token")
-        return raw
+        return cast("str | None", raw)
 
     def _usage(self, key: str) -> tuple[int, int]:
         """(percent of the call budget used, minutes until a call is allowed again)."""
@@ -557,7 +557,7 @@ class FacebookSandbox(SandboxServer):
     def _fetch_image(self, url: str) -> bytes:
         try:
             with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - sandbox fetches test URLs
-                return r.read(self.PHOTO_MAX_BYTES + 1024 * 1024)
+                return cast("bytes", r.read(self.PHOTO_MAX_BYTES + 1024 * 1024))
         except (OSError, ValueError) as e:
             raise _GraphError(
                 100, "(#100) url should represent a valid URL", subcode=1366055

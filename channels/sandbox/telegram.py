@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from channels.sandbox.base import Request, Response, SandboxServer
@@ -145,7 +145,9 @@ class TelegramSandbox(SandboxServer):
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """A message the bot sent, as it looks now (after edits)."""
         with self.lock:
-            return json.loads(json.dumps(self.messages[(chat_id, message_id)]))
+            return cast(
+                "dict[str, Any]", json.loads(json.dumps(self.messages[(chat_id, message_id)]))
+            )
 
     # ----- what users do --------------------------------------------------------------------
     @staticmethod
@@ -370,7 +372,7 @@ class TelegramSandbox(SandboxServer):
                 self._new_update.wait(left)
             batch = self._updates[:limit]
         self.record("get_updates", {"offset": offset, "timeout": timeout, "count": len(batch)})
-        return json.loads(json.dumps(batch))
+        return cast("list[dict[str, Any]]", json.loads(json.dumps(batch)))
 
     def _text_and_entities(
         self, values: dict[str, Any], key: str, limit: int, required: bool
@@ -430,7 +432,7 @@ class TelegramSandbox(SandboxServer):
             self.records["sent"].append(
                 msg | {"source": source, "parse_mode": values.get("parse_mode"), "markup": markup}
             )
-        return json.loads(json.dumps(msg))
+        return cast("dict[str, Any]", json.loads(json.dumps(msg)))
 
     def _target(self, values: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(values)
@@ -465,7 +467,7 @@ class TelegramSandbox(SandboxServer):
                     "markup": markup,
                 }
             )
-            return json.loads(json.dumps(msg))
+            return cast("dict[str, Any]", json.loads(json.dumps(msg)))
 
     def _m_editMessageReplyMarkup(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
         markup = _markup(values.get("reply_markup"))
@@ -486,7 +488,7 @@ class TelegramSandbox(SandboxServer):
                     "markup": markup,
                 }
             )
-            return json.loads(json.dumps(msg))
+            return cast("dict[str, Any]", json.loads(json.dumps(msg)))
 
     def _m_answerCallbackQuery(self, values: dict[str, Any], req: Request) -> bool:
         if not values.get("callback_query_id"):
@@ -532,7 +534,7 @@ class TelegramSandbox(SandboxServer):
         with self.lock:
             self.messages[(chat_id, msg["message_id"])] = msg
             self.records["sent"].append(msg | {"source": None, "parse_mode": None, "markup": None})
-        return json.loads(json.dumps(msg))
+        return cast("dict[str, Any]", json.loads(json.dumps(msg)))
 
     def _m_getFile(self, values: dict[str, Any], req: Request) -> dict[str, Any]:
         file_id = values.get("file_id")

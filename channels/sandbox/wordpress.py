@@ -34,7 +34,7 @@ import io
 import itertools
 from datetime import UTC, datetime
 from email.message import Message
-from typing import Any
+from typing import Any, cast
 
 from channels import render
 from channels.sandbox.base import Request, Response, SandboxServer
@@ -250,7 +250,7 @@ class WordPressSandbox(SandboxServer):
         def serve(req: Request) -> Response:
             try:
                 with self.lock:
-                    return handler(req, self._user(req))
+                    return cast("Response", handler(req, self._user(req)))
             except WPError as err:
                 return err.response()
 

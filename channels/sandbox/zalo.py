@@ -42,7 +42,7 @@ import time
 import urllib.request
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from channels.sandbox.base import Request, Response, SandboxServer
@@ -312,7 +312,7 @@ class ZaloSandbox(SandboxServer):
                 resp = Response(200, {"error": e.code, "message": e.message})
                 headers.update(e.headers)
             resp.headers.update(headers)
-            return resp
+            return cast("Response", resp)
 
         return wrapped
 
@@ -354,7 +354,7 @@ class ZaloSandbox(SandboxServer):
     def _oauth(self, handler: Any) -> Any:
         def wrapped(req: Request) -> Response:
             try:
-                return handler(req)
+                return cast("Response", handler(req))
             except _OAuthError as e:
                 return self._oauth_error(e)
 
