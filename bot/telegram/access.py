@@ -14,7 +14,7 @@ from telegram import Message, Update, User
 import bot.telegram.texts as texts
 from bot.context import Loa
 from bot.telegram.context import LoaContext
-from bot.telegram.strangers import StrangerGate, audit_prefix
+from bot.telegram.strangers import audit_prefix
 from content_queue.models import Actor
 
 __all__ = [
@@ -88,8 +88,7 @@ def audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: in
 def stranger_verdict(context: Context, loa: Loa, user: User | None, what: str) -> bool:
     """Audit a stranger's attempt within the rate limit; True when they should be answered
     (it may write to the store: a coroutine calls it through ``asyncio.to_thread``)."""
-    gate: StrangerGate = context.application.bot_data.setdefault("strangers", StrangerGate())
-    verdict = gate.admit(user.id if user else 0)
+    verdict = context.bot_data.strangers.admit(user.id if user else 0)
     if verdict.audit:
         audit_unauthorised(loa, user, what, suppressed=verdict.suppressed)
     return verdict.answer

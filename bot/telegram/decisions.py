@@ -8,7 +8,7 @@ import contextlib
 import logging
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from telegram import Bot, ForceReply, Update
@@ -45,6 +45,7 @@ from bot.telegram.cards import (
     local_time,
     parse_callback,
 )
+from bot.telegram.context import Question
 from bot.telegram.strangers import audit_prefix
 from content_queue.models import Actor, Article
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
@@ -140,19 +141,6 @@ async def on_button(update: Update, context: Context) -> str | None:
 ASK_TIME, ASK_REASON = "ask_time", "ask_reason"
 
 
-@dataclass(frozen=True)
-class Question:
-    """A question the bot asked one admin in one chat; only a reply to it answers it."""
-
-    kind: str  # "at" (a time) or "rj" (a reason)
-    article_id: int
-    revision: int
-    chat_id: int
-    message_id: int
-    expires_at: float  # time.monotonic()
-    hinted: bool = False
-
-
 async def _ask(
     update: Update, context: Context, loa: Loa, data: CallbackData, article: Article
 ) -> str | None:
@@ -166,7 +154,7 @@ async def _ask(
     else:
         prompt = texts.ASK_REASON.format(id=article.id, minutes=_minutes(loa))
     sent = await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply())
-    context.user_data["question"] = Question(
+    context.user_data.question = Question(
         data.action,
         article.id,
         data.revision,
@@ -185,11 +173,12 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
     """The admin's reply to the bot's question: a time to approve at, or a reason to reject."""
     loa = loa_of(context)
     user, message = update.effective_user, update.effective_message
-    question: Question | None = (context.user_data or {}).get("question")
-    if user is None or message is None or question is None or context.user_data is None:
+    data = context.user_data
+    question = data.question if data is not None else None
+    if user is None or message is None or question is None or data is None:
         return ConversationHandler.END
     if time.monotonic() > question.expires_at:
-        context.user_data.pop("question", None)
+        data.question = None
         await reply(update, texts.ANSWER_TIMED_OUT.format(id=question.article_id))
         return ConversationHandler.END
     replied = message.reply_to_message
@@ -199,11 +188,11 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
         or replied.message_id != question.message_id
     ):
         if not question.hinted:  # said once: admins also talk to each other in the group
-            context.user_data["question"] = replace(question, hinted=True)
+            data.question = replace(question, hinted=True)
             await reply(update, texts.ANSWER_BY_REPLY.format(id=question.article_id))
         return None
     if role_of(loa, user.id) != "admin":
-        context.user_data.pop("question", None)
+        data.question = None
         return ConversationHandler.END
     text = message.text or ""
     if question.kind == "at":
@@ -212,7 +201,7 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
         except ValueError as exc:
             await reply(update, texts.BAD_TIME.format(error=exc, example=example_time(loa)))
             return None
-        context.user_data.pop("question", None)
+        data.question = None
         await reply(
             update,
             await _approve(
@@ -225,7 +214,7 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
             ),
         )
         return ConversationHandler.END
-    context.user_data.pop("question", None)
+    data.question = None
     await reply(
         update,
         await _reject(
@@ -238,17 +227,18 @@ async def on_answer(update: Update, context: Context) -> str | int | None:
 async def on_cancel_question(update: Update, context: Context) -> int:
     """/cancel while a question waits: forget it."""
     if context.user_data is not None:
-        context.user_data.pop("question", None)
+        context.user_data.question = None
     await reply(update, texts.WAITING_CANCELLED)
     return ConversationHandler.END
 
 
 async def on_answer_timeout(update: object, context: Context) -> None:
     """The time to answer ran out: the question is forgotten and the chat is told so."""
-    question: Question | None = (context.user_data or {}).get("question")
-    if question is None or context.user_data is None or time.monotonic() < question.expires_at:
+    data = context.user_data
+    question = data.question if data is not None else None
+    if question is None or data is None or time.monotonic() < question.expires_at:
         return  # a press that asked nothing, or a newer question that is still open
-    context.user_data.pop("question", None)
+    data.question = None
     with contextlib.suppress(TelegramError):
         await context.bot.send_message(
             question.chat_id, texts.ANSWER_TIMED_OUT.format(id=question.article_id)

@@ -21,6 +21,7 @@ import bot.telegram.texts as texts
 from bot.telegram.access import Context, loa_of, reply, role_of, stranger_verdict
 from bot.telegram.card_sync import sync_cards
 from bot.telegram.commands import COMMANDS
+from bot.telegram.context import loa_of_app
 from bot.telegram.decisions import question_conversation
 from bot.telegram.documents import on_document
 
@@ -54,7 +55,7 @@ async def on_error(update: object, context: Context) -> None:
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every command, the buttons, documents, answers to questions and the error log."""
-    app.add_handler(question_conversation(app.bot_data["loa"]))  # set by context.attach
+    app.add_handler(question_conversation(loa_of_app(app)))
     for name, handler in COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
