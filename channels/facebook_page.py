@@ -52,6 +52,7 @@ from channels.base import (
     RejectedError,
     TokenStore,
 )
+from channels.facebook_comments import FacebookComments
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
@@ -137,8 +138,10 @@ def page_tokens(
     ]
 
 
-class FacebookPageChannel(BaseChannel):
-    """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
+class FacebookPageChannel(FacebookComments, BaseChannel):
+    """Posts to one Facebook Page; see the module docstring for duplicate and reach handling.
+
+    Comments under the Page's posts: :class:`channels.facebook_comments.FacebookComments`."""
 
     Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
     label: ClassVar[str] = "Facebook"

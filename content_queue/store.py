@@ -7,12 +7,15 @@ the plan's figures are read by :mod:`content_queue.kpi_reads`.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from content_queue.alerts import AlertQueries
 from content_queue.articles import ArticleQueries, ChannelPlan, SubmitResult
 from content_queue.cards import CardQueries
+from content_queue.cases import Cases
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
+from content_queue.comments import Comments
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.reach import ReachQueries
@@ -30,3 +33,13 @@ class Store(
     def open(cls, url: str, base_dir: Path | None = None) -> Store:
         """A store on a migrated database."""
         return cls(open_database(url, base_dir))
+
+    @cached_property
+    def comments(self) -> Comments:
+        """Comments under the Page's posts (the citizens' register)."""
+        return Comments(self.engine)
+
+    @cached_property
+    def cases(self) -> Cases:
+        """Petitions and takedown requests (the citizens' register)."""
+        return Cases(self.engine)

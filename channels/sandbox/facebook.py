@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.sandbox.base import Request, Response, SandboxServer
+from channels.sandbox.facebook_comments import CommentBoard
 
 __all__ = ["FacebookSandbox"]
 
@@ -100,7 +101,15 @@ class FacebookSandbox(SandboxServer):
     MAX_IDS = 50
     THROTTLE_FAULT_MINUTES = 7  # estimated_time_to_regain_access of the injected "throttle" fault
     PHOTO_MAX_BYTES = 4 * 1024 * 1024
-    SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_show_list", "read_insights")
+    SCOPES = (
+        "pages_manage_posts",
+        "pages_read_engagement",
+        "pages_show_list",
+        "read_insights",
+        "pages_manage_engagement",
+        "pages_read_user_content",
+        "pages_messaging",
+    )
     POST_METRICS = (
         "post_total_media_view_unique",
         "post_media_view",
@@ -175,6 +184,7 @@ class FacebookSandbox(SandboxServer):
             ("DELETE", v + r"/(?P<obj>[0-9]+_[0-9]+)", self._delete_post),
         ]:
             self.route(method, pattern, self._graph(handler))
+        self.comments = CommentBoard(self)  # comments on the posts (their own module)
 
     # ----- test helpers ----------------------------------------------------------------------
     def now(self) -> float:
