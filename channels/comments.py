@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CommentModerator", "CommentRead", "RemoteComment"]
+__all__ = ["CommentModerator", "CommentRead", "CommentsUnreadable", "RemoteComment"]
 
 
 @dataclass(frozen=True)
@@ -84,4 +84,15 @@ class CommentModerator(Protocol):
 
     def comment_snapshot(self, comment_id: str) -> dict[str, Any]:
         """The comment as the API shows it now (evidence for a takedown); {} when gone."""
+        ...
+
+
+@runtime_checkable
+class CommentsUnreadable(Protocol):
+    """A channel whose platform shows comments Loa can neither read nor moderate (Zalo OA)."""
+
+    name: str
+
+    def comments_note(self) -> str:
+        """One plain Vietnamese sentence for staff: what Loa cannot do and who must look."""
         ...

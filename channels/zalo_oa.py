@@ -94,6 +94,9 @@ class ZaloOASettings(ChannelSettings):
     broadcast_path: str = "v2.0/oa/message"  # *(unverified)* may move to v3.0
     broadcast_state_field: str = "status"  # *(unverified)* the review state in the answer
     follower_field: str = "num_follower"  # *(unverified)* the follower count in oa/getoa
+    # Comments under OA articles: Zalo has no API to read or moderate them; this switch, sent at
+    # creation, is all Loa controls (channels.comments.CommentsUnreadable).
+    comments: Literal["show", "hide"] = "show"
 
     @field_validator("broadcast_target")
     @classmethod
@@ -225,7 +228,7 @@ class ZaloOAChannel(BaseChannel):
             "description": description,
             "body": blocks,
             "status": "show",
-            "comment": "show",
+            "comment": self.settings.comments,
         }
         texts = [b["content"] for b in blocks if b["type"] == "text"]
         return Draft(
@@ -518,6 +521,15 @@ class ZaloOAChannel(BaseChannel):
             detail += " Ảnh bìa mặc định hợp lệ (JPG/PNG, tối đa 1 MB)."
         return Health(
             ok=True, detail=detail, expires_at=expires, account=data.get("name"), extra=extra
+        )
+
+    def comments_note(self) -> str:
+        """What Loa cannot do with comments under the OA's articles (said by ``loa check``)."""
+        shown = "đang bật" if self.settings.comments == "show" else "đang tắt"
+        return (
+            f"Bình luận dưới bài viết Zalo OA ({shown}): Zalo không có API để Loa đọc hay kiểm "
+            "duyệt bình luận; cần có người xem trong trang quản lý Zalo OA (oa.zalo.me). Loa gửi "
+            "thẻ nhắc hằng tuần kèm danh sách bài trên Zalo."
         )
 
     # ----- default cover, followers, broadcasts ----------------------------------------------

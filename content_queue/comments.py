@@ -33,9 +33,11 @@ from sqlalchemy.exc import IntegrityError
 from content_queue.intake_base import IntakeBase
 from content_queue.intake_tables import comment_actions, comments
 from content_queue.models import Actor
+from content_queue.tables import articles, deliveries
 
 __all__ = [
     "ACTION_KINDS",
+    "ChannelPost",
     "Comment",
     "CommentAction",
     "CommentCounts",
@@ -109,6 +111,17 @@ class CommentAction:
     updated_at: datetime
     card_chat_id: int | None
     card_message_id: int | None
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """A post Loa made on a channel: the platform's id, its link, the article's title."""
+
+    remote_id: str
+    url: str | None
+    article_id: int
+    title: str
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -318,6 +331,38 @@ class Comments(IntakeBase):
             r = conn.execute(q).one()
         return CommentCounts(int(r[0] or 0), int(r[1] or 0), int(r[2] or 0), int(r[3] or 0))
 
+    def posts_of(self, channel: str, since: datetime) -> list[ChannelPost]:
+        """Loa's posts on ``channel`` sent since ``since`` (still up), newest first."""
+        d = deliveries
+        q = (
+            sa.select(d.c.remote_id, d.c.url, d.c.article_id, articles.c.title, d.c.sent_at)
+            .join(articles, articles.c.id == d.c.article_id)
+            .where(
+                d.c.channel == channel,
+                d.c.state == "sent",
+                d.c.remote_id.is_not(None),
+                d.c.sent_at >= since,
+            )
+            .order_by(d.c.sent_at.desc(), d.c.id.desc())
+        )
+        with self.read() as conn:
+            return [
+                ChannelPost(str(r.remote_id), r.url, r.article_id, r.title, r.sent_at)
+                for r in conn.execute(q)
+            ]
+
+    def post(self, channel: str, remote_id: str) -> ChannelPost | None:
+        """Loa's post with this platform id on ``channel``, if Loa made it."""
+        d = deliveries
+        q = (
+            sa.select(d.c.remote_id, d.c.url, d.c.article_id, articles.c.title, d.c.sent_at)
+            .join(articles, articles.c.id == d.c.article_id)
+            .where(d.c.channel == channel, d.c.remote_id == remote_id)
+        )
+        with self.read() as conn:
+            r = conn.execute(q).first()
+        return ChannelPost(str(r.remote_id), r.url, r.article_id, r.title, r.sent_at) if r else None
+
     # ----- cards -----------------------------------------------------------------------------
     def without_card(self, limit: int = 50) -> list[Comment]:
         q = (
@@ -443,8 +488,9 @@ class Comments(IntakeBase):
         actor: Actor | None = None,
         expected: Sequence[str] = ("sending",),
     ) -> bool:
-        """Record an action's outcome: ``done`` (the comment follows), ``failed`` (refused: the
-        comment is free again), ``in_doubt`` or ``retry`` (the comment stays held)."""
+        """Record an action's outcome: ``done`` (the comment follows), ``failed`` (refused) or
+        ``not_done`` (a person says it did not happen): the comment is free again; ``in_doubt``
+        (Loa looks it up), ``ask`` (a person decides) or ``retry``: the comment stays held."""
         a = self.action(action_id)
         if a is None:
             return False
@@ -457,8 +503,8 @@ class Comments(IntakeBase):
                 remote_id=remote_id,
                 error=error,
                 updated_at=now,
-                card_chat_id=None if outcome == "in_doubt" else _A.c.card_chat_id,
-                card_message_id=None if outcome == "in_doubt" else _A.c.card_message_id,
+                card_chat_id=None if outcome in ("in_doubt", "ask") else _A.c.card_chat_id,
+                card_message_id=None if outcome in ("in_doubt", "ask") else _A.c.card_message_id,
             ):
                 return False
             values: dict[str, Any] = {"updated_at": now}
@@ -511,7 +557,7 @@ class Comments(IntakeBase):
             "done" if sent else "not_done",
             now,
             actor=actor,
-            expected=("in_doubt",),
+            expected=("in_doubt", "ask"),
         )
 
     def expire_sending(self, before: datetime, now: datetime) -> list[int]:

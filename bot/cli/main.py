@@ -18,6 +18,7 @@ from bot.cli.broadcasts import broadcasts_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
+from channels.comments import CommentsUnreadable
 from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
 from content_queue.preparations import calls_of_article, preparations_of
@@ -145,6 +146,8 @@ def check() -> None:
         console.print(f"{'✓' if h.ok else '✗'} {name}: {h.detail}")
         if not h.ok:
             problems.append(name)
+        if isinstance(ch, CommentsUnreadable):
+            console.print(f"ℹ {name}: {ch.comments_note()}", markup=False)
     if problems:
         raise typer.Exit(1)
 
