@@ -52,8 +52,8 @@ def comment_from_graph(post_id: str, item: dict[str, Any]) -> RemoteComment | No
     """A comment from a Graph read item (None when it has no id)."""
     if not isinstance(item, dict) or not item.get("id"):
         return None
-    author = item.get("from") if isinstance(item.get("from"), dict) else {}
-    parent = item.get("parent") if isinstance(item.get("parent"), dict) else {}
+    author: dict[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
+    parent: dict[str, Any] = item["parent"] if isinstance(item.get("parent"), dict) else {}
     return RemoteComment(
         id=str(item["id"]),
         post_id=post_id,

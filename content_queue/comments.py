@@ -133,13 +133,9 @@ class CommentCounts:
 
 
 def _comment(r: Any) -> Comment:
-    m = r._mapping
-    return Comment(
-        **{
-            f: (tuple(m["flags"] or ()) if f == "flags" else m[f])
-            for f in Comment.__dataclass_fields__
-        }
-    )
+    m: dict[str, Any] = dict(r._mapping)
+    m["flags"] = tuple(m["flags"] or ())
+    return Comment(**{f: m[f] for f in Comment.__dataclass_fields__})
 
 
 def _action(r: Any) -> CommentAction:
@@ -358,6 +354,19 @@ class Comments(IntakeBase):
             sa.select(d.c.remote_id, d.c.url, d.c.article_id, articles.c.title, d.c.sent_at)
             .join(articles, articles.c.id == d.c.article_id)
             .where(d.c.channel == channel, d.c.remote_id == remote_id)
+        )
+        with self.read() as conn:
+            r = conn.execute(q).first()
+        return ChannelPost(str(r.remote_id), r.url, r.article_id, r.title, r.sent_at) if r else None
+
+    def post_by_url(self, url: str) -> ChannelPost | None:
+        """Loa's post whose public URL (or platform id) is ``url``, on any channel."""
+        d = deliveries
+        q = (
+            sa.select(d.c.remote_id, d.c.url, d.c.article_id, articles.c.title, d.c.sent_at)
+            .join(articles, articles.c.id == d.c.article_id)
+            .where(sa.or_(d.c.url == url, d.c.remote_id == url))
+            .order_by(d.c.id)
         )
         with self.read() as conn:
             r = conn.execute(q).first()

@@ -151,7 +151,7 @@ def handle_feed_change(
         )
     if verb not in ("add", "edited"):
         return None
-    author = value.get("from") if isinstance(value.get("from"), dict) else {}
+    author: dict[str, Any] = value["from"] if isinstance(value.get("from"), dict) else {}
     post_id = str(value.get("post_id") or "")[:200]
     parent = str(value.get("parent_id") or "")[:200]
     c = RemoteComment(
