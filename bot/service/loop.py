@@ -17,6 +17,8 @@ from bot.context import Loa
 from bot.instructions import either
 from bot.reports.kpis import month_status
 from bot.service.broadcasts import broadcast_tick
+from bot.service.cases import cases_tick
+from bot.service.comments import catch_up_comments
 from bot.service.covers import ensure_default_covers
 from bot.service.followers import collect_followers
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
@@ -211,6 +213,14 @@ class Service:
             run_date=datetime.now(UTC),
             args=["covers", lambda: ensure_default_covers(loa)],
         )
+        sched.add_job(  # comments the webhook missed (also at start: the hours it was down)
+            self._job,
+            "interval",
+            minutes=s.comments.catchup_interval_minutes,
+            next_run_time=datetime.now(UTC),
+            args=["comments_catchup", lambda: catch_up_comments(loa)],
+        )
+        sched.add_job(self._job, "interval", seconds=30, args=["cases", lambda: cases_tick(loa)])
         sched.start()
         self.sched = sched
         loop = asyncio.get_running_loop()
