@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.broadcasts import broadcasts_app
+from bot.cli.cases import cases_app, takedown_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
@@ -43,6 +44,8 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(takedown_app, name="takedown")
+app.add_typer(cases_app, name="cases")
 users_app = typer.Typer(
     help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True
 )

@@ -151,3 +151,32 @@ def test_the_weekly_zalo_card_lists_the_weeks_articles_once(workspace: Workspace
     text = zalo_weekly_reminder(loa, monday)
     assert text is not None and "không đọc được bình luận" in text
     assert zalo_weekly_reminder(loa, monday + timedelta(hours=1)) is None
+
+
+def test_loa_takedown_add_registers_the_clock_and_check_names_what_loa_cannot_do_on_zalo(
+    workspace: Workspace,
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+
+    loa = make_loa(workspace)
+    fb = workspace.fb
+    post = seed_post(loa, fb, "Bài cần gỡ")
+    url = f"https://www.facebook.com/{post}"
+    runner = CliRunner()
+    cfg = ["--config", str(workspace.config)]
+    res = runner.invoke(
+        app, [*cfg, "takedown", "add", url, "--from", "Công an tỉnh", "--deadline", "24h"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "YCG-2026-0001" in res.output
+    case = loa.store.cases.listed(kind="takedown")[0]
+    assert case.evidence["article"]["title"] == "Bài cần gỡ"
+    res = runner.invoke(app, [*cfg, "takedown", "act", case.number, "retract"])
+    assert res.exit_code == 0, res.output
+    assert post not in fb.posts
+    res = runner.invoke(app, [*cfg, "check"])
+    said = " ".join(res.output.split())
+    assert "Zalo không có API để Loa đọc hay kiểm duyệt bình luận" in said
+    assert loa.store.cases.get(case.id).action_taken == "retracted"  # type: ignore[union-attr]
