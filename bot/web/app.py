@@ -19,7 +19,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.context import Loa
-from bot.web import article_pages, auth_pages, calendar_page, plan_page, report_pages, texts
+from bot.web import (
+    article_pages,
+    auth_pages,
+    calendar_page,
+    intake_page,
+    plan_page,
+    report_pages,
+    texts,
+)
 from bot.web.security import BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
@@ -51,6 +59,7 @@ def build_app(loa: Loa) -> Starlette:
         *article_pages.routes,
         *plan_page.routes,
         *report_pages.routes,
+        *intake_page.routes,
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
     ]
     upload_limit = int(loa.settings.queue.max_file_mb * 1024 * 1024) + 64 * 1024
