@@ -22,6 +22,7 @@ from docx.shared import Cm, Pt  # noqa: E402
 from docx.table import Table  # noqa: E402
 from docx.text.paragraph import Paragraph  # noqa: E402
 
+from bot.reports.intake_section import intake_docx
 from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
 from bot.reports.metric_labels import metric_vi  # noqa: E402
 
@@ -418,6 +419,7 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
             [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total) for ch, m in metrics],
         )
     _followers_section(doc, kpis)
+    intake_docx(doc, kpis.citizens, _para, _data_table)
 
     # IV. Shortcomings
     _para(doc, "IV. TỒN TẠI, HẠN CHẾ", bold=True)

@@ -11,6 +11,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.reports.intake_section import intake_table
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
 
@@ -161,6 +162,7 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 for x in f.fixed
             ],
         ),
+        *intake_table(kpis.citizens),
     ]
 
 

@@ -180,3 +180,29 @@ def test_loa_takedown_add_registers_the_clock_and_check_names_what_loa_cannot_do
     said = " ".join(res.output.split())
     assert "Zalo không có API để Loa đọc hay kiểm duyệt bình luận" in said
     assert loa.store.cases.get(case.id).action_taken == "retracted"  # type: ignore[union-attr]
+
+
+def test_the_report_counts_comments_petitions_and_takedowns_without_names(
+    workspace: Workspace,
+) -> None:
+    from bot.reports.files import kpis_for, write_report
+
+    loa = make_loa(workspace)
+    fb = workspace.fb
+    cid = fb.comments.add(seed_post(loa, fb, "Bài"), "Xin hỏi lệ phí")
+    c = handle_feed_change(loa, "facebook", change(fb, cid))
+    assert c is not None
+    from bot.service.comments import comment_action
+
+    assert comment_action(loa, c.id, "reply", ADMIN, text="Miễn phí.").ok
+    t0 = datetime.now(UTC) - timedelta(hours=5)
+    p = open_petition(loa, "Phản ánh", ADMIN, source_kind="web", citizen_name="Trần Văn B", now=t0)
+    move_petition(loa, p.id, "answered", ADMIN, answer="Đã xử lý.")
+    year = str(datetime.now(UTC).year)
+    k = kpis_for(loa, year)
+    assert k.citizens is not None
+    assert (k.citizens.comments.received, k.citizens.comments.answered) == (1, 1)
+    assert (k.citizens.petitions.received, k.citizens.petitions.on_time) == (1, 1)
+    assert k.citizens.petitions.median_hours is not None
+    _, text = write_report(loa, year, "md")
+    assert text is not None and "Ý kiến người dân" in text and "Trần Văn B" not in text
