@@ -20,7 +20,15 @@ from bot.settings import Settings
 from content_queue.channel_tokens import handled_secret_values
 from content_queue.credential_cipher import url_password
 
-__all__ = ["MASK", "MaskingFormatter", "install_secret_mask", "mask_secrets", "secret_values"]
+__all__ = [
+    "MASK",
+    "MaskingFormatter",
+    "install_secret_mask",
+    "mask_citizen",
+    "mask_message",
+    "mask_secrets",
+    "secret_values",
+]
 
 MASK = "***"
 # Shorter values (ids, "true") would mask ordinary words.
@@ -103,3 +111,15 @@ def install_secret_mask(settings: Settings) -> None:
             current.secrets.update(values)
         else:
             handler.setFormatter(MaskingFormatter(current, values))
+
+
+def mask_citizen(citizen_id: str | None) -> str:
+    """A citizen's platform id as logs show it (personal data): its last 4 characters only."""
+    if not citizen_id:
+        return "—"
+    return f"…{citizen_id[-4:]}" if len(citizen_id) > 4 else MASK
+
+
+def mask_message(text: str | None) -> str:
+    """A citizen's message as logs show it: its length, never its words."""
+    return f"<{len(text or '')} ký tự>"

@@ -26,7 +26,7 @@ from channels.base import ChannelSettings
 from channels.registry import UnknownChannelType, parse_channel_settings
 from content_queue.topics import TOPIC_ORDER
 
-__all__ = ["ConfigError", "Settings", "config_path", "load_settings"]
+__all__ = ["AssistantSettings", "ConfigError", "Settings", "config_path", "load_settings"]
 
 _TOML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("_toml_data", default=None)
 
@@ -221,6 +221,23 @@ class WebSettings(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class AssistantSettings(_Section):
+    """The assistant that answers citizens on Zalo and Messenger (issue 23), off by default.
+
+    The thresholds decide when it answers and when it hands the question to a person; their
+    defaults were tuned on the labelled question set in ``tests/data/assistant_questions.json``.
+    """
+
+    enabled: bool = False
+    channels: list[str] = ["zalo", "facebook"]  # channel NAMES whose citizens it answers
+    retention_days: int = 365  # citizens' ids and messages, then deleted
+    min_score: float = 4.0  # BM25 score of the best passage
+    min_coverage: float = 0.5  # share of the question's content words found in it
+    min_margin: float = 0.0  # how far the best source is ahead of the next one (ratio - 1)
+    synonyms_file: str = ""  # TOML admins edit (beside config.toml); built-in table otherwise
+    max_answer_chars: int = 1500
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -251,6 +268,7 @@ class Settings(BaseSettings):
     comments: CommentsSettings = CommentsSettings()
     petitions: PetitionsSettings = PetitionsSettings()
     takedowns: TakedownSettings = TakedownSettings()
+    assistant: AssistantSettings = AssistantSettings()
     # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
     channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import requests
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from channels import render
 from channels.base import (
@@ -56,6 +56,14 @@ from channels.facebook_comments import FacebookComments
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
+from channels.messaging import IncomingEvent, ReplyReceipt, ReplyWindow
+from channels.messenger import (
+    messenger_refusal_line,
+    parse_messenger_webhook,
+    send_body,
+    subscription_challenge,
+    verify_messenger_webhook,
+)
 
 __all__ = ["FacebookPageChannel", "FacebookSettings", "exchange_user_token", "page_tokens"]
 
@@ -89,6 +97,14 @@ class FacebookSettings(ChannelSettings):
     # image (link in the message) instead of a link post with no picture.
     default_image_url: str | None = None
     follower_fields: list[str] = ["followers_count", "fan_count"]  # fan_count is being retired
+    # Citizens' messages (channels.messenger): app_secret signs the webhook
+    # (LOA_CHANNELS__FACEBOOK__APP_SECRET); verify_token answers Meta's subscription handshake.
+    verify_token: SecretStr | None = None  # LOA_CHANNELS__FACEBOOK__VERIFY_TOKEN
+    webhook_max_age_seconds: float = Field(86400.0, gt=0)  # Meta retries for hours
+    reply_window_hours: float = Field(24.0, gt=0)
+    human_agent: bool = False  # HUMAN_AGENT tag (7 days, needs App Review)
+    human_agent_hours: float = Field(24.0 * 7, gt=0)
+    reply_max_chars: int = Field(2000, ge=100)
 
     required_secrets: ClassVar[tuple[str, ...]] = ("page_token",)
 
@@ -270,6 +286,45 @@ class FacebookPageChannel(FacebookComments, BaseChannel):
             name=self.name,
             **kw,
         )
+
+    # ----- citizens' messages (channels.messaging) ---------------------------------------------
+    platform: ClassVar[str] = "facebook"
+    webhook_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "verify_token")
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str], now: float) -> None:
+        s = self.settings
+        verify_messenger_webhook(
+            body,
+            headers,
+            now,
+            app_secret=s.app_secret.get_secret_value() if s.app_secret else None,
+            max_age_seconds=s.webhook_max_age_seconds,
+        )
+
+    def parse_webhook(self, body: bytes) -> list[IncomingEvent]:
+        return parse_messenger_webhook(body)
+
+    def subscription_challenge(self, params: Mapping[str, str]) -> str | None:
+        token = self.settings.verify_token
+        return subscription_challenge(params, token.get_secret_value() if token else None)
+
+    def reply_window(self) -> ReplyWindow:
+        s = self.settings
+        return ReplyWindow(
+            s.reply_window_hours, None, s.human_agent_hours if s.human_agent else None
+        )
+
+    def send_reply(
+        self, citizen_id: str, text: str, *, quote_id: str | None = None, human: bool = False
+    ) -> ReplyReceipt:
+        """Send API ``RESPONSE`` (``HUMAN_AGENT`` when ``human`` and the switch is on)."""
+        s = self.settings
+        body = send_body(citizen_id, text[: s.reply_max_chars], human_agent=human and s.human_agent)
+        data = self._call("POST", f"{s.page_id}/messages", json=body, write=True)
+        return ReplyReceipt(str(data.get("message_id") or "") or None)
+
+    def refusal_line(self, exc: ChannelError) -> str:
+        return messenger_refusal_line(exc)
 
     # ----- publishing ------------------------------------------------------------------------
     def publish(self, draft: Draft, idempotency_key: str) -> Receipt:

@@ -45,6 +45,7 @@ from channels.base import (
 )
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.http import Answers, call_json
+from channels.messaging import IncomingEvent, ReplyReceipt, ReplyWindow
 from channels.preparation import Prepared
 from channels.zalo_body import BodyBlocks, plain_text
 from channels.zalo_broadcast import (
@@ -53,6 +54,13 @@ from channels.zalo_broadcast import (
     broadcast_body,
     broadcast_receipt,
     cover_problem,
+)
+from channels.zalo_messages import (
+    cs_body,
+    parse_zalo_webhook,
+    validate_formula,
+    verify_zalo_webhook,
+    zalo_refusal_line,
 )
 from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
 
@@ -97,6 +105,24 @@ class ZaloOASettings(ChannelSettings):
     # Comments under OA articles: Zalo has no API to read or moderate them; this switch, sent at
     # creation, is all Loa controls (channels.comments.CommentsUnreadable).
     comments: Literal["show", "hide"] = "show"
+    # Citizens' messages (see channels.zalo_messages): the webhook's OA secret key
+    # (LOA_CHANNELS__ZALO__OA_SECRET_KEY, not the app secret) and the unverified facts as keys.
+    oa_secret_key: SecretStr | None = None
+    oa_id: str = ""  # only for a signature formula that names oa_id
+    webhook_signature: str = "app_id+body+timestamp+secret"  # *(unverified)* variants: see module
+    webhook_timestamp_header: str = ""  # *(unverified)* take the timestamp from this header
+    webhook_max_age_seconds: float = Field(600.0, gt=0)
+    reply_path: str = "v3.0/oa/message/cs"
+    reply_window_hours: float = Field(48.0, gt=0)  # *(unverified)*
+    free_replies_per_window: int = Field(8, ge=0)  # *(unverified)*
+    cs_window_days: float = Field(7.0, gt=0)  # *(unverified)* -230 after this many days
+    quote_field: str = "quote_message_id"  # *(unverified)* "" sends no quote
+    reply_max_chars: int = Field(2000, ge=100)  # *(unverified)*
+
+    @field_validator("webhook_signature")
+    @classmethod
+    def _formula(cls, value: str) -> str:
+        return validate_formula(value)
 
     @field_validator("broadcast_target")
     @classmethod
@@ -608,6 +634,56 @@ class ZaloOAChannel(BaseChannel):
             receipt.moderation_state,
         )
         return receipt
+
+    # ----- citizens' messages (channels.messaging) ---------------------------------------------
+    platform: ClassVar[str] = "zalo"
+    webhook_secrets: ClassVar[tuple[str, ...]] = ("oa_secret_key",)
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str], now: float) -> None:
+        s = self.settings
+        verify_zalo_webhook(
+            body,
+            headers,
+            now,
+            formula=s.webhook_signature,
+            app_id=s.app_id,
+            oa_id=s.oa_id,
+            secret=s.oa_secret_key.get_secret_value() if s.oa_secret_key else None,
+            max_age_seconds=s.webhook_max_age_seconds,
+            timestamp_header=s.webhook_timestamp_header,
+        )
+
+    def parse_webhook(self, body: bytes) -> list[IncomingEvent]:
+        return parse_zalo_webhook(body)
+
+    def subscription_challenge(self, params: Mapping[str, str]) -> str | None:
+        return None  # Zalo verifies the domain with a meta tag, not a handshake
+
+    def reply_window(self) -> ReplyWindow:
+        s = self.settings
+        return ReplyWindow(s.reply_window_hours, s.free_replies_per_window)
+
+    def send_reply(
+        self, citizen_id: str, text: str, *, quote_id: str | None = None, human: bool = False
+    ) -> ReplyReceipt:
+        """``message/cs`` to the citizen; a lost answer is never resent (no look-up exists)."""
+        s = self.settings
+        body = cs_body(citizen_id, text[: s.reply_max_chars], s.quote_field, quote_id)
+        url = f"{s.api_url.rstrip('/')}/{s.reply_path.strip('/')}"
+        token = self.access_token()
+        try:
+            answer = self._broadcast_once(url, token, body)
+        except AuthError as e:
+            if not e.refreshable:
+                raise
+            # A refused token means Zalo did not act: refreshing and sending once more is safe.
+            answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
+        data = answer.get("data")
+        message_id = data.get("message_id") if isinstance(data, dict) else None
+        return ReplyReceipt(str(message_id) if message_id else None)
+
+    def refusal_line(self, exc: ChannelError) -> str:
+        return zalo_refusal_line(exc)
 
     def _broadcast_once(self, url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"access_token": token}

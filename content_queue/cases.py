@@ -196,6 +196,16 @@ class Cases(IntakeBase):
             row = conn.execute(sa.select(_K).where(_K.c.number == number.strip().upper())).first()
         return _case(row) if row is not None else None
 
+    def by_source(self, source_kind: str, source_ref: str) -> Case | None:
+        """The case opened from this message or comment, if any (idempotent intake)."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(_K)
+                .where(_K.c.source_kind == source_kind, _K.c.source_ref == source_ref[:500])
+                .order_by(_K.c.id)
+            ).first()
+        return _case(row) if row is not None else None
+
     def by_card(self, chat_id: int, message_id: int) -> Case | None:
         with self.read() as conn:
             row = conn.execute(

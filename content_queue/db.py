@@ -74,12 +74,17 @@ def _private_sqlite_file(url: str) -> None:
                 candidate.chmod(0o600)
 
 
-def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
-    """An engine with the project's connection settings (SQLite: WAL, foreign keys, one writer)."""
+def create_engine_for(
+    url: str, base_dir: Path | None = None, *, busy_timeout_ms: int = 30000
+) -> Engine:
+    """An engine with the project's connection settings (SQLite: WAL, foreign keys, one writer;
+    ``busy_timeout_ms``: how long a write waits for another's lock before failing)."""
     url = normalise_url(url, base_dir)
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -87,7 +92,7 @@ def create_engine_for(url: str, base_dir: Path | None = None) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 

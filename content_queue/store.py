@@ -15,9 +15,11 @@ from content_queue.articles import ArticleQueries, ChannelPlan, SubmitResult
 from content_queue.cards import CardQueries
 from content_queue.cases import Cases
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
+from content_queue.citizens import CitizenData
 from content_queue.comments import Comments
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
+from content_queue.knowledge import Knowledge
 from content_queue.reach import ReachQueries
 from content_queue.store_core import utcnow
 
@@ -43,3 +45,13 @@ class Store(
     def cases(self) -> Cases:
         """Petitions and takedown requests (the citizens' register)."""
         return Cases(self.engine)
+
+    @cached_property
+    def citizens(self) -> CitizenData:
+        """Citizens' webhook events, questions and replies (issue 23)."""
+        return CitizenData(self.engine)
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The assistant's knowledge: procedure catalogue, saved answers, citable articles."""
+        return Knowledge(self.engine)

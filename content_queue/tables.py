@@ -329,3 +329,114 @@ delivery_calls = sa.Table(
     sa.Column("kind", sa.String(200), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
 )
+
+# Citizens in (issue 23): every event a platform pushed to a webhook, stored before the 200
+# answer; deduplicated on the platform's own id (msg_id / mid / comment id).
+citizen_events = sa.Table(
+    "citizen_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(100), nullable=False),  # the channel's name in config.toml
+    sa.Column("platform", sa.String(20), nullable=False),  # zalo | facebook
+    sa.Column("kind", sa.String(30), nullable=False),  # message | feed | other
+    sa.Column("external_id", sa.String(200), nullable=False),
+    sa.Column("sender", sa.String(200), nullable=True),  # the citizen's id (personal data)
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False, server_default="new"),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("processed_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.UniqueConstraint("channel", "external_id"),
+    sa.Index("ix_citizen_events_state", "state"),
+)
+
+# A citizen's question (one per message event) and what became of it: answered automatically, or
+# handed over to the admins (``handover``: open → answered | skipped).
+citizen_questions = sa.Table(
+    "citizen_questions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("citizen_events.id"), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("citizen_id", sa.String(200), nullable=False),
+    sa.Column("message_id", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("asked_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # new | answered | handed_over | greeted
+    sa.Column("answer_text", sa.Text, nullable=True),
+    sa.Column("hits", sa.JSON, nullable=True),  # best guesses: title, url, passage, score
+    sa.Column("best", sa.Float, nullable=True),
+    sa.Column("handover", sa.String(20), nullable=True),  # open | answered | skipped
+    sa.Column("handover_by", sa.String(100), nullable=True),
+    sa.Column("handover_at", UTCDateTime, nullable=True),
+    sa.Column("saved_qa_id", sa.Integer, nullable=True),
+    sa.Column("card_chat_id", sa.BigInteger, nullable=True),
+    sa.Column("card_message_id", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("event_id"),
+    sa.Index("ix_citizen_questions_channel_citizen_id", "channel", "citizen_id"),
+    sa.Index("ix_citizen_questions_asked_at", "asked_at"),
+)
+
+# One reply per (question, kind): ``auto`` (the assistant's answer), ``notice`` ("a person will
+# answer"), ``human`` (an admin's answer or a suggested passage). Never twice: pending → sending
+# (one winner) → sent | failed | in_doubt → sent | not_sent (a person says).
+citizen_replies = sa.Table(
+    "citizen_replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("question_id", sa.Integer, sa.ForeignKey("citizen_questions.id"), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("citizen_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("author", sa.String(100), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("remote_id", sa.String(200), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("decided_by", sa.String(100), nullable=True),
+    sa.Column("card_chat_id", sa.BigInteger, nullable=True),
+    sa.Column("card_message_id", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("question_id", "kind"),
+    sa.Index("ix_citizen_replies_state", "state"),
+)
+
+# The procedure catalogue ("thủ tục hành chính", ../shared/contracts/procedures.md): one row per
+# procedure code, replaced by `loa knowledge import`; keys not listed here are kept in ``extra``.
+procedures = sa.Table(
+    "procedures",
+    metadata,
+    sa.Column("ma", sa.String(100), primary_key=True),
+    sa.Column("ten", sa.Text, nullable=False),
+    sa.Column("linh_vuc", sa.Text, nullable=False, server_default=""),
+    sa.Column("co_quan", sa.Text, nullable=False, server_default=""),
+    sa.Column("doi_tuong", sa.Text, nullable=False, server_default=""),
+    sa.Column("cach_thuc", sa.Text, nullable=False, server_default=""),
+    sa.Column("trinh_tu", sa.Text, nullable=False, server_default=""),
+    sa.Column("ho_so", sa.Text, nullable=False, server_default=""),
+    sa.Column("thoi_han", sa.Text, nullable=False, server_default=""),
+    sa.Column("phi", sa.Text, nullable=False, server_default=""),
+    sa.Column("can_cu", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
+    sa.Column("cap_nhat", sa.Date, nullable=True),
+    sa.Column("extra", sa.JSON, nullable=True),
+    sa.Column("imported_by", sa.String(200), nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+)
+
+# Question–answer pairs admins saved from answered hand-overs ("Lưu làm hỏi đáp").
+saved_answers = sa.Table(
+    "saved_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("saved_by", sa.String(200), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)

@@ -16,6 +16,8 @@ from rich.table import Table
 
 from bot.cli.broadcasts import broadcasts_app
 from bot.cli.cases import cases_app, takedown_app
+from bot.cli.citizens import citizens_app
+from bot.cli.knowledge import ask, knowledge_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
@@ -43,6 +45,7 @@ secrets_app = typer.Typer(
 app.add_typer(channels_app, name="channels")
 app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
+app.add_typer(citizens_app, name="citizens")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(takedown_app, name="takedown")
 app.add_typer(cases_app, name="cases")
@@ -50,6 +53,8 @@ users_app = typer.Typer(
     help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+app.add_typer(knowledge_app, name="knowledge")
+app.command("ask")(ask)
 
 console = Console()
 err = Console(stderr=True)
@@ -133,8 +138,14 @@ def check() -> None:
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
         err.print(p, markup=False, highlight=False)
+    from bot.service.citizens import assistant_problems, webhook_urls
     from bot.service.covers import ensure_default_covers
 
+    for line in assistant_problems(loa):
+        err.print(f"assistant: {line}", markup=False, highlight=False)
+        problems.append(line)
+    for name, url in webhook_urls(loa).items():
+        console.print(f"webhook {name}: {url}", markup=False, highlight=False)
     for name, problem in ensure_default_covers(loa).items():
         console.print(f"✗ {name}: {problem}")
         problems.append(name)

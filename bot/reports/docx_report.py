@@ -22,7 +22,8 @@ from docx.shared import Cm, Pt  # noqa: E402
 from docx.table import Table  # noqa: E402
 from docx.text.paragraph import Paragraph  # noqa: E402
 
-from bot.reports.intake_section import intake_docx
+from bot.reports import citizens as citizens_report  # noqa: E402
+from bot.reports.intake_section import intake_docx  # noqa: E402
 from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
 from bot.reports.metric_labels import metric_vi  # noqa: E402
 
@@ -419,7 +420,10 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
             [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total) for ch, m in metrics],
         )
     _followers_section(doc, kpis)
-    intake_docx(doc, kpis.citizens, _para, _data_table)
+    intake_docx(doc, kpis.intake, _para, _data_table)
+    if kpis.citizens is not None and kpis.citizens.received:
+        _para(doc, "Trả lời câu hỏi của người dân, tổ chức:", bold=True, indent=True)
+        _para(doc, citizens_report.docx_lines(kpis.citizens)[0], indent=True)
 
     # IV. Shortcomings
     _para(doc, "IV. TỒN TẠI, HẠN CHẾ", bold=True)
@@ -429,7 +433,8 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
 
     # V. Proposals
     _para(doc, "V. ĐỀ XUẤT", bold=True)
-    for line in _proposals(kpis):
+    gaps = citizens_report.docx_lines(kpis.citizens)[1] if kpis.citizens is not None else []
+    for line in _proposals(kpis) + gaps:
         _para(doc, f"- {line}", indent=True)
     _para(
         doc,

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from content_queue.cases import CaseCounts, Cases
 from content_queue.comments import CommentCounts, Comments
+from content_queue.kpi_reads import Database
 
 __all__ = ["IntakeFigures", "intake_docx", "intake_figures", "intake_rows", "intake_table"]
 
@@ -26,7 +25,7 @@ class IntakeFigures:
     takedowns: CaseCounts
 
 
-def intake_figures(engine: Engine, lo: datetime, hi: datetime, now: datetime) -> IntakeFigures:
+def intake_figures(engine: Database, lo: datetime, hi: datetime, now: datetime) -> IntakeFigures:
     return IntakeFigures(
         Comments(engine).counts_between(lo, hi),
         Cases(engine).counts_between("petition", lo, hi, now),

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reports.citizens import CitizenSection, citizen_section
 from bot.reports.intake_section import IntakeFigures, intake_figures
 from bot.reports.metric_labels import metric_vi
 from content_queue.broadcasts import broadcasts_between
@@ -281,7 +282,8 @@ class Kpis:
     definitions: dict[str, Any] = field(default_factory=dict)
     followers: list[ChannelGrowth] = field(default_factory=list)
     broadcasts: list[BroadcastSent] = field(default_factory=list)
-    citizens: IntakeFigures | None = None  # comments, petitions, takedowns (counts only)
+    intake: IntakeFigures | None = None  # comments, petitions, takedowns (counts only)
+    citizens: CitizenSection | None = None  # Hỏi đáp (bot.reports.citizens): counts only
 
     @property
     def months_below(self) -> list[MonthQuota]:
@@ -499,7 +501,7 @@ def compute_kpis(
         reach=reach,
         top_articles=top,
         failures=failures,
-        citizens=intake_figures(engine, lo, hi, now),
+        intake=intake_figures(engine, lo, hi, now),
         definitions={
             "reach_metrics": list(REACH_METRICS),
             "engagement_metrics": list(ENGAGEMENT_METRICS),
@@ -509,6 +511,7 @@ def compute_kpis(
         },
         followers=followers,
         broadcasts=sent_broadcasts,
+        citizens=citizen_section(engine, lo, hi),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.reports import citizens as citizens_report
 from bot.reports.intake_section import intake_table
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
@@ -162,7 +163,7 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 for x in f.fixed
             ],
         ),
-        *intake_table(kpis.citizens),
+        *intake_table(kpis.intake),
     ]
 
 
@@ -170,7 +171,10 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
     """One sheet per table, bold header row; returns the path."""
     wb = Workbook()
     wb.remove(wb.active)
-    for title, header, rows in report_tables(kpis):
+    tables = report_tables(kpis)
+    if kpis.citizens is not None:
+        tables.append(citizens_report.table(kpis.citizens))
+    for title, header, rows in tables:
         ws = wb.create_sheet(title)
         ws.append(header)
         for cell in ws[1]:

@@ -117,8 +117,10 @@ def open_petition(
     source_ref: str | None = None,
     comment_id: int | None = None,
     now: datetime | None = None,
+    tell: bool = True,
 ) -> Case:
-    """Open a numbered petition and tell the citizen its number and expected date."""
+    """Open a numbered petition and tell the citizen its number and expected date (``tell``:
+    now, through the channel; the message intake tells it in its own reply instead)."""
     now = now or datetime.now(UTC)
     p = loa.settings.petitions
     due = petition_due(now, p.due_working_days, p.due_time, loa.settings.schedule)
@@ -140,7 +142,8 @@ def open_petition(
     )
     if comment_id is not None:
         loa.store.comments.link_case(comment_id, case.id, actor, now)
-    tell_citizen(loa, case, citizen_notice(loa, case), actor)
+    if tell:
+        tell_citizen(loa, case, citizen_notice(loa, case), actor)
     return case
 
 
@@ -156,8 +159,15 @@ def tell_citizen(loa: Loa, case: Case, text: str, actor: Actor) -> bool:
                 if sender(loa, case.channel, case.citizen_ref, text):
                     sent = True
                     break
-            except ChannelError as exc:
-                log.warning("telling the citizen of %s failed: %s", case.number, exc.message)
+            except ChannelError as exc:  # a lost answer: in doubt, never resent by Loa
+                loa.store.cases.note(
+                    case.id,
+                    actor,
+                    "case_citizen_message_in_doubt",
+                    datetime.now(UTC),
+                    error=exc.message,
+                )
+                break
     if sent:
         loa.store.cases.told_citizen(case.id, datetime.now(UTC))
     loa.store.cases.note(

@@ -18,11 +18,13 @@ from bot.instructions import either
 from bot.reports.kpis import month_status
 from bot.service.broadcasts import broadcast_tick
 from bot.service.cases import cases_tick
+from bot.service.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
 from bot.service.comments import catch_up_comments
 from bot.service.covers import ensure_default_covers
 from bot.service.followers import collect_followers
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
 from bot.service.intake import inbox_poller, poll_inbox
+from bot.service.petition_intake import handle_feed_event  # registers the intake's handlers
 from bot.service.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.service.reach import collect_reach
 from bot.telegram.app import run_bot
@@ -221,6 +223,22 @@ class Service:
             args=["comments_catchup", lambda: catch_up_comments(loa)],
         )
         sched.add_job(self._job, "interval", seconds=30, args=["cases", lambda: cases_tick(loa)])
+        assert handle_feed_event is not None
+        if s.assistant.enabled:  # citizens in: stored webhook events answered, replies sent
+            sched.add_job(
+                self._job,
+                "interval",
+                seconds=CITIZENS_INTERVAL,
+                next_run_time=datetime.now(UTC),
+                args=["citizens", lambda: citizen_job(loa).tick()],
+            )
+            sched.add_job(
+                self._job,
+                "cron",
+                hour=3,
+                minute=15,
+                args=["citizens_retention", lambda: purge_citizens(loa)],
+            )
         sched.start()
         self.sched = sched
         loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.context import Loa
 from bot.telegram.broadcast_handlers import register_broadcast_handlers, sync_broadcast_cards
+from bot.telegram.citizen_handlers import register_citizen_handlers, sync_citizen_cards
 from bot.telegram.comment_cards import intake_card_loop, register_intake_handlers
 from bot.telegram.context import CONTEXT_TYPES, attach
 from bot.telegram.handlers import register_handlers, sync_cards
@@ -44,6 +45,7 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     attach(app, loa)
     register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
     register_intake_handlers(app)
+    register_citizen_handlers(app)
     register_handlers(app)
     register_stats_growth(app)
     return app
@@ -71,6 +73,7 @@ async def run_bot(
             try:
                 await sync_cards(app.bot, loa)
                 await sync_broadcast_cards(app.bot, loa)
+                await sync_citizen_cards(app.bot, loa)
             except (TelegramError, OSError) as exc:
                 log.warning("posting approval cards failed: %s", exc)
             except Exception:  # a bug must not stop the admin chat

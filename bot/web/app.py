@@ -23,8 +23,10 @@ from bot.web import (
     article_pages,
     auth_pages,
     calendar_page,
+    hooks,
     intake_page,
     plan_page,
+    qa_page,
     report_pages,
     texts,
 )
@@ -60,6 +62,8 @@ def build_app(loa: Loa) -> Starlette:
         *plan_page.routes,
         *report_pages.routes,
         *intake_page.routes,
+        *qa_page.routes,
+        *hooks.routes,
         Mount("/static", app=StaticFiles(directory=_STATIC), name="static"),
     ]
     upload_limit = int(loa.settings.queue.max_file_mb * 1024 * 1024) + 64 * 1024

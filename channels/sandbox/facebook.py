@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.sandbox.base import Request, Response, SandboxServer
+from channels.sandbox.citizens import MessengerInbox
 from channels.sandbox.facebook_comments import CommentBoard
 
 __all__ = ["FacebookSandbox"]
@@ -177,6 +178,7 @@ class FacebookSandbox(SandboxServer):
             ("GET", v + r"/debug_token", self._debug_token),
             ("GET", v + r"/oauth/access_token", self._exchange),
             ("POST", v + r"/(?P<page>[0-9]+)/feed", self._create_post),
+            ("POST", v + r"/(?P<page>[0-9]+)/messages", self._send_message),
             ("POST", v + r"/(?P<page>[0-9]+)/photos", self._upload_photo),
             ("GET", v + r"/(?P<page>[0-9]+)/(?:published_posts|posts|feed)", self._list_posts),
             ("GET", v + r"/(?P<obj>[0-9_]+)", self._read_object),
@@ -184,7 +186,19 @@ class FacebookSandbox(SandboxServer):
             ("DELETE", v + r"/(?P<obj>[0-9]+_[0-9]+)", self._delete_post),
         ]:
             self.route(method, pattern, self._graph(handler))
-        self.comments = CommentBoard(self)  # comments on the posts (their own module)
+        self.comments = CommentBoard(self, _V, _GraphError)  # comments on the posts
+
+        self.inbox = MessengerInbox(self)  # people who write to the Page, and what they received
+
+    def _send_message(self, req: Request) -> Response:
+        self._need(req, "page")
+        if req.params["page"] != self.PAGE_ID:
+            raise _GraphError(200, "(#200) The user hasn't authorized the application")
+
+        def error(code: int, message: str, subcode: int | None = None) -> _GraphError:
+            return _GraphError(code, message, subcode=subcode)
+
+        return self.inbox.handle_send(req, error)  # type: ignore[no-any-return]
 
     # ----- test helpers ----------------------------------------------------------------------
     def now(self) -> float:

@@ -18,12 +18,10 @@ import hashlib
 import hmac
 import json
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from channels.sandbox.base import PassOn, Request, Response
-
-if TYPE_CHECKING:
-    from channels.sandbox.facebook import FacebookSandbox
 
 __all__ = ["CommentBoard", "sign"]
 
@@ -40,13 +38,15 @@ def sign(secret: str, body: bytes) -> str:
 class CommentBoard:
     """The comments of one sandbox Page (state guarded by the sandbox's lock)."""
 
-    def __init__(self, sb: FacebookSandbox):
+    def __init__(self, sb: Any, version: str, error: Callable[..., Exception]):
+        """``version``: the sandbox's versioned path prefix regex; ``error(code, message,
+        subcode=None)``: its Graph error (both given by the sandbox, which imports this module)."""
         self.sb = sb
+        self._error = error
         self.items: dict[str, dict[str, Any]] = {}  # comment id → comment (creation order)
         self.private_replies: dict[str, dict[str, Any]] = {}  # comment id → message
         self._seq = 0
-        from channels.sandbox.facebook import _V
-
+        _V = version
         g = sb._graph
         for method, pattern, handler in [
             ("GET", _V + "/" + _PID + r"/comments", self._list),
@@ -152,10 +152,9 @@ class CommentBoard:
         return c
 
     def _comment(self, cid: str) -> dict[str, Any]:
-        from channels.sandbox.facebook import _GraphError
 
         if cid not in self.items:
-            raise _GraphError(
+            raise self._error(
                 100,
                 f"Unsupported request. Object with ID '{cid}' does not exist, cannot be loaded "
                 "due to missing permissions, or does not support this operation.",
@@ -178,14 +177,13 @@ class CommentBoard:
 
     # ----- routes ----------------------------------------------------------------------------
     def _list(self, req: Request) -> Response:
-        from channels.sandbox.facebook import _GraphError
 
         sb = self.sb
         sb._need(req, "page", "pages_read_engagement")
         p = sb._params(req, {"filter", "order", "fields", "since", "limit", "after", "summary"})
         limit = int(p.get("limit") or 25)
         if not 1 <= limit <= 100:
-            raise _GraphError(100, "(#100) The parameter limit must be between 1 and 100")
+            raise self._error(100, "(#100) The parameter limit must be between 1 and 100")
         target = req.params["pid"]
         with sb.lock:
             if target.startswith(sb.PAGE_ID + "_"):
@@ -236,14 +234,13 @@ class CommentBoard:
         return Response(200, {"id": c["id"]})
 
     def _hide(self, req: Request) -> Response:
-        from channels.sandbox.facebook import _GraphError
 
         sb = self.sb
         sb._need(req, "page", "pages_manage_engagement")
         p = sb._params(req, {"is_hidden"}, ("is_hidden",))
         value = str(p["is_hidden"]).lower()
         if value not in ("true", "false"):
-            raise _GraphError(100, "(#100) Param is_hidden must be a boolean")
+            raise self._error(100, "(#100) Param is_hidden must be a boolean")
         with sb.lock:
             c = self._comment(req.params["cid"])
             c["is_hidden"] = value == "true"
@@ -268,7 +265,6 @@ class CommentBoard:
             return Response(200, self._render(self._comment(req.params["cid"])))
 
     def _private_reply(self, req: Request) -> Response:
-        from channels.sandbox.facebook import _GraphError
 
         sb = self.sb
         body = req.json() if req.content_type == "application/json" else None
@@ -279,13 +275,13 @@ class CommentBoard:
         sb._need(req, "page", "pages_messaging")
         text = (body.get("message") or {}).get("text")
         if not text:
-            raise _GraphError(100, "(#100) The parameter message is required")
+            raise self._error(100, "(#100) The parameter message is required")
         with sb.lock:
             c = self._comment(str(recipient["comment_id"]))
             if c["id"] in self.private_replies:
-                raise _GraphError(10900, "(#10900) Activity already replied to")
+                raise self._error(10900, "(#10900) Activity already replied to")
             if sb.now() - c["created"] > PRIVATE_REPLY_DAYS * 86400:
-                raise _GraphError(
+                raise self._error(
                     10, "(#10) This message is sent outside of allowed window", subcode=2018278
                 )
             mid = f"m_{len(self.private_replies) + 1:08d}"

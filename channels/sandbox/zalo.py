@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from channels.sandbox.base import Request, Response, SandboxServer
+from channels.sandbox.citizens import ZaloInbox
 
 __all__ = ["ZaloSandbox"]
 
@@ -146,11 +147,17 @@ class ZaloSandbox(SandboxServer):
             ("GET", "/v2.0/article/getslice", self._slice),
             ("GET", "/v2.0/oa/getoa", self._getoa),
             ("POST", "/v2.0/oa/message", self._broadcast),
+            ("POST", "/v3.0/oa/message/cs", self._cs),
         ]:
             self.route(method, path, self._api(handler))
         self.route("POST", "/v4/oa/access_token", self._oauth(self._access_token))
         self.route("GET", "/v4/oa/permission", self._permission)
         self.route("GET", r"/a/(?P<id>[0-9a-f]+)", self._article_page)
+
+        self.inbox = ZaloInbox(self)  # citizens who write to the OA, and what they received
+
+    def _cs(self, req: Request) -> Response:
+        return self.inbox.handle_cs(req, _ZaloError)  # type: ignore[no-any-return]
 
     # ----- test helpers ----------------------------------------------------------------------
     def now(self) -> float:

@@ -200,9 +200,9 @@ def test_the_report_counts_comments_petitions_and_takedowns_without_names(
     move_petition(loa, p.id, "answered", ADMIN, answer="Đã xử lý.")
     year = str(datetime.now(UTC).year)
     k = kpis_for(loa, year)
-    assert k.citizens is not None
-    assert (k.citizens.comments.received, k.citizens.comments.answered) == (1, 1)
-    assert (k.citizens.petitions.received, k.citizens.petitions.on_time) == (1, 1)
-    assert k.citizens.petitions.median_hours is not None
+    assert k.intake is not None
+    assert (k.intake.comments.received, k.intake.comments.answered) == (1, 1)
+    assert (k.intake.petitions.received, k.intake.petitions.on_time) == (1, 1)
+    assert k.intake.petitions.median_hours is not None
     _, text = write_report(loa, year, "md")
     assert text is not None and "Ý kiến người dân" in text and "Trần Văn B" not in text

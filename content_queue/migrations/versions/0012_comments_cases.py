@@ -1,7 +1,7 @@
 """comments under the Page's posts, actions on them, cases (petitions, takedowns), timeline
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import content_queue.tables
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
