@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.context import Loa
+from bot.devtools.demo_cases import demo_cases
 from bot.devtools.sandboxes import Sandboxes
 from bot.reports.files import kpis_for, write_report
 from bot.reports.kpis import month_status
@@ -382,6 +383,7 @@ def run_demo(
 
         # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers
         _demo_broadcast(loa, boxes, checks, console)
+        demo_cases(loa, boxes, checks.step, console)  # comments and a petition (issue 24)
         boxes.facebook.set_followers(5235, 4990)
         boxes.zalo.set_followers(1260)
         stored = collect_followers(loa, datetime.now(UTC), force=True)  # the daily sample
