@@ -1,0 +1,66 @@
+"""Comment and case cards through python-telegram-bot against the Bot API sandbox: a reply to
+the card becomes the Page's reply, Xóa asks for a reason, two admins at once make one decision,
+a stranger's press changes nothing, and the audit keeps who, what and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_citizens import Desk, make_desk  # noqa: F401 - fixture
+from test_petition_intake import _feed
+from test_telegram_bot import ADMIN, SECOND_ADMIN, STRANGER, wait_until
+
+import bot.service.petition_intake  # noqa: F401 - registers the handlers
+
+
+def _card(desk: Desk, needle: str) -> dict[str, Any]:
+    assert desk.tg is not None
+    tg = desk.tg
+    return wait_until(  # type: ignore[no-any-return]
+        lambda: next((m for m in reversed(tg.sent) if needle in str(m.get("text"))), None)
+    )
+
+
+def test_comment_cards_reply_delete_with_reason_one_decision_and_strangers(
+    make_desk: Any,  # noqa: F811
+) -> None:
+    desk: Desk = make_desk(telegram=True)
+    tg, fb, loa = desk.tg, desk.fb, desk.loa
+    assert tg is not None
+    post = fb.add_post("Bài trên Trang")
+    ask = fb.comments.add(post, "Cho hỏi lệ phí hộ chiếu?")
+    rude = fb.comments.add(post, "Đồ ngu, bit.ly/lua-dao")
+    for cid in (ask, rude):
+        assert _feed(desk, cid) == 200
+    desk.run(2)
+    a = loa.store.comments.by_remote("facebook", ask)
+    r = loa.store.comments.by_remote("facebook", rude)
+    assert a is not None and r is not None
+    card_a = _card(desk, f"BL-{a.id}")
+    card_r = _card(desk, f"BL-{r.id}")
+    assert "xúc phạm" in card_r["text"] and "Bài trên Trang" not in card_a.get("source", "")
+    # an admin's reply to the card is posted as the Page's reply, once
+    tg.send_user_message(ADMIN, "Lệ phí 200.000 đồng.", reply_to_message_id=card_a["message_id"])
+    wait_until(lambda: fb.records.get("comment_replies"))
+    assert fb.records["comment_replies"][0]["message"] == "Lệ phí 200.000 đồng."
+    # a stranger presses Xóa: nothing happens
+    tg.press_button(STRANGER, card_r["message_id"], f"cm:d:{r.id}")
+    # two admins press Xóa and both answer the question with a reason
+    tg.press_button(ADMIN, card_r["message_id"], f"cm:d:{r.id}")
+    tg.press_button(SECOND_ADMIN, card_r["message_id"], f"cm:d:{r.id}")
+    questions = wait_until(
+        lambda: (
+            [m for m in tg.sent if f"#bl:d:{r.id}" in str(m.get("text"))][:2]
+            if len([m for m in tg.sent if f"#bl:d:{r.id}" in str(m.get("text"))]) >= 2
+            else None
+        )
+    )
+    tg.send_user_message(ADMIN, "Xúc phạm, lừa đảo", reply_to_message_id=questions[0]["message_id"])
+    tg.send_user_message(SECOND_ADMIN, "Spam", reply_to_message_id=questions[1]["message_id"])
+    wait_until(lambda: (loa.store.comments.get(r.id) or r).state == "deleted")
+    wait_until(lambda: len([m for m in tg.sent if "Không thể xóa" in str(m.get("text"))]) >= 1)
+    assert len(fb.records["comment_deletes"]) == 1 and rude not in fb.comments.items
+    done = [x for x in loa.store.comments.actions_of(r.id) if x.state == "done"]
+    assert len(done) == 1 and done[0].reason in ("Xúc phạm, lừa đảo", "Spam")
+    audit = [e for e in loa.store.audit_entries() if e["action"] == "unauthorised"]
+    assert any(f"cm:d:{r.id}" in str(e["detail"]) for e in audit)
