@@ -57,7 +57,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CITIZENS_INTERVAL = 2.0  # seconds between two runs of the job
+CITIZENS_INTERVAL = 1.0  # seconds between two runs of the job (a comment's card within 2 s)
 RETENTION_INTERVAL_HOURS = 24
 
 EventHandler = Callable[["Loa", CitizenEvent], str]
