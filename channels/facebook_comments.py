@@ -27,10 +27,12 @@ from channels import render
 from channels.comments import CommentRead, RemoteComment
 from channels.errors import CannotTell, RejectedError, TransientError
 
-__all__ = ["FacebookComments", "comment_from_graph"]
+__all__ = ["COMMENT_SCOPES", "FacebookComments", "comment_from_graph"]
 
 log = logging.getLogger(__name__)
 
+# Permissions the comment ability needs (besides the posting ones).
+COMMENT_SCOPES = ("pages_read_user_content", "pages_manage_engagement", "pages_messaging")
 BATCH_MAX = 50
 COMMENTS_PER_READ = 100
 MAX_EXTRA_PAGES = 5  # pages read alone per post beyond the batched first one

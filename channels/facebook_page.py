@@ -52,7 +52,7 @@ from channels.base import (
     RejectedError,
     TokenStore,
 )
-from channels.facebook_comments import FacebookComments
+from channels.facebook_comments import COMMENT_SCOPES, FacebookComments
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
@@ -626,6 +626,11 @@ class FacebookPageChannel(FacebookComments, BaseChannel):
         detail = "Mã truy cập Trang Facebook hợp lệ."
         if "read_insights" not in scopes:
             detail += " Thiếu quyền read_insights: chưa đọc được số người tiếp cận."
+        lacking = [p for p in COMMENT_SCOPES if p not in scopes]
+        if lacking:
+            detail += (
+                f" Thiếu quyền {', '.join(lacking)}: chưa đọc, trả lời, ẩn hoặc xóa được bình luận."
+            )
         return Health(
             ok=True,
             detail=detail,

@@ -198,6 +198,8 @@ def move_petition(
         fresh = loa.store.cases.get(case_id)
         now_state = CASE_STATE_VI.get(fresh.state, fresh.state) if fresh else "?"
         return False, f"Phản ánh {case.number} đã ở trạng thái «{now_state}»; không đổi được."
+    if state != "in_progress":
+        _close_reminders(loa, case)
     if state == "in_progress" and not case.owner:
         loa.store.cases.set_owner(case_id, actor.name.removeprefix("tg:"), actor, now)
     if state != "in_progress" and answer:
@@ -385,12 +387,15 @@ def act_on_takedown(
         if not (reason or "").strip():
             return False, "Cần ghi lý do không gỡ."
         ok = loa.store.cases.move(case_id, ("open",), "declined", actor, now, note=reason)
+        if ok:
+            _close_reminders(loa, case)
         return ok, f"Yêu cầu {case.number}: không gỡ ({reason})." if ok else "Đã có người xử lý."
     else:
         return False, "Thao tác không hợp lệ."
     ok = loa.store.cases.move(case_id, ("open",), "done", actor, now, note=why, action_taken=taken)
     if not ok:
         return False, f"Yêu cầu {case.number} đã được xử lý trước đó."
+    _close_reminders(loa, case)
     return True, f"Yêu cầu {case.number}: {TAKEDOWN_ACTION_VI[taken]}."
 
 
@@ -457,8 +462,14 @@ def zalo_weekly_reminder(loa: Loa, now: datetime | None = None) -> str | None:
     if not count:
         lines.append("• Tuần qua không có bài mới trên Zalo.")
     text = "\n".join(lines)
-    loa.notifier.alert(f"zalo_comments:{year}-W{week:02d}", text, "info")
+    key = f"zalo_comments:{year}-W{week:02d}"
+    loa.notifier.alert(key, text, "info")
+    loa.notifier.resolve(key)  # a reminder, not an incident: nothing stays open
     return text
+
+
+def _close_reminders(loa: Loa, case: Case) -> None:
+    loa.notifier.resolve(*(f"case:{case.number}:{w}" for w in ("half", "last", "overdue")))
 
 
 def forget_citizens(loa: Loa, now: datetime | None = None) -> int:

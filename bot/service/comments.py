@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from bot.context import Loa
@@ -88,7 +89,7 @@ def comment_channels(loa: Loa) -> dict[str, CommentModerator]:
 
 @cache
 def _flag_words(path: str) -> FlagWords:
-    return FlagWords(__import__("pathlib").Path(path) if path else None)
+    return FlagWords(Path(path) if path else None)
 
 
 def comment_flags(loa: Loa, text: str) -> list[str]:
