@@ -231,9 +231,9 @@ class AssistantSettings(_Section):
     enabled: bool = False
     channels: list[str] = ["zalo", "facebook"]  # channel NAMES whose citizens it answers
     retention_days: int = 365  # citizens' ids and messages, then deleted
-    min_score: float = 4.0  # BM25 score of the best passage
+    min_score: float = 5.0  # BM25 score of the best source (title + best passage)
     min_coverage: float = 0.5  # share of the question's content words found in it
-    min_margin: float = 0.0  # how far the best source is ahead of the next one (ratio - 1)
+    min_margin: float = 0.05  # how far the best source is ahead of the next: 1 - second/best
     synonyms_file: str = ""  # TOML admins edit (beside config.toml); built-in table otherwise
     max_answer_chars: int = 1500
 

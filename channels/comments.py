@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CommentModerator", "CommentRead", "CommentsUnreadable", "RemoteComment"]
+__all__ = [
+    "CommentChange",
+    "CommentModerator",
+    "CommentRead",
+    "CommentsUnreadable",
+    "RemoteComment",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,14 @@ class CommentRead:
     unreadable: tuple[str, ...] = ()  # posts that answered an error (gone, no permission)
 
 
+@dataclass(frozen=True)
+class CommentChange:
+    """A pushed change of a comment: ``add``, ``edited`` or ``remove``."""
+
+    verb: str
+    comment: RemoteComment
+
+
 @runtime_checkable
 class CommentModerator(Protocol):
     """Read, answer and moderate the comments under the channel's posts."""
@@ -56,6 +70,10 @@ class CommentModerator(Protocol):
 
     def own_author_id(self) -> str:
         """The id comments written by the channel itself carry (the Page's id)."""
+        ...
+
+    def comment_change(self, payload: Mapping[str, Any]) -> CommentChange | None:
+        """The comment change a stored webhook event carries (None: not about a comment)."""
         ...
 
     def read_comments(self, post_ids: Sequence[str], since: datetime | None) -> CommentRead:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from channels import render
-from channels.comments import CommentRead, RemoteComment
+from channels.comments import CommentChange, CommentRead, RemoteComment
 from channels.errors import CannotTell, RejectedError, TransientError
 
 __all__ = ["COMMENT_SCOPES", "FacebookComments", "comment_from_graph"]
@@ -80,6 +80,29 @@ class FacebookComments:
 
     def own_author_id(self) -> str:
         return str(self.settings.page_id)
+
+    def comment_change(self, payload: Mapping[str, Any]) -> CommentChange | None:
+        """A ``feed`` webhook change (``item: comment``) as a comment and its verb."""
+        if payload.get("item") != "comment" or not payload.get("comment_id"):
+            return None
+        verb = str(payload.get("verb") or "")
+        if verb not in ("add", "edited", "remove"):
+            return None
+        author: dict[str, Any] = payload["from"] if isinstance(payload.get("from"), dict) else {}
+        post_id = str(payload.get("post_id") or "")[:200]
+        parent = str(payload.get("parent_id") or "")[:200]
+        return CommentChange(
+            verb,
+            RemoteComment(
+                id=str(payload["comment_id"])[:200],
+                post_id=post_id,
+                parent_id=parent if parent and parent != post_id else None,
+                author_id=str(author["id"]) if author.get("id") else None,
+                author_name=str(author["name"]) if author.get("name") else None,
+                message=str(payload.get("message") or ""),
+                created_at=_time(payload.get("created_time")),
+            ),
+        )
 
     # ----- reading ---------------------------------------------------------------------------
     def _edge_query(self, since: datetime | None, after: str | None = None) -> str:

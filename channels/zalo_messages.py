@@ -26,6 +26,7 @@ from channels.messaging import IncomingEvent, WebhookRefused
 
 __all__ = [
     "FORMULA_PARTS",
+    "SITE_VERIFICATION_META",
     "cs_body",
     "parse_zalo_webhook",
     "signature_of",
@@ -34,6 +35,7 @@ __all__ = [
     "zalo_refusal_line",
 ]
 
+SITE_VERIFICATION_META = "zalo-platform-site-verification"  # the domain check's meta tag name
 FORMULA_PARTS = frozenset({"app_id", "oa_id", "body", "timestamp", "secret"})
 _TEXT_EVENTS = ("user_send_text", "anonymous_send_text")
 # Events of the OA's own messages, and receipts: nothing a citizen asked (not stored).

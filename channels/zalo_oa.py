@@ -56,6 +56,7 @@ from channels.zalo_broadcast import (
     cover_problem,
 )
 from channels.zalo_messages import (
+    SITE_VERIFICATION_META,
     cs_body,
     parse_zalo_webhook,
     validate_formula,
@@ -118,6 +119,7 @@ class ZaloOASettings(ChannelSettings):
     cs_window_days: float = Field(7.0, gt=0)  # *(unverified)* -230 after this many days
     quote_field: str = "quote_message_id"  # *(unverified)* "" sends no quote
     reply_max_chars: int = Field(2000, ge=100)  # *(unverified)*
+    site_verification: str = ""  # the code of Zalo's domain verification meta tag
 
     @field_validator("webhook_signature")
     @classmethod
@@ -661,7 +663,13 @@ class ZaloOAChannel(BaseChannel):
 
     def reply_window(self) -> ReplyWindow:
         s = self.settings
-        return ReplyWindow(s.reply_window_hours, s.free_replies_per_window)
+        hours = min(s.reply_window_hours, s.cs_window_days * 24)  # -230 beyond cs_window_days
+        return ReplyWindow(hours, s.free_replies_per_window)
+
+    def site_meta(self) -> tuple[str, str] | None:
+        """The meta tag Zalo's domain verification looks for on the web server's pages."""
+        code = self.settings.site_verification.strip()
+        return (SITE_VERIFICATION_META, code) if code else None
 
     def send_reply(
         self, citizen_id: str, text: str, *, quote_id: str | None = None, human: bool = False

@@ -72,7 +72,8 @@ class InboundEvent:
     kind: str  # message | feed | other
     external_id: str
     sender: str | None
-    payload: dict[str, Any]
+    text: str | None  # the citizen's words as the adapter read them (None: a picture …)
+    payload: dict[str, Any]  # the event as the platform sent it
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class CitizenEvent:
     kind: str
     external_id: str
     sender: str | None
+    text: str | None
     payload: dict[str, Any]
     received_at: datetime
     state: str
@@ -150,6 +152,7 @@ def _event(r: Any) -> CitizenEvent:
         r.kind,
         r.external_id,
         r.sender,
+        r.text,
         dict(r.payload or {}),
         r.received_at,
         r.state,
@@ -211,6 +214,7 @@ class CitizenData:
                 "kind": e.kind,
                 "external_id": e.external_id[:200],
                 "sender": e.sender[:200] if e.sender else None,
+                "text": e.text[:10000] if e.text else None,
                 "payload": e.payload,
                 "received_at": now,
                 "state": "new",
@@ -228,11 +232,19 @@ class CitizenData:
             stmt = sqlite.insert(_E).on_conflict_do_nothing(
                 index_elements=["channel", "external_id"]
             )
+        # SQLite: this process's writers queue here (waking the moment the lock is free) rather
+        # than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        lock: Any = self._core._writer  # an RLock on SQLite (unused on PostgreSQL)
+        if not is_postgres(engine) and not lock.acquire(timeout=INTAKE_LOCK_WAIT_MS / 1000):
+            raise IntakeBusy("the write lock is taken")
         try:
             with engine.begin() as conn:
                 return sum(conn.execute(stmt, [row]).rowcount for row in rows)
         except (OperationalError, PoolTimeout, DBAPIError) as exc:
             raise IntakeBusy(str(type(exc).__name__)) from exc
+        finally:
+            if not is_postgres(engine):
+                lock.release()
 
     # ----- the job: claiming events ----------------------------------------------------------
     def claim_events(

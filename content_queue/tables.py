@@ -341,6 +341,7 @@ citizen_events = sa.Table(
     sa.Column("kind", sa.String(30), nullable=False),  # message | feed | other
     sa.Column("external_id", sa.String(200), nullable=False),
     sa.Column("sender", sa.String(200), nullable=True),  # the citizen's id (personal data)
+    sa.Column("text", sa.Text, nullable=True),  # what they wrote, as the adapter read it
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("state", sa.String(20), nullable=False, server_default="new"),

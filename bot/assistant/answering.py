@@ -35,11 +35,14 @@ from bot.settings import AssistantSettings, Settings
 from content_queue.knowledge import Procedure
 from content_queue.store import Store
 
-__all__ = ["Answer", "Assistant", "Hit", "Source", "asked_fields"]
+__all__ = ["MISSING", "Answer", "Assistant", "Hit", "Source", "asked_fields"]
 
-# How often `answer` looks whether the knowledge changed (a few aggregate reads).
-REFRESH_SECONDS = 5.0
+# How often `answer` looks whether the knowledge changed (a few aggregate reads). An article
+# retracted meanwhile is still never cited: every answer re-checks the articles it would name.
+REFRESH_SECONDS = 2.0
 _HITS = 3
+CATALOGUE_BONUS = 0.25
+MISSING = "danh mục thủ tục chưa ghi thông tin này."
 
 
 @dataclass(frozen=True)
@@ -216,22 +219,31 @@ class Assistant:
     def refresh(self, *, force: bool = False) -> None:
         """Rebuild the index when the knowledge changed (a few aggregate reads otherwise)."""
         with self._lock:
-            k = self.store.knowledge
-            version = k.version(self.website_channels)
-            self._checked_at = time.monotonic()
-            if not force and self._index is not None and version == self._version:
-                return
-            index = build_index(
-                k.procedures(),
-                k.citable_articles(self.website_channels),
-                k.saved_qas(),
-                self.synonyms,
-            )
-            self._index, self._version = index, version
+            self._refresh_locked(force)
+
+    def _refresh_locked(self, force: bool) -> None:
+        # The version is read before the data: a change after it is seen at the next check.
+        k = self.store.knowledge
+        version = k.version(self.website_channels)
+        self._checked_at = time.monotonic()
+        if not force and self._index is not None and version == self._version:
+            return
+        index = build_index(
+            k.procedures(),
+            k.citable_articles(self.website_channels),
+            k.saved_qas(),
+            self.synonyms,
+        )
+        self._index, self._version = index, version
 
     def _current(self) -> KnowledgeIndex:
-        if self._index is None or time.monotonic() - self._checked_at > REFRESH_SECONDS:
-            self.refresh()
+        """The index, refreshed when due; while another thread rebuilds it, the previous one."""
+        due = self._index is None or time.monotonic() - self._checked_at > REFRESH_SECONDS
+        if due and self._lock.acquire(blocking=self._index is None):
+            try:
+                self._refresh_locked(False)
+            finally:
+                self._lock.release()
         assert self._index is not None
         return self._index
 
@@ -255,16 +267,14 @@ class Assistant:
             )
             return Answer("greeting", prefix + text, (), 0.0, 0.0, 0.0)
         index = self._current()
-        tokens = index.correct(tokens)
-        terms, found = index.query_terms(tokens)
-        matches = index.search(terms)
+        query = index.parse(index.correct(tokens))
+        matches = self._still_citable(index, index.search(query, limit=8))
+        matches = _prefer_catalogue(index, index.rerank(query, matches), question)
         hits = tuple(self._hit(index, m, question) for m in matches[:_HITS])
         best = matches[0].score if matches else 0.0
         second = matches[1].score if len(matches) > 1 else 0.0
         margin = 1.0 - second / best if best > 0 else 0.0
-        coverage = (
-            index.coverage(tokens, found, index.source_tokens(matches[0])) if matches else 0.0
-        )
+        coverage = index.coverage(query, index.source_tokens(matches[0])) if matches else 0.0
         s = self.settings
         if (
             matches
@@ -281,6 +291,22 @@ class Assistant:
             f"{self.agency}; cán bộ sẽ trả lời anh/chị trong thời gian sớm nhất."
         )
         return Answer("abstain", prefix + text, hits, best, coverage, margin)
+
+    def _still_citable(self, index: KnowledgeIndex, matches: list[Match]) -> list[Match]:
+        """Matches without an article retracted since the index was built (one read)."""
+        ids = [
+            int(index.sources[m.source].ref)
+            for m in matches
+            if index.sources[m.source].kind == "article"
+        ]
+        if not ids:
+            return matches
+        live = self.store.knowledge.citable_ids(ids, self.website_channels)
+        return [
+            m
+            for m in matches
+            if index.sources[m.source].kind != "article" or int(index.sources[m.source].ref) in live
+        ]
 
     def _hit(self, index: KnowledgeIndex, m: Match, question: str) -> Hit:
         src = index.sources[m.source]
@@ -304,6 +330,20 @@ class Assistant:
         return body + "\n" + _source_line(src)
 
 
+def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str) -> list[Match]:
+    """A question asking for a procedure's documents, deadline, fee or place is the
+    catalogue's to answer: procedures' scores count ``CATALOGUE_BONUS`` more then."""
+    if not asked_fields(question):
+        return matches
+    rescored = [
+        Match(m.source, m.passage, m.score * (1.0 + CATALOGUE_BONUS))
+        if index.sources[m.source].kind == "procedure"
+        else m
+        for m in matches
+    ]
+    return sorted(rescored, key=lambda m: -m.score)
+
+
 def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
     """The asked fields copied from the catalogue (a missing one is said to be missing)."""
     lines = []
@@ -312,7 +352,7 @@ def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
         if value:
             lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700)}")
         elif wanted:
-            lines.append(f"- {FIELD_LABELS[key]}: danh mục thủ tục chưa ghi thông tin này.")
+            lines.append(f"- {FIELD_LABELS[key]}: {MISSING}")
     return "\n".join(lines) or "- Danh mục chưa ghi chi tiết của thủ tục này."
 
 

@@ -60,7 +60,7 @@ def terms(tokens: list[str]) -> list[str]:
 # They still form bigrams (so "o dau" and "bao lau" reach BM25) but count for nothing in the
 # coverage figure and are never corrected as typos.
 _STOP_TEXT = """
-    a ad admin ah ai alo anh ba bac ban bao be bi biet boi cac cach cai cam can chao chi chiu cho
+    a ad admin ah ai alo anh ba bac ban bao be bi biet boi cac cach cai cam can chao chi cho j
     chu chua co con cu cua da dang dau day dc de den deu di dieu do duoc em gi giup ha hay hello hen
     hi hix hom khi khong k ko kia la lam lau len luc ma may minh mot muon nao nay ne neu nha nhe nhi
     nhieu nhu nhung noi ntn o oi ok oke on phai qua ra rang roi rat sao se sau ta thi thu tien toi

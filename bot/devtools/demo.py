@@ -22,6 +22,7 @@ from rich.table import Table
 
 from bot.context import Loa
 from bot.devtools.demo_cases import demo_cases
+from bot.devtools.demo_citizens import demo_citizens
 from bot.devtools.sandboxes import Sandboxes
 from bot.reports.files import kpis_for, write_report
 from bot.reports.kpis import month_status
@@ -215,6 +216,8 @@ listen = "127.0.0.1:{web_port}"
 base_url = "http://127.0.0.1:{web_port}"
 {boxes.channels_toml()}default_cover = "anh-bia-mac-dinh.png"  # text-only articles reach Zalo too
 broadcast = "each"                    # each article posted on Zalo is proposed to followers
+[assistant]                           # citizens' questions on Zalo and Messenger (Hỏi đáp)
+enabled = true
 """
 
 
@@ -384,6 +387,7 @@ def run_demo(
         # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers
         _demo_broadcast(loa, boxes, checks, console)
         demo_cases(loa, boxes, checks.step, console)  # comments and a petition (issue 24)
+        demo_citizens(loa, boxes, checks, console)
         boxes.facebook.set_followers(5235, 4990)
         boxes.zalo.set_followers(1260)
         stored = collect_followers(loa, datetime.now(UTC), force=True)  # the daily sample

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from channels.sandbox.citizens import ZaloInbox
 from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
@@ -81,6 +82,8 @@ verify_interval_seconds = 0.2
 timeout_seconds = 5
 """
 
+    VERIFY_TOKEN = "sandbox-verify-token"  # Meta's webhook handshake (citizens' messages)
+
     def env_text(self) -> str:
         """The ``.env`` with the sandboxes' credentials."""
         return (
@@ -90,6 +93,9 @@ timeout_seconds = 5
             f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
             f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
             f"LOA_CHANNELS__ZALO__REFRESH_TOKEN={ZaloSandbox.INITIAL_REFRESH_TOKEN}\n"
+            f"LOA_CHANNELS__ZALO__OA_SECRET_KEY={ZaloInbox.OA_SECRET_KEY}\n"
+            f"LOA_CHANNELS__FACEBOOK__APP_SECRET={FacebookSandbox.APP_SECRET}\n"
+            f"LOA_CHANNELS__FACEBOOK__VERIFY_TOKEN={self.VERIFY_TOKEN}\n"
         )
 
     def received(self) -> dict[str, int]:

@@ -172,7 +172,7 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
     wb = Workbook()
     wb.remove(wb.active)
     tables = report_tables(kpis)
-    if kpis.citizens is not None:
+    if kpis.citizens is not None and kpis.citizens.received:
         tables.append(citizens_report.table(kpis.citizens))
     for title, header, rows in tables:
         ws = wb.create_sheet(title)

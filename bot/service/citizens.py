@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 CITIZENS_INTERVAL = 1.0  # seconds between two runs of the job (a comment's card within 2 s)
 RETENTION_INTERVAL_HOURS = 24
+EVENT_ATTEMPTS = 3  # a handler that fails this many times leaves its event "failed" (alerted)
 
 EventHandler = Callable[["Loa", CitizenEvent], str]
 """Handles one claimed event; returns its final state (``done`` | ``ignored``)."""
@@ -199,15 +200,20 @@ class CitizenJob:
         for event in data.claim_events(self.owner, now, now + lease):
             handler = EVENT_HANDLERS.get(event.kind, _ignore)
             try:
+                # This job's own assistant answers messages (one index per process).
                 state = (
-                    handler(self.loa, event)
-                    if handler is not handle_message
-                    else (self.answer_event(event))
+                    self.answer_event(event)
+                    if handler is handle_message
+                    else handler(self.loa, event)
                 )
             except Exception as exc:  # a bug in one event must not block the others
-                log.exception("citizen event %s (%s) failed", event.id, event.kind)
+                # The type only: a database error's text would carry the citizen's words.
+                log.error(
+                    "citizen event %s (%s) failed: %s", event.id, event.kind, type(exc).__name__
+                )
+                log.debug("citizen event %s failed", event.id, exc_info=True)
                 data.finish_event(
-                    event.id, self.owner, "failed", datetime.now(UTC), repr(exc)[:500]
+                    event.id, self.owner, "failed", datetime.now(UTC), type(exc).__name__
                 )
                 continue
             data.finish_event(event.id, self.owner, state, datetime.now(UTC))
@@ -219,9 +225,8 @@ class CitizenJob:
     def answer_event(self, event: CitizenEvent) -> str:
         """Store the event's question, decide it once (answer or hand over), leave its reply
         pending for :func:`send_reply`."""
-        message = event.payload.get("message")
-        text = message.get("text") if isinstance(message, dict) else None
-        if not isinstance(text, str) or not text.strip() or not event.sender:
+        text = event.text
+        if not text or not text.strip() or not event.sender:
             return "ignored"  # a picture, a sticker: nothing to answer
         data = self.loa.store.citizens
         q = data.question_for(event, event.sender, event.external_id, text.strip()[:2000])
@@ -321,9 +326,10 @@ def send_reply(loa: Loa, reply_id: int) -> Reply | None:
                 "reply %s to %s in doubt: %s", r.id, mask_citizen(r.citizen_id), exc.message
             )
         return data.reply(r.id)
-    except Exception:
+    except Exception as exc:
         # Whatever happened, the request may have left: never send it again on our own.
-        log.exception("reply %s: unexpected failure while sending", r.id)
+        log.error("reply %s: unexpected %s while sending", r.id, type(exc).__name__)
+        log.debug("reply %s failed", r.id, exc_info=True)
         data.record_in_doubt(r.id, "Lỗi không lường trước khi gửi; không rõ đã gửi chưa.", now)
         return data.reply(r.id)
     data.record_sent(r.id, receipt.message_id, datetime.now(UTC))

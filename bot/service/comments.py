@@ -123,47 +123,26 @@ def _store(
     )
 
 
-def _time(value: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(float(value), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return datetime.now(UTC)
-
-
 def handle_feed_change(
     loa: Loa, channel: str, value: dict[str, Any], now: datetime | None = None
 ) -> Comment | None:
-    """Apply one ``feed`` webhook change of a comment; returns the stored comment (or None when
-    the change is not about a comment, or about one Loa never saw)."""
+    """Apply one pushed comment change (a stored ``feed`` event's payload, read by the channel's
+    adapter); returns the stored comment, or None when the change is not about a comment or is
+    about one Loa never saw."""
     now = now or datetime.now(UTC)
-    if not isinstance(value, dict) or value.get("item") != "comment" or not value.get("comment_id"):
+    ch = comment_channels(loa).get(channel)
+    if ch is None or not isinstance(value, dict):
         return None
-    chans = comment_channels(loa)
-    ch = chans.get(channel)
-    if ch is None:
+    change = ch.comment_change(value)
+    if change is None:
         return None
-    cid, verb = str(value["comment_id"])[:200], value.get("verb")
-    message = str(value.get("message") or "")
-    if verb == "remove":
-        return loa.store.comments.record_removed(channel, cid, now)
-    if verb == "edited" and loa.store.comments.by_remote(channel, cid) is not None:
+    c = change.comment
+    if change.verb == "remove":
+        return loa.store.comments.record_removed(channel, c.id, now)
+    if change.verb == "edited" and loa.store.comments.by_remote(channel, c.id) is not None:
         return loa.store.comments.record_edit(
-            channel, cid, message, comment_flags(loa, message), now
+            channel, c.id, c.message, comment_flags(loa, c.message), now
         )
-    if verb not in ("add", "edited"):
-        return None
-    author: dict[str, Any] = value["from"] if isinstance(value.get("from"), dict) else {}
-    post_id = str(value.get("post_id") or "")[:200]
-    parent = str(value.get("parent_id") or "")[:200]
-    c = RemoteComment(
-        id=cid,
-        post_id=post_id,
-        parent_id=parent if parent and parent != post_id else None,
-        author_id=str(author["id"]) if author.get("id") else None,
-        author_name=str(author["name"]) if author.get("name") else None,
-        message=message,
-        created_at=_time(value.get("created_time")),
-    )
     stored, _ = _store(loa, channel, ch.own_author_id(), c, "webhook", now)
     return stored
 

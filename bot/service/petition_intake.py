@@ -52,9 +52,8 @@ def handle_feed_event(loa: Loa, event: CitizenEvent) -> str:
 
 def handle_citizen_message(loa: Loa, event: CitizenEvent) -> str:
     """A citizen's message: a petition opens a case; anything else is a question."""
-    message = event.payload.get("message")
-    text = message.get("text") if isinstance(message, dict) else None
-    if not isinstance(text, str) or not text.strip() or not event.sender:
+    text = event.text
+    if not text or not text.strip() or not event.sender:
         return "ignored"
     data = loa.store.citizens
     q = data.question_for(event, event.sender, event.external_id, text.strip()[:2000])

@@ -1,7 +1,7 @@
 """Hand-over cards in the admin chat: a question the assistant was not sure of, answered by a
 person; and replies in doubt (Đã gửi / Chưa gửi).
 
-Callback data ``cq:<action>:<question id>`` (``s`` send the suggestion, ``v`` save as a
+Callback data ``cq:<action>:<question id>`` (``r`` how to answer, ``s`` send the suggestion, ``v`` save as a
 question–answer pair, ``k`` skip) and ``cr:<y|n>:<reply id>``. An admin's Telegram *reply* to a
 card is the answer sent to the citizen. Every press and reply is checked against the sender
 (admins only) and the card it came from; the decision is one guarded ``UPDATE`` (the first wins).
@@ -39,7 +39,7 @@ __all__ = ["question_card_text", "register_citizen_handlers", "sync_citizen_card
 
 log = logging.getLogger(__name__)
 
-QUESTION_PATTERN = r"^cq:[svk]:\d+$"
+QUESTION_PATTERN = r"^cq:[rsvk]:\d+$"
 REPLY_PATTERN = r"^cr:[yn]:\d+$"
 
 
@@ -78,6 +78,7 @@ def _question_keyboard(q: Question, *, answered: bool = False) -> InlineKeyboard
     else:
         rows = [
             [
+                InlineKeyboardButton(t.BUTTON_REPLY, callback_data=f"cq:r:{q.id}"),
                 InlineKeyboardButton(t.BUTTON_SUGGEST, callback_data=f"cq:s:{q.id}"),
                 InlineKeyboardButton(t.BUTTON_SKIP, callback_data=f"cq:k:{q.id}"),
             ]
@@ -152,7 +153,7 @@ async def _edit(
 
 def _answered_text(q: Question, r: Reply | None, actor: str) -> str:
     if r is None:
-        return t.ALREADY.format(id=q.id, state=q.handover or q.state)
+        return t.ALREADY.format(id=q.id, state=t.STATE_VI.get(q.handover or "", "đã xử lý"))
     state = t.REPLY_SENT if r.state == "sent" else t.REPLY_NOT_SENT.format(error=r.error or r.state)
     return t.ANSWERED.format(id=q.id, actor=actor, text=r.text[:500], state=state)
 
@@ -220,6 +221,9 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
                 loa.store.record_event, actor, "forged_callback", None, data=query.data
             )
             return
+        if action == "r":  # the answer is the admin's Telegram reply to this card
+            answer = t.HOW_TO_REPLY.format(id=question_id)
+            return
         if action == "v":
             qa = await asyncio.to_thread(save_handover, loa, question_id, actor)
             answer = (
@@ -240,7 +244,7 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
             answer = (
                 t.SKIPPED.format(id=q.id, actor=actor.name)
                 if won
-                else t.ALREADY.format(id=q.id, state=q.handover)
+                else t.ALREADY.format(id=q.id, state=t.STATE_VI.get(q.handover or "", "đã xử lý"))
             )
             if won and message is not None:
                 await _edit(context.bot, message.chat.id, message.message_id, answer, None)

@@ -75,6 +75,7 @@ def build_app(loa: Loa) -> Starlette:
         routes=routes, middleware=middleware, exception_handlers={404: _not_found, 405: _not_found}
     )
     app.state.site = Site(loa)
+    app.state.site.env.globals["site_meta"] = hooks.site_meta(loa)  # Zalo's domain check
     return app
 
 

@@ -25,7 +25,7 @@ from bot.web.site import site_of
 from channels.messaging import MAX_WEBHOOK_BYTES, ReceivesMessages, WebhookRefused
 from content_queue.citizens import InboundEvent, IntakeBusy
 
-__all__ = ["STORE_DEADLINE", "routes"]
+__all__ = ["STORE_DEADLINE", "routes", "site_meta"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ async def _receive(request: Request, platform: str) -> Response:
         log.warning("webhook %s refused (%d): %s", name, exc.status, exc.reason)
         return PlainTextResponse("refused", status_code=exc.status)
     events = [
-        InboundEvent(name, platform, e.kind, e.external_id, e.sender, dict(e.payload))
+        InboundEvent(name, platform, e.kind, e.external_id, e.sender, e.text, dict(e.payload))
         for e in incoming
     ]
     if not events:
@@ -87,6 +87,17 @@ async def _receive(request: Request, platform: str) -> Response:
         return PlainTextResponse("busy, retry", status_code=503, headers={"Retry-After": "5"})
     log.debug("webhook %s: %d event(s), %d new", name, len(events), new)
     return PlainTextResponse("ok")
+
+
+def site_meta(loa: Loa) -> list[tuple[str, str]]:
+    """Meta tags a platform's domain verification looks for (Zalo), on every page."""
+    out = []
+    for name, settings in loa.settings.enabled_channels().items():
+        if getattr(settings, "site_verification", ""):
+            meta = getattr(loa.channel(name), "site_meta", lambda: None)()
+            if meta:
+                out.append(meta)
+    return out
 
 
 async def zalo_hook(request: Request) -> Response:

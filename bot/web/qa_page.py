@@ -32,9 +32,11 @@ REPLY_VI = {
     "in_doubt": "chưa rõ đã gửi",
     "not_sent": "chưa gửi",
 }
+_ACTIONS = ("tra-loi", "bo-qua", "da-gui", "chua-gui")
 DONE = {
     "answered": "Đã gửi câu trả lời cho người dân.",
     "skipped": "Đã bỏ qua câu hỏi.",
+    "confirmed": "Đã ghi nhận.",
 }
 
 
@@ -117,7 +119,22 @@ async def qa_action(request: Request) -> Response:
     except (KeyError, ValueError):
         return site.refusal(sess, "Không có câu hỏi này.", 404)
     actor = sess.user.actor
-    if request.path_params.get("action") == "bo-qua":
+    action = request.path_params.get("action")
+    on_reply = "/hoi-dap/tra-loi/" in request.url.path
+    if (action in ("da-gui", "chua-gui")) != on_reply or action not in _ACTIONS:
+        return site.refusal(sess, "Không có thao tác này.", 404)
+    if on_reply:  # a reply in doubt: a person says whether it went out
+        won = await run_in_threadpool(
+            site.loa.store.citizens.resolve_in_doubt,
+            question_id,
+            actor,
+            sent=action == "da-gui",
+            now=datetime.now(UTC),
+        )
+        if not won:
+            return await qa_page(request, message="Câu trả lời này đã được xác nhận.", ok=False)
+        return RedirectResponse(f"{site.root}/hoi-dap?xong=confirmed", status_code=303)
+    if action == "bo-qua":
         won = await run_in_threadpool(skip_handover, site.loa, question_id, actor)
         key = "skipped"
     else:
@@ -141,4 +158,5 @@ async def qa_action(request: Request) -> Response:
 routes = [
     Route("/hoi-dap", qa_page, methods=["GET"]),
     Route("/hoi-dap/{id:int}/{action:str}", qa_action, methods=["POST"]),
+    Route("/hoi-dap/tra-loi/{id:int}/{action:str}", qa_action, methods=["POST"]),
 ]

@@ -220,6 +220,26 @@ class Knowledge:
                 out.append(CitableArticle(r.id, r.title, r.summary, r.body_text, r.url, r.sent_at))
         return out
 
+    def citable_ids(
+        self, article_ids: Collection[int], website_channels: Collection[str]
+    ) -> set[int]:
+        """Which of ``article_ids`` are citable now (see :meth:`citable_articles`)."""
+        a, d = articles, deliveries
+        q = (
+            sa.select(a.c.id)
+            .join(d, d.c.article_id == a.c.id)
+            .where(
+                a.c.id.in_(list(article_ids)),
+                d.c.channel.in_(list(website_channels)),
+                d.c.state == "sent",
+                d.c.url.is_not(None),
+                d.c.url != "",
+                a.c.state.not_in(NEVER_CITED),
+            )
+        )
+        with self._reader.connect() as conn:
+            return {int(r.id) for r in conn.execute(q)}
+
     def version(self, website_channels: Collection[str]) -> tuple[Any, ...]:
         """A value that changes whenever procedures, saved answers or citable articles change
         (counts and latest change times; a few index reads)."""

@@ -7,6 +7,7 @@ that got no 200 (Loa down, or 503) is sent again, as Zalo does.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import socket
@@ -136,3 +137,69 @@ channels = ["zalo"]
     assert sent <= set(per_user)  # every "sent" reached its citizen
     # A reply in doubt went out at most once and was never sent again.
     assert len(per_user) >= len(sent)
+
+
+@pytest.mark.timeout(300)
+def test_two_run_processes_on_postgresql_answer_each_question_once(
+    workspace: Workspace, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace
+    text = ws.config.read_text("utf-8").replace('url = "sqlite:///loa.db"', f'url = "{pg_url}"')
+    text += '\n[assistant]\nenabled = true\nchannels = ["zalo"]\n'
+    ws.config.write_text(text, "utf-8")
+    monkeypatch.setenv("LOA_CHANNELS__ZALO__OA_SECRET_KEY", ws.zalo.inbox.OA_SECRET_KEY)
+    loa = ws.loa()
+    loa.store.knowledge.import_procedures(read_catalogue(SAMPLE), Actor("test"))
+    assert loa.channel("zalo").check().ok
+    ports = [_free_port(), _free_port()]
+    procs = []
+    for port in ports:
+        env = dict(os.environ, LOA_WEB__LISTEN=f"127.0.0.1:{port}")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from bot.cli.main import main; main()",
+                    "--config",
+                    str(ws.config),
+                    "run",
+                ],
+                cwd=ws.dir,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    data = loa.store.citizens
+    try:
+        for i in range(40):
+            url = f"http://127.0.0.1:{ports[i % 2]}/hooks/zalo"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    r = ws.zalo.inbox.citizen_writes(
+                        url, f"84100000000{i:05d}", "thu tuc hop phap hoa lanh su can giay to gi?"
+                    )
+                    if r.status == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "the web hook never answered"
+                time.sleep(0.2)
+        deadline = time.monotonic() + 120
+        while (
+            time.monotonic() < deadline
+            and len([r for r in data.replies() if r.state == "sent"]) < 40
+        ):
+            time.sleep(0.5)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=30)
+    assert len(data.questions(limit=1000)) == 40
+    assert [r.state for r in data.replies()] == ["sent"] * 40
+    per_user = Counter(r["user_id"] for r in ws.zalo.records["replies"])
+    assert len(per_user) == 40 and set(per_user.values()) == {1}
+    assert len(data.events()) == 40  # each webhook stored once, whichever process took it

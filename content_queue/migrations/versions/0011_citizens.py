@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("external_id", sa.String(length=200), nullable=False),
         sa.Column("sender", sa.String(length=200), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("received_at", utc, nullable=False),
         sa.Column("state", sa.String(length=20), server_default="new", nullable=False),
