@@ -206,3 +206,15 @@ def test_the_report_counts_comments_petitions_and_takedowns_without_names(
     assert k.intake.petitions.median_hours is not None
     _, text = write_report(loa, year, "md")
     assert text is not None and "Ý kiến người dân" in text and "Trần Văn B" not in text
+
+
+def test_the_migrated_schema_matches_the_register_tables(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from content_queue.tables import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    names = ("'comments'", "comment_actions", "'cases'", "case_events", "intake_marks")
+    assert [d for d in diff if any(n in repr(d) for n in names)] == []
