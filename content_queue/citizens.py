@@ -189,7 +189,10 @@ class CitizenData:
             given = " ".join(given) if isinstance(given, tuple) else given
             return sa.create_engine(
                 url,
-                pool_pre_ping=True,
+                # No ping per checkout (a round trip per webhook): a connection that died makes
+                # one 503, and the platform sends the event again.
+                pool_pre_ping=False,
+                pool_recycle=300,
                 pool_size=5,
                 max_overflow=5,
                 pool_timeout=1.0,

@@ -14,6 +14,7 @@ It answers when all three reach ``[assistant] min_score``, ``min_coverage`` and 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from content_queue.knowledge import Procedure
 from content_queue.store import Store
 
 __all__ = ["MISSING", "Answer", "Assistant", "Hit", "Source", "asked_fields"]
+
+log = logging.getLogger(__name__)
 
 # How often `answer` looks whether the knowledge changed (a few aggregate reads). An article
 # retracted meanwhile is still never cited: every answer re-checks the articles it would name.
@@ -237,15 +240,29 @@ class Assistant:
         self._index, self._version = index, version
 
     def _current(self) -> KnowledgeIndex:
-        """The index, refreshed when due; while another thread rebuilds it, the previous one."""
-        due = self._index is None or time.monotonic() - self._checked_at > REFRESH_SECONDS
-        if due and self._lock.acquire(blocking=self._index is None):
-            try:
-                self._refresh_locked(False)
-            finally:
-                self._lock.release()
+        """The index; when a check is due, a background thread looks for changes and rebuilds,
+        and answers keep using the previous index meanwhile (only the first build waits)."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._refresh_locked(False)
+        elif time.monotonic() - self._checked_at > REFRESH_SECONDS and self._lock.acquire(
+            blocking=False
+        ):
+            self._checked_at = time.monotonic()  # one check at a time
+            threading.Thread(
+                target=self._refresh_in_background, name="loa-assistant-index", daemon=True
+            ).start()
         assert self._index is not None
         return self._index
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self._refresh_locked(False)
+        except Exception:  # the previous index keeps answering; the next check tries again
+            log.warning("assistant: the knowledge index could not be refreshed", exc_info=True)
+        finally:
+            self._lock.release()
 
     # ----- answering ----------------------------------------------------------------------------
     def answer(self, question: str, *, first_contact: bool = False) -> Answer:
@@ -357,7 +374,10 @@ def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
 
 
 def _source_line(src: Source) -> str:
-    when = f" (cập nhật {_vn_date(src.date)})" if src.date else ""
+    """``Nguồn: URL (cập nhật dd/mm/yyyy)``: a procedure's check date, an article's publication
+    date, the day an admin's answer was saved."""
+    label = {"procedure": "cập nhật", "article": "đăng ngày", "saved": "trả lời ngày"}[src.kind]
+    when = f" ({label} {_vn_date(src.date)})" if src.date else ""
     if src.url:
         return f"Nguồn: {src.url}{when}"
     if src.kind == "procedure":

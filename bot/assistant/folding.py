@@ -14,31 +14,19 @@ import unicodedata
 __all__ = ["STOP_WORDS", "bigrams", "fold", "syllables", "terms"]
 
 
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for cp in range(0x00C0, 0x2000):
-        ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
-        if base != ch and base.isascii():
-            table[cp] = base.lower()
-    table[ord("đ")] = "d"
-    table[ord("Đ")] = "d"
-    table[ord("ð")] = "d"
-    return table
-
-
-_TABLE = _fold_table()
+# Characters outside Latin letters and combining marks (no-break spaces, dashes, quotes, CJK...)
+# separate syllables; everything else is decomposed and its marks dropped.
+_OUTSIDE_LATIN = re.compile(r"[^\x00-\x9f\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]+")
 _SYLLABLE = re.compile(r"[a-z0-9]+")
-_COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
 def fold(text: str) -> str:
     """Lowercase ASCII with marks removed and đ → d ("Đăng ký" → "dang ky")."""
-    # Decomposed input (a combining mark after its letter) is composed first so the table sees
-    # whole letters; marks left over (on letters outside Latin) are dropped.
-    if _COMBINING.search(text):
-        text = _COMBINING.sub("", unicodedata.normalize("NFC", text).translate(_TABLE))
-    return text.translate(_TABLE).lower()
+    text = _OUTSIDE_LATIN.sub(" ", text)
+    if "đ" in text or "Đ" in text or "ð" in text:
+        text = text.replace("đ", "d").replace("Đ", "d").replace("ð", "d")
+    # NFD splits every Vietnamese letter into its base and marks; ASCII keeps the base only.
+    return unicodedata.normalize("NFD", text).encode("ascii", "ignore").decode("ascii").lower()
 
 
 def syllables(text: str) -> list[str]:

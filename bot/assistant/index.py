@@ -14,15 +14,17 @@ from __future__ import annotations
 import logging
 import math
 import re
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import bm25s
 import numpy as np
 
-from bot.assistant.folding import STOP_WORDS, bigrams, syllables
+from bot.assistant.folding import STOP_WORDS, bigrams, fold, syllables
 from bot.assistant.synonyms import Synonyms
 from content_queue.knowledge import CitableArticle, Procedure, SavedAnswer
 
@@ -49,9 +51,12 @@ FIELD_LABELS: dict[str, str] = {
     "can_cu": "Căn cứ pháp lý",
 }
 PASSAGE_CHARS = 600
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")  # dates in answers are Vietnamese calendar days
 BM25_K1, BM25_B = 1.5, 0.75
 TITLE_WEIGHT = 0.4  # tuned on the question set: 0.3-0.6 gave the same accuracy, 0.3 less
+BIGRAM_WEIGHT = 1.0  # a bigram of the question counts in coverage as much as a syllable
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+_SYLLABLE = re.compile(r"[a-z0-9]+")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
 
@@ -270,7 +275,7 @@ class KnowledgeIndex:
             if i in in_phrase or i + 1 in in_phrase or minor[i] or minor[i + 1]:
                 continue
             bi = f"{a} {b}"
-            w = 0.5 * self.idf(bi)
+            w = BIGRAM_WEIGHT * self.idf(bi)
             total += w
             covered += w if bi in have_bi else 0.0
         return covered / total if total else 0.0
@@ -355,55 +360,53 @@ def build_index(
     saved: Sequence[SavedAnswer],
     synonyms: Synonyms,
 ) -> KnowledgeIndex:
-    """An index over the given knowledge (the work of a refresh; a second or so for 5,000
-    articles)."""
+    """An index over the given knowledge (the work of a refresh; about two seconds for 5,000
+    articles, see benchmarks/assistant.py)."""
     sources: list[Source] = []
     passages: list[Passage] = []
-    corpus: list[list[str]] = []
+    corpus: list[list[str]] = []  # per passage, its lines
     starts: list[int] = []
 
-    def _add(text: str, terms: list[str]) -> None:
+    def _add(text: str, lines: list[str]) -> None:
         """A passage of the last source; its first passage is its title."""
         if len(starts) < len(sources):
             starts.append(len(passages))
         passages.append(Passage(len(sources) - 1, text))
-        corpus.append(terms)
+        corpus.append(lines)
 
     for p in procedures:
         sources.append(Source("procedure", p.ma, p.ten, p.url, p.cap_nhat))
-        _add(p.ten, _terms(p.ten))
-        _add(p.ten, _terms(procedure_text(p)))
+        _add(p.ten, [p.ten])
+        _add(p.ten, procedure_text(p).split("\n"))
     for a in articles:
-        sources.append(
-            Source(
-                "article",
-                str(a.id),
-                a.title,
-                a.url,
-                a.published_at.date() if a.published_at else None,
-            )
-        )
-        title = syllables(a.title)
-        _add(a.title, _with_bigrams(title))
+        day = a.published_at.astimezone(LOCAL).date() if a.published_at else None
+        sources.append(Source("article", str(a.id), a.title, a.url, day))
+        _add(a.title, [a.title])
         for text in article_passages(a):
-            _add(text, _with_bigrams(title + syllables(text)))
+            _add(text, [text])
     for s in saved:
         sources.append(
-            Source("saved", str(s.id), s.question[:200], s.source_url or "", s.saved_at.date())
+            Source(
+                "saved",
+                str(s.id),
+                s.question[:200],
+                s.source_url or "",
+                s.saved_at.astimezone(LOCAL).date(),
+            )
         )
-        _add(s.question, _terms(s.question))
-        _add(s.answer, _terms(f"{s.question}\n{s.answer}"))
+        _add(s.question, s.question.split("\n"))
+        _add(s.answer, f"{s.question}\n{s.answer}".split("\n"))
     retriever: bm25s.BM25 | None = None
     vocab: dict[str, int] = {}
     df = np.zeros(0, dtype=np.int64)
     if corpus:
+        token_ids, vocab = _encode(corpus)
         retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        retriever.index(corpus, show_progress=False)
-        vocab = dict(retriever.vocab_dict)
+        retriever.index((token_ids, vocab), show_progress=False)
         df = np.diff(np.asarray(retriever.scores["indptr"]))
     typo_keys: dict[str, list[str]] = {}
-    for term in vocab:
-        if " " in term or len(term) < 2 or term.isdigit():
+    for term, i in vocab.items():
+        if " " in term or len(term) < 2 or term.isdigit() or term in STOP_WORDS or not df[i]:
             continue
         for key in (term, *_deletes(term)):
             typo_keys.setdefault(key, []).append(term)
@@ -421,13 +424,55 @@ def build_index(
     )
 
 
-def _with_bigrams(tokens: list[str]) -> list[str]:
-    return tokens + bigrams(tokens)
+class _Numbering(dict[str, int]):
+    """Numbers keys in the order they are first looked up (no Python frame for a known key)."""
+
+    def __missing__(self, key: str) -> int:
+        value = self[key] = len(self)
+        return value
 
 
-def _terms(text: str) -> list[str]:
-    # Each line on its own, so that no bigram joins the end of one field to the next.
-    out: list[str] = []
-    for line in text.split("\n"):
-        out += _with_bigrams(syllables(line))
-    return out
+def _encode(corpus: list[list[str]]) -> tuple[list[list[int]], dict[str, int]]:
+    """Each passage's BM25 terms as ids, and the vocabulary (term → id); ``corpus`` holds each
+    passage's lines.
+
+    Terms: syllables that carry a topic (no stop word, no single letter) and bigrams of adjacent
+    syllables of one line of which at least one carries a topic — the terms a question can ask
+    for. Syllables become ids as they are read and bigrams are formed with numpy on those ids,
+    so only distinct bigrams ever become strings, and every id in the returned lists is one
+    shared int object (the lists hold pointers only)."""
+    syllable_id = _Numbering()
+    flat = array("q")
+    lengths = array("q")
+    find, number = _SYLLABLE.findall, syllable_id.__getitem__
+    for lines in corpus:
+        n = len(flat)
+        for line in lines:
+            flat.extend(map(number, find(fold(line))))
+            flat.append(-1)  # no bigram across lines or passages
+        lengths.append(len(flat) - n)
+    names = list(syllable_id)
+    n_syl = len(names)
+    minor = np.fromiter((t in STOP_WORDS or len(t) < 2 for t in names), dtype=bool, count=n_syl)
+    ids = np.frombuffer(flat, dtype=np.int64)
+    owner = np.repeat(np.arange(len(corpus), dtype=np.int32), np.frombuffer(lengths, np.int64))
+    known = ids >= 0
+    safe = np.where(known, ids, 0)
+    del flat
+    uni = known & ~minor[safe]
+    left, right = safe[:-1], safe[1:]
+    bi = known[:-1] & known[1:] & ~(minor[left] & minor[right])
+    distinct, inverse = np.unique(left[bi] * n_syl + right[bi], return_inverse=True)
+    term_ids = np.concatenate((ids[uni], n_syl + inverse.reshape(-1)))
+    term_owner = np.concatenate((owner[uni], owner[:-1][bi]))
+    del ids, owner, known, safe, uni, bi, left, right, inverse
+    order = np.argsort(term_owner, kind="stable")
+    counts = np.bincount(term_owner, minlength=len(corpus))
+    shared = np.arange(n_syl + len(distinct)).astype(object)  # one int object per id
+    terms = shared[term_ids[order]]
+    bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
+    per_passage = [terms[lo:hi].tolist() for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    vocab = dict(zip(names, range(n_syl), strict=True))
+    for j, key in enumerate(distinct.tolist()):
+        vocab[f"{names[key // n_syl]} {names[key % n_syl]}"] = n_syl + j
+    return per_passage, vocab

@@ -58,7 +58,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CITIZENS_INTERVAL = 1.0  # seconds between two runs of the job (a comment's card within 2 s)
-RETENTION_INTERVAL_HOURS = 24
 EVENT_ATTEMPTS = 3  # a handler that fails this many times leaves its event "failed" (alerted)
 
 EventHandler = Callable[["Loa", CitizenEvent], str]

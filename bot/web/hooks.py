@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -22,7 +23,7 @@ from starlette.routing import Route
 from bot.context import Loa
 from bot.service.citizens import receiving_channel
 from bot.web.site import site_of
-from channels.messaging import MAX_WEBHOOK_BYTES, ReceivesMessages, WebhookRefused
+from channels.messaging import MAX_WEBHOOK_BYTES, WebhookRefused
 from content_queue.citizens import InboundEvent, IntakeBusy
 
 __all__ = ["STORE_DEADLINE", "routes", "site_meta"]
@@ -30,6 +31,9 @@ __all__ = ["STORE_DEADLINE", "routes", "site_meta"]
 log = logging.getLogger(__name__)
 
 STORE_DEADLINE = 1.5  # seconds; Zalo expects its 200 within about 2 s
+# Webhooks are stored on their own threads: the loop's default pool also runs the admin chat's
+# work (a reply sent to a citizen may wait 30 s on a platform), which must not delay a 200.
+_STORING = ThreadPoolExecutor(max_workers=8, thread_name_prefix="loa-hook")
 
 
 class _TooLarge(Exception):
@@ -49,13 +53,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _channel(loa: Loa, platform: str) -> tuple[str, ReceivesMessages] | None:
-    return receiving_channel(loa, platform)
-
-
 async def _receive(request: Request, platform: str) -> Response:
     loa = site_of(request).loa
-    found = _channel(loa, platform)
+    found = receiving_channel(loa, platform)
     if found is None:
         return PlainTextResponse("not found", status_code=404)
     name, channel = found
@@ -79,9 +79,10 @@ async def _receive(request: Request, platform: str) -> Response:
         return PlainTextResponse("ok")
     store = loa.store.citizens
     try:
-        new = await asyncio.wait_for(
-            asyncio.to_thread(store.store_events, events, datetime.now(UTC)), STORE_DEADLINE
+        stored = asyncio.get_running_loop().run_in_executor(
+            _STORING, store.store_events, events, datetime.now(UTC)
         )
+        new = await asyncio.wait_for(stored, STORE_DEADLINE)
     except (TimeoutError, IntakeBusy) as exc:
         log.warning("webhook %s: database busy (%s); answered 503", name, type(exc).__name__)
         return PlainTextResponse("busy, retry", status_code=503, headers={"Retry-After": "5"})
@@ -106,7 +107,7 @@ async def zalo_hook(request: Request) -> Response:
 
 async def facebook_hook(request: Request) -> Response:
     if request.method == "GET":
-        found = _channel(site_of(request).loa, "facebook")
+        found = receiving_channel(site_of(request).loa, "facebook")
         if found is None:
             return PlainTextResponse("not found", status_code=404)
         challenge = found[1].subscription_challenge(dict(request.query_params))

@@ -217,3 +217,11 @@ def test_messenger_handshake_send_body_and_window_refusal() -> None:
 def test_report_topics_are_shared_phrases_never_one_persons_words() -> None:
     texts = ["Giá vàng hôm nay?", "gia vang tuan nay the nao", "Tôi tên Nguyễn Văn A hỏi visa"]
     assert gap_topics(texts) == [("giá vàng", 2)]
+
+
+def test_logs_show_a_citizens_id_masked_and_never_their_words() -> None:
+    from bot.logmask import mask_citizen, mask_message
+
+    assert mask_citizen("8400000000001234") == "…1234"
+    assert mask_citizen("123") == "***" and mask_citizen(None) == "—"
+    assert mask_message("Giá vàng hôm nay?") == "<17 ký tự>"
