@@ -385,6 +385,17 @@ class Cases(IntakeBase):
             median = hours[mid] if len(hours) % 2 else (hours[mid - 1] + hours[mid]) / 2
         return CaseCounts(len(rows), len(closed), on_time, overdue, median)
 
+    def forget_person(self, citizen_ref: str) -> int:
+        """On request: one citizen's id and name erased from every case."""
+        with self.tx() as conn:
+            return int(
+                conn.execute(
+                    _K.update()
+                    .where(_K.c.citizen_ref == citizen_ref)
+                    .values(citizen_ref=None, citizen_name=None)
+                ).rowcount
+            )
+
     def forget_people(self, before: datetime) -> int:
         """Retention: citizens' ids and names of cases closed before ``before`` are erased."""
         with self.tx() as conn:

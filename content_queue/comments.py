@@ -624,6 +624,17 @@ class Comments(IntakeBase):
                 )
         return won
 
+    def forget_person(self, author_id: str) -> int:
+        """On request: one author's id and name erased from every comment."""
+        with self.tx() as conn:
+            return int(
+                conn.execute(
+                    _C.update()
+                    .where(_C.c.author_id == author_id)
+                    .values(author_id=None, author_name=None)
+                ).rowcount
+            )
+
     def forget_people(self, before: datetime) -> int:
         """Retention: authors' ids and names of comments received before ``before`` are erased."""
         with self.tx() as conn:

@@ -218,3 +218,22 @@ def test_the_migrated_schema_matches_the_register_tables(store: Store) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     names = ("'comments'", "comment_actions", "'cases'", "case_events", "intake_marks")
     assert [d for d in diff if any(n in repr(d) for n in names)] == []
+
+
+def test_a_citizen_forgotten_on_request_leaves_no_name_on_comments_or_cases(
+    workspace: Workspace,
+) -> None:
+    from bot.service.citizens import forget_citizen
+
+    loa = make_loa(workspace)
+    fb = workspace.fb
+    cid = fb.comments.add(seed_post(loa, fb, "Bài"), "Phản ánh", author=("42", "Ngô Văn C"))
+    c = handle_feed_change(loa, "facebook", change(fb, cid))
+    assert c is not None
+    case = open_petition(
+        loa, c.message, ADMIN, source_kind="comment", citizen_ref="42", comment_id=c.id, tell=False
+    )
+    forget_citizen(loa, "42", ADMIN)
+    after = loa.store.comments.get(c.id)
+    assert after is not None and after.author_id is None and after.author_name is None
+    assert loa.store.cases.get(case.id).citizen_ref is None  # type: ignore[union-attr]
