@@ -155,6 +155,21 @@ def cases_list(
     _table(loa, loa.store.cases.listed(states=None if all_ else OPEN), as_json)
 
 
+@cases_app.command("from-question")
+def cases_from_question(
+    ctx: typer.Context,
+    question_id: Annotated[int, typer.Argument(help="A Hỏi đáp question id (loa citizens)")],
+    by: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Mark a citizen's message as a petition (numbered; the citizen is told)."""
+    from bot.service.petition_intake import petition_from_question
+
+    ok, msg = petition_from_question(_loa(ctx), question_id, _actor(by))
+    console.print(msg, markup=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
 @cases_app.command("move")
 def cases_move(
     ctx: typer.Context,

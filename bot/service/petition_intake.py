@@ -30,7 +30,13 @@ from channels.messaging import MessageReplier
 from content_queue.citizens import CitizenEvent
 from content_queue.models import Actor
 
-__all__ = ["command_hint", "handle_citizen_message", "handle_feed_event", "send_to_citizen"]
+__all__ = [
+    "command_hint",
+    "handle_citizen_message",
+    "handle_feed_event",
+    "petition_from_question",
+    "send_to_citizen",
+]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +115,28 @@ def handle_citizen_message(loa: Loa, event: CitizenEvent) -> str:
         now=now,
     )
     return "done"
+
+
+def petition_from_question(loa: Loa, question_id: int, actor: Actor) -> tuple[bool, str]:
+    """An admin marks a citizen's message (a "Hỏi đáp" question) as a petition: a numbered case,
+    and the citizen told its number and expected date through the channel."""
+    q = loa.store.citizens.question(question_id)
+    if q is None:
+        return False, f"Không có câu hỏi #{question_id}."
+    ref = f"{q.channel}:{q.message_id}"
+    found = loa.store.cases.by_source("message", ref)
+    if found is not None:
+        return False, f"Câu hỏi #{question_id} đã là phản ánh {found.number}."
+    case = open_petition(
+        loa,
+        q.text,
+        actor,
+        source_kind="message",
+        channel=q.channel,
+        citizen_ref=q.citizen_id,
+        source_ref=ref,
+    )
+    return True, f"Đã tạo phản ánh {case.number}, hạn {case.due_at:%d/%m/%Y}."
 
 
 def send_to_citizen(loa: Loa, channel: str, citizen_ref: str, text: str) -> bool:

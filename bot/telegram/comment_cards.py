@@ -26,7 +26,13 @@ from typing import Any
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 import bot.telegram.intake_texts as t
 from bot.context import Loa
@@ -498,9 +504,39 @@ async def intake_card_loop(
             await asyncio.wait_for(stopping.wait(), interval)
 
 
+async def on_petition_command(update: Update, context: LoaContext) -> None:
+    """``/phananh ID``, or ``/phananh`` in reply to a question's hand-over card: the citizen's
+    message becomes a petition."""
+    from bot.service.petition_intake import petition_from_question
+
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    loa = context.loa
+    if user.id not in loa.settings.telegram.admins:
+        await message.reply_text(t.NOT_ADMIN)
+        return
+    qid: int | None = None
+    if context.args and context.args[0].isdigit():
+        qid = int(context.args[0])
+    elif message.reply_to_message is not None:
+        q = await asyncio.to_thread(
+            loa.store.citizens.question_by_card,
+            message.chat.id,
+            message.reply_to_message.message_id,
+        )
+        qid = q.id if q is not None else None
+    if qid is None:
+        await message.reply_text(t.PETITION_USAGE)
+        return
+    _, text = await asyncio.to_thread(petition_from_question, loa, qid, _actor(user))
+    await message.reply_text(text)
+
+
 def register_intake_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the comment/case buttons and answers (before the article handlers)."""
     app.add_handler(CallbackQueryHandler(on_intake_button, pattern=PATTERN))
+    app.add_handler(CommandHandler("phananh", on_petition_command))
     app.add_handler(
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_intake_reply), group=-1
     )

@@ -62,6 +62,10 @@ BUTTON_RETRACT = "Gỡ bài"
 BUTTON_MANUAL = "Đã gỡ thủ công"
 BUTTON_DECLINE = "Không gỡ"
 
+PETITION_USAGE = (
+    "Dùng /phananh SỐ_CÂU_HỎI, hoặc trả lời thẻ câu hỏi của người dân bằng /phananh, để chuyển "
+    "tin nhắn đó thành phản ánh."
+)
 NOT_ADMIN = "Chỉ quản trị viên mới xử lý được bình luận và phản ánh."
 STALE = "Thẻ này không còn hợp lệ."
 DONE_BY = "{result}\n— {actor}, {at}"

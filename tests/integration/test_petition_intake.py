@@ -65,3 +65,18 @@ def test_a_question_gets_its_answer_and_the_command_in_the_first_reply(desk: Des
     (reply,) = desk.zalo.inbox.received(CITIZEN)
     assert "Gửi phản ánh" in reply["text"]
     assert desk.loa.store.cases.listed() == []
+
+
+def test_an_admin_marks_a_question_as_a_petition_and_the_citizen_is_told(desk: Desk) -> None:  # noqa: F811
+    from bot.service.petition_intake import petition_from_question
+
+    assert desk.zalo_says(CITIZEN, "Cho hỏi giờ làm việc chiều thứ Bảy?") == 200
+    desk.run(3)
+    (q,) = desk.loa.store.citizens.questions()
+    ok, msg = petition_from_question(desk.loa, q.id, ADMIN)
+    assert ok, msg
+    again, _ = petition_from_question(desk.loa, q.id, ADMIN)
+    assert not again
+    (case,) = desk.loa.store.cases.listed()
+    told = desk.zalo.inbox.received(CITIZEN)
+    assert case.number in told[-1]["text"] and case.citizen_told_at is not None
