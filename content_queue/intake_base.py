@@ -87,6 +87,24 @@ class IntakeBase:
         with self.read() as conn:
             return [TimelineEntry(r._mapping) for r in conn.execute(q)]
 
+    def timelines(
+        self, *, case_ids: list[int] | None = None, comment_ids: list[int] | None = None
+    ) -> dict[int, list[TimelineEntry]]:
+        """Timelines of many cases (or comments) in one read, by id."""
+        col = case_events.c.case_id if case_ids is not None else case_events.c.comment_id
+        ids = list(case_ids if case_ids is not None else comment_ids or [])
+        out: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
+        with self.read() as conn:
+            for i in range(0, len(ids), 500):
+                q = (
+                    sa.select(case_events)
+                    .where(col.in_(ids[i : i + 500]))
+                    .order_by(case_events.c.at, case_events.c.id)
+                )
+                for r in conn.execute(q):
+                    out[int(r._mapping[col.name])].append(TimelineEntry(r._mapping))
+        return out
+
     def mark_once(self, key: str, now: datetime) -> bool:
         """True the first time ``key`` is marked (across processes), False afterwards."""
         try:

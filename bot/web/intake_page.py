@@ -81,22 +81,29 @@ def intake_view(
     now = now or datetime.now(UTC)
     rows: list[CommentRow] = []
     if show in ("tat-ca", "binh-luan"):
-        for c in store.comments.listed(states=("new",), flagged=flagged_only or None, limit=100):
-            post = store.comments.post(c.channel, c.post_id)
+        listed = store.comments.listed(states=("new",), flagged=flagged_only or None, limit=100)
+        lines = store.comments.timelines(comment_ids=[c.id for c in listed])
+        posts: dict[tuple[str, str], Any] = {}
+        for c in listed:
+            key = (c.channel, c.post_id)
+            if key not in posts:
+                posts[key] = store.comments.post(c.channel, c.post_id)
+            post = posts[key]
             rows.append(
                 CommentRow(
                     c,
                     post.title if post else "Bài đăng trên Trang",
                     (post.url if post and post.url else f"https://www.facebook.com/{c.post_id}"),
                     [FLAG_VI.get(f, f) for f in c.flags],
-                    store.comments.timeline(comment_id=c.id),
+                    lines[c.id],
                 )
             )
     cases: list[CaseRow] = []
     kind = {"phan-anh": "petition", "yeu-cau-go": "takedown"}.get(show)
     if show != "binh-luan":
-        for case in store.cases.listed(kind=kind, states=OPEN):
-            cases.append(CaseRow(case, case.overdue(now), store.cases.timeline(case_id=case.id)))
+        open_cases = store.cases.listed(kind=kind, states=OPEN)
+        lines = store.cases.timelines(case_ids=[c.id for c in open_cases])
+        cases = [CaseRow(c, c.overdue(now), lines[c.id]) for c in open_cases]
     return IntakeView(show, flagged_only, rows, cases)
 
 
