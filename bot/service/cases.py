@@ -151,7 +151,11 @@ def tell_citizen(loa: Loa, case: Case, text: str, actor: Actor) -> bool:
     """Send ``text`` to the case's citizen through the channel it came from (once per text)."""
     sent = False
     if case.comment_id is not None:
-        out = comment_action(loa, case.comment_id, "private_reply", actor, text=text)
+        # One private message per comment (Facebook's rule): the first goes privately (the
+        # number and date), a later one (the answer) as the Page's public reply.
+        c = loa.store.comments.get(case.comment_id)
+        kind = "private_reply" if c is None or c.private_replied_at is None else "reply"
+        out = comment_action(loa, case.comment_id, kind, actor, text=text)
         sent = out.ok
     elif case.channel and case.citizen_ref:
         for sender in _senders:

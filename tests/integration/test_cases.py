@@ -108,6 +108,8 @@ def test_a_comment_becomes_a_petition_the_citizen_is_told_privately_and_it_is_an
     assert not ok and "đã trả lời" in msg
     done = loa.store.cases.get(case.id)
     assert done is not None and done.state == "answered" and done.answer
+    (public,) = fb.records["comment_replies"]  # the answer: the Page's reply (one private only)
+    assert "Hồ sơ đã trả ngày 10/12." in public["message"]
     actions = [e["action"] for e in loa.store.cases.timeline(case_id=case.id)]
     assert actions[0] == "case_opened" and "case_answered" in actions
 
