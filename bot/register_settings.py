@@ -63,7 +63,6 @@ class PetitionsSettings(_Keys):
     ]
     min_keyword_hits: int = Field(default=1, ge=1)  # keywords a message needs to be a petition
     min_chars: int = Field(default=20, ge=0)  # shorter messages are never petitions by keyword
-    units: list[str] = []  # owners that are units (besides admins)
 
     _t = field_validator("due_time")(_hhmm)
 

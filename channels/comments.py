@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from channels.errors import RejectedError
+
 __all__ = [
     "CommentChange",
     "CommentModerator",
     "CommentRead",
     "CommentsUnreadable",
+    "PrivateReplyUsed",
     "RemoteComment",
 ]
 
@@ -52,6 +55,11 @@ class CommentRead:
     comments: tuple[RemoteComment, ...]
     calls: int
     unreadable: tuple[str, ...] = ()  # posts that answered an error (gone, no permission)
+
+
+class PrivateReplyUsed(RejectedError):
+    """The platform says this comment's one private reply was already sent (a look-up after all:
+    an earlier attempt whose answer was lost did go out)."""
 
 
 @dataclass(frozen=True)

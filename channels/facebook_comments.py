@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels import render
-from channels.comments import CommentChange, CommentRead, RemoteComment
+from channels.comments import CommentChange, CommentRead, PrivateReplyUsed, RemoteComment
 from channels.errors import CannotTell, RejectedError, TransientError
 
 __all__ = ["COMMENT_SCOPES", "FacebookComments", "comment_from_graph"]
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # Permissions the comment ability needs (besides the posting ones).
 COMMENT_SCOPES = ("pages_read_user_content", "pages_manage_engagement", "pages_messaging")
+ALREADY_REPLIED = 10900  # Graph: "Activity already replied to" (one private reply per comment)
 BATCH_MAX = 50
 COMMENTS_PER_READ = 100
 MAX_EXTRA_PAGES = 5  # pages read alone per post beyond the batched first one
@@ -211,12 +212,19 @@ class FacebookComments:
 
     def private_reply(self, comment_id: str, text: str) -> str:
         """One Messenger message to the comment's author (no look-up: a lost answer is in doubt)."""
-        sent = self._call(
-            "POST",
-            f"{self.settings.page_id}/messages",
-            json={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
-            write=True,
-        )
+        try:
+            sent = self._call(
+                "POST",
+                f"{self.settings.page_id}/messages",
+                json={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+                write=True,
+            )
+        except RejectedError as e:
+            if e.code == ALREADY_REPLIED:
+                raise PrivateReplyUsed(
+                    "Người viết bình luận này đã nhận tin nhắn riêng của Trang.", code=e.code
+                ) from e
+            raise
         return str(sent.get("message_id") or "")
 
     def comment_snapshot(self, comment_id: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 from bot.context import Loa
 from bot.service.comment_flags import FlagWords, flags_of
 from channels.base import ChannelError, RejectedError
-from channels.comments import CommentModerator, RemoteComment
+from channels.comments import CommentModerator, PrivateReplyUsed, RemoteComment
 from channels.errors import CannotTell
 from content_queue.comments import Comment, CommentAction, IncomingComment
 from content_queue.models import Actor
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 IMMEDIATE_TRIES = 3  # a hide/unhide/delete is retried this many times in the call
 SENDING_STALE = timedelta(minutes=10)
-ALREADY_REPLIED = 10900  # Graph: "Activity already replied to" (a private reply exists)
 
 KIND_VI = {
     "reply": "trả lời",
@@ -248,7 +247,7 @@ def _perform(loa: Loa, a: CommentAction, now: datetime, actor: Actor) -> ActionO
         else:
             remote = ch.private_reply(c.remote_id, a.text or "")
     except ChannelError as exc:
-        if a.kind == "private_reply" and exc.code == ALREADY_REPLIED:
+        if a.kind == "private_reply" and isinstance(exc, PrivateReplyUsed):
             store.finish_action(a.id, "done", now, actor=actor, error=exc.message)
             return ActionOutcome(True, f"Tin nhắn riêng cho {label} đã được gửi từ trước.")
         if exc.may_have_posted:
