@@ -34,6 +34,7 @@ class CommentsSettings(_Keys):
     catchup_post_days: float = Field(default=14.0, gt=0)  # Loa's posts of these days are read
     catchup_interval_minutes: float = Field(default=30.0, gt=0)
     flags_file: str = ""  # TOML admins edit (beside config.toml); built-in words otherwise
+    safe_hosts: list[str] = ["gov.vn"]  # links to these hosts (and their subdomains) are no flag
     reply_settle_seconds: float = Field(default=60.0, ge=0)  # before looking up a lost reply
     zalo_reminder_weekday: int = Field(default=1, ge=1, le=7)  # ISO weekday of the weekly card
     zalo_reminder_time: str = "09:00"

@@ -22,6 +22,7 @@ import threading
 import tomllib
 import unicodedata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["FLAG_VI", "FlagWords", "flags_of"]
 
@@ -108,6 +109,11 @@ def _has_word(text: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
 
+def _safe(link: str, safe_hosts: tuple[str, ...]) -> bool:
+    host = (urlsplit(link if "://" in link else f"http://{link}").hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in safe_hosts)
+
+
 def flags_of(text: str, words: dict[str, list[str]], safe_hosts: tuple[str, ...] = ()) -> list[str]:
     """The flags of a comment (``insult``, ``spam``, ``scam``), in that order, each once."""
     t = _norm(text)
@@ -115,7 +121,7 @@ def flags_of(text: str, words: dict[str, list[str]], safe_hosts: tuple[str, ...]
     if any(_has_word(t, w) for w in words.get("insult", ())):
         out.append("insult")
     links = [m.group(0) for m in _LINK.finditer(t)]
-    foreign = [x for x in links if not any(h in x for h in safe_hosts)]
+    foreign = [x for x in links if not _safe(x, safe_hosts)]
     if foreign or any(_has_word(t, w) for w in words.get("spam", ())):
         out.append("spam")
     scam_word = any(_has_word(t, w) for w in words.get("scam", ()))

@@ -94,7 +94,7 @@ def _flag_words(path: str) -> FlagWords:
 def comment_flags(loa: Loa, text: str) -> list[str]:
     f = loa.settings.comments.flags_file
     words = _flag_words(str(loa.settings.path(f)) if f else "")
-    return flags_of(text, words.words())
+    return flags_of(text, words.words(), tuple(loa.settings.comments.safe_hosts))
 
 
 # ----- intake ----------------------------------------------------------------------------------

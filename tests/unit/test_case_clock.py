@@ -88,5 +88,11 @@ def test_flags_from_the_word_lists(text: str, flags: list[str]) -> None:
     assert flags_of(text, BUILT_IN) == flags
 
 
+def test_links_to_safe_hosts_are_not_flagged() -> None:
+    safe = ("gov.vn",)
+    assert flags_of("Xem https://dichvucong.gov.vn/p/home", BUILT_IN, safe) == []
+    assert flags_of("Xem https://gov.vn.evil.example/x", BUILT_IN, safe) == ["spam"]
+
+
 def test_flags_scan_a_bounded_prefix_of_hostile_input() -> None:
     assert flags_of("a" * 1_000_000 + " đồ chó", BUILT_IN) == []
