@@ -171,6 +171,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_mb() -> float:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 1048576
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
@@ -205,7 +211,7 @@ def main() -> None:
         builds.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
         if run == 0:
-            rss_first = peak_rss_mb()
+            rss_first, resident_first = peak_rss_mb(), resident_mb()
     index = assistant._index
     assert index is not None
     print(
@@ -257,9 +263,10 @@ def main() -> None:
         f"questions right {right['in']}/{n_in}, out-of-scope abstained {right['out']}/{n_out}"
     )
     print(
-        f"memory: peak RSS {rss_before:.0f} MB after seeding, {rss_first:.0f} MB after the first "
+        f"memory: peak RSS {rss_before:.0f} MB after seeding, {rss_first:.0f} MB during the first "
         f"build, {peak_rss_mb():.0f} MB after rebuilds and answers (a rebuild holds the old "
-        "index until the new one is ready)"
+        f"index until the new one is ready); resident {resident_first:.0f} MB after the first "
+        f"build, {resident_mb():.0f} MB at the end"
     )
     webhook_to_200_p99()
     store.engine.dispose()

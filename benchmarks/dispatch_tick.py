@@ -18,6 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.run import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
@@ -86,7 +88,7 @@ def main() -> None:
         f"seeded {args.articles} finished articles ({args.articles * 3} deliveries) "
         f"in {time.perf_counter() - t0:.1f} s on {engine.dialect.name}"
     )
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     d.tick()
     idle = []
     for _ in range(50):

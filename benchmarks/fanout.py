@@ -16,6 +16,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.run import build_dispatcher
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
@@ -36,7 +38,7 @@ def main() -> None:
     now = datetime.now(UTC)
     plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
     for i in range(args.articles):
-        a = loa.store.submit(
+        a = loa.store.articles.submit(
             ParsedArticle(
                 title=f"Bài đo hiệu năng số {i}",
                 summary="Tóm tắt ngắn.",
@@ -47,14 +49,14 @@ def main() -> None:
             ),
             actor,
         ).article
-        loa.store.approve(a.id, actor, now, plan)
-    d = loa.dispatcher()
+        loa.store.articles.approve(a.id, actor, now, plan)
+    d = build_dispatcher(loa)
     t0 = time.perf_counter()
     d.tick()
     total = time.perf_counter() - t0
     d.close()
     ratios = []
-    for a in loa.store.list(["published"]):
+    for a in loa.store.articles.list(["published"]):
         with loa.store.engine.connect() as conn:
             import sqlalchemy as sa
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import load_settings
 from content_queue.models import Actor, ParsedArticle
 from content_queue.store import ChannelPlan
@@ -60,7 +61,7 @@ def main() -> None:
         actor = Actor("bench", "cli")
         now = datetime.now(UTC)
         for i in range(args.deliveries):
-            a = loa.store.submit(
+            a = loa.store.articles.submit(
                 ParsedArticle(
                     title=f"Bài đo chi phí số {i}",
                     summary="Tóm tắt.",
@@ -71,8 +72,8 @@ def main() -> None:
                 ),
                 actor,
             ).article
-            loa.store.approve(a.id, actor, now, [ChannelPlan("website")])
-        d = loa.dispatcher()
+            loa.store.articles.approve(a.id, actor, now, [ChannelPlan("website")])
+        d = build_dispatcher(loa)
         c0, t0 = cpu(), time.perf_counter()
         n = d.tick()
         c1, t1 = cpu(), time.perf_counter()

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _setup import workspace  # noqa: E402
 
-from bot.service.loop import Service  # noqa: E402
+from bot.run import build_service
 from content_queue.models import Actor, ParsedArticle  # noqa: E402
 from content_queue.store import ChannelPlan  # noqa: E402
 
@@ -37,7 +37,7 @@ def main() -> None:
     start = datetime.now(UTC) + timedelta(seconds=3)
     slots = []
     for i in range(args.articles):
-        a = loa.store.submit(
+        a = loa.store.articles.submit(
             ParsedArticle(
                 title=f"Bài đúng giờ số {i}",
                 summary="Tóm tắt.",
@@ -49,14 +49,14 @@ def main() -> None:
             actor,
         ).article
         due = start + timedelta(seconds=i * args.gap)
-        loa.store.approve(a.id, actor, due, [ChannelPlan("website")])
+        loa.store.articles.approve(a.id, actor, due, [ChannelPlan("website")])
         slots.append(due.timestamp())
-    service = Service(loa)
+    service = build_service(loa)
     loop = asyncio.new_event_loop()
     t = threading.Thread(target=lambda: loop.run_until_complete(service.run()), daemon=True)
     t.start()
     deadline = time.monotonic() + args.articles * args.gap + 30
-    while loa.store.list(["approved"]) and time.monotonic() < deadline:
+    while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     loop.call_soon_threadsafe(service.stopping.set)
     t.join(10)

@@ -13,6 +13,7 @@ from bot.reports.docx_report import ReportAgency, write_docx
 from bot.reports.kpis import compute_kpis, parse_period
 from bot.reports.tables import write_xlsx
 from content_queue.db import open_database
+from content_queue.store import Store
 from content_queue.tables import articles, deliveries, follower_samples, reach_samples
 from content_queue.topics import TOPIC_ORDER
 
@@ -99,7 +100,9 @@ def main() -> None:
         t0 = time.perf_counter()
         seed(engine)
         t1 = time.perf_counter()
-        kpis = compute_kpis(engine, parse_period("2026"), now=datetime(2026, 12, 31, tzinfo=UTC))
+        kpis = compute_kpis(
+            Store(engine), parse_period("2026"), now=datetime(2026, 12, 31, tzinfo=UTC)
+        )
         t2 = time.perf_counter()
         write_docx(kpis, Path(tmp) / "report.docx", agency=ReportAgency())
         t3 = time.perf_counter()

@@ -89,7 +89,7 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
                 size_bytes=cover.stat().st_size,
             ),
         )
-        art = loa.store.submit(parsed, actor).article
+        art = loa.store.articles.submit(parsed, actor).article
         approve_article(loa, art.id, actor)
     approved_at = time.time()
     loa.store.engine.dispose()
@@ -117,7 +117,7 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
         time.sleep(max(slot.timestamp() + 4 * latency + 0.5 - time.time(), 0))
         while time.time() < deadline:
             time.sleep(0.2)
-            states = [d.state for a in loa.store.list() for d in a.deliveries]
+            states = [d.state for a in loa.store.articles.list() for d in a.deliveries]
             if len(states) == 3 * k and all(s == "sent" for s in states):
                 break
         else:
@@ -125,8 +125,8 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
         follow_deadline = time.time() + 15  # reads left for after the posts (permalink, link)
         while time.time() < follow_deadline and any(
             r.get("follow_up")
-            for a in loa.store.list()
-            for r in loa.store.draft_inputs(a.id)[1].values()
+            for a in loa.store.articles.list()
+            for r in loa.store.articles.draft_inputs(a.id)[1].values()
         ):
             time.sleep(0.2)
     finally:
@@ -182,15 +182,10 @@ def one_run(k: int, latency: float, media_ahead: bool, lead: float) -> dict[str,
             calls[name][phase][kind(m, p)] += 1
     boxes.stop()
     recorded: dict[str, Counter[str]] = {}  # Loa's own count per delivery (issue 16), if any
-    try:
-        from content_queue.preparations import calls_of_article
-    except ImportError:
-        pass
-    else:
-        for a in loa.store.list():
-            channel_of = {d.id: d.channel for d in a.deliveries}
-            for delivery_id, kinds in calls_of_article(loa.store, a.id).items():
-                recorded.setdefault(channel_of[delivery_id], Counter()).update(kinds)
+    for a in loa.store.articles.list():
+        channel_of = {d.id: d.channel for d in a.deliveries}
+        for delivery_id, kinds in loa.store.preparations.calls_of_article(a.id).items():
+            recorded.setdefault(channel_of[delivery_id], Counter()).update(kinds)
     return {"ratio": (last - t_slot) / (2 * latency), "calls": calls, "recorded": recorded}
 
 

@@ -31,7 +31,6 @@ from bot.web.app import build_app  # noqa: E402
 from bot.web.passwords import hash_password  # noqa: E402
 from content_queue.models import Actor  # noqa: E402
 from content_queue.tables import articles, deliveries, reach_samples  # noqa: E402
-from content_queue.users import add_user  # noqa: E402
 
 TOPICS = ("a", "b", "c", "d", "đ", "e", "f", "g", "h", "i")
 METRICS = {
@@ -211,7 +210,9 @@ def main() -> None:
                 conn.execute(sa.text("ANALYZE"))
                 conn.commit()
         print(f"seeded {counts} in {time.perf_counter() - t0:.1f} s on {engine.dialect.name}")
-        add_user(loa.store, "bench", "admin", hash_password("mat-khau-benchmark"), Actor("bench"))
+        loa.store.users.add_user(
+            "bench", "admin", hash_password("mat-khau-benchmark"), Actor("bench")
+        )
         client = TestClient(build_app(loa), base_url="http://127.0.0.1:8080")
         page = client.get("/dang-nhap").text
         token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]

@@ -30,9 +30,9 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bot.citizens import CitizenJob  # noqa: E402
 from bot.context import Loa  # noqa: E402
 from bot.devtools.sandboxes import Sandboxes  # noqa: E402
-from bot.service.citizens import CitizenJob  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.web.app import build_app  # noqa: E402
 from content_queue.db import normalise_url  # noqa: E402

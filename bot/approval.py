@@ -5,23 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.context import Loa
-from bot.service.dispatcher import article_view
-from bot.service.prepare import prepare_approved
-from bot.service.schedule import next_free_slot, parse_local_time
-from channels.base import ChannelError, Draft, Receipt
+from bot.drafts import drafts_for
+from bot.prepare import prepare_approved
+from bot.schedule import next_free_slot, parse_local_time
+from channels.base import ChannelError, Receipt
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
-__all__ = ["approve_article", "drafts_for", "retract_article"]
-
-
-def drafts_for(loa: Loa, article: Article) -> dict[str, Draft]:
-    """What each target channel would send now (before the website link exists)."""
-    view = article_view(article, loa.topics)
-    return {
-        p.channel: loa.channel(p.channel).render(view, {})
-        for p in loa.channel_plan(article.channels)
-    }
+__all__ = ["approve_article", "retract_article"]
 
 
 def approve_article(
@@ -38,7 +29,7 @@ def approve_article(
     A channel whose render check refuses the article (e.g. Zalo without a cover image) is left
     out at approval, with the reason, instead of failing at posting time.
     """
-    article = loa.store.get(article_id)
+    article = loa.store.articles.get(article_id)
     drafts = drafts_for(loa, article)
     skipped = {
         name: "; ".join(c.message for c in d.refusals) for name, d in drafts.items() if d.refusals
@@ -61,7 +52,7 @@ def approve_article(
         due = article.publish_at
     else:
         due = next_free_slot(loa.store, policy, current)
-    approved = loa.store.approve(
+    approved = loa.store.articles.approve(
         article_id, actor, due, plan, expected_revision=expected_revision, skipped=skipped
     )
     prepare_approved(loa, article_id)  # ready before the slot; a failure alerts, never refuses
@@ -70,7 +61,7 @@ def approve_article(
 
 def retract_article(loa: Loa, article_id: int, actor: Actor) -> tuple[Article, list[str]]:
     """Take the article down everywhere it was posted; returns the channels that failed."""
-    article = loa.store.begin_retract(article_id)
+    article = loa.store.articles.begin_retract(article_id)
     problems = []
 
     for d in article.deliveries:
@@ -81,7 +72,7 @@ def retract_article(loa: Loa, article_id: int, actor: Actor) -> tuple[Article, l
         except (ChannelError, KeyError) as exc:
             problems.append(f"{d.channel}: {getattr(exc, 'message', exc)}")
             continue
-        loa.store.record_retracted(d.id, actor)
+        loa.store.deliveries.record_retracted(d.id, actor)
     if problems:
-        return loa.store.get(article_id), problems
-    return loa.store.finish_retract(article_id, actor), []
+        return loa.store.articles.get(article_id), problems
+    return loa.store.articles.finish_retract(article_id, actor), []

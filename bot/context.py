@@ -1,4 +1,4 @@
-"""Wiring: settings → store, channel adapters, notifier, dispatcher."""
+"""Wiring: settings → store, channel adapters, notifier (composed further in :mod:`bot.run`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from functools import cached_property
 
 import requests
 
-from bot.service.dispatcher import Dispatcher
-from bot.service.notifier import Notifier, telegram_sender
+from bot.notifier import Notifier, telegram_sender
+from bot.parsing import ParsePool, auto_workers
 from bot.settings import Settings
 from channels.base import Channel
+from channels.capabilities import ConfirmsByHand
 from channels.http import HttpSession
 from channels.registry import build_channel
 from content_queue.channel_tokens import DbTokenStore
 from content_queue.credential_cipher import CredentialCipher
+from content_queue.ingest.worker import set_worker_servers
 from content_queue.store import ChannelPlan, Store
 from content_queue.topics import Topic, topics_with_overrides
 
@@ -40,6 +42,14 @@ class Loa:
         return topics_with_overrides(self.settings.plan.topics)
 
     @cached_property
+    def parsing(self) -> ParsePool:
+        """The pool that parses files sent on the web page and in the chat."""
+        i = self.settings.ingest
+        workers = i.parse_workers or auto_workers()
+        set_worker_servers(workers + 1)  # the inbox parses beside the pool
+        return ParsePool(workers, i.parse_queue, i.parse_per_user)
+
+    @cached_property
     def session(self) -> requests.Session:
         return HttpSession()
 
@@ -54,7 +64,7 @@ class Loa:
 
     def token_store(self, name: str) -> DbTokenStore:
         """The durable credentials of channel ``name``, encrypted with the configured key."""
-        return DbTokenStore(self.store.engine, name, self.cipher)
+        return self.store.tokens.of(name, self.cipher)
 
     def channel(self, name: str) -> Channel:
         if name not in self._channels:
@@ -64,7 +74,7 @@ class Loa:
                 token_store=self.token_store(name),
                 session=self.session,
             )
-            if hasattr(channel, "confirm_instructions"):
+            if isinstance(channel, ConfirmsByHand):
                 from bot.instructions import confirm_instructions
 
                 channel.confirm_instructions = confirm_instructions
@@ -84,11 +94,6 @@ class Loa:
         if tg.token and tg.chat_id is not None:
             senders.append(telegram_sender(tg.api_url, tg.token.get_secret_value(), tg.chat_id))
         return Notifier(self.store, senders)
-
-    def dispatcher(self, owner: str | None = None) -> Dispatcher:
-        return Dispatcher(
-            self.store, self.channels(), self.settings.schedule, self.notifier, owner=owner
-        )
 
     def channel_plan(self, requested: list[str]) -> list[ChannelPlan]:
         """Deliveries for an article: its requested channels (or all enabled), with dependencies."""

@@ -48,7 +48,7 @@ def _pick(
     loa: Loa, action: str, article_id: int, channel: str | None, url: str | None, surface: Surface
 ) -> Delivery:
     spec = DELIVERY_ACTIONS[action]
-    article = loa.store.get(article_id)
+    article = loa.store.articles.get(article_id)
     states = ", ".join(f"{d.channel}: {d.state}" for d in article.deliveries) or "chưa có lượt đăng"
     if channel is not None:
         mine = [d for d in article.deliveries if d.channel == channel]
@@ -106,7 +106,7 @@ def act_on_delivery(
             )
     delivery = _pick(loa, action, article_id, channel, url, surface)
     if action == "retry":
-        return loa.store.retry_delivery(delivery.id, actor)
+        return loa.store.deliveries.retry_delivery(delivery.id, actor)
     if action == "confirm":
         if delivery.state == "awaiting_url" and url is None:
             raise DeliveryChoiceError(
@@ -117,5 +117,5 @@ def act_on_delivery(
                 )
                 + "."
             )
-        return loa.store.resolve_in_doubt(delivery.id, actor, posted=True, url=url)
-    return loa.store.resolve_in_doubt(delivery.id, actor, posted=False)
+        return loa.store.deliveries.resolve_in_doubt(delivery.id, actor, posted=True, url=url)
+    return loa.store.deliveries.resolve_in_doubt(delivery.id, actor, posted=False)

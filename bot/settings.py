@@ -68,6 +68,9 @@ class IngestSettings(_Section):
     the bound it hit and the value found)."""
 
     max_body_chars: int = Field(default=200_000, gt=0)
+    max_body_html_kb: float = Field(default=2048.0, gt=0)  # the article's HTML, markup included
+    max_link_chars: int = Field(default=2048, gt=0)  # one link's address
+    max_alt_chars: int = Field(default=300, gt=0)  # a picture's description (cut, not refused)
     max_images: int = Field(default=30, ge=0)
     max_image_mb: float = Field(default=5.0, gt=0)
     max_image_megapixels: float = Field(default=40.0, gt=0)
@@ -78,6 +81,12 @@ class IngestSettings(_Section):
     worker_memory_mb: int = Field(default=1024, ge=256)
     worker_cpu_seconds: int = Field(default=30, ge=1)
     worker_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Files sent on the web page or in the chat: parsed by their own pool (bot.parsing).
+    # ``parse_workers`` 0 = one per core, up to 4; beyond workers + queue files, or
+    # ``parse_per_user`` from one person, the sender is told "Hệ thống đang bận".
+    parse_workers: int = Field(default=0, ge=0, le=16)
+    parse_queue: int = Field(default=8, ge=0)
+    parse_per_user: int = Field(default=2, ge=1)
 
 
 class ScheduleSettings(_Section):
@@ -194,8 +203,26 @@ class WebSettings(_Section):
     base_url: str = "http://127.0.0.1:8080"
     session_hours: float = Field(default=12.0, gt=0)
     idle_minutes: float = Field(default=120.0, gt=0)
-    login_lock_after: int = Field(default=5, ge=1)  # wrong passwords in a row
-    login_lock_minutes: float = Field(default=15.0, gt=0)
+    # Logins (bot.web.auth_pages, content_queue.login_attempts). Each try is counted in the
+    # database before its password is checked. Per address: at most ``login_address_limit`` tries
+    # in ``login_address_window_minutes``. Per account name from one address: the first
+    # ``login_free_attempts`` wrong passwords are free, then the next try waits
+    # ``login_delay_seconds``, doubling up to ``login_delay_max_minutes`` (no lock a stranger can
+    # put on someone else's account); forgotten after ``login_forget_minutes`` without a try.
+    login_address_limit: int = Field(default=20, ge=1)
+    login_address_window_minutes: float = Field(default=15.0, gt=0)
+    login_free_attempts: int = Field(default=5, ge=1)
+    login_delay_seconds: float = Field(default=30.0, gt=0)
+    login_delay_max_minutes: float = Field(default=15.0, gt=0)
+    login_forget_minutes: float = Field(default=60.0, gt=0)
+    # Argon2 checks running at once (64 MiB each); up to ``login_hash_waiting`` more tries wait
+    # for a slot (at most ``login_hash_wait_seconds``, holding no thread); beyond them, 429.
+    login_hash_slots: int = Field(default=1, ge=1, le=16)
+    login_hash_waiting: int = Field(default=8, ge=0)
+    login_hash_wait_seconds: float = Field(default=3.0, ge=0)
+    # Before 0008: a hard lock after N wrong passwords. Accepted so old configs load; unused.
+    login_lock_after: int | None = Field(default=None, ge=1)
+    login_lock_minutes: float | None = Field(default=None, gt=0)
 
     @field_validator("listen")
     @classmethod

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import requests
 from pydantic import BaseModel, ConfigDict
@@ -243,7 +243,10 @@ class Prompts(Protocol):
     def ask_secret(self, prompt: str) -> str: ...
 
 
-class BaseChannel(abc.ABC):
+SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
+
+
+class BaseChannel(abc.ABC, Generic[SettingsT]):
     """Working defaults, so a new channel declares its settings and writes ``render``,
     ``publish`` and ``find_existing`` only.
 
@@ -251,6 +254,8 @@ class BaseChannel(abc.ABC):
     takes the post down on the platform), ``fetch_reach`` reports no metric (unavailable, never
     zero), ``check`` reports the settings as usable. :meth:`call` sends one HTTP call under the
     outcome rule of :mod:`channels.http`, with the answers the subclass declares in ``answers``.
+    Generic in its settings: ``class WordPressChannel(BaseChannel[WordPressSettings])`` types
+    ``self.settings`` as the adapter's own settings, with no constructor of its own.
     """
 
     Settings: ClassVar[type[ChannelSettings]] = ChannelSettings
@@ -261,13 +266,13 @@ class BaseChannel(abc.ABC):
     def __init__(
         self,
         name: str,
-        settings: ChannelSettings,
+        settings: SettingsT,
         *,
         token_store: TokenStore | None = None,
         session: requests.Session | None = None,
     ):
         self.name = name
-        self.settings = settings
+        self.settings: SettingsT = settings
         self.token_store = token_store
         self.session = session if session is not None else HttpSession()
 

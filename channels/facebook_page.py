@@ -154,10 +154,8 @@ def page_tokens(
     ]
 
 
-class FacebookPageChannel(FacebookComments, BaseChannel):
-    """Posts to one Facebook Page; see the module docstring for duplicate and reach handling.
-
-    Comments under the Page's posts: :class:`channels.facebook_comments.FacebookComments`."""
+class FacebookPageChannel(FacebookComments, BaseChannel[FacebookSettings]):
+    """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
 
     Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
     label: ClassVar[str] = "Facebook"
@@ -179,7 +177,6 @@ class FacebookPageChannel(FacebookComments, BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: FacebookSettings = settings
         self.refused_metrics: set[str] = set()
 
     # ----- rendering (pure) ------------------------------------------------------------------

@@ -150,7 +150,7 @@ def _image_names(images: Sequence[ImageRef]) -> dict[str, str]:
     return names
 
 
-class HandoffChannel(BaseChannel):
+class HandoffChannel(BaseChannel[HandoffSettings]):
     """A website without API: folder + e-mail to the webmaster, URL recorded by a person."""
 
     Settings: ClassVar[type[HandoffSettings]] = HandoffSettings
@@ -165,7 +165,6 @@ class HandoffChannel(BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: HandoffSettings = settings
         self.folder = Path(settings.folder)
         # Set by the host: (article id, channel name) -> the lines telling a person how to record
         # the URL ("on the server: …", "in the chat: …"). This adapter never invents a command.

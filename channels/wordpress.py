@@ -258,7 +258,7 @@ def wordpress_answer(resp: requests.Response, body: Any, accept: Collection[str]
     )
 
 
-class WordPressChannel(BaseChannel):
+class WordPressChannel(BaseChannel[WordPressSettings]):
     """A WordPress website (REST API ≥ 5.6, application password)."""
 
     Settings: ClassVar[type[WordPressSettings]] = WordPressSettings
@@ -275,7 +275,6 @@ class WordPressChannel(BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: WordPressSettings = settings
         self._term_ids: dict[tuple[str, str], int] = {}
         self._checked_terms: set[tuple[str, int]] = set()  # ids seen on the site by this process
         self._media_ahead: dict[tuple[str, ...], tuple[dict[str, str], dict[str, int]]] = {}
@@ -481,9 +480,11 @@ class WordPressChannel(BaseChannel):
         if key:
             content += "\n" + _marker(key)
         fields: dict[str, Any] = {
-            "title": draft.title,
+            # WordPress prints the title and the excerpt as HTML (unfiltered for a user who may
+            # post unfiltered HTML): Loa's plain text goes escaped, never as markup.
+            "title": html.escape(draft.title, quote=False),
             "content": content,
-            "excerpt": draft.payload.get("excerpt", ""),
+            "excerpt": html.escape(draft.payload.get("excerpt", ""), quote=False),
             "categories": [self._term_id("categories", draft.payload["category"])],
             "tags": [
                 self._term_id("tags", t) for t in dict.fromkeys(draft.payload.get("tags", ())) if t

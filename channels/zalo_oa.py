@@ -1,27 +1,26 @@
 """Zalo Official Account articles: create → verify (asynchronous), list, update, remove.
 
-Platform facts: ``../shared/contracts/zalo.md`` (OAuth v4 and the ``/v2.0/article`` API). The
-OA's tokens, and the durable rotation of Zalo's single-use refresh tokens, are
-:mod:`channels.zalo_tokens`.
+Platform facts: ``../shared/contracts/zalo.md`` (OAuth v4 and the ``/v2.0/article`` API). By
+subject: the settings (:mod:`channels.zalo_settings`), the error table (:mod:`channels.zalo_api`),
+tokens and OAuth (:mod:`channels.zalo_oauth`; the durable rotation of Zalo's single-use refresh
+tokens is :mod:`channels.zalo_tokens`), the default cover, followers and broadcasts
+(:mod:`channels.zalo_outreach`), and the article body (:mod:`channels.zalo_body`).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import html
 import logging
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field, SecretStr, field_validator
 
 from channels import render
 from channels.base import (
@@ -30,13 +29,11 @@ from channels.base import (
     BaseChannel,
     CannotTell,
     ChannelError,
-    ChannelSettings,
     Check,
     Draft,
     Health,
     ImageRef,
     MemoryTokenStore,
-    Prompts,
     RateLimited,
     Receipt,
     RejectedError,
@@ -45,126 +42,34 @@ from channels.base import (
 )
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.http import Answers, call_json
-from channels.messaging import IncomingEvent, ReplyReceipt, ReplyWindow
 from channels.preparation import Prepared
+from channels.zalo_api import RATE_WINDOW_SECONDS, TOKEN_RETRY_CODES, int_or_none, zalo_answer
 from channels.zalo_body import BodyBlocks, plain_text
-from channels.zalo_broadcast import (
-    TARGET_KEYS,
-    BroadcastReceipt,
-    broadcast_body,
-    broadcast_receipt,
-    cover_problem,
-)
-from channels.zalo_messages import (
-    SITE_VERIFICATION_META,
-    cs_body,
-    parse_zalo_webhook,
-    validate_formula,
-    verify_zalo_webhook,
-    zalo_refusal_line,
-)
-from channels.zalo_tokens import VN, Checkpoint, ZaloTokens, float_or, parse_time
+from channels.zalo_conversations import ZaloConversations
+from channels.zalo_oauth import ZaloOAuth, consent_link
+from channels.zalo_outreach import ZaloOutreach
+from channels.zalo_settings import ZaloOASettings
+from channels.zalo_tokens import VN, ZaloTokens, float_or, parse_time
 
 __all__ = ["ZaloOAChannel", "ZaloOASettings", "consent_link", "exchange_code"]
 
 log = logging.getLogger(__name__)
 
 
-class ZaloOASettings(ChannelSettings):
-    """``[channels.zalo]`` with ``type = "zalo_oa"``."""
+class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[ZaloOASettings]):
+    """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list.
 
-    type: Literal["zalo_oa"] = "zalo_oa"
-    api_url: str = "https://openapi.zalo.me"
-    oauth_url: str = "https://oauth.zaloapp.com"
-    app_id: str = ""
-    app_secret: SecretStr | None = None  # LOA_CHANNELS__ZALO__APP_SECRET
-    refresh_token: SecretStr | None = None  # the first one only: later ones live in the token store
-    author: str = Field("Sở Ngoại vụ Lạng Sơn", min_length=1, max_length=50)
-    refresh_margin_seconds: float = 3600.0  # refresh when the access token expires within this
-    verify_attempts: int = Field(5, ge=1, le=30)
-    verify_interval_seconds: float = Field(2.0, ge=0, le=30)
-    verify_pending_codes: list[int] = [-214]  # *(unverified)* "still processing" answer of verify
-    redirect_uri: str | None = None  # for `loa channels connect`
-    use_appsecret_proof: bool = False
-    # Limits with a margin under the documented 150/300: an auto-poster reported Zalo refusing a
-    # title of exactly 150 and a description of 300 (unverified). Longer text is cut at a word.
-    title_max: int = Field(140, ge=20, le=150)
-    description_max: int = Field(280, ge=40, le=300)
-    # The cover of an article without a usable picture: a public image URL, or a local file that
-    # Loa uploads once to the website's media library (its URL is remembered in the token store).
-    default_cover_url: str | None = None
-    default_cover: str | None = None
-    # Followers reached: broadcasts of published articles (see channels.zalo_broadcast).
-    broadcast: Literal["off", "each", "digest"] = "off"
-    broadcast_quota_per_month: int = Field(4, ge=0, le=31)  # the OA package's monthly quota
-    digest_weekday: int = Field(5, ge=1, le=7)  # ISO weekday of the digest, Friday by default
-    digest_time: str = "09:00"  # local time the digest card is proposed
-    broadcast_target: dict[str, str] = {}  # recipient.target filters: ages, gender, cities, …
-    broadcast_path: str = "v2.0/oa/message"  # *(unverified)* may move to v3.0
-    broadcast_state_field: str = "status"  # *(unverified)* the review state in the answer
-    follower_field: str = "num_follower"  # *(unverified)* the follower count in oa/getoa
-    # Comments under OA articles: Zalo has no API to read or moderate them; this switch, sent at
-    # creation, is all Loa controls (channels.comments.CommentsUnreadable).
-    comments: Literal["show", "hide"] = "show"
-    # Citizens' messages (see channels.zalo_messages): the webhook's OA secret key
-    # (LOA_CHANNELS__ZALO__OA_SECRET_KEY, not the app secret) and the unverified facts as keys.
-    oa_secret_key: SecretStr | None = None
-    oa_id: str = ""  # only for a signature formula that names oa_id
-    webhook_signature: str = "app_id+body+timestamp+secret"  # *(unverified)* variants: see module
-    webhook_timestamp_header: str = ""  # *(unverified)* take the timestamp from this header
-    webhook_max_age_seconds: float = Field(600.0, gt=0)
-    reply_path: str = "v3.0/oa/message/cs"
-    reply_window_hours: float = Field(48.0, gt=0)  # *(unverified)*
-    free_replies_per_window: int = Field(8, ge=0)  # *(unverified)*
-    cs_window_days: float = Field(7.0, gt=0)  # *(unverified)* -230 after this many days
-    quote_field: str = "quote_message_id"  # *(unverified)* "" sends no quote
-    reply_max_chars: int = Field(2000, ge=100)  # *(unverified)*
-    site_verification: str = ""  # the code of Zalo's domain verification meta tag
-
-    @field_validator("webhook_signature")
-    @classmethod
-    def _formula(cls, value: str) -> str:
-        return validate_formula(value)
-
-    @field_validator("broadcast_target")
-    @classmethod
-    def _target(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - TARGET_KEYS)
-        if unknown:
-            raise ValueError(
-                f"unknown target filter {unknown[0]!r}; known: {', '.join(sorted(TARGET_KEYS))}"
-            )
-        return value
-
-    @field_validator("digest_time")
-    @classmethod
-    def _digest_time(cls, value: str) -> str:
-        try:
-            datetime.strptime(value, "%H:%M")
-        except ValueError:
-            raise ValueError(f"digest_time {value!r} is not a time HH:MM") from None
-        return value
-
-    @field_validator("default_cover_url")
-    @classmethod
-    def _cover_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("default_cover_url must be a public image URL (https://…)")
-        return value
-
-    required_secrets: ClassVar[tuple[str, ...]] = ("app_secret", "refresh_token")
-
-
-class ZaloOAChannel(BaseChannel):
-    """Zalo OA articles: create → verify (asynchronous), list, update, remove; reach from the list."""
+    Composed with :class:`channels.zalo_oauth.ZaloOAuth` (tokens, connecting) and
+    :class:`channels.zalo_outreach.ZaloOutreach` (default cover, followers, broadcasts) and
+    :class:`channels.zalo_conversations.ZaloConversations` (citizens' messages and replies)."""
 
     TITLE_MAX = 150  # UTF-16 code units (Zalo's servers count as Java does)
     DESCRIPTION_MAX = 300
     AUTHOR_MAX = 50
     IMAGE_MAX_BYTES = 1024 * 1024
     IMAGE_TYPES = ("image/jpeg", "image/png")
-    RATE_WINDOW_SECONDS = 60.0  # about 4,000 requests a minute per OA
-    TOKEN_RETRY_CODES = frozenset({-216, -220})
+    RATE_WINDOW_SECONDS = RATE_WINDOW_SECONDS
+    TOKEN_RETRY_CODES = TOKEN_RETRY_CODES
     INVALID_PARAMETER = -201
     LIST_PAGE_SIZE = 20
     FIND_MAX_PAGES = 25  # 500 recent articles: far more than a department posts in a day
@@ -183,7 +88,6 @@ class ZaloOAChannel(BaseChannel):
         session: requests.Session | None = None,
     ):
         super().__init__(name, settings, token_store=token_store, session=session)
-        self.settings: ZaloOASettings = settings
         if token_store is None:
             log.warning(
                 "channel %s has no durable token store: rotated Zalo tokens live in memory", name
@@ -517,10 +421,19 @@ class ZaloOAChannel(BaseChannel):
         for rid in ids:
             media = found.get(rid)
             out[rid] = {
-                "views": _int_or_none(media.get("total_view")) if media else None,
-                "shares": _int_or_none(media.get("total_share")) if media else None,
+                "views": int_or_none(media.get("total_view")) if media else None,
+                "shares": int_or_none(media.get("total_share")) if media else None,
             }
         return out
+
+    def comments_note(self) -> str:
+        """What Loa cannot do with comments under the OA's articles (said by ``loa check``)."""
+        shown = "đang bật" if self.settings.comments == "show" else "đang tắt"
+        return (
+            f"Bình luận dưới bài viết Zalo OA ({shown}): Zalo không có API để Loa đọc hay kiểm "
+            "duyệt bình luận; cần có người xem trong trang quản lý Zalo OA (oa.zalo.me). Loa gửi "
+            "thẻ nhắc hằng tuần kèm danh sách bài trên Zalo."
+        )
 
     def check(self) -> Health:
         """Whether the OA answers with our token; ``expires_at`` is the access token's expiry."""
@@ -532,7 +445,7 @@ class ZaloOAChannel(BaseChannel):
                 detail=e.message,
                 extra={"code": e.code, "reconnect_hint": e.reconnect_hint},
             )
-        followers = _int_or_none(data.get(self.settings.follower_field))
+        followers = int_or_none(data.get(self.settings.follower_field))
         extra = {
             "oa_id": data.get("oa_id"),
             "refresh_expires_at": self.tokens.refresh_expires_at(),
@@ -550,156 +463,6 @@ class ZaloOAChannel(BaseChannel):
         return Health(
             ok=True, detail=detail, expires_at=expires, account=data.get("name"), extra=extra
         )
-
-    def comments_note(self) -> str:
-        """What Loa cannot do with comments under the OA's articles (said by ``loa check``)."""
-        shown = "đang bật" if self.settings.comments == "show" else "đang tắt"
-        return (
-            f"Bình luận dưới bài viết Zalo OA ({shown}): Zalo không có API để Loa đọc hay kiểm "
-            "duyệt bình luận; cần có người xem trong trang quản lý Zalo OA (oa.zalo.me). Loa gửi "
-            "thẻ nhắc hằng tuần kèm danh sách bài trên Zalo."
-        )
-
-    # ----- default cover, followers, broadcasts ----------------------------------------------
-    def default_cover_url(self) -> str | None:
-        """The public URL of the default cover: configured, or remembered after its upload."""
-        if self.settings.default_cover_url:
-            return self.settings.default_cover_url
-        if not self.settings.default_cover:
-            return None
-        stored = self.store.load().get("default_cover") or {}
-        if isinstance(stored, dict) and stored.get("path") == self.settings.default_cover:
-            return stored.get("url") or None
-        return None
-
-    def remember_default_cover(self, path: str, sha256: str, url: str) -> None:
-        """Keep the website URL of the uploaded ``default_cover`` file (and its content hash)."""
-        self.store.save({"default_cover": {"path": path, "sha256": sha256, "url": url}})
-
-    def remembered_default_cover(self) -> dict[str, Any]:
-        """What :meth:`remember_default_cover` stored ({} when nothing was uploaded yet)."""
-        stored = self.store.load().get("default_cover")
-        return dict(stored) if isinstance(stored, dict) else {}
-
-    def check_default_cover(self) -> str | None:
-        """Why Zalo would refuse the default cover (fetched once), or None when it is usable."""
-        url = self.default_cover_url()
-        if url is None:
-            if self.settings.default_cover:
-                return (
-                    f"Ảnh bìa mặc định {self.settings.default_cover} chưa được tải lên website "
-                    "nên Zalo chưa dùng được (cần kênh website hoạt động)."
-                )
-            return None
-        return cover_problem(self.session, url, self.settings.timeout_seconds)
-
-    def follower_count(self) -> dict[str, int | None]:
-        """The OA's follower count (``followers``; None when the answer does not carry it)."""
-        data = self._call("GET", "oa/getoa").get("data") or {}
-        return {"followers": _int_or_none(data.get(self.settings.follower_field))}
-
-    def broadcast(self, article_ids: Sequence[str]) -> BroadcastReceipt:
-        """Send up to 5 published articles to the followers the target selects; never retried.
-
-        Zalo offers no look-up of a broadcast: any error whose ``may_have_posted`` is True means
-        the followers may have received it, and only a person can say whether they did.
-        """
-        body = broadcast_body(article_ids, self.settings.broadcast_target)
-        url = f"{self.settings.api_url.rstrip('/')}/{self.settings.broadcast_path.strip('/')}"
-        token = self.access_token()
-        try:
-            try:
-                answer = self._broadcast_once(url, token, body)
-            except AuthError as e:
-                if not e.refreshable:
-                    raise
-                # A refused token means Zalo did not act: refreshing and sending once more is safe.
-                answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
-        except RateLimited as e:
-            if e.code != -211:
-                raise
-            raise RejectedError(
-                "Zalo không gửi: người theo dõi đã nhận đủ số tin truyền thông cho "
-                "phép trong ngày hoặc trong tháng theo gói của OA (mã -211).",
-                code=e.code,
-            ) from e
-        receipt = broadcast_receipt(answer, self.settings.broadcast_state_field)
-        if receipt is None:
-            raise TransientError(
-                "Zalo nhận tin truyền thông nhưng không trả mã tin (message_id).",
-                may_have_posted=True,
-            )
-        log.info(
-            "zalo %s: broadcast %s accepted (%s)",
-            self.name,
-            receipt.message_id,
-            receipt.moderation_state,
-        )
-        return receipt
-
-    # ----- citizens' messages (channels.messaging) ---------------------------------------------
-    platform: ClassVar[str] = "zalo"
-    webhook_secrets: ClassVar[tuple[str, ...]] = ("oa_secret_key",)
-
-    def verify_webhook(self, body: bytes, headers: Mapping[str, str], now: float) -> None:
-        s = self.settings
-        verify_zalo_webhook(
-            body,
-            headers,
-            now,
-            formula=s.webhook_signature,
-            app_id=s.app_id,
-            oa_id=s.oa_id,
-            secret=s.oa_secret_key.get_secret_value() if s.oa_secret_key else None,
-            max_age_seconds=s.webhook_max_age_seconds,
-            timestamp_header=s.webhook_timestamp_header,
-        )
-
-    def parse_webhook(self, body: bytes) -> list[IncomingEvent]:
-        return parse_zalo_webhook(body)
-
-    def subscription_challenge(self, params: Mapping[str, str]) -> str | None:
-        return None  # Zalo verifies the domain with a meta tag, not a handshake
-
-    def reply_window(self) -> ReplyWindow:
-        s = self.settings
-        hours = min(s.reply_window_hours, s.cs_window_days * 24)  # -230 beyond cs_window_days
-        return ReplyWindow(hours, s.free_replies_per_window)
-
-    def site_meta(self) -> tuple[str, str] | None:
-        """The meta tag Zalo's domain verification looks for on the web server's pages."""
-        code = self.settings.site_verification.strip()
-        return (SITE_VERIFICATION_META, code) if code else None
-
-    def send_reply(
-        self, citizen_id: str, text: str, *, quote_id: str | None = None, human: bool = False
-    ) -> ReplyReceipt:
-        """``message/cs`` to the citizen; a lost answer is never resent (no look-up exists)."""
-        s = self.settings
-        body = cs_body(citizen_id, text[: s.reply_max_chars], s.quote_field, quote_id)
-        url = f"{s.api_url.rstrip('/')}/{s.reply_path.strip('/')}"
-        token = self.access_token()
-        try:
-            answer = self._broadcast_once(url, token, body)
-        except AuthError as e:
-            if not e.refreshable:
-                raise
-            # A refused token means Zalo did not act: refreshing and sending once more is safe.
-            answer = self._broadcast_once(url, self.refresh_access_token(stale=token), body)
-        data = answer.get("data")
-        message_id = data.get("message_id") if isinstance(data, dict) else None
-        return ReplyReceipt(str(message_id) if message_id else None)
-
-    def refusal_line(self, exc: ChannelError) -> str:
-        return zalo_refusal_line(exc)
-
-    def _broadcast_once(self, url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"access_token": token}
-        if self.settings.use_appsecret_proof:
-            headers["appsecret_proof"] = hmac.new(
-                self._secret().encode(), token.encode(), hashlib.sha256
-            ).hexdigest()
-        return self._send("POST", url, True, headers=headers, json=body)
 
     def _refuse_blocked(self, draft: Draft) -> None:
         if draft.refusals:
@@ -772,7 +535,7 @@ class ZaloOAChannel(BaseChannel):
             medias = [m for m in data.get("medias") or [] if isinstance(m, dict)]
             items.extend(medias)
             wanted -= {str(m.get("id")) for m in medias}
-            total = _int_or_none(data.get("total"))
+            total = int_or_none(data.get("total"))
             if len(medias) < size or (total is not None and len(items) >= total):
                 return items, True
             if ids is not None and not wanted:
@@ -782,7 +545,7 @@ class ZaloOAChannel(BaseChannel):
                 return items, True
         return items, False
 
-    # ----- HTTP and the one error mapping ----------------------------------------------------
+    # ----- HTTP (the error table: channels.zalo_api) ----------------------------------------------------
     def _call(
         self,
         method: str,
@@ -829,6 +592,12 @@ class ZaloOAChannel(BaseChannel):
         url = f"{self.settings.api_url.rstrip('/')}/v2.0/{path}"
         return self._send(method, url, write, headers=headers, params=params, json=body)
 
+    def _result(self, resp: requests.Response, body: dict[str, Any]) -> dict[str, Any]:
+        """The answer's data, or the error :data:`channels.zalo_api.ZALO_ERRORS` maps it to."""
+        return zalo_answer(
+            resp, body, pending_codes=self.settings.verify_pending_codes, hint=self.reconnect_hint
+        )
+
     def _send(self, method: str, url: str, write: bool, **kwargs: Any) -> dict[str, Any]:
         return call_json(
             self.session,
@@ -839,165 +608,6 @@ class ZaloOAChannel(BaseChannel):
             timeout=self.settings.timeout_seconds,
             **kwargs,
         )
-
-    def _result(self, resp: requests.Response, body: dict[str, Any]) -> dict[str, Any]:
-        """Zalo's parsed answer as data when it succeeded, else the Loa error its ``error`` code
-        means (Zalo answers its errors with HTTP 200: such an answer is a refusal; a gateway's
-        5xx in front of it is :mod:`channels.http`'s "maybe posted")."""
-        try:
-            code = int(body.get("error") or 0)
-        except (TypeError, ValueError):
-            code = -1
-        if code == 0:
-            if resp.status_code >= 400:
-                raise TransientError(
-                    f"Zalo trả lời HTTP {resp.status_code}.", code=resp.status_code
-                )
-            return body
-        detail = str(
-            body.get("message") or body.get("error_description") or body.get("error_reason") or ""
-        )
-        hint = self.reconnect_hint
-        if code == -32:
-            wait = float_or(resp.headers.get("Retry-After"), self.RATE_WINDOW_SECONDS)
-            limit = resp.headers.get("X-RateLimit-Limit", "?")
-            raise RateLimited(
-                f"Zalo tạm chặn vì gọi quá nhanh (giới hạn {limit} lượt/phút, mã -32).",
-                retry_after=wait,
-                code=code,
-            )
-        if code == -211:
-            raise RateLimited(
-                "Zalo OA đã dùng hết hạn mức gọi API (mã -211); thử lại vào ngày mai.",
-                retry_after=_seconds_to_next_day(),
-                code=code,
-            )
-        if code in self.settings.verify_pending_codes:
-            raise TransientError(f"Zalo đang xử lý bài (mã {code}).", code=code)
-        if code == -201:
-            raise RejectedError(
-                f"Zalo từ chối bài: tham số không hợp lệ — {detail} (mã -201).", code=code
-            )
-        if code in (-204, -205):
-            raise AuthError(
-                f"Zalo OA đã bị vô hiệu hoá hoặc không còn tồn tại (mã {code}). Hãy kiểm tra "
-                "OA trên trang quản lý Zalo OA.",
-                code=code,
-                reconnect_hint=hint,
-            )
-        if code in self.TOKEN_RETRY_CODES:
-            raise AuthError(
-                f"Zalo từ chối access token (hết hạn hoặc không hợp lệ, mã {code}).",
-                code=code,
-                refreshable=True,
-                reconnect_hint=hint,
-            )
-        if code == -224:
-            raise AuthError(
-                "Gói dịch vụ hiện tại của Zalo OA không có quyền dùng chức năng này (đăng bài "
-                "viết). Cần nâng cấp gói dịch vụ OA trên trang quản lý Zalo OA (mã -224).",
-                code=code,
-                reconnect_hint=hint,
-            )
-        if code == -242:
-            raise AuthError(
-                "Zalo từ chối chữ ký appsecret_proof (mã -242): kiểm tra khoá bí mật của ứng "
-                "dụng (LOA_CHANNELS__ZALO__APP_SECRET).",
-                code=code,
-                reconnect_hint=hint,
-            )
-        if code <= -14000:  # OAuth v4 errors
-            raise AuthError(
-                f"Zalo từ chối cấp token (mã {code}: {detail}).", code=code, reconnect_hint=hint
-            )
-        raise RejectedError(f"Zalo từ chối yêu cầu: {detail} (mã {code}).", code=code)
-
-    # ----- tokens ----------------------------------------------------------------------------
-    def access_token(self) -> str:
-        """A usable access token (see :class:`ZaloTokens`)."""
-        return self.tokens.access_token()
-
-    def refresh_access_token(
-        self, *, stale: str | None = None, checkpoint: Checkpoint | None = None
-    ) -> str:
-        """A valid access token, refreshed durably unless another process already did."""
-        return self.tokens.refresh(stale=stale, checkpoint=checkpoint)
-
-    def _secret(self) -> str:
-        if self.settings.app_secret is None:
-            raise AuthError(
-                "Chưa cấu hình khoá bí mật ứng dụng Zalo (LOA_CHANNELS__ZALO__APP_SECRET).",
-                reconnect_hint=self.reconnect_hint,
-            )
-        return self.settings.app_secret.get_secret_value()
-
-    def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
-        url = f"{self.settings.oauth_url.rstrip('/')}/v4/oa/access_token"
-        return self._send("POST", url, True, data=form, headers={"secret_key": self._secret()})
-
-    def connect(self, prompts: Prompts) -> str:
-        """Ask the OA's admin to consent (PKCE), then store the first token pair durably."""
-        url, verifier, state = consent_link(self.settings)
-        prompts.say("Mở liên kết sau bằng tài khoản quản trị Zalo OA và đồng ý cấp quyền:\n" + url)
-        pasted = prompts.ask(
-            "Dán lại nguyên địa chỉ trang được chuyển tới "
-            f"(bắt đầu bằng {self.settings.redirect_uri})"
-        )
-        info = self.connect_with_code(pasted.strip(), verifier, expected_state=state)
-        return f"Đã kết nối Zalo OA: {info}"
-
-    def connect_with_code(
-        self, code: str, code_verifier: str, *, expected_state: str | None = None
-    ) -> dict[str, Any]:
-        """Store the first pair from an authorisation code, then read the OA's name and expiry.
-
-        With ``expected_state`` (the ``state`` of :func:`consent_link`), ``code`` must be the
-        whole redirect URL carrying that state: a code from another consent (someone else's
-        link, an old attempt) is refused before it is traded.
-        """
-        query = parse_qs(urlsplit(code.strip()).query) if "code=" in code else {}
-        if expected_state is not None:
-            got = (query.get("state") or [""])[0]
-            if not hmac.compare_digest(got.encode("utf-8"), expected_state.encode("utf-8")):
-                raise ValueError(
-                    "Địa chỉ dán vào không mang mã xác nhận (state) của lần cấp quyền "
-                    "này, nên Loa không dùng nó. Hãy mở lại đúng liên kết vừa in ra "
-                    "và dán nguyên địa chỉ trang được chuyển tới."
-                )
-        if query:  # the admin pasted the whole redirect URL
-            code = (query.get("code") or [""])[0]
-        self.tokens.connect(code, code_verifier)
-        health = self.check()
-        return {
-            "ok": health.ok,
-            "detail": health.detail,
-            "oa_name": health.account,
-            "oa_id": health.extra.get("oa_id"),
-            "access_expires_at": health.expires_at,
-            "refresh_expires_at": health.extra.get("refresh_expires_at"),
-        }
-
-
-def consent_link(settings: ZaloOASettings) -> tuple[str, str, str]:
-    """The OA admin's consent URL, its PKCE ``code_verifier`` and ``state`` (S256 challenge)."""
-    if not settings.app_id or not settings.redirect_uri:
-        raise ValueError(
-            "Cần khai báo app_id và redirect_uri trong [channels.zalo] để cấp quyền Zalo OA."
-        )
-    verifier = secrets.token_urlsafe(64)[:86]
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
-    state = secrets.token_urlsafe(16)
-    query = urlencode(
-        {
-            "app_id": settings.app_id,
-            "redirect_uri": settings.redirect_uri,
-            "code_challenge": challenge,
-            "state": state,
-        }
-    )
-    return f"{settings.oauth_url.rstrip('/')}/v4/oa/permission?{query}", verifier, state
 
 
 def exchange_code(
@@ -1016,16 +626,3 @@ def exchange_code(
     name = str(getattr(token_store, "channel", "zalo"))
     channel = ZaloOAChannel(name, settings, token_store=token_store, session=session)
     return channel.connect_with_code(code, code_verifier, expected_state=expected_state)
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _seconds_to_next_day() -> float:
-    now = datetime.now(VN)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
-    return max((midnight - now).total_seconds(), 60.0)

@@ -7,16 +7,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from content_queue.connections import Connections
+from content_queue.store_core import StoreCore
 from content_queue.tables import alerts
 
 __all__ = ["AlertQueries"]
 
 
-class AlertQueries:
-    """The ``alerts`` table (mixed into :class:`content_queue.store.Store`)."""
+class AlertQueries(StoreCore):
+    """The ``alerts`` table."""
 
-    def raise_alert(self: Connections, key: str, message: str, severity: str) -> bool:
+    def raise_alert(self, key: str, message: str, severity: str) -> bool:
         """Open an alert for ``key``; False (counted, not reopened) if one is already open."""
         now = datetime.now(UTC)
         with self.tx() as conn:
@@ -42,7 +42,7 @@ class AlertQueries:
             )
             return True
 
-    def resolve_alerts(self: Connections, keys: tuple[str, ...]) -> None:
+    def resolve_alerts(self, keys: tuple[str, ...]) -> None:
         """Close the open alerts with these keys (the incident is over)."""
         with self.tx() as conn:
             conn.execute(
@@ -51,7 +51,7 @@ class AlertQueries:
                 .values(resolved_at=datetime.now(UTC))
             )
 
-    def open_alerts(self: Connections) -> list[dict[str, Any]]:
+    def open_alerts(self) -> list[dict[str, Any]]:
         """Every alert still open, oldest first."""
         with self.read() as conn:
             return [

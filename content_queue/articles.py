@@ -26,7 +26,11 @@ from content_queue.workflow import (
     check_transition,
 )
 
-__all__ = ["ArticleQueries", "ChannelPlan", "SubmitResult"]
+__all__ = ["ArticleQueries", "ChannelPlan", "NotYourArticle", "SubmitResult"]
+
+
+class NotYourArticle(IllegalTransition):
+    """A revision of a pending article someone else sent (same ``Mã bài`` or title and file)."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,13 @@ class ArticleQueries(StoreCore):
                 ).scalars()
             )
 
-    def submit(self, parsed: ParsedArticle, actor: Actor) -> SubmitResult:
-        """Store a parsed article: a new one, a revision of a pending one, or a known duplicate."""
+    def submit(
+        self, parsed: ParsedArticle, actor: Actor, *, replace_others: bool = False
+    ) -> SubmitResult:
+        """Store a parsed article: a new one, a revision of a pending one, or a known duplicate.
+
+        Only the sender of a pending article revises it (an admin too, with ``replace_others``):
+        reusing someone else's ``Mã bài`` is refused (:class:`NotYourArticle`)."""
         now = utcnow()
         values = dict(
             title=parsed.title,
@@ -107,7 +116,12 @@ class ArticleQueries(StoreCore):
             prior = None
             if same is not None:
                 prior = conn.execute(
-                    sa.select(articles.c.id, articles.c.state, articles.c.revision)
+                    sa.select(
+                        articles.c.id,
+                        articles.c.state,
+                        articles.c.revision,
+                        articles.c.submitted_by,
+                    )
                     .where(same, articles.c.state.notin_(["rejected"]))
                     .order_by(articles.c.id.desc())
                 ).first()
@@ -116,6 +130,11 @@ class ArticleQueries(StoreCore):
                     raise IllegalTransition(
                         f"Bài #{prior.id} đã được duyệt hoặc đã đăng, không thể thay bằng bản sửa. "
                         "Hãy đề nghị quản trị rút lại hoặc gỡ bài rồi gửi bài mới."
+                    )
+                if prior.submitted_by != actor.name and not replace_others:
+                    raise NotYourArticle(
+                        f"Bài #{prior.id} đang chờ duyệt là bài của người khác gửi "
+                        f"(cùng “Mã bài” hoặc cùng tiêu đề và tên tệp); bài không bị thay."
                     )
                 conn.execute(
                     articles.update()

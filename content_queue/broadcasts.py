@@ -29,12 +29,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from content_queue.db import is_postgres, reader
+from content_queue.db import is_postgres
 from content_queue.models import Actor
-from content_queue.store import Store
+from content_queue.store_core import StoreCore
 from content_queue.tables import (
     articles,
     broadcast_articles,
@@ -43,7 +43,7 @@ from content_queue.tables import (
     reach_samples,
 )
 
-__all__ = ["COUNTED", "OPEN", "Broadcast", "BroadcastCandidate", "Broadcasts", "broadcasts_between"]
+__all__ = ["COUNTED", "OPEN", "Broadcast", "BroadcastCandidate", "Broadcasts"]
 
 COUNTED = ("proposed", "approved", "sending", "sent", "in_doubt")  # use (or may use) the quota
 OPEN = ("proposed", "approved", "sending")
@@ -123,31 +123,27 @@ def _load(conn: Connection, rows: Sequence[Any]) -> list[Broadcast]:
     ]
 
 
-def broadcasts_between(engine: Engine, lo: datetime, hi: datetime) -> list[Broadcast]:
-    """Broadcasts sent (or in doubt, by proposal time) in [lo, hi): those that may have reached
-    followers."""
-    when = sa.func.coalesce(_B.c.sent_at, _B.c.proposed_at)
-    q = (
-        sa.select(_B)
-        .where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
-        .order_by(when, _B.c.id)
-    )
-    with reader(engine).connect() as conn:
-        return _load(conn, conn.execute(q).all())
-
-
-class Broadcasts:
+class Broadcasts(StoreCore):
     """Every statement about broadcasts, over the content store's engine and audit log."""
 
-    def __init__(self, store: Store):
-        self.store = store
-
     # ----- reading ---------------------------------------------------------------------------
+    def broadcasts_between(self, lo: datetime, hi: datetime) -> list[Broadcast]:
+        """Broadcasts sent (or in doubt, by proposal time) in [lo, hi): those that may have reached
+        followers."""
+        when = sa.func.coalesce(_B.c.sent_at, _B.c.proposed_at)
+        q = (
+            sa.select(_B)
+            .where(_B.c.state.in_(("sent", "in_doubt")), when >= lo, when < hi)
+            .order_by(when, _B.c.id)
+        )
+        with self.read() as conn:
+            return _load(conn, conn.execute(q).all())
+
     def _load(self, conn: Connection, rows: Sequence[Any]) -> list[Broadcast]:
         return _load(conn, rows)
 
     def get(self, broadcast_id: int) -> Broadcast | None:
-        with self.store.read() as conn:
+        with self.read() as conn:
             rows = conn.execute(sa.select(_B).where(_B.c.id == broadcast_id)).all()
             found = self._load(conn, rows)
         return found[0] if found else None
@@ -156,12 +152,12 @@ class Broadcasts:
         q = sa.select(_B).where(_B.c.state.in_(list(states))).order_by(_B.c.id)
         if channel is not None:
             q = q.where(_B.c.channel == channel)
-        with self.store.read() as conn:
+        with self.read() as conn:
             return self._load(conn, conn.execute(q).all())
 
     def used(self, channel: str, month: str) -> int:
         """Broadcasts of ``month`` that reached, or may reach, followers (or wait for a decision)."""
-        with self.store.read() as conn:
+        with self.read() as conn:
             return self._used(conn, channel, month)
 
     @staticmethod
@@ -176,7 +172,7 @@ class Broadcasts:
 
     def sent_between(self, lo: datetime, hi: datetime) -> list[Broadcast]:
         """See :func:`broadcasts_between`."""
-        return broadcasts_between(self.store.engine, lo, hi)
+        return self.broadcasts_between(lo, hi)
 
     def candidates(
         self,
@@ -216,7 +212,7 @@ class Broadcasts:
             )
             .order_by(d.c.sent_at.desc(), d.c.id.desc())
         )
-        with self.store.read() as conn:
+        with self.read() as conn:
             return [
                 BroadcastCandidate(
                     r.article_id,
@@ -244,7 +240,7 @@ class Broadcasts:
         if not items:
             return None
         try:
-            with self.store.tx() as conn:
+            with self.tx() as conn:
                 if is_postgres(conn):
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PROPOSAL_LOCK})
                 if self._used(conn, channel, month) >= quota:
@@ -279,7 +275,7 @@ class Broadcasts:
                         for i, c in enumerate(items)
                     ],
                 )
-                self.store.audit(
+                self.audit(
                     conn,
                     Actor.service(),
                     "broadcast_proposed",
@@ -308,7 +304,7 @@ class Broadcasts:
     def decide(self, broadcast_id: int, actor: Actor, *, approve: bool, now: datetime) -> bool:
         """Approve or reject a proposal; False when it was no longer proposed (someone else won)."""
         state = "approved" if approve else "rejected"
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             won = self._move(
                 conn,
                 broadcast_id,
@@ -319,18 +315,18 @@ class Broadcasts:
                 updated_at=now,
             )
             if won:
-                self.store.audit(conn, actor, f"broadcast_{state}", None, broadcast_id=broadcast_id)
+                self.audit(conn, actor, f"broadcast_{state}", None, broadcast_id=broadcast_id)
         return won
 
     def begin_send(self, broadcast_id: int, now: datetime) -> bool:
         """approved → sending: only the caller that wins this may call the platform."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             return self._move(conn, broadcast_id, ("approved",), state="sending", updated_at=now)
 
     def record_sent(
         self, broadcast_id: int, *, message_id: str, moderation_state: str, now: datetime
     ) -> None:
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             if self._move(
                 conn,
                 broadcast_id,
@@ -342,7 +338,7 @@ class Broadcasts:
                 last_error=None,
                 updated_at=now,
             ):
-                self.store.audit(
+                self.audit(
                     conn,
                     Actor.service(),
                     "broadcast_sent",
@@ -353,7 +349,7 @@ class Broadcasts:
                 )
 
     def record_in_doubt(self, broadcast_id: int, error: str, now: datetime) -> None:
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             # A fresh card (asking whether it went out) replaces the decided one.
             if self._move(
                 conn,
@@ -365,7 +361,7 @@ class Broadcasts:
                 card_chat_id=None,
                 card_message_id=None,
             ):
-                self.store.audit(
+                self.audit(
                     conn,
                     Actor.service(),
                     "broadcast_in_doubt",
@@ -376,7 +372,7 @@ class Broadcasts:
 
     def record_failed(self, broadcast_id: int, error: str, now: datetime) -> None:
         """The platform refused: nothing went out; the articles may go in a later broadcast."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             if self._move(
                 conn,
                 broadcast_id,
@@ -386,7 +382,7 @@ class Broadcasts:
                 updated_at=now,
             ):
                 conn.execute(_BA.delete().where(_BA.c.broadcast_id == broadcast_id))
-                self.store.audit(
+                self.audit(
                     conn,
                     Actor.service(),
                     "broadcast_failed",
@@ -399,7 +395,7 @@ class Broadcasts:
         self, broadcast_id: int, actor: Actor, *, sent: bool, now: datetime
     ) -> bool:
         """An admin says whether an in-doubt broadcast reached followers; False if not in doubt."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             values: dict[str, Any] = {
                 "state": "sent" if sent else "not_sent",
                 "updated_at": now,
@@ -411,7 +407,7 @@ class Broadcasts:
             if won:
                 if not sent:
                     conn.execute(_BA.delete().where(_BA.c.broadcast_id == broadcast_id))
-                self.store.audit(
+                self.audit(
                     conn,
                     actor,
                     "broadcast_confirmed" if sent else "broadcast_not_sent",
@@ -423,7 +419,7 @@ class Broadcasts:
     def expire_proposals(self, month: str, now: datetime) -> list[int]:
         """Proposals of another month than ``month`` lapse (their quota month has passed); their
         articles are freed."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             found: list[Any] = list(
                 conn.execute(
                     sa.select(_B.c.id).where(_B.c.state == "proposed", _B.c.month != month)
@@ -433,14 +429,12 @@ class Broadcasts:
             for bid in ids:
                 if self._move(conn, bid, ("proposed",), state="expired", updated_at=now):
                     conn.execute(_BA.delete().where(_BA.c.broadcast_id == bid))
-                    self.store.audit(
-                        conn, Actor.service(), "broadcast_expired", None, broadcast_id=bid
-                    )
+                    self.audit(conn, Actor.service(), "broadcast_expired", None, broadcast_id=bid)
         return ids
 
     def expire_sending(self, before: datetime, now: datetime) -> list[int]:
         """``sending`` rows last touched before ``before`` (their worker died) become in doubt."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             found: list[Any] = list(
                 conn.execute(
                     sa.select(_B.c.id).where(_B.c.state == "sending", _B.c.updated_at < before)
@@ -458,7 +452,7 @@ class Broadcasts:
                     card_message_id=None,
                     last_error="Tiến trình gửi dừng giữa chừng; không rõ Zalo đã nhận.",
                 ):
-                    self.store.audit(
+                    self.audit(
                         conn,
                         Actor.service(),
                         "broadcast_in_doubt",
@@ -471,7 +465,7 @@ class Broadcasts:
     # ----- the admins' cards -----------------------------------------------------------------
     def claim_card(self, broadcast_id: int, chat_id: int) -> bool:
         """Reserve the posting of the card (one worker posts it)."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             return (
                 conn.execute(
                     _B.update()
@@ -483,7 +477,7 @@ class Broadcasts:
 
     def set_card(self, broadcast_id: int, chat_id: int | None, message_id: int | None) -> None:
         """Remember the card's message (or give the claim back with ``None``)."""
-        with self.store.tx() as conn:
+        with self.tx() as conn:
             conn.execute(
                 _B.update()
                 .where(_B.c.id == broadcast_id)
@@ -497,11 +491,11 @@ class Broadcasts:
             .where(_B.c.state.in_(("proposed", "in_doubt")), _B.c.card_chat_id.is_(None))
             .order_by(_B.c.id)
         )
-        with self.store.read() as conn:
+        with self.read() as conn:
             return self._load(conn, conn.execute(q).all())
 
     def by_card(self, chat_id: int, message_id: int) -> Broadcast | None:
         q = sa.select(_B).where(_B.c.card_chat_id == chat_id, _B.c.card_message_id == message_id)
-        with self.store.read() as conn:
+        with self.read() as conn:
             found = self._load(conn, conn.execute(q).all())
         return found[0] if found else None

@@ -14,10 +14,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from content_queue.store import Store
+from content_queue.store_core import StoreCore
 from content_queue.tables import articles, deliveries
 
-__all__ = ["CalendarEntry", "QueueEntry", "calendar_days", "calendar_entries", "pending_queue"]
+__all__ = ["CalendarEntry", "CalendarReads", "QueueEntry"]
 
 
 @dataclass(frozen=True)
@@ -89,94 +89,99 @@ def _entry(r: sa.Row) -> CalendarEntry:  # type: ignore[type-arg]
     return CalendarEntry(r.article_id, r.title, r.topic, r.channel, r.state, r.at, r.url)
 
 
-def calendar_entries(
-    store: Store,
-    lo: datetime,
-    hi: datetime,
-    *,
-    channels: list[str] | None = None,
-    topic: str | None = None,
-    limit: int = 3000,
-) -> tuple[list[CalendarEntry], bool]:
-    """Posts in [lo, hi), oldest first, at most ``limit``; the flag says some were left out."""
-    union = _posts(lo, hi, channels, topic)
-    q = sa.select(union).order_by(union.c.at, union.c.article_id, union.c.channel).limit(limit + 1)
-    with store.read() as conn:
-        rows = conn.execute(q).all()
-    return [_entry(r) for r in rows[:limit]], len(rows) > limit
+class CalendarReads(StoreCore):
+    """The calendar and the pending queue (part of ``store.reads``)."""
 
-
-def calendar_days(
-    store: Store,
-    bounds: Sequence[datetime],
-    *,
-    per_day: int,
-    channels: list[str] | None = None,
-    topic: str | None = None,
-) -> list[tuple[list[CalendarEntry], int]]:
-    """For each day between consecutive ``bounds`` (UTC instants of local midnights): its first
-    ``per_day`` posts by time and how many it has in all. The cut is made in SQL, so a crowded
-    month costs one indexed read and a small answer."""
-    union = _posts(bounds[0], bounds[-1], channels, topic)
-    day = sa.case(
-        *((union.c.at < bounds[i], i - 1) for i in range(1, len(bounds))), else_=None
-    ).label("day")
-    order = (union.c.at, union.c.article_id, union.c.channel)
-    ranked = sa.select(
-        union,
-        day,
-        sa.func.row_number().over(partition_by=day, order_by=order).label("rn"),
-        sa.func.count().over(partition_by=day).label("n"),
-    ).subquery()
-    q = (
-        sa.select(ranked)
-        .where(ranked.c.rn <= per_day)
-        .order_by(ranked.c.at, ranked.c.article_id, ranked.c.channel)
-    )
-    days: list[tuple[list[CalendarEntry], int]] = [([], 0) for _ in range(len(bounds) - 1)]
-    with store.read() as conn:
-        for r in conn.execute(q):
-            if r.day is None:
-                continue
-            entries, _ = days[r.day]
-            entries.append(_entry(r))
-            days[r.day] = (entries, int(r.n))
-    return days
-
-
-def pending_queue(store: Store, limit: int = 500) -> list[QueueEntry]:
-    """Articles awaiting a decision, oldest submission first (one query, no bodies)."""
-    a = articles
-    q = (
-        sa.select(
-            a.c.id,
-            a.c.revision,
-            a.c.title,
-            a.c.topic,
-            a.c.topic_suggested,
-            a.c.channels,
-            a.c.publish_at,
-            a.c.submitted_by,
-            a.c.submitted_at,
-            a.c.source_name,
+    def calendar_entries(
+        self,
+        lo: datetime,
+        hi: datetime,
+        *,
+        channels: list[str] | None = None,
+        topic: str | None = None,
+        limit: int = 3000,
+    ) -> tuple[list[CalendarEntry], bool]:
+        """Posts in [lo, hi), oldest first, at most ``limit``; the flag says some were left out."""
+        union = _posts(lo, hi, channels, topic)
+        q = (
+            sa.select(union)
+            .order_by(union.c.at, union.c.article_id, union.c.channel)
+            .limit(limit + 1)
         )
-        .where(a.c.state == "pending")
-        .order_by(a.c.submitted_at, a.c.id)
-        .limit(limit)
-    )
-    with store.read() as conn:
-        return [
-            QueueEntry(
-                r.id,
-                r.revision,
-                r.title,
-                r.topic,
-                bool(r.topic_suggested),
-                list(r.channels or []),
-                r.publish_at,
-                r.submitted_by,
-                r.submitted_at,
-                r.source_name,
+        with self.read() as conn:
+            rows = conn.execute(q).all()
+        return [_entry(r) for r in rows[:limit]], len(rows) > limit
+
+    def calendar_days(
+        self,
+        bounds: Sequence[datetime],
+        *,
+        per_day: int,
+        channels: list[str] | None = None,
+        topic: str | None = None,
+    ) -> list[tuple[list[CalendarEntry], int]]:
+        """For each day between consecutive ``bounds`` (UTC instants of local midnights): its first
+        ``per_day`` posts by time and how many it has in all. The cut is made in SQL, so a crowded
+        month costs one indexed read and a small answer."""
+        union = _posts(bounds[0], bounds[-1], channels, topic)
+        day = sa.case(
+            *((union.c.at < bounds[i], i - 1) for i in range(1, len(bounds))), else_=None
+        ).label("day")
+        order = (union.c.at, union.c.article_id, union.c.channel)
+        ranked = sa.select(
+            union,
+            day,
+            sa.func.row_number().over(partition_by=day, order_by=order).label("rn"),
+            sa.func.count().over(partition_by=day).label("n"),
+        ).subquery()
+        q = (
+            sa.select(ranked)
+            .where(ranked.c.rn <= per_day)
+            .order_by(ranked.c.at, ranked.c.article_id, ranked.c.channel)
+        )
+        days: list[tuple[list[CalendarEntry], int]] = [([], 0) for _ in range(len(bounds) - 1)]
+        with self.read() as conn:
+            for r in conn.execute(q):
+                if r.day is None:
+                    continue
+                entries, _ = days[r.day]
+                entries.append(_entry(r))
+                days[r.day] = (entries, int(r.n))
+        return days
+
+    def pending_queue(self, limit: int = 500) -> list[QueueEntry]:
+        """Articles awaiting a decision, oldest submission first (one query, no bodies)."""
+        a = articles
+        q = (
+            sa.select(
+                a.c.id,
+                a.c.revision,
+                a.c.title,
+                a.c.topic,
+                a.c.topic_suggested,
+                a.c.channels,
+                a.c.publish_at,
+                a.c.submitted_by,
+                a.c.submitted_at,
+                a.c.source_name,
             )
-            for r in conn.execute(q)
-        ]
+            .where(a.c.state == "pending")
+            .order_by(a.c.submitted_at, a.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [
+                QueueEntry(
+                    r.id,
+                    r.revision,
+                    r.title,
+                    r.topic,
+                    bool(r.topic_suggested),
+                    list(r.channels or []),
+                    r.publish_at,
+                    r.submitted_by,
+                    r.submitted_at,
+                    r.source_name,
+                )
+                for r in conn.execute(q)
+            ]

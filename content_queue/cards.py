@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from content_queue.connections import Connections
+from content_queue.store_core import StoreCore
 from content_queue.tables import bot_cards
 
 __all__ = ["Card", "CardQueries"]
@@ -29,10 +29,10 @@ def _card(row: sa.Row) -> Card:  # type: ignore[type-arg]
     return Card(row.id, row.article_id, row.revision, row.chat_id, row.message_id, row.closed_at)
 
 
-class CardQueries:
-    """The ``bot_cards`` table (mixed into :class:`content_queue.store.Store`)."""
+class CardQueries(StoreCore):
+    """The ``bot_cards`` table."""
 
-    def card_at(self: Connections, chat_id: int, message_id: int) -> Card | None:
+    def card_at(self, chat_id: int, message_id: int) -> Card | None:
         """The card shown as message ``message_id`` in ``chat_id``, if Loa sent it."""
         with self.read() as conn:
             row = conn.execute(
@@ -42,7 +42,7 @@ class CardQueries:
             ).first()
         return _card(row) if row is not None else None
 
-    def open_cards(self: Connections, article_id: int) -> list[Card]:
+    def open_cards(self, article_id: int) -> list[Card]:
         """The article's cards that were sent and are not closed yet."""
         with self.read() as conn:
             rows = conn.execute(
@@ -54,7 +54,7 @@ class CardQueries:
             ).all()
         return [_card(r) for r in rows]
 
-    def articles_with_open_cards(self: Connections) -> list[int]:
+    def articles_with_open_cards(self) -> list[int]:
         with self.read() as conn:
             return sorted(
                 set(
@@ -66,7 +66,7 @@ class CardQueries:
                 )
             )
 
-    def claim_card(self: Connections, article_id: int, revision: int, chat_id: int) -> int | None:
+    def claim_card(self, article_id: int, revision: int, chat_id: int) -> int | None:
         """Claim the card of this revision in this chat before sending it; None if already
         claimed (sent, or being sent by another worker)."""
         try:
@@ -83,18 +83,18 @@ class CardQueries:
             return None
         return int(key[0]) if key else None
 
-    def release_card(self: Connections, card_id: int) -> None:
+    def release_card(self, card_id: int) -> None:
         """Give a claim back (the send failed): the next round tries again."""
         with self.tx() as conn:
             conn.execute(bot_cards.delete().where(bot_cards.c.id == card_id))
 
-    def card_sent(self: Connections, card_id: int, message_id: int) -> None:
+    def card_sent(self, card_id: int, message_id: int) -> None:
         with self.tx() as conn:
             conn.execute(
                 bot_cards.update().where(bot_cards.c.id == card_id).values(message_id=message_id)
             )
 
-    def close_card(self: Connections, card_id: int) -> None:
+    def close_card(self, card_id: int) -> None:
         with self.tx() as conn:
             conn.execute(
                 bot_cards.update()

@@ -38,9 +38,10 @@ from content_queue.credential_cipher import (
     is_encrypted,
 )
 from content_queue.db import is_postgres, reader
+from content_queue.store_core import StoreCore
 from content_queue.tables import channel_state
 
-__all__ = ["DbTokenStore", "advisory_key", "handled_secret_values", "reseal_credentials"]
+__all__ = ["DbTokenStore", "Tokens", "advisory_key", "handled_secret_values"]
 
 log = logging.getLogger(__name__)
 
@@ -234,30 +235,39 @@ class DbTokenStore:
             os.close(fd)
 
 
-def reseal_credentials(engine: Engine, cipher: CredentialCipher) -> list[str]:
-    """Encrypt every stored row with the cipher's first key; returns the channels rewritten.
+class Tokens(StoreCore):
+    """The channels' stored credentials (``store.tokens``): one :class:`DbTokenStore` a channel."""
 
-    Plaintext rows of older versions and rows under an older key are rewritten; a row no
-    configured key opens raises :class:`SecretKeyError` and nothing is changed.
-    """
-    rewritten: list[str] = []
-    with engine.begin() as conn:
-        rows: list[Any] = list(
-            conn.execute(
-                sa.select(channel_state.c.channel, channel_state.c.credentials).with_for_update()
+    def of(self, channel_name: str, cipher: CredentialCipher | None = None) -> DbTokenStore:
+        """The credentials of ``channel_name``, sealed with ``cipher``."""
+        return DbTokenStore(self.engine, channel_name, cipher)
+
+    def reseal_credentials(self, cipher: CredentialCipher) -> list[str]:
+        """Encrypt every stored row with the cipher's first key; returns the channels rewritten.
+
+        Plaintext rows of older versions and rows under an older key are rewritten; a row no
+        configured key opens raises :class:`SecretKeyError` and nothing is changed.
+        """
+        rewritten: list[str] = []
+        with self.tx() as conn:
+            rows: list[Any] = list(
+                conn.execute(
+                    sa.select(
+                        channel_state.c.channel, channel_state.c.credentials
+                    ).with_for_update()
+                )
             )
-        )
-        for channel, stored in rows:
-            stored = dict(stored or {})
-            if not cipher.needs_rotation(stored):
-                continue
-            values = cipher.open(stored, channel)
-            conn.execute(
-                sa.update(channel_state)
-                .where(channel_state.c.channel == channel)
-                .values(credentials=cipher.seal(values))
-            )
-            rewritten.append(channel)
-    if rewritten:
-        log.info("re-encrypted the stored credentials of %s", ", ".join(rewritten))
-    return rewritten
+            for channel, stored in rows:
+                stored = dict(stored or {})
+                if not cipher.needs_rotation(stored):
+                    continue
+                values = cipher.open(stored, channel)
+                conn.execute(
+                    sa.update(channel_state)
+                    .where(channel_state.c.channel == channel)
+                    .values(credentials=cipher.seal(values))
+                )
+                rewritten.append(channel)
+        if rewritten:
+            log.info("re-encrypted the stored credentials of %s", ", ".join(rewritten))
+        return rewritten

@@ -40,7 +40,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content_queue.db import create_engine_for, is_postgres
 from content_queue.models import Actor
-from content_queue.store_core import StoreCore
+from content_queue.store_core import StoreCore, Transactions
 from content_queue.tables import citizen_events, citizen_questions, citizen_replies
 
 __all__ = [
@@ -174,9 +174,10 @@ def _reply(r: Any) -> Reply:
 class CitizenData:
     """Every statement about citizens' events, questions and replies, over one engine."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._core = StoreCore(engine)
+    def __init__(self, transactions: Transactions | Engine):
+        # The store's shared transactions: the intake queues with this process's other writers.
+        self._core = StoreCore(transactions)
+        self.engine = self._core.engine
 
     # ----- intake (the web hook) -------------------------------------------------------------
     @cached_property
@@ -237,7 +238,7 @@ class CitizenData:
             )
         # SQLite: this process's writers queue here (waking the moment the lock is free) rather
         # than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
-        lock: Any = self._core._writer  # an RLock on SQLite (unused on PostgreSQL)
+        lock: Any = self._core._transactions._writer  # an RLock on SQLite (unused on PostgreSQL)
         if not is_postgres(engine) and not lock.acquire(timeout=INTAKE_LOCK_WAIT_MS / 1000):
             raise IntakeBusy("the write lock is taken")
         try:

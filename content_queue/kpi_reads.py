@@ -10,23 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from content_queue.db import reader
+from content_queue.store_core import StoreCore
 from content_queue.tables import articles, deliveries, reach_samples
 
-Database = Engine  # what the figures are read from (the store's engine)
-
-__all__ = [
-    "Database",
-    "FailedRow",
-    "FixedRow",
-    "PeriodRows",
-    "SentRow",
-    "month_article_ids",
-    "period_rows",
-    "sent_per_channel",
-]
+__all__ = ["FailedRow", "FixedRow", "KpiReads", "PeriodRows", "SentRow"]
 
 
 @dataclass(frozen=True)
@@ -65,14 +53,6 @@ class PeriodRows:
     samples: dict[int, dict[str, int | None]]  # delivery → metric → latest available (or None)
     failed: list[FailedRow]
     fixed: list[FixedRow]
-
-
-def period_rows(engine: Engine, lo: datetime, hi: datetime) -> PeriodRows:
-    """Everything the figures of [lo, hi) need, read in one snapshot (three queries)."""
-    with reader(engine).connect() as conn:
-        return PeriodRows(
-            _sent(conn, lo, hi), _latest_samples(conn, lo, hi), *_failures(conn, lo, hi)
-        )
 
 
 def _sent(conn: sa.Connection, lo: datetime, hi: datetime) -> list[SentRow]:
@@ -160,55 +140,66 @@ def _failures(
     return failed, fixed
 
 
-def month_article_ids(
-    engine: Engine, lo: datetime, hi: datetime, website_channels: Collection[str]
-) -> tuple[list[int], list[int]]:
-    """Website articles published in [lo, hi), and approved ones still due in it."""
-    d = deliveries
-    chans = list(website_channels)
-    with reader(engine).connect() as conn:
-        done: list[int] = sorted(
-            set(
-                conn.execute(
-                    sa.select(d.c.article_id).where(
-                        d.c.state == "sent",
-                        d.c.channel.in_(chans),
-                        d.c.sent_at >= lo,
-                        d.c.sent_at < hi,
-                    )
-                ).scalars()
-            )
-        )
-        due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
-        planned: list[int] = sorted(
-            set(
-                conn.execute(
-                    sa.select(d.c.article_id)
-                    .join(articles, articles.c.id == d.c.article_id)
-                    .where(
-                        articles.c.state == "approved",
-                        d.c.channel.in_(chans),
-                        d.c.state.in_(("waiting", "retry")),
-                        due >= lo,
-                        due < hi,
-                    )
-                ).scalars()
-            )
-            - set(done)
-        )
-    return done, planned
+class KpiReads(StoreCore):
+    """The reads behind the plan's figures (part of ``store.reads``)."""
 
-
-def sent_per_channel(engine: Engine, lo: datetime, hi: datetime) -> dict[str, int]:
-    """Deliveries sent in [lo, hi), per channel."""
-    with reader(engine).connect() as conn:
-        rows = conn.execute(
-            sa.select(deliveries.c.channel, sa.func.count())
-            .where(
-                deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi
+    def period_rows(self, lo: datetime, hi: datetime) -> PeriodRows:
+        """Everything the figures of [lo, hi) need, read in one snapshot (three queries)."""
+        with self.read() as conn:
+            return PeriodRows(
+                _sent(conn, lo, hi), _latest_samples(conn, lo, hi), *_failures(conn, lo, hi)
             )
-            .group_by(deliveries.c.channel)
-            .order_by(deliveries.c.channel)
-        )
-        counts: list[Any] = list(rows)
-    return {str(channel): int(count) for channel, count in counts}
+
+    def month_article_ids(
+        self, lo: datetime, hi: datetime, website_channels: Collection[str]
+    ) -> tuple[list[int], list[int]]:
+        """Website articles published in [lo, hi), and approved ones still due in it."""
+        d = deliveries
+        chans = list(website_channels)
+        with self.read() as conn:
+            done: list[int] = sorted(
+                set(
+                    conn.execute(
+                        sa.select(d.c.article_id).where(
+                            d.c.state == "sent",
+                            d.c.channel.in_(chans),
+                            d.c.sent_at >= lo,
+                            d.c.sent_at < hi,
+                        )
+                    ).scalars()
+                )
+            )
+            due = sa.func.coalesce(d.c.next_attempt_at, d.c.due_at)
+            planned: list[int] = sorted(
+                set(
+                    conn.execute(
+                        sa.select(d.c.article_id)
+                        .join(articles, articles.c.id == d.c.article_id)
+                        .where(
+                            articles.c.state == "approved",
+                            d.c.channel.in_(chans),
+                            d.c.state.in_(("waiting", "retry")),
+                            due >= lo,
+                            due < hi,
+                        )
+                    ).scalars()
+                )
+                - set(done)
+            )
+        return done, planned
+
+    def sent_per_channel(self, lo: datetime, hi: datetime) -> dict[str, int]:
+        """Deliveries sent in [lo, hi), per channel."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(deliveries.c.channel, sa.func.count())
+                .where(
+                    deliveries.c.state == "sent",
+                    deliveries.c.sent_at >= lo,
+                    deliveries.c.sent_at < hi,
+                )
+                .group_by(deliveries.c.channel)
+                .order_by(deliveries.c.channel)
+            )
+            counts: list[Any] = list(rows)
+        return {str(channel): int(count) for channel, count in counts}

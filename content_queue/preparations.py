@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from content_queue.db import is_postgres
-from content_queue.store import Store
+from content_queue.store_core import StoreCore
 from content_queue.tables import (
     articles,
     channel_facts,
@@ -30,17 +30,7 @@ from content_queue.tables import (
     preparations,
 )
 
-__all__ = [
-    "Preparation",
-    "ToPrepare",
-    "add_delivery_calls",
-    "calls_of_article",
-    "facts_of",
-    "preparations_of",
-    "record_preparation",
-    "save_facts",
-    "to_prepare",
-]
+__all__ = ["Preparation", "Preparations", "ToPrepare"]
 
 # Deliveries still to be posted: what is worth preparing.
 _UNSENT = ("waiting", "retry")
@@ -80,48 +70,6 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
 
 
-def record_preparation(
-    store: Store,
-    article_id: int,
-    channel: str,
-    *,
-    revision: int,
-    fingerprint: str,
-    due_at: datetime | None,
-    data: Mapping[str, Any] | None,
-    error: str | None,
-    calls: Mapping[str, int] | None = None,
-) -> Preparation:
-    """Store the outcome of a preparation (replacing the previous one of this article/channel)."""
-    values: dict[str, Any] = dict(
-        revision=revision,
-        fingerprint=fingerprint,
-        state="failed" if error else "ready",
-        data=dict(data or {}),
-        error=error,
-        calls=dict(calls or {}),
-        due_at=due_at,
-        prepared_at=datetime.now(UTC),
-    )
-    with store.tx() as conn:
-        stmt = _insert(conn, preparations).values(article_id=article_id, channel=channel, **values)
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["article_id", "channel"], set_=values)
-        )
-    return Preparation(article_id, channel, **values)
-
-
-def preparations_of(store: Store, article_id: int) -> dict[str, Preparation]:
-    """The latest preparation of each channel of an article."""
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(preparations)
-            .where(preparations.c.article_id == article_id)
-            .order_by(preparations.c.channel)
-        ).all()
-    return {r.channel: _preparation(r) for r in rows}
-
-
 def _preparation(r: Any) -> Preparation:
     return Preparation(
         r.article_id,
@@ -135,62 +83,6 @@ def _preparation(r: Any) -> Preparation:
         r.due_at,
         r.prepared_at,
     )
-
-
-def to_prepare(store: Store, article_ids: Iterable[int] | None = None) -> list[ToPrepare]:
-    """Deliveries of approved articles not posted yet (of these articles, if given), by due time."""
-    q = (
-        sa.select(
-            deliveries.c.article_id, articles.c.revision, deliveries.c.channel, deliveries.c.due_at
-        )
-        .join(articles, articles.c.id == deliveries.c.article_id)
-        .where(articles.c.state == "approved", deliveries.c.state.in_(_UNSENT))
-        .order_by(deliveries.c.due_at, deliveries.c.id)
-    )
-    if article_ids is not None:
-        q = q.where(deliveries.c.article_id.in_(list(article_ids)))
-    with store.read() as conn:
-        return [ToPrepare(r.article_id, r.revision, r.channel, r.due_at) for r in conn.execute(q)]
-
-
-def facts_of(store: Store, channel: str) -> dict[str, Any]:
-    """Every fact kept for a channel, by key."""
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(channel_facts.c.key, channel_facts.c.value).where(
-                channel_facts.c.channel == channel
-            )
-        ).all()
-    return {r.key: r.value for r in rows}
-
-
-def save_facts(store: Store, channel: str, facts: Mapping[str, Any]) -> None:
-    """Keep these facts of a channel (a key already kept is overwritten)."""
-    if not facts:
-        return
-    now = datetime.now(UTC)
-    with store.tx() as conn:
-        for key, value in facts.items():
-            stmt = _insert(conn, channel_facts).values(
-                channel=channel, key=key, value=value, updated_at=now
-            )
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["channel", "key"], set_={"value": value, "updated_at": now}
-                )
-            )
-
-
-def add_delivery_calls(store: Store, calls: Mapping[int, Mapping[str, int]]) -> None:
-    """Add attempts' calls to deliveries' totals ({delivery id: {kind: count}}), in one transaction."""
-    rows = [(d, kind, n) for d, kinds in calls.items() for kind, n in kinds.items() if n]
-    if not rows:
-        return
-    with store.tx() as conn:
-        conn.execute(
-            _add_calls(conn),
-            [{"p_delivery": d, "p_kind": kind, "p_count": n} for d, kind, n in rows],
-        )
 
 
 _ADD_CALLS: dict[bool, Any] = {}
@@ -212,17 +104,119 @@ def _add_calls(conn: Connection) -> Any:
     return _ADD_CALLS[postgres]
 
 
-def calls_of_article(store: Store, article_id: int) -> dict[int, dict[str, int]]:
-    """Platform calls of each delivery of an article: {delivery id: {kind: count}}."""
-    q = (
-        sa.select(delivery_calls.c.delivery_id, delivery_calls.c.kind, delivery_calls.c.count)
-        .join(deliveries, deliveries.c.id == delivery_calls.c.delivery_id)
-        .where(deliveries.c.article_id == article_id)
-        .order_by(delivery_calls.c.delivery_id, delivery_calls.c.kind)
-    )
-    out: dict[int, dict[str, int]] = {}
-    with store.read() as conn:
-        rows: list[Any] = list(conn.execute(q))
-    for delivery_id, kind, count in rows:
-        out.setdefault(int(delivery_id), {})[str(kind)] = int(count)
-    return out
+class Preparations(StoreCore):
+    """What each channel prepared before the slot, and the calls each delivery cost (``store.preparations``)."""
+
+    def record_preparation(
+        self,
+        article_id: int,
+        channel: str,
+        *,
+        revision: int,
+        fingerprint: str,
+        due_at: datetime | None,
+        data: Mapping[str, Any] | None,
+        error: str | None,
+        calls: Mapping[str, int] | None = None,
+    ) -> Preparation:
+        """Store the outcome of a preparation (replacing the previous one of this article/channel)."""
+        values: dict[str, Any] = dict(
+            revision=revision,
+            fingerprint=fingerprint,
+            state="failed" if error else "ready",
+            data=dict(data or {}),
+            error=error,
+            calls=dict(calls or {}),
+            due_at=due_at,
+            prepared_at=datetime.now(UTC),
+        )
+        with self.tx() as conn:
+            stmt = _insert(conn, preparations).values(
+                article_id=article_id, channel=channel, **values
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["article_id", "channel"], set_=values)
+            )
+        return Preparation(article_id, channel, **values)
+
+    def preparations_of(self, article_id: int) -> dict[str, Preparation]:
+        """The latest preparation of each channel of an article."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(preparations)
+                .where(preparations.c.article_id == article_id)
+                .order_by(preparations.c.channel)
+            ).all()
+        return {r.channel: _preparation(r) for r in rows}
+
+    def to_prepare(self, article_ids: Iterable[int] | None = None) -> list[ToPrepare]:
+        """Deliveries of approved articles not posted yet (of these articles, if given), by due time."""
+        q = (
+            sa.select(
+                deliveries.c.article_id,
+                articles.c.revision,
+                deliveries.c.channel,
+                deliveries.c.due_at,
+            )
+            .join(articles, articles.c.id == deliveries.c.article_id)
+            .where(articles.c.state == "approved", deliveries.c.state.in_(_UNSENT))
+            .order_by(deliveries.c.due_at, deliveries.c.id)
+        )
+        if article_ids is not None:
+            q = q.where(deliveries.c.article_id.in_(list(article_ids)))
+        with self.read() as conn:
+            return [
+                ToPrepare(r.article_id, r.revision, r.channel, r.due_at) for r in conn.execute(q)
+            ]
+
+    def facts_of(self, channel: str) -> dict[str, Any]:
+        """Every fact kept for a channel, by key."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(channel_facts.c.key, channel_facts.c.value).where(
+                    channel_facts.c.channel == channel
+                )
+            ).all()
+        return {r.key: r.value for r in rows}
+
+    def save_facts(self, channel: str, facts: Mapping[str, Any]) -> None:
+        """Keep these facts of a channel (a key already kept is overwritten)."""
+        if not facts:
+            return
+        now = datetime.now(UTC)
+        with self.tx() as conn:
+            for key, value in facts.items():
+                stmt = _insert(conn, channel_facts).values(
+                    channel=channel, key=key, value=value, updated_at=now
+                )
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["channel", "key"], set_={"value": value, "updated_at": now}
+                    )
+                )
+
+    def add_delivery_calls(self, calls: Mapping[int, Mapping[str, int]]) -> None:
+        """Add attempts' calls to deliveries' totals ({delivery id: {kind: count}}), in one transaction."""
+        rows = [(d, kind, n) for d, kinds in calls.items() for kind, n in kinds.items() if n]
+        if not rows:
+            return
+        with self.tx() as conn:
+            conn.execute(
+                _add_calls(conn),
+                [{"p_delivery": d, "p_kind": kind, "p_count": n} for d, kind, n in rows],
+            )
+
+    def calls_of_article(self, article_id: int) -> dict[int, dict[str, int]]:
+        """Platform calls of each delivery of an article: {delivery id: {kind: count}}."""
+        q = (
+            sa.select(delivery_calls.c.delivery_id, delivery_calls.c.kind, delivery_calls.c.count)
+            .join(deliveries, deliveries.c.id == delivery_calls.c.delivery_id)
+            .where(deliveries.c.article_id == article_id)
+            .order_by(delivery_calls.c.delivery_id, delivery_calls.c.kind)
+        )
+        out: dict[int, dict[str, int]] = {}
+        with self.read() as conn:
+            rows: list[Any] = list(conn.execute(q))
+        for delivery_id, kind, count in rows:
+            out.setdefault(int(delivery_id), {})[str(kind)] = int(count)
+        return out

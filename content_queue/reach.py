@@ -8,7 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from content_queue.connections import Connections
+from content_queue.store_core import StoreCore
 from content_queue.tables import deliveries, reach_samples
 
 __all__ = ["DueForReach", "ReachQueries"]
@@ -25,10 +25,10 @@ class DueForReach:
     sent_at: datetime
 
 
-class ReachQueries:
-    """The ``reach_samples`` table (mixed into :class:`content_queue.store.Store`)."""
+class ReachQueries(StoreCore):
+    """The ``reach_samples`` table."""
 
-    def due_for_reach(self: Connections, now: datetime) -> list[DueForReach]:
+    def due_for_reach(self, now: datetime) -> list[DueForReach]:
         """Sent deliveries whose next reach reading is due."""
         with self.read() as conn:
             rows = conn.execute(
@@ -43,7 +43,7 @@ class ReachQueries:
         return [DueForReach(r.id, r.channel, r.remote_id, r.url, r.sent_at) for r in rows]
 
     def record_reach(
-        self: Connections,
+        self,
         items: list[DueForReach],
         readings: Mapping[str, Mapping[str, int | None]],
         now: datetime,
@@ -72,7 +72,7 @@ class ReachQueries:
                 )
         return stored
 
-    def count_reach_samples(self: Connections) -> int:
+    def count_reach_samples(self) -> int:
         """How many reach samples are stored (all posts, all metrics)."""
         with self.read() as conn:
             return int(

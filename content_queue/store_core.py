@@ -25,7 +25,14 @@ from content_queue.workflow import (
     NotFound,
 )
 
-__all__ = ["TERMINAL_DELIVERY", "StoreCore", "delivery_of", "utcnow"]
+__all__ = [
+    "TERMINAL_DELIVERY",
+    "AuditLog",
+    "StoreCore",
+    "Transactions",
+    "delivery_of",
+    "utcnow",
+]
 
 TERMINAL_DELIVERY = frozenset(
     {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.CANCELLED, DeliveryState.RETRACTED}
@@ -63,8 +70,9 @@ def delivery_of(row: Any) -> Delivery:
     return Delivery(**{f: m[f] for f in Delivery.__dataclass_fields__})
 
 
-class StoreCore:
-    """The engine and what every subject of the store needs (the audit log in every change)."""
+class Transactions:
+    """The engine, its one write queue and its read snapshots: built once per store and shared by
+    every sub-store, so they all queue for the same writer."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -88,6 +96,26 @@ class StoreCore:
         with self._reader.connect() as conn:
             yield conn
 
+
+class StoreCore:
+    """What every sub-store needs: the shared transactions and the audit log in every change."""
+
+    def __init__(self, transactions: Transactions | Engine):
+        # Store passes its shared Transactions; an engine alone (a sub-store built on its own,
+        # e.g. ``Knowledge(engine)``) gets transactions of its own.
+        if isinstance(transactions, Engine):
+            transactions = Transactions(transactions)
+        self._transactions = transactions
+        self.engine = transactions.engine
+
+    def tx(self) -> AbstractContextManager[Connection]:
+        """One write transaction (on SQLite it holds the write lock from its start)."""
+        return self._transactions.tx()
+
+    def read(self) -> AbstractContextManager[Connection]:
+        """A read-only connection (on SQLite a snapshot that never waits for the writer)."""
+        return self._transactions.read()
+
     # ----- audit -----------------------------------------------------------------------------
     @staticmethod
     def audit(
@@ -110,20 +138,6 @@ class StoreCore:
                 detail=detail or None,
             ),
         )
-
-    def record_event(
-        self, actor: Actor, action: str, article_id: int | None = None, **detail: Any
-    ) -> None:
-        """Write one audit row on its own (an event that changes no state, e.g. a refusal)."""
-        with self.tx() as conn:
-            self.audit(conn, actor, action, article_id, **detail)
-
-    def audit_entries(self, article_id: int | None = None) -> builtins.list[dict[str, Any]]:
-        q = sa.select(audit_log).order_by(audit_log.c.id)
-        if article_id is not None:
-            q = q.where(audit_log.c.article_id == article_id)
-        with self.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
 
     # ----- reading ---------------------------------------------------------------------------
     def _article(self, conn: Connection, article_id: int, *, lock: bool = False) -> Article:
@@ -159,3 +173,21 @@ class StoreCore:
         if "sent" not in states and new == "partial" and all(s == "cancelled" for s in states):
             return
         conn.execute(_SETTLE_ARTICLE, {"p_article": article_id, "state": new, "updated_at": now})
+
+
+class AuditLog(StoreCore):
+    """The audit log read and written on its own (an event that changes no state)."""
+
+    def record_event(
+        self, actor: Actor, action: str, article_id: int | None = None, **detail: Any
+    ) -> None:
+        """Write one audit row on its own (an event that changes no state, e.g. a refusal)."""
+        with self.tx() as conn:
+            self.audit(conn, actor, action, article_id, **detail)
+
+    def audit_entries(self, article_id: int | None = None) -> builtins.list[dict[str, Any]]:
+        q = sa.select(audit_log).order_by(audit_log.c.id)
+        if article_id is not None:
+            q = q.where(audit_log.c.article_id == article_id)
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]

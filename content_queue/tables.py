@@ -330,6 +330,20 @@ delivery_calls = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+# Login attempts, reserved before any password is checked (content_queue.login_attempts): one row
+# per address ("a:<address>", a count in a window) and per account name typed from an address
+# ("u:<address> <name>", failures and the time the next try is allowed). Rows expire on their own.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+    sa.Column("next_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_attempts_expires_at", "expires_at"),
+)
+
 # Citizens in (issue 23): every event a platform pushed to a webhook, stored before the 200
 # answer; deduplicated on the platform's own id (msg_id / mid / comment id).
 citizen_events = sa.Table(

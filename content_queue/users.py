@@ -13,25 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from content_queue.models import Actor
-from content_queue.store import Store, utcnow
+from content_queue.store_core import StoreCore, utcnow
 from content_queue.tables import web_sessions, web_users
 from content_queue.workflow import IllegalTransition, NotFound
 
-__all__ = [
-    "ROLES",
-    "SessionRow",
-    "WebUser",
-    "add_user",
-    "delete_session",
-    "find_user",
-    "list_users",
-    "open_session",
-    "record_login_failure",
-    "record_login_success",
-    "session_user",
-    "set_disabled",
-    "set_password_hash",
-]
+__all__ = ["ROLES", "SessionRow", "Users", "WebUser"]
 
 ROLES = ("viewer", "editor", "admin")
 
@@ -72,171 +58,154 @@ def _user(row: sa.Row) -> WebUser:  # type: ignore[type-arg]
     return WebUser(**{f: m[f] for f in WebUser.__dataclass_fields__})
 
 
-def add_user(
-    store: Store, name: str, role: str, password_hash: str, actor: Actor, *, full_name: str = ""
-) -> WebUser:
-    """A new account; a taken name or an unknown role is refused with a readable reason."""
-    if role not in ROLES:
-        raise IllegalTransition(f"Vai trò “{role}” không hợp lệ; chọn: {', '.join(ROLES)}.")
-    now = utcnow()
-    try:
-        with store.tx() as conn:
+class Users(StoreCore):
+    """Web page accounts and their sessions (``store.users``)."""
+
+    def add_user(
+        self, name: str, role: str, password_hash: str, actor: Actor, *, full_name: str = ""
+    ) -> WebUser:
+        """A new account; a taken name or an unknown role is refused with a readable reason."""
+        if role not in ROLES:
+            raise IllegalTransition(f"Vai trò “{role}” không hợp lệ; chọn: {', '.join(ROLES)}.")
+        now = utcnow()
+        try:
+            with self.tx() as conn:
+                conn.execute(
+                    web_users.insert().values(
+                        name=name,
+                        full_name=full_name,
+                        role=role,
+                        password_hash=password_hash,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                self.audit(conn, actor, "web_user_added", user=name, role=role)
+        except IntegrityError:
+            raise IllegalTransition(f"Tài khoản “{name}” đã có.") from None
+        return self.find_user(name)  # type: ignore[return-value]
+
+    def find_user(self, name: str) -> WebUser | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(web_users).where(web_users.c.name == name)).first()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[WebUser]:
+        with self.read() as conn:
+            return [_user(r) for r in conn.execute(sa.select(web_users).order_by(web_users.c.name))]
+
+    def _require(self, name: str) -> WebUser:
+        user = self.find_user(name)
+        if user is None:
+            raise NotFound(f"Không có tài khoản “{name}”.")
+        return user
+
+    def set_disabled(self, name: str, disabled: bool, actor: Actor) -> None:
+        """Disable (or enable) an account; disabling ends its sessions at once."""
+        user = self._require(name)
+        with self.tx() as conn:
             conn.execute(
-                web_users.insert().values(
-                    name=name,
-                    full_name=full_name,
-                    role=role,
+                web_users.update()
+                .where(web_users.c.id == user.id)
+                .values(disabled=disabled, updated_at=utcnow())
+            )
+            if disabled:
+                conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
+            self.audit(
+                conn, actor, "web_user_disabled" if disabled else "web_user_enabled", user=name
+            )
+
+    def set_password_hash(self, name: str, password_hash: str, actor: Actor) -> None:
+        """A new password; every open session of the account ends and any lock is lifted."""
+        user = self._require(name)
+        with self.tx() as conn:
+            conn.execute(
+                web_users.update()
+                .where(web_users.c.id == user.id)
+                .values(
                     password_hash=password_hash,
-                    created_at=now,
-                    updated_at=now,
+                    failed_logins=0,
+                    locked_until=None,
+                    updated_at=utcnow(),
                 )
             )
-            store.audit(conn, actor, "web_user_added", user=name, role=role)
-    except IntegrityError:
-        raise IllegalTransition(f"Tài khoản “{name}” đã có.") from None
-    return find_user(store, name)  # type: ignore[return-value]
-
-
-def find_user(store: Store, name: str) -> WebUser | None:
-    with store.read() as conn:
-        row = conn.execute(sa.select(web_users).where(web_users.c.name == name)).first()
-    return _user(row) if row else None
-
-
-def list_users(store: Store) -> list[WebUser]:
-    with store.read() as conn:
-        return [_user(r) for r in conn.execute(sa.select(web_users).order_by(web_users.c.name))]
-
-
-def _require(store: Store, name: str) -> WebUser:
-    user = find_user(store, name)
-    if user is None:
-        raise NotFound(f"Không có tài khoản “{name}”.")
-    return user
-
-
-def set_disabled(store: Store, name: str, disabled: bool, actor: Actor) -> None:
-    """Disable (or enable) an account; disabling ends its sessions at once."""
-    user = _require(store, name)
-    with store.tx() as conn:
-        conn.execute(
-            web_users.update()
-            .where(web_users.c.id == user.id)
-            .values(disabled=disabled, updated_at=utcnow())
-        )
-        if disabled:
             conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
-        store.audit(conn, actor, "web_user_disabled" if disabled else "web_user_enabled", user=name)
+            self.audit(conn, actor, "web_password_changed", user=name)
 
+    def record_login_failure(self, user_id: int, *, client: str | None) -> None:
+        """Audit a wrong password for a real account. There is no lock: tries are bounded before
+        the check, per address and per account from an address (``content_queue.login_attempts``)."""
+        with self.tx() as conn:
+            row = conn.execute(sa.select(web_users.c.name).where(web_users.c.id == user_id)).one()
+            self.audit(conn, Actor(f"web:{row.name}", "web"), "web_login_failed", client=client)
 
-def set_password_hash(store: Store, name: str, password_hash: str, actor: Actor) -> None:
-    """A new password; every open session of the account ends and any lock is lifted."""
-    user = _require(store, name)
-    with store.tx() as conn:
-        conn.execute(
-            web_users.update()
-            .where(web_users.c.id == user.id)
-            .values(
-                password_hash=password_hash, failed_logins=0, locked_until=None, updated_at=utcnow()
-            )
-        )
-        conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user.id))
-        store.audit(conn, actor, "web_password_changed", user=name)
+    def record_login_success(self, user_id: int, password_hash: str | None = None) -> None:
+        """Reset the failure count; ``password_hash`` replaces the stored one (a rehash)."""
+        values: dict[str, object] = {
+            "failed_logins": 0,
+            "locked_until": None,
+            "last_login_at": utcnow(),
+        }
+        if password_hash:
+            values["password_hash"] = password_hash
+        with self.tx() as conn:
+            conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
 
-
-def record_login_failure(
-    store: Store, user_id: int, *, lock_after: int, lock_for: timedelta, client: str | None
-) -> None:
-    """Count a wrong password; ``lock_after`` failures in a row lock the account for a while."""
-    now = utcnow()
-    with store.tx() as conn:
-        row = conn.execute(
-            sa.select(web_users.c.failed_logins, web_users.c.name).where(web_users.c.id == user_id)
-        ).one()
-        failures = row.failed_logins + 1
-        values: dict[str, object] = {"failed_logins": failures}
-        if failures >= lock_after:
-            values.update(failed_logins=0, locked_until=now + lock_for)
-        conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
-        store.audit(
-            conn,
-            Actor(f"web:{row.name}", "web"),
-            "web_login_failed",
-            client=client,
-            locked=failures >= lock_after,
-        )
-
-
-def record_login_success(store: Store, user_id: int, password_hash: str | None = None) -> None:
-    """Reset the failure count; ``password_hash`` replaces the stored one (a rehash)."""
-    values: dict[str, object] = {
-        "failed_logins": 0,
-        "locked_until": None,
-        "last_login_at": utcnow(),
-    }
-    if password_hash:
-        values["password_hash"] = password_hash
-    with store.tx() as conn:
-        conn.execute(web_users.update().where(web_users.c.id == user_id).values(**values))
-
-
-def open_session(
-    store: Store,
-    user: WebUser,
-    token_hash: str,
-    csrf_token: str,
-    lifetime: timedelta,
-    client: str | None,
-) -> None:
-    """Store a new session (expired ones of every user are swept on the way)."""
-    now = utcnow()
-    with store.tx() as conn:
-        conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
-        conn.execute(
-            web_sessions.insert().values(
-                token_hash=token_hash,
-                user_id=user.id,
-                csrf_token=csrf_token,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + lifetime,
-                client=(client or "")[:100],
-            )
-        )
-        store.audit(conn, user.actor, "web_login", client=client)
-
-
-def session_user(store: Store, token_hash: str, *, idle: timedelta) -> SessionRow | None:
-    """The live session's user; a session idle longer than ``idle``, expired, or of a disabled
-    account is ended and gives None. A live one is touched at most once a minute."""
-    now = utcnow()
-    with store.read() as conn:
-        row = conn.execute(
-            sa.select(
-                web_sessions.c.csrf_token,
-                web_sessions.c.expires_at,
-                web_sessions.c.last_seen_at,
-                web_users,
-            )
-            .join(web_users, web_users.c.id == web_sessions.c.user_id)
-            .where(web_sessions.c.token_hash == token_hash)
-        ).first()
-    if row is None:
-        return None
-    user = _user(row)
-    if row.expires_at <= now or row.last_seen_at + idle <= now or user.disabled:
-        delete_session(store, token_hash)
-        return None
-    if now - row.last_seen_at > timedelta(minutes=1):
-        with store.tx() as conn:
+    def open_session(
+        self,
+        user: WebUser,
+        token_hash: str,
+        csrf_token: str,
+        lifetime: timedelta,
+        client: str | None,
+    ) -> None:
+        """Store a new session (expired ones of every user are swept on the way)."""
+        now = utcnow()
+        with self.tx() as conn:
+            conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
             conn.execute(
-                web_sessions.update()
-                .where(web_sessions.c.token_hash == token_hash)
-                .values(last_seen_at=now)
+                web_sessions.insert().values(
+                    token_hash=token_hash,
+                    user_id=user.id,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + lifetime,
+                    client=(client or "")[:100],
+                )
             )
-    return SessionRow(user, row.csrf_token, row.expires_at)
+            self.audit(conn, user.actor, "web_login", client=client)
 
+    def session_user(self, token_hash: str, *, idle: timedelta) -> SessionRow | None:
+        """The live session's user; a session idle longer than ``idle``, expired, or of a disabled
+        account is ended and gives None. A live one is touched at most once a minute."""
+        now = utcnow()
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    web_sessions.c.csrf_token,
+                    web_sessions.c.expires_at,
+                    web_sessions.c.last_seen_at,
+                    web_users,
+                )
+                .join(web_users, web_users.c.id == web_sessions.c.user_id)
+                .where(web_sessions.c.token_hash == token_hash)
+            ).first()
+        if row is None:
+            return None
+        user = _user(row)
+        if row.expires_at <= now or row.last_seen_at + idle <= now or user.disabled:
+            self.delete_session(token_hash)
+            return None
+        if now - row.last_seen_at > timedelta(minutes=1):
+            with self.tx() as conn:
+                conn.execute(
+                    web_sessions.update()
+                    .where(web_sessions.c.token_hash == token_hash)
+                    .values(last_seen_at=now)
+                )
+        return SessionRow(user, row.csrf_token, row.expires_at)
 
-def delete_session(store: Store, token_hash: str) -> None:
-    with store.tx() as conn:
-        conn.execute(web_sessions.delete().where(web_sessions.c.token_hash == token_hash))
+    def delete_session(self, token_hash: str) -> None:
+        with self.tx() as conn:
+            conn.execute(web_sessions.delete().where(web_sessions.c.token_hash == token_hash))

@@ -104,7 +104,8 @@ _ASKS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "het bao nhieu",
             "tien",
             "mien phi",
-            "gia",
+            "gia bao nhieu",  # not "gia" alone: "gia hạn" is an extension, not a price
+            "gia tien",
         ),
         ("phi",),
     ),
@@ -158,6 +159,7 @@ _THANKS = ("cam on", "thank")
 def asked_fields(question: str) -> tuple[str, ...]:
     """The procedure fields a question asks for, in the order answers show them."""
     padded = " " + " ".join(syllables(question)) + " "
+    padded = padded.replace(" phi chinh phu ", " ngo ")  # "phi" here is "phi", not "phí"
     wanted: list[str] = []
     for phrases, fields in _ASKS:
         if any(f" {p} " in padded for p in phrases):
@@ -299,10 +301,8 @@ class Assistant:
             and coverage >= s.min_coverage
             and margin >= s.min_margin
         ):
-            body = self._compose(index, matches[0], question)
-            return Answer(
-                "answer", _cut(prefix + body, s.max_answer_chars), hits, best, coverage, margin
-            )
+            body = self._compose(index, matches[0], question, prefix)
+            return Answer("answer", body, hits, best, coverage, margin)
         text = (
             "Cảm ơn anh/chị đã hỏi. Câu hỏi đã được chuyển tới cán bộ của "
             f"{self.agency}; cán bộ sẽ trả lời anh/chị trong thời gian sớm nhất."
@@ -333,7 +333,9 @@ class Assistant:
             passage = index.passages[m.passage].text
         return Hit(src, round(m.score, 3), _cut(passage, PASSAGE_CHARS))
 
-    def _compose(self, index: KnowledgeIndex, m: Match, question: str) -> str:
+    def _compose(self, index: KnowledgeIndex, m: Match, question: str, prefix: str) -> str:
+        """The answer: ``prefix``, the copied fields or passage (cut to fit
+        ``max_answer_chars``), and always the whole source line."""
         src = index.sources[m.source]
         if src.kind == "procedure":
             proc = index.procedures[src.ref]
@@ -342,9 +344,9 @@ class Assistant:
             body = index.saved[src.ref].answer
         else:
             body = f"Theo bài “{src.title}”: " + _cut(index.passages[m.passage].text, PASSAGE_CHARS)
-        budget = self.settings.max_answer_chars - 120
-        body = _cut(body, max(budget, 200))
-        return body + "\n" + _source_line(src)
+        source = _source_line(src)
+        budget = self.settings.max_answer_chars - len(prefix) - len(source) - 1
+        return prefix + _cut(body, max(budget, 80)) + "\n" + source
 
 
 def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str) -> list[Match]:
@@ -362,14 +364,18 @@ def _prefer_catalogue(index: KnowledgeIndex, matches: list[Match], question: str
 
 
 def _procedure_fields(proc: Procedure, wanted: tuple[str, ...]) -> str:
-    """The asked fields copied from the catalogue (a missing one is said to be missing)."""
+    """The asked fields copied from the catalogue (a missing one is said to be missing); when
+    none of them is filled, the main fields that are."""
     lines = []
-    for key in wanted or _DEFAULT_FIELDS:
+    for key in wanted:
         value = getattr(proc, key).strip()
-        if value:
-            lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700)}")
-        elif wanted:
-            lines.append(f"- {FIELD_LABELS[key]}: {MISSING}")
+        lines.append(f"- {FIELD_LABELS[key]}: {_cut(value, 700) if value else MISSING}")
+    if not any(getattr(proc, key).strip() for key in wanted):
+        lines += [
+            f"- {FIELD_LABELS[key]}: {_cut(getattr(proc, key).strip(), 700)}"
+            for key in _DEFAULT_FIELDS
+            if key not in wanted and getattr(proc, key).strip()
+        ]
     return "\n".join(lines) or "- Danh mục chưa ghi chi tiết của thủ tục này."
 
 

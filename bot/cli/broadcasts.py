@@ -15,10 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.broadcasts import broadcast_channels, decide_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_channels, decide_broadcast, quota_status
 from bot.settings import load_settings
-from content_queue.broadcasts import Broadcast, Broadcasts
+from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor
 
 __all__ = ["broadcasts_app"]
@@ -57,7 +57,7 @@ def _actor(by: str | None) -> Actor:
 
 
 def _get(loa: Loa, broadcast_id: int) -> Broadcast:
-    b = Broadcasts(loa.store).get(broadcast_id)
+    b = loa.store.broadcasts.get(broadcast_id)
     if b is None:
         raise ValueError(f"Không có tin truyền thông #{broadcast_id}.")
     return b
@@ -72,7 +72,7 @@ def broadcasts_list(
     if ctx.invoked_subcommand:
         return
     loa = _loa(ctx)
-    items = Broadcasts(loa.store).in_states(tuple(STATE_VI))
+    items = loa.store.broadcasts.in_states(tuple(STATE_VI))
     now = datetime.now(UTC)
     quotas = [quota_status(loa, ch, now) for ch in broadcast_channels(loa)]
     if as_json:
@@ -172,8 +172,8 @@ def broadcasts_confirm(
 ) -> None:
     """Say whether a broadcast in doubt reached followers (checked on the OA manager)."""
     loa = _loa(ctx)
-    store = Broadcasts(loa.store)
-    if not store.resolve_in_doubt(
+    broadcasts = loa.store.broadcasts
+    if not broadcasts.resolve_in_doubt(
         broadcast_id, _actor(by), sent=not not_sent, now=datetime.now(UTC)
     ):
         b = _get(loa, broadcast_id)

@@ -12,14 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.context import Loa
-from bot.service.cases import (
+from bot.cases import (
     CASE_STATE_VI,
     act_on_takedown,
     move_petition,
     open_takedown,
     parse_deadline,
 )
+from bot.context import Loa
 from bot.settings import load_settings
 from content_queue.cases import OPEN, Case
 from content_queue.models import Actor
@@ -162,7 +162,7 @@ def cases_from_question(
     by: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Mark a citizen's message as a petition (numbered; the citizen is told)."""
-    from bot.service.petition_intake import petition_from_question
+    from bot.petition_intake import petition_from_question
 
     ok, msg = petition_from_question(_loa(ctx), question_id, _actor(by))
     console.print(msg, markup=False)

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.citizens import forget_citizen, purge_citizens
 from bot.context import Loa
-from bot.service.citizens import forget_citizen, purge_citizens
 from bot.settings import load_settings
 from content_queue.models import Actor
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from bot.context import Loa
+from channels.capabilities import Connects
 from content_queue.models import Actor
 
 __all__ = ["connect_channel"]
@@ -35,11 +36,10 @@ def connect_channel(loa: Loa, name: str, console: Console, ask: Ask | None = Non
     """Walk an admin through connecting one channel (the adapter's optional ``connect``
     capability); credentials are stored durably and the channel is resumed."""
     channel = loa.channel(name)
-    connect = getattr(channel, "connect", None)
-    if connect is None:
+    if not isinstance(channel, Connects):
         settings = loa.settings.parsed_channels[name]
         console.print(f"Kênh {name} ({settings.type}) không cần kết nối tài khoản.")
         return
-    console.print(connect(_ConsolePrompts(console, ask)), markup=False, highlight=False)
-    loa.store.set_paused(name, False, Actor("connect", "cli"))
+    console.print(channel.connect(_ConsolePrompts(console, ask)), markup=False, highlight=False)
+    loa.store.channels.set_paused(name, False, Actor("connect", "cli"))
     loa.notifier.resolve(f"auth:{name}")

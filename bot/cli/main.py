@@ -19,12 +19,12 @@ from bot.cli.cases import cases_app, takedown_app
 from bot.cli.citizens import citizens_app
 from bot.cli.knowledge import ask, knowledge_app
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
 from channels.comments import CommentsUnreadable
 from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
-from content_queue.preparations import calls_of_article, preparations_of
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
 
 __all__ = ["app", "main"]
@@ -138,7 +138,7 @@ def check() -> None:
     problems = loa.settings.missing_secrets(loa.stored_credentials())
     for p in problems:
         err.print(p, markup=False, highlight=False)
-    from bot.service.citizens import assistant_problems, webhook_urls
+    from bot.citizens import assistant_problems, webhook_urls
     from bot.service.covers import ensure_default_covers
 
     for line in assistant_problems(loa):
@@ -156,7 +156,7 @@ def check() -> None:
             console.print(f"✗ {name}: {exc.message}")
             problems.append(name)
             continue
-        loa.store.record_health(name, h.ok, h.detail, h.expires_at)
+        loa.store.channels.record_health(name, h.ok, h.detail, h.expires_at)
         console.print(f"{'✓' if h.ok else '✗'} {name}: {h.detail}")
         if not h.ok:
             problems.append(name)
@@ -173,7 +173,7 @@ def submit(
     by: Annotated[str | None, typer.Option(help="Editor name")] = None,
 ) -> None:
     """Add article files to the queue (same checks as the inbox folder)."""
-    from bot.service.intake import ingest_path
+    from bot.intake import ingest_path
 
     loa = _loa()
     failed = False
@@ -192,14 +192,14 @@ def queue_cmd(
 ) -> None:
     """List articles and their deliveries."""
     loa = _loa()
-    _print_articles(loa, loa.store.list([state] if state else None), as_json)
+    _print_articles(loa, loa.store.articles.list([state] if state else None), as_json)
 
 
 @app.command()
 def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one article, its deliveries and its audit trail."""
     loa = _loa()
-    a = loa.store.get(article_id)
+    a = loa.store.articles.get(article_id)
     if as_json:
         data = a.as_json()
         data["audit"] = [
@@ -210,7 +210,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
                 "action": e["action"],
                 "detail": e["detail"],
             }
-            for e in loa.store.audit_entries(article_id)
+            for e in loa.store.audit.audit_entries(article_id)
         ]
         data.update(_readiness_json(loa, article_id))
         print(json.dumps([data], ensure_ascii=False, indent=2))
@@ -219,7 +219,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     console.print(f"Tóm tắt: {a.summary}")
     if a.topic_reason:
         console.print(f"Chủ đề: {a.topic_reason}")
-    calls = calls_of_article(loa.store, article_id)
+    calls = loa.store.preparations.calls_of_article(article_id)
     for d in a.deliveries:
         console.print(
             f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
@@ -227,7 +227,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
         )
         if d.id in calls:
             console.print("      lượt gọi nền tảng: " + describe_calls(calls[d.id]), markup=False)
-    for name, p in preparations_of(loa.store, article_id).items():
+    for name, p in loa.store.preparations.preparations_of(article_id).items():
         state = "sẵn sàng" if p.ready else f"CHƯA chuẩn bị được: {p.error}"
         notes = " ".join(p.data.get("notes") or [])
         console.print(
@@ -250,7 +250,7 @@ def approve(
     console.print(f"Đã duyệt bài #{a.id}; lịch đăng {_local(a.scheduled_at, loa)}.")
     for name, why in skipped.items():
         console.print(f"Bỏ qua kênh {name}: {why}")
-    for name, p in preparations_of(loa.store, a.id).items():
+    for name, p in loa.store.preparations.preparations_of(a.id).items():
         if not p.ready:
             err.print(f"Chưa chuẩn bị được kênh {name}: {p.error} (Loa sẽ thử lại trước giờ đăng.)")
 
@@ -262,14 +262,14 @@ def reject(
     by: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Reject a pending article with a reason."""
-    _loa().store.reject(article_id, _actor(by), reason)
+    _loa().store.articles.reject(article_id, _actor(by), reason)
     console.print(f"Đã từ chối bài #{article_id}.")
 
 
 @app.command()
 def withdraw(article_id: int, by: Annotated[str | None, typer.Option()] = None) -> None:
     """Cancel an approved article before it is posted."""
-    _loa().store.withdraw(article_id, _actor(by))
+    _loa().store.articles.withdraw(article_id, _actor(by))
     console.print(f"Đã rút lại bài #{article_id}.")
 
 
@@ -356,7 +356,7 @@ def dispatch(
         raise typer.Exit(2)
     loa = _loa()
     _require_secrets(loa)
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         n = d.tick()
     finally:
@@ -379,7 +379,6 @@ def _secret_key_problem(loa: Loa) -> str | None:
     With a good key, rows stored in clear by an older version (or under an older key) are
     encrypted with the newest key on the way.
     """
-    from content_queue.channel_tokens import reseal_credentials
 
     if loa.settings.secret_key is None:
         return (
@@ -389,7 +388,7 @@ def _secret_key_problem(loa: Loa) -> str | None:
         )
     try:
         assert loa.cipher is not None
-        reseal_credentials(loa.store.engine, loa.cipher)
+        loa.store.tokens.reseal_credentials(loa.cipher)
     except SecretKeyError as exc:
         return f"secret_key: LOA_SECRET_KEY is wrong ({exc})"
     return None
@@ -398,7 +397,7 @@ def _secret_key_problem(loa: Loa) -> str | None:
 @app.command()
 def run() -> None:
     """Run the service: scheduler, inbox polling, reach collection (and the bot when configured)."""
-    from bot.service.loop import run_service
+    from bot.run import run_service
 
     loa = _loa()
     _require_secrets(loa)
@@ -416,7 +415,7 @@ def channels_list(
     loa = _loa()
     rows = []
     for name, cs in loa.settings.parsed_channels.items():
-        st = loa.store.channel_status(name)
+        st = loa.store.channels.channel_status(name)
         rows.append(
             {
                 "channel": name,
@@ -453,7 +452,7 @@ def channels_pause(name: str, reason: Annotated[str, typer.Option()] = "Tạm d�
     """Stop posting to a channel until resumed."""
     loa = _loa()
     _known(loa, name)
-    loa.store.set_paused(name, True, _actor(), reason)
+    loa.store.channels.set_paused(name, True, _actor(), reason)
     console.print(f"Đã tạm dừng kênh {name}.")
 
 
@@ -462,7 +461,7 @@ def channels_resume(name: str) -> None:
     """Resume a paused channel; its held deliveries are queued again."""
     loa = _loa()
     _known(loa, name)
-    loa.store.set_paused(name, False, _actor())
+    loa.store.channels.set_paused(name, False, _actor())
     loa.notifier.resolve(f"auth:{name}")
     console.print(f"Đã mở lại kênh {name}.")
 
@@ -480,12 +479,11 @@ def channels_connect(name: str) -> None:
 @secrets_app.command("rotate")
 def secrets_rotate() -> None:
     """Re-encrypt stored credentials with the first key of LOA_SECRET_KEY="new,old"."""
-    from content_queue.channel_tokens import reseal_credentials
 
     loa = _loa()
     if loa.cipher is None:
         raise SecretKeyError("Thiếu khóa mã hóa LOA_SECRET_KEY (chạy `loa init` để tạo khóa).")
-    rewritten = reseal_credentials(loa.store.engine, loa.cipher)
+    rewritten = loa.store.tokens.reseal_credentials(loa.cipher)
     console.print(
         f"Đã mã hóa lại bằng khóa mới: {', '.join(rewritten)}."
         if rewritten
@@ -587,7 +585,6 @@ def users_add(
 ) -> None:
     """Create a web account; the password is asked (hidden) and stored as an Argon2 hash."""
     from bot.web.passwords import hash_password
-    from content_queue.users import add_user
 
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
@@ -595,8 +592,7 @@ def users_add(
             "Tên đăng nhập không được để trống, có khoảng trắng hoặc dài quá 100 ký tự."
         )
     loa = _loa()
-    user = add_user(
-        loa.store,
+    user = loa.store.users.add_user(
         name,
         role,
         hash_password(_new_password(password_stdin)),
@@ -609,10 +605,9 @@ def users_add(
 @users_app.command("list")
 def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every web account: role, disabled or not, last login (never the hash)."""
-    from content_queue.users import list_users
 
     loa = _loa()
-    users = list_users(loa.store)
+    users = loa.store.users.list_users()
     if as_json:
         print(
             json.dumps(
@@ -650,9 +645,7 @@ def users_disable(
     by: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Disable an account (its sessions end at once); --enable undoes it."""
-    from content_queue.users import set_disabled
-
-    set_disabled(_loa().store, name, not enable, _actor(by))
+    _loa().store.users.set_disabled(name, not enable, _actor(by))
     console.print(f"Đã {'mở lại' if enable else 'khóa'} tài khoản {name}.")
 
 
@@ -666,10 +659,11 @@ def users_passwd(
 ) -> None:
     """Set a new password (its sessions end at once)."""
     from bot.web.passwords import hash_password
-    from content_queue.users import set_password_hash
 
     loa = _loa()
-    set_password_hash(loa.store, name, hash_password(_new_password(password_stdin)), _actor(by))
+    loa.store.users.set_password_hash(
+        name, hash_password(_new_password(password_stdin)), _actor(by)
+    )
     console.print(f"Đã đổi mật khẩu tài khoản {name}.")
 
 
@@ -697,7 +691,9 @@ def describe_calls(calls: dict[str, int]) -> str:
 def _readiness_json(loa: Loa, article_id: int) -> dict[str, Any]:
     """Calls per delivery and each channel's preparation, for ``loa show --json``."""
     return {
-        "calls": {str(k): v for k, v in calls_of_article(loa.store, article_id).items()},
+        "calls": {
+            str(k): v for k, v in loa.store.preparations.calls_of_article(article_id).items()
+        },
         "preparations": {
             name: {
                 "state": p.state,
@@ -706,6 +702,6 @@ def _readiness_json(loa: Loa, article_id: int) -> dict[str, Any]:
                 "notes": p.data.get("notes") or [],
                 "prepared_at": p.prepared_at.isoformat(),
             }
-            for name, p in preparations_of(loa.store, article_id).items()
+            for name, p in loa.store.preparations.preparations_of(article_id).items()
         },
     }

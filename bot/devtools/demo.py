@@ -7,38 +7,39 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
 from bot.devtools.demo_cases import demo_cases
 from bot.devtools.demo_citizens import demo_citizens
 from bot.devtools.sandboxes import Sandboxes
+from bot.followers import collect_followers
 from bot.reports.files import kpis_for, write_report
 from bot.reports.kpis import month_status
-from bot.service.broadcasts import broadcast_tick
+from bot.run import build_service
 from bot.service.covers import ensure_default_covers
-from bot.service.followers import collect_followers
 from bot.service.loop import Service
 from bot.service.reach import collect_reach
 from bot.settings import load_settings
 from bot.web.passwords import hash_password
+from channels.capabilities import UsesDefaultCover
 from channels.sandbox.telegram import TelegramSandbox
-from content_queue.broadcasts import Broadcasts
-from content_queue.models import Actor
-from content_queue.users import add_user
+from content_queue.models import Actor, Article
 
-__all__ = ["run_demo"]
+__all__ = ["STEPS", "Demo", "run_demo"]
 
 REJECT_REASON = "Lịch chưa được lãnh đạo ký duyệt, chưa đăng."
 WEB_USER, WEB_PASSWORD = "quantri", "loa-demo-2026"  # a local demo account, printed on start
@@ -232,252 +233,347 @@ class _Checks:
             self.failed.append(text)
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner may read (0600, also when it already existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+@dataclass
+class Demo:
+    """What the demo's steps share: the workspace, the sandboxes, Loa, the running service."""
+
+    console: Console
+    work: Path
+    boxes: Sandboxes
+    checks: _Checks
+    serve: bool
+    started: float = field(default_factory=time.monotonic)
+    loa: Loa = field(init=False)
+    service: Service = field(init=False)
+    loop: asyncio.AbstractEventLoop = field(init=False)
+    thread: threading.Thread = field(init=False)
+    arts: list[Article] = field(default_factory=list)
+    published: list[Article] = field(default_factory=list)
+    report_path: Path | None = None
+
+    def step(self, ok: bool, text: str) -> None:
+        self.checks.step(ok, text)
+
+
+def set_up_workspace(demo: Demo) -> None:
+    """A fresh workspace on the sandboxes: config, .env, the default cover, a web account."""
+    boxes, work = demo.boxes, demo.work
+    demo.console.rule("[bold]Loa demo")
+    (work / "config.toml").write_text(_config(boxes, _web_port()), "utf-8")
+    write_private(work / ".env", boxes.env_text())  # secrets: 0600, as `loa init` does
+    (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
+    loa = demo.loa = Loa(load_settings(work / "config.toml"))
+    cover_problems = ensure_default_covers(loa)  # as `loa check` does: uploaded once
+    zalo = loa.channel("zalo")  # it knows its default cover
+    url = zalo.default_cover_url() if isinstance(zalo, UsesDefaultCover) else None
+    demo.step(
+        not cover_problems and bool(url),
+        f"Ảnh bìa mặc định của Zalo đã tải lên website: {url or cover_problems}",
+    )
+    loa.store.users.add_user(
+        WEB_USER,
+        "admin",
+        hash_password(WEB_PASSWORD),
+        Actor("demo"),
+        full_name="Quản trị thử",
+    )
+    demo.console.print(
+        f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
+        f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}"
+    )
+
+
+def drop_articles(demo: Demo) -> None:
+    """Sample articles (and files that are refused) dropped into the inbox."""
+    loa = demo.loa
+    inbox = loa.settings.path(loa.settings.queue.inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
+    for p in _write_articles(demo.work / "staging"):
+        shutil.move(str(p), str(inbox / p.name))
+    demo.console.print(f"Đã thả {len(list(inbox.iterdir()))} bài mẫu vào hộp thư {inbox}")
+
+
+def start_service(demo: Demo) -> None:
+    """The real service (with its bot and web page), in a thread of its own."""
+    demo.service = build_service(demo.loa)
+    demo.loop = asyncio.new_event_loop()
+    demo.thread = threading.Thread(
+        target=lambda: demo.loop.run_until_complete(demo.service.run()),
+        name="loa-run",
+        daemon=True,
+    )
+    demo.thread.start()
+
+
+def inbox_intake(demo: Demo) -> None:
+    """The inbox is polled by the service: wait for 4 articles and 1 refusal."""
+    loa = demo.loa
+    rejected_dir = loa.settings.path(loa.settings.queue.rejected)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if len(loa.store.articles.list()) >= 4 and list(rejected_dir.glob("*.loi.txt")):
+            break
+        time.sleep(0.2)
+    demo.arts = arts = loa.store.articles.list()
+    demo.step(len(arts) == 4, f"Hộp thư: nhận {len(arts)} bài")
+    notes = list(rejected_dir.glob("*.loi.txt"))
+    if notes:
+        reason = notes[0].read_text("utf-8").split("Lỗi: ", 1)[-1].splitlines()[0]
+        demo.console.print(f"  bị trả lại: {notes[0].name[:-8]} — {reason}")
+    demo.step(len(notes) == 1, "Một tệp bị trả lại, kèm lý do trong tệp .loi.txt")
+
+
+def telegram_decisions(demo: Demo) -> None:
+    """A simulated admin presses the cards' buttons in the sandbox Telegram."""
+    loa, boxes, arts, console = demo.loa, demo.boxes, demo.arts, demo.console
+    tg = boxes.telegram
+    cards = _wait_cards(tg, [a.id for a in arts])
+    demo.step(len(cards) == len(arts), f"Telegram: {len(cards)} thẻ duyệt bài đã gửi cho quản trị")
+    to_reject = next((a for a in arts if a.title.startswith("Thông báo lịch")), None)
+    boxes.facebook.inject("http_500", count=1, path="/feed")
+    console.print("  (đã cài một lỗi 500 của Facebook để thấy Loa thử lại)")
+    for a in arts:
+        if a.id not in cards:
+            continue
+        if a is to_reject:
+            tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"rj:{a.id}:{a.revision}")
+            _wait(lambda: any("lý do" in m["text"].lower() for m in tg.sent[-3:]), 10)
+            question = next(m for m in reversed(tg.sent) if "lý do" in m.get("text", "").lower())
+            # The reason counts only as a reply to the bot's question.
+            tg.send_user_message(
+                Sandboxes.ADMIN_ID, REJECT_REASON, reply_to_message_id=question["message_id"]
+            )
+        else:
+            tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
+    _wait(lambda: not loa.store.articles.list(["pending"]), 15)
+    for a in loa.store.articles.list():
+        if a.state == "rejected":
+            console.print(f"⛔ Từ chối bài #{a.id} qua Telegram: {a.reject_reason}")
+        elif a.scheduled_at:
+            when = a.scheduled_at.astimezone(loa.settings.schedule.tz)
+            chans = ", ".join(d.channel for d in a.deliveries)
+            console.print(
+                f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
+                f"đăng lúc {when:%H:%M:%S} ({chans})"
+            )
+    rejected = [a for a in loa.store.articles.list(["rejected"])]
+    demo.step(
+        len(rejected) == 1
+        and rejected[0].reject_reason == REJECT_REASON
+        and len(loa.store.articles.list(["approved"])) + len(loa.store.articles.list(["published"]))
+        == 3,
+        "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram",
+    )
+
+
+def publishing(demo: Demo) -> None:
+    """The scheduler publishes at the slots; wait until every approved article is done."""
+    loa, boxes = demo.loa, demo.boxes
+    deadline = time.monotonic() + 30
+    seen: set[tuple[int, str]] = set()
+    while time.monotonic() < deadline:
+        pending = False
+        for a in loa.store.articles.list(["approved", "published", "partial"]):
+            for d in a.deliveries:
+                if d.state == "sent" and (a.id, d.channel) not in seen:
+                    seen.add((a.id, d.channel))
+                    demo.console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
+            pending |= a.state == "approved"
+        if not pending:
+            break
+        time.sleep(0.3)
+    received = boxes.received()
+    demo.step(
+        all(received[c] >= 1 for c in ("website", "facebook", "zalo")),
+        f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
+        f"zalo {received['zalo']}",
+    )
+    demo.published = published = loa.store.articles.list(["published", "partial"])
+    fb_sent = [
+        d for a in published for d in a.deliveries if d.channel == "facebook" and d.state == "sent"
+    ]
+    feed_calls = [
+        r for r in boxes.facebook.request_log if r[1] == "POST" and r[2].endswith("/feed")
+    ]
+    demo.step(
+        len(boxes.facebook.records.get("posts", [])) == len(fb_sent)
+        and len(feed_calls) == len(fb_sent) + 1,
+        "Lỗi 500 của Facebook được khắc phục bằng thử lại, không đăng trùng",
+    )
+
+
+def reach(demo: Demo) -> None:
+    """Reach figures set on the sandboxes, collected."""
+    boxes = demo.boxes
+    for post in boxes.facebook.records.get("posts", []):
+        boxes.facebook.set_reach(post["id"], "post_total_media_view_unique", 120)
+    for art in boxes.zalo.records.get("articles", []):
+        if art.get("id"):
+            boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
+    collect_reach(demo.loa, datetime.now(UTC))
+    # The service's own reach job (every 3 s here) may have sampled the posts first.
+    n = demo.loa.store.reach.count_reach_samples()
+    demo.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
+
+
+def followers(demo: Demo) -> None:
+    """Followers reached: a broadcast card, approved in Telegram, sent to Zalo followers; then
+    the daily follower sample."""
+    _demo_broadcast(demo.loa, demo.boxes, demo.checks, demo.console)
+    demo.boxes.facebook.set_followers(5235, 4990)
+    demo.boxes.zalo.set_followers(1260)
+    stored = collect_followers(demo.loa, datetime.now(UTC), force=True)  # the daily sample
+    demo.step(stored >= 3, f"Lấy mẫu số người theo dõi: {stored} số liệu")
+
+
+def citizens(demo: Demo) -> None:
+    """Hỏi đáp: citizens write to the OA and the Page; answers with their link, a hand-over."""
+    demo_cases(demo.loa, demo.boxes, demo.checks.step, demo.console)  # comments, a petition
+    demo_citizens(demo.loa, demo.boxes, demo.checks, demo.console)
+
+
+def web_pages(demo: Demo) -> None:
+    """The web page, served by the same service (which then stops, unless it keeps serving)."""
+    _check_pages(demo.loa, demo.checks, demo.published[0].id if demo.published else 1)
+    if not demo.serve:
+        _stop(demo, 10)
+
+
+def report(demo: Demo) -> None:
+    """The DOCX report, with its follower growth table."""
+    loa = demo.loa
+    period = datetime.now(loa.settings.schedule.tz).strftime("%Y-%m")
+    report_path, _ = write_report(loa, period, "docx", demo.work / f"bao-cao-{period}.docx")
+    demo.report_path = report_path
+    import docx
+
+    ok = (
+        report_path is not None
+        and report_path.exists()
+        and any("BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
+    )
+    demo.step(ok, f"Báo cáo: {report_path}")
+    growth = kpis_for(loa, period).followers
+    gt = Table(
+        "Kênh",
+        "Chỉ số",
+        "API",
+        "Đầu kỳ",
+        "Cuối kỳ",
+        "Tăng/giảm",
+        title="Báo cáo — người theo dõi các kênh",
+    )
+    for g in growth:
+        gt.add_row(
+            g.channel,
+            g.label,
+            g.metric,
+            *(str(v) if v is not None else "—" for v in (g.start, g.end, g.growth)),
+        )
+    demo.console.print(gt)
+    demo.step(
+        any(g.growth for g in growth), "Báo cáo có bảng tăng trưởng người theo dõi (và biểu đồ)"
+    )
+
+
+def summary(demo: Demo) -> None:
+    """Every article's state, the month's target, the open alerts."""
+    loa, console = demo.loa, demo.console
+    now_local = datetime.now(loa.settings.schedule.tz)
+    ms = month_status(
+        loa.store,
+        now_local.year,
+        now_local.month,
+        monthly_minimum=loa.settings.plan.monthly_website_minimum,
+        website_channels=loa.settings.plan.website_channels,
+        tz=loa.settings.schedule.timezone,
+    )
+    t = Table("Bài", "Trạng thái", "website", "facebook", "zalo", title="Tóm tắt")
+    for a in loa.store.articles.list():
+        by = {d.channel: d.state for d in a.deliveries}
+        t.add_row(
+            f"#{a.id} {a.title[:40]}",
+            a.state,
+            by.get("website", "—"),
+            by.get("facebook", "—"),
+            by.get("zalo", "—"),
+        )
+    console.print(t)
+    console.print(
+        f"Chỉ tiêu tháng {now_local:%m/%Y}: {ms.published}/{ms.minimum} bài trên "
+        f"website ({'đạt' if ms.published >= ms.minimum else 'chưa đạt'})."
+    )
+    for al in loa.notifier.open_alerts():
+        console.print(f"  cảnh báo: {al['message']}")
+    console.print(
+        f"Workspace: {demo.work}\nReport: {demo.report_path}\n"
+        f"Time: {time.monotonic() - demo.started:.1f} s"
+    )
+
+
+def keep_serving(demo: Demo) -> None:
+    """With ``--serve``: the sandboxes and the service keep running until Ctrl-C."""
+    if not demo.serve:
+        return
+    loa = demo.loa
+    demo.console.print(
+        f"[bold]Trang web: {loa.settings.web.base_url}[/] — đăng nhập "
+        f"{WEB_USER} / {WEB_PASSWORD}. Sandbox: {demo.boxes.website.url}/_sandbox/records"
+        " … Nhấn Ctrl-C để dừng."
+    )
+    try:
+        while demo.thread.is_alive():
+            demo.thread.join(timeout=1)
+    except KeyboardInterrupt:
+        demo.console.print("Đang dừng…")
+    _stop(demo, 15)
+
+
+def _stop(demo: Demo, timeout: float) -> None:
+    demo.loop.call_soon_threadsafe(demo.service.stopping.set)
+    demo.thread.join(timeout=timeout)
+
+
+# The demo, step by step: a new step is one function taking the Demo and one line here.
+STEPS: list[Callable[[Demo], None]] = [
+    set_up_workspace,
+    drop_articles,
+    start_service,
+    inbox_intake,
+    telegram_decisions,
+    publishing,
+    reach,
+    followers,
+    citizens,
+    web_pages,
+    report,
+    summary,
+    keep_serving,
+]
+
+
 def run_demo(
     console: Console, directory: Path | None = None, *, timeout: float = 45, serve: bool = False
 ) -> int:
     """Run the demo; 0 when every step did what it says. With ``serve``, the sandboxes and the
     service (with its web page) keep running afterwards until Ctrl-C."""
-    started = time.monotonic()
     work = directory or Path(tempfile.mkdtemp(prefix="loa-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     checks = _Checks(console)
-    boxes = Sandboxes.start()
+    demo = Demo(console, work, Sandboxes.start(), checks, serve)
     try:
-        console.rule("[bold]Loa demo")
-        (work / "config.toml").write_text(_config(boxes, _web_port()), "utf-8")
-        (work / ".env").write_text(boxes.env_text(), "utf-8")
-        (work / "anh-bia-mac-dinh.png").write_bytes(_png("So Ngoai vu Lang Son - CCHC", "#0b6e4f"))
-        loa = Loa(load_settings(work / "config.toml"))
-        cover_problems = ensure_default_covers(loa)  # as `loa check` does: uploaded once
-        zalo: Any = loa.channel("zalo")  # a ZaloOAChannel: it knows its default cover
-        checks.step(
-            not cover_problems and bool(zalo.default_cover_url()),
-            f"Ảnh bìa mặc định của Zalo đã tải lên website: {zalo.default_cover_url() or cover_problems}",
-        )
-        add_user(
-            loa.store,
-            WEB_USER,
-            "admin",
-            hash_password(WEB_PASSWORD),
-            Actor("demo"),
-            full_name="Quản trị thử",
-        )
-        console.print(
-            f"Workspace: {work}\nSandboxes: website {boxes.website.url}, "
-            f"facebook {boxes.facebook.url}, zalo {boxes.zalo.url}"
-        )
-        inbox = loa.settings.path(loa.settings.queue.inbox)
-        inbox.mkdir(parents=True, exist_ok=True)
-        for p in _write_articles(work / "staging"):
-            shutil.move(str(p), str(inbox / p.name))
-        console.print(f"Đã thả {len(list(inbox.iterdir()))} bài mẫu vào hộp thư {inbox}")
-
-        service = Service(loa)
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(
-            target=lambda: loop.run_until_complete(service.run()), name="loa-run", daemon=True
-        )
-        thread.start()
-
-        # 1. the inbox is polled by the service: wait for 4 articles and 1 refusal
-        rejected_dir = loa.settings.path(loa.settings.queue.rejected)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if len(loa.store.list()) >= 4 and list(rejected_dir.glob("*.loi.txt")):
-                break
-            time.sleep(0.2)
-        arts = loa.store.list()
-        checks.step(len(arts) == 4, f"Hộp thư: nhận {len(arts)} bài")
-        notes = list(rejected_dir.glob("*.loi.txt"))
-        if notes:
-            reason = notes[0].read_text("utf-8").split("Lỗi: ", 1)[-1].splitlines()[0]
-            console.print(f"  bị trả lại: {notes[0].name[:-8]} — {reason}")
-        checks.step(len(notes) == 1, "Một tệp bị trả lại, kèm lý do trong tệp .loi.txt")
-
-        # 2. decisions: a simulated admin presses the cards' buttons in the sandbox Telegram
-        tg = boxes.telegram
-        cards = _wait_cards(tg, [a.id for a in arts])
-        checks.step(
-            len(cards) == len(arts), f"Telegram: {len(cards)} thẻ duyệt bài đã gửi cho quản trị"
-        )
-        to_reject = next((a for a in arts if a.title.startswith("Thông báo lịch")), None)
-        boxes.facebook.inject("http_500", count=1, path="/feed")
-        console.print("  (đã cài một lỗi 500 của Facebook để thấy Loa thử lại)")
-        for a in arts:
-            if a.id not in cards:
-                continue
-            if a is to_reject:
-                tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"rj:{a.id}:{a.revision}")
-                _wait(lambda: any("lý do" in m["text"].lower() for m in tg.sent[-3:]), 10)
-                question = next(
-                    m for m in reversed(tg.sent) if "lý do" in m.get("text", "").lower()
-                )
-                # The reason counts only as a reply to the bot's question.
-                tg.send_user_message(
-                    Sandboxes.ADMIN_ID, REJECT_REASON, reply_to_message_id=question["message_id"]
-                )
-            else:
-                tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
-        _wait(lambda: not loa.store.list(["pending"]), 15)
-        for a in loa.store.list():
-            if a.state == "rejected":
-                console.print(f"⛔ Từ chối bài #{a.id} qua Telegram: {a.reject_reason}")
-            elif a.scheduled_at:
-                when = a.scheduled_at.astimezone(loa.settings.schedule.tz)
-                chans = ", ".join(d.channel for d in a.deliveries)
-                console.print(
-                    f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
-                    f"đăng lúc {when:%H:%M:%S} ({chans})"
-                )
-        rejected = [a for a in loa.store.list(["rejected"])]
-        checks.step(
-            len(rejected) == 1
-            and rejected[0].reject_reason == REJECT_REASON
-            and len(loa.store.list(["approved"])) + len(loa.store.list(["published"])) == 3,
-            "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram",
-        )
-
-        # 3. the scheduler publishes at the slots; wait until every approved article is done
-        deadline = time.monotonic() + 30
-        seen: set[tuple[int, str]] = set()
-        while time.monotonic() < deadline:
-            pending = False
-            for a in loa.store.list(["approved", "published", "partial"]):
-                for d in a.deliveries:
-                    if d.state == "sent" and (a.id, d.channel) not in seen:
-                        seen.add((a.id, d.channel))
-                        console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
-                pending |= a.state == "approved"
-            if not pending:
-                break
-            time.sleep(0.3)
-        received = boxes.received()
-        checks.step(
-            all(received[c] >= 1 for c in ("website", "facebook", "zalo")),
-            f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
-            f"zalo {received['zalo']}",
-        )
-        published = loa.store.list(["published", "partial"])
-        fb_sent = [
-            d
-            for a in published
-            for d in a.deliveries
-            if d.channel == "facebook" and d.state == "sent"
-        ]
-        feed_calls = [
-            r for r in boxes.facebook.request_log if r[1] == "POST" and r[2].endswith("/feed")
-        ]
-        checks.step(
-            len(boxes.facebook.records.get("posts", [])) == len(fb_sent)
-            and len(feed_calls) == len(fb_sent) + 1,
-            "Lỗi 500 của Facebook được khắc phục bằng thử lại, không đăng trùng",
-        )
-
-        # 4. reach
-        for post in boxes.facebook.records.get("posts", []):
-            boxes.facebook.set_reach(post["id"], "post_total_media_view_unique", 120)
-        for art in boxes.zalo.records.get("articles", []):
-            if art.get("id"):
-                boxes.zalo.set_stats(str(art["id"]), views=80, shares=5)
-        collect_reach(loa, datetime.now(UTC))
-        # The service's own reach job (every 3 s here) may have sampled the posts first.
-        n = loa.store.count_reach_samples()
-        checks.step(n > 0, f"Thu thập {n} số liệu tiếp cận")
-
-        # 5. followers reached: a broadcast card, approved in Telegram, sent to Zalo followers
-        _demo_broadcast(loa, boxes, checks, console)
-        demo_cases(loa, boxes, checks.step, console)  # comments and a petition (issue 24)
-        demo_citizens(loa, boxes, checks, console)
-        boxes.facebook.set_followers(5235, 4990)
-        boxes.zalo.set_followers(1260)
-        stored = collect_followers(loa, datetime.now(UTC), force=True)  # the daily sample
-        checks.step(stored >= 3, f"Lấy mẫu số người theo dõi: {stored} số liệu")
-
-        # 6. the web page, served by the same service
-        _check_pages(loa, checks, published[0].id if published else 1)
-        if not serve:
-            loop.call_soon_threadsafe(service.stopping.set)
-            thread.join(timeout=10)
-
-        # 7. the report
-        period = datetime.now(loa.settings.schedule.tz).strftime("%Y-%m")
-        report_path, _ = write_report(loa, period, "docx", work / f"bao-cao-{period}.docx")
-        import docx
-
-        ok = (
-            report_path is not None
-            and report_path.exists()
-            and any("BÁO CÁO" in p.text for p in docx.Document(str(report_path)).paragraphs)
-        )
-        checks.step(ok, f"Báo cáo: {report_path}")
-        growth = kpis_for(loa, period).followers
-        gt = Table(
-            "Kênh",
-            "Chỉ số",
-            "API",
-            "Đầu kỳ",
-            "Cuối kỳ",
-            "Tăng/giảm",
-            title="Báo cáo — người theo dõi các kênh",
-        )
-        for g in growth:
-            gt.add_row(
-                g.channel,
-                g.label,
-                g.metric,
-                *(str(v) if v is not None else "—" for v in (g.start, g.end, g.growth)),
-            )
-        console.print(gt)
-        checks.step(
-            any(g.growth for g in growth), "Báo cáo có bảng tăng trưởng người theo dõi (và biểu đồ)"
-        )
-
-        # summary
-        now_local = datetime.now(loa.settings.schedule.tz)
-        ms = month_status(
-            loa.store.engine,
-            now_local.year,
-            now_local.month,
-            monthly_minimum=loa.settings.plan.monthly_website_minimum,
-            website_channels=loa.settings.plan.website_channels,
-            tz=loa.settings.schedule.timezone,
-        )
-        t = Table("Bài", "Trạng thái", "website", "facebook", "zalo", title="Tóm tắt")
-        for a in loa.store.list():
-            by = {d.channel: d.state for d in a.deliveries}
-            t.add_row(
-                f"#{a.id} {a.title[:40]}",
-                a.state,
-                by.get("website", "—"),
-                by.get("facebook", "—"),
-                by.get("zalo", "—"),
-            )
-        console.print(t)
-        console.print(
-            f"Chỉ tiêu tháng {now_local:%m/%Y}: {ms.published}/{ms.minimum} bài trên "
-            f"website ({'đạt' if ms.published >= ms.minimum else 'chưa đạt'})."
-        )
-        alerts = loa.notifier.open_alerts()
-        for al in alerts:
-            console.print(f"  cảnh báo: {al['message']}")
-        console.print(
-            f"Workspace: {work}\nReport: {report_path}\nTime: {time.monotonic() - started:.1f} s"
-        )
-        if serve:
-            console.print(
-                f"[bold]Trang web: {loa.settings.web.base_url}[/] — đăng nhập "
-                f"{WEB_USER} / {WEB_PASSWORD}. Sandbox: {boxes.website.url}/_sandbox/records"
-                " … Nhấn Ctrl-C để dừng."
-            )
-            try:
-                while thread.is_alive():
-                    thread.join(timeout=1)
-            except KeyboardInterrupt:
-                console.print("Đang dừng…")
-            loop.call_soon_threadsafe(service.stopping.set)
-            thread.join(timeout=15)
+        for step in STEPS:
+            step(demo)
     finally:
-        boxes.stop()
+        demo.boxes.stop()
     if checks.failed:
         console.print(f"[red]Demo failed: {len(checks.failed)} step(s) did not work.[/]")
         return 1
@@ -510,14 +606,15 @@ def _demo_broadcast(loa: Loa, boxes: Sandboxes, checks: _Checks, console: Consol
     if not card:
         return
     tg.press_button(Sandboxes.ADMIN_ID, int(card["message_id"]), f"bc:a:{proposal.id}")  # type: ignore[call-overload]
-    store = Broadcasts(loa.store)
+    broadcasts = loa.store.broadcasts
     _wait(
         lambda: (
-            (store.get(proposal.id) or proposal).state not in ("proposed", "approved", "sending")
+            (broadcasts.get(proposal.id) or proposal).state
+            not in ("proposed", "approved", "sending")
         ),
         15,
     )
-    done = store.get(proposal.id)
+    done = broadcasts.get(proposal.id)
     sent = boxes.zalo.records.get("broadcasts", [])
     checks.step(
         done is not None and done.state == "sent" and len(sent) == 1,

@@ -10,10 +10,10 @@ from typing import Any
 
 from rich.console import Console
 
+from bot.comments import catch_up_comments, handle_feed_change
 from bot.context import Loa
 from bot.devtools.sandboxes import Sandboxes
 from bot.reports.files import kpis_for
-from bot.service.comments import catch_up_comments, handle_feed_change
 
 __all__ = ["demo_cases"]
 

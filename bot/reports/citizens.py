@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.assistant.folding import STOP_WORDS, fold
-from content_queue.citizens import CitizenData
+from content_queue.store import Store
 
 __all__ = ["CitizenSection", "citizen_section", "docx_lines", "table"]
 
@@ -54,9 +54,9 @@ def gap_topics(texts: tuple[str, ...] | list[str], limit: int = TOPICS) -> list[
     return [(shown[k], n) for k, n in counts.most_common(limit) if n >= 2]
 
 
-def citizen_section(engine: Any, lo: datetime, hi: datetime) -> CitizenSection:
-    """The section's figures for [lo, hi) (``engine``: an Engine or a Store)."""
-    f = CitizenData(getattr(engine, "engine", engine)).figures(lo, hi)
+def citizen_section(store: Store, lo: datetime, hi: datetime) -> CitizenSection:
+    """The section's figures for [lo, hi)."""
+    f = store.citizens.figures(lo, hi)
     return CitizenSection(
         f.received,
         f.answered,

@@ -19,7 +19,7 @@ def kpis_for(loa: Loa, period_text: str) -> Kpis:
     """The KPIs of a period, computed from the database."""
     s = loa.settings
     return compute_kpis(
-        loa.store.engine,
+        loa.store,
         parse_period(period_text),
         monthly_minimum=s.plan.monthly_website_minimum,
         website_channels=s.plan.website_channels,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from content_queue.cases import CaseCounts, Cases
-from content_queue.comments import CommentCounts, Comments
-from content_queue.kpi_reads import Database
+from content_queue.cases import CaseCounts
+from content_queue.comments import CommentCounts
+from content_queue.store import Store
 
 __all__ = ["IntakeFigures", "intake_docx", "intake_figures", "intake_rows", "intake_table"]
 
@@ -25,11 +25,11 @@ class IntakeFigures:
     takedowns: CaseCounts
 
 
-def intake_figures(engine: Database, lo: datetime, hi: datetime, now: datetime) -> IntakeFigures:
+def intake_figures(store: Store, lo: datetime, hi: datetime, now: datetime) -> IntakeFigures:
     return IntakeFigures(
-        Comments(engine).counts_between(lo, hi),
-        Cases(engine).counts_between("petition", lo, hi, now),
-        Cases(engine).counts_between("takedown", lo, hi, now),
+        store.comments.counts_between(lo, hi),
+        store.cases.counts_between("petition", lo, hi, now),
+        store.cases.counts_between("takedown", lo, hi, now),
     )
 
 

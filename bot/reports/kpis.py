@@ -32,15 +32,8 @@ from zoneinfo import ZoneInfo
 from bot.reports.citizens import CitizenSection, citizen_section
 from bot.reports.intake_section import IntakeFigures, intake_figures
 from bot.reports.metric_labels import metric_vi
-from content_queue.broadcasts import broadcasts_between
-from content_queue.followers import follower_growth
-from content_queue.kpi_reads import (
-    Database,
-    FailedRow,
-    FixedRow,
-    month_article_ids,
-    period_rows,
-)
+from content_queue.kpi_reads import FailedRow, FixedRow
+from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 
 __all__ = [
@@ -364,7 +357,7 @@ def _failures(failed: list[FailedRow], fixed_rows: list[FixedRow]) -> Failures:
 
 
 def compute_kpis(
-    engine: Database,
+    store: Store,
     period: Period,
     *,
     monthly_minimum: int = 2,
@@ -378,10 +371,10 @@ def compute_kpis(
     zone = ZoneInfo(tz)
     topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    read = period_rows(engine, lo, hi)
+    read = store.reads.period_rows(lo, hi)
     sent, samples = read.sent, read.samples
     failures = _failures(read.failed, read.fixed)
-    followers = _growth(engine, lo, hi, zone)
+    followers = _growth(store, lo, hi, zone)
     sent_broadcasts = [
         BroadcastSent(
             b.id,
@@ -392,7 +385,7 @@ def compute_kpis(
             b.recipients,
             list(b.article_ids),
         )
-        for b in broadcasts_between(engine, lo, hi)
+        for b in store.broadcasts.broadcasts_between(lo, hi)
     ]
 
     web_by_month: dict[str, set[int]] = defaultdict(set)
@@ -501,7 +494,7 @@ def compute_kpis(
         reach=reach,
         top_articles=top,
         failures=failures,
-        intake=intake_figures(engine, lo, hi, now),
+        intake=intake_figures(store, lo, hi, now),
         definitions={
             "reach_metrics": list(REACH_METRICS),
             "engagement_metrics": list(ENGAGEMENT_METRICS),
@@ -511,13 +504,13 @@ def compute_kpis(
         },
         followers=followers,
         broadcasts=sent_broadcasts,
-        citizens=citizen_section(engine, lo, hi),
+        citizens=citizen_section(store, lo, hi),
     )
 
 
-def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
+def _growth(store: Store, lo: datetime, hi: datetime, zone: ZoneInfo) -> list[ChannelGrowth]:
     out = []
-    for g in follower_growth(engine, lo, hi):
+    for g in store.followers.follower_growth(lo, hi):
         daily: dict[date, int] = {}
         for at, value in g.points:
             daily[at.astimezone(zone).date()] = value  # points are in time order: last one wins
@@ -537,7 +530,7 @@ def _growth(engine: Database, lo: datetime, hi: datetime, zone: ZoneInfo) -> lis
 
 
 def month_status(
-    engine: Database,
+    store: Store,
     year: int,
     month: int,
     *,
@@ -548,7 +541,7 @@ def month_status(
     """Website articles published so far in the month, and approved ones still due in it."""
     period = parse_period(f"{year}-{month:02d}")
     lo, hi = period.utc_bounds(tz)
-    done, planned = month_article_ids(engine, lo, hi, website_channels)
+    done, planned = store.reads.month_article_ids(lo, hi, website_channels)
     return MonthStatus(
         year,
         month,

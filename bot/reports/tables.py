@@ -16,7 +16,7 @@ from bot.reports.intake_section import intake_table
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
 
-__all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx"]
+__all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx", "xlsx_value"]
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,18 @@ def report_tables(kpis: Kpis) -> list[Table]:
     ]
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def xlsx_value(value: Any) -> Any:
+    """A cell's value: text that a spreadsheet could take for a formula gets a leading ``'``
+    (titles, platform errors and states come from outside Loa)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
     """One sheet per table, bold header row; returns the path."""
     wb = Workbook()
@@ -180,7 +192,10 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            ws.append(row)
+            ws.append([xlsx_value(v) for v in row])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text is text: never a formula, whatever it starts with
         for col, name in zip(ws.columns, header, strict=False):
             ws.column_dimensions[col[0].column_letter].width = max(12, min(60, len(name) + 4))
     out = Path(path)

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.context import Loa
 from channels.base import ChannelError, ImageRef
+from channels.capabilities import DefaultCoverSettings, UploadsImages, UsesDefaultCover
 
 __all__ = ["MAX_COVER_BYTES", "ensure_default_covers"]
 
@@ -47,16 +48,20 @@ def ensure_default_covers(loa: Loa) -> dict[str, str]:
     """Upload each channel's ``default_cover`` file if needed; channel → problem (only failures)."""
     problems: dict[str, str] = {}
     for name, s in loa.settings.enabled_channels().items():
-        configured = getattr(s, "default_cover", None)
-        if not configured or getattr(s, "default_cover_url", None):
+        if not isinstance(s, DefaultCoverSettings):
+            continue
+        configured = s.default_cover
+        if not configured or s.default_cover_url:
             continue
         channel = loa.channel(name)
+        if not isinstance(channel, UsesDefaultCover):
+            continue
         image, problem = _local_cover(loa.settings.path(configured))
         if image is None:
             problems[name] = problem or ""
             continue
         digest = hashlib.sha256(Path(image.path).read_bytes()).hexdigest()
-        stored = channel.remembered_default_cover()  # type: ignore[attr-defined]
+        stored = channel.remembered_default_cover()
         if (
             stored.get("path") == configured
             and stored.get("sha256") == digest
@@ -66,18 +71,18 @@ def ensure_default_covers(loa: Loa) -> dict[str, str]:
         website = s.after or next(
             (n for n, c in loa.settings.enabled_channels().items() if c.type == "wordpress"), None
         )
-        uploader = getattr(loa.channel(website), "upload_image", None) if website else None
-        if uploader is None:
+        uploader = loa.channel(website) if website else None
+        if not isinstance(uploader, UploadsImages):
             problems[name] = (
                 "Ảnh bìa mặc định là tệp trên máy nhưng không có kênh website để tải "
                 "lên; hãy khai báo default_cover_url (địa chỉ ảnh công khai)."
             )
             continue
         try:
-            url = uploader(image)
+            url = uploader.upload_image(image)
         except ChannelError as exc:
             problems[name] = f"Chưa tải được ảnh bìa mặc định lên website: {exc.message}"
             continue
-        channel.remember_default_cover(configured, digest, url)  # type: ignore[attr-defined]
+        channel.remember_default_cover(configured, digest, url)
         log.info("default cover of %s uploaded to the website: %s", name, url)
     return problems

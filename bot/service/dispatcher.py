@@ -25,67 +25,29 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.drafts import article_view
+from bot.notifier import Notifier
 from bot.service.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
 from bot.service.delivery_policy import Failure, Policy, decide
 from bot.service.lanes import FAST_DELIVERY, Lanes
 from bot.service.leases import LeaseKeeper
-from bot.service.notifier import Notifier
 from bot.settings import ScheduleSettings
 from channels import metering
 from channels.base import (
-    ArticleView,
     Channel,
     Draft,
-    ImageRef,
     RateLimited,
     Receipt,
     TransientError,
 )
-from content_queue.models import Actor, Article, Delivery
-from content_queue.preparations import add_delivery_calls
+from channels.capabilities import HasSettings
+from content_queue.models import Actor, Delivery
 from content_queue.store import Store
-from content_queue.topics import Topic, default_topics
 from content_queue.workflow import DeliveryState, ErrorKind
 
-__all__ = ["Dispatcher", "article_view"]
+__all__ = ["Dispatcher"]
 
 log = logging.getLogger(__name__)
-
-
-def _image(d: Mapping[str, Any], urls: Mapping[str, str]) -> ImageRef:
-    return ImageRef(
-        path=d["path"],
-        mime_type=d.get("mime_type", "image/jpeg"),
-        width=d.get("width", 0),
-        height=d.get("height", 0),
-        size_bytes=d.get("size_bytes", 0),
-        public_url=urls.get(d["path"]),
-        caption=d.get("caption", ""),
-    )
-
-
-def article_view(
-    article: Article,
-    topics: Mapping[str, Topic] | None = None,
-    receipts: Mapping[str, Mapping[str, Any]] | None = None,
-) -> ArticleView:
-    """What channels see of an article; images carry the website's public URLs once known."""
-    topics = topics or default_topics()
-    urls: dict[str, str] = {}
-    for extra in (receipts or {}).values():
-        urls.update(extra.get("media") or {})
-    cover = _image(article.cover, urls) if article.cover else None
-    return ArticleView(
-        id=article.id,
-        title=article.title,
-        summary=article.summary,
-        body_html=article.body_html,
-        body_text=article.body_text,
-        topic=article.topic,
-        topic_label=topics[article.topic].label if article.topic in topics else article.topic,
-        cover=cover,
-        images=tuple(_image(i, urls) for i in article.images),
-    )
 
 
 def _short_transient(exc: BaseException) -> bool:
@@ -161,11 +123,11 @@ class Dispatcher:
         finally:
             with self._calls_lock:
                 calls, self._calls = self._calls, {}
-            add_delivery_calls(self.store, calls)
+            self.store.preparations.add_delivery_calls(calls)
 
     def _tick(self) -> int:
         done = 0
-        for d in self.store.expire_leases(
+        for d in self.store.deliveries.expire_leases(
             self._now(), reconcile_after=self.policy.reconcile_after_seconds
         ):
             alert = lease_expired_alert(d)
@@ -181,7 +143,7 @@ class Dispatcher:
     def _claim(self, limit: int) -> list[Delivery]:
         if self._stopping.is_set():
             return []
-        claimed = self.store.claim_due(
+        claimed = self.store.deliveries.claim_due(
             self.owner, self._now(), limit=limit, lease_seconds=self.policy.lease_seconds
         )
         self.leases.hold(claimed)
@@ -218,7 +180,7 @@ class Dispatcher:
 
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:
-        article, receipts, links = self.store.draft_inputs(d.article_id)
+        article, receipts, links = self.store.articles.draft_inputs(d.article_id)
         return channel.render(article_view(article, receipts=receipts), links)
 
     def _publish(self, channel: Channel, draft: Draft, key: str) -> Receipt:
@@ -270,7 +232,7 @@ class Dispatcher:
     def _sent(self, d: Delivery, receipt: Receipt, *, reconciled: bool) -> int:
         """Record the post; returns the dependents it released."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
-        released = self.store.record_sent(
+        released = self.store.deliveries.record_sent(
             d.id,
             self.owner,
             remote_id=receipt.remote_id,
@@ -288,8 +250,8 @@ class Dispatcher:
 
     def policy_for(self, channel: str) -> Policy:
         """The retry policy of ``channel``: ``[schedule]`` with the channel's own settle delay."""
-        settings = getattr(self.channels.get(channel), "settings", None)
-        own = getattr(settings, "reconcile_after_seconds", None)
+        adapter = self.channels.get(channel)
+        own = adapter.settings.reconcile_after_seconds if isinstance(adapter, HasSettings) else None
         p = self.policy
         return Policy(
             max_attempts=p.max_attempts,
@@ -302,12 +264,12 @@ class Dispatcher:
         """Apply the decision for a failed attempt: the one place failures have effects."""
         decision = decide(failure, d, self.policy_for(d.channel), self._now())
         if decision.backoff_until is not None:
-            self.store.set_backoff(d.channel, decision.backoff_until)
+            self.store.channels.set_backoff(d.channel, decision.backoff_until)
         if decision.pause_channel:
-            self.store.set_paused(
+            self.store.channels.set_paused(
                 d.channel, True, Actor.service(), failure.message, needs_reauth=True
             )
-        recorded = self.store.record_failure(
+        recorded = self.store.deliveries.record_failure(
             d.id,
             self.owner,
             state=decision.state,
@@ -324,7 +286,7 @@ class Dispatcher:
 
     def _reconcile_in_doubt(self) -> int:
         """In-doubt deliveries due for a look: record the post if it exists, else send again."""
-        claimed = self.store.claim_in_doubt(
+        claimed = self.store.deliveries.claim_in_doubt(
             self.owner, self._now(), lease_seconds=self.policy.lease_seconds
         )
         self.leases.hold(claimed)
@@ -351,7 +313,7 @@ class Dispatcher:
         if found is not None:
             self._sent(d, found, reconciled=True)
         else:
-            self.store.record_failure(
+            self.store.deliveries.record_failure(
                 d.id,
                 self.owner,
                 state=DeliveryState.RETRY,

@@ -14,8 +14,6 @@ from bot.context import Loa
 from channels import metering
 from channels.base import ChannelError, Receipt
 from channels.followup import FOLLOW_UP, FollowsUp
-from content_queue.follow_ups import complete_follow_up, pending_follow_ups, save_receipt
-from content_queue.preparations import add_delivery_calls
 
 __all__ = ["FOLLOW_UP_INTERVAL", "MAX_ATTEMPTS", "complete_follow_ups"]
 
@@ -31,7 +29,7 @@ def complete_follow_ups(loa: Loa) -> int:
     """Read what recent posts left for later; returns the receipts completed."""
     done = 0
     channels = loa.channels()
-    for item in pending_follow_ups(loa.store, FOLLOW_UP, datetime.now(UTC) - WINDOW):
+    for item in loa.store.follow_ups.pending_follow_ups(FOLLOW_UP, datetime.now(UTC) - WINDOW):
         channel = channels.get(item.channel)
         if not isinstance(channel, FollowsUp):
             continue
@@ -50,9 +48,9 @@ def complete_follow_ups(loa: Loa) -> int:
                         item.delivery_id,
                         exc.message,
                     )
-                save_receipt(loa.store, item.delivery_id, extra)
-        add_delivery_calls(loa.store, {item.delivery_id: calls.as_dict()})
+                loa.store.follow_ups.save_receipt(item.delivery_id, extra)
+        loa.store.preparations.add_delivery_calls({item.delivery_id: calls.as_dict()})
         if receipt is not None:
             extra = {k: v for k, v in receipt.extra.items() if k != _ATTEMPTS}
-            done += complete_follow_up(loa.store, item.delivery_id, receipt.url, extra)
+            done += loa.store.follow_ups.complete_follow_up(item.delivery_id, receipt.url, extra)
     return done

@@ -59,7 +59,7 @@ class LeaseKeeper:
                     return
                 ids = list(self._held)
             try:
-                kept = self.store.renew_leases(
+                kept = self.store.deliveries.renew_leases(
                     self.owner, ids, utcnow() + timedelta(seconds=self.lease_seconds)
                 )
             except Exception:  # the database is away: the next round tries again

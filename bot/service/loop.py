@@ -1,4 +1,7 @@
-"""``loa run``: one asyncio process; APScheduler wakes the jobs, blocking work runs in threads."""
+"""``loa run``: one asyncio process; APScheduler wakes the jobs, blocking work runs in threads.
+
+The periodic jobs are a table (:data:`JOBS`); the service is built, with the Telegram bot and the
+web page as its companions, by the composition root :mod:`bot.run`."""
 
 from __future__ import annotations
 
@@ -6,42 +9,96 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.broadcasts import broadcast_tick
+from bot.cases import cases_tick
+from bot.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
+from bot.comments import catch_up_comments
 from bot.context import Loa
+from bot.followers import collect_followers
 from bot.instructions import either
+from bot.intake import inbox_poller, poll_inbox
+from bot.petition_intake import handle_feed_event  # registers the intake's handlers
+from bot.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.reports.kpis import month_status
-from bot.service.broadcasts import broadcast_tick
-from bot.service.cases import cases_tick
-from bot.service.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
-from bot.service.comments import catch_up_comments
 from bot.service.covers import ensure_default_covers
-from bot.service.followers import collect_followers
+from bot.service.dispatcher import Dispatcher
 from bot.service.followups import FOLLOW_UP_INTERVAL, complete_follow_ups
-from bot.service.intake import inbox_poller, poll_inbox
-from bot.service.petition_intake import handle_feed_event  # registers the intake's handlers
-from bot.service.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
+from bot.service.janitor import JANITOR_INTERVAL_MINUTES
+from bot.service.janitor import sweep as janitor_sweep
 from bot.service.reach import collect_reach
-from bot.telegram.app import run_bot
-from bot.web.app import serve_web
+from bot.settings import Settings
 from channels.base import ChannelError
+from channels.capabilities import RenewsOwnTokens
 
-__all__ = ["Service", "run_service"]
+__all__ = ["JOBS", "Companion", "Job", "Service"]
 
 log = logging.getLogger(__name__)
+
+
+Companion = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""A task that runs beside the jobs until the event is set (the Telegram bot, the web page)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One periodic job: its name, how often (a settings key such as ``"queue.poll_seconds"``,
+    in seconds unless it ends with ``_minutes``; or a number of seconds), and what it runs."""
+
+    name: str
+    every: str | float | None  # None: once, when the service starts
+    run: Callable[[Service], object]
+    at_start: bool = False  # also run at once, not only after the first interval
+    daily_at: time | None = None  # instead of an interval: every day at this local time
+    when: Callable[[Settings], bool] | None = None  # scheduled only when the settings say so
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _seconds(settings: Settings, every: str | float) -> float:
+    if not isinstance(every, str):
+        return every
+    value: Any = settings
+    for part in every.split("."):
+        value = getattr(value, part)
+    return float(value) * (60 if every.endswith("_minutes") else 1)
+
+
+def _trigger(job: Job, settings: Settings) -> dict[str, Any]:
+    """APScheduler's arguments for ``job``."""
+    if job.daily_at is not None:
+        return {"trigger": "cron", "hour": job.daily_at.hour, "minute": job.daily_at.minute}
+    if job.every is None:
+        return {"trigger": "date", "run_date": _now()}
+    start = {"next_run_time": _now()} if job.at_start else {}
+    return {"trigger": "interval", "seconds": _seconds(settings, job.every), **start}
 
 
 class Service:
     """The jobs of the running service; each runs in the bounded pool, never two at once."""
 
-    def __init__(self, loa: Loa, *, workers: int = 4):
+    def __init__(
+        self,
+        loa: Loa,
+        dispatcher: Dispatcher,
+        *,
+        companions: Sequence[Companion] = (),
+        jobs: Sequence[Job] | None = None,
+        workers: int = 4,
+    ):
         self.loa = loa
-        self.dispatcher = loa.dispatcher()
+        self.dispatcher = dispatcher
+        self.companions = tuple(companions)
+        self.jobs = tuple(JOBS if jobs is None else jobs)
         self.poller = inbox_poller(loa)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loa-job")
         self.stopping = asyncio.Event()
@@ -66,7 +123,7 @@ class Service:
         if self.sched is None or self.stopping.is_set():
             return
         loop = asyncio.get_running_loop()
-        nxt = await loop.run_in_executor(self.pool, self.loa.store.next_wakeup)
+        nxt = await loop.run_in_executor(self.pool, self.loa.store.deliveries.next_wakeup)
         if nxt is not None and nxt > datetime.now(UTC):
             self.sched.add_job(
                 self._job,
@@ -84,7 +141,7 @@ class Service:
         if today.day < s.plan.quota_check_day:
             return
         ms = month_status(
-            self.loa.store.engine,
+            self.loa.store,
             today.year,
             today.month,
             monthly_minimum=s.plan.monthly_website_minimum,
@@ -107,13 +164,13 @@ class Service:
             except ChannelError as exc:
                 log.warning("health check of %s failed: %s", name, exc.message)
                 continue
-            self.loa.store.record_health(name, h.ok, h.detail, h.expires_at)
+            self.loa.store.channels.record_health(name, h.ok, h.detail, h.expires_at)
             if not h.ok:
                 self.loa.notifier.alert(f"health:{name}", f"Kênh {name} không sẵn sàng: {h.detail}")
             elif (
                 h.expires_at
                 and h.expires_at - now < timedelta(days=7)
-                and not getattr(channel, "refreshes_own_tokens", False)
+                and not (isinstance(channel, RenewsOwnTokens) and channel.refreshes_own_tokens)
             ):
                 self.loa.notifier.alert(
                     f"expiry:{name}:{h.expires_at:%Y%m%d}",
@@ -125,7 +182,7 @@ class Service:
     def _catch_up(self) -> None:
         overdue = [
             a
-            for a in self.loa.store.list(["approved"])
+            for a in self.loa.store.articles.list(["approved"])
             if a.scheduled_at and a.scheduled_at < datetime.now(UTC)
         ]
         if overdue:
@@ -139,16 +196,7 @@ class Service:
     async def run(self, *, stop_after: float | None = None) -> None:
         loa = self.loa
         s = loa.settings
-        bot_task = None
-        if s.telegram.token and s.telegram.chat_id is not None:
-            bot_task = asyncio.create_task(run_bot(loa, self.stopping))
-        else:
-            log.warning(
-                "no Telegram token/chat configured: running headless (alerts go to the log)"
-            )
-        web_task = None
-        if s.web.enabled:
-            web_task = asyncio.create_task(serve_web(loa, self.stopping))
+        tasks = [asyncio.create_task(companion(self.stopping)) for companion in self.companions]
         await asyncio.get_running_loop().run_in_executor(self.pool, self._catch_up)
         # Hand the stored preparations (term ids, media) to this process's adapters before the
         # first post; bounded, so a platform that hangs cannot hold the slot (it goes on behind).
@@ -161,83 +209,11 @@ class Service:
         sched = AsyncIOScheduler(
             timezone=s.schedule.tz, job_defaults={"coalesce": True, "max_instances": 3}
         )
-        sched.add_job(
-            self._job,
-            "interval",
-            args=["dispatch", self.dispatcher.tick],
-            seconds=s.schedule.dispatch_interval_seconds,
-            next_run_time=datetime.now(UTC),
-        )
-        sched.add_job(
-            self._job,
-            "interval",
-            args=["prepare", lambda: prepare_unsent(loa)],
-            seconds=PREPARE_INTERVAL,
-        )
-        sched.add_job(
-            self._job,
-            "interval",
-            args=["follow_up", lambda: complete_follow_ups(loa)],
-            seconds=FOLLOW_UP_INTERVAL,
-        )
-        sched.add_job(
-            self._job,
-            "interval",
-            args=["inbox", lambda: poll_inbox(loa, self.poller)],
-            seconds=s.queue.poll_seconds,
-            next_run_time=datetime.now(UTC),
-        )
-        sched.add_job(
-            self._job,
-            "interval",
-            args=["reach", lambda: collect_reach(loa, datetime.now(UTC))],
-            minutes=s.reach.collect_interval_minutes,
-        )
-        sched.add_job(self._job, "cron", args=["quota", self.check_quota], hour=9, minute=0)
-        sched.add_job(self._job, "interval", args=["health", self.check_health], hours=6)
-        sched.add_job(
-            self._job,
-            "interval",
-            minutes=30,
-            next_run_time=datetime.now(UTC),
-            args=["followers", lambda: collect_followers(loa, datetime.now(UTC))],
-        )
-        sched.add_job(
-            self._job,
-            "interval",
-            minutes=5,
-            next_run_time=datetime.now(UTC),
-            args=["broadcasts", lambda: broadcast_tick(loa, datetime.now(UTC))],
-        )
-        sched.add_job(
-            self._job,
-            "date",
-            run_date=datetime.now(UTC),
-            args=["covers", lambda: ensure_default_covers(loa)],
-        )
-        sched.add_job(  # comments the webhook missed (also at start: the hours it was down)
-            self._job,
-            "interval",
-            minutes=s.comments.catchup_interval_minutes,
-            next_run_time=datetime.now(UTC),
-            args=["comments_catchup", lambda: catch_up_comments(loa)],
-        )
-        sched.add_job(self._job, "interval", seconds=30, args=["cases", lambda: cases_tick(loa)])
-        assert handle_feed_event is not None
-        if s.assistant.enabled:  # citizens in: stored webhook events answered, replies sent
+        for job in self.jobs:
+            if job.when is not None and not job.when(s):
+                continue
             sched.add_job(
-                self._job,
-                "interval",
-                seconds=CITIZENS_INTERVAL,
-                next_run_time=datetime.now(UTC),
-                args=["citizens", lambda: citizen_job(loa).tick()],
-            )
-            sched.add_job(
-                self._job,
-                "cron",
-                hour=3,
-                minute=15,
-                args=["citizens_retention", lambda: purge_citizens(loa)],
+                self._job, args=[job.name, lambda job=job: job.run(self)], **_trigger(job, s)
             )
         sched.start()
         self.sched = sched
@@ -255,15 +231,47 @@ class Service:
             self.stopping.set()
             self.dispatcher.stop()  # a tick in progress claims nothing more
             sched.shutdown(wait=False)
-            if bot_task is not None:
-                await asyncio.gather(bot_task, return_exceptions=True)
-            if web_task is not None:
-                await asyncio.gather(web_task, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if "parsing" in vars(loa):  # uploads waiting to be parsed are dropped (re-sent)
+                loa.parsing.close()
             # in-flight calls finish and are recorded; nothing is left half-written
             self.pool.shutdown(wait=True)
             self.dispatcher.close()
 
 
-def run_service(loa: Loa, *, stop_after: float | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop_after`` seconds)."""
-    asyncio.run(Service(loa).run(stop_after=stop_after))
+def _assistant(settings: Settings) -> bool:
+    return settings.assistant.enabled
+
+
+JOBS: tuple[Job, ...] = (
+    Job("dispatch", "schedule.dispatch_interval_seconds", lambda s: s.dispatcher.tick(), True),
+    Job("prepare", PREPARE_INTERVAL, lambda s: prepare_unsent(s.loa)),
+    Job("follow_up", FOLLOW_UP_INTERVAL, lambda s: complete_follow_ups(s.loa)),
+    Job("inbox", "queue.poll_seconds", lambda s: poll_inbox(s.loa, s.poller), True),
+    Job("reach", "reach.collect_interval_minutes", lambda s: collect_reach(s.loa, _now())),
+    Job("quota", None, lambda s: s.check_quota(), daily_at=time(9, 0)),
+    Job("health", 6 * 3600, lambda s: s.check_health()),
+    Job("followers", 30 * 60, lambda s: collect_followers(s.loa, _now()), True),
+    Job("broadcasts", 5 * 60, lambda s: broadcast_tick(s.loa, _now()), True),
+    Job("covers", None, lambda s: ensure_default_covers(s.loa)),
+    Job("janitor", JANITOR_INTERVAL_MINUTES * 60, lambda s: janitor_sweep(s.loa)),
+    # Citizens in: stored webhook events answered, replies sent; personal data purged daily.
+    Job("citizens", CITIZENS_INTERVAL, lambda s: citizen_job(s.loa).tick(), True, when=_assistant),
+    # Comments the webhook missed (at start: the hours it was down); the cases' clock.
+    Job(
+        "comments_catchup",
+        "comments.catchup_interval_minutes",
+        lambda s: catch_up_comments(s.loa),
+        True,
+    ),
+    Job("cases", 30, lambda s: cases_tick(s.loa)),
+    Job(
+        "citizens_retention",
+        None,
+        lambda s: purge_citizens(s.loa),
+        daily_at=time(3, 15),
+        when=_assistant,
+    ),
+)
+
+assert handle_feed_event is not None  # imported for its registration

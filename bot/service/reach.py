@@ -29,19 +29,19 @@ def next_sample_at(loa: Loa, sent_at: datetime, now: datetime) -> datetime | Non
 def collect_reach(loa: Loa, now: datetime) -> int:
     """Sample every post that is due; returns the number of samples stored."""
     by_channel: dict[str, list[DueForReach]] = defaultdict(list)
-    for item in loa.store.due_for_reach(now):
+    for item in loa.store.reach.due_for_reach(now):
         by_channel[item.channel].append(item)
     stored = 0
     channels = loa.channels()
     for name, items in by_channel.items():
         channel = channels.get(name)
-        st = loa.store.channel_status(name)
+        st = loa.store.channels.channel_status(name)
         if channel is None or st.paused or (st.backoff_until and st.backoff_until > now):
             continue
         try:
             reach = channel.fetch_reach([Receipt(i.remote_id, i.url) for i in items])
         except RateLimited as exc:
-            loa.store.set_backoff(name, now + timedelta(seconds=exc.retry_after))
+            loa.store.channels.set_backoff(name, now + timedelta(seconds=exc.retry_after))
             log.warning("reach: %s throttled, backing off %.0f s", name, exc.retry_after)
             continue
         except AuthError as exc:
@@ -50,7 +50,7 @@ def collect_reach(loa: Loa, now: datetime) -> int:
         except ChannelError as exc:
             log.warning("reach: %s failed: %s", name, exc.message)
             continue
-        stored += loa.store.record_reach(
+        stored += loa.store.reach.record_reach(
             items, reach, now, lambda i: next_sample_at(loa, i.sent_at, now)
         )
     return stored

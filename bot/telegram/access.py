@@ -73,7 +73,7 @@ def audit_unauthorised(loa: Loa, user: User | None, what: str, *, suppressed: in
     extra: dict[str, Any] = {"length": len(what)}
     if suppressed:
         extra["unanswered_before"] = suppressed
-    loa.store.record_event(
+    loa.store.audit.record_event(
         Actor(f"tg:{user.id if user else '?'}", "telegram"),
         "unauthorised",
         None,

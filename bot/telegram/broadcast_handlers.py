@@ -20,10 +20,11 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 import bot.telegram.broadcast_texts as t
+from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import decide_broadcast, quota_status
+from bot.telegram.access import stranger_verdict
 from bot.telegram.context import LoaContext
-from content_queue.broadcasts import Broadcast, Broadcasts
+from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor
 
 __all__ = ["broadcast_card_text", "register_broadcast_handlers", "sync_broadcast_cards"]
@@ -103,10 +104,10 @@ async def sync_broadcast_cards(bot: Bot, loa: Loa) -> int:
     chat_id = loa.settings.telegram.chat_id
     if chat_id is None:
         return 0
-    store = Broadcasts(loa.store)
+    broadcasts = loa.store.broadcasts
     sent = 0
-    for b in store.without_card():
-        if not store.claim_card(b.id, chat_id):
+    for b in broadcasts.without_card():
+        if not broadcasts.claim_card(b.id, chat_id):
             continue
         try:
             message = await bot.send_message(
@@ -116,12 +117,12 @@ async def sync_broadcast_cards(bot: Bot, loa: Loa) -> int:
                 reply_markup=_keyboard(b),
             )
         except TelegramError as exc:
-            store.set_card(b.id, None, None)  # give the claim back: the next round tries again
+            broadcasts.set_card(b.id, None, None)  # give the claim back: the next round tries again
             log.warning("could not send the card of broadcast %s: %s", b.id, exc)
             if isinstance(exc, RetryAfter):
                 break
             continue
-        store.set_card(b.id, chat_id, message.message_id)
+        broadcasts.set_card(b.id, chat_id, message.message_id)
         sent += 1
     return sent
 
@@ -153,14 +154,22 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
         broadcast_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            loa.store.record_event(actor, "unauthorised", None, what=f"button {query.data}")
-            answer = t.NOT_ADMIN
+            # The strangers' rate limit: one answer and one audit row per person and window,
+            # however many times the button is pressed.
+            verdict = await asyncio.to_thread(
+                stranger_verdict, context, loa, user, f"button {query.data}"
+            )
+            answer = t.NOT_ADMIN if verdict else ""
             return
-        store = Broadcasts(loa.store)
+        broadcasts = loa.store.broadcasts
         message = query.message
-        card = store.by_card(message.chat.id, message.message_id) if message else None
+        card = (
+            await asyncio.to_thread(broadcasts.by_card, message.chat.id, message.message_id)
+            if message
+            else None
+        )
         if card is None or card.id != broadcast_id:
-            loa.store.record_event(actor, "forged_callback", None, data=query.data)
+            loa.store.audit.record_event(actor, "forged_callback", None, data=query.data)
             answer = t.ALREADY_DECIDED.format(id=broadcast_id, state="thẻ không hợp lệ")
             return
         now = datetime.now(UTC)
@@ -171,9 +180,9 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
             )
         else:
             won = await asyncio.to_thread(
-                store.resolve_in_doubt, broadcast_id, actor, sent=action == "y", now=now
+                broadcasts.resolve_in_doubt, broadcast_id, actor, sent=action == "y", now=now
             )
-            b = store.get(broadcast_id)
+            b = broadcasts.get(broadcast_id)
         assert b is not None
         if not won:
             answer = t.ALREADY_DECIDED.format(id=b.id, state=t.STATE_VI.get(b.state, b.state))
@@ -194,7 +203,7 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
         answer = t.ALREADY_DECIDED.format(id="?", state="dữ liệu nút không hợp lệ")
     finally:
         with contextlib.suppress(TelegramError):
-            await query.answer(answer[:200], show_alert=True)
+            await query.answer(answer[:200] or None, show_alert=bool(answer))
 
 
 def register_broadcast_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

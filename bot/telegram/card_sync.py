@@ -47,7 +47,7 @@ async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> N
 def _closing(loa: Loa, article: Article) -> list[tuple[Card, str]]:
     """The article's open cards to close, each with its closed text (blocking: in a thread)."""
     out = []
-    for card in loa.store.open_cards(article.id):
+    for card in loa.store.cards.open_cards(article.id):
         if article.state == "pending" and card.revision == article.revision:
             continue
         text = closed_card_text(loa, article)
@@ -66,14 +66,14 @@ async def close_cards(bot: Bot, loa: Loa, article: Article) -> None:
         except TelegramError as exc:
             log.warning("could not close the card of article %s: %s", article.id, exc)
             continue
-        await asyncio.to_thread(loa.store.close_card, card.id)
+        await asyncio.to_thread(loa.store.cards.close_card, card.id)
 
 
 def _cards_to_send(loa: Loa, chat_id: int) -> list[tuple[int, Article, str]]:
     """Claim a card for each pending revision not yet shown, with its text (in a thread)."""
     out = []
-    for article in loa.store.list(["pending"]):
-        claim = loa.store.claim_card(article.id, article.revision, chat_id)
+    for article in loa.store.articles.list(["pending"]):
+        claim = loa.store.cards.claim_card(article.id, article.revision, chat_id)
         if claim is not None:
             out.append((claim, article, card_text(loa, article)))
     return out
@@ -96,15 +96,15 @@ async def sync_cards(bot: Bot, loa: Loa) -> int:
                 chat_id, text, parse_mode=ParseMode.HTML, reply_markup=card_keyboard(article)
             )
         except (TelegramError, ValueError) as exc:
-            await asyncio.to_thread(loa.store.release_card, claim)
+            await asyncio.to_thread(loa.store.cards.release_card, claim)
             log.warning("could not send the card of article %s: %s", article.id, exc)
             if isinstance(exc, RetryAfter):
                 for later, _, _ in pending[i + 1 :]:  # the rest waits for the next round
-                    await asyncio.to_thread(loa.store.release_card, later)
+                    await asyncio.to_thread(loa.store.cards.release_card, later)
                 break
             continue
-        await asyncio.to_thread(loa.store.card_sent, claim, message.message_id)
+        await asyncio.to_thread(loa.store.cards.card_sent, claim, message.message_id)
         sent += 1
-    for article_id in await asyncio.to_thread(loa.store.articles_with_open_cards):
-        await close_cards(bot, loa, await asyncio.to_thread(loa.store.get, article_id))
+    for article_id in await asyncio.to_thread(loa.store.cards.articles_with_open_cards):
+        await close_cards(bot, loa, await asyncio.to_thread(loa.store.articles.get, article_id))
     return sent

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 import bot.telegram.texts as texts
-from bot.approval import drafts_for
 from bot.context import Loa
-from bot.service.schedule import next_free_slot
+from bot.drafts import drafts_for
+from bot.schedule import proposed_slot
 from content_queue.models import Article
-from content_queue.preparations import preparations_of
 from content_queue.workflow import STATE_VI
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "closed_card_text",
     "local_time",
     "parse_callback",
-    "proposed_slot",
 ]
 
 ACTIONS = ("ap", "at", "rj", "pv")  # approve next slot, approve at…, reject, preview
@@ -59,14 +57,6 @@ def local_time(loa: Loa, when: datetime | None) -> str:
     if when is None:
         return "—"
     return when.astimezone(loa.settings.schedule.tz).strftime("%d/%m/%Y %H:%M")
-
-
-def proposed_slot(loa: Loa, article: Article, now: datetime | None = None) -> datetime:
-    """When the article would be posted if approved now with the approve button."""
-    now = now or datetime.now(UTC)
-    if article.publish_at and article.publish_at > now:
-        return article.publish_at
-    return next_free_slot(loa.store, loa.settings.schedule, now)
 
 
 def card_text(loa: Loa, article: Article) -> str:
@@ -144,7 +134,7 @@ def closed_card_text(loa: Loa, article: Article) -> str:
     if article.state == "approved":  # a channel that could not get ready before the slot
         tail += "".join(
             "\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
-            for name, p in preparations_of(loa.store, article.id).items()
+            for name, p in loa.store.preparations.preparations_of(article.id).items()
             if not p.ready
         )
     return _fit(f"{head}\n{escape(tail)}")

@@ -22,15 +22,15 @@ from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 import bot.telegram.citizen_texts as t
-from bot.context import Loa
-from bot.logmask import mask_citizen
-from bot.service.citizens import (
+from bot.citizens import (
     answer_handover,
     save_handover,
     skip_handover,
     suggest_handover,
     window_left,
 )
+from bot.context import Loa
+from bot.logmask import mask_citizen
 from bot.telegram.context import LoaContext
 from content_queue.citizens import Question, Reply
 from content_queue.models import Actor
@@ -172,7 +172,9 @@ async def on_card_reply(update: Update, context: LoaContext) -> None:
         return  # a reply to something else
     actor = Actor(f"tg:{user.id}", "telegram")
     if user.id not in loa.settings.telegram.admins:
-        await asyncio.to_thread(loa.store.record_event, actor, "unauthorised", None, what="reply")
+        await asyncio.to_thread(
+            loa.store.audit.record_event, actor, "unauthorised", None, what="reply"
+        )
         await message.reply_text(t.NOT_ADMIN)
         return
     r = await asyncio.to_thread(answer_handover, loa, q.id, actor, message.text[:2000])
@@ -206,7 +208,11 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
             await asyncio.to_thread(
-                loa.store.record_event, actor, "unauthorised", None, what=f"button {query.data}"
+                loa.store.audit.record_event,
+                actor,
+                "unauthorised",
+                None,
+                what=f"button {query.data}",
             )
             answer = t.NOT_ADMIN
             return
@@ -218,7 +224,7 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
         )
         if card is None or card.id != question_id:
             await asyncio.to_thread(
-                loa.store.record_event, actor, "forged_callback", None, data=query.data
+                loa.store.audit.record_event, actor, "forged_callback", None, data=query.data
             )
             return
         if action == "r":  # the answer is the admin's Telegram reply to this card
@@ -295,7 +301,7 @@ async def on_doubt_button(update: Update, context: LoaContext) -> None:
         )
         if card is None or card.id != reply_id:
             await asyncio.to_thread(
-                loa.store.record_event, actor, "forged_callback", None, data=query.data
+                loa.store.audit.record_event, actor, "forged_callback", None, data=query.data
             )
             return
         won = await asyncio.to_thread(

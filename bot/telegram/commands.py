@@ -19,7 +19,6 @@ from bot.telegram.access import Context, Handler, actor_of, guarded, reply, send
 from bot.telegram.cards import (
     local_time,
 )
-from content_queue.kpi_reads import sent_per_channel
 from content_queue.workflow import IllegalTransition, NotFound
 
 __all__ = [
@@ -62,7 +61,7 @@ async def cmd_cancel(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
     """Pending articles."""
-    pending = loa.store.list(["pending"])
+    pending = loa.store.articles.list(["pending"])
     if not pending:
         await reply(update, texts.QUEUE_EMPTY)
         return
@@ -79,7 +78,7 @@ async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
     """Approved articles waiting for their slot, with each channel's delivery state."""
-    approved = loa.store.list(["approved"])
+    approved = loa.store.articles.list(["approved"])
     if not approved:
         await reply(update, texts.SCHEDULED_EMPTY)
         return
@@ -97,7 +96,7 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
 def posts_per_channel(loa: Loa, year: int, month: int) -> dict[str, int]:
     """Deliveries sent in the (local) month, per channel."""
     lo, hi = parse_period(f"{year}-{month:02d}").utc_bounds(loa.settings.schedule.timezone)
-    return sent_per_channel(loa.store.engine, lo, hi)
+    return loa.store.reads.sent_per_channel(lo, hi)
 
 
 @guarded("editor")
@@ -106,7 +105,7 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
     now = datetime.now(loa.settings.schedule.tz)
     plan = loa.settings.plan
     status = month_status(
-        loa.store.engine,
+        loa.store,
         now.year,
         now.month,
         monthly_minimum=plan.monthly_website_minimum,
@@ -165,7 +164,7 @@ async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
     """Each configured channel: active, paused (why), needs re-authorisation, last check."""
     lines = [texts.CHANNELS_HEADER]
     for name, cfg in loa.settings.parsed_channels.items():
-        st = loa.store.channel_status(name)
+        st = loa.store.channels.channel_status(name)
         if st.needs_reauth:
             status = texts.CHANNEL_REAUTH
         elif st.paused:
@@ -200,7 +199,7 @@ async def cmd_pause(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await reply(update, error or "")
         return
-    loa.store.set_paused(
+    loa.store.channels.set_paused(
         name,
         True,
         actor_of(update.effective_user),
@@ -216,7 +215,7 @@ async def cmd_resume(update: Update, context: Context, loa: Loa) -> None:
     if name is None:
         await reply(update, error or "")
         return
-    loa.store.set_paused(name, False, actor_of(update.effective_user))
+    loa.store.channels.set_paused(name, False, actor_of(update.effective_user))
     await reply(update, texts.RESUMED.format(channel=name))
 
 
@@ -293,7 +292,7 @@ async def cmd_withdraw(update: Update, context: Context, loa: Loa) -> None:
         )
         return
     try:
-        loa.store.withdraw(article_id, actor_of(update.effective_user))
+        loa.store.articles.withdraw(article_id, actor_of(update.effective_user))
     except (IllegalTransition, NotFound) as exc:
         await reply(update, str(exc))
         return

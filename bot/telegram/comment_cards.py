@@ -35,16 +35,16 @@ from telegram.ext import (
 )
 
 import bot.telegram.intake_texts as t
-from bot.context import Loa
-from bot.service.cases import (
+from bot.cases import (
     CASE_STATE_VI,
     act_on_takedown,
     move_petition,
     open_petition,
     open_takedown,
 )
-from bot.service.comment_flags import FLAG_VI
-from bot.service.comments import KIND_VI, STATE_VI, comment_action, resolve_asked_action
+from bot.comment_flags import FLAG_VI
+from bot.comments import KIND_VI, STATE_VI, comment_action, resolve_asked_action
+from bot.context import Loa
 from bot.telegram.context import LoaContext
 from content_queue.cases import Case
 from content_queue.comments import Comment, CommentAction
@@ -318,14 +318,18 @@ async def on_intake_button(update: Update, context: LoaContext) -> None:
         actor = _actor(user)
         if user.id not in loa.settings.telegram.admins:
             await asyncio.to_thread(
-                loa.store.record_event, actor, "unauthorised", None, what=f"button {query.data}"
+                loa.store.audit.record_event,
+                actor,
+                "unauthorised",
+                None,
+                what=f"button {query.data}",
             )
             answer = t.NOT_ADMIN
             return
         message = query.message if isinstance(query.message, Message) else None
         if message is None or not await _button_matches(loa, prefix, target, message):
             await asyncio.to_thread(
-                loa.store.record_event, actor, "forged_callback", None, data=query.data
+                loa.store.audit.record_event, actor, "forged_callback", None, data=query.data
             )
             return
         ask = _ASKS.get((prefix, action))
@@ -507,7 +511,7 @@ async def intake_card_loop(
 async def on_petition_command(update: Update, context: LoaContext) -> None:
     """``/phananh ID``, or ``/phananh`` in reply to a question's hand-over card: the citizen's
     message becomes a petition."""
-    from bot.service.petition_intake import petition_from_question
+    from bot.petition_intake import petition_from_question
 
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:

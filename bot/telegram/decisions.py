@@ -24,9 +24,10 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 import bot.telegram.texts as texts
-from bot.approval import approve_article, drafts_for
+from bot.approval import approve_article
 from bot.context import Loa
-from bot.service.schedule import parse_local_time
+from bot.drafts import drafts_for
+from bot.schedule import parse_local_time
 from bot.telegram.access import (
     Context,
     actor_of,
@@ -91,7 +92,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         data = parse_callback(query.data)
         message = query.message
         row = (
-            await asyncio.to_thread(loa.store.card_at, message.chat.id, message.message_id)
+            await asyncio.to_thread(loa.store.cards.card_at, message.chat.id, message.message_id)
             if message
             else None
         )
@@ -103,7 +104,7 @@ async def on_button(update: Update, context: Context) -> str | None:
             log.warning(
                 "refused a button press that does not match its card: %r by %s", query.data, user.id
             )
-            loa.store.record_event(
+            loa.store.audit.record_event(
                 actor_of(user),
                 "forged_callback",
                 None,
@@ -112,7 +113,7 @@ async def on_button(update: Update, context: Context) -> str | None:
             )
             return None
         try:
-            article = loa.store.get(data.article_id)
+            article = loa.store.articles.get(data.article_id)
         except NotFound as exc:
             answer = str(exc)
             return None
@@ -306,7 +307,7 @@ async def _approve(
             approve_article, loa, article_id, actor, at=at, expected_revision=revision
         )
     except IllegalTransition as exc:
-        current = loa.store.get(article_id)
+        current = loa.store.articles.get(article_id)
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
@@ -328,12 +329,12 @@ async def _reject(
     bot: Bot, loa: Loa, article_id: int, revision: int, actor: Actor, reason: str
 ) -> str:
     try:
-        current = loa.store.get(article_id)
+        current = loa.store.articles.get(article_id)
         if current.state == "pending" and current.revision != revision:
             return texts.STALE_CARD.format(id=article_id, revision=current.revision)
-        rejected = loa.store.reject(article_id, actor, reason)
+        rejected = loa.store.articles.reject(article_id, actor, reason)
     except (IllegalTransition, NotFound) as exc:
-        current = loa.store.get(article_id)
+        current = loa.store.articles.get(article_id)
         if current.state != "pending":
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(

@@ -12,9 +12,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot.broadcasts import broadcast_channels, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_channels, quota_status
-from bot.service.followers import growth_lines
+from bot.followers import growth_lines
 from bot.telegram.context import LoaContext
 
 __all__ = ["GROUP", "register_stats_growth", "stats_growth_text"]

@@ -28,6 +28,8 @@ __all__ = [
     "CHANNELS_HEADER",
     "CLOSED_CARD",
     "DOC_DOWNLOAD_FAILED",
+    "DOC_SIZE_UNKNOWN",
+    "DOC_TOO_BIG",
     "DOC_NOT_ALLOWED",
     "DOC_RECEIVED",
     "DOC_UNSUPPORTED",
@@ -79,6 +81,10 @@ UNAUTHORISED = (
 NOT_ADMIN = "Chỉ quản trị viên mới được thực hiện thao tác này."
 DOC_NOT_ALLOWED = "Chỉ biên tập viên hoặc quản trị viên mới được gửi bài."
 DOC_UNSUPPORTED = "Loa chỉ nhận tệp .docx, .md hoặc .html (tệp “{name}” không đúng loại)."
+DOC_SIZE_UNKNOWN = (
+    "Telegram không cho biết dung lượng tệp “{name}” nên Loa không tải về; vui lòng gửi lại."
+)
+DOC_TOO_BIG = "Tệp “{name}” lớn hơn {mb:g} MB nên Loa không tải về."
 DOC_DOWNLOAD_FAILED = "Không tải được tệp “{name}” từ Telegram; vui lòng gửi lại."
 DOC_RECEIVED = "Đã nhận tệp “{name}”, đang đọc…"
 ERROR_GENERIC = (

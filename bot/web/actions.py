@@ -81,7 +81,7 @@ def run_action(
 ) -> ActionResult:
     """Do ``action`` on the article for an admin (roles are checked by the caller)."""
     try:
-        article = loa.store.get(article_id)
+        article = loa.store.articles.get(article_id)
     except NotFound as exc:
         return ActionResult(False, str(exc), 404)
     stale = _stale(loa, article, form)
@@ -112,10 +112,10 @@ def run_action(
             reason = str(form.get("reason") or "").strip()
             if not reason:
                 return ActionResult(False, texts.NEED_REASON, 400)
-            loa.store.reject(article_id, actor, reason[:2000])
+            loa.store.articles.reject(article_id, actor, reason[:2000])
             return ActionResult(True, texts.DONE["rejected"])
         if action == "withdraw":
-            loa.store.withdraw(article_id, actor)
+            loa.store.articles.withdraw(article_id, actor)
             return ActionResult(True, texts.DONE["withdrawn"])
         if action == "retract":
             _, problems = retract_article(loa, article_id, actor)
@@ -129,18 +129,18 @@ def run_action(
             if did is None:
                 return ActionResult(False, texts.BAD_DELIVERY.format(id=article_id), 400)
             if action == "retry":
-                loa.store.retry_delivery(did, actor)
+                loa.store.deliveries.retry_delivery(did, actor)
                 return ActionResult(True, texts.DONE["retry"])
             url = str(form.get("url") or "").strip() or None
             if url is not None and not url.startswith(("http://", "https://")):
                 return ActionResult(False, "Địa chỉ phải bắt đầu bằng http:// hoặc https://.", 400)
-            loa.store.resolve_in_doubt(did, actor, posted=action == "confirm", url=url)
+            loa.store.deliveries.resolve_in_doubt(did, actor, posted=action == "confirm", url=url)
             return ActionResult(
                 True, texts.DONE["confirmed" if action == "confirm" else "notposted"]
             )
     except (IllegalTransition, ValueError) as exc:
         # Lost a race after the check above (another admin, the dispatcher) or a bad time.
-        current = loa.store.get(article_id)
+        current = loa.store.articles.get(article_id)
         if current.state != article.state:
             return _stale(
                 loa, current, {"state": article.state, "revision": article.revision}

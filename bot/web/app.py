@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -30,10 +30,10 @@ from bot.web import (
     report_pages,
     texts,
 )
-from bot.web.security import BodyLimit, SecurityHeaders
+from bot.web.security import HEADERS, BodyLimit, SecurityHeaders
 from bot.web.site import Site, site_of
 
-__all__ = ["build_app", "serve_web"]
+__all__ = ["build_app", "serve_web", "uvicorn_config"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,17 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     if code == 405:
         return Response(status_code=405)
     return site.refusal(None, texts.NOT_FOUND, 404 if code == 404 else code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A failing route's page. Starlette answers it outside the middleware, so the protective
+    headers are set here (uvicorn logs the traceback, masked)."""
+    try:
+        response: Response = site_of(request).refusal(None, texts.SERVER_ERROR, 500)
+    except Exception:
+        response = PlainTextResponse(texts.SERVER_ERROR, status_code=500)
+    response.headers.update({**HEADERS, "cache-control": "no-store"})
+    return response
 
 
 def build_app(loa: Loa) -> Starlette:
@@ -72,11 +83,30 @@ def build_app(loa: Loa) -> Starlette:
         Middleware(BodyLimit, forms=64 * 1024, uploads=upload_limit, upload_path="/nop-bai"),
     ]
     app = Starlette(
-        routes=routes, middleware=middleware, exception_handlers={404: _not_found, 405: _not_found}
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _server_error},
     )
     app.state.site = Site(loa)
     app.state.site.env.globals["site_meta"] = hooks.site_meta(loa)  # Zalo's domain check
     return app
+
+
+def uvicorn_config(app: Starlette) -> uvicorn.Config:
+    """Uvicorn's settings for the web page. ``log_config=None``: uvicorn installs no handler of
+    its own, so its error log (route errors, tracebacks) goes through the root logger's
+    handlers, where Loa masks secrets (``bot.logmask``)."""
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        limit_concurrency=200,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -120,16 +150,7 @@ async def serve_web(loa: Loa, stopping: asyncio.Event) -> None:
         )
         return
     app = await asyncio.to_thread(build_app, loa)  # templates and reads, off the loop
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-        lifespan="off",
-        timeout_graceful_shutdown=5,
-        limit_concurrency=200,
-    )
+    config = uvicorn_config(app)
     # Loading imports uvicorn's protocol modules: done in a thread, the loop keeps posting.
     await asyncio.to_thread(config.load)
     server = _Server(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import tempfile
 from pathlib import Path
@@ -13,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.service.intake import ingest_path
-from bot.telegram.cards import proposed_slot
+from bot.intake import ingest_path
+from bot.parsing import ParseBusy
+from bot.schedule import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
 from bot.web.previews import image_paths, previews_for
 from bot.web.site import Forbidden, Site, site_of
-from content_queue.calendar_reads import pending_queue
 from content_queue.models import Article
 from content_queue.users import SessionRow
 from content_queue.workflow import NotFound
@@ -57,15 +58,19 @@ _AUDIT_VI = {
 }
 
 
+_MAX_ID = 2**31 - 1  # an id beyond the database's integers is no article (404, not an overflow)
+
+
 def _article_id(request: Request) -> int | None:
     try:
-        return int(request.path_params["article_id"])
+        value = int(request.path_params["article_id"])
     except (KeyError, ValueError):
         return None
+    return value if 0 < value <= _MAX_ID else None
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
-    rows = site.loa.store.audit_entries(article_id)
+    rows = site.loa.store.audit.audit_entries(article_id)
     out = []
     for r in rows:
         detail = r.get("detail") or {}
@@ -117,7 +122,7 @@ async def article_page(
         return site.login_redirect(request)
     article_id = _article_id(request)
     try:
-        article = await run_in_threadpool(site.loa.store.get, article_id or 0)
+        article = await run_in_threadpool(site.loa.store.articles.get, article_id or 0)
     except NotFound:
         return site.refusal(sess, texts.NOT_FOUND, 404)
     ctx = await run_in_threadpool(_article_context, site, article)
@@ -164,7 +169,7 @@ async def article_image(request: Request) -> Response:
     if sess is None:
         return Response(status_code=401)
     try:
-        article = await run_in_threadpool(site.loa.store.get, _article_id(request) or 0)
+        article = await run_in_threadpool(site.loa.store.articles.get, _article_id(request) or 0)
         n = int(request.path_params["n"])
     except (NotFound, ValueError):
         return Response(status_code=404)
@@ -185,7 +190,7 @@ async def queue_page(request: Request) -> Response:
     sess = await site.session(request)
     if sess is None:
         return site.login_redirect(request)
-    entries = await run_in_threadpool(pending_queue, site.loa.store)
+    entries = await run_in_threadpool(site.loa.store.reads.pending_queue)
     return site.page("queue.html", sess, entries=entries, topics=site.loa.topics)
 
 
@@ -212,6 +217,8 @@ async def upload(request: Request) -> Response:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
+    if any(not ch.isprintable() for ch in file.filename):
+        return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_BAD_NAME)
     name = Path(file.filename.replace("\\", "/")).name[:200] or "bai-viet"
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         return site.page(
@@ -233,7 +240,22 @@ async def upload(request: Request) -> Response:
                         error=texts.UPLOAD_TOO_BIG.format(name=name, mb=limit_mb),
                     )
                 out.write(chunk)
-        result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
+        try:
+            parsed = site.loa.parsing.submit(
+                f"web:{sess.user.id}",
+                ingest_path,
+                site.loa,
+                path,
+                sess.user.actor,
+                move=False,
+                replace_others=site.allowed(sess, "admin"),
+            )
+        except ParseBusy:
+            busy = site.page("upload.html", sess, status=429, result=None, error=texts.BUSY)
+            busy.headers["retry-after"] = "30"
+            return busy
+        # Parsing's own pool does the work; this request holds no shared thread while it waits.
+        result = await asyncio.wrap_future(parsed)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
 
 

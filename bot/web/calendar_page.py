@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.web import texts
 from bot.web.site import Site, site_of
-from content_queue.calendar_reads import CalendarEntry, calendar_days
+from content_queue.calendar_reads import CalendarEntry
 
 __all__ = ["CalendarView", "calendar_view", "routes"]
 
@@ -35,11 +36,22 @@ class CalendarView:
     filters: dict[str, str]
 
 
+# Days the calendar can show (and step a week either side of) without leaving ``date``'s range.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+class BadDate(ValueError):
+    """A day outside the calendar's years (the page answers 400)."""
+
+
 def _parse_day(text: str | None, default: date) -> date:
     try:
-        return date.fromisoformat(text) if text else default
+        day = date.fromisoformat(text) if text else default
     except ValueError:
         return default
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadDate(text)
+    return day
 
 
 def _parse_month(text: str | None, default: date) -> date:
@@ -91,8 +103,8 @@ def calendar_view(
         datetime.combine(d, time.min, tz).astimezone(UTC)
         for d in [*days, days[-1] + timedelta(days=1)]
     ]
-    per_day = calendar_days(
-        site.loa.store, bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
+    per_day = site.loa.store.reads.calendar_days(
+        bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
     )
     by_day = {d: entries for d, (entries, _) in zip(days, per_day, strict=True) if entries}
     totals = {d: n for d, (_, n) in zip(days, per_day, strict=True) if n}
@@ -114,7 +126,12 @@ async def calendar_page(request: Request) -> Response:
         datetime.now(site.tz).date(),
         tuple(sorted((k, str(v)) for k, v in params.items())),
     )
-    view = await run_in_threadpool(site.cache.get, key, lambda: calendar_view(site, mode, params))
+    try:
+        view = await run_in_threadpool(
+            site.cache.get, key, lambda: calendar_view(site, mode, params)
+        )
+    except BadDate:
+        return site.refusal(sess, texts.BAD_DATE.format(first=FIRST_YEAR, last=LAST_YEAR), 400)
     return site.page(
         "calendar.html",
         sess,

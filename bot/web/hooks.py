@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.citizens import receiving_channel
 from bot.context import Loa
-from bot.service.citizens import receiving_channel
 from bot.web.site import site_of
 from channels.messaging import MAX_WEBHOOK_BYTES, WebhookRefused
 from content_queue.citizens import InboundEvent, IntakeBusy

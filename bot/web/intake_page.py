@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.service.cases import CASE_STATE_VI, act_on_takedown, move_petition, open_petition
-from bot.service.comment_flags import FLAG_VI
-from bot.service.comments import KIND_VI, STATE_VI, comment_action
+from bot.cases import CASE_STATE_VI, act_on_takedown, move_petition, open_petition
+from bot.comment_flags import FLAG_VI
+from bot.comments import KIND_VI, STATE_VI, comment_action
 from bot.web.site import Forbidden, Site, site_of
 from content_queue.cases import OPEN, Case
 from content_queue.comments import Comment

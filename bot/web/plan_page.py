@@ -15,7 +15,7 @@ from bot.reports.intake_section import intake_figures, intake_rows
 from bot.reports.kpis import MonthStatus, month_status
 from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
 from bot.web.site import Site, site_of
-from content_queue.plan_reads import FailureMonth, year_figures
+from content_queue.plan_reads import FailureMonth
 
 __all__ = ["PlanView", "plan_view", "routes"]
 
@@ -45,12 +45,12 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
     bounds = month_bounds(year, site.tz)
-    figures = year_figures(loa.store, bounds, website_channels=plan.website_channels)
+    figures = loa.store.reads.year_figures(bounds, website_channels=plan.website_channels)
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:
         this_month = month_status(
-            loa.store.engine,
+            loa.store,
             year,
             local_now.month,
             monthly_minimum=plan.monthly_website_minimum,
@@ -111,7 +111,7 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
         [figures.failures[m] for m in sorted(figures.failures)],
         uncovered,
         totals,
-        intake_rows(intake_figures(loa.store.engine, bounds[0], bounds[12], local_now)),
+        intake_rows(intake_figures(loa.store, bounds[0], bounds[12], local_now)),
     )
 
 

@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
-from bot.approval import drafts_for
 from bot.context import Loa
-from bot.service.dispatcher import article_view
+from bot.drafts import article_view, drafts_for
 from channels.base import Check, Draft
 from content_queue.models import Article
 
@@ -139,7 +138,7 @@ def previews_for(loa: Loa, article: Article, root: str) -> list[Preview]:
     try:
         if any(d.state == "sent" for d in article.deliveries):
             # Once the website posted, render as the dispatcher does: with its link and media.
-            current, receipts, links = loa.store.draft_inputs(article.id)
+            current, receipts, links = loa.store.articles.draft_inputs(article.id)
             view = article_view(current, loa.topics, receipts)
             drafts = {
                 p.channel: loa.channel(p.channel).render(view, links)

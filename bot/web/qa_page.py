@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.citizens import answer_handover, citizen_job, skip_handover, window_left
 from bot.logmask import mask_citizen
-from bot.service.citizens import answer_handover, citizen_job, skip_handover, window_left
 from bot.web.site import Forbidden, Site, site_of
 
 __all__ = ["routes"]

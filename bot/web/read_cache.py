@@ -13,7 +13,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from content_queue.plan_reads import change_mark
 from content_queue.store import Store
 
 __all__ = ["ReadCache"]
@@ -31,7 +30,7 @@ class ReadCache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        mark = change_mark(self.store)
+        mark = self.store.reads.change_mark()
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] == mark:

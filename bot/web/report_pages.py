@@ -116,7 +116,7 @@ async def channels_page(
                     "type": cfg.type,
                     "enabled": cfg.enabled,
                     "after": cfg.after,
-                    "status": loa.store.channel_status(name),
+                    "status": loa.store.channels.channel_status(name),
                 }
             )
         return out
@@ -150,7 +150,7 @@ async def channel_action(request: Request) -> Response:
     paused = request.path_params["action"] == "tam-dung"
     actor = sess.user.actor
     await run_in_threadpool(
-        site.loa.store.set_paused,
+        site.loa.store.channels.set_paused,
         name,
         paused,
         actor,

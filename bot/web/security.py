@@ -5,8 +5,9 @@
   is https.
 * Every form carries the session's CSRF token (login forms: a double-submit cookie); a POST
   without it, or from another origin, is refused before anything is read.
-* Wrong passwords lock the account for a while (stored), and too many from one address are
-  refused for a while (in memory, per process).
+* Every login try is reserved in the database before its password is checked: per address a
+  limit, per account name from an address a growing delay (``content_queue.login_attempts``);
+  Argon2 checks run a few at a time (``Site.hash_slots``), a try beyond them gets 429.
 * Every response carries a strict Content-Security-Policy: no inline script, nothing from
   another origin, no framing.
 """
@@ -16,9 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -26,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CSP",
+    "HEADERS",
     "BodyLimit",
-    "ClientThrottle",
     "SecurityHeaders",
     "new_token",
     "same_origin",
@@ -40,7 +38,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
-_HEADERS = {
+HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -72,36 +70,6 @@ def same_origin(origin: str | None, allowed: set[str]) -> bool:
     return f"{parts.scheme}://{parts.netloc}" in allowed
 
 
-class ClientThrottle:
-    """Refuses an address after ``limit`` failed logins within ``window`` seconds."""
-
-    def __init__(self, limit: int = 20, window: float = 900.0):
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(client, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, client: str) -> bool:
-        with self._lock:
-            return len(self._recent(client, time.monotonic())) >= self.limit
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(client, now).append(now)
-            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-                for key in [k for k, q in self._failures.items() if not q][:5_000]:
-                    del self._failures[key]
-                if len(self._failures) > 10_000:
-                    self._failures.clear()
-
-
 class SecurityHeaders:
     """ASGI middleware adding the CSP and the other protective headers to every response."""
 
@@ -116,7 +84,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for key, value in _HEADERS.items():
+                for key, value in HEADERS.items():
                     headers.setdefault(key, value)
                 if not scope["path"].startswith("/static/"):
                     headers.setdefault("cache-control", "no-store")
@@ -173,6 +141,7 @@ async def _too_large(send: Send) -> None:
             "type": "http.response.start",
             "status": 413,
             "headers": [
+                *((k.encode(), v.encode()) for k, v in HEADERS.items()),
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
             ],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.context import Loa
 from bot.web import texts
 from bot.web.read_cache import ReadCache
-from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
+from bot.web.security import same_origin, token_hash, tokens_match
 from content_queue.models import Actor
-from content_queue.users import SessionRow, session_user
+from content_queue.users import SessionRow
 from content_queue.workflow import STATE_VI
 
 __all__ = ["COOKIE", "Forbidden", "Site", "site_of"]
@@ -53,9 +56,12 @@ class Site:
     """The web page's wiring: Loa, templates, settings that shape cookies and links."""
 
     loa: Loa
-    throttle: ClientThrottle = field(default_factory=ClientThrottle)
 
     def __post_init__(self) -> None:
+        # Argon2 checks at once (64 MiB each); a few tries may wait for one, the rest are refused.
+        self.hash_slots = threading.BoundedSemaphore(self.loa.settings.web.login_hash_slots)
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self.cache = ReadCache(self.loa.store)
         web = self.loa.settings.web
         parts = urlsplit(web.base_url)
@@ -90,6 +96,27 @@ class Site:
     def local_time(self, when: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
         return when.astimezone(self.tz).strftime(fmt) if when else "—"
 
+    async def hash_slot(self) -> bool:
+        """Take a password-check slot (release ``hash_slots`` after); False when all are busy and
+        enough tries already wait. A waiting try sleeps on the event loop, holding no thread."""
+        if self.hash_slots.acquire(blocking=False):
+            return True
+        web = self.loa.settings.web
+        with self._waiting_lock:
+            if self._waiting >= web.login_hash_waiting:
+                return False
+            self._waiting += 1
+        try:
+            deadline = time.monotonic() + web.login_hash_wait_seconds
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                if self.hash_slots.acquire(blocking=False):
+                    return True
+            return False
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+
     # ----- sessions --------------------------------------------------------------------------
     async def session(self, request: Request) -> SessionRow | None:
         token = request.cookies.get(COOKIE)
@@ -97,8 +124,7 @@ class Site:
             return None
         web = self.loa.settings.web
         return await run_in_threadpool(
-            session_user,
-            self.loa.store,
+            self.loa.store.users.session_user,
             token_hash(token),
             idle=timedelta(minutes=web.idle_minutes),
         )
@@ -132,7 +158,7 @@ class Site:
 
     def audit_refusal(self, actor: Actor, action: str, what: str) -> None:
         log.warning("web: refused %s by %s on %s", action, actor.name, what)
-        self.loa.store.record_event(actor, action, None, what=what)
+        self.loa.store.audit.record_event(actor, action, None, what=what)
 
     # ----- pages -----------------------------------------------------------------------------
     def page(

@@ -7,11 +7,12 @@ BAD_ORIGIN = "Yêu cầu không đến từ trang của Loa nên bị từ chố
 NOT_ADMIN = "Chỉ quản trị viên mới được thực hiện thao tác này."
 NOT_EDITOR = "Chỉ biên tập viên hoặc quản trị viên mới được nộp bài."
 LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
-LOGIN_LOCKED = (
-    "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần; "
-    "hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
+LOGIN_WAIT = (
+    "Đã nhập sai mật khẩu nhiều lần; hãy chờ {wait} rồi thử lại, "
+    "hoặc liên hệ quản trị viên nếu quên mật khẩu."
 )
-LOGIN_THROTTLED = "Có quá nhiều lần đăng nhập sai từ máy này; hãy thử lại sau ít phút."
+LOGIN_THROTTLED = "Có quá nhiều lần đăng nhập từ máy này; hãy thử lại sau {wait}."
+BUSY = "Hệ thống đang bận, vui lòng thử lại sau."
 LOGGED_OUT = "Đã đăng xuất."
 NOT_FOUND = "Không tìm thấy trang hoặc bài viết này."
 STALE_STATE = (
@@ -45,3 +46,6 @@ UPLOAD_NONE = "Hãy chọn một tệp bài viết."
 UPLOAD_TYPE = "Loa chỉ nhận tệp .docx, .md, .html hoặc .zip (tệp “{name}” không đúng loại)."
 UPLOAD_TOO_BIG = "Tệp “{name}” lớn hơn {mb:g} MB nên không được nhận."
 PERIOD_BAD = "Kỳ báo cáo không hợp lệ. Hãy chọn quý, 6 tháng hoặc cả năm."
+BAD_DATE = "Ngày không hợp lệ: lịch chỉ hiển thị từ năm {first} đến năm {last}."
+UPLOAD_BAD_NAME = "Tên tệp có ký tự không hợp lệ (ký tự điều khiển); hãy đổi tên tệp rồi gửi lại."
+SERVER_ERROR = "Loa gặp lỗi khi mở trang này. Hãy thử lại sau hoặc báo quản trị viên."

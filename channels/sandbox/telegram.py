@@ -114,6 +114,8 @@ class TelegramSandbox(SandboxServer):
         self._new_update = threading.Condition()
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, message id) → message
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id → (file_path, content)
+        self.downloads: list[str] = []  # file paths the bot downloaded, in order
+        self.declared_sizes: dict[str, int] = {}  # file_id → file_size a self-hosted API reports
         methods = (
             "getMe|deleteWebhook|getUpdates|sendMessage|editMessageText|"
             "editMessageReplyMarkup|answerCallbackQuery|sendDocument|getFile"
@@ -205,19 +207,25 @@ class TelegramSandbox(SandboxServer):
         chat_id: int | None = None,
         mime_type: str | None = None,
         caption: str | None = None,
+        declared_size: int | None = None,
     ) -> int:
-        """A user sends a file; the bot can fetch it with getFile and download it."""
+        """A user sends a file; the bot can fetch it with getFile and download it.
+
+        ``declared_size``: the ``file_size`` announced (a self-hosted Bot API serves up to 2 GB),
+        for a test that the bot looks at it before downloading."""
         chat = chat_id if chat_id is not None else self.CHAT_ID
         n = next(self._file_ids)
         file_id = f"BQACAgIAAxkBAAI{n:06d}"
         with self.lock:
             self.files[file_id] = (f"documents/file_{n}{_suffix(filename)}", content)
+            if declared_size is not None:
+                self.declared_sizes[file_id] = declared_size
         doc = {
             "file_id": file_id,
             "file_unique_id": f"AgAD{n:06d}",
             "file_name": filename,
             "mime_type": mime_type or _mime(filename),
-            "file_size": len(content),
+            "file_size": len(content) if declared_size is None else declared_size,
         }
         msg: dict[str, Any] = {
             "message_id": next(self._message_ids),
@@ -322,6 +330,7 @@ class TelegramSandbox(SandboxServer):
         with self.lock:
             for path, content in self.files.values():
                 if path == unquote(req.params["path"]):
+                    self.downloads.append(path)
                     return Response(200, content, content_type="application/octet-stream")
         return self.not_found(req)
 
@@ -538,7 +547,7 @@ class TelegramSandbox(SandboxServer):
         return {
             "file_id": file_id,
             "file_unique_id": f"u{file_id[-6:]}",
-            "file_size": len(content),
+            "file_size": self.declared_sizes.get(file_id, len(content)),
             "file_path": path,
         }
 

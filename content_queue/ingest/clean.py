@@ -6,15 +6,23 @@ Every step is one pass over the text (the sanitiser is html5ever through nh3; th
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlsplit
 
 import nh3
 
 from channels.render import html_to_text, nfc
-from content_queue.ingest.rules import IngestLimits, over_limit
+from content_queue.ingest.rules import IngestLimits, IngestRefusal, over_limit, printable_name
 
-__all__ = ["LINK_SCHEMES", "check_body_bounds", "sanitise_html", "take_title_and_meta"]
+__all__ = [
+    "LINK_SCHEMES",
+    "check_body_bounds",
+    "check_html_bounds",
+    "sanitise_html",
+    "take_title_and_meta",
+    "title_text",
+]
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _TAGS = {
@@ -96,21 +104,64 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
         return value.strip() if _link_allowed(value) else None
     if tag == "img" and attr == "src" and value.strip().lower().startswith(("data:", "blob:")):
         return None
+    if attr in ("colspan", "rowspan"):  # a table cell spans a few columns, not a million
+        value = value.strip()
+        return value if value.isdigit() and 1 <= int(value[:4]) <= 100 and len(value) <= 3 else None
     return value
 
 
-def sanitise_html(fragment: str) -> str:
+def sanitise_html(fragment: str, limits: IngestLimits | None = None, name: str = "") -> str:
     """NFC HTML with only the tags and links Loa publishes (no scripts, handlers, iframes, js: or
-    relative links) and no control characters."""
-    return nh3.clean(
+    relative links) and no control characters.
+
+    With ``limits``: a picture's description is cut to ``max_alt_chars``, and a link longer than
+    ``max_link_chars`` refuses the file (named ``name`` in the refusal)."""
+    too_long: list[str] = []
+
+    def bounded(tag: str, attr: str, value: str) -> str | None:
+        kept = _attribute_filter(tag, attr, value)
+        if kept is None or limits is None:
+            return kept
+        if attr == "href" and len(kept) > limits.max_link_chars:
+            too_long.append(kept)
+            return None
+        if attr == "alt" and len(kept) > limits.max_alt_chars:
+            return kept[: limits.max_alt_chars]
+        return kept
+
+    clean = nh3.clean(
         _CONTROL_RE.sub("", nfc(fragment)),
         tags=_TAGS,
         attributes=_ATTRS,
         clean_content_tags=_DROP_WITH_CONTENT,
-        attribute_filter=_attribute_filter,
+        attribute_filter=bounded,
         url_schemes=set(LINK_SCHEMES),
         link_rel=None,
     )
+    if too_long and limits is not None:
+        longest = max(too_long, key=len)
+        raise IngestRefusal(
+            "link_too_long",
+            f"Bài “{name}” có liên kết dài {len(longest):,} ký tự, vượt giới hạn "
+            f"{limits.max_link_chars:,} ký tự: “{printable_name(longest, 80)}”.".replace(",", "."),
+            "Hãy thay bằng địa chỉ ngắn (trang gốc của văn bản hoặc trang tin) rồi gửi lại.",
+        )
+    return clean
+
+
+def _strip_tags(text: str) -> str:
+    return html.unescape(nh3.clean(text, tags=set(), clean_content_tags=_DROP_WITH_CONTENT))
+
+
+def title_text(title: str) -> str:
+    """A title is text: tags removed (script/style with their content), entities decoded,
+    control characters dropped, spaces collapsed. Decoding may reveal markup written as
+    entities (``&lt;b&gt;``): that is stripped too."""
+    if "<" in title or "&" in title:
+        title = _strip_tags(title)
+        if "<" in title:
+            title = _strip_tags(title)
+    return " ".join(_CONTROL_RE.sub("", title).split())
 
 
 def _block_at(body: str, pos: int) -> tuple[str, str, int] | None:
@@ -167,6 +218,21 @@ def take_title_and_meta(
         body = body[first[2] :]
     body = body.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return " ".join(title.split()), meta, body.strip()
+
+
+def check_html_bounds(body_html: str, name: str, limits: IngestLimits) -> None:
+    """Refuses an article whose HTML outgrows ``max_body_html_bytes``, naming the bound."""
+    size = len(body_html.encode("utf-8", "surrogatepass"))
+    if size > limits.max_body_html_bytes:
+        raise over_limit(
+            "body_html_too_large",
+            f"Mã trang (HTML) của bài “{name}” nặng",
+            size,
+            limits.max_body_html_bytes,
+            "MB",
+            "Bài có quá nhiều định dạng, bảng hoặc liên kết dài so với phần chữ. Hãy chép phần "
+            "chữ sang một tệp Word mới (Dán → Chỉ giữ văn bản), định dạng lại đơn giản rồi gửi lại.",
+        )
 
 
 def check_body_bounds(body_text: str, name: str, limits: IngestLimits) -> None:

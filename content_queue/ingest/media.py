@@ -11,8 +11,11 @@ import hashlib
 import html
 import io
 import logging
+import os
+import shutil
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -22,7 +25,17 @@ from content_queue.ingest.rules import IngestLimits, IngestRefusal, over_limit, 
 from content_queue.ingest.sources import Source, resolve_member
 from content_queue.models import ParsedImage
 
-__all__ = ["MediaCollector", "collect_images", "pick_cover"]
+__all__ = [
+    "STAGING",
+    "MediaCollector",
+    "collect_images",
+    "pick_cover",
+    "promote_media",
+    "sweep_media",
+]
+
+# Pictures of a file being parsed wait here (one folder per file) until its article is accepted.
+STAGING = ".dang-xu-ly"
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +48,15 @@ _FORMATS = {
 
 
 class MediaCollector:
-    """Checks images and copies the good ones into ``folder`` (one folder per article)."""
+    """Checks images and copies the good ones for ``folder`` (one folder per article).
 
-    def __init__(self, folder: Path, limits: IngestLimits) -> None:
+    With ``write_to`` the files are written there (a staging folder) while the article names
+    their place in ``folder``: they are moved there only once the article is accepted
+    (:func:`promote_media`), so a refused upload leaves nothing in the media folder."""
+
+    def __init__(self, folder: Path, limits: IngestLimits, write_to: Path | None = None) -> None:
         self.folder = folder
+        self.write_to = write_to or folder
         self.limits = limits
         self.images: list[ParsedImage] = []
         self._by_digest: dict[str, ParsedImage] = {}
@@ -72,10 +90,11 @@ class MediaCollector:
             )
         fmt, width, height = self._inspect(data, name)
         mime, ext = _FORMATS[fmt]
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / f"anh-{len(self.images) + 1:02d}.{ext}"
-        target.write_bytes(data)
-        image = ParsedImage(str(target.resolve()), mime, width, height, len(data), caption)
+        self.write_to.mkdir(parents=True, exist_ok=True)
+        file_name = f"anh-{len(self.images) + 1:02d}.{ext}"
+        (self.write_to / file_name).write_bytes(data)
+        target = (self.folder / file_name).resolve()
+        image = ParsedImage(str(target), mime, width, height, len(data), caption)
         self.images.append(image)
         self._by_digest[digest] = image
         return image
@@ -219,3 +238,51 @@ def pick_cover(value: object, source: Source, media: MediaCollector) -> ParsedIm
     if value:
         return _image_for(str(value).strip(), "", source, media)
     return media.images[0] if media.images else None
+
+
+def promote_media(staging: Path, media_dir: Path) -> int:
+    """Move each article folder of ``staging`` into ``media_dir`` (its pictures replace any
+    stale copy), then remove ``staging``; how many pictures moved."""
+    moved = 0
+    if staging.is_dir():
+        for folder in staging.iterdir():
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            final = media_dir / folder.name
+            final.mkdir(parents=True, exist_ok=True)
+            for picture in folder.iterdir():
+                if picture.is_file() and not picture.is_symlink():
+                    os.replace(picture, final / picture.name)
+                    moved += 1
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
+
+
+def sweep_media(
+    media_dir: Path, in_use: Callable[[], set[Path]], *, older_than: float, now: float | None = None
+) -> list[Path]:
+    """Remove what no article shows: staging folders left by a stopped process, and article
+    folders no article names (e.g. a replaced revision), once untouched for ``older_than``
+    seconds. ``in_use`` gives the folders the articles name; it is read after the listing, so
+    a folder promoted meanwhile is never taken for an orphan. Returns what was removed."""
+    if not media_dir.is_dir():
+        return []
+    now = time.time() if now is None else now
+
+    def old(path: Path) -> bool:
+        try:
+            return now - path.lstat().st_mtime > older_than
+        except OSError:
+            return False
+
+    staging = media_dir / STAGING
+    candidates = [p for p in staging.iterdir() if old(p)] if staging.is_dir() else []
+    folders = [
+        p for p in media_dir.iterdir() if p.name != STAGING and p.is_dir() and not p.is_symlink()
+    ]
+    # Matched by folder name (the content hash): a workspace moved elsewhere keeps its pictures.
+    used = {p.name for p in in_use()}
+    candidates += [p for p in folders if p.name not in used and old(p)]
+    for path in candidates:
+        shutil.rmtree(path, ignore_errors=True)
+    return candidates

@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 
 from channels.render import html_to_text, nfc
 from content_queue.ingest.assemble import Cleaned, assemble
-from content_queue.ingest.clean import check_body_bounds, sanitise_html, take_title_and_meta
+from content_queue.ingest.clean import (
+    check_body_bounds,
+    check_html_bounds,
+    sanitise_html,
+    take_title_and_meta,
+    title_text,
+)
 from content_queue.ingest.convert import convert
 from content_queue.ingest.media import MediaCollector, collect_images, pick_cover
 from content_queue.ingest.rules import IngestLimits, IngestRefusal, printable_name
@@ -39,24 +45,41 @@ def parse_file(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
 ) -> ParsedArticle:
-    """The cleaned article held in ``path`` (file, folder or .zip), or an ``IngestRefusal``."""
+    """The cleaned article held in ``path`` (file, folder or .zip), or an ``IngestRefusal``.
+
+    Pictures are named in ``media_dir``; with ``staging_dir`` they are written there instead,
+    for the caller to move once the article is accepted (``media.promote_media``)."""
     shown = printable_name(path.name)
     source = open_source(path, limits)
-    media = MediaCollector(media_dir / source.content_hash[:12], limits)
+    folder = source.content_hash[:12]
+    media = MediaCollector(
+        media_dir / folder, limits, staging_dir / folder if staging_dir is not None else None
+    )
     converted = convert(source, limits, media)
     title, meta, body = take_title_and_meta(
-        sanitise_html(converted.html),
+        sanitise_html(converted.html, limits, shown),
         nfc(str(converted.front.get("title") or "")),
         converted.page_title,
     )
+    marked_up, title = title, title_text(title)
+    if marked_up and not title:
+        raise IngestRefusal(
+            "title_markup_only",
+            f"Tiêu đề của “{shown}” chỉ có thẻ định dạng (mã HTML), không có chữ: "
+            f"“{printable_name(marked_up, 80)}”.",
+            "Tiêu đề là chữ thường: hãy gõ lại tiêu đề, không dùng thẻ như <b>, <script>.",
+        )
     merged: dict[str, object] = {
         **meta,
         **{k: v for k, v in converted.front.items() if v is not None},
     }
     body_text = html_to_text(body)
     check_body_bounds(body_text, shown, limits)
+    check_html_bounds(body, shown, limits)  # before pictures are read: refused early and cheap
     body = collect_images(body, source, media)
+    check_html_bounds(body, shown, limits)
     cover = pick_cover(merged.get("cover"), source, media)
     if not body_text and not media.images:
         raise IngestRefusal(

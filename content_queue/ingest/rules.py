@@ -39,6 +39,11 @@ class IngestLimits:
     max_zip_entries: int = 500
     max_docx_xml_bytes: int = 10 * MB  # word/document.xml, uncompressed
     max_body_chars: int = 200_000
+    # The article's HTML as stored and rendered (text counts only words: markup and long
+    # attributes could make a small text a huge page).
+    max_body_html_bytes: int = 2 * MB
+    max_link_chars: int = 2048  # one href; a longer "link" is not an address anyone follows
+    max_alt_chars: int = 300  # a picture's description; longer ones are cut
     max_images: int = 30
     max_front_matter_bytes: int = 16 * 1024
     title_max: int = 150

@@ -9,8 +9,10 @@ pickle). A child that runs out of memory, CPU or time becomes the refusal "tệp
 lý…"; the calling process, its event loop and the next file are never affected.
 
 Forking from the server (single-threaded, small) instead of from the service (many threads)
-keeps ``fork`` safe and costs a few milliseconds instead of a fresh interpreter per file. Files
-are parsed one at a time per process (a lock): the inbox takes them one by one anyway.
+keeps ``fork`` safe and costs a few milliseconds instead of a fresh interpreter per file. Each
+server parses one file at a time; up to ``set_worker_servers(n)`` servers run side by side
+(started on demand), so the inbox and the upload pool (``bot.parsing``) parse in parallel
+when the machine has the cores.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ from content_queue.ingest.rules import MB, IngestLimits, IngestRefusal, printabl
 from content_queue.models import ParsedArticle, ParsedImage
 from content_queue.topics import Topic
 
-__all__ = ["WorkerUsage", "internal_refusal", "over_processing_limits", "parse_isolated"]
+__all__ = [
+    "WorkerUsage",
+    "internal_refusal",
+    "over_processing_limits",
+    "parse_isolated",
+    "set_worker_servers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +114,7 @@ def _request_json(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
 ) -> bytes:
     request = {
         "path": os.fsencode(path).hex(),
@@ -115,6 +124,7 @@ def _request_json(
         "now": now.isoformat(),
         "tz": tz.key,
         "media_dir": os.fsencode(media_dir).hex(),
+        "staging_dir": os.fsencode(staging_dir).hex() if staging_dir is not None else None,
     }
     return json.dumps(request, ensure_ascii=True).encode("ascii") + b"\n"
 
@@ -142,6 +152,11 @@ def _parse_request(request: dict[str, Any]) -> dict[str, Any]:
             now=datetime.fromisoformat(request["now"]),
             tz=ZoneInfo(request["tz"]),
             media_dir=Path(os.fsdecode(bytes.fromhex(request["media_dir"]))),
+            staging_dir=(
+                Path(os.fsdecode(bytes.fromhex(request["staging_dir"])))
+                if request.get("staging_dir")
+                else None
+            ),
         )
         return {"article": _article_json(article)}
     except IngestRefusal as refusal:
@@ -301,7 +316,47 @@ class _ForkServer:
                 proc.wait()
 
 
-_server = _ForkServer()
+class _ServerPool:
+    """Up to ``limit`` fork servers; a request takes a free one (waiting when all are busy)."""
+
+    def __init__(self, limit: int = 1) -> None:
+        self._cond = threading.Condition()
+        self._free: list[_ForkServer] = []
+        self._made = 0
+        self.limit = limit
+
+    def ask(self, request: bytes, timeout: float) -> dict[str, Any] | None:
+        with self._cond:
+            while not self._free and self._made >= self.limit:
+                self._cond.wait()
+            if self._free:
+                server = self._free.pop()
+            else:
+                server = _ForkServer()
+                self._made += 1
+        try:
+            return server.ask(request, timeout)
+        finally:
+            with self._cond:
+                if self._made > self.limit:  # the limit was lowered: this one goes
+                    self._made -= 1
+                    server.close()
+                else:
+                    self._free.append(server)
+                self._cond.notify()
+
+    def resize(self, limit: int) -> None:
+        with self._cond:
+            self.limit = max(1, limit)
+            self._cond.notify_all()
+
+
+_server = _ServerPool()
+
+
+def set_worker_servers(limit: int) -> None:
+    """How many fork servers may parse at the same time (each one file at a time)."""
+    _server.resize(limit)
 
 
 def parse_isolated(
@@ -313,6 +368,7 @@ def parse_isolated(
     now: datetime,
     tz: ZoneInfo,
     media_dir: Path,
+    staging_dir: Path | None = None,
     on_usage: Callable[[WorkerUsage], None] | None = None,
 ) -> ParsedArticle:
     """``pipeline.parse_file`` run in a limited child process; blocks the calling thread only.
@@ -322,7 +378,14 @@ def parse_isolated(
     name = printable_name(path.name)
     started = time.monotonic()
     request = _request_json(
-        path.absolute(), known_channels, topics, limits, now, tz, media_dir.absolute()
+        path.absolute(),
+        known_channels,
+        topics,
+        limits,
+        now,
+        tz,
+        media_dir.absolute(),
+        staging_dir.absolute() if staging_dir is not None else None,
     )
     answer = _server.ask(request, limits.worker_timeout_seconds + 10.0)
     if answer is not None and on_usage is not None and "usage" in answer:

@@ -15,9 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 
-from content_queue.db import reader
 from content_queue.knowledge.catalogue import FIELDS, ProcedureRow
 from content_queue.models import Actor
 from content_queue.store_core import StoreCore, utcnow
@@ -94,61 +93,59 @@ def _content(row: ProcedureRow) -> dict[str, Any]:
     }
 
 
-class Knowledge:
-    """Reads and writes of the assistant's knowledge over one engine (``store.knowledge``)."""
+def _import(conn: Connection, rows: Sequence[ProcedureRow], actor: Actor) -> ImportResult:
+    p = procedures
+    now = utcnow()
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    codes = [r.ma for r in rows]
+    existing = {r.ma: r._mapping for r in conn.execute(sa.select(p).where(p.c.ma.in_(codes))).all()}
+    for row in rows:
+        content = _content(row)
+        old = existing.get(row.ma)
+        if old is None:
+            conn.execute(p.insert(), {**content, "imported_by": actor.name, "imported_at": now})
+            added.append(row.ma)
+        elif all((old[k] or None) == (v or None) for k, v in content.items()):
+            unchanged.append(row.ma)
+        else:
+            conn.execute(
+                p.update().where(p.c.ma == row.ma),
+                {**content, "imported_by": actor.name, "imported_at": now},
+            )
+            updated.append(row.ma)
+    StoreCore.audit(
+        conn,
+        actor,
+        "knowledge_import",
+        added=len(added),
+        updated=len(updated),
+        unchanged=len(unchanged),
+    )
+    return ImportResult(tuple(added), tuple(updated), tuple(unchanged))
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._reader = reader(engine)
+
+class Knowledge(StoreCore):
+    """Reads and writes of the assistant's knowledge (``store.knowledge``), on the store's shared
+    transactions (or an engine alone)."""
 
     # ----- the procedure catalogue ------------------------------------------------------------
     def import_procedures(self, rows: Sequence[ProcedureRow], actor: Actor) -> ImportResult:
         """Add or replace (by ``ma``) every row in one transaction; other codes are kept."""
-        added: list[str] = []
-        updated: list[str] = []
-        unchanged: list[str] = []
-        now = utcnow()
-        p = procedures
-        with self.engine.begin() as conn:
-            existing = (
-                {
-                    r.ma: r._mapping
-                    for r in conn.execute(
-                        sa.select(p).where(p.c.ma.in_([r.ma for r in rows]))
-                    ).all()
-                }
-                if rows
-                else {}
-            )
-            for row in rows:
-                content = _content(row)
-                old = existing.get(row.ma)
-                if old is None:
-                    conn.execute(
-                        p.insert(), {**content, "imported_by": actor.name, "imported_at": now}
-                    )
-                    added.append(row.ma)
-                elif all((old[k] or None) == (v or None) for k, v in content.items()):
-                    unchanged.append(row.ma)
-                else:
-                    conn.execute(
-                        p.update().where(p.c.ma == row.ma),
-                        {**content, "imported_by": actor.name, "imported_at": now},
-                    )
-                    updated.append(row.ma)
-            StoreCore.audit(
-                conn,
-                actor,
-                "knowledge_import",
-                added=len(added),
-                updated=len(updated),
-                unchanged=len(unchanged),
-            )
-        return ImportResult(tuple(added), tuple(updated), tuple(unchanged))
+        try:
+            with self.tx() as conn:
+                result = _import(conn, rows, actor)
+        except sa.exc.IntegrityError:  # another import inserted one of these codes meanwhile
+            raise ValueError(
+                "Một lần nhập danh mục khác vừa ghi cùng mã thủ tục; không thủ tục nào được nhập "
+                "lần này, hãy chạy lại lệnh."
+            ) from None
+        return result
 
     def procedures(self) -> list[Procedure]:
         """Every procedure of the catalogue, by code."""
-        with self._reader.connect() as conn:
+        with self.read() as conn:
             rows = conn.execute(sa.select(procedures).order_by(procedures.c.ma)).all()
         out = []
         for r in rows:
@@ -165,7 +162,7 @@ class Knowledge:
         question, answer = question.strip(), answer.strip()
         if not question or not answer:
             raise ValueError("Câu hỏi và câu trả lời không được để trống.")
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             new_id: int = conn.execute(
                 saved_answers.insert().returning(saved_answers.c.id),
                 {
@@ -181,13 +178,13 @@ class Knowledge:
 
     def saved_qas(self) -> list[SavedAnswer]:
         """Every saved question–answer pair, oldest first."""
-        with self._reader.connect() as conn:
+        with self.read() as conn:
             rows = conn.execute(sa.select(saved_answers).order_by(saved_answers.c.id)).all()
         return [SavedAnswer(**r._mapping) for r in rows]
 
     def delete_qa(self, qa_id: int, actor: Actor) -> bool:
         """Forget a saved pair (a wrong answer); False when there was none."""
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             gone = conn.execute(saved_answers.delete().where(saved_answers.c.id == qa_id))
             if gone.rowcount:
                 StoreCore.audit(conn, actor, "knowledge_delete_qa", saved_answer=qa_id)
@@ -212,7 +209,7 @@ class Knowledge:
         )
         seen: set[int] = set()
         out = []
-        with self._reader.connect() as conn:
+        with self.read() as conn:
             for r in conn.execute(q):
                 if r.id in seen:
                     continue
@@ -237,14 +234,14 @@ class Knowledge:
                 a.c.state.not_in(NEVER_CITED),
             )
         )
-        with self._reader.connect() as conn:
+        with self.read() as conn:
             return {int(r.id) for r in conn.execute(q)}
 
     def version(self, website_channels: Collection[str]) -> tuple[Any, ...]:
         """A value that changes whenever procedures, saved answers or citable articles change
         (counts and latest change times; a few index reads)."""
         a, d, p, s = articles, deliveries, procedures, saved_answers
-        with self._reader.connect() as conn:
+        with self.read() as conn:
             arts = conn.execute(sa.select(sa.func.count(), sa.func.max(a.c.updated_at))).one()
             dels = conn.execute(
                 sa.select(sa.func.count(), sa.func.max(d.c.updated_at)).where(

@@ -77,10 +77,10 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(
     ]
     now = datetime.now(UTC)
     for i in range(ARTICLES):
-        art = loa.store.submit(
+        art = loa.store.articles.submit(
             parsed_article(f"Bài thử nghiệm khôi phục số {i:03d}", cover=cover), actor
         ).article
-        loa.store.approve(art.id, actor, now, plan)
+        loa.store.articles.approve(art.id, actor, now, plan)
 
     # Take the first Zalo token pair now: a kill in the instant between Zalo rotating the refresh
     # token and its answer reaching Loa is the one loss no software can prevent (it is detected
@@ -95,22 +95,22 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        if not loa.store.list(["approved"]):
+        if not loa.store.articles.list(["approved"]):
             break
 
     proc = _start(ws)
     try:
         deadline = time.monotonic() + 240  # a bound on the wait, not a speed assertion
-        while loa.store.list(["approved"]) and time.monotonic() < deadline:
+        while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
 
-    assert kills >= min(KILLS, 20) or not loa.store.list(["approved"])
+    assert kills >= min(KILLS, 20) or not loa.store.articles.list(["approved"])
     stuck = [
         (a.id, d.channel, d.state, d.attempts, d.last_error_kind, d.last_error)
-        for a in loa.store.list()
+        for a in loa.store.articles.list()
         if a.state != "published"
         for d in a.deliveries
     ]
@@ -126,7 +126,7 @@ def test_sigkill_at_random_points_loses_nothing_and_posts_nothing_twice(
 
 def _history(loa: Loa, posts: list[dict], titles: list[str]) -> str:
     """What the platform and Loa recorded of the posts that should not be there."""
-    known = {a.title: a.id for a in loa.store.list()}
+    known = {a.title: a.id for a in loa.store.articles.list()}
     odd = {t for t in titles if titles.count(t) > 1 or t not in known}
     lines = [
         f"post {p.get('id')} {p.get('slug')} {t!r} {p.get('date_gmt')}"
@@ -136,6 +136,6 @@ def _history(loa: Loa, posts: list[dict], titles: list[str]) -> str:
     for t in odd & known.keys():
         lines += [
             f"{e['at']:%H:%M:%S.%f} {e['action']} {e['detail']}"
-            for e in loa.store.audit_entries(known[t])
+            for e in loa.store.audit.audit_entries(known[t])
         ]
     return "\n".join(lines)

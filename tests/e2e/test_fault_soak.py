@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from conftest import Workspace, parsed_article
 
+from bot.run import build_dispatcher
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan
 from content_queue.tables import alerts
@@ -48,26 +49,26 @@ def test_thirty_percent_faults_end_with_every_article_posted_exactly_once(
         ChannelPlan("zalo", "website"),
     ]
     for i in range(ARTICLES):
-        art = loa.store.submit(
+        art = loa.store.articles.submit(
             parsed_article(f"Bài chịu lỗi số {i:02d}", cover=cover), actor
         ).article
-        loa.store.approve(art.id, actor, datetime.now(UTC), plan)
+        loa.store.articles.approve(art.id, actor, datetime.now(UTC), plan)
     for sb in (ws.wp, ws.fb, ws.zalo):
         sb.rng.seed(7)
         for kind in FAULTS:
             # six kinds at 6 % each: about 31 % of writes fail one way or another
             sb.inject(kind, count=-1, probability=0.06, method="POST")
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     deadline = time.monotonic() + 120  # a bound on the loop, not a speed assertion
     try:
-        while loa.store.list(["approved"]) and time.monotonic() < deadline:
+        while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:
             d.tick()
             time.sleep(0.05)
     finally:
         d.close()
     stuck = [
         (a.id, x.channel, x.state, x.last_error)
-        for a in loa.store.list()
+        for a in loa.store.articles.list()
         if a.state != "published"
         for x in a.deliveries
     ]

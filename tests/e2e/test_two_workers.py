@@ -36,8 +36,8 @@ def test_two_run_processes_share_500_deliveries_without_a_duplicate(
     now = datetime.now(UTC)
     plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
     for i in range(DELIVERIES // 2):
-        art = loa.store.submit(parsed_article(f"Bài chia việc số {i:03d}"), actor).article
-        loa.store.approve(art.id, actor, now, plan)
+        art = loa.store.articles.submit(parsed_article(f"Bài chia việc số {i:03d}"), actor).article
+        loa.store.articles.approve(art.id, actor, now, plan)
     procs = [
         subprocess.Popen(
             [
@@ -56,17 +56,19 @@ def test_two_run_processes_share_500_deliveries_without_a_duplicate(
     ]
     try:
         deadline = time.monotonic() + 240  # a bound on the wait, not a speed assertion
-        while loa.store.list(["approved"]) and time.monotonic() < deadline:
+        while loa.store.articles.list(["approved"]) and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
             p.wait(timeout=30)
-    assert not loa.store.list(["approved"])
+    assert not loa.store.articles.list(["approved"])
     titles = [p["title"]["raw"] for p in ws.wp.records["posts"]]
     assert len(titles) == DELIVERIES // 2 == len(set(titles))
     messages = [p["message"] for p in ws.fb.records["posts"]]
     assert len(messages) == DELIVERIES // 2 == len(set(messages))
-    owners = {e["detail"].get("owner") for e in loa.store.audit_entries() if e["action"] == "sent"}
+    owners = {
+        e["detail"].get("owner") for e in loa.store.audit.audit_entries() if e["action"] == "sent"
+    }
     assert len(owners) == 2, owners  # both workers did a share of the work

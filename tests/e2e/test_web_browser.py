@@ -29,11 +29,11 @@ from selenium.webdriver.common.by import By
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.run import build_service
 from bot.service.loop import Service
 from bot.web.passwords import hash_password
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.models import Actor
-from content_queue.users import add_user
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
@@ -84,7 +84,7 @@ class ServiceThread:
     def _main(self) -> None:
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
-            self.service = Service(self.loa)
+            self.service = build_service(self.loa)
             self.ready.set()
             await self.service.run()
 
@@ -197,23 +197,25 @@ base_url = "http://127.0.0.1:{port}"
         ("hung", "admin", ""),
         ("xem", "viewer", ""),
     ):
-        add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
+        loa.store.users.add_user(name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
     editor = Actor("bien-tap", "inbox")
-    scheduled = loa.store.submit(
+    scheduled = loa.store.articles.submit(
         parsed_article("Lịch tiếp công dân định kỳ", topic="b", cover=ws.cover("bia-1.jpg")), editor
     ).article.id
     when = (datetime.now(loa.settings.schedule.tz) + timedelta(days=2)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )
     approve_article(loa, scheduled, Actor("tg:111", "telegram"), at=when.strftime("%Y-%m-%d %H:%M"))
-    pending = loa.store.submit(
+    pending = loa.store.articles.submit(
         parsed_article(
             "Một cửa điện tử rút ngắn thời gian giải quyết", topic="đ", cover=ws.cover("bia-2.jpg")
         ),
         editor,
     ).article.id
-    evil = loa.store.submit(parsed_article("Bài thử mã độc", body=EVIL), editor).article.id
-    assert "<script>" in loa.store.get(evil).body_html  # stored as is: the page must defend
+    evil = loa.store.articles.submit(parsed_article("Bài thử mã độc", body=EVIL), editor).article.id
+    assert (
+        "<script>" in loa.store.articles.get(evil).body_html
+    )  # stored as is: the page must defend
     runner = ServiceThread(loa)
     runner.start()
     url = f"http://127.0.0.1:{port}"
@@ -275,7 +277,7 @@ def screenshots(site: Site, request: pytest.FixtureRequest, tmp_path: Path) -> I
 def test_login_and_the_scheduled_article_on_its_day(site: Site) -> None:
     driver = site.browser("lan")
     assert "Nguyễn Thị Lan" in site.text(driver)
-    when = site.loa.store.get(site.scheduled).scheduled_at.astimezone(  # type: ignore[union-attr]
+    when = site.loa.store.articles.get(site.scheduled).scheduled_at.astimezone(  # type: ignore[union-attr]
         site.loa.settings.schedule.tz
     )
     driver.get(f"{site.url}/lich?thang={when:%Y-%m}")
@@ -323,7 +325,7 @@ def test_approve_from_the_article_page_posts_and_updates_the_telegram_card(site:
             and len(site.ws.zalo.media) == 1
         )
     )
-    wait_until(lambda: site.loa.store.get(aid).state == "published")
+    wait_until(lambda: site.loa.store.articles.get(aid).state == "published")
     driver.refresh()
     assert driver.find_element(By.ID, "article-state").text == "đã đăng"
     text = wait_until(
@@ -332,7 +334,7 @@ def test_approve_from_the_article_page_posts_and_updates_the_telegram_card(site:
     assert "Đã duyệt trên web bởi Nguyễn Thị Lan (lan)" in text
     assert any(
         e["action"] == "approved" and e["actor"] == "web:Nguyễn Thị Lan (lan)"
-        for e in site.loa.store.audit_entries(aid)
+        for e in site.loa.store.audit.audit_entries(aid)
     )
 
     # the second admin's page is stale now: a clear refusal, nothing changes
@@ -340,7 +342,7 @@ def test_approve_from_the_article_page_posts_and_updates_the_telegram_card(site:
     stale.find_element(By.ID, "reject").click()
     refusal = stale.find_element(By.ID, "message").text
     assert "Trang này đã cũ" in refusal and "Nguyễn Thị Lan" in refusal
-    assert site.loa.store.get(aid).state == "published"
+    assert site.loa.store.articles.get(aid).state == "published"
 
 
 def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(site: Site) -> None:
@@ -363,7 +365,7 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(site: Site) -> Non
     )
     refusal = wait_until(lambda: driver.find_elements(By.ID, "refusal"))
     assert "Chỉ quản trị viên" in refusal[0].text
-    assert site.loa.store.get(site.evil).state == "pending"
+    assert site.loa.store.articles.get(site.evil).state == "pending"
 
 
 def test_a_post_without_the_csrf_token_is_refused(site: Site) -> None:
@@ -374,7 +376,7 @@ def test_a_post_without_the_csrf_token_is_refused(site: Site) -> None:
     driver.find_element(By.ID, "approve-now").click()
     refusal = wait_until(lambda: driver.find_elements(By.ID, "refusal"))
     assert "mã bảo vệ" in refusal[0].text
-    assert site.loa.store.get(site.evil).state == "pending"
+    assert site.loa.store.articles.get(site.evil).state == "pending"
 
 
 def test_a_script_inside_an_article_does_not_run_in_the_preview(site: Site) -> None:

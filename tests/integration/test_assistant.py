@@ -39,3 +39,17 @@ def test_an_out_of_scope_question_is_handed_over(assistant: Assistant) -> None:
     a = assistant.answer("Giá vàng hôm nay bao nhiêu?")
     assert a.kind == "abstain"
     assert "cán bộ" in a.text
+
+
+def test_with_no_knowledge_at_all_every_question_is_handed_over(store: Store) -> None:
+    a = Assistant(store, AssistantSettings()).answer("hộ chiếu công vụ làm ở đâu?")
+    assert a.kind == "abstain" and a.hits == () and a.best == 0.0
+
+
+def test_an_asked_field_the_catalogue_lacks_is_said_missing_and_the_main_ones_shown(
+    assistant: Assistant,
+) -> None:
+    a = assistant.answer("Xin visa cho khách nước ngoài như thế nào?")  # trình tự: not in 9.999013
+    assert a.kind == "answer" and a.hits[0].source.ref == "9.999013"
+    assert "- Trình tự thực hiện: danh mục thủ tục chưa ghi thông tin này." in a.text
+    assert "- Thành phần hồ sơ, giấy tờ: Văn bản đề nghị cấp thị thực" in a.text

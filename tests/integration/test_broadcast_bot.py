@@ -14,12 +14,12 @@ from conftest import serving
 from test_telegram_bot import ADMIN, CHAT, EDITOR, SECOND_ADMIN, STRANGER, BotThread, wait_until
 from test_zalo_broadcast import at, publish
 
+import bot.telegram.broadcast_texts as t
+from bot.broadcasts import broadcast_tick
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_tick
 from bot.settings import load_settings
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.zalo import ZaloSandbox
-from content_queue.broadcasts import Broadcasts
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Room:
         )
 
     def audit(self, prefix: str) -> list[dict[str, Any]]:
-        return [e for e in self.loa.store.audit_entries() if e["action"].startswith(prefix)]
+        return [e for e in self.loa.store.audit.audit_entries() if e["action"].startswith(prefix)]
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_broadcast_card_is_approved_once_and_sent_once(room: Room) -> None:
     assert room.answer_to(first)["text"].startswith(f"✅ Đã gửi tin truyền thông #{proposal.id}")
     assert "đã được xử lý: đã gửi" in room.answer_to(second)["text"]
     assert len(room.zalo.records["broadcasts"]) == 1
-    b = Broadcasts(room.loa.store).get(proposal.id)
+    b = room.loa.store.broadcasts.get(proposal.id)
     assert b is not None and b.state == "sent" and b.decided_by == f"tg:{ADMIN}"
     assert b.moderation_state == "reviewing"
     assert [e["action"] for e in room.audit("broadcast_")] == [
@@ -147,7 +147,7 @@ def test_a_lost_answer_asks_the_admins_and_is_never_resent(room: Room) -> None:
     assert "chưa được gửi" in room.answer_to(answer)["text"]
     again = room.tg.press_button(ADMIN, doubt["message_id"], f"bc:y:{proposal.id}")
     assert "đã được xử lý: chưa gửi" in room.answer_to(again)["text"]
-    b = Broadcasts(room.loa.store).get(proposal.id)
+    b = room.loa.store.broadcasts.get(proposal.id)
     assert b is not None and b.state == "not_sent"
 
 
@@ -159,11 +159,11 @@ def test_a_forged_button_is_refused_and_audited(room: Room) -> None:
     forged = room.tg.press_button(ADMIN, 999999, f"bc:a:{proposal.id}")
     assert "thẻ không hợp lệ" in room.answer_to(forged)["text"]
     assert room.zalo.records["broadcasts"] == [] and len(room.audit("forged_callback")) == 1
-    assert Broadcasts(room.loa.store).get(proposal.id).state == "proposed"  # type: ignore[union-attr]
+    assert room.loa.store.broadcasts.get(proposal.id).state == "proposed"  # type: ignore[union-attr]
 
 
 def test_stats_adds_this_months_follower_growth_and_broadcasts_left(room: Room) -> None:
-    from bot.service.followers import collect_followers
+    from bot.followers import collect_followers
 
     start = datetime.now(UTC) - timedelta(hours=22)
     assert collect_followers(room.loa, start) == 1
@@ -180,3 +180,17 @@ def test_stats_adds_this_months_follower_growth_and_broadcasts_left(room: Room) 
     )
     assert "zalo — Người quan tâm OA (followers): 1.300 (+66 so với đầu tháng)" in reply["text"]
     assert "đã dùng 0/4 lượt gửi tin truyền thông, còn lại 4 lượt" in reply["text"]
+
+
+def test_a_strangers_button_flood_gets_one_answer_and_one_audit_row(room: Room) -> None:
+    now = datetime.now(UTC)
+    publish(room.loa, room.zalo, "Kết quả cải cách hành chính tháng 11", now - timedelta(hours=1))
+    (proposal,) = broadcast_tick(room.loa, now)
+    card = room.card(f"bc:a:{proposal.id}")
+    presses = [
+        room.tg.press_button(STRANGER, card["message_id"], f"bc:a:{proposal.id}") for _ in range(40)
+    ]
+    answers = [room.answer_to(p) for p in presses]
+    assert [a.get("text") for a in answers if a.get("text")] == [t.NOT_ADMIN]
+    assert len(room.audit("unauthorised")) == 1
+    assert room.loa.store.broadcasts.get(proposal.id).state == "proposed"  # type: ignore[union-attr]

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import Workspace
 from test_comments_service import ADMIN, OTHER, change, make_loa, seed_post
 
-from bot.context import Loa
-from bot.service.cases import (
+from bot.cases import (
     act_on_takedown,
     case_reminders,
     classify_petition,
@@ -20,7 +19,8 @@ from bot.service.cases import (
     parse_deadline,
     zalo_weekly_reminder,
 )
-from bot.service.comments import handle_feed_change
+from bot.comments import handle_feed_change
+from bot.context import Loa
 from content_queue.cases import NewCase
 from content_queue.store import Store
 
@@ -82,7 +82,7 @@ def test_reminders_fire_once_each(workspace: Workspace) -> None:
         ("PA-2026-0001", "overdue"),
     ]
     assert case_reminders(loa, t + timedelta(days=30)) == []
-    keys = [a["key"] for a in loa.store.open_alerts()]
+    keys = [a["key"] for a in loa.store.alerts.open_alerts()]
     assert sum(k.startswith("case:PA-2026-0001") for k in keys) == 3
 
 
@@ -194,7 +194,7 @@ def test_the_report_counts_comments_petitions_and_takedowns_without_names(
     cid = fb.comments.add(seed_post(loa, fb, "Bài"), "Xin hỏi lệ phí")
     c = handle_feed_change(loa, "facebook", change(fb, cid))
     assert c is not None
-    from bot.service.comments import comment_action
+    from bot.comments import comment_action
 
     assert comment_action(loa, c.id, "reply", ADMIN, text="Miễn phí.").ok
     t0 = datetime.now(UTC) - timedelta(hours=5)
@@ -225,7 +225,7 @@ def test_the_migrated_schema_matches_the_register_tables(store: Store) -> None:
 def test_a_citizen_forgotten_on_request_leaves_no_name_on_comments_or_cases(
     workspace: Workspace,
 ) -> None:
-    from bot.service.citizens import forget_citizen
+    from bot.citizens import forget_citizen
 
     loa = make_loa(workspace)
     fb = workspace.fb

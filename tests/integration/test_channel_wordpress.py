@@ -438,3 +438,22 @@ def test_sandbox_acts_on_nothing_when_the_client_dies_mid_request(
     )
     assert whole.status_code == 201
     assert [p["title"] for p in sandbox.posts.values()] == ["Bài đủ"]
+
+
+def test_title_and_excerpt_go_escaped_never_as_markup(
+    sandbox: WordPressSandbox, article: ArticleView
+) -> None:
+    # An article stored before titles were cleaned at ingestion, or a literal "<" in the text.
+    hostile = ArticleView(
+        **{
+            **article.__dict__,
+            "title": "Tin <b>mới</b> <script>alert(1)</script> 5 < 10 & hơn",
+            "summary": "Tóm tắt <img src=x onerror=alert(1)>",
+        }
+    )
+    channel = make_channel(sandbox)
+    post = sandbox.posts[int(channel.publish(channel.render(hostile, {}), "a-8:website").remote_id)]
+    assert post["title"] == (
+        "Tin &lt;b&gt;mới&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt; 5 &lt; 10 &amp; hơn"
+    )
+    assert "<" not in post["title"] and "<img" not in post["excerpt"]

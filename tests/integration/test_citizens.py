@@ -23,8 +23,8 @@ from starlette.testclient import TestClient
 from test_telegram_bot import ADMIN, CHAT, SECOND_ADMIN, STRANGER, BotThread, wait_until
 
 import bot
+from bot.citizens import CitizenJob, answer_handover, purge_citizens
 from bot.context import Loa
-from bot.service.citizens import CitizenJob, answer_handover, purge_citizens
 from bot.settings import load_settings
 from bot.web.app import build_app
 from channels.sandbox.facebook import FacebookSandbox
@@ -304,7 +304,7 @@ def test_a_zalo_refusal_reaches_the_admins_as_one_line(desk: Desk, fault: str, l
     desk.run(2)
     (r,) = desk.loa.store.citizens.replies()
     assert r.state == "failed" and line in (r.error or "")
-    alerts = desk.loa.store.open_alerts()
+    alerts = desk.loa.store.alerts.open_alerts()
     assert any(line in a["message"] for a in alerts)
 
 
@@ -365,7 +365,9 @@ def test_retention_and_forget_delete_a_citizens_data(desk: Desk) -> None:
     desk.run()
     assert data.forget(CITIZEN, Actor("test")) == 3
     assert [q.citizen_id for q in data.questions()] == ["8400000000000002"]
-    forgotten = [e for e in desk.loa.store.audit_entries() if e["action"] == "citizen_forgotten"]
+    forgotten = [
+        e for e in desk.loa.store.audit.audit_entries() if e["action"] == "citizen_forgotten"
+    ]
     assert CITIZEN not in json.dumps(forgotten, default=str)
 
 
@@ -473,9 +475,10 @@ def test_the_hoi_dap_page_answers_a_hand_over_and_tries_questions(desk: Desk) ->
     import re
 
     from bot.web.passwords import hash_password
-    from content_queue.users import add_user
 
-    add_user(desk.loa.store, "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t"))
+    desk.loa.store.users.add_user(
+        "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t")
+    )
     c = TestClient(
         build_app(desk.loa), base_url="https://loa.example.gov.vn", follow_redirects=False
     )
@@ -513,7 +516,7 @@ def test_the_hoi_dap_page_answers_a_hand_over_and_tries_questions(desk: Desk) ->
 def test_check_names_what_the_assistant_still_needs(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.service.citizens import assistant_problems, webhook_urls
+    from bot.citizens import assistant_problems, webhook_urls
 
     assert assistant_problems(desk.loa) == []
     assert webhook_urls(desk.loa) == {
@@ -547,9 +550,10 @@ def test_a_reply_in_doubt_is_settled_from_the_page(desk: Desk) -> None:
     import re
 
     from bot.web.passwords import hash_password
-    from content_queue.users import add_user
 
-    add_user(desk.loa.store, "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t"))
+    desk.loa.store.users.add_user(
+        "lan", "admin", hash_password("mat-khau-rat-dai-2026"), Actor("t")
+    )
     c = TestClient(
         build_app(desk.loa), base_url="https://loa.example.gov.vn", follow_redirects=False
     )

@@ -10,7 +10,7 @@ from test_citizens import Desk, make_desk  # noqa: F401 - fixture
 from test_petition_intake import _feed
 from test_telegram_bot import ADMIN, SECOND_ADMIN, STRANGER, wait_until
 
-import bot.service.petition_intake  # noqa: F401 - registers the handlers
+import bot.petition_intake  # noqa: F401 - registers the handlers
 
 
 def _card(desk: Desk, needle: str) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def test_comment_cards_reply_delete_with_reason_one_decision_and_strangers(
     assert len(fb.records["comment_deletes"]) == 1 and rude not in fb.comments.items
     done = [x for x in loa.store.comments.actions_of(r.id) if x.state == "done"]
     assert len(done) == 1 and done[0].reason in ("Xúc phạm, lừa đảo", "Spam")
-    audit = [e for e in loa.store.audit_entries() if e["action"] == "unauthorised"]
+    audit = [e for e in loa.store.audit.audit_entries() if e["action"] == "unauthorised"]
     assert any(f"cm:d:{r.id}" in str(e["detail"]) for e in audit)
 
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from conftest import Workspace
 
-from bot.context import Loa
-from bot.service.comments import (
+from bot.comments import (
     catch_up_comments,
     comment_action,
     handle_feed_change,
     reconcile_comment_actions,
 )
+from bot.context import Loa
 from channels.sandbox.facebook import FacebookSandbox
 from content_queue.models import Actor
 from content_queue.tables import articles, deliveries
@@ -43,7 +43,7 @@ def seed_post(loa: Loa, fb: FacebookSandbox, title: str) -> str:
     """A Facebook post Loa made (seeded: the dispatcher is tested elsewhere)."""
     remote = fb.add_post(title)
     now = datetime.now(UTC)
-    with loa.store.tx() as conn:
+    with loa.store.engine.begin() as conn:
         aid = conn.execute(
             articles.insert().values(
                 title=title,

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bot.approval import approve_article
 from bot.cli.main import app
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.service.covers import ensure_default_covers
 from bot.settings import load_settings
 from channels.sandbox.zalo import ZaloSandbox
@@ -66,7 +67,7 @@ default_cover_url = "{media.url}/media/cover.jpg"
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:
@@ -78,10 +79,12 @@ def test_text_article_reaches_a_zalo_only_setup_with_the_default_cover(
 ) -> None:
     cfg, zalo = zalo_only
     loa = Loa(load_settings(cfg))
-    art = loa.store.submit(parsed_article("Kết quả cải cách hành chính quý IV"), EDITOR).article
+    art = loa.store.articles.submit(
+        parsed_article("Kết quả cải cách hành chính quý IV"), EDITOR
+    ).article
     approved, skipped = approve_article(loa, art.id, ADMIN, now=True)
     assert skipped == {} and [d.channel for d in approved.deliveries] == ["zalo"]
-    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    wait_for(lambda: loa.store.articles.get(art.id).state == "published", lambda: _tick(loa))
     (created,) = zalo.records["articles"]
     assert created["cover"]["photo_url"] == f"{media.url}/media/cover.jpg"
     assert "cover.jpg" in media.records["fetched"]  # Zalo fetched and accepted it
@@ -143,10 +146,12 @@ def test_a_local_default_cover_is_uploaded_once_to_the_website_and_remembered(
     Image.new("RGB", (600, 315), (160, 0, 0)).save(banner, "JPEG", quality=80)
     assert ensure_default_covers(again) == {} and len(workspace.wp.records["media"]) == 2
     # a text-only article goes to Zalo with it
-    art = loa.store.submit(parsed_article("Tuyên truyền cải cách hành chính"), EDITOR).article
+    art = loa.store.articles.submit(
+        parsed_article("Tuyên truyền cải cách hành chính"), EDITOR
+    ).article
     _, skipped = approve_article(loa, art.id, ADMIN, now=True)
     assert skipped == {}
-    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    wait_for(lambda: loa.store.articles.get(art.id).state == "published", lambda: _tick(loa))
     assert (
         workspace.zalo.records["articles"][0]["cover"]["photo_url"]
         == workspace.wp.records["media"][1]["source_url"]

@@ -12,8 +12,9 @@ from conftest import Workspace, parsed_article, wait_for
 
 from bot.approval import approve_article
 from bot.context import Loa
+from bot.notifier import Notifier
+from bot.run import build_dispatcher
 from bot.service.dispatcher import Dispatcher
-from bot.service.notifier import Notifier
 from content_queue.models import Actor, Article
 from content_queue.store import ChannelPlan
 from content_queue.tables import deliveries
@@ -23,14 +24,16 @@ ADMIN = Actor("quan-tri", "cli")
 
 
 def _submit_and_approve(loa: Loa, ws: Workspace, title: str, *, cover: bool = True) -> Article:
-    art = loa.store.submit(parsed_article(title, cover=ws.cover() if cover else None), EDITOR)
+    art = loa.store.articles.submit(
+        parsed_article(title, cover=ws.cover() if cover else None), EDITOR
+    )
     approved, skipped = approve_article(loa, art.article.id, ADMIN, now=True)
     assert skipped == ({} if cover else {"zalo": skipped.get("zalo")})
     return approved
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:
@@ -38,12 +41,12 @@ def _tick(loa: Loa) -> int:
 
 
 def _by_channel(loa: Loa, article_id: int) -> dict[str, object]:
-    return {d.channel: d for d in loa.store.get(article_id).deliveries}
+    return {d.channel: d for d in loa.store.articles.get(article_id).deliveries}
 
 
 def _due_now(loa: Loa, delivery_id: int) -> None:
     """Bring a delivery's next attempt forward, as the passing of time would."""
-    with loa.store.tx() as conn:
+    with loa.store.engine.begin() as conn:
         conn.execute(
             deliveries.update()
             .where(deliveries.c.id == delivery_id)
@@ -55,7 +58,7 @@ def test_publishes_through_the_three_sandboxes(workspace: Workspace) -> None:
     loa = workspace.loa()
     art = _submit_and_approve(loa, workspace, "Sở Ngoại vụ đẩy mạnh dịch vụ công trực tuyến")
     assert _tick(loa) == 3
-    done = loa.store.get(art.id)
+    done = loa.store.articles.get(art.id)
     assert done.state == "published"
     by = {d.channel: d for d in done.deliveries}
     assert {d.state for d in by.values()} == {"sent"}
@@ -63,7 +66,7 @@ def test_publishes_through_the_three_sandboxes(workspace: Workspace) -> None:
     (post,) = workspace.wp.posts.values()
     assert post["status"] == "publish" and f"/{post['slug']}/" in (by["website"].url or "")
     assert len(workspace.wp.media) == 1
-    cover_url = loa.store.draft_inputs(art.id)[1]["website"]["cover_url"]
+    cover_url = loa.store.articles.draft_inputs(art.id)[1]["website"]["cover_url"]
     assert cover_url and cover_url.startswith(workspace.wp.url)
 
     (fb_post,) = workspace.fb.posts.values()
@@ -80,7 +83,7 @@ def test_http_500_once_is_retried_and_posted_once(workspace: Workspace) -> None:
     loa = workspace.loa()
     workspace.fb.inject("http_500", path=r"/feed$", method="POST")
     art = _submit_and_approve(loa, workspace, "Tin thử lỗi 500", cover=False)
-    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    wait_for(lambda: loa.store.articles.get(art.id).state == "published", lambda: _tick(loa))
     assert len(workspace.fb.posts) == 1 and len(workspace.wp.posts) == 1
 
 
@@ -93,7 +96,7 @@ def test_throttling_backs_off_the_channel_with_one_alert(workspace: Workspace) -
     assert by["website"].state == "sent" and by["zalo"].state == "sent"  # others unaffected
     fb = by["facebook"]
     assert fb.state == "retry" and fb.last_error_kind == "rate_limited"
-    backoff = loa.store.channel_status("facebook").backoff_until
+    backoff = loa.store.channels.channel_status("facebook").backoff_until
     assert backoff is not None and backoff > datetime.now(UTC) + timedelta(minutes=5)
     assert fb.next_attempt_at == backoff
 
@@ -101,7 +104,7 @@ def test_throttling_backs_off_the_channel_with_one_alert(workspace: Workspace) -
     _tick(loa)  # the channel is held: the due delivery is not even tried
     assert _by_channel(loa, art.id)["facebook"].attempts == fb.attempts
 
-    loa.store.set_backoff("facebook", None)
+    loa.store.channels.set_backoff("facebook", None)
     _tick(loa)  # throttled again
     alerts = [a for a in loa.notifier.open_alerts() if a["key"] == "throttled:facebook"]
     assert len(alerts) == 1 and alerts[0]["count"] == 2
@@ -113,7 +116,7 @@ def test_expired_token_pauses_the_channel_until_resumed(workspace: Workspace) ->
     workspace.fb.expire_token()
     art = _submit_and_approve(loa, workspace, "Tin thử token hết hạn")
     _tick(loa)
-    st = loa.store.channel_status("facebook")
+    st = loa.store.channels.channel_status("facebook")
     assert st.paused and st.needs_reauth
     (alert,) = [a for a in loa.notifier.open_alerts() if a["key"] == "auth:facebook"]
     assert "loa channels connect facebook" in alert["message"]
@@ -124,9 +127,9 @@ def test_expired_token_pauses_the_channel_until_resumed(workspace: Workspace) ->
     assert len(workspace.fb.posts) == 0
 
     workspace.fb.token_expired = False  # the admin reconnected the page
-    loa.store.set_paused("facebook", False, ADMIN)
+    loa.store.channels.set_paused("facebook", False, ADMIN)
     _tick(loa)
-    assert loa.store.get(art.id).state == "published"
+    assert loa.store.articles.get(art.id).state == "published"
     assert len(workspace.fb.posts) == 1
 
 
@@ -135,7 +138,7 @@ def test_rejected_post_fails_and_the_article_is_partial(workspace: Workspace) ->
     workspace.fb.inject("spam", path=r"/feed$")
     art = _submit_and_approve(loa, workspace, "Tin thử bị coi là spam")
     _tick(loa)
-    done = loa.store.get(art.id)
+    done = loa.store.articles.get(art.id)
     assert done.state == "partial"
     by = {d.channel: d for d in done.deliveries}
     assert by["facebook"].state == "failed" and "1346003" in (by["facebook"].last_error or "")
@@ -168,9 +171,9 @@ def test_two_dispatchers_post_each_delivery_exactly_once(
     plan = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
     due = datetime.now(UTC) - timedelta(seconds=1)
     for i in range(50):
-        art = loas[0].store.submit(parsed_article(f"Tin song song số {i}"), EDITOR).article
-        loas[0].store.approve(art.id, ADMIN, due, plan)
-    dispatchers = [loa.dispatcher(owner=f"worker-{n}") for n, loa in enumerate(loas)]
+        art = loas[0].store.articles.submit(parsed_article(f"Tin song song số {i}"), EDITOR).article
+        loas[0].store.articles.approve(art.id, ADMIN, due, plan)
+    dispatchers = [build_dispatcher(loa, owner=f"worker-{n}") for n, loa in enumerate(loas)]
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -203,7 +206,7 @@ def test_two_dispatchers_post_each_delivery_exactly_once(
 
 
 def _attempt_window(loa: Loa, delivery_id: int) -> tuple[datetime, datetime]:
-    with loa.store.read() as conn:
+    with loa.store.engine.connect() as conn:
         row = conn.execute(
             sa.select(deliveries.c.first_attempt_at, deliveries.c.sent_at).where(
                 deliveries.c.id == delivery_id
@@ -232,8 +235,8 @@ def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
     plan = [ChannelPlan("website")]
     ids = []
     for i in range(6):
-        art = loa.store.submit(parsed_article(f"Tin dừng dịch vụ số {i}"), EDITOR).article
-        loa.store.approve(art.id, ADMIN, datetime.now(UTC), plan)
+        art = loa.store.articles.submit(parsed_article(f"Tin dừng dịch vụ số {i}"), EDITOR).article
+        loa.store.articles.approve(art.id, ADMIN, datetime.now(UTC), plan)
         ids.append(art.id)
     d = Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, max_workers=2)
     ticking = threading.Thread(target=d.tick)
@@ -242,7 +245,7 @@ def test_stop_during_a_tick_finishes_calls_in_flight_and_claims_nothing_more(
     d.stop()
     ticking.join(timeout=30)
     d.close()
-    states = [dl.state for i in ids for dl in loa.store.get(i).deliveries]
+    states = [dl.state for i in ids for dl in loa.store.articles.get(i).deliveries]
     assert "in_flight" not in states  # every call that started was recorded
     assert states.count("sent") == len(workspace.wp.posts) < 6  # the rest was left for later
     assert set(states) == {"sent", "waiting"}
@@ -255,22 +258,22 @@ def test_due_posts_do_not_wait_behind_a_platform_that_hangs(workspace: Workspace
     workspace.wp.latency = (
         0.8  # the website hangs (under its 1 s timeout); Facebook answers at once
     )
-    slow = loa.store.submit(parsed_article("Tin chờ trang web trả lời"), EDITOR).article
-    loa.store.approve(
+    slow = loa.store.articles.submit(parsed_article("Tin chờ trang web trả lời"), EDITOR).article
+    loa.store.articles.approve(
         slow.id, ADMIN, datetime.now(UTC) - timedelta(seconds=5), [ChannelPlan("website")]
     )
     quick = []
     for i in range(5):
-        art = loa.store.submit(parsed_article(f"Tin Facebook số {i}"), EDITOR).article
-        loa.store.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("facebook")])
+        art = loa.store.articles.submit(parsed_article(f"Tin Facebook số {i}"), EDITOR).article
+        loa.store.articles.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("facebook")])
         quick.append(art.id)
     d = Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, max_workers=2)
     try:
         assert d.tick() == 6
     finally:
         d.close()
-    site_sent = _attempt_window(loa, loa.store.get(slow.id).deliveries[0].id)[1]
-    fb_sent = [_attempt_window(loa, loa.store.get(i).deliveries[0].id)[1] for i in quick]
+    site_sent = _attempt_window(loa, loa.store.articles.get(slow.id).deliveries[0].id)[1]
+    fb_sent = [_attempt_window(loa, loa.store.articles.get(i).deliveries[0].id)[1] for i in quick]
     assert max(fb_sent) < site_sent  # the free lane kept posting while the website hung
 
 
@@ -292,11 +295,11 @@ def test_a_post_whose_answer_never_came_is_found_not_sent_again(
     assert site.next_attempt_at is not None
     assert site.next_attempt_at - datetime.now(UTC) > timedelta(seconds=1.5)
 
-    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    wait_for(lambda: loa.store.articles.get(art.id).state == "published", lambda: _tick(loa))
     assert len(workspace.wp.posts) == 1
     creates = [r for r in workspace.wp.request_log if r[1] == "POST" and r[2].endswith("/posts")]
     assert len(creates) == 1
-    sent = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
+    sent = [e for e in loa.store.audit.audit_entries(art.id) if e["action"] == "sent"]
     assert sent[0]["detail"]["channel"] == "website" and sent[0]["detail"]["reconciled"]
 
 
@@ -308,8 +311,8 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
     monkeypatch.setenv("LOA_CHANNELS__WEBSITE__TIMEOUT_SECONDS", "5")
     loa = workspace.loa()
     workspace.wp.inject("slow", path=r"/wp/v2/posts$", method="POST", seconds=2)
-    art = loa.store.submit(parsed_article("Tin đăng lâu hơn thời hạn giữ"), EDITOR).article
-    loa.store.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("website")])
+    art = loa.store.articles.submit(parsed_article("Tin đăng lâu hơn thời hạn giữ"), EDITOR).article
+    loa.store.articles.approve(art.id, ADMIN, datetime.now(UTC), [ChannelPlan("website")])
     busy, other = (
         Dispatcher(loa.store, loa.channels(), loa.settings.schedule, loa.notifier, owner=name)
         for name in ("worker-busy", "worker-other")
@@ -318,7 +321,8 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
     try:
         ticking.start()
         wait_for(
-            lambda: loa.store.get(art.id).deliveries[0].lease_owner == "worker-busy", lambda: None
+            lambda: loa.store.articles.get(art.id).deliveries[0].lease_owner == "worker-busy",
+            lambda: None,
         )
         while ticking.is_alive():  # another worker looks for abandoned leases all along
             other.tick()
@@ -328,9 +332,9 @@ def test_a_call_that_outlasts_the_lease_keeps_it_while_the_worker_lives(
         busy.close()
         other.close()
     assert len(workspace.wp.posts) == 1
-    actions = [e["action"] for e in loa.store.audit_entries(art.id)]
+    actions = [e["action"] for e in loa.store.audit.audit_entries(art.id)]
     assert "lease_expired" not in actions
-    sent = [e for e in loa.store.audit_entries(art.id) if e["action"] == "sent"]
+    sent = [e for e in loa.store.audit.audit_entries(art.id) if e["action"] == "sent"]
     assert [e["detail"]["owner"] for e in sent] == ["worker-busy"]
 
 
@@ -343,7 +347,7 @@ def test_a_look_that_fails_keeps_the_doubt_so_the_next_attempt_looks_again(
     workspace.wp.inject("timeout_after", path=r"/wp/v2/posts$", method="POST", seconds=1.5)
     workspace.wp.inject("http_500", path=r"/wp/v2/posts$", method="GET")  # the first look
     art = _submit_and_approve(loa, workspace, "Tin thử tra cứu lỗi", cover=False)
-    wait_for(lambda: loa.store.get(art.id).state == "published", lambda: _tick(loa))
+    wait_for(lambda: loa.store.articles.get(art.id).state == "published", lambda: _tick(loa))
     assert len(workspace.wp.posts) == 1
     creates = [r for r in workspace.wp.request_log if r[1] == "POST" and r[2].endswith("/posts")]
     assert len(creates) == 1
@@ -351,7 +355,7 @@ def test_a_look_that_fails_keeps_the_doubt_so_the_next_attempt_looks_again(
     assert len(looks) == 2  # the failed look, then the one that found the post
     doubts = [
         (e["detail"]["kind"], e["detail"]["may_have_posted"])
-        for e in loa.store.audit_entries(art.id)
+        for e in loa.store.audit.audit_entries(art.id)
         if e["action"] == "delivery_retry"
     ]
     assert doubts == [("transient", True), ("transient", True)]

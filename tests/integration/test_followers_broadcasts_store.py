@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from content_queue.broadcasts import BroadcastCandidate, Broadcasts
-from content_queue.followers import follower_growth, last_follower_sample_at, record_follower_counts
+from content_queue.broadcasts import BroadcastCandidate
 from content_queue.models import Actor
 from content_queue.store import Store
 from content_queue.tables import articles, metadata
@@ -21,20 +20,23 @@ T0 = datetime(2026, 10, 1, tzinfo=UTC)
 def test_growth_is_first_and_last_count_of_the_period_with_the_previous_one_as_start(
     store: Store,
 ) -> None:
-    eng = store.engine
-    record_follower_counts(
-        eng, "facebook", {"followers_count": 1000, "fan_count": 900}, T0 - timedelta(hours=2)
+    store.followers.record_follower_counts(
+        "facebook", {"followers_count": 1000, "fan_count": 900}, T0 - timedelta(hours=2)
     )  # the last day of September
     for day, count in ((1, 1010), (15, 1100), (31, 1200)):
-        record_follower_counts(
-            eng,
+        store.followers.record_follower_counts(
             "facebook",
             {"followers_count": count, "fan_count": None},
             T0 + timedelta(days=day - 1, hours=1),
         )
-    record_follower_counts(eng, "zalo", {"followers": 300}, T0 + timedelta(days=10))
-    record_follower_counts(eng, "zalo", {"followers": 340}, T0 + timedelta(days=40))  # November
-    got = {(g.channel, g.metric): g for g in follower_growth(eng, T0, T0 + timedelta(days=31))}
+    store.followers.record_follower_counts("zalo", {"followers": 300}, T0 + timedelta(days=10))
+    store.followers.record_follower_counts(
+        "zalo", {"followers": 340}, T0 + timedelta(days=40)
+    )  # November
+    got = {
+        (g.channel, g.metric): g
+        for g in store.followers.follower_growth(T0, T0 + timedelta(days=31))
+    }
     fb = got[("facebook", "followers_count")]
     assert (fb.start, fb.end, fb.growth, fb.samples) == (1000, 1200, 200, 3)
     assert fb.growth_percent == 20.0 and [v for _, v in fb.points] == [1010, 1100, 1200]
@@ -42,12 +44,12 @@ def test_growth_is_first_and_last_count_of_the_period_with_the_previous_one_as_s
     assert (fans.start, fans.end, fans.growth) == (900, None, None)
     zalo = got[("zalo", "followers")]
     assert (zalo.start, zalo.end, zalo.growth) == (300, 300, 0)
-    assert last_follower_sample_at(eng, "zalo") == T0 + timedelta(days=40)
-    assert last_follower_sample_at(eng, "website") is None
+    assert store.followers.last_follower_sample_at("zalo") == T0 + timedelta(days=40)
+    assert store.followers.last_follower_sample_at("website") is None
 
 
 def _article(store: Store, title: str) -> int:
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         return int(
             conn.execute(
                 articles.insert().values(
@@ -67,7 +69,7 @@ def _article(store: Store, title: str) -> int:
 def test_proposals_respect_the_quota_one_open_at_a_time_and_never_repeat_an_article(
     store: Store,
 ) -> None:
-    b = Broadcasts(store)
+    b = store.broadcasts
     items = [
         BroadcastCandidate(_article(store, f"Bài {i}"), f"z{i}", f"Bài {i}", T0, None)
         for i in range(4)
@@ -92,7 +94,7 @@ def test_proposals_respect_the_quota_one_open_at_a_time_and_never_repeat_an_arti
     assert [(x.id, x.message_id, x.moderation_state) for x in sent] == [
         (first.id, "m1", "reviewing")
     ]
-    entries = [e["action"] for e in store.audit_entries()]
+    entries = [e["action"] for e in store.audit.audit_entries()]
     assert entries.count("broadcast_proposed") == 3 and "broadcast_sent" in entries
 
 

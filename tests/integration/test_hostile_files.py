@@ -26,8 +26,8 @@ from helpers.hostile_corpus import (
 )
 
 from bot.context import Loa
-from bot.service.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
-from bot.service.loop import Service
+from bot.intake import inbox_poller, ingest_limits, ingest_path, poll_inbox, upload_name
+from bot.run import build_service
 from bot.settings import load_settings
 from content_queue.ingest import IngestLimits, IngestRefusal, parse_isolated, printable_name
 from content_queue.ingest.frontmatter import split_front_matter
@@ -160,7 +160,7 @@ def test_inbox_goes_on_after_each_bad_file(tmp_path: Path, db_url: str) -> None:
     assert poll_inbox(loa, poller) == []  # first look: nothing has settled yet
     results = poll_inbox(loa, poller)
     assert len(results) == len(cases) + len(goods)
-    titles = {a.title for a in loa.store.list()}
+    titles = {a.title for a in loa.store.articles.list()}
     assert {f"Bài tốt số {n}" for n in goods} <= titles
     assert os.listdir(inbox) == []  # every entry was processed and moved
     rejected = loa.settings.path(loa.settings.queue.rejected)
@@ -206,7 +206,7 @@ def test_service_loop_never_stalls_while_pathological_files_are_ingested(tmp_pat
     expected_rejected = {c.path.name for c in heavy if c.expect != "ok"}
 
     async def scenario() -> float:
-        service = Service(loa)
+        service = build_service(loa)
         run = asyncio.create_task(service.run())
         worst, last = 0.0, time.monotonic()
         deadline = last + 90
@@ -227,7 +227,7 @@ def test_service_loop_never_stalls_while_pathological_files_are_ingested(tmp_pat
         note = (rejected / f"{name}.loi.txt").read_text("utf-8")
         if "hai-trieu-doan" in name or "dinh-dang-long" in name:
             assert "tệp vượt giới hạn xử lý" in note
-    assert "Bài tốt số 1" in {a.title for a in loa.store.list()}
+    assert "Bài tốt số 1" in {a.title for a in loa.store.articles.list()}
     assert worst < 0.2, f"the event loop stalled for {worst * 1000:.0f} ms"
 
 

@@ -28,6 +28,7 @@ from bot.approval import approve_article
 from bot.cli.main import app
 from bot.context import Loa
 from bot.instructions import URL_PLACEHOLDER, either, instruction
+from bot.run import build_dispatcher
 from bot.settings import load_settings
 from bot.telegram import texts
 from bot.telegram.handlers import COMMANDS
@@ -53,14 +54,14 @@ class Desk:
 
     def article(self, title: str) -> int:
         cover = make_cover(self.config.parent / f"bia-{len(title)}.jpg")
-        article_id = self.loa.store.submit(
+        article_id = self.loa.store.articles.submit(
             parsed_article(title, cover=cover), Actor("ed", "cli")
         ).article.id
         approve_article(self.loa, article_id, Actor("admin", "cli"), now=True)
         return article_id
 
     def states(self, article_id: int) -> dict[str, str]:
-        return {d.channel: d.state for d in self.loa.store.get(article_id).deliveries}
+        return {d.channel: d.state for d in self.loa.store.articles.get(article_id).deliveries}
 
     def set_state(self, article_id: int, channel: str, state: str) -> None:
         """Put one delivery where a platform failure would leave it (arranging, not acting)."""
@@ -72,7 +73,7 @@ class Desk:
             )
 
     def tick(self) -> None:
-        dispatcher = self.loa.dispatcher()
+        dispatcher = build_dispatcher(self.loa)
         try:
             dispatcher.tick()
         finally:
@@ -179,7 +180,9 @@ def test_the_hand_off_guide_tells_a_command_that_records_the_url(desk: Desk, sur
     )  # type: ignore[arg-type]
     url = f"https://songoaivu.example.gov.vn/tin-tuc/bai-{article_id}"
     answer = desk.run(line.replace(URL_PLACEHOLDER, url), surface)
-    website = next(d for d in desk.loa.store.get(article_id).deliveries if d.channel == "website")
+    website = next(
+        d for d in desk.loa.store.articles.get(article_id).deliveries if d.channel == "website"
+    )
     assert (website.state, website.url) == ("sent", url), answer
     assert desk.states(article_id)["facebook"] == "waiting"
 
@@ -241,13 +244,13 @@ def test_an_instruction_that_does_not_fit_says_why_and_changes_nothing(
 def test_channel_and_article_instructions_act_on_what_they_name(desk: Desk, surface: str) -> None:
     kept, withdrawn = desk.article("Bài giữ lại"), desk.article("Bài rút lại")
     desk.run(instruction("withdraw", withdrawn, surface=surface), surface)  # type: ignore[arg-type]
-    assert desk.loa.store.get(withdrawn).state == "withdrawn"
-    assert desk.loa.store.get(kept).state == "approved"
+    assert desk.loa.store.articles.get(withdrawn).state == "withdrawn"
+    assert desk.loa.store.articles.get(kept).state == "approved"
     desk.run(instruction("pause", channel="zalo", surface=surface), surface)  # type: ignore[arg-type]
-    assert desk.loa.store.channel_status("zalo").paused
-    assert not desk.loa.store.channel_status("facebook").paused
+    assert desk.loa.store.channels.channel_status("zalo").paused
+    assert not desk.loa.store.channels.channel_status("facebook").paused
     desk.run(instruction("resume", channel="zalo", surface=surface), surface)  # type: ignore[arg-type]
-    assert not desk.loa.store.channel_status("zalo").paused
+    assert not desk.loa.store.channels.channel_status("zalo").paused
 
 
 def commands_in(text: str) -> list[tuple[str, str]]:
@@ -276,7 +279,9 @@ def test_every_command_a_failed_post_alert_tells_acts_on_that_delivery(desk: Des
     _website_sent(desk, article_id)
     desk.fb.inject("spam", path=r"/feed$")
     desk.tick()
-    failed = next(d for d in desk.loa.store.get(article_id).deliveries if d.channel == "facebook")
+    failed = next(
+        d for d in desk.loa.store.articles.get(article_id).deliveries if d.channel == "facebook"
+    )
     assert failed.state == "failed"
     commands = commands_in(desk.alert(f"failed:{failed.id}"))
     assert {surface for surface, _ in commands} == {"cli", "telegram"}, commands
@@ -297,7 +302,7 @@ def test_every_command_an_in_doubt_alert_tells_acts_on_that_delivery(
     desk.fb.inject("drop_after", path=r"/feed$", method="POST")  # posted, answer lost
 
     def tick() -> None:
-        dispatcher = quick.dispatcher()
+        dispatcher = build_dispatcher(quick)
         try:
             dispatcher.tick()
         finally:
@@ -309,7 +314,9 @@ def test_every_command_an_in_doubt_alert_tells_acts_on_that_delivery(
         desk.fb.add_post(f"Bài khác số {i}")
     wait_until(lambda: tick() or desk.states(article_id)["facebook"] == "in_doubt")
     quick.store.engine.dispose()
-    delivery = next(d for d in desk.loa.store.get(article_id).deliveries if d.channel == "facebook")
+    delivery = next(
+        d for d in desk.loa.store.articles.get(article_id).deliveries if d.channel == "facebook"
+    )
     commands = commands_in(desk.alert(f"in_doubt:{delivery.id}"))
     assert {surface for surface, _ in commands} == {"cli", "telegram"}, commands
     for surface, command in commands:
@@ -324,7 +331,7 @@ def test_every_command_an_auth_alert_tells_exists_and_resume_resumes(desk: Desk)
     _website_sent(desk, article_id)
     desk.fb.inject("error:190", path=r"/feed$")  # Graph: the page token is no longer valid
     desk.tick()
-    assert desk.loa.store.channel_status("facebook").paused
+    assert desk.loa.store.channels.channel_status("facebook").paused
     commands = commands_in(desk.alert("auth:facebook"))
     assert commands, desk.alert("auth:facebook")
     for surface, command in commands:
@@ -334,8 +341,8 @@ def test_every_command_an_auth_alert_tells_exists_and_resume_resumes(desk: Desk)
             assert res.exit_code == 0 and words[3] == "facebook", res.output
             continue
         desk.run(command, surface)
-        assert not desk.loa.store.channel_status("facebook").paused, (surface, command)
-        desk.loa.store.set_paused("facebook", True, Actor("test", "cli"), "again")
+        assert not desk.loa.store.channels.channel_status("facebook").paused, (surface, command)
+        desk.loa.store.channels.set_paused("facebook", True, Actor("test", "cli"), "again")
 
 
 def test_either_joins_both_forms_and_connect_has_no_chat_form() -> None:

@@ -50,7 +50,7 @@ def test_import_then_re_import_updates_by_code_and_keeps_the_others(
     assert procs["9.999001"].ho_so == ""  # replaced whole, not merged
     assert procs["9.999100"].extra == {"khac": "giữ lại"}
     assert procs["9.999002"].cap_nhat is not None  # not in the file: kept
-    assert [e["action"] for e in store.audit_entries()].count("knowledge_import") == 3
+    assert [e["action"] for e in store.audit.audit_entries()].count("knowledge_import") == 3
 
 
 def test_a_refused_file_imports_nothing(store: Store, tmp_path: Path) -> None:
@@ -139,6 +139,11 @@ def test_an_answer_is_bounded(store: Store) -> None:
     assistant = Assistant(store, AssistantSettings(max_answer_chars=300))
     a = assistant.answer("Chứng nhận lãnh sự cần hồ sơ gì, mất bao lâu, phí bao nhiêu, nộp ở đâu?")
     assert a.kind == "answer" and len(a.text) <= 300
+    assert a.text.endswith(
+        "Nguồn: https://example.gov.vn/thu-tuc-hanh-chinh/9.999001 (cập nhật 01/11/2026)"
+    )
+    first = assistant.answer("Chứng nhận lãnh sự cần hồ sơ gì?", first_contact=True)
+    assert len(first.text) <= 300 and first.text.endswith("(cập nhật 01/11/2026)")
     hostile = assistant.answer("visa " * 50_000)
     assert hostile.kind in ("answer", "abstain")
 

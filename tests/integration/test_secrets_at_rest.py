@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from conftest import Workspace
 
 from bot.cli.workspace import write_workspace
-from content_queue.channel_tokens import DbTokenStore, handled_secret_values, reseal_credentials
+from content_queue.channel_tokens import DbTokenStore, handled_secret_values
 from content_queue.credential_cipher import (
     CredentialCipher,
     SecretKeyError,
@@ -21,6 +21,7 @@ from content_queue.credential_cipher import (
     is_encrypted,
 )
 from content_queue.db import open_database
+from content_queue.store import Store
 from content_queue.tables import channel_state
 
 LOA = Path(sys.executable).with_name("loa")
@@ -108,8 +109,8 @@ def test_rotation_reencrypts_every_row_with_the_new_key(db_url: str, secret_key:
             )
         new = generate_key()
         both = CredentialCipher(f"{new},{secret_key}")
-        assert sorted(reseal_credentials(engine, both)) == ["facebook", "zalo"]
-        assert reseal_credentials(engine, both) == []  # nothing left to do
+        assert sorted(Store(engine).tokens.reseal_credentials(both)) == ["facebook", "zalo"]
+        assert Store(engine).tokens.reseal_credentials(both) == []  # nothing left to do
         only_new = CredentialCipher(new)
         assert DbTokenStore(engine, "zalo", only_new).load() == {
             "refresh_token": "refresh-under-old-key"

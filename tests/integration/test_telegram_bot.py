@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from docx import Document
 
 from bot.context import Loa
+from bot.parsing import BUSY_VI
+from bot.run import build_dispatcher
 from bot.settings import load_settings
 from bot.telegram import texts
 from bot.telegram.app import run_bot
@@ -101,7 +103,7 @@ class Chat:
             topic="a",
             content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
         )
-        return self.loa.store.submit(parsed, Actor("ed", "cli")).article.id
+        return self.loa.store.articles.submit(parsed, Actor("ed", "cli")).article.id
 
     def card(self, article_id: int) -> dict[str, Any]:
         """The approval card the bot sent for the article (waits for it)."""
@@ -142,7 +144,7 @@ class Chat:
         )
 
     def audit(self, action: str) -> list[dict[str, Any]]:
-        return [e for e in self.loa.store.audit_entries() if e["action"] == action]
+        return [e for e in self.loa.store.audit.audit_entries() if e["action"] == action]
 
 
 @pytest.fixture
@@ -204,7 +206,7 @@ def test_new_article_gets_a_card_and_an_admin_press_approves_it(chat: Chat) -> N
 
     query = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{article_id}:1")
     assert chat.answer_to(query)["text"].startswith(f"Đã duyệt bài #{article_id}")
-    article = chat.loa.store.get(article_id)
+    article = chat.loa.store.articles.get(article_id)
     assert article.state == "approved" and article.approved_by == f"tg:{ADMIN}"
     approvals = chat.audit("approved")
     assert [(e["actor"], e["via"], e["article_id"]) for e in approvals] == [
@@ -235,7 +237,7 @@ def test_strangers_and_editors_cannot_decide_and_are_audited(chat: Chat) -> None
 
     refused = chat.audit("unauthorised")
     assert [e["detail"]["user_id"] for e in refused] == [STRANGER, EDITOR]
-    assert chat.loa.store.get(article_id).state == "pending"
+    assert chat.loa.store.articles.get(article_id).state == "pending"
     assert "reply_markup" in chat.tg.message(CHAT, card["message_id"])
 
 
@@ -250,7 +252,7 @@ def test_forged_and_replayed_presses_are_refused(chat: Chat) -> None:
     assert chat.answer_to(other_revision)["text"] == texts.BAD_DATA
     garbage = chat.tg.press_button(ADMIN, card["message_id"], "ap:1;DROP TABLE")
     assert chat.answer_to(garbage)["text"] == texts.BAD_DATA
-    assert {chat.loa.store.get(i).state for i in (first, second)} == {"pending"}
+    assert {chat.loa.store.articles.get(i).state for i in (first, second)} == {"pending"}
     assert len(chat.audit("forged_callback")) == 3
 
     ok = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{first}:1")
@@ -272,9 +274,11 @@ def test_a_card_of_an_older_revision_is_stale(chat: Chat) -> None:
             content_hash=hashlib.sha256(body.encode()).hexdigest(),
         )
 
-    article_id = chat.loa.store.submit(version("Bản đầu."), Actor("ed", "cli")).article.id
+    article_id = chat.loa.store.articles.submit(version("Bản đầu."), Actor("ed", "cli")).article.id
     old_card = chat.card(article_id)
-    assert chat.loa.store.submit(version("Bản sửa."), Actor("ed", "cli")).outcome == "revised"
+    assert (
+        chat.loa.store.articles.submit(version("Bản sửa."), Actor("ed", "cli")).outcome == "revised"
+    )
     new_card = wait_until(
         lambda: next(
             (
@@ -287,7 +291,7 @@ def test_a_card_of_an_older_revision_is_stale(chat: Chat) -> None:
     )
     press = chat.tg.press_button(ADMIN, old_card["message_id"], f"ap:{article_id}:1")
     assert "bản 2" in chat.answer_to(press)["text"]
-    assert chat.loa.store.get(article_id).state == "pending"
+    assert chat.loa.store.articles.get(article_id).state == "pending"
     closed = wait_until(
         lambda: (
             "reply_markup" not in chat.tg.message(CHAT, old_card["message_id"])
@@ -322,7 +326,7 @@ def test_reject_asks_for_a_reason_that_reaches_the_audit_log(chat: Chat) -> None
     rejected = wait_until(lambda: chat.audit("rejected"))
     assert rejected[0]["detail"]["reason"] == "Số liệu ở đoạn 2 chưa khớp báo cáo quý."
     assert rejected[0]["actor"] == f"tg:{ADMIN}"
-    assert chat.loa.store.get(article_id).state == "rejected"
+    assert chat.loa.store.articles.get(article_id).state == "rejected"
     edited = wait_until(
         lambda: (
             "reply_markup" not in chat.tg.message(CHAT, card["message_id"])
@@ -347,7 +351,8 @@ def test_approve_at_asks_for_a_time_and_validates_it(chat: Chat) -> None:
     chat.tg.send_user_message(ADMIN, when.strftime("%Y-%m-%d %H:%M"), reply_to_message_id=question)
     approved = wait_until(
         lambda: (
-            chat.loa.store.get(article_id).state == "approved" and chat.loa.store.get(article_id)
+            chat.loa.store.articles.get(article_id).state == "approved"
+            and chat.loa.store.articles.get(article_id)
         )
     )
     assert approved.scheduled_at == when
@@ -391,7 +396,7 @@ def test_a_question_not_answered_in_time_is_forgotten(chat: Chat) -> None:
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/queue")  # handled after the late reply: a sync point
     chat.reply_after(before, "chờ duyệt")
-    assert chat.loa.store.get(article_id).state == "pending" and not chat.audit("rejected")
+    assert chat.loa.store.articles.get(article_id).state == "pending" and not chat.audit("rejected")
 
 
 def test_a_strangers_flood_gets_one_answer_and_one_short_audit_row(chat: Chat) -> None:
@@ -408,14 +413,14 @@ def test_a_strangers_flood_gets_one_answer_and_one_short_audit_row(chat: Chat) -
 
 
 def test_preview_sends_the_exact_text_of_each_channel(chat: Chat) -> None:
-    from bot.approval import drafts_for
+    from bot.drafts import drafts_for
 
     article_id = chat.submit("Xem trước bài viết")
     card = chat.card(article_id)
     before = len(chat.tg.sent)
     query = chat.tg.press_button(ADMIN, card["message_id"], f"pv:{article_id}:1")
     assert chat.answer_to(query)["text"] == texts.PREVIEW_SENT
-    expected = drafts_for(chat.loa, chat.loa.store.get(article_id))["website"].text
+    expected = drafts_for(chat.loa, chat.loa.store.articles.get(article_id))["website"].text
     assert chat.reply_after(before, expected[:40])["text"] == expected
 
 
@@ -427,12 +432,12 @@ def test_stats_and_queue_answer_with_real_numbers(chat: Chat) -> None:
     from bot.approval import approve_article
 
     approve_article(chat.loa, published, Actor("admin", "cli"), now=True)
-    dispatcher = chat.loa.dispatcher()
+    dispatcher = build_dispatcher(chat.loa)
     try:
         dispatcher.tick()
     finally:
         dispatcher.close()
-    assert chat.loa.store.get(published).state == "published"
+    assert chat.loa.store.articles.get(published).state == "published"
 
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/stats")
@@ -465,15 +470,15 @@ def test_pause_and_resume_a_channel(chat: Chat) -> None:
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/pause website")
     chat.reply_after(before, "Đã tạm dừng kênh website")
-    assert chat.loa.store.channel_status("website").paused
+    assert chat.loa.store.channels.channel_status("website").paused
     before = len(chat.tg.sent)
     chat.tg.send_user_message(EDITOR, "/resume website")
     chat.reply_after(before, texts.NOT_ADMIN)
-    assert chat.loa.store.channel_status("website").paused
+    assert chat.loa.store.channels.channel_status("website").paused
     before = len(chat.tg.sent)
     chat.tg.send_user_message(ADMIN, "/resume website")
     chat.reply_after(before, "đăng trở lại")
-    assert not chat.loa.store.channel_status("website").paused
+    assert not chat.loa.store.channels.channel_status("website").paused
 
 
 # ----- files -------------------------------------------------------------------------------------------
@@ -487,7 +492,7 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     chat.tg.send_user_document(EDITOR, "dich-vu-cong.md", md.encode())
     reply = chat.reply_after(before, "dich-vu-cong.md")["text"]
     assert "bài #" in reply
-    pending = wait_until(lambda: chat.loa.store.list(["pending"]))
+    pending = wait_until(lambda: chat.loa.store.articles.list(["pending"]))
     assert pending[0].title == "Lạng Sơn đẩy mạnh dịch vụ công trực tuyến"
     assert pending[0].submitted_by == f"tg:{EDITOR}"
     chat.card(pending[0].id)  # and it gets its approval card
@@ -505,8 +510,8 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     assert "bài #" in chat.reply_after(before, "tong-ket.docx")["text"]
     titles = wait_until(
         lambda: (
-            len(chat.loa.store.list(["pending"])) == 2
-            and [a.title for a in chat.loa.store.list(["pending"])]
+            len(chat.loa.store.articles.list(["pending"])) == 2
+            and [a.title for a in chat.loa.store.articles.list(["pending"])]
         )
     )
     assert "Hội nghị tổng kết công tác cải cách hành chính" in titles
@@ -514,7 +519,7 @@ def test_an_editors_markdown_and_docx_become_pending_articles(chat: Chat) -> Non
     before = len(chat.tg.sent)
     chat.tg.send_user_document(STRANGER, "la.md", md.encode())
     assert chat.reply_after(before, "chưa có quyền")["text"] == texts.UNAUTHORISED
-    assert len(chat.loa.store.list(["pending"])) == 2
+    assert len(chat.loa.store.articles.list(["pending"])) == 2
 
 
 # ----- a flaky Bot API -----------------------------------------------------------------------------------
@@ -561,3 +566,32 @@ def test_sandbox_refuses_a_wrong_token_and_acknowledges_by_offset() -> None:
         )
         assert throttled.status_code == 429
         assert throttled.json()["parameters"] == {"retry_after": 1}
+
+
+def test_a_document_announced_too_big_is_never_downloaded(chat: Chat) -> None:
+    downloads, before = len(chat.tg.downloads), len(chat.tg.sent)
+    # A self-hosted Bot API serves files up to 2 GB: the size is read before any download.
+    chat.tg.send_user_document(EDITOR, "rat-lon.md", b"# T\n\nN\n", declared_size=2 * 1024**3)
+    assert "lớn hơn 20 MB" in chat.reply_after(before, "rat-lon.md")["text"]
+    chat.tg.send_user_document(EDITOR, "vua.md", "# Bài vừa\n\nNội dung bài.\n".encode())
+    assert "bài #" in chat.reply_after(before, "vua.md")["text"]
+    assert len(chat.tg.downloads) == downloads + 1 and chat.tg.downloads[-1].endswith(".md")
+
+
+def test_buttons_answer_while_parsing_is_full_and_uploads_are_told_busy(chat: Chat) -> None:
+    article_id = chat.submit("Bài chờ duyệt khi hệ thống đang đọc tệp")
+    card = chat.card(article_id)
+    pool = chat.loa.parsing
+    gate = threading.Event()
+    held = [pool.submit(f"tg:{-n}", gate.wait, 30) for n in range(pool.capacity)]
+    try:
+        before = len(chat.tg.sent)
+        chat.tg.send_user_document(EDITOR, "bai-moi.md", "# Bài mới\n\nNội dung.\n".encode())
+        assert chat.reply_after(before, "Hệ thống đang bận")["text"] == BUSY_VI
+        press = chat.tg.press_button(ADMIN, card["message_id"], f"ap:{article_id}:1")
+        assert chat.answer_to(press)["text"]  # answered while every parsing place is taken
+        assert wait_until(lambda: chat.loa.store.articles.get(article_id).state == "approved")
+    finally:
+        gate.set()
+    for f in held:
+        f.result(5)

@@ -12,6 +12,7 @@ import pytest
 from conftest import parsed_article, serving
 
 from bot.context import Loa
+from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
 from channels.base import ArticleView
 from channels.registry import channel_types
@@ -142,13 +143,13 @@ def test_a_channel_installed_through_the_entry_point_publishes(
     loa = Loa(load_settings(plugin / "config.toml"))
     assert "bulletin" in channel_types()
     actor = Actor("test", "cli")
-    art = loa.store.submit(parsed_article("Bản tin CCHC tháng 12"), actor).article
-    loa.store.approve(art.id, actor, datetime.now(UTC), loa.channel_plan([]))
-    d = loa.dispatcher()
+    art = loa.store.articles.submit(parsed_article("Bản tin CCHC tháng 12"), actor).article
+    loa.store.articles.approve(art.id, actor, datetime.now(UTC), loa.channel_plan([]))
+    d = build_dispatcher(loa)
     d.tick()
     d.close()
     assert [n["text"] for n in board.notices] == ["Bản tin CCHC tháng 12"]
-    assert loa.store.get(art.id).state == "published"
+    assert loa.store.articles.get(art.id).state == "published"
 
 
 THIRD_PARTY_CASES = list(all_cases(frozenset({Operation.PUBLISH, Operation.FIND_EXISTING})))

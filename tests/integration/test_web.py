@@ -4,7 +4,9 @@ POSTs, sessions, login throttling, the CSP, sanitised previews, uploads and ever
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,6 @@ from bot.context import Loa
 from bot.web.app import build_app
 from bot.web.passwords import hash_password
 from content_queue.models import Actor
-from content_queue.users import add_user, find_user, set_disabled
 
 PASSWORD = "mat-khau-rat-dai-2026"
 
@@ -26,11 +27,12 @@ class Web:
     loa: Loa
     app: object
 
-    def client(self) -> TestClient:
+    def client(self, address: str = "testclient") -> TestClient:
         return TestClient(
             self.app,
             base_url="http://127.0.0.1:8080",  # type: ignore[arg-type]
             follow_redirects=False,
+            client=(address, 50000),
         )
 
     def login(self, name: str, password: str = PASSWORD) -> TestClient:
@@ -55,22 +57,27 @@ def web(workspace: Workspace) -> Iterator[Web]:
     with workspace.config.open("a", encoding="utf-8") as f:
         f.write(
             '\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n'
-            "login_lock_after = 3\n"
+            "login_free_attempts = 3\nlogin_address_limit = 10\nlogin_hash_slots = 16\n"
+            "login_hash_wait_seconds = 0.2\n"
+            "[ingest]\nparse_workers = 2\nparse_queue = 0\nparse_per_user = 1\n"
         )
     loa = workspace.loa()
     for name, role, full in (
         ("lan", "admin", "Nguyễn Thị Lan"),
         ("hung", "admin", ""),
         ("mai", "editor", ""),
+        ("tuan", "editor", ""),
         ("xem", "viewer", ""),
     ):
-        add_user(loa.store, name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
+        loa.store.users.add_user(name, role, hash_password(PASSWORD), Actor("test"), full_name=full)
     yield Web(loa, build_app(loa))
     loa.store.engine.dispose()
 
 
 def _pending(web: Web, title: str = "Hội nghị cải cách hành chính", **kw: object) -> int:
-    return web.loa.store.submit(parsed_article(title, **kw), Actor("mai", "web")).article.id  # type: ignore[arg-type]
+    return web.loa.store.articles.submit(
+        parsed_article(title, **kw), Actor("mai", "web")
+    ).article.id  # type: ignore[arg-type]
 
 
 def _form(html: str, action: str) -> dict[str, str]:
@@ -100,18 +107,67 @@ def test_pages_need_a_login(web: Web) -> None:
         assert r.status_code == 303 and r.headers["location"].startswith("/dang-nhap?next=")
 
 
-def test_wrong_password_then_lock_after_three(web: Web) -> None:
-    c = web.client()
-    assert login(c, "lan", "sai-mat-khau-123").status_code == 401  # type: ignore[attr-defined]
-    assert login(c, "khong-co", "sai-mat-khau-123").status_code == 401  # type: ignore[attr-defined]
-    assert login(c, "lan", "sai-mat-khau-456").status_code == 401  # type: ignore[attr-defined]
-    r = login(c, "lan", "sai-mat-khau-789")
-    locked = login(c, "lan", PASSWORD)  # the right password no longer opens it for a while
-    assert locked.status_code == 429 and "tạm khóa" in locked.text  # type: ignore[attr-defined]
-    assert r.status_code == 401  # type: ignore[attr-defined]
-    assert find_user(web.loa.store, "lan").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
-    actions = [e["action"] for e in web.loa.store.audit_entries()]
-    assert actions.count("web_login_failed") == 3
+def test_wrong_passwords_delay_that_address_only_and_never_reveal_the_account(web: Web) -> None:
+    c = web.client("10.0.0.9")
+    for name in ("lan", "khong-co"):
+        for n in range(3):
+            r = login(c, name, f"sai-mat-khau-{n}")
+            assert r.status_code == 401 and "Sai tên đăng nhập" in r.text  # type: ignore[attr-defined]
+    # The fourth wrong try of a real and of an unknown name gets the same delayed answer.
+    known, unknown = login(c, "lan", PASSWORD), login(c, "khong-co", PASSWORD)
+    assert known.status_code == unknown.status_code == 429  # type: ignore[attr-defined]
+    same = re.compile(r'name="csrf" value="[^"]+"|chờ \d+ giây')  # the token; seconds tick
+    assert same.sub("", known.text) == same.sub("", unknown.text)  # type: ignore[attr-defined]
+    wait = re.search(r"hãy chờ (\d+) giây", known.text)  # type: ignore[attr-defined]
+    assert wait and 25 <= int(wait.group(1)) <= 30
+    assert known.headers["retry-after"] == wait.group(1)  # type: ignore[attr-defined]
+    # A stranger's wrong guesses do not lock the owner out: from her own address she signs in.
+    assert login(web.client("10.0.0.7"), "lan", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    actions = [e["action"] for e in web.loa.store.audit.audit_entries()]
+    assert actions.count("web_login_failed") == 3  # audited for the real account only
+
+
+def _burst(web: Web, tries: list[tuple[str, str, str]]) -> list[int]:
+    """Every (address, name, password) posted at the same moment, each from its own client."""
+    ready = []
+    for address, name, password in tries:
+        c = web.client(address)
+        token = csrf_of(c.get("/dang-nhap").text)
+        ready.append((c, {"username": name, "password": password, "csrf": token}))
+    gate = threading.Barrier(len(ready))
+
+    def post(item: tuple[TestClient, dict[str, str]]) -> int:
+        gate.wait()
+        return item[0].post("/dang-nhap", data=item[1]).status_code
+
+    with ThreadPoolExecutor(len(ready)) as pool:
+        return list(pool.map(post, ready))
+
+
+def test_a_burst_of_guesses_gets_no_more_checks_than_configured(web: Web) -> None:
+    # 39 wrong passwords and the right one for one account, all at once from one address.
+    tries = [("10.1.1.1", "lan", f"sai-mat-khau-{n}") for n in range(39)]
+    codes = _burst(web, [*tries, ("10.1.1.1", "lan", PASSWORD)])
+    actions = [e["action"] for e in web.loa.store.audit.audit_entries()]
+    checked = actions.count("web_login_failed") + actions.count("web_login")
+    assert checked <= 3 and codes.count(401) + codes.count(303) == checked, codes
+    assert set(codes) <= {401, 303, 429}
+    # 40 names sprayed from one address at once: at most the address limit (10) get checked.
+    codes = _burst(web, [("10.2.2.2", f"ten-{n}", "sai-mat-khau") for n in range(40)])
+    assert codes.count(401) <= 10 and codes.count(429) >= 30, codes
+
+
+def test_password_checks_beyond_the_slots_are_refused_busy(web: Web) -> None:
+    site = web.app.state.site  # type: ignore[attr-defined]
+    for _ in range(16):
+        site.hash_slots.acquire()
+    try:
+        r = login(web.client(), "lan", PASSWORD)
+        assert r.status_code == 429 and "Hệ thống đang bận" in r.text  # type: ignore[attr-defined]
+    finally:
+        for _ in range(16):
+            site.hash_slots.release()
+    assert login(web.client(), "lan", PASSWORD).status_code == 303  # type: ignore[attr-defined]
 
 
 def test_login_without_its_csrf_cookie_is_refused(web: Web) -> None:
@@ -143,7 +199,7 @@ def test_logout_and_disabled_account_end_the_session(web: Web) -> None:
     assert r.status_code == 303
     assert c.get("/lich").status_code == 303
     c = web.login("xem")
-    set_disabled(web.loa.store, "xem", True, Actor("test"))
+    web.loa.store.users.set_disabled("xem", True, Actor("test"))
     assert c.get("/lich").status_code == 303
 
 
@@ -157,10 +213,10 @@ def test_admin_approves_and_the_audit_names_the_web_user(web: Web) -> None:
         data={**_form(page.text, f"/bai-viet/{aid}/duyet"), "mode": "next"},
     )
     assert r.status_code == 303, r.text
-    article = web.loa.store.get(aid)
+    article = web.loa.store.articles.get(aid)
     assert article.state == "approved"
     assert article.approved_by == "web:Nguyễn Thị Lan (lan)"
-    approved = [e for e in web.loa.store.audit_entries(aid) if e["action"] == "approved"]
+    approved = [e for e in web.loa.store.audit.audit_entries(aid) if e["action"] == "approved"]
     assert approved[0]["actor"] == "web:Nguyễn Thị Lan (lan)" and approved[0]["via"] == "web"
     shown = c.get(r.headers["location"])
     assert "Đã duyệt bài" in shown.text and "đã duyệt, chờ đăng" in shown.text
@@ -185,9 +241,10 @@ def test_a_second_admins_stale_page_is_refused_clearly(web: Web) -> None:
     )
     assert r.status_code == 409
     assert "Trang này đã cũ" in r.text and "Nguyễn Thị Lan" in r.text
-    assert web.loa.store.get(aid).state == "approved"
+    assert web.loa.store.articles.get(aid).state == "approved"
     assert (
-        sum(e["action"] in ("approved", "rejected") for e in web.loa.store.audit_entries(aid)) == 1
+        sum(e["action"] in ("approved", "rejected") for e in web.loa.store.audit.audit_entries(aid))
+        == 1
     )
 
 
@@ -195,16 +252,16 @@ def test_a_page_of_an_older_revision_is_refused(web: Web) -> None:
     aid = _pending(web, source_name="bai.md")
     c = web.login("lan")
     page = c.get(f"/bai-viet/{aid}").text
-    web.loa.store.submit(
+    web.loa.store.articles.submit(
         parsed_article("Hội nghị cải cách hành chính", body="Bản sửa.", source_name="bai.md"),
         Actor("mai"),
     )
-    assert web.loa.store.get(aid).revision == 2
+    assert web.loa.store.articles.get(aid).revision == 2
     r = c.post(
         f"/bai-viet/{aid}/duyet", data={**_form(page, f"/bai-viet/{aid}/duyet"), "mode": "now"}
     )
     assert r.status_code == 409 and "bản sửa (bản 2)" in r.text
-    assert web.loa.store.get(aid).state == "pending"
+    assert web.loa.store.articles.get(aid).state == "pending"
 
 
 def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(web: Web) -> None:
@@ -217,13 +274,13 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(web: Web) -> None:
         data={"csrf": csrf_of(page), "revision": "1", "state": "pending", "mode": "now"},
     )
     assert r.status_code == 403 and "Chỉ quản trị viên" in r.text
-    assert web.loa.store.get(aid).state == "pending"
+    assert web.loa.store.articles.get(aid).state == "pending"
     assert any(
         e["action"] == "unauthorised" and e["actor"] == "web:xem"
-        for e in web.loa.store.audit_entries()
+        for e in web.loa.store.audit.audit_entries()
     )
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
-    assert r.status_code == 403 and not web.loa.store.channel_status("facebook").paused
+    assert r.status_code == 403 and not web.loa.store.channels.channel_status("facebook").paused
 
 
 def test_a_post_without_the_csrf_token_is_refused(web: Web) -> None:
@@ -240,8 +297,8 @@ def test_a_post_without_the_csrf_token_is_refused(web: Web) -> None:
         headers={"origin": "https://evil.example"},
     )
     assert r.status_code == 403
-    assert web.loa.store.get(aid).state == "pending"
-    assert any(e["action"] == "web_csrf_refused" for e in web.loa.store.audit_entries())
+    assert web.loa.store.articles.get(aid).state == "pending"
+    assert any(e["action"] == "web_csrf_refused" for e in web.loa.store.audit.audit_entries())
 
 
 def test_reject_needs_a_reason_and_then_rejects(web: Web) -> None:
@@ -253,7 +310,7 @@ def test_reject_needs_a_reason_and_then_rejects(web: Web) -> None:
     assert r.status_code == 400 and "lý do" in r.text
     r = c.post(f"/bai-viet/{aid}/tu-choi", data={**fields, "reason": "Thiếu số liệu quý."})
     assert r.status_code == 303
-    art = web.loa.store.get(aid)
+    art = web.loa.store.articles.get(aid)
     assert art.state == "rejected" and art.reject_reason == "Thiếu số liệu quý."
     assert art.rejected_by == "web:hung"
 
@@ -279,7 +336,7 @@ def test_approve_at_a_time_in_the_past_is_refused(web: Web) -> None:
         },
     )
     assert r.status_code == 303
-    assert web.loa.store.get(aid).scheduled_at == when.astimezone(UTC)
+    assert web.loa.store.articles.get(aid).scheduled_at == when.astimezone(UTC)
 
 
 def test_a_script_in_an_article_never_reaches_the_page(web: Web) -> None:
@@ -356,10 +413,10 @@ def test_admin_pauses_and_resumes_a_channel(web: Web) -> None:
     c = web.login("lan")
     page = c.get("/kenh").text
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
-    assert r.status_code == 200 and web.loa.store.channel_status("facebook").paused
-    assert "lan" in (web.loa.store.channel_status("facebook").paused_reason or "")
+    assert r.status_code == 200 and web.loa.store.channels.channel_status("facebook").paused
+    assert "lan" in (web.loa.store.channels.channel_status("facebook").paused_reason or "")
     c.post("/kenh/facebook/tiep-tuc", data={"csrf": csrf_of(page)})
-    assert not web.loa.store.channel_status("facebook").paused
+    assert not web.loa.store.channels.channel_status("facebook").paused
 
 
 def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web) -> None:
@@ -373,7 +430,7 @@ def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web
         "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("ho-so.md", md, "text/markdown")}
     )
     assert r.status_code == 200 and "đã nhận bài" in r.text
-    pending = web.loa.store.list(["pending"])
+    pending = web.loa.store.articles.list(["pending"])
     assert [a.title for a in pending] == ["Tiếp nhận hồ sơ trực tuyến toàn trình"]
     assert pending[0].submitted_by == "web:mai"
     r = c.post(
@@ -392,7 +449,7 @@ def test_editor_uploads_through_the_inbox_ingestion_and_a_viewer_cannot(web: Web
         data={"csrf": csrf_of(v.get("/lich").text)},
         files={"file": ("ho-so-2.md", md.replace(b"12", b"11"), "text/markdown")},
     )
-    assert r.status_code == 403 and len(web.loa.store.list(["pending"])) == 1
+    assert r.status_code == 403 and len(web.loa.store.articles.list(["pending"])) == 1
 
 
 def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
@@ -404,12 +461,12 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     store = web.loa.store
     aid = _pending(web)
     now = datetime.now(UTC)
-    store.approve(aid, Actor("lan"), now, [ChannelPlan("website")])
-    (d,) = store.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
-    store.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
+    store.articles.approve(aid, Actor("lan"), now, [ChannelPlan("website")])
+    (d,) = store.deliveries.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
+    store.deliveries.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
     page = c.get("/ke-hoach").text
     assert "website: 0" in page and "1/2" in page
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         conn.execute(
             reach_samples.insert().values(
                 delivery_id=d.id, metric="views", value=1234, available=True, collected_at=now
@@ -425,7 +482,7 @@ def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
     r = c.post(
         "/nop-bai", data={"csrf": csrf_of(page)}, files={"file": ("lon.md", big, "text/markdown")}
     )
-    assert r.status_code == 413 and web.loa.store.list() == []
+    assert r.status_code == 413 and web.loa.store.articles.list() == []
     r = c.post("/dang-xuat", data={"csrf": csrf_of(page), "pad": "y" * 100_000})
     assert r.status_code == 413
     assert c.get("/lich").status_code == 200  # still signed in
@@ -435,7 +492,7 @@ def test_preview_html_is_cleaned_by_the_page_itself(web: Web) -> None:
     from bot.web.previews import safe_html
 
     aid = _pending(web)
-    article = web.loa.store.get(aid)
+    article = web.loa.store.articles.get(aid)
     dirty = (
         '<p onclick="x()">a</p><script>alert(1)</script><img src="/etc/x.png" '
         'onerror="alert(2)"><a href="javascript:alert(3)">b</a><iframe src="//e"></iframe>'
@@ -460,7 +517,7 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     with workspace.config.open("a", encoding="utf-8") as f:
         f.write('\n[web]\nbase_url = "https://cchc.example.gov.vn/loa"\n')
     loa = workspace.loa()
-    add_user(loa.store, "lan", "admin", hash_password(PASSWORD), Actor("test"))
+    loa.store.users.add_user("lan", "admin", hash_password(PASSWORD), Actor("test"))
     c = TestClient(build_app(loa), base_url="https://cchc.example.gov.vn", follow_redirects=False)
     page = c.get("/dang-nhap")
     assert "Secure" in page.headers["set-cookie"] and 'action="/loa/dang-nhap"' in page.text
@@ -476,3 +533,91 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     cookie = r.headers["set-cookie"]
     assert "loa_session=" in cookie and "Secure" in cookie and "Path=/loa" in cookie
     loa.store.engine.dispose()
+
+
+def test_hostile_addresses_get_400_or_404_with_the_csp_never_a_500(web: Web) -> None:
+    c = web.login("mai")
+    answers = {
+        "/lich?xem=tuan&ngay=0001-01-01": 400,
+        "/lich?xem=tuan&ngay=9999-12-31": 400,
+        "/lich?ngay=9999-12-31": 200,  # the month view ignores ngay
+        "/bai-viet/12345678901234567890123": 404,
+        "/bai-viet/12345678901234567890123/anh/0": 404,
+    }
+    for path, status in answers.items():
+        r = c.get(path)
+        assert r.status_code == status, (path, r.status_code)
+        assert r.headers["content-security-policy"].startswith("default-src 'none'"), path
+    page = c.get("/nop-bai").text
+    body = (
+        b'--xx\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+        + csrf_of(page).encode()
+        + b'\r\n--xx\r\nContent-Disposition: form-data; name="file"; filename="bai\x00.md"\r\n'
+        b"Content-Type: text/markdown\r\n\r\n# T\n\nN\n\r\n--xx--\r\n"
+    )
+    r = c.post(
+        "/nop-bai", content=body, headers={"content-type": "multipart/form-data; boundary=xx"}
+    )
+    assert r.status_code == 400 and "ký tự điều khiển" in r.text
+    assert "content-security-policy" in r.headers
+
+
+def test_a_failing_route_answers_500_with_the_csp(web: Web) -> None:
+    from starlette.routing import Route
+
+    async def boom(request: object) -> None:
+        raise RuntimeError("hỏng")
+
+    web.app.router.routes.append(Route("/hong", boom))  # type: ignore[attr-defined]
+    c = TestClient(web.app, raise_server_exceptions=False)  # type: ignore[arg-type]
+    r = c.get("/hong")
+    assert r.status_code == 500 and "Loa gặp lỗi" in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    assert r.headers["x-frame-options"] == "DENY"
+
+
+def _upload(c: TestClient, name: str, md: str) -> object:
+    page = c.get("/nop-bai").text
+    return c.post(
+        "/nop-bai",
+        data={"csrf": csrf_of(page)},
+        files={"file": (name, md.encode(), "text/markdown")},
+    )
+
+
+def test_parsing_has_its_own_bounded_pool_and_pages_never_wait(web: Web) -> None:
+    md = "---\ntitle: Hồ sơ trực tuyến toàn trình\ntopic: đ\n---\nNội dung {n}.\n"
+    mai, hung = web.login("mai"), web.login("hung")
+    mai_id = web.loa.store.users.find_user("mai").id  # type: ignore[union-attr]
+    gate = threading.Event()
+    pool = web.loa.parsing
+    held = pool.submit(f"web:{mai_id}", gate.wait, 30)  # mai has a file being parsed
+    try:
+        r = _upload(mai, "a.md", md.format(n=1))  # her limit is one at a time
+        assert r.status_code == 429 and "Hệ thống đang bận" in r.text  # type: ignore[attr-defined]
+        assert _upload(hung, "b.md", md.format(n=2)).status_code == 200  # type: ignore[attr-defined]
+        other = pool.submit("web:0", gate.wait, 30)  # both workers busy, no queue left
+        r = _upload(hung, "c.md", md.format(n=3))
+        assert r.status_code == 429 and r.headers["retry-after"] == "30"  # type: ignore[attr-defined]
+        # Pages and buttons do not wait behind parsing.
+        assert hung.get("/lich").status_code == 200 and hung.get("/cho-duyet").status_code == 200
+    finally:
+        gate.set()
+    held.result(5), other.result(5)
+    assert _upload(mai, "a.md", md.format(n=1)).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_an_editor_cannot_replace_another_editors_pending_article(web: Web) -> None:
+    md = "---\ntitle: {title}\ntopic: đ\nid: KH-01\n---\nNội dung {n}.\n"
+    r = _upload(web.login("mai"), "kh.md", md.format(title="Bài của Mai", n=1))
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    r = _upload(web.login("tuan"), "kh.md", md.format(title="Bài thay thế", n=2))
+    assert r.status_code == 422 and "bài của người khác" in r.text  # type: ignore[attr-defined]
+    (article,) = web.loa.store.articles.list(["pending"])
+    assert (article.title, article.revision) == ("Bài của Mai", 1)
+    r = _upload(web.login("lan"), "kh.md", md.format(title="Bản sửa của quản trị", n=3))
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    (article,) = web.loa.store.articles.list(["pending"])
+    assert (article.title, article.revision) == ("Bản sửa của quản trị", 2)
+    r = _upload(web.login("mai"), "kh.md", md.format(title="Mai sửa lại", n=4))
+    assert r.status_code == 200  # type: ignore[attr-defined]  # she sent it: she may revise it

@@ -9,8 +9,8 @@ from conftest import Workspace
 from test_comments_service import ADMIN, change, seed_post
 from test_web import Web, csrf_of, web  # noqa: F401 - the fixture
 
-from bot.service.cases import open_petition
-from bot.service.comments import handle_feed_change
+from bot.cases import open_petition
+from bot.comments import handle_feed_change
 
 
 def test_the_page_lists_comments_and_cases_and_an_admin_hides_a_comment(

@@ -3,26 +3,18 @@ the plan's reads, and the trigger that keeps each delivery's plan reach sample."
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from conftest import parsed_article
 
-from content_queue.calendar_reads import calendar_days, calendar_entries, pending_queue
+from content_queue.login_attempts import LoginRules
 from content_queue.models import Actor
-from content_queue.plan_reads import year_figures
 from content_queue.store import ChannelPlan, Store
 from content_queue.tables import delivery_reach, reach_samples
-from content_queue.users import (
-    add_user,
-    find_user,
-    open_session,
-    record_login_failure,
-    session_user,
-    set_disabled,
-    set_password_hash,
-)
 from content_queue.workflow import IllegalTransition
 
 ADMIN = Actor("admin")
@@ -31,57 +23,72 @@ PLAN = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
 
 def _sent_article(store: Store, title: str, topic: str, due: datetime) -> list[int]:
     """An approved article whose deliveries were posted at ``due``; returns delivery ids."""
-    aid = store.submit(parsed_article(title, topic=topic), ADMIN).article.id
-    store.approve(aid, ADMIN, due, PLAN)
+    aid = store.articles.submit(parsed_article(title, topic=topic), ADMIN).article.id
+    store.articles.approve(aid, ADMIN, due, PLAN)
     ids = []
     for _ in range(2):  # website first, then facebook once released
-        for d in store.claim_due("w", due + timedelta(minutes=1), limit=5, lease_seconds=60):
-            store.record_sent(d.id, "w", remote_id=f"r{d.id}", url=f"https://x.gov.vn/{d.id}")
+        for d in store.deliveries.claim_due(
+            "w", due + timedelta(minutes=1), limit=5, lease_seconds=60
+        ):
+            store.deliveries.record_sent(
+                d.id, "w", remote_id=f"r{d.id}", url=f"https://x.gov.vn/{d.id}"
+            )
             ids.append(d.id)
     return ids
 
 
 def test_accounts_and_sessions(store: Store) -> None:
-    user = add_user(store, "lan", "admin", "$argon2id$fake", ADMIN, full_name="Nguyễn Thị Lan")
+    user = store.users.add_user("lan", "admin", "$argon2id$fake", ADMIN, full_name="Nguyễn Thị Lan")
     assert user.actor.name == "web:Nguyễn Thị Lan (lan)"
     with pytest.raises(IllegalTransition, match="đã có"):
-        add_user(store, "lan", "viewer", "$argon2id$x", ADMIN)
+        store.users.add_user("lan", "viewer", "$argon2id$x", ADMIN)
     with pytest.raises(IllegalTransition, match="không hợp lệ"):
-        add_user(store, "an", "boss", "$argon2id$x", ADMIN)
-    open_session(store, user, "h1", "csrf1", timedelta(hours=1), "127.0.0.1")
-    live = session_user(store, "h1", idle=timedelta(minutes=5))
+        store.users.add_user("an", "boss", "$argon2id$x", ADMIN)
+    store.users.open_session(user, "h1", "csrf1", timedelta(hours=1), "127.0.0.1")
+    live = store.users.session_user("h1", idle=timedelta(minutes=5))
     assert live is not None and live.user.name == "lan" and live.csrf_token == "csrf1"
-    assert session_user(store, "h1", idle=timedelta(0)) is None  # idle too long: ended
-    assert session_user(store, "h1", idle=timedelta(minutes=5)) is None
-    open_session(store, user, "h2", "csrf2", timedelta(hours=1), None)
-    set_password_hash(store, "lan", "$argon2id$new", ADMIN)
-    assert session_user(store, "h2", idle=timedelta(minutes=5)) is None
-    open_session(store, user, "h3", "csrf3", timedelta(seconds=-1), None)
-    assert session_user(store, "h3", idle=timedelta(minutes=5)) is None  # expired
-    open_session(store, user, "h4", "csrf4", timedelta(hours=1), None)
-    set_disabled(store, "lan", True, ADMIN)
-    assert session_user(store, "h4", idle=timedelta(minutes=5)) is None
+    assert store.users.session_user("h1", idle=timedelta(0)) is None  # idle too long: ended
+    assert store.users.session_user("h1", idle=timedelta(minutes=5)) is None
+    store.users.open_session(user, "h2", "csrf2", timedelta(hours=1), None)
+    store.users.set_password_hash("lan", "$argon2id$new", ADMIN)
+    assert store.users.session_user("h2", idle=timedelta(minutes=5)) is None
+    store.users.open_session(user, "h3", "csrf3", timedelta(seconds=-1), None)
+    assert store.users.session_user("h3", idle=timedelta(minutes=5)) is None  # expired
+    store.users.open_session(user, "h4", "csrf4", timedelta(hours=1), None)
+    store.users.set_disabled("lan", True, ADMIN)
+    assert store.users.session_user("h4", idle=timedelta(minutes=5)) is None
 
 
-def test_failed_logins_lock_the_account(store: Store) -> None:
-    user = add_user(store, "an", "viewer", "$argon2id$x", ADMIN)
-    for _ in range(2):
-        record_login_failure(
-            store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client="10.0.0.1"
-        )
-    assert find_user(store, "an").locked_until is None  # type: ignore[union-attr]
-    record_login_failure(store, user.id, lock_after=3, lock_for=timedelta(minutes=5), client=None)
-    assert find_user(store, "an").locked_until > datetime.now(UTC)  # type: ignore[union-attr]
+def test_login_tries_are_reserved_per_address_and_account(store: Store) -> None:
+    rules = LoginRules(address_limit=4, free_failures=2, first_delay=timedelta(seconds=10))
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted
+    assert tries.reserve("10.0.0.1", "an", rules, now).granted  # second wrong: delay starts
+    late = tries.reserve("10.0.0.1", "an", rules, now)
+    assert (late.granted, late.refused, late.retry_after) == (False, "account", 10.0)
+    assert tries.reserve("10.0.0.2", "an", rules, now).granted  # another address is not delayed
+    assert tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=10)).granted
+    again = tries.reserve("10.0.0.1", "an", rules, now + timedelta(seconds=11))
+    assert again.refused == "account" and again.retry_after == 19.0  # doubled: 20 s
+    good = tries.reserve("10.0.0.1", "binh", rules, now)
+    full = tries.reserve("10.0.0.1", "chi", rules, now)
+    assert good.granted and full.refused == "address"
+    tries.succeeded(good)  # a right password gives its try back to the address
+    assert tries.reserve("10.0.0.1", "chi", rules, now).granted
+    rows = tries.count()
+    assert rows > 0 and tries.sweep(now + timedelta(days=1)) == rows
+    assert tries.count() == 0
 
 
 def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
     now = datetime.now(UTC)
     _sent_article(store, "Bài đã đăng", "a", now - timedelta(hours=1))  # sent now
-    later = store.submit(parsed_article("Bài chờ đăng", topic="b"), ADMIN).article.id
-    store.approve(later, ADMIN, now + timedelta(days=3), PLAN)
-    asked = store.submit(parsed_article("Bài xin đăng", topic="c"), ADMIN).article
+    later = store.articles.submit(parsed_article("Bài chờ đăng", topic="b"), ADMIN).article.id
+    store.articles.approve(later, ADMIN, now + timedelta(days=3), PLAN)
+    asked = store.articles.submit(parsed_article("Bài xin đăng", topic="c"), ADMIN).article
     lo, hi = now - timedelta(days=1), now + timedelta(days=10)
-    entries, truncated = calendar_entries(store, lo, hi)
+    entries, truncated = store.reads.calendar_entries(lo, hi)
     assert not truncated
     assert sorted((e.title, e.channel, e.state) for e in entries) == [
         ("Bài chờ đăng", "facebook", "waiting"),
@@ -91,11 +98,13 @@ def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
     ]
     assert all(lo <= e.at < hi for e in entries)
     assert [e.title for e in entries][-2:] == ["Bài chờ đăng", "Bài chờ đăng"]  # by time
-    only = calendar_entries(store, lo, hi, channels=["website"], topic="b")[0]
+    only = store.reads.calendar_entries(lo, hi, channels=["website"], topic="b")[0]
     assert [(e.title, e.channel) for e in only] == [("Bài chờ đăng", "website")]
-    assert calendar_entries(store, lo, hi, limit=1) == (entries[:1], True)
-    assert calendar_entries(store, hi, hi + timedelta(days=30)) == ([], False)
-    assert [(q.article_id, q.title) for q in pending_queue(store)] == [(asked.id, "Bài xin đăng")]
+    assert store.reads.calendar_entries(lo, hi, limit=1) == (entries[:1], True)
+    assert store.reads.calendar_entries(hi, hi + timedelta(days=30)) == ([], False)
+    assert [(q.article_id, q.title) for q in store.reads.pending_queue()] == [
+        (asked.id, "Bài xin đăng")
+    ]
 
 
 def test_year_figures_and_the_reach_trigger(store: Store) -> None:
@@ -117,7 +126,7 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
         (web2, "views", None, False, t0),
         (web2, "views", 5, True, t0 - timedelta(minutes=1)),  # older, but the only available one
     ]
-    with store.tx() as conn:
+    with store.engine.begin() as conn:
         for did, metric, value, available, at in rows:
             conn.execute(
                 reach_samples.insert().values(
@@ -128,13 +137,13 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
                     collected_at=at,
                 )
             )
-    with store.read() as conn:
+    with store.engine.connect() as conn:
         chosen = {
             r.delivery_id: (r.metric, r.value) for r in conn.execute(sa.select(delivery_reach))
         }
     assert chosen[fb1] == ("post_total_media_view_unique", 150)
     assert chosen[web1] == ("views", 40) and chosen[web2] == ("views", 5)
-    fig = year_figures(store, bounds, website_channels=["website"])
+    fig = store.reads.year_figures(bounds, website_channels=["website"])
     m = now.month
     assert fig.website_articles == {m: 3}
     assert fig.topics == {("a", m): 2, ("đ", m): 1}
@@ -148,12 +157,12 @@ def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
 ) -> None:
     day0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=5)
     for i in range(4):  # four articles on day 0 (eight chips), one on day 1
-        aid = store.submit(parsed_article(f"Bài {i}"), ADMIN).article.id
-        store.approve(aid, ADMIN, day0 + timedelta(hours=1 + i), PLAN)
-    late = store.submit(parsed_article("Bài ngày sau"), ADMIN).article.id
-    store.approve(late, ADMIN, day0 + timedelta(days=1, hours=2), PLAN)
+        aid = store.articles.submit(parsed_article(f"Bài {i}"), ADMIN).article.id
+        store.articles.approve(aid, ADMIN, day0 + timedelta(hours=1 + i), PLAN)
+    late = store.articles.submit(parsed_article("Bài ngày sau"), ADMIN).article.id
+    store.articles.approve(late, ADMIN, day0 + timedelta(days=1, hours=2), PLAN)
     bounds = [day0 + timedelta(days=k) for k in range(4)]
-    days = calendar_days(store, bounds, per_day=3)
+    days = store.reads.calendar_days(bounds, per_day=3)
     assert [n for _, n in days] == [8, 2, 0]
     assert [(e.title, e.channel) for e in days[0][0]] == [
         ("Bài 0", "facebook"),
@@ -161,7 +170,7 @@ def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
         ("Bài 1", "facebook"),
     ]
     assert [e.title for e in days[1][0]] == ["Bài ngày sau", "Bài ngày sau"]
-    only = calendar_days(store, bounds, per_day=10, channels=["website"])
+    only = store.reads.calendar_days(bounds, per_day=10, channels=["website"])
     assert [n for _, n in only] == [4, 1, 0]
 
 
@@ -191,11 +200,13 @@ def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
         datetime(now.year + 1, 1, 1, tzinfo=UTC)
     ]
     for title in ("Hỏng hẳn", "Lỗi rồi được"):
-        aid = store.submit(parsed_article(title), ADMIN).article.id
-        store.approve(aid, ADMIN, now - timedelta(minutes=5), [ChannelPlan("website")])
-    first, second = store.claim_due("w", now, limit=5, lease_seconds=60)
-    store.record_failure(first.id, "w", state="failed", error="HTTP 400", kind="rejected")
-    store.record_failure(
+        aid = store.articles.submit(parsed_article(title), ADMIN).article.id
+        store.articles.approve(aid, ADMIN, now - timedelta(minutes=5), [ChannelPlan("website")])
+    first, second = store.deliveries.claim_due("w", now, limit=5, lease_seconds=60)
+    store.deliveries.record_failure(
+        first.id, "w", state="failed", error="HTTP 400", kind="rejected"
+    )
+    store.deliveries.record_failure(
         second.id,
         "w",
         state="retry",
@@ -203,10 +214,45 @@ def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
         kind="transient",
         next_attempt_at=now - timedelta(seconds=1),
     )
-    fig = year_figures(store, bounds, website_channels=["website"])
+    fig = store.reads.year_figures(bounds, website_channels=["website"])
     assert fig.failures[now.month].failed == 1 and fig.failures[now.month].fixed == 0
-    (again,) = store.claim_due("w", now + timedelta(seconds=1), limit=5, lease_seconds=60)
-    store.record_sent(again.id, "w", remote_id="9", url="https://x.gov.vn/9")
-    month = year_figures(store, bounds, website_channels=["website"]).failures[now.month]
+    (again,) = store.deliveries.claim_due(
+        "w", now + timedelta(seconds=1), limit=5, lease_seconds=60
+    )
+    store.deliveries.record_sent(again.id, "w", remote_id="9", url="https://x.gov.vn/9")
+    month = store.reads.year_figures(bounds, website_channels=["website"]).failures[now.month]
     assert (month.failed, month.fixed) == (1, 1)
     assert month.hours_to_fix_avg is not None and 0 <= month.hours_to_fix_avg < 1
+
+
+def test_simultaneous_reservations_grant_no_more_than_the_rules(store: Store) -> None:
+    rules = LoginRules(address_limit=7, free_failures=3)
+    now = datetime.now(UTC)
+
+    def at_once(tries: list[tuple[str, str]]) -> list[bool]:
+        gate = threading.Barrier(len(tries))
+
+        def one(item: tuple[str, str]) -> bool:
+            gate.wait()
+            return store.login_attempts.reserve(item[0], item[1], rules, now).granted
+
+        with ThreadPoolExecutor(len(tries)) as pool:
+            return list(pool.map(one, tries))
+
+    assert sum(at_once([("10.9.9.9", "an")] * 20)) <= 3  # the account's free tries
+    granted = sum(at_once([("10.8.8.8", f"ten-{n}") for n in range(20)]))
+    assert 1 <= granted <= 7  # the address's limit
+
+
+def test_a_right_password_amid_a_burst_gives_no_fresh_guesses(store: Store) -> None:
+    rules = LoginRules(free_failures=3)
+    now = datetime.now(UTC)
+    tries = store.login_attempts
+    mine = tries.reserve("10.0.0.5", "an", rules, now)
+    tries.reserve("10.0.0.5", "an", rules, now)  # another try of the burst, reserved meanwhile
+    tries.succeeded(mine)
+    assert tries.reserve("10.0.0.5", "an", rules, now).granted  # the third and last free try
+    assert tries.reserve("10.0.0.5", "an", rules, now).refused == "account"
+    alone = tries.reserve("10.0.0.6", "an", rules, now)
+    tries.succeeded(alone)  # nothing else reserved: the slate is clean
+    assert all(tries.reserve("10.0.0.6", "an", rules, now).granted for _ in range(3))

@@ -16,12 +16,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import Workspace, serving
 
+from bot.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from bot.context import Loa
-from bot.service.broadcasts import broadcast_tick, decide_broadcast, plan_broadcast, quota_status
 from channels.base import ChannelError, MemoryTokenStore, RateLimited, RejectedError
 from channels.sandbox.zalo import ZaloSandbox
 from channels.zalo_oa import ZaloOAChannel, ZaloOASettings
-from content_queue.broadcasts import Broadcasts
 from content_queue.models import Actor
 from content_queue.tables import articles, broadcast_articles, deliveries, reach_samples
 
@@ -172,7 +171,7 @@ def publish(
 ) -> int:
     """An article posted on the OA at ``sent_at`` (seeded: the dispatcher is tested elsewhere)."""
     remote = sb.add_article(title, create_date=sent_at.timestamp())
-    with loa.store.tx() as conn:
+    with loa.store.engine.begin() as conn:
         aid = conn.execute(
             articles.insert().values(
                 title=title,
@@ -206,7 +205,7 @@ def publish(
 
 
 def broadcast_rows(loa: Loa) -> list[tuple[int, int]]:
-    with loa.store.read() as conn:
+    with loa.store.engine.connect() as conn:
         return [
             tuple(r)
             for r in conn.execute(
@@ -259,7 +258,7 @@ def test_digest_sends_the_weeks_most_viewed_articles_on_its_day(workspace: Works
     assert proposal.kind == "digest"
     # the five most viewed of the week (the 2nd, with 10 views, stays out), most recent first
     assert list(proposal.article_ids) == [ids[4], extra[0], extra[1], ids[3], ids[1]]
-    sent_at = [loa.store.get(a).deliveries[0].sent_at for a in proposal.article_ids]
+    sent_at = [loa.store.articles.get(a).deliveries[0].sent_at for a in proposal.article_ids]
     assert sent_at == sorted(sent_at, reverse=True)
 
 
@@ -285,11 +284,13 @@ def test_a_lost_answer_is_in_doubt_and_never_sent_again(workspace: Workspace) ->
     # it counts against the quota: it may have gone out
     assert quota_status(loa, "zalo", december(1)).used == 1
     # an admin checks the OA manager and says it did not go out: the article may go again
-    store = Broadcasts(loa.store)
-    assert store.resolve_in_doubt(b.id, ADMIN, sent=False, now=december(10))
-    assert not store.resolve_in_doubt(b.id, ADMIN, sent=True, now=december(10))  # one answer wins
+    broadcasts = loa.store.broadcasts
+    assert broadcasts.resolve_in_doubt(b.id, ADMIN, sent=False, now=december(10))
+    assert not broadcasts.resolve_in_doubt(
+        b.id, ADMIN, sent=True, now=december(10)
+    )  # one answer wins
     assert first in [
-        c.article_id for c in store.candidates("zalo", december(1) - timedelta(days=1))
+        c.article_id for c in broadcasts.candidates("zalo", december(1) - timedelta(days=1))
     ]
 
 
@@ -331,13 +332,13 @@ def test_a_send_whose_worker_died_becomes_in_doubt(workspace: Workspace) -> None
     now = at(sb, december(1))
     publish(loa, sb, "Bài 1", now - timedelta(hours=1))
     (proposal,) = broadcast_tick(loa, now)
-    store = Broadcasts(loa.store)
-    assert store.decide(proposal.id, ADMIN, approve=True, now=now)
-    assert store.begin_send(proposal.id, now)  # ... and the process dies here
+    broadcasts = loa.store.broadcasts
+    assert broadcasts.decide(proposal.id, ADMIN, approve=True, now=now)
+    assert broadcasts.begin_send(proposal.id, now)  # ... and the process dies here
     broadcast_tick(loa, now + timedelta(minutes=1))
-    assert store.get(proposal.id).state == "sending"  # type: ignore[union-attr]
+    assert broadcasts.get(proposal.id).state == "sending"  # type: ignore[union-attr]
     broadcast_tick(loa, now + timedelta(minutes=11))
-    assert store.get(proposal.id).state == "in_doubt"  # type: ignore[union-attr]
+    assert broadcasts.get(proposal.id).state == "in_doubt"  # type: ignore[union-attr]
     assert sb.records["broadcasts"] == []  # and nothing was sent by the recovery
 
 
@@ -383,7 +384,7 @@ def test_headless_admins_decide_and_confirm_from_the_command_line(workspace: Wor
     assert doubt.exit_code == 0 and "không rõ đã gửi" in doubt.output
     done = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "confirm", str(second.id)])
     assert done.exit_code == 0 and "đã được gửi" in done.output
-    b = Broadcasts(loa.store).get(second.id)
+    b = loa.store.broadcasts.get(second.id)
     assert b is not None and b.state == "sent" and b.decided_by
     as_json = cli.invoke(app, ["-c", str(workspace.config), "broadcasts", "--json"])
     assert [x["state"] for x in json.loads(as_json.output)["broadcasts"]] == ["sent", "sent"]
@@ -399,7 +400,7 @@ def test_a_proposal_left_undecided_lapses_with_its_month_and_frees_its_articles(
     (old,) = broadcast_tick(loa, now)
     assert old.month == "2026-12"
     (new,) = broadcast_tick(loa, at(sb, datetime(2027, 1, 2, 3, tzinfo=UTC)))
-    assert Broadcasts(loa.store).get(old.id).state == "expired"  # type: ignore[union-attr]
+    assert loa.store.broadcasts.get(old.id).state == "expired"  # type: ignore[union-attr]
     assert new.month == "2027-01" and new.article_ids == (aid,)
     assert not decide_broadcast(loa, old.id, ADMIN, approve=True, now=december(30))[0]
     assert sb.records["broadcasts"] == []

@@ -34,6 +34,8 @@ def test_terms_are_syllables_and_their_bigrams() -> None:
         ("Lệ phí bao nhiêu tiền?", ("phi",)),
         ("hộ chiếu công vụ làm ở đâu", ("co_quan", "cach_thuc")),
         ("Thẻ ABTC", ()),
+        ("Gia hạn hộ chiếu công vụ cần giấy tờ gì?", ("ho_so",)),
+        ("vien tro phi chinh phu can ho so gi", ("ho_so",)),
     ],
 )
 def test_the_fields_a_question_asks_for(question: str, fields: tuple[str, ...]) -> None:
@@ -133,3 +135,18 @@ def test_json_accepts_a_list_or_an_object_with_thu_tuc() -> None:
     assert parse_catalogue(_json([GOOD]), ".json")[0].ten == "Chứng nhận lãnh sự"
     rows = parse_catalogue(_json({"thu_tuc": [{**GOOD, "ma": 1.5, "ho_so": ["A", "B"]}]}))
     assert rows[0].ma == "1.5" and rows[0].ho_so == "A\nB"
+
+
+def test_index_terms_are_content_syllables_then_bigrams_within_a_line() -> None:
+    from bot.assistant.index import _encode
+
+    corpus = [["Hợp pháp hóa lãnh sự", "cần giấy tờ gì"], [""], ["visa và thị thực"]]
+    ids, vocab = _encode(corpus)
+    name = {v: k for k, v in vocab.items()}
+    assert [[name[i] for i in p] for p in ids] == [
+        # "can" and "gi" are stop words: no unigram, and no bigram of two of them; no "su can"
+        ["hop", "phap", "hoa", "lanh", "su", "giay", "to"]
+        + ["hop phap", "phap hoa", "hoa lanh", "lanh su", "can giay", "giay to", "to gi"],
+        [],
+        ["visa", "thuc", "visa va", "thi thuc"],  # "va thi": two stop words ("và", "thì")
+    ]

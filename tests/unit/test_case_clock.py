@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.service.case_clock import add_working_days, petition_due, reminders_due, takedown_due
-from bot.service.comment_flags import BUILT_IN, flags_of
+from bot.case_clock import add_working_days, petition_due, reminders_due, takedown_due
+from bot.comment_flags import BUILT_IN, flags_of
 from bot.settings import ScheduleSettings
 
 TET = [date(2027, 2, d) for d in range(5, 12)]  # a week of Tết holidays

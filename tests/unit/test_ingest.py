@@ -353,3 +353,60 @@ def test_unsupported_extension_and_folder_without_article(tmp_path: Path) -> Non
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "anh.png").write_bytes(png_bytes())
     assert refusal(tmp_path / "d", tmp_path).code == "folder_article_count"
+
+
+@pytest.mark.parametrize(
+    ("front", "title"),
+    [
+        ('"<b>Tin</b> mới <script>alert(1)</script>về CCHC"', "Tin mới về CCHC"),
+        ('"&lt;b&gt;Tin&lt;/b&gt; mới"', "Tin mới"),
+        ('"Tỷ lệ 5 < 10 & tăng"', "Tỷ lệ 5 < 10 & tăng"),
+    ],
+)
+def test_a_title_is_text_markup_is_stripped(tmp_path: Path, front: str, title: str) -> None:
+    md = f"---\ntitle: {front}\ntopic: a)\n---\nNội dung bài.\n"
+    assert parse(write(tmp_path / "a.md", md), tmp_path).title == title
+
+
+def test_a_title_that_is_only_markup_is_refused(tmp_path: Path) -> None:
+    html_page = "<html><head><title>&lt;script&gt;x()&lt;/script&gt;</title></head><body>"
+    got = refusal(
+        write(tmp_path / "a.html", html_page + "<p>Nội dung.</p></body></html>"), tmp_path
+    )
+    assert got.code == "title_markup_only" and "chỉ có thẻ định dạng" in got.reason
+
+
+def test_html_that_outgrows_its_text_is_refused_naming_the_bound(tmp_path: Path) -> None:
+    # 600 characters of text, 1.3 MB of page: every word a link with a 2,000-character address.
+    link = "https://dichvucong.gov.vn/" + "a" * 1970
+    body = "".join(f'<p><a href="{link}?{n}">Mục {n}</a></p>' for n in range(600))
+    page = write(tmp_path / "a.html", f"<h1>Tiêu đề</h1>{body}")
+    got = refusal(page, tmp_path, IngestLimits(max_body_html_bytes=512 * 1024))
+    assert got.code == "body_html_too_large"
+    assert "Mã trang (HTML)" in got.reason and "vượt giới hạn 0.5 MB" in got.reason
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.*"))
+
+
+def test_a_link_too_long_is_refused_and_a_long_description_cut(tmp_path: Path) -> None:
+    link = "https://example.vn/" + "x" * 5000
+    got = refusal(
+        write(tmp_path / "a.html", f'<h1>T</h1><p><a href="{link}">đây</a></p>'), tmp_path
+    )
+    assert got.code == "link_too_long" and "5.019 ký tự" in got.reason and "2.048" in got.reason
+    md = "---\ntitle: Ảnh\ntopic: a)\n---\n![" + "mô tả " * 200 + "](anh.png)\n\nNội dung.\n"
+    folder = tmp_path / "bai"
+    folder.mkdir()
+    (folder / "bai.md").write_text(md, "utf-8")
+    (folder / "anh.png").write_bytes(png_bytes())
+    art = parse(folder, tmp_path)
+    assert len(art.images[0].caption) <= 300
+
+
+def test_table_spans_are_bounded(tmp_path: Path) -> None:
+    page = (
+        '<h1>Bảng</h1><table><tr><td colspan="2">a</td><td colspan="99999999">b</td>'
+        '<td rowspan="' + "9" * 5000 + '">c</td></tr></table><p>Nội dung.</p>'
+    )
+    art = parse(write(tmp_path / "a.html", page), tmp_path)
+    assert 'colspan="2"' in art.body_html and "99999999" not in art.body_html
+    assert "rowspan" not in art.body_html

@@ -25,9 +25,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.context import Loa
-from channels.base import ChannelError
-from content_queue.broadcasts import COUNTED, Broadcast, BroadcastCandidate, Broadcasts
-from content_queue.followers import follower_growth
+from channels.base import ChannelError, RejectedError
+from channels.capabilities import BroadcastSettings, CountsFollowers, SendsBroadcasts
+from content_queue.broadcasts import COUNTED, Broadcast, BroadcastCandidate
 from content_queue.models import Actor
 
 __all__ = [
@@ -70,7 +70,7 @@ def broadcast_channels(loa: Loa) -> dict[str, Any]:
     return {
         name: s
         for name, s in loa.settings.enabled_channels().items()
-        if getattr(s, "broadcast", "off") != "off"
+        if isinstance(s, BroadcastSettings) and s.broadcast != "off"
     }
 
 
@@ -86,21 +86,29 @@ def _month(local: datetime) -> str:
 
 def quota_status(loa: Loa, channel: str, now: datetime) -> QuotaStatus:
     s = loa.settings.parsed_channels[channel]
-    quota = int(getattr(s, "broadcast_quota_per_month", 0))
+    quota = s.broadcast_quota_per_month if isinstance(s, BroadcastSettings) else 0
     local = now.astimezone(loa.settings.schedule.tz)
-    used = Broadcasts(loa.store).used(channel, _month(local))
+    used = loa.store.broadcasts.used(channel, _month(local))
     return QuotaStatus(channel, _month(local), used, quota, spread_allowance(quota, local))
 
 
 def _followers(loa: Loa, channel: str, now: datetime) -> int | None:
     """The latest follower count of the channel (a stored sample, else asked now)."""
-    growth = follower_growth(loa.store.engine, now - timedelta(days=3), now + timedelta(seconds=1))
+    growth = loa.store.followers.follower_growth(
+        now - timedelta(days=3), now + timedelta(seconds=1)
+    )
     for g in growth:
         if g.channel == channel and g.metric == "followers" and g.end is not None:
             return g.end
+    counter = loa.channel(channel)
+    if not isinstance(counter, CountsFollowers):
+        log.warning(
+            "broadcast: follower count of %s unavailable: no count on this channel", channel
+        )
+        return None
     try:
-        return loa.channel(channel).follower_count().get("followers")  # type: ignore[attr-defined]
-    except (ChannelError, AttributeError) as exc:
+        return counter.follower_count().get("followers")
+    except ChannelError as exc:
         log.warning("broadcast: follower count of %s unavailable: %s", channel, exc)
         return None
 
@@ -119,19 +127,19 @@ def _choose(
 
 def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
     """Propose the next broadcast of ``channel`` if its mode, the time and the quota allow."""
-    s: Any = loa.settings.parsed_channels[channel]  # a channel that broadcasts (see above)
-    mode = getattr(s, "broadcast", "off")
-    if mode == "off":
+    s = loa.settings.parsed_channels[channel]
+    if not isinstance(s, BroadcastSettings) or s.broadcast == "off":
         return None
+    mode = s.broadcast
     tz = loa.settings.schedule.tz
     local = now.astimezone(tz)
     status = quota_status(loa, channel, now)
     if status.used >= min(status.quota, status.allowed_now):
         return None
-    store = Broadcasts(loa.store)
+    broadcasts = loa.store.broadcasts
     today = [
         b
-        for b in store.in_states((*COUNTED, "rejected"), channel)
+        for b in broadcasts.in_states((*COUNTED, "rejected"), channel)
         if b.proposed_at.astimezone(tz).date() == local.date()
     ]
     if today:
@@ -141,10 +149,10 @@ def plan_broadcast(loa: Loa, channel: str, now: datetime) -> Broadcast | None:
         if local.isoweekday() != s.digest_weekday or local.time() < at:
             return None
     window = DIGEST_WINDOW if mode == "digest" else EACH_WINDOW
-    chosen = _choose(mode, store.candidates(channel, now - window), now)
+    chosen = _choose(mode, broadcasts.candidates(channel, now - window), now)
     if not chosen:
         return None
-    proposal = store.propose(
+    proposal = broadcasts.propose(
         channel, mode, status.month, status.quota, chosen, _followers(loa, channel, now), now
     )
     if proposal is not None:
@@ -163,16 +171,19 @@ def send_broadcast(loa: Loa, broadcast_id: int, now: datetime) -> Broadcast | No
     Only the caller that moves it from ``approved`` to ``sending`` calls Zalo; a lost answer
     makes it ``in_doubt`` and admins are alerted: Loa never sends it again on its own.
     """
-    store = Broadcasts(loa.store)
-    if not store.begin_send(broadcast_id, now):
-        return store.get(broadcast_id)
-    b = store.get(broadcast_id)
+    broadcasts = loa.store.broadcasts
+    if not broadcasts.begin_send(broadcast_id, now):
+        return broadcasts.get(broadcast_id)
+    b = broadcasts.get(broadcast_id)
     assert b is not None
+    channel = loa.channel(b.channel)
     try:
-        receipt = loa.channel(b.channel).broadcast(list(b.remote_ids))  # type: ignore[attr-defined]
+        if not isinstance(channel, SendsBroadcasts):
+            raise RejectedError(f"Kênh {b.channel} không gửi được tin truyền thông.")
+        receipt = channel.broadcast(list(b.remote_ids))
     except ChannelError as exc:
         if exc.may_have_posted:
-            store.record_in_doubt(b.id, exc.message, now)
+            broadcasts.record_in_doubt(b.id, exc.message, now)
             loa.notifier.alert(
                 f"broadcast_in_doubt:{b.id}",
                 f"Không rõ tin truyền thông #{b.id} ({b.channel}) đã được gửi tới người theo dõi hay "
@@ -180,7 +191,7 @@ def send_broadcast(loa: Loa, broadcast_id: int, now: datetime) -> Broadcast | No
                 "bấm «Đã gửi» hoặc «Chưa gửi» trên thẻ của tin này.",
             )
         else:
-            store.record_failed(b.id, exc.message, now)
+            broadcasts.record_failed(b.id, exc.message, now)
             loa.notifier.alert(
                 f"broadcast_failed:{b.id}",
                 f"Zalo không nhận tin truyền thông #{b.id}: {exc.message} Các bài "
@@ -188,21 +199,21 @@ def send_broadcast(loa: Loa, broadcast_id: int, now: datetime) -> Broadcast | No
             )
     except Exception:
         # A bug after the request may have left: the same rule as a lost answer.
-        store.record_in_doubt(b.id, "Lỗi nội bộ khi gửi; không rõ Zalo đã nhận.", now)
+        broadcasts.record_in_doubt(b.id, "Lỗi nội bộ khi gửi; không rõ Zalo đã nhận.", now)
         raise
     else:
-        store.record_sent(
+        broadcasts.record_sent(
             b.id, message_id=receipt.message_id, moderation_state=receipt.moderation_state, now=now
         )
-    return store.get(broadcast_id)
+    return broadcasts.get(broadcast_id)
 
 
 def broadcast_tick(loa: Loa, now: datetime) -> list[Broadcast]:
     """The service's job: stale sends → in doubt, approved ones sent, new proposals made."""
-    store = Broadcasts(loa.store)
-    store.expire_sending(now - SENDING_STALE, now)
-    store.expire_proposals(_month(now.astimezone(loa.settings.schedule.tz)), now)
-    for b in store.in_states(("approved",)):
+    broadcasts = loa.store.broadcasts
+    broadcasts.expire_sending(now - SENDING_STALE, now)
+    broadcasts.expire_proposals(_month(now.astimezone(loa.settings.schedule.tz)), now)
+    for b in broadcasts.in_states(("approved",)):
         send_broadcast(loa, b.id, now)
     proposed = []
     for channel in broadcast_channels(loa):
@@ -216,8 +227,8 @@ def decide_broadcast(
     loa: Loa, broadcast_id: int, actor: Actor, *, approve: bool, now: datetime
 ) -> tuple[bool, Broadcast | None]:
     """Approve (and send at once) or reject; ``won`` is False when another decision came first."""
-    store = Broadcasts(loa.store)
-    won = store.decide(broadcast_id, actor, approve=approve, now=now)
+    broadcasts = loa.store.broadcasts
+    won = broadcasts.decide(broadcast_id, actor, approve=approve, now=now)
     if won and approve:
         return True, send_broadcast(loa, broadcast_id, now)
-    return won, store.get(broadcast_id)
+    return won, broadcasts.get(broadcast_id)

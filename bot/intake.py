@@ -9,6 +9,7 @@ with one file, it is moved to rejected/ (or left in place if even that fails) an
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.context import Loa
+from content_queue.articles import NotYourArticle
 from content_queue.ingest import (
     IngestLimits,
     IngestRefusal,
@@ -24,6 +26,7 @@ from content_queue.ingest import (
     printable_name,
 )
 from content_queue.ingest.inbox import InboxPoller
+from content_queue.ingest.media import STAGING, promote_media
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
@@ -67,6 +70,9 @@ def ingest_limits(loa: Loa) -> IngestLimits:
         max_zip_entries=i.max_zip_entries,
         max_docx_xml_bytes=int(i.max_docx_xml_mb * _MB),
         max_body_chars=i.max_body_chars,
+        max_body_html_bytes=int(i.max_body_html_kb * 1024),
+        max_link_chars=i.max_link_chars,
+        max_alt_chars=i.max_alt_chars,
         max_images=i.max_images,
         max_front_matter_bytes=int(i.max_front_matter_kb * 1024),
         worker_memory_bytes=i.worker_memory_mb * _MB,
@@ -89,12 +95,22 @@ def _refused(name: str, refusal: IngestRefusal) -> IntakeResult:
 
 
 def _ingest(
-    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None
+    loa: Loa,
+    path: Path,
+    actor: Actor,
+    *,
+    move: bool,
+    poller: InboxPoller | None,
+    replace_others: bool = False,
 ) -> IntakeResult:
     """Parse (in a worker process) and store one file; with ``move`` it goes to processed/ or
     rejected/. Raises only on an unexpected failure (``ingest_path`` guards it)."""
     now = datetime.now(UTC)
     name = printable_name(path.name)
+    media_dir = loa.settings.path(loa.settings.queue.media)
+    # Pictures wait in a staging folder of their own; only an accepted article's are moved into
+    # the media folder. A refusal (or a crash: see the janitor) leaves nothing behind.
+    staging = media_dir / STAGING / uuid.uuid4().hex
     try:
         parsed = parse_isolated(
             path,
@@ -103,13 +119,26 @@ def _ingest(
             limits=ingest_limits(loa),
             now=now,
             tz=loa.settings.schedule.tz,
-            media_dir=loa.settings.path(loa.settings.queue.media),
+            media_dir=media_dir,
+            staging_dir=staging,
         )
-        res = loa.store.submit(parsed, actor)
+        res = loa.store.articles.submit(parsed, actor, replace_others=replace_others)
+        if res.outcome != "duplicate":
+            promote_media(staging, media_dir)
     except IngestRefusal as refusal:
         if move and poller:
             poller.move_rejected(path, refusal, now)
         return _refused(name, refusal)
+    except NotYourArticle as exc:
+        theirs = IngestRefusal(
+            "not_owner",
+            str(exc),
+            "Hãy đổi “Mã bài” (hoặc bỏ dòng này) để gửi thành bài mới, hoặc nhờ người đã gửi "
+            "bài hay quản trị viên gửi bản sửa.",
+        )
+        if move and poller:
+            poller.move_rejected(path, theirs, now)
+        return _refused(name, theirs)
     except IllegalTransition as exc:
         changed = IngestRefusal(
             "changed_after_approval",
@@ -119,6 +148,8 @@ def _ingest(
         if move and poller:
             poller.move_rejected(path, changed, now)
         return _refused(name, changed)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if move and poller:
         poller.move_processed(path, now)
     a = res.article
@@ -131,13 +162,19 @@ def _ingest(
 
 
 def ingest_path(
-    loa: Loa, path: Path, actor: Actor, *, move: bool, poller: InboxPoller | None = None
+    loa: Loa,
+    path: Path,
+    actor: Actor,
+    *,
+    move: bool,
+    poller: InboxPoller | None = None,
+    replace_others: bool = False,
 ) -> IntakeResult:
     """One file parsed (in a worker process) and stored; never raises: an unexpected failure is logged under an error id and
     becomes a generic Vietnamese refusal (the file moved to rejected/ when ``move``)."""
     name = printable_name(path.name)
     try:
-        return _ingest(loa, path, actor, move=move, poller=poller)
+        return _ingest(loa, path, actor, move=move, poller=poller, replace_others=replace_others)
     except Exception:
         error_id = uuid.uuid4().hex[:8]
         log.exception("ingest error %s while taking %s", error_id, name)
@@ -163,7 +200,14 @@ def upload_name(file_name: str | None) -> str:
     return name[:120]
 
 
-def ingest_upload(loa: Loa, file_name: str | None, content: bytes, actor: Actor) -> IntakeResult:
+def ingest_upload(
+    loa: Loa,
+    file_name: str | None,
+    content: bytes,
+    actor: Actor,
+    *,
+    replace_others: bool = False,
+) -> IntakeResult:
     """A file received in the chat, written to a private temporary folder and ingested.
 
     Blocking (disk and the worker process): call it from a thread, never on the event loop.
@@ -171,7 +215,7 @@ def ingest_upload(loa: Loa, file_name: str | None, content: bytes, actor: Actor)
     with tempfile.TemporaryDirectory(prefix="loa-tg-") as folder:
         path = Path(folder) / upload_name(file_name)
         path.write_bytes(content)
-        return ingest_path(loa, path, actor, move=False)
+        return ingest_path(loa, path, actor, move=False, replace_others=replace_others)
 
 
 def poll_inbox(loa: Loa, poller: InboxPoller) -> list[IntakeResult]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 
+from bot.context import Loa
 from bot.settings import ScheduleSettings
+from content_queue.models import Article
 from content_queue.store import Store
 
-__all__ = ["next_free_slot", "parse_local_time", "slot_times"]
+__all__ = ["next_free_slot", "parse_local_time", "proposed_slot", "slot_times"]
 
 
 def parse_local_time(text: str, policy: ScheduleSettings) -> datetime:
@@ -42,7 +44,7 @@ def slot_times(policy: ScheduleSettings, after: datetime, days: int = 60) -> Ite
 
 def next_free_slot(store: Store, policy: ScheduleSettings, now: datetime) -> datetime:
     """The first slot after ``now`` that is not taken and whose day is under the daily cap."""
-    taken = store.scheduled_times_after(now)
+    taken = store.articles.scheduled_times_after(now)
     taken_set = set(taken)
     per_day: dict[object, int] = {}
     for t in taken:
@@ -56,3 +58,11 @@ def next_free_slot(store: Store, policy: ScheduleSettings, now: datetime) -> dat
             continue
         return slot
     raise ValueError("Không tìm được khung giờ đăng trống trong 60 ngày tới.")
+
+
+def proposed_slot(loa: Loa, article: Article, now: datetime | None = None) -> datetime:
+    """When the article would be posted if approved now with the approve button."""
+    now = now or datetime.now(UTC)
+    if article.publish_at and article.publish_at > now:
+        return article.publish_at
+    return next_free_slot(loa.store, loa.settings.schedule, now)

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.case_clock import petition_due, reminders_due, takedown_due
+from bot.comments import comment_action
 from bot.context import Loa
-from bot.service.case_clock import petition_due, reminders_due, takedown_due
-from bot.service.comments import comment_action
 from channels.base import ChannelError
 from channels.comments import CommentModerator
 from content_queue.cases import Case, NewCase
@@ -282,7 +282,7 @@ def _evidence(loa: Loa, comment_id: int | None, url: str, now: datetime) -> dict
         return ev
     post = loa.store.comments.post_by_url(url)
     if post is not None:
-        article = loa.store.get(post.article_id)
+        article = loa.store.articles.get(post.article_id)
         ev["article"] = {
             "id": article.id,
             "title": article.title,
@@ -486,7 +486,7 @@ def forget_citizens(loa: Loa, now: datetime | None = None) -> int:
 
 def cases_tick(loa: Loa, now: datetime | None = None) -> None:
     """The service's job: lost comment answers reconciled, reminders, the weekly Zalo card."""
-    from bot.service.comments import reconcile_comment_actions
+    from bot.comments import reconcile_comment_actions
 
     now = now or datetime.now(UTC)
     reconcile_comment_actions(loa, now)

@@ -12,11 +12,9 @@ from datetime import datetime, timedelta
 from bot.context import Loa
 from bot.reports.metric_labels import metric_vi
 from channels.base import ChannelError
+from channels.capabilities import CountsFollowers
 from content_queue.followers import (
     FollowerGrowth,
-    follower_growth,
-    last_follower_sample_at,
-    record_follower_counts,
 )
 
 __all__ = ["collect_followers", "growth_lines"]
@@ -30,18 +28,17 @@ def collect_followers(loa: Loa, now: datetime, *, force: bool = False) -> int:
     """Sample every channel not sampled in the last day; returns the samples stored."""
     stored = 0
     for name, channel in loa.channels().items():
-        counter = getattr(channel, "follower_count", None)
-        if counter is None:
+        if not isinstance(channel, CountsFollowers):
             continue
-        last = last_follower_sample_at(loa.store.engine, name)
+        last = loa.store.followers.last_follower_sample_at(name)
         if not force and last is not None and now - last < SAMPLE_EVERY:
             continue
         try:
-            counts = counter()
+            counts = channel.follower_count()
         except ChannelError as exc:
             log.warning("followers: %s failed: %s", name, exc.message)
             continue
-        stored += record_follower_counts(loa.store.engine, name, counts, now)
+        stored += loa.store.followers.record_follower_counts(name, counts, now)
     return stored
 
 
@@ -54,8 +51,8 @@ def growth_lines(loa: Loa, now: datetime) -> list[str]:
     tz = loa.settings.schedule.tz
     local = now.astimezone(tz)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows: list[FollowerGrowth] = follower_growth(
-        loa.store.engine, start, now + timedelta(seconds=1)
+    rows: list[FollowerGrowth] = loa.store.followers.follower_growth(
+        start, now + timedelta(seconds=1)
     )
     lines = []
     for g in rows:

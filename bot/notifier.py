@@ -46,7 +46,7 @@ class Notifier:
 
     def alert(self, key: str, message: str, severity: str = "warning") -> bool:
         """Record an alert; True if it is new (sent), False if merged into an open one."""
-        if not self.store.raise_alert(key, message, severity):
+        if not self.store.alerts.raise_alert(key, message, severity):
             return False
         log.warning("ALERT [%s] %s", key, message)
         for send in self.senders:
@@ -55,7 +55,7 @@ class Notifier:
 
     def resolve(self, *keys: str) -> None:
         """Close the open alerts with these keys (the incident is over)."""
-        self.store.resolve_alerts(keys)
+        self.store.alerts.resolve_alerts(keys)
 
     def open_alerts(self) -> list[dict[str, object]]:
-        return self.store.open_alerts()
+        return self.store.alerts.open_alerts()

@@ -1,6 +1,6 @@
-"""Comments and petitions plugged into the citizens' intake (``bot.service.citizens``).
+"""Comments and petitions plugged into the citizens' intake (``bot.citizens``).
 
-* ``feed`` events (comments on the Page's posts) go to :func:`bot.service.comments.handle_feed_change`.
+* ``feed`` events (comments on the Page's posts) go to :func:`bot.comments.handle_feed_change`.
 * ``message`` events: a message that is a petition (the "Gửi phản ánh" command, or enough
   ``[petitions] keywords``) becomes a numbered case, and the citizen's reply (sent by the
   citizens' job under its window and never-twice rules) is the case's number and expected date;
@@ -16,15 +16,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from bot.context import Loa
-from bot.service.cases import (
+from bot.cases import (
     citizen_notice,
     classify_petition,
     open_petition,
     register_citizen_sender,
 )
-from bot.service.citizens import citizen_job, register_event_handler
-from bot.service.comments import handle_feed_change
+from bot.comments import handle_feed_change
+from bot.context import Loa
+from bot.citizens import citizen_job, register_event_handler
 from channels.base import ChannelError
 from channels.messaging import MessageReplier
 from content_queue.citizens import CitizenEvent

@@ -20,18 +20,13 @@ import logging
 from datetime import UTC, datetime
 
 from bot.context import Loa
-from bot.service.dispatcher import article_view
+from bot.drafts import article_view
 from channels import metering
 from channels.base import ArticleView, ChannelError, Draft
 from channels.preparation import Prepared, Preparer
 from content_queue.preparations import (
     Preparation,
     ToPrepare,
-    facts_of,
-    preparations_of,
-    record_preparation,
-    save_facts,
-    to_prepare,
 )
 
 __all__ = [
@@ -66,13 +61,13 @@ def draft_fingerprint(draft: Draft) -> str:
 
 def prepare_approved(loa: Loa, article_id: int) -> dict[str, Preparation]:
     """Prepare every unsent delivery of one approved article; the outcome by channel."""
-    return _prepare(loa, to_prepare(loa.store, [article_id]))
+    return _prepare(loa, loa.store.preparations.to_prepare([article_id]))
 
 
 def prepare_unsent(loa: Loa) -> dict[int, dict[str, Preparation]]:
     """Prepare (or re-hand to this process's adapters) every approved article not yet sent."""
     out: dict[int, dict[str, Preparation]] = {}
-    rows = to_prepare(loa.store)
+    rows = loa.store.preparations.to_prepare()
     for article_id in dict.fromkeys(r.article_id for r in rows):
         out[article_id] = _prepare(loa, [r for r in rows if r.article_id == article_id])
     return out
@@ -82,10 +77,10 @@ def _prepare(loa: Loa, rows: list[ToPrepare]) -> dict[str, Preparation]:
     if not rows:
         return {}
     article_id = rows[0].article_id
-    article, receipts, links = loa.store.draft_inputs(article_id)
+    article, receipts, links = loa.store.articles.draft_inputs(article_id)
     # Rendered as the dispatcher renders at the slot, so what is prepared is what is posted.
     view = article_view(article, receipts=receipts)
-    previous = preparations_of(loa.store, article_id)
+    previous = loa.store.preparations.preparations_of(article_id)
     out: dict[str, Preparation] = {}
     enabled = loa.settings.enabled_channels()
     for row in rows:
@@ -123,7 +118,7 @@ def _prepare_channel(
                 prepared = channel.prepare(
                     draft,
                     due_at=due_at,
-                    known=facts_of(loa.store, name),
+                    known=loa.store.preparations.facts_of(name),
                     previous=before.data if same and before else {},
                 )
         except ChannelError as exc:
@@ -142,9 +137,8 @@ def _prepare_channel(
     ):
         return before  # nothing new: no write
     if prepared.facts:
-        save_facts(loa.store, name, prepared.facts)
-    result = record_preparation(
-        loa.store,
+        loa.store.preparations.save_facts(name, prepared.facts)
+    result = loa.store.preparations.record_preparation(
         article_id,
         name,
         revision=revision,

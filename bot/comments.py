@@ -26,8 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.comment_flags import FlagWords, flags_of
 from bot.context import Loa
-from bot.service.comment_flags import FlagWords, flags_of
 from channels.base import ChannelError, RejectedError
 from channels.comments import CommentModerator, PrivateReplyUsed, RemoteComment
 from channels.errors import CannotTell
