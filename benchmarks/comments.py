@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from bot.context import Loa  # noqa: E402
 from bot.devtools.sandboxes import Sandboxes  # noqa: E402
-from bot.service.loop import Service  # noqa: E402
+from bot.run import build_service  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from channels.comments import CommentModerator  # noqa: E402
 from channels.sandbox.facebook_comments import sign  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> None:
     os.environ["LOA_CHANNELS__FACEBOOK__APP_SECRET"] = fb.APP_SECRET
     os.environ["LOA_CHANNELS__FACEBOOK__VERIFY_TOKEN"] = "bench"
     loa = Loa(load_settings(work / "config.toml"))
-    service = Service(loa)
+    service = build_service(loa)
     loop = asyncio.new_event_loop()
     runner = threading.Thread(target=lambda: loop.run_until_complete(service.run()), daemon=True)
     runner.start()
