@@ -22,9 +22,9 @@ from bot.cases import (
     open_petition,
     register_citizen_sender,
 )
+from bot.citizens import citizen_job, register_event_handler
 from bot.comments import handle_feed_change
 from bot.context import Loa
-from bot.citizens import citizen_job, register_event_handler
 from channels.base import ChannelError
 from channels.messaging import MessageReplier
 from content_queue.citizens import CitizenEvent

@@ -47,7 +47,9 @@ def test_two_run_processes_store_and_card_each_comment_once(
         loa = ws.loa()
         post = ws.fb.add_post("Bài của Loa trên Trang")
         now = datetime.now(UTC)
-        with loa.store.engine.begin() as conn:  # Loa's post (seeded: the dispatcher is tested elsewhere)
+        with (
+            loa.store.engine.begin() as conn
+        ):  # Loa's post (seeded: the dispatcher is tested elsewhere)
             aid = conn.execute(
                 articles.insert().values(
                     title="Bài của Loa",
