@@ -21,6 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.register_settings import CommentsSettings, PetitionsSettings, TakedownSettings
 from channels.base import ChannelSettings
 from channels.registry import UnknownChannelType, parse_channel_settings
 from content_queue.topics import TOPIC_ORDER
@@ -291,6 +292,9 @@ class Settings(BaseSettings):
     # LOA_SECRET_KEY: the key(s) that encrypt stored channel credentials ("new,old" to rotate).
     secret_key: SecretStr | None = None
     web: WebSettings = WebSettings()
+    comments: CommentsSettings = CommentsSettings()
+    petitions: PetitionsSettings = PetitionsSettings()
+    takedowns: TakedownSettings = TakedownSettings()
     assistant: AssistantSettings = AssistantSettings()
     # Raw tables may hold secrets from the environment: kept out of repr (logs, tracebacks).
     channels: dict[str, dict[str, Any]] = Field(default={}, repr=False)

@@ -52,6 +52,7 @@ from channels.base import (
     RejectedError,
     TokenStore,
 )
+from channels.facebook_comments import COMMENT_SCOPES, FacebookComments
 from channels.followup import FOLLOW_UP, pending_reads
 from channels.graph_api import RECONNECT, graph_call
 from channels.http import HttpSession
@@ -153,7 +154,7 @@ def page_tokens(
     ]
 
 
-class FacebookPageChannel(BaseChannel[FacebookSettings]):
+class FacebookPageChannel(FacebookComments, BaseChannel[FacebookSettings]):
     """Posts to one Facebook Page; see the module docstring for duplicate and reach handling."""
 
     Settings: ClassVar[type[FacebookSettings]] = FacebookSettings
@@ -623,6 +624,11 @@ class FacebookPageChannel(BaseChannel[FacebookSettings]):
         detail = "Mã truy cập Trang Facebook hợp lệ."
         if "read_insights" not in scopes:
             detail += " Thiếu quyền read_insights: chưa đọc được số người tiếp cận."
+        lacking = [p for p in COMMENT_SCOPES if p not in scopes]
+        if lacking:
+            detail += (
+                f" Thiếu quyền {', '.join(lacking)}: chưa đọc, trả lời, ẩn hoặc xóa được bình luận."
+            )
         return Health(
             ok=True,
             detail=detail,

@@ -160,7 +160,7 @@ class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[Zalo
             "description": description,
             "body": blocks,
             "status": "show",
-            "comment": "show",
+            "comment": self.settings.comments,
         }
         texts = [b["content"] for b in blocks if b["type"] == "text"]
         return Draft(
@@ -425,6 +425,15 @@ class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[Zalo
                 "shares": int_or_none(media.get("total_share")) if media else None,
             }
         return out
+
+    def comments_note(self) -> str:
+        """What Loa cannot do with comments under the OA's articles (said by ``loa check``)."""
+        shown = "đang bật" if self.settings.comments == "show" else "đang tắt"
+        return (
+            f"Bình luận dưới bài viết Zalo OA ({shown}): Zalo không có API để Loa đọc hay kiểm "
+            "duyệt bình luận; cần có người xem trong trang quản lý Zalo OA (oa.zalo.me). Loa gửi "
+            "thẻ nhắc hằng tuần kèm danh sách bài trên Zalo."
+        )
 
     def check(self) -> Health:
         """Whether the OA answers with our token; ``expires_at`` is the access token's expiry."""

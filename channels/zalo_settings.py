@@ -47,6 +47,9 @@ class ZaloOASettings(ChannelSettings):
     broadcast_path: str = "v2.0/oa/message"  # *(unverified)* may move to v3.0
     broadcast_state_field: str = "status"  # *(unverified)* the review state in the answer
     follower_field: str = "num_follower"  # *(unverified)* the follower count in oa/getoa
+    # Comments under OA articles: Zalo has no API to read or moderate them; this switch, sent at
+    # creation, is all Loa controls (channels.comments.CommentsUnreadable).
+    comments: Literal["show", "hide"] = "show"
     # Citizens' messages (see channels.zalo_messages): the webhook's OA secret key
     # (LOA_CHANNELS__ZALO__OA_SECRET_KEY, not the app secret) and the unverified facts as keys.
     oa_secret_key: SecretStr | None = None

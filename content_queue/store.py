@@ -15,9 +15,11 @@ from content_queue.alerts import AlertQueries
 from content_queue.articles import ArticleQueries, ChannelPlan, SubmitResult
 from content_queue.broadcasts import Broadcasts
 from content_queue.cards import CardQueries
+from content_queue.cases import Cases
 from content_queue.channel_status import ChannelStateQueries, ChannelStatus
 from content_queue.channel_tokens import Tokens
 from content_queue.citizens import CitizenData
+from content_queue.comments import Comments
 from content_queue.db import open_database
 from content_queue.deliveries import DeliveryQueries, claim_statement
 from content_queue.follow_ups import FollowUps
@@ -58,6 +60,8 @@ class Store:
         self.login_attempts = LoginAttempts(engine)
         self.media_refs = MediaRefs(engine)
         self.citizens = CitizenData(t)  # webhook events, questions, replies (issue 23)
+        self.comments = Comments(engine)  # comments under the Page's posts (issue 24)
+        self.cases = Cases(engine)  # petitions and takedown requests (issue 24)
 
     @classmethod
     def open(cls, url: str, base_dir: Path | None = None) -> Store:

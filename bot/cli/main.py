@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.broadcasts import broadcasts_app
+from bot.cli.cases import cases_app, takedown_app
 from bot.cli.citizens import citizens_app
 from bot.cli.knowledge import ask, knowledge_app
 from bot.context import Loa
 from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
 from channels.base import ChannelError
+from channels.comments import CommentsUnreadable
 from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
 from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
@@ -45,6 +47,8 @@ app.add_typer(reach_app, name="reach")
 app.add_typer(broadcasts_app, name="broadcasts")
 app.add_typer(citizens_app, name="citizens")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(takedown_app, name="takedown")
+app.add_typer(cases_app, name="cases")
 users_app = typer.Typer(
     help="Accounts of the web page (viewer, editor, admin).", no_args_is_help=True
 )
@@ -156,6 +160,8 @@ def check() -> None:
         console.print(f"{'✓' if h.ok else '✗'} {name}: {h.detail}")
         if not h.ok:
             problems.append(name)
+        if isinstance(ch, CommentsUnreadable):
+            console.print(f"ℹ {name}: {ch.comments_note()}", markup=False)
     if problems:
         raise typer.Exit(1)
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bot.broadcasts import broadcast_tick
 from bot.context import Loa
+from bot.devtools.demo_cases import demo_cases
 from bot.devtools.demo_citizens import demo_citizens
 from bot.devtools.sandboxes import Sandboxes
 from bot.followers import collect_followers
@@ -435,6 +436,7 @@ def followers(demo: Demo) -> None:
 
 def citizens(demo: Demo) -> None:
     """Hỏi đáp: citizens write to the OA and the Page; answers with their link, a hand-over."""
+    demo_cases(demo.loa, demo.boxes, demo.checks.step, demo.console)  # comments, a petition
     demo_citizens(demo.loa, demo.boxes, demo.checks, demo.console)
 
 

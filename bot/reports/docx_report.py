@@ -27,6 +27,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bot.reports import citizens as citizens_report  # noqa: E402
+from bot.reports.intake_section import intake_docx  # noqa: E402
 from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
 from bot.reports.metric_labels import metric_vi  # noqa: E402
 
@@ -425,6 +426,7 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
             [(_channel_vi(ch), metric_vi(m.metric), m.metric, m.total) for ch, m in metrics],
         )
     _followers_section(doc, kpis)
+    intake_docx(doc, kpis.intake, _para, _data_table)
     if kpis.citizens is not None and kpis.citizens.received:
         _para(doc, "Trả lời câu hỏi của người dân, tổ chức:", bold=True, indent=True)
         _para(doc, citizens_report.docx_lines(kpis.citizens)[0], indent=True)

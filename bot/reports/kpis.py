@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.reports.citizens import CitizenSection, citizen_section
+from bot.reports.intake_section import IntakeFigures, intake_figures
 from bot.reports.metric_labels import metric_vi
 from content_queue.kpi_reads import FailedRow, FixedRow
 from content_queue.store import Store
@@ -274,6 +275,7 @@ class Kpis:
     definitions: dict[str, Any] = field(default_factory=dict)
     followers: list[ChannelGrowth] = field(default_factory=list)
     broadcasts: list[BroadcastSent] = field(default_factory=list)
+    intake: IntakeFigures | None = None  # comments, petitions, takedowns (counts only)
     citizens: CitizenSection | None = None  # Hỏi đáp (bot.reports.citizens): counts only
 
     @property
@@ -491,6 +493,7 @@ def compute_kpis(
         reach=reach,
         top_articles=top,
         failures=failures,
+        intake=intake_figures(store, lo, hi, now),
         definitions={
             "reach_metrics": list(REACH_METRICS),
             "engagement_metrics": list(ENGAGEMENT_METRICS),

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot.reports import citizens as citizens_report
+from bot.reports.intake_section import intake_table
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
 
@@ -162,6 +163,7 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 for x in f.fixed
             ],
         ),
+        *intake_table(kpis.intake),
     ]
 
 

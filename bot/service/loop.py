@@ -18,11 +18,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.broadcasts import broadcast_tick
+from bot.cases import cases_tick
 from bot.citizens import CITIZENS_INTERVAL, citizen_job, purge_citizens
+from bot.comments import catch_up_comments
 from bot.context import Loa
 from bot.followers import collect_followers
 from bot.instructions import either
 from bot.intake import inbox_poller, poll_inbox
+from bot.petition_intake import handle_feed_event  # registers the intake's handlers
 from bot.prepare import PREPARE_INTERVAL, STARTUP_PREPARE_WAIT, prepare_unsent
 from bot.reports.kpis import month_status
 from bot.service.covers import ensure_default_covers
@@ -254,6 +257,14 @@ JOBS: tuple[Job, ...] = (
     Job("janitor", JANITOR_INTERVAL_MINUTES * 60, lambda s: janitor_sweep(s.loa)),
     # Citizens in: stored webhook events answered, replies sent; personal data purged daily.
     Job("citizens", CITIZENS_INTERVAL, lambda s: citizen_job(s.loa).tick(), True, when=_assistant),
+    # Comments the webhook missed (at start: the hours it was down); the cases' clock.
+    Job(
+        "comments_catchup",
+        "comments.catchup_interval_minutes",
+        lambda s: catch_up_comments(s.loa),
+        True,
+    ),
+    Job("cases", 30, lambda s: cases_tick(s.loa)),
     Job(
         "citizens_retention",
         None,
@@ -262,3 +273,5 @@ JOBS: tuple[Job, ...] = (
         when=_assistant,
     ),
 )
+
+assert handle_feed_event is not None  # imported for its registration

@@ -13,6 +13,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.context import Loa
 from bot.telegram.broadcast_handlers import register_broadcast_handlers, sync_broadcast_cards
 from bot.telegram.citizen_handlers import register_citizen_handlers, sync_citizen_cards
+from bot.telegram.comment_cards import intake_card_loop, register_intake_handlers
 from bot.telegram.context import CONTEXT_TYPES, attach
 from bot.telegram.handlers import register_handlers, sync_cards
 from bot.telegram.stats_growth import register_stats_growth
@@ -43,6 +44,7 @@ def build_application(loa: Loa) -> Application[Any, Any, Any, Any, Any, Any]:
     )
     attach(app, loa)
     register_broadcast_handlers(app)  # first: the article buttons' handler takes any press
+    register_intake_handlers(app)
     register_citizen_handlers(app)
     register_handlers(app)
     register_stats_growth(app)
@@ -66,6 +68,7 @@ async def run_bot(
             error_callback=_polling_error,
         )
         log.info("telegram admin chat running")
+        intake = asyncio.create_task(intake_card_loop(app.bot, loa, stopping))
         while not stopping.is_set():
             try:
                 await sync_cards(app.bot, loa)
@@ -77,6 +80,7 @@ async def run_bot(
                 log.exception("posting approval cards failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), card_interval)
+        await intake
     finally:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.reports.intake_section import intake_figures, intake_rows
 from bot.reports.kpis import MonthStatus, month_status
 from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
 from bot.web.site import Site, site_of
@@ -30,6 +31,7 @@ class PlanView:
     failure_rows: list[FailureMonth]
     uncovered: list[tuple[str, str]]
     reach_totals: dict[str, int]
+    citizens: list[tuple[str, str, Any]] = field(default_factory=list)  # counts only
 
 
 def month_bounds(year: int, tz: Any) -> list[datetime]:
@@ -42,9 +44,8 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
     loa = site.loa
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
-    figures = loa.store.reads.year_figures(
-        month_bounds(year, site.tz), website_channels=plan.website_channels
-    )
+    bounds = month_bounds(year, site.tz)
+    figures = loa.store.reads.year_figures(bounds, website_channels=plan.website_channels)
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:
@@ -110,6 +111,7 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
         [figures.failures[m] for m in sorted(figures.failures)],
         uncovered,
         totals,
+        intake_rows(intake_figures(loa.store, bounds[0], bounds[12], local_now)),
     )
 
 

@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Fault", "Request", "Response", "SandboxServer", "UploadedFile"]
+__all__ = ["Fault", "PassOn", "Request", "Response", "SandboxServer", "UploadedFile"]
 
 
 @dataclass
@@ -181,6 +181,10 @@ class _Drop(Exception):
     """Close the connection without answering."""
 
 
+class PassOn(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a handler that does not serve this request: the next matching route does."""
+
+
 class SandboxServer:
     """Base of every platform sandbox. Subclasses call :meth:`route` in ``__init__``."""
 
@@ -248,9 +252,14 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     # ----- routing ---------------------------------------------------------------------------
-    def route(self, method: str, pattern: str, handler: Handler) -> None:
-        """Register ``handler`` for ``method`` and a full-match path regex (named groups → params)."""
-        self._routes.append((method.upper(), re.compile(pattern), handler))
+    def route(self, method: str, pattern: str, handler: Handler, *, first: bool = False) -> None:
+        """Register ``handler`` for ``method`` and a full-match path regex (named groups → params);
+        ``first``: before the routes registered so far (a narrower pattern of a wider one)."""
+        entry = (method.upper(), re.compile(pattern), handler)
+        if first:
+            self._routes.insert(0, entry)
+        else:
+            self._routes.append(entry)
 
     def not_found(self, req: Request) -> Response:
         """Answer for an unknown route, in the platform's shape (subclasses override)."""
@@ -364,8 +373,11 @@ class SandboxServer:
             if method == req.method:
                 m = pattern.fullmatch(req.path)
                 if m:
-                    req.params = m.groupdict()
-                    return handler(req)
+                    req.params = {**req.params, **m.groupdict()}
+                    try:
+                        return handler(req)
+                    except PassOn:
+                        continue
         return self.not_found(req)
 
     def _control(self, req: Request) -> Response:

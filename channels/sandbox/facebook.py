@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from channels.sandbox.base import Request, Response, SandboxServer
 from channels.sandbox.citizens import MessengerInbox
+from channels.sandbox.facebook_comments import CommentBoard
 
 __all__ = ["FacebookSandbox"]
 
@@ -101,7 +102,15 @@ class FacebookSandbox(SandboxServer):
     MAX_IDS = 50
     THROTTLE_FAULT_MINUTES = 7  # estimated_time_to_regain_access of the injected "throttle" fault
     PHOTO_MAX_BYTES = 4 * 1024 * 1024
-    SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_show_list", "read_insights")
+    SCOPES = (
+        "pages_manage_posts",
+        "pages_read_engagement",
+        "pages_show_list",
+        "read_insights",
+        "pages_manage_engagement",
+        "pages_read_user_content",
+        "pages_messaging",
+    )
     POST_METRICS = (
         "post_total_media_view_unique",
         "post_media_view",
@@ -177,6 +186,7 @@ class FacebookSandbox(SandboxServer):
             ("DELETE", v + r"/(?P<obj>[0-9]+_[0-9]+)", self._delete_post),
         ]:
             self.route(method, pattern, self._graph(handler))
+        self.comments = CommentBoard(self, _V, _GraphError)  # comments on the posts
 
         self.inbox = MessengerInbox(self)  # people who write to the Page, and what they received
 

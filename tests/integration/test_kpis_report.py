@@ -342,6 +342,7 @@ def test_docx_and_xlsx_reports(engine: sa.Engine, seeded: dict[str, int], tmp_pa
         "Tin truyền thông",
         "Bài nổi bật",
         "Sự cố",
+        "Ý kiến người dân",
     ]
     reach = [[c.value for c in row] for row in wb["Tiếp cận"].iter_rows()]
     assert reach[0][:3] == ["Kênh", "Chỉ số", "Tên chỉ số (API)"]

@@ -263,3 +263,12 @@ def test_an_unusable_cover_falls_back_to_the_default_one() -> None:
 def test_default_cover_url_must_be_a_web_address() -> None:
     with pytest.raises(ValueError, match="default_cover_url"):
         channel(default_cover_url="/srv/banner.jpg")
+
+
+@pytest.mark.parametrize("switch", ["show", "hide"])
+def test_the_comment_switch_is_sent_at_creation_and_show_by_default(switch: str) -> None:
+    links = {"website": "https://example.gov.vn/bai-7"}
+    assert channel().render(article(), links).payload["comment"] == "show"
+    assert channel(comments=switch).render(article(), links).payload["comment"] == switch
+    note = channel(comments=switch).comments_note()
+    assert "không có API để Loa đọc hay kiểm duyệt bình luận" in note
