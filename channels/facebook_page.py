@@ -263,7 +263,8 @@ class FacebookPageChannel(FacebookComments, BaseChannel[FacebookSettings]):
     # ----- HTTP ------------------------------------------------------------------------------
     def _token(self) -> str:
         if self.settings.page_token is not None:
-            return self.settings.page_token.get_secret_value()
+            token: str = self.settings.page_token.get_secret_value()
+            return token
         stored = self.token_store.load().get("page_token") if self.token_store else None
         if not stored:
             raise AuthError(
