@@ -10,7 +10,7 @@ from bot.prepare import prepare_approved
 from bot.schedule import next_free_slot, parse_local_time
 from channels.base import ChannelError, Receipt
 from content_queue.models import Actor, Article
-from content_queue.workflow import IllegalTransition
+from content_queue.workflow import ArticleState, IllegalTransition
 
 __all__ = ["approve_article", "retract_article"]
 
@@ -35,7 +35,7 @@ def approve_article(
         name: "; ".join(c.message for c in d.refusals) for name, d in drafts.items() if d.refusals
     }
     plan = [p for p in loa.channel_plan(article.channels) if p.channel not in skipped]
-    if not plan and article.state == "pending":
+    if not plan and article.state == ArticleState.PENDING:
         raise IllegalTransition(
             f"Bài #{article_id} chưa thể duyệt vì mọi kênh sẽ từ chối: "
             + "; ".join(f"{k}: {v}" for k, v in skipped.items())

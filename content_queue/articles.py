@@ -22,6 +22,7 @@ from content_queue.tables import (
     deliveries,
 )
 from content_queue.workflow import (
+    ArticleState,
     IllegalTransition,
     check_transition,
 )
@@ -68,7 +69,7 @@ class ArticleQueries(StoreCore):
             return list(
                 conn.execute(
                     sa.select(articles.c.scheduled_at).where(
-                        articles.c.state == "approved", articles.c.scheduled_at > now
+                        articles.c.state == ArticleState.APPROVED, articles.c.scheduled_at > now
                     )
                 ).scalars()
             )
@@ -122,11 +123,11 @@ class ArticleQueries(StoreCore):
                         articles.c.revision,
                         articles.c.submitted_by,
                     )
-                    .where(same, articles.c.state.notin_(["rejected"]))
+                    .where(same, articles.c.state.notin_([ArticleState.REJECTED]))
                     .order_by(articles.c.id.desc())
                 ).first()
             if prior is not None:
-                if prior.state != "pending":
+                if prior.state != ArticleState.PENDING:
                     raise IllegalTransition(
                         f"Bài #{prior.id} đã được duyệt hoặc đã đăng, không thể thay bằng bản sửa. "
                         "Hãy đề nghị quản trị rút lại hoặc gỡ bài rồi gửi bài mới."
@@ -152,7 +153,9 @@ class ArticleQueries(StoreCore):
                 return SubmitResult(self._article(conn, prior.id), "revised")
             new_id: Any = conn.execute(
                 articles.insert()
-                .values(**values, state="pending", submitted_by=actor.name, submitted_at=now)
+                .values(
+                    **values, state=ArticleState.PENDING, submitted_by=actor.name, submitted_at=now
+                )
                 .returning(articles.c.id)
             ).scalar_one()
             self.audit(conn, actor, "submitted", new_id, source=parsed.source_name)
@@ -194,7 +197,7 @@ class ArticleQueries(StoreCore):
                 raise IllegalTransition(f"Bài #{article_id} không có kênh nào để đăng.")
             upd = conn.execute(
                 articles.update()
-                .where(articles.c.id == article_id, articles.c.state == "pending")
+                .where(articles.c.id == article_id, articles.c.state == ArticleState.PENDING)
                 .values(
                     state=new_state,
                     approved_by=actor.name,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from content_queue.store_core import StoreCore
 from content_queue.tables import articles, deliveries
+from content_queue.workflow import ArticleState
 
 __all__ = ["CalendarEntry", "CalendarReads", "QueueEntry"]
 
@@ -78,7 +79,7 @@ def _posts(
         a.c.state,
         sa.null().label("url"),
         a.c.publish_at.label("at"),
-    ).where(a.c.publish_at >= lo, a.c.publish_at < hi, a.c.state == "pending")
+    ).where(a.c.publish_at >= lo, a.c.publish_at < hi, a.c.state == ArticleState.PENDING)
     if topic:
         sent, due, waiting = (q.where(a.c.topic == topic) for q in (sent, due, waiting))
     parts = [sent, due] if channels else [sent, due, waiting]
@@ -165,7 +166,7 @@ class CalendarReads(StoreCore):
                 a.c.submitted_at,
                 a.c.source_name,
             )
-            .where(a.c.state == "pending")
+            .where(a.c.state == ArticleState.PENDING)
             .order_by(a.c.submitted_at, a.c.id)
             .limit(limit)
         )

@@ -30,6 +30,7 @@ from content_queue.tables import (
 )
 from content_queue.workflow import (
     DELIVERY_TRANSITIONS,
+    ArticleState,
     DeliveryState,
     ErrorKind,
     IllegalTransition,
@@ -235,8 +236,8 @@ class DeliveryQueries(StoreCore):
             )
             conn.execute(
                 articles.update()
-                .where(articles.c.id == d.article_id, articles.c.state == "partial")
-                .values(state="approved", updated_at=now)
+                .where(articles.c.id == d.article_id, articles.c.state == ArticleState.PARTIAL)
+                .values(state=ArticleState.APPROVED, updated_at=now)
             )
             self.audit(conn, actor, "retry_requested", d.article_id, delivery_id, channel=d.channel)
         return self.delivery(delivery_id)
@@ -362,7 +363,7 @@ class DeliveryQueries(StoreCore):
                 _SETTLE_ARTICLE,
                 {
                     "p_article": article_id,
-                    "state": "partial" if found.unsent else "published",
+                    "state": ArticleState.PARTIAL if found.unsent else ArticleState.PUBLISHED,
                     "updated_at": now,
                 },
             )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from content_queue.store_core import StoreCore
 from content_queue.tables import articles, deliveries, reach_samples
+from content_queue.workflow import ArticleState
 
 __all__ = ["FailedRow", "FixedRow", "KpiReads", "PeriodRows", "SentRow"]
 
@@ -176,7 +177,7 @@ class KpiReads(StoreCore):
                         sa.select(d.c.article_id)
                         .join(articles, articles.c.id == d.c.article_id)
                         .where(
-                            articles.c.state == "approved",
+                            articles.c.state == ArticleState.APPROVED,
                             d.c.channel.in_(chans),
                             d.c.state.in_(("waiting", "retry")),
                             due >= lo,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from content_queue.workflow import ArticleState
+
 __all__ = [
     "ARTICLE_STATES",
     "DELIVERY_STATES",
@@ -16,15 +18,7 @@ __all__ = [
     "ParsedImage",
 ]
 
-ARTICLE_STATES = (
-    "pending",
-    "approved",
-    "published",
-    "partial",
-    "rejected",
-    "withdrawn",
-    "retracted",
-)
+ARTICLE_STATES = tuple(ArticleState)
 DELIVERY_STATES = (
     "waiting",
     "in_flight",

@@ -29,6 +29,7 @@ from content_queue.tables import (
     delivery_calls,
     preparations,
 )
+from content_queue.workflow import ArticleState
 
 __all__ = ["Preparation", "Preparations", "ToPrepare", "add_calls"]
 
@@ -172,7 +173,7 @@ class Preparations(StoreCore):
                 deliveries.c.due_at,
             )
             .join(articles, articles.c.id == deliveries.c.article_id)
-            .where(articles.c.state == "approved", deliveries.c.state.in_(_UNSENT))
+            .where(articles.c.state == ArticleState.APPROVED, deliveries.c.state.in_(_UNSENT))
             .order_by(deliveries.c.due_at, deliveries.c.id)
         )
         if article_ids is not None:

@@ -21,6 +21,7 @@ from content_queue.tables import (
     deliveries,
 )
 from content_queue.workflow import (
+    ArticleState,
     DeliveryState,
     NotFound,
 )
@@ -67,7 +68,7 @@ _ARTICLE_COLUMNS = tuple(c.name for c in articles.c if c.name != "updated_at")
 _DELIVERY_COLUMNS = tuple((_DELIVERY_PREFIX + c.name, c.name) for c in deliveries.c)
 
 _SETTLE_ARTICLE = articles.update().where(
-    articles.c.id == _P("p_article"), articles.c.state == "approved"
+    articles.c.id == _P("p_article"), articles.c.state == ArticleState.APPROVED
 )
 
 _AUDIT = audit_log.insert()
@@ -214,8 +215,12 @@ class StoreCore:
             states = [r.state for r in conn.execute(_DELIVERY_STATES_OF, {"p_article": article_id})]
         if not states or any(s not in TERMINAL_DELIVERY for s in states):
             return
-        new = "published" if all(s == "sent" for s in states) else "partial"
-        if "sent" not in states and new == "partial" and all(s == "cancelled" for s in states):
+        new = ArticleState.PUBLISHED if all(s == "sent" for s in states) else ArticleState.PARTIAL
+        if (
+            "sent" not in states
+            and new == ArticleState.PARTIAL
+            and all(s == "cancelled" for s in states)
+        ):
             return
         conn.execute(_SETTLE_ARTICLE, {"p_article": article_id, "state": new, "updated_at": now})
 

@@ -7,6 +7,7 @@ import enum
 
 __all__ = [
     "ARTICLE_TRANSITIONS",
+    "ArticleState",
     "DELIVERY_TRANSITIONS",
     "DeliveryState",
     "ErrorKind",
@@ -17,14 +18,28 @@ __all__ = [
     "sources_of",
 ]
 
+
+class ArticleState(enum.StrEnum):
+    """Where an article stands (``articles.state``); its deliveries have :class:`DeliveryState`."""
+
+    PENDING = "pending"  # submitted, waiting for an admin's decision
+    APPROVED = "approved"  # its deliveries are queued for the slot
+    PUBLISHED = "published"  # every delivery sent
+    PARTIAL = "partial"  # every delivery finished, not all sent
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # approved, then cancelled before any post
+    RETRACTED = "retracted"  # posted, then taken down
+
+
+_A = ArticleState
 # action → (states it may start from, state it leads to)
-ARTICLE_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "approve": (frozenset({"pending"}), "approved"),
-    "reject": (frozenset({"pending"}), "rejected"),
-    "revise": (frozenset({"pending"}), "pending"),
-    "withdraw": (frozenset({"approved"}), "withdrawn"),
-    "retract": (frozenset({"published", "partial"}), "retracted"),
-    "retry": (frozenset({"partial", "approved"}), "approved"),
+ARTICLE_TRANSITIONS: dict[str, tuple[frozenset[ArticleState], ArticleState]] = {
+    "approve": (frozenset({_A.PENDING}), _A.APPROVED),
+    "reject": (frozenset({_A.PENDING}), _A.REJECTED),
+    "revise": (frozenset({_A.PENDING}), _A.PENDING),
+    "withdraw": (frozenset({_A.APPROVED}), _A.WITHDRAWN),
+    "retract": (frozenset({_A.PUBLISHED, _A.PARTIAL}), _A.RETRACTED),
+    "retry": (frozenset({_A.PARTIAL, _A.APPROVED}), _A.APPROVED),
 }
 
 
@@ -111,14 +126,14 @@ _ACTION_VI = {
     "retract": "gỡ bài đã đăng",
     "retry": "đăng lại",
 }
-STATE_VI = {
-    "pending": "chờ duyệt",
-    "approved": "đã duyệt, chờ đăng",
-    "published": "đã đăng",
-    "partial": "đăng chưa đủ kênh",
-    "rejected": "đã bị từ chối",
-    "withdrawn": "đã rút lại",
-    "retracted": "đã gỡ",
+STATE_VI: dict[str, str] = {
+    _A.PENDING: "chờ duyệt",
+    _A.APPROVED: "đã duyệt, chờ đăng",
+    _A.PUBLISHED: "đã đăng",
+    _A.PARTIAL: "đăng chưa đủ kênh",
+    _A.REJECTED: "đã bị từ chối",
+    _A.WITHDRAWN: "đã rút lại",
+    _A.RETRACTED: "đã gỡ",
 }
 
 
@@ -130,7 +145,7 @@ class NotFound(Exception):
     """No such article or delivery."""
 
 
-def check_transition(article_id: int, state: str, action: str) -> str:
+def check_transition(article_id: int, state: str, action: str) -> ArticleState:
     """The new state for ``action`` from ``state``, or IllegalTransition."""
     allowed, target = ARTICLE_TRANSITIONS[action]
     if state not in allowed:

@@ -38,6 +38,7 @@ from bot.web.passwords import hash_password
 from channels.capabilities import UsesDefaultCover
 from channels.sandbox.telegram import TelegramSandbox
 from content_queue.models import Actor, Article
+from content_queue.workflow import ArticleState
 
 __all__ = ["STEPS", "Demo", "run_demo"]
 
@@ -353,9 +354,9 @@ def telegram_decisions(demo: Demo) -> None:
             )
         else:
             tg.press_button(Sandboxes.ADMIN_ID, cards[a.id], f"ap:{a.id}:{a.revision}")
-    _wait(lambda: not loa.store.articles.list(["pending"]), 15)
+    _wait(lambda: not loa.store.articles.list([ArticleState.PENDING]), 15)
     for a in loa.store.articles.list():
-        if a.state == "rejected":
+        if a.state == ArticleState.REJECTED:
             console.print(f"⛔ Từ chối bài #{a.id} qua Telegram: {a.reject_reason}")
         elif a.scheduled_at:
             when = a.scheduled_at.astimezone(loa.settings.schedule.tz)
@@ -364,11 +365,12 @@ def telegram_decisions(demo: Demo) -> None:
                 f"✓ Duyệt bài #{a.id} qua Telegram “{a.title[:50]}” — "
                 f"đăng lúc {when:%H:%M:%S} ({chans})"
             )
-    rejected = [a for a in loa.store.articles.list(["rejected"])]
+    rejected = [a for a in loa.store.articles.list([ArticleState.REJECTED])]
     demo.step(
         len(rejected) == 1
         and rejected[0].reject_reason == REJECT_REASON
-        and len(loa.store.articles.list(["approved"])) + len(loa.store.articles.list(["published"]))
+        and len(loa.store.articles.list([ArticleState.APPROVED]))
+        + len(loa.store.articles.list([ArticleState.PUBLISHED]))
         == 3,
         "Quản trị duyệt 3 bài và từ chối 1 bài (kèm lý do) bằng nút bấm Telegram",
     )
@@ -381,12 +383,14 @@ def publishing(demo: Demo) -> None:
     seen: set[tuple[int, str]] = set()
     while time.monotonic() < deadline:
         pending = False
-        for a in loa.store.articles.list(["approved", "published", "partial"]):
+        for a in loa.store.articles.list(
+            [ArticleState.APPROVED, ArticleState.PUBLISHED, ArticleState.PARTIAL]
+        ):
             for d in a.deliveries:
                 if d.state == "sent" and (a.id, d.channel) not in seen:
                     seen.add((a.id, d.channel))
                     demo.console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
-            pending |= a.state == "approved"
+            pending |= a.state == ArticleState.APPROVED
         if not pending:
             break
         time.sleep(0.3)
@@ -396,7 +400,9 @@ def publishing(demo: Demo) -> None:
         f"Đã đăng: website {received['website']}, facebook {received['facebook']}, "
         f"zalo {received['zalo']}",
     )
-    demo.published = published = loa.store.articles.list(["published", "partial"])
+    demo.published = published = loa.store.articles.list(
+        [ArticleState.PUBLISHED, ArticleState.PARTIAL]
+    )
     fb_sent = [
         d for a in published for d in a.deliveries if d.channel == "facebook" and d.state == "sent"
     ]

@@ -37,6 +37,7 @@ from bot.service.reach import collect_reach
 from bot.settings import Settings
 from channels.base import ChannelError
 from channels.capabilities import RenewsOwnTokens
+from content_queue.workflow import ArticleState
 
 __all__ = ["JOBS", "Companion", "Job", "Service"]
 
@@ -182,7 +183,7 @@ class Service:
     def _catch_up(self) -> None:
         overdue = [
             a
-            for a in self.loa.store.articles.list(["approved"])
+            for a in self.loa.store.articles.list([ArticleState.APPROVED])
             if a.scheduled_at and a.scheduled_at < datetime.now(UTC)
         ]
         if overdue:

@@ -21,6 +21,7 @@ from bot.telegram.cards import (
 )
 from content_queue.cards import Card
 from content_queue.models import Article
+from content_queue.workflow import ArticleState
 
 __all__ = ["close_cards", "sync_cards"]
 
@@ -48,10 +49,10 @@ def _closing(loa: Loa, article: Article) -> list[tuple[Card, str]]:
     """The article's open cards to close, each with its closed text (blocking: in a thread)."""
     out = []
     for card in loa.store.cards.open_cards(article.id):
-        if article.state == "pending" and card.revision == article.revision:
+        if article.state == ArticleState.PENDING and card.revision == article.revision:
             continue
         text = closed_card_text(loa, article)
-        if article.state == "pending":  # an older revision's card
+        if article.state == ArticleState.PENDING:  # an older revision's card
             text += "\n" + texts.SUPERSEDED.format(revision=article.revision)
         out.append((card, text))
     return out
@@ -72,7 +73,7 @@ async def close_cards(bot: Bot, loa: Loa, article: Article) -> None:
 def _cards_to_send(loa: Loa, chat_id: int) -> list[tuple[int, Article, str]]:
     """Claim a card for each pending revision not yet shown, with its text (in a thread)."""
     out = []
-    for article in loa.store.articles.list(["pending"]):
+    for article in loa.store.articles.list([ArticleState.PENDING]):
         claim = loa.store.cards.claim_card(article.id, article.revision, chat_id)
         if claim is not None:
             out.append((claim, article, card_text(loa, article)))

@@ -13,7 +13,7 @@ from bot.context import Loa
 from bot.drafts import drafts_for
 from bot.schedule import proposed_slot
 from content_queue.models import Article
-from content_queue.workflow import STATE_VI
+from content_queue.workflow import STATE_VI, ArticleState
 
 __all__ = [
     "ACTIONS",
@@ -115,14 +115,18 @@ def closed_card_text(loa: Loa, article: Article) -> str:
     head = texts.CARD_HEADER.format(
         id=article.id, revision=article.revision, title=escape(article.title)
     )
-    if article.state == "rejected":
+    if article.state == ArticleState.REJECTED:
         on_web = (article.rejected_by or "").startswith("web:")
         tail = (texts.CARD_DECIDED_REJECTED_WEB if on_web else texts.CARD_DECIDED_REJECTED).format(
             actor=(article.rejected_by or "—").removeprefix("web:"),
             at=local_time(loa, article.rejected_at),
             reason=article.reject_reason or "—",
         )
-    elif article.approved_by and article.state in ("approved", "published", "partial"):
+    elif article.approved_by and article.state in (
+        ArticleState.APPROVED,
+        ArticleState.PUBLISHED,
+        ArticleState.PARTIAL,
+    ):
         on_web = article.approved_by.startswith("web:")
         tail = (texts.CARD_DECIDED_APPROVED_WEB if on_web else texts.CARD_DECIDED_APPROVED).format(
             actor=article.approved_by.removeprefix("web:"),
@@ -131,7 +135,7 @@ def closed_card_text(loa: Loa, article: Article) -> str:
         )
     else:
         tail = texts.CLOSED_CARD.format(state=STATE_VI.get(article.state, article.state))
-    if article.state == "approved":  # a channel that could not get ready before the slot
+    if article.state == ArticleState.APPROVED:  # a channel that could not get ready before the slot
         tail += "".join(
             "\n" + texts.CARD_NOT_PREPARED.format(channel=name, error=p.error)
             for name, p in loa.store.preparations.preparations_of(article.id).items()

@@ -19,7 +19,7 @@ from bot.telegram.access import Context, Handler, actor_of, guarded, reply, send
 from bot.telegram.cards import (
     local_time,
 )
-from content_queue.workflow import IllegalTransition, NotFound
+from content_queue.workflow import ArticleState, IllegalTransition, NotFound
 
 __all__ = [
     "cmd_cancel",
@@ -61,7 +61,7 @@ async def cmd_cancel(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
     """Pending articles."""
-    pending = await asyncio.to_thread(loa.store.articles.list, ["pending"])
+    pending = await asyncio.to_thread(loa.store.articles.list, [ArticleState.PENDING])
     if not pending:
         await reply(update, texts.QUEUE_EMPTY)
         return
@@ -78,7 +78,7 @@ async def cmd_queue(update: Update, context: Context, loa: Loa) -> None:
 @guarded("editor")
 async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
     """Approved articles waiting for their slot, with each channel's delivery state."""
-    approved = await asyncio.to_thread(loa.store.articles.list, ["approved"])
+    approved = await asyncio.to_thread(loa.store.articles.list, [ArticleState.APPROVED])
     if not approved:
         await reply(update, texts.SCHEDULED_EMPTY)
         return

@@ -48,7 +48,7 @@ from bot.telegram.cards import (
 from bot.telegram.context import Question
 from bot.telegram.strangers import audit_prefix
 from content_queue.models import Actor, Article
-from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
+from content_queue.workflow import STATE_VI, ArticleState, IllegalTransition, NotFound
 
 __all__ = [
     "ASK_REASON",
@@ -121,7 +121,7 @@ async def on_button(update: Update, context: Context) -> str | None:
         except NotFound as exc:
             answer = str(exc)
             return None
-        if article.state != "pending":
+        if article.state != ArticleState.PENDING:
             answer = texts.ALREADY_DECIDED.format(
                 id=article.id, state=STATE_VI.get(article.state, article.state)
             )
@@ -301,7 +301,7 @@ async def _approve(
         )
     except IllegalTransition as exc:
         current = await asyncio.to_thread(loa.store.articles.get, article_id)
-        if current.state != "pending":
+        if current.state != ArticleState.PENDING:
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
                 id=article_id, state=STATE_VI.get(current.state, current.state)
@@ -323,12 +323,12 @@ async def _reject(
 ) -> str:
     try:
         current = await asyncio.to_thread(loa.store.articles.get, article_id)
-        if current.state == "pending" and current.revision != revision:
+        if current.state == ArticleState.PENDING and current.revision != revision:
             return texts.STALE_CARD.format(id=article_id, revision=current.revision)
         rejected = await asyncio.to_thread(loa.store.articles.reject, article_id, actor, reason)
     except (IllegalTransition, NotFound) as exc:
         current = await asyncio.to_thread(loa.store.articles.get, article_id)
-        if current.state != "pending":
+        if current.state != ArticleState.PENDING:
             await close_cards(bot, loa, current)
             return texts.ALREADY_DECIDED.format(
                 id=article_id, state=STATE_VI.get(current.state, current.state)

@@ -17,7 +17,7 @@ from bot.context import Loa
 from bot.web import texts
 from content_queue.models import Article
 from content_queue.users import WebUser
-from content_queue.workflow import STATE_VI, IllegalTransition, NotFound
+from content_queue.workflow import STATE_VI, ArticleState, IllegalTransition, NotFound
 
 __all__ = ["ActionResult", "run_action"]
 
@@ -38,11 +38,15 @@ def _stale(loa: Loa, article: Article, form: dict[str, Any]) -> ActionResult | N
     state = str(form.get("state") or "")
     if state != article.state:
         by = ""
-        if article.approved_by and article.state in ("approved", "published", "partial"):
+        if article.approved_by and article.state in (
+            ArticleState.APPROVED,
+            ArticleState.PUBLISHED,
+            ArticleState.PARTIAL,
+        ):
             by = texts.BY.format(
                 actor=_who(article.approved_by), at=_local(loa, article.approved_at)
             )
-        elif article.rejected_by and article.state == "rejected":
+        elif article.rejected_by and article.state == ArticleState.REJECTED:
             by = texts.BY.format(
                 actor=_who(article.rejected_by), at=_local(loa, article.rejected_at)
             )

@@ -23,7 +23,7 @@ from bot.web.previews import image_paths, previews_for
 from bot.web.site import Forbidden, Site, site_of
 from content_queue.models import Article
 from content_queue.users import SessionRow
-from content_queue.workflow import NotFound
+from content_queue.workflow import ArticleState, NotFound
 
 __all__ = ["routes"]
 
@@ -94,7 +94,7 @@ def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
 def _article_context(site: Site, article: Article) -> dict[str, Any]:
     loa = site.loa
     slot = None
-    if article.state == "pending":
+    if article.state == ArticleState.PENDING:
         try:
             slot = proposed_slot(loa, article)
         except ValueError:

@@ -21,6 +21,7 @@ from content_queue.knowledge.catalogue import FIELDS, ProcedureRow
 from content_queue.models import Actor
 from content_queue.store_core import StoreCore, utcnow
 from content_queue.tables import articles, deliveries, procedures, saved_answers
+from content_queue.workflow import ArticleState
 
 __all__ = [
     "CitableArticle",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 # States of an article that is never cited, whatever its deliveries say.
-NEVER_CITED = ("retracted", "withdrawn", "rejected")
+NEVER_CITED = (ArticleState.RETRACTED, ArticleState.WITHDRAWN, ArticleState.REJECTED)
 
 
 @dataclass(frozen=True)
