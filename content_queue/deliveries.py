@@ -294,15 +294,21 @@ class DeliveryQueries(StoreCore):
         is claiming are skipped too (``FOR UPDATE SKIP LOCKED``), so no delivery is leased twice.
         """
         with self.tx() as conn:
-            rows = conn.execute(
-                claim_statement(conn.dialect.name),
-                {
-                    "p_now": now,
-                    "p_limit": limit,
-                    "p_owner": owner,
-                    "p_until": now + timedelta(seconds=lease_seconds),
-                },
-            ).all()
+            return self._claim(conn, owner, now, limit=limit, lease_seconds=lease_seconds)
+
+    @staticmethod
+    def _claim(
+        conn: Connection, owner: str, now: datetime, *, limit: int, lease_seconds: float
+    ) -> builtins.list[Delivery]:
+        rows = conn.execute(
+            claim_statement(conn.dialect.name),
+            {
+                "p_now": now,
+                "p_limit": limit,
+                "p_owner": owner,
+                "p_until": now + timedelta(seconds=lease_seconds),
+            },
+        ).all()
         return sorted((delivery_of(r) for r in rows), key=lambda d: d.id)
 
     def next_wakeup(self) -> datetime | None:
@@ -386,6 +392,34 @@ class DeliveryQueries(StoreCore):
 
         One transaction: the delivery (with what follows from it: dependents released or the
         article settled), the audit event, and the platform calls the attempt made."""
+        return self.record_sent_and_claim(
+            delivery_id,
+            owner,
+            remote_id=remote_id,
+            url=url,
+            awaiting_url=awaiting_url,
+            reconciled=reconciled,
+            receipt=receipt,
+            calls=calls,
+        )[0]
+
+    def record_sent_and_claim(
+        self,
+        delivery_id: int,
+        owner: str,
+        *,
+        remote_id: str,
+        url: str | None,
+        awaiting_url: bool = False,
+        reconciled: bool = False,
+        receipt: dict[str, Any] | None = None,
+        calls: Mapping[str, int] | None = None,
+        lease_seconds: float | None = None,
+    ) -> tuple[int | None, Delivery | None]:
+        """:meth:`record_sent`, and with ``lease_seconds`` the next due delivery leased to
+        ``owner`` in the same transaction (a worker that goes on saves a transaction per post).
+
+        Returns what :meth:`record_sent` returns and the delivery claimed, if any."""
         now = utcnow()
         with self.tx() as conn:
             if calls:
@@ -400,22 +434,27 @@ class DeliveryQueries(StoreCore):
                 receipt=receipt,
                 owner=owner,
             )
-            if leased is None:
-                return None
-            article_id, channel, released = leased
-            self.audit(
-                conn,
-                Actor.service(),
-                "awaiting_url" if awaiting_url else "sent",
-                article_id,
-                delivery_id,
-                channel=channel,
-                url=url,
-                remote_id=remote_id,
-                reconciled=reconciled,
-                owner=owner,
+            released: int | None = None
+            if leased is not None:
+                article_id, channel, released = leased
+                self.audit(
+                    conn,
+                    Actor.service(),
+                    "awaiting_url" if awaiting_url else "sent",
+                    article_id,
+                    delivery_id,
+                    channel=channel,
+                    url=url,
+                    remote_id=remote_id,
+                    reconciled=reconciled,
+                    owner=owner,
+                )
+            claimed = (
+                self._claim(conn, owner, now, limit=1, lease_seconds=lease_seconds)
+                if lease_seconds is not None
+                else []
             )
-            return released
+            return released, (claimed[0] if claimed else None)
 
     def record_failure(
         self,

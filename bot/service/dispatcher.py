@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -147,19 +147,23 @@ class Dispatcher:
         if d is None:
             d = next(iter(self._claim(1)), None)
         while d is not None:
-            started = time.monotonic()
+            onward = _Onward(time.monotonic(), lanes)
             lanes.busy(True)
             try:
-                released = self._deliver(d)
+                released = self._deliver(d, onward)
             finally:
                 lanes.busy(False)
                 self.leases.release(d.id)
-            took = time.monotonic() - started
             done += 1
             for _ in range(released - 1):  # this lane takes one of them itself
                 if not lanes.open(None):
                     break
-            if took < FAST_DELIVERY and lanes.retire():
+            if onward.asked:  # settled when the post was recorded, the next one claimed with it
+                if onward.retired:
+                    return done, True
+                d = onward.claimed
+                continue
+            if time.monotonic() - onward.started < FAST_DELIVERY and lanes.retire():
                 return done, True
             d = next(iter(self._claim(1)), None)
         return done, False
@@ -176,12 +180,14 @@ class Dispatcher:
         """Publish, retrying in the call only errors that cannot have posted."""
         return self._retrying(channel.publish, draft, key)
 
-    def _deliver(self, d: Delivery) -> int:
+    def _deliver(self, d: Delivery, onward: _Onward | None = None) -> int:
         """Post one leased delivery (see ``_deliver_counted``), counting its platform calls."""
         with metering.metered() as calls:
-            return self._deliver_counted(d, calls)
+            return self._deliver_counted(d, calls, onward)
 
-    def _deliver_counted(self, d: Delivery, calls: metering.CallCounter) -> int:
+    def _deliver_counted(
+        self, d: Delivery, calls: metering.CallCounter, onward: _Onward | None = None
+    ) -> int:
         """Post one leased delivery and record the outcome; returns the dependents released.
 
         A delivery an earlier attempt may have posted is looked for first; the doubt is kept
@@ -200,23 +206,33 @@ class Dispatcher:
             if looking:
                 found = channel.find_existing(draft, d.idempotency_key, self._since(d))
                 if found is not None:
-                    return self._sent(d, found, calls, reconciled=True)
+                    return self._sent(d, found, calls, reconciled=True, onward=onward)
                 d = replace(d, may_have_posted=False)  # looked: nothing there, send it
                 looking = False
             receipt = self._publish(channel, draft, d.idempotency_key)
         except Exception as exc:  # noqa: BLE001 - classified once, a bug never kills the worker
             return self._failed(d, Failure.of(exc, during_look=looking), calls)
-        return self._sent(d, receipt, calls, reconciled=bool(receipt.extra.get("reconciled")))
+        return self._sent(
+            d, receipt, calls, reconciled=bool(receipt.extra.get("reconciled")), onward=onward
+        )
 
     def _since(self, d: Delivery) -> datetime:
         return (d.due_at or self._now()) - timedelta(hours=1)
 
     def _sent(
-        self, d: Delivery, receipt: Receipt, calls: metering.CallCounter, *, reconciled: bool
+        self,
+        d: Delivery,
+        receipt: Receipt,
+        calls: metering.CallCounter,
+        *,
+        reconciled: bool,
+        onward: _Onward | None = None,
     ) -> int:
-        """Record the post with the attempt's calls; returns the dependents it released."""
+        """Record the post with the attempt's calls; returns the dependents it released. With
+        ``onward``, a lane that goes on claims its next delivery in the same transaction."""
         extra = {k: v for k, v in receipt.extra.items() if _jsonable(v)}
-        released = self.store.deliveries.record_sent(
+        go_on = onward is not None and not self._stopping.is_set() and onward.go_on()
+        released, claimed = self.store.deliveries.record_sent_and_claim(
             d.id,
             self.owner,
             remote_id=receipt.remote_id,
@@ -225,7 +241,11 @@ class Dispatcher:
             reconciled=reconciled,
             receipt=extra,
             calls=calls.as_dict(),
+            lease_seconds=self.policy.lease_seconds if go_on else None,
         )
+        if claimed is not None and onward is not None:
+            self.leases.hold([claimed])
+            onward.claimed = claimed
         if released is None:
             return 0  # the lease was lost meanwhile: another worker owns the delivery now
         if d.last_error_kind is not None:  # only a delivery that failed can have alerts open
@@ -310,6 +330,25 @@ class Dispatcher:
                 may_have_posted=False,
                 calls=calls.as_dict(),
             )
+
+
+@dataclass
+class _Onward:
+    """Whether a lane goes on after its delivery: asked when the post is recorded, so the next
+    due delivery is claimed in the same transaction (a failure leaves it unasked: the lane
+    claims on its own)."""
+
+    started: float
+    lanes: Lanes
+    asked: bool = False
+    retired: bool = False
+    claimed: Delivery | None = None
+
+    def go_on(self) -> bool:
+        """False when the lane retires (a fast delivery while another lane can go on)."""
+        self.asked = True
+        self.retired = time.monotonic() - self.started < FAST_DELIVERY and self.lanes.retire()
+        return not self.retired
 
 
 def _jsonable(v: Any) -> bool:

@@ -346,3 +346,36 @@ def test_every_delivery_state_has_its_transitions_declared() -> None:
     assert sources_of(DeliveryState.RETRACTED) == {DeliveryState.SENT}
     for terminal in (DeliveryState.CANCELLED, DeliveryState.RETRACTED):
         assert not DELIVERY_TRANSITIONS[terminal]
+
+
+def test_a_post_is_recorded_with_its_calls_and_the_next_claim_in_one_transaction(
+    store: Store,
+) -> None:
+    """The website's post releases the Facebook delivery that waited for its URL; recording it
+    claims that one for the same worker, and the calls are stored with the post."""
+    art_id = _approved(store, "Bài đăng rồi nhận tiếp")
+    (site,) = store.deliveries.claim_due("w1", _now(), limit=10, lease_seconds=60)
+    released, claimed = store.deliveries.record_sent_and_claim(
+        site.id,
+        "w1",
+        remote_id="1",
+        url="https://x/1",
+        calls={"POST /wp-json/wp/v2/posts": 1},
+        lease_seconds=60,
+    )
+    assert released == 1
+    assert claimed is not None and claimed.channel == "facebook"
+    assert (claimed.state, claimed.lease_owner, claimed.attempts) == ("in_flight", "w1", 1)
+    assert store.preparations.calls_of_article(art_id) == {
+        site.id: {"POST /wp-json/wp/v2/posts": 1}
+    }
+    # The last delivery settles the article; nothing is left to claim.
+    released, claimed = store.deliveries.record_sent_and_claim(
+        claimed.id, "w1", remote_id="p_1", url="https://fb/p_1", lease_seconds=60
+    )
+    assert (released, claimed) == (0, None)
+    assert store.articles.get(art_id).state == "published"
+    # A lost lease records nothing (but the calls) and still claims nothing twice.
+    assert store.deliveries.record_sent_and_claim(
+        site.id, "w1", remote_id="1", url="https://x/1", lease_seconds=60
+    ) == (None, None)
