@@ -1,4 +1,4 @@
-"""Citizens in: webhook events, questions and replies (issue 23; DESIGN.md "Citizens in").
+"""Citizens in: webhook events, questions and replies (issue 23; README.md, "Citizens' questions").
 
 States::
 

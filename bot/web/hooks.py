@@ -1,8 +1,8 @@
 """Citizens' webhooks: ``POST /hooks/zalo``, ``GET|POST /hooks/facebook`` (issue 23).
 
-Store, then answer (DESIGN.md "Citizens in"): the body (at most 64 KiB) is verified on its raw
-bytes by the channel's adapter (signature, freshness), its events are written to the database, and
-only then does the platform get its 200; if the database cannot take them within
+Store, then answer (README.md, "Citizens' questions"): the body (at most 64 KiB) is verified on its
+raw bytes by the channel's adapter (signature, freshness), its events are written to the database,
+and only then does the platform get its 200; if the database cannot take them within
 :data:`STORE_DEADLINE` seconds the answer is 503 and the platform sends the event again (stored
 once: its own id is unique). The handler never thinks: answering is the ``citizens`` job's work.
 These routes need no login and no CSRF token: the platform's signature is their authentication.
