@@ -47,7 +47,7 @@ from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 from content_queue.workflow import DeliveryState, ErrorKind
 
-__all__ = ["Dispatcher", "article_view"]
+__all__ = ["Dispatcher", "article_view", "render_draft"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,16 @@ def article_view(
         cover=cover,
         images=tuple(_image(i, urls) for i in article.images),
     )
+
+
+def render_draft(
+    channel: Channel,
+    article: Article,
+    receipts: Mapping[str, Mapping[str, Any]],
+    links: Mapping[str, str],
+) -> Draft:
+    """What ``channel`` sends for ``article``: the one rendering the posts and previews share."""
+    return channel.render(article_view(article, receipts=receipts), links)
 
 
 def _short_transient(exc: BaseException) -> bool:
@@ -219,7 +229,7 @@ class Dispatcher:
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:
         article, receipts, links = self.store.draft_inputs(d.article_id)
-        return channel.render(article_view(article, receipts=receipts), links)
+        return render_draft(channel, article, receipts, links)
 
     def _publish(self, channel: Channel, draft: Draft, key: str) -> Receipt:
         """Publish, retrying in the call only errors that cannot have posted."""

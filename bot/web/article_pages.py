@@ -17,7 +17,7 @@ from bot.service.intake import ingest_path
 from bot.telegram.cards import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
-from bot.web.previews import image_paths, previews_for
+from bot.web.previews import image_paths
 from bot.web.site import Forbidden, Site, site_of
 from content_queue.calendar_reads import pending_queue
 from content_queue.models import Article
@@ -96,7 +96,7 @@ def _article_context(site: Site, article: Article) -> dict[str, Any]:
             slot = None
     return {
         "article": article,
-        "previews": previews_for(loa, article, site.root),
+        "previews": site.previews.get(article),
         "timeline": _timeline(site, article.id),
         "proposed": slot,
         "topic": loa.topics.get(article.topic),

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.context import Loa
 from bot.web import texts
+from bot.web.previews import PreviewStore
 from bot.web.read_cache import ReadCache
 from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
 from content_queue.models import Actor
@@ -60,6 +61,7 @@ class Site:
         web = self.loa.settings.web
         parts = urlsplit(web.base_url)
         self.root = parts.path.rstrip("/")
+        self.previews = PreviewStore(self.loa, self.root)
         self.secure = parts.scheme == "https"
         self.origins = {
             f"{parts.scheme}://{parts.netloc}",
