@@ -17,7 +17,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 import nh3
