@@ -62,8 +62,8 @@ def drafts_for(loa: Loa, article: Article) -> dict[str, Draft]:
     Before the website has posted, its address is a stand-in (``PLACEHOLDER_PATH``); after, the
     real address and media URLs are used: the same function, the same inputs as the post.
     """
-    current, receipts, links = loa.store.draft_inputs(article.id)
-    receipts, links = _placeholders(loa, current, receipts, links)
+    current, stored, sent_links = loa.store.draft_inputs(article.id)
+    receipts, links = _placeholders(loa, current, stored, sent_links)
     return {
         p.channel: render_draft(loa.channel(p.channel), current, receipts, links)
         for p in loa.channel_plan(current.channels)

@@ -17,6 +17,7 @@ from rich.table import Table
 from bot.cli.broadcasts import broadcasts_app
 from bot.context import Loa
 from bot.settings import ConfigError, load_settings
+from bot.wording import delivery_state_vi
 from channels.base import ChannelError
 from content_queue.credential_cipher import SecretKeyError
 from content_queue.models import Actor, Article
@@ -92,7 +93,9 @@ def _print_articles(loa: Loa, items: list[Article], as_json: bool) -> None:
         return
     t = Table("ID", "Tiêu đề", "Chủ đề", "Trạng thái", "Lịch đăng", "Kênh")
     for a in items:
-        chans = ", ".join(f"{d.channel}:{d.state}" for d in a.deliveries) or ", ".join(a.channels)
+        chans = ", ".join(
+            f"{d.channel}: {delivery_state_vi(d.state)}" for d in a.deliveries
+        ) or ", ".join(a.channels)
         t.add_row(
             str(a.id),
             a.title[:60],
@@ -196,7 +199,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
             for e in loa.store.audit_entries(article_id)
         ]
         data.update(_readiness_json(loa, article_id))
-        print(json.dumps([data], ensure_ascii=False, indent=2))
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     _print_articles(loa, [a], False)
     console.print(f"Tóm tắt: {a.summary}")
@@ -205,7 +208,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     calls = calls_of_article(loa.store, article_id)
     for d in a.deliveries:
         console.print(
-            f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
+            f"  {d.channel}: {delivery_state_vi(d.state)}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
             markup=False,
         )
         if d.id in calls:

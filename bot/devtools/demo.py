@@ -335,14 +335,15 @@ def run_demo(
 
         # 3. the scheduler publishes at the slots; wait until every approved article is done
         deadline = time.monotonic() + 30
-        seen: set[tuple[int, str]] = set()
+        seen: set[tuple[int, str, bool]] = set()
         while time.monotonic() < deadline:
             pending = False
             for a in loa.store.list(["approved", "published", "partial"]):
                 for d in a.deliveries:
-                    if d.state == "sent" and (a.id, d.channel) not in seen:
-                        seen.add((a.id, d.channel))
-                        console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
+                    if d.state == "sent" and (a.id, d.channel, bool(d.url)) not in seen:
+                        seen.add((a.id, d.channel, bool(d.url)))
+                        link = d.url or "đã đăng, đang lấy liên kết"
+                        console.print(f"  → bài #{a.id} lên {d.channel}: {link}", markup=False)
                 pending |= a.state == "approved"
             if not pending:
                 break

@@ -19,6 +19,7 @@ from bot.telegram.access import Context, Handler, actor_of, guarded, reply, send
 from bot.telegram.cards import (
     local_time,
 )
+from bot.wording import delivery_state_vi
 from content_queue.kpi_reads import sent_per_channel
 from content_queue.workflow import IllegalTransition, NotFound
 
@@ -85,7 +86,9 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
         return
     lines = [texts.SCHEDULED_HEADER.format(count=len(approved))]
     for a in approved:
-        states = ", ".join(f"{d.channel}: {d.state}" for d in a.deliveries) or "—"
+        states = (
+            ", ".join(f"{d.channel}: {delivery_state_vi(d.state)}" for d in a.deliveries) or "—"
+        )
         lines.append(
             texts.SCHEDULED_LINE.format(
                 id=a.id, title=a.title, at=local_time(loa, a.scheduled_at), deliveries=states

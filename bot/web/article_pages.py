@@ -19,6 +19,7 @@ from bot.web import texts
 from bot.web.actions import run_action
 from bot.web.previews import image_paths
 from bot.web.site import Forbidden, Site, site_of
+from bot.wording import action_vi, person_vi
 from content_queue.calendar_reads import pending_queue
 from content_queue.models import Article
 from content_queue.users import SessionRow
@@ -36,25 +37,6 @@ _ACTIONS = {
     "da-dang": "confirm",
     "chua-dang": "notposted",
 }
-_AUDIT_VI = {
-    "submitted": "nộp bài",
-    "revised": "thay bằng bản sửa",
-    "approved": "duyệt",
-    "rejected": "từ chối",
-    "withdrawn": "rút bài",
-    "retracted": "gỡ bài",
-    "sent": "đã đăng",
-    "awaiting_url": "chờ nhập địa chỉ",
-    "delivery_retry": "lỗi tạm thời",
-    "delivery_failed": "lỗi, đã dừng",
-    "delivery_in_doubt": "chưa rõ đã đăng",
-    "delivery_retracted": "đã gỡ khỏi kênh",
-    "retry_requested": "yêu cầu đăng lại",
-    "confirmed_posted": "xác nhận đã đăng",
-    "confirmed_not_posted": "xác nhận chưa đăng",
-    "lease_expired": "tiến trình đăng bị ngắt",
-    "topic_changed": "đổi chủ đề",
-}
 
 
 def _article_id(request: Request) -> int | None:
@@ -65,21 +47,23 @@ def _article_id(request: Request) -> int | None:
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
+    """The article's audit log in words: who (by name), what, on which channel, why."""
+    tg = site.loa.settings.telegram
     rows = site.loa.store.audit_entries(article_id)
     out = []
     for r in rows:
         detail = r.get("detail") or {}
-        extra = [
-            str(detail[k]) for k in ("channel", "reason", "error", "url", "due_at") if detail.get(k)
-        ]
-        if "due_at" in detail and detail.get("due_at"):
-            extra = [x for x in extra if x != detail["due_at"]]
+        extra = []
+        if detail.get("channel"):
+            extra.append(site.channel_labels.get(detail["channel"], str(detail["channel"])))
+        extra += [str(detail[k]) for k in ("reason", "error", "url") if detail.get(k)]
         out.append(
             {
                 "at": r["at"],
-                "actor": str(r["actor"]).removeprefix("web:"),
-                "via": r["via"],
-                "action": _AUDIT_VI.get(r["action"], r["action"]),
+                "actor": person_vi(
+                    str(r["actor"]), str(r["via"]), telegram_names=tg.names, admins=tg.admins
+                ),
+                "action": action_vi(str(r["action"])),
                 "extra": " · ".join(extra),
             }
         )

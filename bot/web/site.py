@@ -19,6 +19,7 @@ from bot.web import texts
 from bot.web.previews import PreviewStore
 from bot.web.read_cache import ReadCache
 from bot.web.security import ClientThrottle, same_origin, token_hash, tokens_match
+from bot.wording import channel_labels, delivery_state_vi, vi_number
 from content_queue.models import Actor
 from content_queue.users import SessionRow, session_user
 from content_queue.workflow import STATE_VI
@@ -30,19 +31,6 @@ log = logging.getLogger(__name__)
 COOKIE = "loa_session"
 _TEMPLATES = Path(__file__).parent / "templates"
 _ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
-
-DELIVERY_STATE_VI = {
-    "waiting": "chờ đăng",
-    "in_flight": "đang đăng",
-    "sent": "đã đăng",
-    "retry": "chờ đăng lại",
-    "awaiting_url": "chờ nhập địa chỉ",
-    "failed": "lỗi",
-    "in_doubt": "chưa rõ đã đăng",
-    "cancelled": "đã hủy",
-    "retracted": "đã gỡ",
-    "pending": "chờ duyệt",
-}
 
 
 class Forbidden(Exception):
@@ -76,10 +64,13 @@ class Site:
         )
         self.env.filters["local"] = self.local_time
         self.env.filters["day"] = lambda d: self.local_time(d, "%d/%m/%Y")
+        self.env.filters["num"] = vi_number
+        self.env.filters["dstate"] = delivery_state_vi
+        self.channel_labels = channel_labels(self.loa.settings.parsed_channels)
+        self.env.filters["channel"] = lambda name: self.channel_labels.get(name, name)
         self.env.globals.update(
             root=self.root,
             STATE_VI=STATE_VI,
-            DSTATE_VI=DELIVERY_STATE_VI,
             texts=texts,
             agency=self.loa.settings.agency.name,
         )

@@ -63,7 +63,8 @@ def test_the_issue_flow(ws: Path) -> None:
 
     res = loa("-c", cfg, "show", "1", "--json")
     assert res.returncode == 0, res.stderr
-    (shown,) = json.loads(res.stdout)
+    shown = json.loads(res.stdout)
+    assert isinstance(shown, dict) and shown["id"] == 1  # an object, not a one-element list
     assert [e["action"] for e in shown["audit"]] == ["submitted", "approved"]
     assert shown["audit"][1]["actor"] == "quan-tri"
     assert "zalo" in shown["audit"][1]["detail"]["skipped"]

@@ -303,7 +303,9 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     when = (datetime.now(web.loa.settings.schedule.tz) + timedelta(days=2)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )
-    assert f'data-article="{aid}"' not in c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
+    before = c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
+    cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', before, re.S).group(1)  # type: ignore[union-attr]
+    assert f'data-article="{aid}"' not in cell
     c.post(
         f"/bai-viet/{aid}/duyet",
         data={
@@ -314,10 +316,12 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     )
     cal = c.get(f"/lich?thang={when:%Y-%m}").text
     cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', cal, re.S).group(1)  # type: ignore[union-attr]
-    assert f'data-article="{aid}"' in cell and "website" in cell and "st-waiting" in cell
+    assert cell.count(f'data-article="{aid}"') == 1  # one card for the article
+    assert "<b>Trang web</b> chờ đến giờ" in cell and "<b>Facebook</b>" in cell
+    assert "st-waiting" in cell
     only_fb = c.get(f"/lich?thang={when:%Y-%m}&kenh=facebook").text
     cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', only_fb, re.S).group(1)  # type: ignore[union-attr]
-    assert "<b>facebook</b>" in cell and "<b>website</b>" not in cell
+    assert "<b>Facebook</b>" in cell and "<b>Trang web</b>" not in cell
     week = c.get(f"/lich?xem=tuan&ngay={when:%Y-%m-%d}").text
     assert f'data-article="{aid}"' in week
     other_topic = c.get(f"/lich?thang={when:%Y-%m}&chu-de=i").text
