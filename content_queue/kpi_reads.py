@@ -48,6 +48,7 @@ class FailedRow:
     channel: str
     title: str
     last_error: str | None
+    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,14 @@ def _failures(
     failed = [
         FailedRow(**r._mapping)
         for r in conn.execute(
-            sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
+            sa.select(
+                d.c.id,
+                d.c.article_id,
+                d.c.channel,
+                articles.c.title,
+                d.c.last_error,
+                when.label("failed_at"),
+            )
             .join(articles, articles.c.id == d.c.article_id)
             .where(d.c.state == "failed", when >= lo, when < hi)
             .order_by(d.c.id)

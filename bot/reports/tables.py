@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
 
-__all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx"]
+__all__ = ["TABLE_SECTIONS", "report_tables", "write_json", "write_markdown", "write_xlsx"]
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,8 @@ def _ids(ids: Sequence[int]) -> str:
     return ", ".join(str(i) for i in ids)
 
 
-def report_tables(kpis: Kpis) -> list[Table]:
-    """(title, header, rows) of every table of the report; article ids make each count traceable."""
-    f = kpis.failures
+def _quota_tables(kpis: Kpis) -> list[Table]:
+    """Monthly quota: articles on the website against the minimum."""
     return [
         (
             "Chỉ tiêu tháng",
@@ -42,17 +41,35 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for m in kpis.months
             ],
-        ),
+        )
+    ]
+
+
+def _channel_tables(kpis: Kpis) -> list[Table]:
+    """Posts per channel."""
+    return [
         (
             "Kênh",
             ["Kênh", "Số bài đăng", "Mã bài"],
             [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels],
-        ),
+        )
+    ]
+
+
+def _topic_tables(kpis: Kpis) -> list[Table]:
+    """Articles per plan topic a)–i)."""
+    return [
         (
             "Chủ đề",
             ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
             [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics],
-        ),
+        )
+    ]
+
+
+def _reach_tables(kpis: Kpis) -> list[Table]:
+    """Every reach metric per channel, then reach and engagement."""
+    return [
         (
             "Tiếp cận",
             [
@@ -79,7 +96,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
             ]
             + [[r.channel, "Lượt tiếp cận", "", r.reach, None, None, ""] for r in kpis.reach]
             + [[r.channel, "Lượt tương tác", "", r.engagement, None, None, ""] for r in kpis.reach],
-        ),
+        )
+    ]
+
+
+def _follower_tables(kpis: Kpis) -> list[Table]:
+    """Followers at the start and end of the period."""
+    return [
         (
             "Người theo dõi",
             [
@@ -95,7 +118,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 [g.channel, g.label, g.metric, g.start, g.end, g.growth, g.growth_percent]
                 for g in kpis.followers
             ],
-        ),
+        )
+    ]
+
+
+def _broadcast_tables(kpis: Kpis) -> list[Table]:
+    """Broadcasts to followers sent (or in doubt) in the period."""
+    return [
         (
             "Tin truyền thông",
             [
@@ -119,7 +148,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for b in kpis.broadcasts
             ],
-        ),
+        )
+    ]
+
+
+def _top_tables(kpis: Kpis) -> list[Table]:
+    """The articles with the most reach."""
+    return [
         (
             "Bài nổi bật",
             ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
@@ -134,7 +169,14 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for i, a in enumerate(kpis.top_articles, 1)
             ],
-        ),
+        )
+    ]
+
+
+def _failure_tables(kpis: Kpis) -> list[Table]:
+    """Failed posts, and those fixed with the hours it took."""
+    f = kpis.failures
+    return [
         (
             "Sự cố",
             ["Loại", "Mã lượt đăng", "Mã bài", "Kênh", "Chi tiết", "Số giờ khắc phục"],
@@ -160,8 +202,26 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for x in f.fixed
             ],
-        ),
+        )
     ]
+
+
+# The report's tables in order. To add a section: one function above, one line here.
+TABLE_SECTIONS: list[Callable[[Kpis], list[Table]]] = [
+    _quota_tables,
+    _channel_tables,
+    _topic_tables,
+    _reach_tables,
+    _follower_tables,
+    _broadcast_tables,
+    _top_tables,
+    _failure_tables,
+]
+
+
+def report_tables(kpis: Kpis) -> list[Table]:
+    """(title, header, rows) of every table of the report; article ids make each count traceable."""
+    return [table for section in TABLE_SECTIONS for table in section(kpis)]
 
 
 def write_xlsx(kpis: Kpis, path: str | Path) -> Path:

@@ -49,6 +49,7 @@ def _cards(entries: list[CalendarEntry]) -> list[CalendarCard]:
         cards.append(CalendarCard(aid, first.title, first.at, first.state, chans))
     return cards
 
+
 PER_DAY = {"month": 6, "week": 40}  # chips drawn in a day's cell; the rest as "+ N more"
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 

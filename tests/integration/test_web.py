@@ -359,7 +359,11 @@ def test_report_downloads_are_the_files_loa_report_writes(web: Web) -> None:
 def test_admin_pauses_and_resumes_a_channel(web: Web) -> None:
     c = web.login("lan")
     page = c.get("/kenh").text
+    assert "Tự gia hạn" in page and "chưa kiểm tra" in page  # Zalo renews its own token
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
+    assert r.status_code == 200 and 'id="confirm-pause"' in r.text  # asks first
+    assert not web.loa.store.channel_status("facebook").paused
+    r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page), "xac-nhan": "1"})
     assert r.status_code == 200 and web.loa.store.channel_status("facebook").paused
     assert "lan" in (web.loa.store.channel_status("facebook").paused_reason or "")
     c.post("/kenh/facebook/tiep-tuc", data={"csrf": csrf_of(page)})
