@@ -25,7 +25,6 @@ __all__ = [
     "SentRow",
     "month_article_ids",
     "period_rows",
-    "sent_per_channel",
 ]
 
 
@@ -205,18 +204,3 @@ def month_article_ids(
             - set(done)
         )
     return done, planned
-
-
-def sent_per_channel(engine: Engine, lo: datetime, hi: datetime) -> dict[str, int]:
-    """Deliveries sent in [lo, hi), per channel."""
-    with reader(engine).connect() as conn:
-        rows = conn.execute(
-            sa.select(deliveries.c.channel, sa.func.count())
-            .where(
-                deliveries.c.state == "sent", deliveries.c.sent_at >= lo, deliveries.c.sent_at < hi
-            )
-            .group_by(deliveries.c.channel)
-            .order_by(deliveries.c.channel)
-        )
-        counts: list[Any] = list(rows)
-    return {str(channel): int(count) for channel, count in counts}

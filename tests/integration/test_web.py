@@ -408,7 +408,7 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     from content_queue.tables import reach_samples
 
     c = web.login("xem")
-    assert "website: " not in c.get("/ke-hoach").text  # no post yet (and the view is cached)
+    assert "Trang web: " not in c.get("/ke-hoach").text  # no post yet (and the view is cached)
     store = web.loa.store
     aid = _pending(web)
     now = datetime.now(UTC)
@@ -416,14 +416,15 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     (d,) = store.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
     store.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
     page = c.get("/ke-hoach").text
-    assert "website: 0" in page and "1/2" in page
+    # no reach sample yet: "no figure", as the report says, never a made-up 0
+    assert "Trang web: không có số liệu" in page and "1/2" in page
     with store.tx() as conn:
         conn.execute(
             reach_samples.insert().values(
                 delivery_id=d.id, metric="views", value=1234, available=True, collected_at=now
             )
         )
-    assert "website: 1.234" in c.get("/ke-hoach").text
+    assert "Trang web: 1.234" in c.get("/ke-hoach").text
 
 
 def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
