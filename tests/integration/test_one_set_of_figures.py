@@ -4,22 +4,37 @@ state the same failures, reach and counts (each read from ``compute_kpis``)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import parsed_article
+import pytest
+from conftest import Workspace, parsed_article
 from docx import Document
 from openpyxl import load_workbook
-from test_web import Web, web  # noqa: F401  (the fixture)
+from test_web import PASSWORD, Web
 
 from bot.reports.files import kpis_for, write_report
 from bot.telegram.commands import stats_lines
+from bot.web.app import build_app
+from bot.web.passwords import hash_password
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan
 from content_queue.tables import reach_samples
+from content_queue.users import add_user
 
 ADMIN = Actor("lan")
 PLAN = [ChannelPlan("website"), ChannelPlan("facebook", "website")]
+
+
+@pytest.fixture
+def web(workspace: Workspace) -> Iterator[Web]:
+    with workspace.config.open("a", encoding="utf-8") as f:
+        f.write('\n[web]\nlisten = "127.0.0.1:8080"\nbase_url = "http://127.0.0.1:8080"\n')
+    loa = workspace.loa()
+    add_user(loa.store, "xem", "viewer", hash_password(PASSWORD), Actor("test"))
+    yield Web(loa, build_app(loa))
+    loa.store.engine.dispose()
 
 
 def _seed(web: Web) -> None:
