@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from channels.render import vi_number
 from content_queue.workflow import DELIVERY_STATE_VI, STATE_VI, DeliveryState
 
 __all__ = [
@@ -23,8 +24,6 @@ __all__ = [
     "person_vi",
     "vi_number",
 ]
-
-MISSING = "không có số liệu"
 
 CHANNEL_TYPE_VI = {
     "wordpress": "Trang web",
@@ -71,18 +70,6 @@ AUDIT_VI = {
 }
 
 _VIA_VI = {"cli": "dòng lệnh", "inbox": "thư mục nhận bài", "web": "trang web"}
-
-
-def vi_number(n: int | float | None, decimals: int = 1, missing: str = MISSING) -> str:
-    """``n`` as Vietnamese write it: dot thousands, decimal comma (``63.206``, ``0,5``)."""
-    if n is None:
-        return missing
-    if isinstance(n, float) and not n.is_integer():
-        text = f"{n:,.{decimals}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return f"{int(n):,}".replace(",", ".")
 
 
 def delivery_state_vi(state: str) -> str:

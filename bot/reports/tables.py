@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
+from bot.wording import vi_number
 
 __all__ = ["TABLE_SECTIONS", "report_tables", "write_json", "write_markdown", "write_xlsx"]
 
@@ -246,6 +247,8 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
 def _md_cell(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return vi_number(value)
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

@@ -23,6 +23,7 @@ import bot.telegram.broadcast_texts as t
 from bot.context import Loa
 from bot.service.broadcasts import decide_broadcast, quota_status
 from bot.telegram.context import LoaContext
+from bot.wording import vi_number
 from content_queue.broadcasts import Broadcast, Broadcasts
 from content_queue.models import Actor
 
@@ -34,7 +35,7 @@ PATTERN = r"^bc:[aryn]:\d+$"
 
 
 def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return vi_number(n)
 
 
 def broadcast_card_text(loa: Loa, b: Broadcast) -> str:

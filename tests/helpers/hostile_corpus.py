@@ -397,7 +397,7 @@ def build_corpus(
         6,
         "docx_xml_too_large",
         write("xml-lon.docx", _big_xml_docx(3 * MB)),
-        lambda e: _reason_has(e, "2.0 MB"),
+        lambda e: _reason_has(e, "vượt giới hạn 2 MB"),
     )
     add(
         "zip with too many entries",
