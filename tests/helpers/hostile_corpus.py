@@ -417,7 +417,7 @@ def build_corpus(
             folder / "giai-nen-lon.zip",
             [("bai.md", _MD_OK)] + [(f"d/{i}.bin", bytes(6 * MB)) for i in range(4)],
         ),
-        lambda e: _reason_has(e, "vượt giới hạn 20.0 MB"),
+        lambda e: _reason_has(e, "vượt giới hạn 20 MB"),
     )
     many = folder / "nhieu-anh"
     many.mkdir()
