@@ -526,11 +526,17 @@ def report(
 @app.command()
 def sandbox(
     port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", help="Write a working config.toml and .env for the sandboxes here"
+        ),
+    ] = None,
 ) -> None:
     """Serve local fake WordPress, Facebook and Zalo for exploration (Ctrl-C to stop)."""
     from bot.devtools.sandboxes import serve_sandboxes
 
-    serve_sandboxes(console, port_base)
+    serve_sandboxes(console, port_base, workspace=workspace)
 
 
 @app.command()
