@@ -158,13 +158,14 @@ def submit(
     files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
     by: Annotated[str | None, typer.Option(help="Editor name")] = None,
 ) -> None:
-    """Add article files to the queue (same checks as the inbox folder)."""
-    from bot.service.intake import ingest_path
+    """Add article files to the queue (same checks as the inbox folder); a Markdown or HTML file
+    brings the pictures beside it that it uses (``cover: anh.png``, ``![](anh.png)``)."""
+    from bot.service.intake import ingest_with_pictures
 
     loa = _loa()
     failed = False
     for f in files:
-        res = ingest_path(loa, f, _actor(by), move=False)
+        res = ingest_with_pictures(loa, f, _actor(by))
         console.print(res.message)
         failed |= not res.ok
     if failed:

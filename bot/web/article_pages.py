@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.service.intake import ingest_path
+from bot.service.intake import ingest_folder_upload, ingest_path
 from bot.telegram.cards import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
@@ -189,10 +189,14 @@ async def upload(request: Request) -> Response:
     sess = await site.session(request)
     if sess is None:
         return site.login_redirect(request)
+    limits = site.loa.settings.ingest
     try:
-        form = await site.form(request, sess, "editor")
+        form = await site.form(request, sess, "editor", max_files=limits.max_zip_entries + 1)
     except Forbidden as exc:
         return site.refusal(sess, str(exc))
+    parts = [f for f in (await request.form()).getlist("folder") if isinstance(f, UploadFile)]
+    if any(f.filename for f in parts):
+        return await _upload_folder(site, sess, parts)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
@@ -218,6 +222,32 @@ async def upload(request: Request) -> Response:
                     )
                 out.write(chunk)
         result = await run_in_threadpool(ingest_path, site.loa, path, sess.user.actor, move=False)
+    return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
+
+
+async def _upload_folder(site: Site, sess: SessionRow, parts: list[UploadFile]) -> Response:
+    """A folder chosen in the browser (Markdown or HTML with its pictures): its files keep their
+    relative paths and go through the inbox's ingestion as a folder."""
+    limit = site.loa.settings.queue.max_file_mb * 1024 * 1024
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for part in parts:
+        data = await part.read(int(limit) - total + 1)
+        total += len(data)
+        if total > limit:
+            name = (parts[0].filename or "").split("/", 1)[0] or "thư mục"
+            return site.page(
+                "upload.html",
+                sess,
+                status=413,
+                result=None,
+                error=texts.UPLOAD_TOO_BIG.format(
+                    name=name, mb=site.loa.settings.queue.max_file_mb
+                ),
+            )
+        files.append(((part.filename or "").replace("\\", "/"), data))
+    name = files[0][0].split("/", 1)[0] if "/" in files[0][0] else "bai-viet"
+    result = await run_in_threadpool(ingest_folder_upload, site.loa, files, name, sess.user.actor)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
 
 

@@ -105,11 +105,16 @@ class Site:
     def allowed(self, sess: SessionRow, needs: str) -> bool:
         return _ROLE_RANK.get(sess.user.role, -1) >= _ROLE_RANK[needs]
 
-    async def form(self, request: Request, sess: SessionRow, needs: str) -> dict[str, Any]:
-        """The POSTed form once origin, CSRF token and role are checked (Forbidden otherwise)."""
+    async def form(
+        self, request: Request, sess: SessionRow, needs: str, *, max_files: int = 1
+    ) -> dict[str, Any]:
+        """The POSTed form once origin, CSRF token and role are checked (Forbidden otherwise).
+
+        A repeated field keeps its last value here; ``(await request.form()).getlist(name)``
+        (the parsed form is kept by Starlette) gives all of them."""
         if not same_origin(request.headers.get("origin"), self.origins):
             raise Forbidden(texts.BAD_ORIGIN)
-        form = await request.form(max_files=1, max_fields=50)
+        form = await request.form(max_files=max_files, max_fields=50 + max_files)
         data = {k: v for k, v in form.multi_items()}
         if not tokens_match(sess.csrf_token, str(data.get("csrf") or "")):
             await run_in_threadpool(
