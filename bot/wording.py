@@ -110,6 +110,7 @@ def person_vi(
     *,
     telegram_names: Mapping[int, str] | None = None,
     admins: tuple[int, ...] | list[int] = (),
+    editors: tuple[int, ...] | list[int] = (),
 ) -> str:
     """Who did something, as a colleague would name them."""
     if via == "service" or actor in ("loa", "(service)"):
@@ -124,7 +125,9 @@ def person_vi(
         name = (telegram_names or {}).get(uid)
         if name:
             return f"{name} (Telegram)"
-        return "quản trị viên qua Telegram" if uid in admins else "biên tập viên qua Telegram"
+        if uid in admins:
+            return "quản trị viên qua Telegram"
+        return "biên tập viên qua Telegram" if uid in editors else "người dùng Telegram"
     if actor in ("inbox", "root", "connect", "demo") or not actor:
         where = _VIA_VI.get(via, "hệ thống")
         return f"Loa, từ {where}" if via == "inbox" else f"quản trị hệ thống ({where})"

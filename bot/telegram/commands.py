@@ -20,7 +20,7 @@ from bot.telegram.access import Context, Handler, actor_of, guarded, reply, send
 from bot.telegram.cards import (
     local_time,
 )
-from bot.wording import channel_labels, delivery_state_vi, vi_number
+from bot.wording import CHANNEL_TYPE_VI, channel_labels, delivery_state_vi, vi_number
 from content_queue.workflow import IllegalTransition, NotFound
 
 __all__ = [
@@ -187,7 +187,8 @@ async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
                 result=f"{local_time(loa, st.last_check_at)} – "
                 f"{'tốt' if st.last_check_ok else (st.last_check_detail or 'lỗi')}"
             )
-        lines.append(texts.CHANNEL_LINE.format(channel=name, type=cfg.type, status=status))
+        kind = CHANNEL_TYPE_VI.get(cfg.type, cfg.type)
+        lines.append(texts.CHANNEL_LINE.format(channel=name, type=kind, status=status))
     await reply(update, "\n".join(lines))
 
 

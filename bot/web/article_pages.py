@@ -61,7 +61,11 @@ def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
             {
                 "at": r["at"],
                 "actor": person_vi(
-                    str(r["actor"]), str(r["via"]), telegram_names=tg.names, admins=tg.admins
+                    str(r["actor"]),
+                    str(r["via"]),
+                    telegram_names=tg.names,
+                    admins=tg.admins,
+                    editors=tg.editors,
                 ),
                 "action": action_vi(str(r["action"])),
                 "extra": " · ".join(extra),

@@ -485,3 +485,17 @@ def test_cookies_are_secure_behind_https(workspace: Workspace) -> None:
     cookie = r.headers["set-cookie"]
     assert "loa_session=" in cookie and "Secure" in cookie and "Path=/loa" in cookie
     loa.store.engine.dispose()
+
+
+def test_the_timeline_speaks_vietnamese_and_names_people(web: Web) -> None:
+    store = web.loa.store
+    aid = store.submit(parsed_article("Bài nhật ký"), Actor("inbox", "inbox")).article.id
+    store.record_event(Actor.service(), "followed_up", aid, channel="facebook")
+    store.reject(aid, Actor("tg:111111111", "telegram"), "Thiếu số liệu.")
+    page = web.login("lan").get(f"/bai-viet/{aid}").text
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S).group(1)  # type: ignore[union-attr]
+    for leftover in ("followed_up", "tg:", "(service)", "inbox", "root", ">loa<"):
+        assert leftover not in timeline, leftover
+    assert "Loa (tự động)" in timeline and "nhắc việc" in timeline and "Facebook" in timeline
+    assert "người dùng Telegram" in timeline  # not in [telegram] admins/editors/names here
+    assert 'id="rejection"' in page and "Thiếu số liệu." in page  # the reason, at the top
