@@ -44,10 +44,12 @@ def _placeholders(
     for plan in loa.channel_plan(article.channels):
         if plan.channel not in loa.settings.plan.website_channels or plan.channel in links:
             continue
+        cfg = loa.settings.parsed_channels.get(plan.channel)
+        if cfg is None or cfg.type != "wordpress":
+            continue  # a hand-off site: a person publishes it, its address is not foreseen
         origin = _website_origin(loa, plan.channel)
         links[plan.channel] = origin + PLACEHOLDER_PATH
-        cfg = loa.settings.parsed_channels.get(plan.channel)
-        if cfg is not None and cfg.type == "wordpress" and plan.channel not in receipts:
+        if plan.channel not in receipts:
             paths = ([article.cover["path"]] if article.cover else []) + [
                 i["path"] for i in article.images
             ]

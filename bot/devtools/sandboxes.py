@@ -179,10 +179,10 @@ def serve_sandboxes(
         )
     else:
         for text in (
-            "\nPut this in config.toml (it replaces its [telegram] and [channels.*] sections; "
-            "or run `loa sandbox --workspace DIR` to have it written):",
+            "\n(It replaces the [telegram] and [channels.*] sections of a config.toml; "
+            "`loa sandbox --workspace DIR` writes both files for you.)\nPut this in config.toml:",
             boxes.channels_toml(),
-            "and this in .env (keep your own LOA_SECRET_KEY if you have one):",
+            "and this in .env:",
             boxes.env_text(),
         ):
             console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
