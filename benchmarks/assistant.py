@@ -14,6 +14,7 @@ Seeds (straight into a fresh SQLite file) N published articles of CCHC-like Viet
   (``ru_maxrss``; a rebuild keeps answering from the old index while the new one is built).
 
 Targets (issue 23): answer p95 < 100 ms with 5,000 articles and 200 procedures; build < 5 s.
+The webhook → 200 figure of the same issue is ``benchmarks/webhooks.py``.
 """
 
 from __future__ import annotations
@@ -181,11 +182,6 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def webhook_to_200_p99() -> None:
-    """Webhook-to-200 p99 (< 50 ms): measured by the intake side (branch `citizens`) here."""
-    print("webhook → 200: measured by the intake side (not in this branch)")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=5000)
@@ -268,7 +264,6 @@ def main() -> None:
         f"index until the new one is ready); resident {resident_first:.0f} MB after the first "
         f"build, {resident_mb():.0f} MB at the end"
     )
-    webhook_to_200_p99()
     store.engine.dispose()
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.context import Loa
 from bot.instructions import Surface, instruction
+from bot.wording import delivery_state_vi
 from content_queue.models import Actor, Delivery
 
 __all__ = ["DELIVERY_ACTIONS", "DeliveryChoiceError", "act_on_delivery", "split_channel_and_url"]
@@ -49,7 +50,10 @@ def _pick(
 ) -> Delivery:
     spec = DELIVERY_ACTIONS[action]
     article = loa.store.articles.get(article_id)
-    states = ", ".join(f"{d.channel}: {d.state}" for d in article.deliveries) or "chưa có lượt đăng"
+    states = (
+        ", ".join(f"{d.channel}: {delivery_state_vi(d.state)}" for d in article.deliveries)
+        or "chưa có lượt đăng"
+    )
     if channel is not None:
         mine = [d for d in article.deliveries if d.channel == channel]
         if not mine:
@@ -59,7 +63,7 @@ def _pick(
             )
         if mine[0].state not in spec.states:
             raise DeliveryChoiceError(
-                f"Lượt đăng bài #{article_id} lên {channel} đang ở trạng thái {mine[0].state}, "
+                f"Lượt đăng bài #{article_id} lên {channel} đang ở trạng thái “{delivery_state_vi(mine[0].state)}”, "
                 f"không cần {spec.needs}."
             )
         return mine[0]

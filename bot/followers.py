@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.context import Loa
 from bot.reports.metric_labels import metric_vi
+from bot.wording import vi_number
 from channels.base import ChannelError
 from channels.capabilities import CountsFollowers
 from content_queue.followers import (
@@ -43,7 +44,7 @@ def collect_followers(loa: Loa, now: datetime, *, force: bool = False) -> int:
 
 
 def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")  # Vietnamese thousands separator
+    return vi_number(n)
 
 
 def growth_lines(loa: Loa, now: datetime) -> list[str]:

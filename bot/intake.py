@@ -25,12 +25,15 @@ from content_queue.ingest import (
     parse_isolated,
     printable_name,
 )
+from content_queue.ingest.beside import gather_beside, write_upload_folder
 from content_queue.ingest.inbox import InboxPoller
 from content_queue.ingest.media import STAGING, promote_media
 from content_queue.models import Actor, Article
 from content_queue.workflow import IllegalTransition
 
 __all__ = [
+    "ingest_folder_upload",
+    "ingest_with_pictures",
     "IntakeResult",
     "inbox_poller",
     "ingest_limits",
@@ -185,6 +188,34 @@ def ingest_path(
             except Exception:
                 log.exception("ingest error %s: could not move %s to rejected/", error_id, name)
         return _refused(name, refusal)
+
+
+def ingest_with_pictures(loa: Loa, path: Path, actor: Actor) -> IntakeResult:
+    """``loa submit``: a lone Markdown/HTML file with the pictures beside it that it uses (see
+    ``content_queue.ingest.beside``), else the path as the inbox would take it."""
+    with tempfile.TemporaryDirectory(prefix="loa-submit-") as tmp:
+        try:
+            folder = gather_beside(path, ingest_limits(loa), Path(tmp))
+        except IngestRefusal as refusal:
+            return _refused(printable_name(path.name), refusal)
+        except OSError:
+            folder = None  # unreadable here: the pipeline says why, as for any file
+        return ingest_path(loa, folder or path, actor, move=False)
+
+
+def ingest_folder_upload(
+    loa: Loa, files: list[tuple[str, bytes]], name: str, actor: Actor
+) -> IntakeResult:
+    """A folder uploaded from the web page (relative paths and bytes), ingested as a folder.
+
+    Blocking (disk and the worker process): call it from a thread, never on the event loop.
+    """
+    with tempfile.TemporaryDirectory(prefix="loa-web-dir-") as tmp:
+        try:
+            folder = write_upload_folder(files, ingest_limits(loa), Path(tmp), upload_name(name))
+        except IngestRefusal as refusal:
+            return _refused(printable_name(name), refusal)
+        return ingest_path(loa, folder, actor, move=False)
 
 
 def upload_name(file_name: str | None) -> str:

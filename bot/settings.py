@@ -173,6 +173,8 @@ class TelegramSettings(_Section):
     admins: list[int] = []
     editors: list[int] = []
     chat_id: int | None = None
+    # How the audit timeline names each Telegram user (id → name); others read as their role.
+    names: dict[int, str] = {}
     # How long a question the bot asked (a reason, a time) waits for its answer.
     answer_timeout_seconds: float = Field(default=300.0, gt=0)
 

@@ -63,6 +63,7 @@ class ChannelSettings(BaseModel):
     type: str
     enabled: bool = True
     after: str | None = None
+    label: str | None = None  # how people name it; default: its kind ("Trang web", "Zalo OA")
     hashtags: list[str] = []
     timeout_seconds: float = 20.0
     # Seconds to wait before looking for a maybe-posted write; None: [schedule]'s value.

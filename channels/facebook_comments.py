@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels import render
 from channels.comments import CommentChange, CommentRead, PrivateReplyUsed, RemoteComment
@@ -76,8 +76,9 @@ class FacebookComments:
     name: str
     settings: Any  # FacebookSettings (page_id)
 
-    def _call(self, method: str, path: str, *, write: bool = False, **kw: Any) -> Any:
-        raise NotImplementedError  # provided by the channel
+    if TYPE_CHECKING:  # provided by the channel this ability is composed into
+
+        def _call(self, method: str, path: str, *, write: bool = False, **kw: Any) -> Any: ...
 
     def own_author_id(self) -> str:
         return str(self.settings.page_id)

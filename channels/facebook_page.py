@@ -207,9 +207,8 @@ class FacebookPageChannel(FacebookComments, BaseChannel[FacebookSettings]):
             Check(
                 "facebook.message_length",
                 length <= self.MESSAGE_MAX,
-                f"Nội dung bài Facebook dài {length:,} ký tự (tối đa {self.MESSAGE_MAX:,}).".replace(
-                    ",", "."
-                ),
+                f"Nội dung bài Facebook dài {render.vi_number(length)} ký tự "
+                f"(tối đa {render.vi_number(self.MESSAGE_MAX)}).",
             )
         ]
         if s.after:
@@ -229,7 +228,7 @@ class FacebookPageChannel(FacebookComments, BaseChannel[FacebookSettings]):
                 Check(
                     "facebook.photo_size",
                     img.size_bytes <= self.PHOTO_MAX_BYTES,
-                    f"Ảnh {label}: {f'{img.size_bytes / 1048576:.1f}'.replace('.', ',')} MB (tối đa 4 MB).",
+                    f"Ảnh {label}: {render.vi_number(img.size_bytes / 1048576)} MB (tối đa 4 MB).",
                 )
             )
             checks.append(

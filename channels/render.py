@@ -19,11 +19,27 @@ __all__ = [
     "slugify",
     "truncate_words",
     "utf16_len",
+    "vi_number",
 ]
 
 _SPACE_RE = re.compile(r"\s+")
 _TAG_RE = re.compile(r"<[^>]+>")
 _BLOCK_END_RE = re.compile(r"</(p|div|h[1-6]|li|tr|table|ul|ol|blockquote)>|<br\s*/?>", re.I)
+
+
+def vi_number(n: int | float | None, decimals: int = 1, missing: str = "không có số liệu") -> str:
+    """``n`` as Vietnamese write it: dot thousands, decimal comma (``63.206``, ``0,5``).
+
+    The one number formatter of Loa: the bot, the web page, reports and checks all call it.
+    """
+    if n is None:
+        return missing
+    if isinstance(n, float) and not n.is_integer():
+        text = f"{n:,.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return f"{int(n):,}".replace(",", ".")
 
 
 def nfc(text: str) -> str:

@@ -189,7 +189,7 @@ class ZaloOAChannel(ZaloOAuth, ZaloOutreach, ZaloConversations, BaseChannel[Zalo
         if image.mime_type not in self.IMAGE_TYPES:
             return f"Ảnh {name} không phải JPG/PNG nên Zalo không nhận"
         if image.size_bytes > self.IMAGE_MAX_BYTES:
-            size = f"{image.size_bytes / 1048576:.1f}".replace(".", ",")  # Vietnamese decimal comma
+            size = render.vi_number(image.size_bytes / 1048576)
             return f"Ảnh {name} nặng {size} MB, vượt giới hạn 1 MB của Zalo"
         return None
 

@@ -37,6 +37,7 @@ class FailedRow:
     channel: str
     title: str
     last_error: str | None
+    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,14 @@ def _failures(
     failed = [
         FailedRow(**r._mapping)
         for r in conn.execute(
-            sa.select(d.c.id, d.c.article_id, d.c.channel, articles.c.title, d.c.last_error)
+            sa.select(
+                d.c.id,
+                d.c.article_id,
+                d.c.channel,
+                articles.c.title,
+                d.c.last_error,
+                when.label("failed_at"),
+            )
             .join(articles, articles.c.id == d.c.article_id)
             .where(d.c.state == "failed", when >= lo, when < hi)
             .order_by(d.c.id)
@@ -188,19 +196,3 @@ class KpiReads(StoreCore):
                 - set(done)
             )
         return done, planned
-
-    def sent_per_channel(self, lo: datetime, hi: datetime) -> dict[str, int]:
-        """Deliveries sent in [lo, hi), per channel."""
-        with self.read() as conn:
-            rows = conn.execute(
-                sa.select(deliveries.c.channel, sa.func.count())
-                .where(
-                    deliveries.c.state == "sent",
-                    deliveries.c.sent_at >= lo,
-                    deliveries.c.sent_at < hi,
-                )
-                .group_by(deliveries.c.channel)
-                .order_by(deliveries.c.channel)
-            )
-            counts: list[Any] = list(rows)
-        return {str(channel): int(count) for channel, count in counts}

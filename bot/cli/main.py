@@ -21,6 +21,7 @@ from bot.cli.knowledge import ask, knowledge_app
 from bot.context import Loa
 from bot.run import build_dispatcher
 from bot.settings import ConfigError, load_settings
+from bot.wording import delivery_state_vi
 from channels.base import ChannelError
 from channels.comments import CommentsUnreadable
 from content_queue.credential_cipher import SecretKeyError
@@ -101,7 +102,9 @@ def _print_articles(loa: Loa, items: list[Article], as_json: bool) -> None:
         return
     t = Table("ID", "Tiêu đề", "Chủ đề", "Trạng thái", "Lịch đăng", "Kênh")
     for a in items:
-        chans = ", ".join(f"{d.channel}:{d.state}" for d in a.deliveries) or ", ".join(a.channels)
+        chans = ", ".join(
+            f"{d.channel}: {delivery_state_vi(d.state)}" for d in a.deliveries
+        ) or ", ".join(a.channels)
         t.add_row(
             str(a.id),
             a.title[:60],
@@ -172,13 +175,14 @@ def submit(
     files: Annotated[list[Path], typer.Argument(help=".docx, .md, .html, folder or .zip")],
     by: Annotated[str | None, typer.Option(help="Editor name")] = None,
 ) -> None:
-    """Add article files to the queue (same checks as the inbox folder)."""
-    from bot.intake import ingest_path
+    """Add article files to the queue (same checks as the inbox folder); a Markdown or HTML file
+    brings the pictures beside it that it uses (``cover: anh.png``, ``![](anh.png)``)."""
+    from bot.intake import ingest_with_pictures
 
     loa = _loa()
     failed = False
     for f in files:
-        res = ingest_path(loa, f, _actor(by), move=False)
+        res = ingest_with_pictures(loa, f, _actor(by))
         console.print(res.message)
         failed |= not res.ok
     if failed:
@@ -213,7 +217,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
             for e in loa.store.audit.audit_entries(article_id)
         ]
         data.update(_readiness_json(loa, article_id))
-        print(json.dumps([data], ensure_ascii=False, indent=2))
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     _print_articles(loa, [a], False)
     console.print(f"Tóm tắt: {a.summary}")
@@ -222,7 +226,7 @@ def show(article_id: int, as_json: Annotated[bool, typer.Option("--json")] = Fal
     calls = loa.store.preparations.calls_of_article(article_id)
     for d in a.deliveries:
         console.print(
-            f"  {d.channel}: {d.state}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
+            f"  {d.channel}: {delivery_state_vi(d.state)}, lần thử {d.attempts}, {d.url or ''} {d.last_error or ''}",
             markup=False,
         )
         if d.id in calls:
@@ -538,11 +542,17 @@ def report(
 @app.command()
 def sandbox(
     port_base: Annotated[int, typer.Option(help="First port (0 = free ports)")] = 0,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", help="Write a working config.toml and .env for the sandboxes here"
+        ),
+    ] = None,
 ) -> None:
     """Serve local fake WordPress, Facebook and Zalo for exploration (Ctrl-C to stop)."""
     from bot.devtools.sandboxes import serve_sandboxes
 
-    serve_sandboxes(console, port_base)
+    serve_sandboxes(console, port_base, workspace=workspace)
 
 
 @app.command()

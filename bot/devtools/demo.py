@@ -380,16 +380,17 @@ def publishing(demo: Demo) -> None:
     """The scheduler publishes at the slots; wait until every approved article is done."""
     loa, boxes = demo.loa, demo.boxes
     deadline = time.monotonic() + 30
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str, bool]] = set()
     while time.monotonic() < deadline:
         pending = False
         for a in loa.store.articles.list(
             [ArticleState.APPROVED, ArticleState.PUBLISHED, ArticleState.PARTIAL]
         ):
             for d in a.deliveries:
-                if d.state == "sent" and (a.id, d.channel) not in seen:
-                    seen.add((a.id, d.channel))
-                    demo.console.print(f"  → bài #{a.id} lên {d.channel}: {d.url}")
+                if d.state == "sent" and (a.id, d.channel, bool(d.url)) not in seen:
+                    seen.add((a.id, d.channel, bool(d.url)))
+                    link = d.url or "đã đăng, đang lấy liên kết"
+                    demo.console.print(f"  → bài #{a.id} lên {d.channel}: {link}", markup=False)
             pending |= a.state == ArticleState.APPROVED
         if not pending:
             break

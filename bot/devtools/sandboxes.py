@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
+from bot.cli.workspace import ensure_secret_key, write_workspace
 from channels.sandbox.citizens import ZaloInbox
 from channels.sandbox.facebook import FacebookSandbox
 from channels.sandbox.telegram import TelegramSandbox
 from channels.sandbox.wordpress import WordPressSandbox
 from channels.sandbox.zalo import ZaloSandbox
-from content_queue.credential_cipher import generate_key
+from content_queue.credential_cipher import ENV_VAR, generate_key
 
-__all__ = ["Sandboxes", "serve_sandboxes"]
+__all__ = ["Sandboxes", "serve_sandboxes", "write_sandbox_workspace"]
 
 
 @dataclass
@@ -84,11 +87,12 @@ timeout_seconds = 5
 
     VERIFY_TOKEN = "sandbox-verify-token"  # Meta's webhook handshake (citizens' messages)
 
-    def env_text(self) -> str:
-        """The ``.env`` with the sandboxes' credentials."""
+    def env_text(self, *, with_key: bool = True) -> str:
+        """The ``.env`` with the sandboxes' credentials (and a fresh key unless ``with_key`` is
+        False: a workspace keeps the key it has)."""
         return (
-            f"LOA_SECRET_KEY={self.secret_key}\n"
-            f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
+            (f"{ENV_VAR}={self.secret_key}\n" if with_key else "")
+            + f"LOA_TELEGRAM__TOKEN={TelegramSandbox.TOKEN}\n"
             f"LOA_CHANNELS__WEBSITE__APP_PASSWORD={WordPressSandbox.APP_PASSWORD}\n"
             f"LOA_CHANNELS__FACEBOOK__PAGE_TOKEN={FacebookSandbox.PAGE_TOKEN}\n"
             f"LOA_CHANNELS__ZALO__APP_SECRET={ZaloSandbox.APP_SECRET}\n"
@@ -106,7 +110,50 @@ timeout_seconds = 5
         }
 
 
-def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None = None) -> None:
+_HEADER = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+
+
+def _without_sections(text: str, drop: tuple[str, ...]) -> str:
+    """``text`` (TOML) without the tables named in ``drop`` or under them (``channels`` drops
+    every ``[channels.NAME]``), and their commented-out lines."""
+    out, skipping = [], False
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            name = header.group(1).strip()
+            skipping = any(name == d or name.startswith(d + ".") for d in drop)
+        if not skipping:
+            out.append(line)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_sandbox_workspace(boxes: Sandboxes, directory: Path) -> list[Path]:
+    """Make ``directory`` a working workspace for these sandboxes: ``loa init``'s files, with
+    its ``[telegram]`` and ``[channels.*]`` sections replaced by the sandboxes' (no section
+    twice), and the sandboxes' credentials in ``.env`` beside the one ``LOA_SECRET_KEY`` it
+    keeps (0600). Safe to run again: the sections and credentials are rewritten in place."""
+    write_workspace(directory)
+    config = directory / "config.toml"
+    kept = _without_sections(config.read_text("utf-8"), ("telegram", "channels"))
+    config.write_text(kept + boxes.channels_toml(), "utf-8")
+    env = directory / ".env"
+    ensure_secret_key(env)
+    fresh = boxes.env_text(with_key=False)
+    keys = {line.split("=", 1)[0] for line in fresh.splitlines()}
+    lines = [
+        line
+        for line in env.read_text("utf-8").splitlines()
+        if line.split("=", 1)[0].strip() not in keys
+    ]
+    fd = os.open(env, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines).rstrip() + "\n" + fresh)
+    return [config, env]
+
+
+def serve_sandboxes(
+    console: Console, port_base: int = 0, workdir: Path | None = None, workspace: Path | None = None
+) -> None:
     """Serve until Ctrl-C, printing the config to use and each platform's records URL.
 
     The configuration is printed verbatim (no console markup: ``[telegram]`` is a TOML header,
@@ -127,13 +174,24 @@ def serve_sandboxes(console: Console, port_base: int = 0, workdir: Path | None =
             markup=False,
             highlight=False,
         )
-    for text in (
-        "\nPut this in config.toml:",
-        boxes.channels_toml(),
-        "and this in .env:",
-        boxes.env_text(),
-    ):
-        console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
+    if workspace is not None:
+        config, env = write_sandbox_workspace(boxes, workspace)
+        console.print(
+            f"\nWrote {config} and {env} for these sandboxes (your LOA_SECRET_KEY is kept).\n"
+            f"In another terminal: loa -c {config} check, then loa -c {config} run",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        for text in (
+            "\n(It replaces the [telegram] and [channels.*] sections of a config.toml; "
+            "`loa sandbox --workspace DIR` writes both files for you.)\nPut this in config.toml:",
+            boxes.channels_toml(),
+            "and this in .env:",
+            boxes.env_text(),
+        ):
+            console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
     console.file.flush()
     try:
         while True:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -30,8 +30,9 @@ from bot.reports import citizens as citizens_report  # noqa: E402
 from bot.reports.intake_section import intake_docx  # noqa: E402
 from bot.reports.kpis import ChannelGrowth, Kpis  # noqa: E402
 from bot.reports.metric_labels import metric_vi  # noqa: E402
+from bot.wording import vi_number  # noqa: E402
 
-__all__ = ["FONT", "HEADER_WIDTHS_CM", "ReportAgency", "write_docx"]
+__all__ = ["DOCX_SECTIONS", "FONT", "HEADER_WIDTHS_CM", "ReportAgency", "write_docx"]
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,8 @@ class ReportAgency:
 
 
 def _fmt(n: int | float | None) -> str:
-    """Vietnamese number style (dot thousands); None reads as "không có số liệu"."""
-    if n is None:
-        return "không có số liệu"
-    if isinstance(n, float) and not n.is_integer():
-        return f"{n:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"{int(n):,}".replace(",", ".")
+    """Vietnamese number style (``63.206``, ``0,5``); None reads as "không có số liệu"."""
+    return vi_number(n)
 
 
 def _channel_vi(ch: str) -> str:
@@ -327,32 +324,8 @@ def _header(doc: DocxDocument, kpis: Kpis, agency: ReportAgency) -> None:
     )
 
 
-def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
-    """Writes the report for ``kpis.period`` to ``path`` and returns the path."""
-    doc = Document()
-    _setup(doc)
-    _header(doc, kpis, agency)
-    _para(doc, "")
-    _para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
-    _para(
-        doc,
-        "Kết quả thực hiện công tác thông tin, tuyên truyền cải cách hành chính "
-        f"{kpis.period.label_vi}",
-        bold=True,
-        align=WD_ALIGN_PARAGRAPH.CENTER,
-        space_after=12,
-    )
-    _para(
-        doc,
-        f"Thực hiện Kế hoạch tuyên truyền cải cách hành chính năm {kpis.period.year}, "
-        f"{agency.name} báo cáo kết quả thực hiện {kpis.period.label_vi} như sau:",
-        indent=True,
-    )
-
-    # I. Monthly quota on the website
-    _para(
-        doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU ĐĂNG TIN, BÀI TRÊN TRANG THÔNG TIN ĐIỆN TỬ", bold=True
-    )
+def _quota_part(doc: DocxDocument, kpis: Kpis) -> None:
+    """I. Monthly quota on the website."""
     met = sum(1 for m in kpis.months if m.status == "met")
     due = sum(1 for m in kpis.months if m.status in ("met", "below"))
     _para(
@@ -370,8 +343,9 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
     doc.add_picture(io.BytesIO(_chart_posts(kpis)), width=Cm(15))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    # II. Topics a)–i)
-    _para(doc, "II. KẾT QUẢ THEO NỘI DUNG TUYÊN TRUYỀN", bold=True)
+
+def _topics_part(doc: DocxDocument, kpis: Kpis) -> None:
+    """II. Topics a)–i)."""
     covered = len(kpis.topics) - len(kpis.uncovered_topics)
     _para(
         doc,
@@ -385,8 +359,9 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
         [(f"{t.key})", t.label, t.articles) for t in kpis.topics],
     )
 
-    # III. Social networks
-    _para(doc, "III. KẾT QUẢ TRÊN CÁC NỀN TẢNG MẠNG XÃ HỘI (FACEBOOK, ZALO)", bold=True)
+
+def _social_part(doc: DocxDocument, kpis: Kpis) -> None:
+    """III. Reach on the social networks, the top articles, followers and broadcasts."""
     _para(
         doc,
         "Lượt tiếp cận là số liệu mới nhất do từng nền tảng cung cấp (Facebook: số người "
@@ -431,17 +406,57 @@ def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
         _para(doc, "Trả lời câu hỏi của người dân, tổ chức:", bold=True, indent=True)
         _para(doc, citizens_report.docx_lines(kpis.citizens)[0], indent=True)
 
-    # IV. Shortcomings
-    _para(doc, "IV. TỒN TẠI, HẠN CHẾ", bold=True)
-    issues = _issues(kpis)
-    for line in issues or ["Không có tồn tại, hạn chế đáng kể trong kỳ báo cáo."]:
+
+def _issues_part(doc: DocxDocument, kpis: Kpis) -> None:
+    """IV. Shortcomings."""
+    for line in _issues(kpis) or ["Không có tồn tại, hạn chế đáng kể trong kỳ báo cáo."]:
         _para(doc, f"- {line}", indent=True)
 
-    # V. Proposals
-    _para(doc, "V. ĐỀ XUẤT", bold=True)
+
+def _proposals_part(doc: DocxDocument, kpis: Kpis) -> None:
+    """V. Proposals."""
     gaps = citizens_report.docx_lines(kpis.citizens)[1] if kpis.citizens is not None else []
     for line in _proposals(kpis) + gaps:
         _para(doc, f"- {line}", indent=True)
+
+
+DocxPart = Callable[[Any, Kpis], None]
+# The report's numbered parts in order (heading, writer). To add a part: one function above,
+# one line here; the Roman numbers follow the order.
+DOCX_SECTIONS: list[tuple[str, DocxPart]] = [
+    ("KẾT QUẢ THỰC HIỆN CHỈ TIÊU ĐĂNG TIN, BÀI TRÊN TRANG THÔNG TIN ĐIỆN TỬ", _quota_part),
+    ("KẾT QUẢ THEO NỘI DUNG TUYÊN TRUYỀN", _topics_part),
+    ("KẾT QUẢ TRÊN CÁC NỀN TẢNG MẠNG XÃ HỘI (FACEBOOK, ZALO)", _social_part),
+    ("TỒN TẠI, HẠN CHẾ", _issues_part),
+    ("ĐỀ XUẤT", _proposals_part),
+]
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+
+
+def write_docx(kpis: Kpis, path: str | Path, *, agency: ReportAgency) -> Path:
+    """Writes the report for ``kpis.period`` to ``path`` and returns the path."""
+    doc = Document()
+    _setup(doc)
+    _header(doc, kpis, agency)
+    _para(doc, "")
+    _para(doc, "BÁO CÁO", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
+    _para(
+        doc,
+        "Kết quả thực hiện công tác thông tin, tuyên truyền cải cách hành chính "
+        f"{kpis.period.label_vi}",
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        space_after=12,
+    )
+    _para(
+        doc,
+        f"Thực hiện Kế hoạch tuyên truyền cải cách hành chính năm {kpis.period.year}, "
+        f"{agency.name} báo cáo kết quả thực hiện {kpis.period.label_vi} như sau:",
+        indent=True,
+    )
+    for number, (heading, part) in zip(_ROMAN, DOCX_SECTIONS, strict=False):
+        _para(doc, f"{number}. {heading}", bold=True)
+        part(doc, kpis)
     _para(
         doc,
         f"Trên đây là báo cáo kết quả thực hiện công tác thông tin, tuyên truyền cải cách "

@@ -23,7 +23,7 @@ import logging
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from bot.reports.citizens import CitizenSection, citizen_section
 from bot.reports.intake_section import IntakeFigures, intake_figures
 from bot.reports.metric_labels import metric_vi
-from content_queue.kpi_reads import FailedRow, FixedRow
+from content_queue.kpi_reads import FailedRow, FixedRow, PeriodRows, SentRow
 from content_queue.store import Store
 from content_queue.topics import Topic, default_topics
 
@@ -47,6 +47,7 @@ __all__ = [
     "FailedDelivery",
     "Failures",
     "FixedFailure",
+    "KPI_SECTIONS",
     "Kpis",
     "MetricTotal",
     "MonthQuota",
@@ -168,6 +169,7 @@ class TopicCoverage:
     label: str
     articles: int
     article_ids: list[int]
+    per_month: dict[str, int] = field(default_factory=dict)  # "2026-03" -> first posted then
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class FailedDelivery:
     channel: str
     title: str
     last_error: str | None
+    failed_at: datetime | None = None  # its first failure (or its last change)
 
 
 @dataclass(frozen=True)
@@ -348,11 +351,236 @@ def _failures(failed: list[FailedRow], fixed_rows: list[FixedRow]) -> Failures:
     ]
     hours = [f.hours_to_fix for f in fixed]
     return Failures(
-        [FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error) for r in failed],
+        [
+            FailedDelivery(r.id, r.article_id, r.channel, r.title, r.last_error, r.failed_at)
+            for r in failed
+        ],
         fixed,
         round(statistics.median(hours), 2) if hours else None,
         max(hours) if hours else None,
     )
+
+
+@dataclass(frozen=True)
+class PeriodInputs:
+    """What every figure of a period is computed from (read once, shared by the sections)."""
+
+    store: Store
+    period: Period
+    now: datetime
+    zone: ZoneInfo
+    topics: Mapping[str, Topic]
+    website_channels: Collection[str]
+    monthly_minimum: int
+    lo: datetime
+    hi: datetime
+    rows: PeriodRows
+
+    def month_of(self, at: datetime) -> str:
+        local = at.astimezone(self.zone)
+        return _month_key(local.year, local.month)
+
+
+# A section computes some of the ``Kpis`` fields from the period's inputs. To add a figure to
+# the report: one function here, one line in ``KPI_SECTIONS`` (and its field on ``Kpis``).
+KpiSection = Callable[[PeriodInputs], dict[str, Any]]
+
+
+def _quota_section(p: PeriodInputs) -> dict[str, Any]:
+    """Website articles per month against the monthly minimum."""
+    web_by_month: dict[str, set[int]] = defaultdict(set)
+    for r in p.rows.sent:
+        if r.channel in p.website_channels:
+            web_by_month[p.month_of(r.sent_at)].add(r.article_id)
+    local_now = p.now.astimezone(p.zone)
+    months: list[MonthQuota] = []
+    for y, m in p.period.months:
+        ids = sorted(web_by_month.get(_month_key(y, m), ()))
+        if (y, m) > (local_now.year, local_now.month):
+            status = "not_due"
+        elif len(ids) >= p.monthly_minimum:
+            status = "met"
+        elif (y, m) == (local_now.year, local_now.month):
+            status = "in_progress"
+        else:
+            status = "below"
+        months.append(MonthQuota(y, m, len(ids), p.monthly_minimum, status, STATUS_VI[status], ids))
+    return {
+        "months": months,
+        "website_articles": len(set().union(*web_by_month.values())) if web_by_month else 0,
+    }
+
+
+def _channel_names(p: PeriodInputs) -> list[str]:
+    names = {r.channel for r in p.rows.sent}
+    return sorted(names, key=lambda c: (c not in p.website_channels, c))
+
+
+def _posts_section(p: PeriodInputs) -> dict[str, Any]:
+    """Posts per channel (and per month)."""
+    channels = []
+    for ch in _channel_names(p):
+        rows = [r for r in p.rows.sent if r.channel == ch]
+        per_month: dict[str, int] = defaultdict(int)
+        for r in rows:
+            per_month[p.month_of(r.sent_at)] += 1
+        channels.append(
+            ChannelPosts(ch, len(rows), sorted({r.article_id for r in rows}), dict(per_month))
+        )
+    return {"channels": channels}
+
+
+def _metric_totals(p: PeriodInputs, rows: list[SentRow]) -> list[MetricTotal]:
+    values: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+    for r in rows:
+        for metric, value in p.rows.samples.get(r.id, {}).items():
+            values[metric].append((r.article_id, value))
+    out = []
+    for metric in sorted(values):
+        vals = values[metric]
+        got = [v for _, v in vals if v is not None]
+        out.append(
+            MetricTotal(
+                metric,
+                sum(got) if got else None,
+                len(got),
+                len(vals) - len(got),
+                sorted({a for a, v in vals if v is not None}),
+            )
+        )
+    return out
+
+
+def _reach_section(p: PeriodInputs) -> dict[str, Any]:
+    """Reach and engagement per channel (None: no post had the figure), per month too."""
+    reach = []
+    for ch in _channel_names(p):
+        rows = [r for r in p.rows.sent if r.channel == ch]
+        reach_month: dict[str, int] = defaultdict(int)
+        reach_total: int | None = None
+        engagement_total: int | None = None
+        for r in rows:
+            s = p.rows.samples.get(r.id, {})
+            rv = _reach_of(s)
+            if rv is not None:
+                reach_total = (reach_total or 0) + rv
+                reach_month[p.month_of(r.sent_at)] += rv
+            ev = _engagement_of(s)
+            if ev is not None:
+                engagement_total = (engagement_total or 0) + ev
+        metrics = _metric_totals(p, rows)
+        reach.append(
+            ChannelReach(
+                ch,
+                len(rows),
+                reach_total,
+                engagement_total,
+                metrics,
+                dict(reach_month),
+                [m.metric for m in metrics if m.total is None],
+            )
+        )
+    return {"reach": reach}
+
+
+def _top_articles_section(p: PeriodInputs) -> dict[str, Any]:
+    """The articles with the most reach, summed over their channels."""
+    article_reach: dict[int, dict[str, int]] = defaultdict(dict)
+    titles: dict[int, tuple[str, str]] = {}
+    for r in p.rows.sent:
+        titles[r.article_id] = (r.title, r.topic)
+        rv = _reach_of(p.rows.samples.get(r.id, {}))
+        if rv is not None:
+            per = article_reach[r.article_id]
+            per[r.channel] = per.get(r.channel, 0) + rv
+    top = sorted(
+        (
+            ArticleReach(aid, titles[aid][0], titles[aid][1], sum(pc.values()), pc)
+            for aid, pc in article_reach.items()
+        ),
+        key=lambda a: (-a.reach, a.article_id),
+    )[:TOP_ARTICLES]
+    return {"top_articles": top}
+
+
+def _topics_section(p: PeriodInputs) -> dict[str, Any]:
+    """Articles per plan topic a)–i), each counted in the month of its first post."""
+    first: dict[int, tuple[datetime, str]] = {}
+    for r in p.rows.sent:
+        if r.article_id not in first or r.sent_at < first[r.article_id][0]:
+            first[r.article_id] = (r.sent_at, r.topic)
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    months: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for aid, (at, topic) in sorted(first.items()):
+        by_topic[topic].append(aid)
+        months[topic][p.month_of(at)] += 1
+    coverage = [
+        TopicCoverage(
+            t.key,
+            t.label,
+            len(by_topic.get(t.key, [])),
+            by_topic.get(t.key, []),
+            dict(months.get(t.key, {})),
+        )
+        for t in p.topics.values()
+    ]
+    return {"topics": coverage, "uncovered_topics": [c.key for c in coverage if c.articles == 0]}
+
+
+def _failures_section(p: PeriodInputs) -> dict[str, Any]:
+    return {"failures": _failures(p.rows.failed, p.rows.fixed)}
+
+
+def _followers_section(p: PeriodInputs) -> dict[str, Any]:
+    return {"followers": _growth(p.store, p.lo, p.hi, p.zone)}
+
+
+def _broadcasts_section(p: PeriodInputs) -> dict[str, Any]:
+    sent = [
+        BroadcastSent(
+            b.id,
+            b.channel,
+            b.sent_at or b.proposed_at,
+            b.state,
+            b.moderation_state,
+            b.recipients,
+            list(b.article_ids),
+        )
+        for b in p.store.broadcasts.broadcasts_between(p.lo, p.hi)
+    ]
+    return {"broadcasts": sent}
+
+
+def _intake_section(p: PeriodInputs) -> dict[str, Any]:
+    """Comments, petitions and takedowns (counts only)."""
+    return {"intake": intake_figures(p.store, p.lo, p.hi, p.now)}
+
+
+def _citizens_section(p: PeriodInputs) -> dict[str, Any]:
+    """Hỏi đáp: citizens' questions and how they were answered (counts only)."""
+    return {"citizens": citizen_section(p.store, p.lo, p.hi)}
+
+
+KPI_SECTIONS: list[KpiSection] = [
+    _quota_section,
+    _posts_section,
+    _reach_section,
+    _top_articles_section,
+    _topics_section,
+    _failures_section,
+    _followers_section,
+    _broadcasts_section,
+    _intake_section,
+    _citizens_section,
+]
+
+DEFINITIONS = {
+    "reach_metrics": list(REACH_METRICS),
+    "engagement_metrics": list(ENGAGEMENT_METRICS),
+    "reach": "latest available sample of the first reach metric a post has, summed",
+    "followers": "first and last available follower count in the period; the start is "
+    "the last count before the period when there is one",
+}
 
 
 def compute_kpis(
@@ -365,145 +593,36 @@ def compute_kpis(
     tz: str = "Asia/Ho_Chi_Minh",
     now: datetime | None = None,
 ) -> Kpis:
-    """The plan's figures for ``period`` (three queries: sent posts, latest samples, failures)."""
+    """The plan's figures for ``period``: the one place every page, /stats and file reads.
+
+    The period's rows are read once (three queries: sent posts, latest samples, failures), then
+    each of ``KPI_SECTIONS`` computes its fields from them.
+    """
     now = _now(now)
-    zone = ZoneInfo(tz)
-    topics = topics or default_topics()
     lo, hi = period.utc_bounds(tz)
-    read = store.reads.period_rows(lo, hi)
-    sent, samples = read.sent, read.samples
-    failures = _failures(read.failed, read.fixed)
-    followers = _growth(store, lo, hi, zone)
-    sent_broadcasts = [
-        BroadcastSent(
-            b.id,
-            b.channel,
-            b.sent_at or b.proposed_at,
-            b.state,
-            b.moderation_state,
-            b.recipients,
-            list(b.article_ids),
-        )
-        for b in store.broadcasts.broadcasts_between(lo, hi)
-    ]
-
-    web_by_month: dict[str, set[int]] = defaultdict(set)
-    by_channel: dict[str, list[Any]] = defaultdict(list)
-    published: dict[int, tuple[str, str]] = {}  # article id -> (title, topic)
-    for r in sent:
-        local = r.sent_at.astimezone(zone)
-        mk = _month_key(local.year, local.month)
-        if r.channel in website_channels:
-            web_by_month[mk].add(r.article_id)
-        by_channel[r.channel].append((r, mk))
-        published[r.article_id] = (r.title, r.topic)
-
-    local_now = now.astimezone(zone)
-    months: list[MonthQuota] = []
-    for y, m in period.months:
-        ids = sorted(web_by_month.get(_month_key(y, m), ()))
-        if (y, m) > (local_now.year, local_now.month):
-            status = "not_due"
-        elif len(ids) >= monthly_minimum:
-            status = "met"
-        elif (y, m) == (local_now.year, local_now.month):
-            status = "in_progress"
-        else:
-            status = "below"
-        months.append(MonthQuota(y, m, len(ids), monthly_minimum, status, STATUS_VI[status], ids))
-
-    channel_names = sorted(by_channel, key=lambda c: (c not in website_channels, c))
-    channels: list[ChannelPosts] = []
-    reach: list[ChannelReach] = []
-    article_reach: dict[int, dict[str, int]] = defaultdict(dict)
-    for ch in channel_names:
-        rows = by_channel[ch]
-        per_month: dict[str, int] = defaultdict(int)
-        reach_month: dict[str, int] = defaultdict(int)
-        metric_vals: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
-        reach_total: int | None = None
-        engagement_total: int | None = None
-        for r, mk in rows:
-            per_month[mk] += 1
-            s = samples.get(r.id, {})
-            for metric, value in s.items():
-                metric_vals[metric].append((r.article_id, value))
-            rv = _reach_of(s)
-            if rv is not None:
-                reach_total = (reach_total or 0) + rv
-                reach_month[mk] += rv
-                article_reach[r.article_id][ch] = article_reach[r.article_id].get(ch, 0) + rv
-            ev = _engagement_of(s)
-            if ev is not None:
-                engagement_total = (engagement_total or 0) + ev
-        metrics = []
-        for metric in sorted(metric_vals):
-            vals = metric_vals[metric]
-            got = [v for _, v in vals if v is not None]
-            metrics.append(
-                MetricTotal(
-                    metric,
-                    sum(got) if got else None,
-                    len(got),
-                    len(vals) - len(got),
-                    sorted({a for a, v in vals if v is not None}),
-                )
-            )
-        channels.append(
-            ChannelPosts(ch, len(rows), sorted({r.article_id for r, _ in rows}), dict(per_month))
-        )
-        reach.append(
-            ChannelReach(
-                ch,
-                len(rows),
-                reach_total,
-                engagement_total,
-                metrics,
-                dict(reach_month),
-                [m.metric for m in metrics if m.total is None],
-            )
-        )
-
-    by_topic: dict[str, list[int]] = defaultdict(list)
-    for aid, (_title, topic) in sorted(published.items()):
-        by_topic[topic].append(aid)
-    coverage = [
-        TopicCoverage(t.key, t.label, len(by_topic.get(t.key, [])), by_topic.get(t.key, []))
-        for t in topics.values()
-    ]
-    top = sorted(
-        (
-            ArticleReach(aid, published[aid][0], published[aid][1], sum(pc.values()), pc)
-            for aid, pc in article_reach.items()
-        ),
-        key=lambda a: (-a.reach, a.article_id),
-    )[:TOP_ARTICLES]
-
+    inputs = PeriodInputs(
+        store,
+        period,
+        now,
+        ZoneInfo(tz),
+        topics or default_topics(),
+        website_channels,
+        monthly_minimum,
+        lo,
+        hi,
+        store.reads.period_rows(lo, hi),
+    )
+    fields: dict[str, Any] = {}
+    for section in KPI_SECTIONS:
+        fields.update(section(inputs))
     return Kpis(
         period=period,
         generated_at=now,
         timezone=tz,
         monthly_minimum=monthly_minimum,
         website_channels=list(website_channels),
-        months=months,
-        website_articles=len(set().union(*web_by_month.values())) if web_by_month else 0,
-        channels=channels,
-        topics=coverage,
-        uncovered_topics=[c.key for c in coverage if c.articles == 0],
-        reach=reach,
-        top_articles=top,
-        failures=failures,
-        intake=intake_figures(store, lo, hi, now),
-        definitions={
-            "reach_metrics": list(REACH_METRICS),
-            "engagement_metrics": list(ENGAGEMENT_METRICS),
-            "reach": "latest available sample of the first reach metric a post has, summed",
-            "followers": "first and last available follower count in the period; the start is "
-            "the last count before the period when there is one",
-        },
-        followers=followers,
-        broadcasts=sent_broadcasts,
-        citizens=citizen_section(store, lo, hi),
+        definitions=DEFINITIONS,
+        **fields,
     )
 
 

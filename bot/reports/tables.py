@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,16 @@ from bot.reports import citizens as citizens_report
 from bot.reports.intake_section import intake_table
 from bot.reports.kpis import Kpis
 from bot.reports.metric_labels import metric_vi
+from bot.wording import vi_number
 
-__all__ = ["report_tables", "write_json", "write_markdown", "write_xlsx", "xlsx_value"]
+__all__ = [
+    "TABLE_SECTIONS",
+    "report_tables",
+    "write_json",
+    "write_markdown",
+    "write_xlsx",
+    "xlsx_value",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +35,8 @@ def _ids(ids: Sequence[int]) -> str:
     return ", ".join(str(i) for i in ids)
 
 
-def report_tables(kpis: Kpis) -> list[Table]:
-    """(title, header, rows) of every table of the report; article ids make each count traceable."""
-    f = kpis.failures
+def _quota_tables(kpis: Kpis) -> list[Table]:
+    """Monthly quota: articles on the website against the minimum."""
     return [
         (
             "Chỉ tiêu tháng",
@@ -44,17 +51,35 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for m in kpis.months
             ],
-        ),
+        )
+    ]
+
+
+def _channel_tables(kpis: Kpis) -> list[Table]:
+    """Posts per channel."""
+    return [
         (
             "Kênh",
             ["Kênh", "Số bài đăng", "Mã bài"],
             [[c.channel, c.posts, _ids(c.article_ids)] for c in kpis.channels],
-        ),
+        )
+    ]
+
+
+def _topic_tables(kpis: Kpis) -> list[Table]:
+    """Articles per plan topic a)–i)."""
+    return [
         (
             "Chủ đề",
             ["Mục", "Nội dung", "Số tin, bài", "Mã bài"],
             [[f"{t.key})", t.label, t.articles, _ids(t.article_ids)] for t in kpis.topics],
-        ),
+        )
+    ]
+
+
+def _reach_tables(kpis: Kpis) -> list[Table]:
+    """Every reach metric per channel, then reach and engagement."""
+    return [
         (
             "Tiếp cận",
             [
@@ -81,7 +106,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
             ]
             + [[r.channel, "Lượt tiếp cận", "", r.reach, None, None, ""] for r in kpis.reach]
             + [[r.channel, "Lượt tương tác", "", r.engagement, None, None, ""] for r in kpis.reach],
-        ),
+        )
+    ]
+
+
+def _follower_tables(kpis: Kpis) -> list[Table]:
+    """Followers at the start and end of the period."""
+    return [
         (
             "Người theo dõi",
             [
@@ -97,7 +128,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 [g.channel, g.label, g.metric, g.start, g.end, g.growth, g.growth_percent]
                 for g in kpis.followers
             ],
-        ),
+        )
+    ]
+
+
+def _broadcast_tables(kpis: Kpis) -> list[Table]:
+    """Broadcasts to followers sent (or in doubt) in the period."""
+    return [
         (
             "Tin truyền thông",
             [
@@ -121,7 +158,13 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for b in kpis.broadcasts
             ],
-        ),
+        )
+    ]
+
+
+def _top_tables(kpis: Kpis) -> list[Table]:
+    """The articles with the most reach."""
+    return [
         (
             "Bài nổi bật",
             ["TT", "Mã bài", "Tiêu đề", "Mục", "Lượt tiếp cận", "Theo kênh"],
@@ -136,7 +179,14 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for i, a in enumerate(kpis.top_articles, 1)
             ],
-        ),
+        )
+    ]
+
+
+def _failure_tables(kpis: Kpis) -> list[Table]:
+    """Failed posts, and those fixed with the hours it took."""
+    f = kpis.failures
+    return [
         (
             "Sự cố",
             ["Loại", "Mã lượt đăng", "Mã bài", "Kênh", "Chi tiết", "Số giờ khắc phục"],
@@ -162,9 +212,38 @@ def report_tables(kpis: Kpis) -> list[Table]:
                 ]
                 for x in f.fixed
             ],
-        ),
-        *intake_table(kpis.intake),
+        )
     ]
+
+
+def _intake_tables(kpis: Kpis) -> list[Table]:
+    return intake_table(kpis.intake)
+
+
+def _citizen_tables(kpis: Kpis) -> list[Table]:
+    if kpis.citizens is None or not kpis.citizens.received:
+        return []  # the Hỏi đáp sheet only when questions came in
+    return [citizens_report.table(kpis.citizens)]
+
+
+# The report's tables in order. To add a section: one function above, one line here.
+TABLE_SECTIONS: list[Callable[[Kpis], list[Table]]] = [
+    _quota_tables,
+    _channel_tables,
+    _topic_tables,
+    _reach_tables,
+    _follower_tables,
+    _broadcast_tables,
+    _top_tables,
+    _failure_tables,
+    _intake_tables,
+    _citizen_tables,
+]
+
+
+def report_tables(kpis: Kpis) -> list[Table]:
+    """(title, header, rows) of every table of the report; article ids make each count traceable."""
+    return [table for section in TABLE_SECTIONS for table in section(kpis)]
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -184,8 +263,6 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
     wb = Workbook()
     wb.remove(wb.active)
     tables = report_tables(kpis)
-    if kpis.citizens is not None and kpis.citizens.received:
-        tables.append(citizens_report.table(kpis.citizens))
     for title, header, rows in tables:
         ws = wb.create_sheet(title)
         ws.append(header)
@@ -207,6 +284,8 @@ def write_xlsx(kpis: Kpis, path: str | Path) -> Path:
 def _md_cell(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return vi_number(value)
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

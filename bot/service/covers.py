@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from bot.context import Loa
+from bot.wording import vi_number
 from channels.base import ChannelError, ImageRef
 from channels.capabilities import DefaultCoverSettings, UploadsImages, UsesDefaultCover
 
@@ -32,7 +33,7 @@ def _local_cover(path: Path) -> tuple[ImageRef | None, str | None]:
     except OSError:
         return None, f"Không tìm thấy tệp ảnh bìa mặc định {path}."
     if size > MAX_COVER_BYTES:
-        mb = f"{size / 1048576:.1f}".replace(".", ",")  # Vietnamese decimal comma
+        mb = vi_number(size / 1048576)
         return None, f"Ảnh bìa mặc định {path.name} nặng {mb} MB, vượt giới hạn 1 MB của Zalo."
     try:
         with Image.open(path) as im:

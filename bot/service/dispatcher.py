@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.drafts import article_view
+from bot.drafts import render_draft
 from bot.notifier import Notifier
 from bot.service.alert_texts import delivery_alert, lease_expired_alert, resolved_keys
 from bot.service.delivery_policy import Failure, Policy, decide
@@ -174,7 +174,7 @@ class Dispatcher:
     # ----- one delivery ----------------------------------------------------------------------
     def _draft(self, d: Delivery, channel: Channel) -> Draft:
         article, receipts, links = self.store.articles.draft_inputs(d.article_id)
-        return channel.render(article_view(article, receipts=receipts), links)
+        return render_draft(channel, article, receipts, links)
 
     def _publish(self, channel: Channel, draft: Draft, key: str) -> Receipt:
         """Publish, retrying in the call only errors that cannot have posted."""

@@ -24,6 +24,7 @@ from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
 from bot.telegram.access import stranger_verdict
 from bot.telegram.context import LoaContext
+from bot.wording import vi_number
 from content_queue.broadcasts import Broadcast
 from content_queue.models import Actor
 
@@ -35,7 +36,7 @@ PATTERN = r"^bc:[aryn]:\d+$"
 
 
 def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return vi_number(n)
 
 
 def broadcast_card_text(loa: Loa, b: Broadcast) -> str:

@@ -14,11 +14,13 @@ import bot.telegram.texts as texts
 from bot.context import Loa
 from bot.delivery_commands import DeliveryChoiceError, act_on_delivery, split_channel_and_url
 from bot.instructions import instruction
-from bot.reports.kpis import month_status, parse_period
+from bot.reports.files import kpis_for
+from bot.reports.kpis import month_status
 from bot.telegram.access import Context, Handler, actor_of, guarded, reply, send_long
 from bot.telegram.cards import (
     local_time,
 )
+from bot.wording import CHANNEL_TYPE_VI, channel_labels, delivery_state_vi, vi_number
 from content_queue.workflow import ArticleState, IllegalTransition, NotFound
 
 __all__ = [
@@ -36,7 +38,7 @@ __all__ = [
     "cmd_start",
     "cmd_stats",
     "cmd_withdraw",
-    "posts_per_channel",
+    "stats_lines",
 ]
 
 
@@ -84,7 +86,9 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
         return
     lines = [texts.SCHEDULED_HEADER.format(count=len(approved))]
     for a in approved:
-        states = ", ".join(f"{d.channel}: {d.state}" for d in a.deliveries) or "—"
+        states = (
+            ", ".join(f"{d.channel}: {delivery_state_vi(d.state)}" for d in a.deliveries) or "—"
+        )
         lines.append(
             texts.SCHEDULED_LINE.format(
                 id=a.id, title=a.title, at=local_time(loa, a.scheduled_at), deliveries=states
@@ -93,19 +97,19 @@ async def cmd_scheduled(update: Update, context: Context, loa: Loa) -> None:
     await send_long(update, lines)
 
 
-def posts_per_channel(loa: Loa, year: int, month: int) -> dict[str, int]:
-    """Deliveries sent in the (local) month, per channel."""
-    lo, hi = parse_period(f"{year}-{month:02d}").utc_bounds(loa.settings.schedule.timezone)
-    return loa.store.reads.sent_per_channel(lo, hi)
-
-
 @guarded("editor")
 async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
     """This month: website articles against the minimum, and posts per channel."""
     now = datetime.now(loa.settings.schedule.tz)
+    await reply(update, "\n".join(await asyncio.to_thread(stats_lines, loa, now)))
+
+
+def stats_lines(loa: Loa, now: datetime) -> list[str]:
+    """/stats for the month of ``now``: the report's own figures (``kpis_for``), so the bot,
+    the web page and the DOCX/XLSX say the same numbers."""
     plan = loa.settings.plan
-    status = await asyncio.to_thread(
-        month_status,
+    kpis = kpis_for(loa, f"{now.year}-{now.month:02d}")
+    status = month_status(
         loa.store,
         now.year,
         now.month,
@@ -113,25 +117,31 @@ async def cmd_stats(update: Update, context: Context, loa: Loa) -> None:
         website_channels=plan.website_channels,
         tz=loa.settings.schedule.timezone,
     )
+    published = kpis.months[0].published
     lines = [
         texts.STATS.format(
             month=now.month,
             year=now.year,
-            published=status.published,
-            minimum=status.minimum,
-            scheduled=status.scheduled,
+            published=vi_number(published),
+            minimum=plan.monthly_website_minimum,
+            scheduled=vi_number(status.scheduled),
             behind=texts.STATS_BEHIND if status.behind else "",
         )
     ]
-    counts = await asyncio.to_thread(posts_per_channel, loa, now.year, now.month)
-    names = list(loa.settings.enabled_channels()) + [
-        c for c in counts if c not in loa.settings.enabled_channels()
-    ]
+    counts = {c.channel: c.posts for c in kpis.channels}
+    enabled = loa.settings.enabled_channels()
+    names = list(enabled) + [c for c in counts if c not in enabled]
+    labels = channel_labels(loa.settings.parsed_channels)
     if counts:
-        lines += [texts.STATS_CHANNEL_LINE.format(channel=n, count=counts.get(n, 0)) for n in names]
+        lines += [
+            texts.STATS_CHANNEL_LINE.format(
+                channel=labels.get(n, n), count=vi_number(counts.get(n, 0))
+            )
+            for n in names
+        ]
     else:
         lines.append(texts.STATS_NO_POSTS)
-    await reply(update, "\n".join(lines))
+    return lines
 
 
 @guarded("admin")
@@ -177,7 +187,8 @@ async def cmd_channels(update: Update, context: Context, loa: Loa) -> None:
                 result=f"{local_time(loa, st.last_check_at)} – "
                 f"{'tốt' if st.last_check_ok else (st.last_check_detail or 'lỗi')}"
             )
-        lines.append(texts.CHANNEL_LINE.format(channel=name, type=cfg.type, status=status))
+        kind = CHANNEL_TYPE_VI.get(cfg.type, cfg.type)
+        lines.append(texts.CHANNEL_LINE.format(channel=name, type=kind, status=status))
     await reply(update, "\n".join(lines))
 
 

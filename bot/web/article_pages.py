@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.intake import ingest_path
+from bot.intake import ingest_folder_upload, ingest_path
 from bot.parsing import ParseBusy
 from bot.schedule import proposed_slot
 from bot.web import texts
 from bot.web.actions import run_action
-from bot.web.previews import image_paths, previews_for
+from bot.web.previews import image_paths
 from bot.web.site import Forbidden, Site, site_of
+from bot.wording import action_vi, person_vi
 from content_queue.models import Article
 from content_queue.users import SessionRow
 from content_queue.workflow import ArticleState, NotFound
@@ -37,25 +38,6 @@ _ACTIONS = {
     "da-dang": "confirm",
     "chua-dang": "notposted",
 }
-_AUDIT_VI = {
-    "submitted": "nộp bài",
-    "revised": "thay bằng bản sửa",
-    "approved": "duyệt",
-    "rejected": "từ chối",
-    "withdrawn": "rút bài",
-    "retracted": "gỡ bài",
-    "sent": "đã đăng",
-    "awaiting_url": "chờ nhập địa chỉ",
-    "delivery_retry": "lỗi tạm thời",
-    "delivery_failed": "lỗi, đã dừng",
-    "delivery_in_doubt": "chưa rõ đã đăng",
-    "delivery_retracted": "đã gỡ khỏi kênh",
-    "retry_requested": "yêu cầu đăng lại",
-    "confirmed_posted": "xác nhận đã đăng",
-    "confirmed_not_posted": "xác nhận chưa đăng",
-    "lease_expired": "tiến trình đăng bị ngắt",
-    "topic_changed": "đổi chủ đề",
-}
 
 
 _MAX_ID = 2**31 - 1  # an id beyond the database's integers is no article (404, not an overflow)
@@ -70,21 +52,27 @@ def _article_id(request: Request) -> int | None:
 
 
 def _timeline(site: Site, article_id: int) -> list[dict[str, Any]]:
+    """The article's audit log in words: who (by name), what, on which channel, why."""
+    tg = site.loa.settings.telegram
     rows = site.loa.store.audit.audit_entries(article_id)
     out = []
     for r in rows:
         detail = r.get("detail") or {}
-        extra = [
-            str(detail[k]) for k in ("channel", "reason", "error", "url", "due_at") if detail.get(k)
-        ]
-        if "due_at" in detail and detail.get("due_at"):
-            extra = [x for x in extra if x != detail["due_at"]]
+        extra = []
+        if detail.get("channel"):
+            extra.append(site.channel_labels.get(detail["channel"], str(detail["channel"])))
+        extra += [str(detail[k]) for k in ("reason", "error", "url") if detail.get(k)]
         out.append(
             {
                 "at": r["at"],
-                "actor": str(r["actor"]).removeprefix("web:"),
-                "via": r["via"],
-                "action": _AUDIT_VI.get(r["action"], r["action"]),
+                "actor": person_vi(
+                    str(r["actor"]),
+                    str(r["via"]),
+                    telegram_names=tg.names,
+                    admins=tg.admins,
+                    editors=tg.editors,
+                ),
+                "action": action_vi(str(r["action"])),
                 "extra": " · ".join(extra),
             }
         )
@@ -101,7 +89,7 @@ def _article_context(site: Site, article: Article) -> dict[str, Any]:
             slot = None
     return {
         "article": article,
-        "previews": previews_for(loa, article, site.root),
+        "previews": site.previews.get(article),
         "timeline": _timeline(site, article.id),
         "proposed": slot,
         "topic": loa.topics.get(article.topic),
@@ -210,10 +198,14 @@ async def upload(request: Request) -> Response:
     sess = await site.session(request)
     if sess is None:
         return site.login_redirect(request)
+    limits = site.loa.settings.ingest
     try:
-        form = await site.form(request, sess, "editor")
+        form = await site.form(request, sess, "editor", max_files=limits.max_zip_entries + 1)
     except Forbidden as exc:
         return site.refusal(sess, str(exc))
+    parts = [f for f in (await request.form()).getlist("folder") if isinstance(f, UploadFile)]
+    if any(f.filename for f in parts):
+        return await _upload_folder(site, sess, parts)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return site.page("upload.html", sess, status=400, result=None, error=texts.UPLOAD_NONE)
@@ -256,6 +248,32 @@ async def upload(request: Request) -> Response:
             return busy
         # Parsing's own pool does the work; this request holds no shared thread while it waits.
         result = await asyncio.wrap_future(parsed)
+    return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
+
+
+async def _upload_folder(site: Site, sess: SessionRow, parts: list[UploadFile]) -> Response:
+    """A folder chosen in the browser (Markdown or HTML with its pictures): its files keep their
+    relative paths and go through the inbox's ingestion as a folder."""
+    limit = site.loa.settings.queue.max_file_mb * 1024 * 1024
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for part in parts:
+        data = await part.read(int(limit) - total + 1)
+        total += len(data)
+        if total > limit:
+            name = (parts[0].filename or "").split("/", 1)[0] or "thư mục"
+            return site.page(
+                "upload.html",
+                sess,
+                status=413,
+                result=None,
+                error=texts.UPLOAD_TOO_BIG.format(
+                    name=name, mb=site.loa.settings.queue.max_file_mb
+                ),
+            )
+        files.append(((part.filename or "").replace("\\", "/"), data))
+    name = files[0][0].split("/", 1)[0] if "/" in files[0][0] else "bai-viet"
+    result = await run_in_threadpool(ingest_folder_upload, site.loa, files, name, sess.user.actor)
     return site.page("upload.html", sess, status=200 if result.ok else 422, result=result)
 
 

@@ -1,4 +1,9 @@
-"""Lịch đăng: a month or a week of posts, one chip per channel coloured by state."""
+"""Lịch đăng: a month or a week of posts, one card per article with its channels' states.
+
+As Buffer and Mixpost show a post once with the networks it goes to, a card is one article on
+one day with a chip per channel (state in words and colour). A pending article without a time
+asked for is shown on the slot the approve button would give it, marked as proposed.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,40 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.schedule import next_free_slot
 from bot.web import texts
 from bot.web.site import Site, site_of
 from content_queue.calendar_reads import CalendarEntry
+from content_queue.workflow import ArticleState
 
-__all__ = ["CalendarView", "calendar_view", "routes"]
+__all__ = ["CalendarCard", "CalendarView", "calendar_view", "routes"]
+
+PROPOSED_PER_SLOT = 20  # pending articles drawn on their proposed slot; the rest in Chờ duyệt
+
+
+@dataclass(frozen=True)
+class CalendarCard:
+    """One article on one day: its time, and each channel's state (empty while pending)."""
+
+    article_id: int
+    title: str
+    at: datetime
+    state: str  # the first entry's state: "pending" for an article awaiting a decision
+    channels: tuple[tuple[str, str], ...]  # (channel, delivery state)
+    proposed: bool = False  # pending without a time: drawn on the slot it would get
+
+
+def _cards(entries: list[CalendarEntry]) -> list[CalendarCard]:
+    order: dict[int, list[CalendarEntry]] = {}
+    for e in entries:
+        order.setdefault(e.article_id, []).append(e)
+    cards = []
+    for aid, group in order.items():
+        first = group[0]
+        chans = tuple((e.channel, e.state) for e in group if e.channel)
+        cards.append(CalendarCard(aid, first.title, first.at, first.state, chans))
+    return cards
+
 
 PER_DAY = {"month": 6, "week": 40}  # chips drawn in a day's cell; the rest as "+ N more"
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
@@ -29,8 +63,9 @@ class CalendarView:
     weeks: list[list[date]]
     month: int
     today: date
-    by_day: dict[date, list[CalendarEntry]]
+    by_day: dict[date, list[CalendarCard]]
     totals: dict[date, int]  # posts on the day, shown or not
+    shown: dict[date, int]  # posts drawn on the day's cards
     prev_link: str
     next_link: str
     filters: dict[str, str]
@@ -106,11 +141,41 @@ def calendar_view(
     per_day = site.loa.store.reads.calendar_days(
         bounds, per_day=PER_DAY[mode], channels=channels or None, topic=topic
     )
-    by_day = {d: entries for d, (entries, _) in zip(days, per_day, strict=True) if entries}
+    by_day = {d: _cards(entries) for d, (entries, _) in zip(days, per_day, strict=True) if entries}
     totals = {d: n for d, (_, n) in zip(days, per_day, strict=True) if n}
+    shown = {d: len(entries) for d, (entries, _) in zip(days, per_day, strict=True)}
+    if not channels:
+        _add_proposed(site, by_day, days, topic, now)
     return CalendarView(
-        mode, title, weeks, month, today, by_day, totals, prev_link, next_link, filters
+        mode, title, weeks, month, today, by_day, totals, shown, prev_link, next_link, filters
     )
+
+
+def _add_proposed(
+    site: Site,
+    by_day: dict[date, list[CalendarCard]],
+    days: list[date],
+    topic: str | None,
+    now: datetime | None,
+) -> None:
+    """Pending articles without a requested time, on the slot the approve button would give."""
+    loa = site.loa
+    undated = [q for q in loa.store.reads.pending_queue() if q.publish_at is None]
+    undated = [q for q in undated if topic is None or q.topic == topic]
+    if not undated:
+        return
+    try:
+        slot = next_free_slot(loa.store, loa.settings.schedule, now or datetime.now(UTC))
+    except ValueError:
+        return
+    day = slot.astimezone(site.tz).date()
+    if day not in days:
+        return
+    cards = [
+        CalendarCard(q.article_id, q.title, slot, ArticleState.PENDING, (), proposed=True)
+        for q in undated[:PROPOSED_PER_SLOT]
+    ]
+    by_day[day] = by_day.get(day, []) + cards
 
 
 async def calendar_page(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -11,13 +12,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.reports.intake_section import intake_figures, intake_rows
-from bot.reports.kpis import MonthStatus, month_status
-from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines
+from bot.reports.files import kpis_for
+from bot.reports.intake_section import intake_rows
+from bot.reports.kpis import Kpis, MonthStatus, month_status
+from bot.web.charts import MONTHS_VI, Chart, bars, heat_map, lines, stacked_bars
 from bot.web.site import Site, site_of
-from content_queue.plan_reads import FailureMonth
 
 __all__ = ["PlanView", "plan_view", "routes"]
+
+
+@dataclass(frozen=True)
+class FailureMonth:
+    month: int
+    failed: int  # still failed (gave up)
+    fixed: int  # failed once, then sent
+    hours_to_fix_avg: float | None
+    hours_to_fix_max: float | None
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class PlanView:
     failures: Chart
     failure_rows: list[FailureMonth]
     uncovered: list[tuple[str, str]]
-    reach_totals: dict[str, int]
+    reach_totals: dict[str, int | None]  # None: no post of the channel had the figure
     citizens: list[tuple[str, str, Any]] = field(default_factory=list)  # counts only
 
 
@@ -40,12 +50,34 @@ def month_bounds(year: int, tz: Any) -> list[datetime]:
     return [datetime.combine(d, time.min, tz).astimezone(UTC) for d in starts]
 
 
+def _failure_months(kpis: Kpis, tz: Any) -> list[FailureMonth]:
+    """The report's failures (``kpis.failures``) per local month of their first failure."""
+    failed: dict[int, int] = defaultdict(int)
+    hours: dict[int, list[float]] = defaultdict(list)
+    for d in kpis.failures.failed:
+        if d.failed_at is not None:
+            failed[d.failed_at.astimezone(tz).month] += 1
+    for x in kpis.failures.fixed:
+        hours[x.first_failure_at.astimezone(tz).month].append(x.hours_to_fix)
+    return [
+        FailureMonth(
+            m,
+            failed.get(m, 0),
+            len(hours.get(m, [])),
+            round(sum(hours[m]) / len(hours[m]), 1) if hours.get(m) else None,
+            round(max(hours[m]), 1) if hours.get(m) else None,
+        )
+        for m in sorted(set(failed) | set(hours))
+    ]
+
+
 def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
+    """The year's charts, drawn from the report's own figures (``kpis_for``): the plan page,
+    /bao-cao, /stats and the DOCX/XLSX never disagree."""
     loa = site.loa
     plan = loa.settings.plan
     local_now = (now or datetime.now(UTC)).astimezone(site.tz)
-    bounds = month_bounds(year, site.tz)
-    figures = loa.store.reads.year_figures(bounds, website_channels=plan.website_channels)
+    kpis = kpis_for(loa, str(year))
     current = local_now.month if year == local_now.year else (12 if year < local_now.year else 0)
     this_month = None
     if year == local_now.year:
@@ -57,9 +89,8 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
             website_channels=plan.website_channels,
             tz=loa.settings.schedule.timezone,
         )
-    web_values = [
-        figures.website_articles.get(m, 0) if m <= current else None for m in range(1, 13)
-    ]
+    published = {m.month: m.published for m in kpis.months}
+    web_values = [published.get(m, 0) if m <= current else None for m in range(1, 13)]
     website = bars(
         web_values,
         MONTHS_VI,
@@ -69,38 +100,53 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
         target_label=f"Chỉ tiêu {plan.monthly_website_minimum} bài/tháng",
     )
     rows = [(t.key, t.label) for t in loa.topics.values()]
+    per_topic = {(t.key, int(mk[5:])): n for t in kpis.topics for mk, n in t.per_month.items() if n}
     topics = heat_map(
         rows,
-        figures.topics,
+        per_topic,
         label=f"Chủ đề a)–i) đã có bài theo tháng, năm {year}",
         current_month=current,
     )
-    channels = sorted(
-        {c for c, _ in figures.posts} | {c for c, _ in figures.reach},
-        key=lambda c: (c not in plan.website_channels, c),
-    )
+    labels = site.channel_labels
     reach = lines(
         {
-            c: [figures.reach.get((c, m)) if m <= current else None for m in range(1, 13)]
-            for c in channels
+            labels.get(r.channel, r.channel): [
+                r.reach_per_month.get(f"{year}-{m:02d}") if m <= current else None
+                for m in range(1, 13)
+            ]
+            for r in kpis.reach
         },
         MONTHS_VI,
         label=f"Lượt tiếp cận theo kênh và tháng, năm {year}",
     )
-    failures = bars(
+    failure_rows = _failure_months(kpis, site.tz)
+    by_month = {f.month: f for f in failure_rows}
+    failures = stacked_bars(
         [
-            (figures.failures[m].failed + figures.failures[m].fixed)
-            if m in figures.failures
-            else (0 if m <= current else None)
-            for m in range(1, 13)
+            (
+                "failed",
+                "Lỗi chưa khắc phục",
+                [
+                    by_month[m].failed if m in by_month else (0 if m <= current else None)
+                    for m in range(1, 13)
+                ],
+            ),
+            (
+                "fixed",
+                "Lỗi đã khắc phục",
+                [
+                    by_month[m].fixed if m in by_month else (0 if m <= current else None)
+                    for m in range(1, 13)
+                ],
+            ),
         ],
         MONTHS_VI,
-        height=160,
+        height=200,
         label=f"Lượt đăng bị lỗi theo tháng, năm {year}",
     )
-    covered = {k for (k, m), n in figures.topics.items() if n}
+    covered = {t.key for t in kpis.topics if t.articles}
     uncovered = [(k, label) for k, label in rows if k not in covered]
-    totals = {c: sum(v for (ch, _), v in figures.reach.items() if ch == c) for c in channels}
+    totals = {labels.get(r.channel, r.channel): r.reach for r in kpis.reach}
     return PlanView(
         year,
         this_month,
@@ -108,10 +154,10 @@ def plan_view(site: Site, year: int, now: datetime | None = None) -> PlanView:
         topics,
         reach,
         failures,
-        [figures.failures[m] for m in sorted(figures.failures)],
+        failure_rows,
         uncovered,
         totals,
-        intake_rows(intake_figures(loa.store, bounds[0], bounds[12], local_now)),
+        intake_rows(kpis.intake) if kpis.intake is not None else [],
     )
 
 

@@ -99,7 +99,12 @@ async def report_download(request: Request) -> Response:
 
 
 async def channels_page(
-    request: Request, *, message: str = "", ok: bool = True, status: int = 200
+    request: Request,
+    *,
+    message: str = "",
+    ok: bool = True,
+    status: int = 200,
+    confirm: str = "",
 ) -> Response:
     site = site_of(request)
     sess = await site.session(request)
@@ -128,6 +133,7 @@ async def channels_page(
         channels=await run_in_threadpool(rows),
         message=message,
         ok=ok,
+        confirm=confirm,
         now=datetime.now(site.tz),
     )
 
@@ -139,7 +145,7 @@ async def channel_action(request: Request) -> Response:
     if sess is None:
         return site.login_redirect(request)
     try:
-        await site.form(request, sess, "admin")
+        form = await site.form(request, sess, "admin")
     except Forbidden as exc:
         return site.refusal(sess, str(exc))
     name = request.path_params["name"]
@@ -148,6 +154,8 @@ async def channel_action(request: Request) -> Response:
     if request.path_params["action"] not in ("tam-dung", "tiep-tuc"):
         return site.refusal(sess, texts.NOT_FOUND, 404)
     paused = request.path_params["action"] == "tam-dung"
+    if paused and form.get("xac-nhan") != "1":
+        return await channels_page(request, confirm=name)  # pausing asks for confirmation
     actor = sess.user.actor
     await run_in_threadpool(
         site.loa.store.channels.set_paused,
@@ -158,7 +166,11 @@ async def channel_action(request: Request) -> Response:
     )
     return await channels_page(
         request,
-        message=(f"Đã tạm dừng kênh {name}." if paused else f"Đã cho kênh {name} đăng trở lại."),
+        message=(
+            f"Đã tạm dừng kênh {site.channel_labels.get(name, name)}."
+            if paused
+            else f"Đã cho kênh {site.channel_labels.get(name, name)} đăng trở lại."
+        ),
     )
 
 

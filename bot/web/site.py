@@ -19,8 +19,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.context import Loa
 from bot.web import texts
+from bot.web.previews import PreviewStore
 from bot.web.read_cache import ReadCache
 from bot.web.security import same_origin, token_hash, tokens_match
+from bot.wording import channel_labels, delivery_state_vi, vi_number
 from content_queue.models import Actor
 from content_queue.users import SessionRow
 from content_queue.workflow import STATE_VI
@@ -32,19 +34,6 @@ log = logging.getLogger(__name__)
 COOKIE = "loa_session"
 _TEMPLATES = Path(__file__).parent / "templates"
 _ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
-
-DELIVERY_STATE_VI = {
-    "waiting": "chờ đăng",
-    "in_flight": "đang đăng",
-    "sent": "đã đăng",
-    "retry": "chờ đăng lại",
-    "awaiting_url": "chờ nhập địa chỉ",
-    "failed": "lỗi",
-    "in_doubt": "chưa rõ đã đăng",
-    "cancelled": "đã hủy",
-    "retracted": "đã gỡ",
-    "pending": "chờ duyệt",
-}
 
 
 class Forbidden(Exception):
@@ -66,6 +55,7 @@ class Site:
         web = self.loa.settings.web
         parts = urlsplit(web.base_url)
         self.root = parts.path.rstrip("/")
+        self.previews = PreviewStore(self.loa, self.root)
         self.secure = parts.scheme == "https"
         self.origins = {
             f"{parts.scheme}://{parts.netloc}",
@@ -80,10 +70,13 @@ class Site:
         )
         self.env.filters["local"] = self.local_time
         self.env.filters["day"] = lambda d: self.local_time(d, "%d/%m/%Y")
+        self.env.filters["num"] = vi_number
+        self.env.filters["dstate"] = delivery_state_vi
+        self.channel_labels = channel_labels(self.loa.settings.parsed_channels)
+        self.env.filters["channel"] = lambda name: self.channel_labels.get(name, name)
         self.env.globals.update(
             root=self.root,
             STATE_VI=STATE_VI,
-            DSTATE_VI=DELIVERY_STATE_VI,
             texts=texts,
             agency=self.loa.settings.agency.name,
         )
@@ -138,11 +131,16 @@ class Site:
     def allowed(self, sess: SessionRow, needs: str) -> bool:
         return _ROLE_RANK.get(sess.user.role, -1) >= _ROLE_RANK[needs]
 
-    async def form(self, request: Request, sess: SessionRow, needs: str) -> dict[str, Any]:
-        """The POSTed form once origin, CSRF token and role are checked (Forbidden otherwise)."""
+    async def form(
+        self, request: Request, sess: SessionRow, needs: str, *, max_files: int = 1
+    ) -> dict[str, Any]:
+        """The POSTed form once origin, CSRF token and role are checked (Forbidden otherwise).
+
+        A repeated field keeps its last value here; ``(await request.form()).getlist(name)``
+        (the parsed form is kept by Starlette) gives all of them."""
         if not same_origin(request.headers.get("origin"), self.origins):
             raise Forbidden(texts.BAD_ORIGIN)
-        form = await request.form(max_files=1, max_fields=50)
+        form = await request.form(max_files=max_files, max_fields=50 + max_files)
         data = {k: v for k, v in form.multi_items()}
         if not tokens_match(sess.csrf_token, str(data.get("csrf") or "")):
             await run_in_threadpool(

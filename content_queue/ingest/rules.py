@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from channels.render import vi_number
+
 __all__ = ["MB", "IngestLimits", "IngestRefusal", "over_limit", "printable_name"]
 
 MB = 1024 * 1024
@@ -57,8 +59,8 @@ class IngestLimits:
 
 def _amount(value: int, unit: str) -> str:
     if unit == "MB":
-        return f"{value / MB:.1f} MB"
-    return f"{value:,}".replace(",", ".") + f" {unit}"
+        return f"{vi_number(value / MB)} MB"
+    return f"{vi_number(value)} {unit}"
 
 
 def over_limit(

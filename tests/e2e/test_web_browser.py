@@ -282,10 +282,16 @@ def test_login_and_the_scheduled_article_on_its_day(site: Site) -> None:
     )
     driver.get(f"{site.url}/lich?thang={when:%Y-%m}")
     cell = driver.find_element(By.CSS_SELECTOR, f'td[data-day="{when:%Y-%m-%d}"]')
-    chips = cell.find_elements(By.CSS_SELECTOR, f'a.chip[data-article="{site.scheduled}"]')
-    assert {c.find_element(By.TAG_NAME, "b").text for c in chips} == {"website", "facebook", "zalo"}
+    (card,) = cell.find_elements(By.CSS_SELECTOR, f'a.post[data-article="{site.scheduled}"]')
+    chips = card.find_elements(By.CSS_SELECTOR, ".chip")
+    assert {c.find_element(By.TAG_NAME, "b").text for c in chips} == {
+        "Trang web",
+        "Facebook",
+        "Zalo OA",
+    }
     assert all("st-waiting" in c.get_attribute("class") for c in chips)
-    chips[0].click()
+    assert all("chờ đến giờ" in c.text for c in chips)
+    card.click()
     assert "Lịch tiếp công dân định kỳ" in driver.find_element(By.TAG_NAME, "h1").text
 
 
@@ -416,6 +422,7 @@ def test_every_page_opens_in_the_browser(site: Site) -> None:
 
 
 def test_phone_width_shows_the_calendar_as_a_list(site: Site) -> None:
+    """The month's calendar becomes a list of days at 390 px, today's weekday named."""
     driver = site.browser("lan")
     driver.set_window_size(390, 844)
     try:
@@ -427,3 +434,94 @@ def test_phone_width_shows_the_calendar_as_a_list(site: Site) -> None:
         assert driver.find_element(By.CSS_SELECTOR, "td.today .wd").is_displayed()
     finally:
         driver.set_window_size(1280, 1000)
+
+
+def _every_page(site: Site) -> list[str]:
+    return [
+        *PAGES,
+        f"/lich?xem=tuan&ngay={site.loa.store.articles.get(site.scheduled).scheduled_at:%Y-%m-%d}",
+        "/nop-bai",
+        f"/bai-viet/{site.scheduled}",
+        f"/bai-viet/{site.pending}",
+        f"/bai-viet/{site.evil}",
+        "/bai-viet/999999",
+    ]
+
+
+LONG_URL = "https://thutuchanhchinh.langson.gov.vn/" + "thu-tuc-cap-phep-" * 12 + "chi-tiet"
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_no_page_scrolls_sideways_on_a_phone(site: Site, width: int) -> None:
+    loa = site.loa
+    long = loa.store.articles.submit(
+        parsed_article(f"Bài {width} có địa chỉ rất dài {LONG_URL}"), Actor("bien-tap", "inbox")
+    ).article.id
+    loa.store.articles.reject(long, Actor("tg:111", "telegram"), f"Xem hướng dẫn tại {LONG_URL}")
+    driver = site.browser("lan")
+    driver.set_window_size(width, 844)
+    try:
+        driver.get(f"{site.url}/bai-viet/{long}")
+        assert LONG_URL in driver.find_element(By.ID, "rejection").text  # the reason, on top
+        for path in [*_every_page(site), f"/bai-viet/{long}"]:
+            driver.get(site.url + path)
+            inner, scroll = driver.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]"
+            )
+            assert scroll <= inner, f"{path} scrolls sideways at {width} px: {scroll} > {inner}"
+    finally:
+        driver.set_window_size(1280, 1000)
+
+
+def test_chart_labels_stay_readable_on_a_phone(site: Site) -> None:
+    """Every label of every chart is drawn at 11 px or more at 390 px (and on a laptop)."""
+    driver = site.browser("lan")
+    smallest = """
+        let least = 1e9;
+        for (const t of document.querySelectorAll('figure.chart svg text')) {
+          const px = parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a;
+          least = Math.min(least, px);
+        }
+        return least;"""
+    for width in (390, 1280):
+        driver.set_window_size(width, 900)
+        try:
+            driver.get(site.url + "/ke-hoach")
+            assert driver.find_elements(By.CSS_SELECTOR, "figure.chart svg text")
+            assert driver.execute_script(smallest) >= 11, width
+        finally:
+            driver.set_window_size(1280, 1000)
+    legend = driver.find_element(By.CSS_SELECTOR, "#chart-failures .legend").text
+    assert "Lỗi chưa khắc phục" in legend and "Lỗi đã khắc phục" in legend
+
+
+def _facebook_preview(driver: Any) -> tuple[str, str]:
+    box = driver.find_element(By.CSS_SELECTOR, 'section.preview[data-channel="facebook"] .fb-text')
+    return str(box.get_attribute("textContent")), str(box.get_attribute("data-placeholder"))
+
+
+def test_the_facebook_preview_is_the_message_facebook_receives(site: Site) -> None:
+    """Pending: the preview's message, with the website's real address in place of the stand-in,
+    is what Facebook receives; posted: the preview shows exactly that message."""
+    loa = site.loa
+    aid = loa.store.articles.submit(
+        parsed_article("Xem trước đúng như bài đăng", topic="c", cover=site.ws.cover("bia-3.jpg")),
+        Actor("bien-tap", "inbox"),
+    ).article.id
+    driver = site.browser("lan")
+    driver.get(f"{site.url}/bai-viet/{aid}")
+    pending, placeholder = _facebook_preview(driver)
+    assert placeholder and f"Xem chi tiết: {placeholder}" in pending
+    assert "không kèm liên kết" not in site.text(driver)
+    before = set(site.ws.fb.posts)
+    driver.find_element(By.ID, "approve-now").click()
+    wait_until(lambda: set(site.ws.fb.posts) - before)
+    (new,) = set(site.ws.fb.posts) - before
+    received = site.ws.fb.posts[new]["message"]
+    website = next(
+        d.url for d in loa.store.articles.get(aid).deliveries if d.channel == "website" and d.url
+    )
+    assert pending.replace(placeholder, website) == received
+    driver.get(f"{site.url}/bai-viet/{aid}")
+    posted, placeholder = _facebook_preview(driver)
+    assert placeholder == "" and posted == received

@@ -63,7 +63,8 @@ def test_the_issue_flow(ws: Path) -> None:
 
     res = loa("-c", cfg, "show", "1", "--json")
     assert res.returncode == 0, res.stderr
-    (shown,) = json.loads(res.stdout)
+    shown = json.loads(res.stdout)
+    assert isinstance(shown, dict) and shown["id"] == 1  # an object, not a one-element list
     assert [e["action"] for e in shown["audit"]] == ["submitted", "approved"]
     assert shown["audit"][1]["actor"] == "quan-tri"
     assert "zalo" in shown["audit"][1]["detail"]["skipped"]
@@ -127,3 +128,29 @@ def test_config_errors_are_prefixed_and_exit_2(tmp_path: Path) -> None:
 
     res = loa("-c", str(tmp_path / "missing.toml"), "queue")
     assert res.returncode == 2 and "loa init" in res.stderr
+
+
+def test_sandbox_workspace_writes_a_config_and_env_that_work(tmp_path: Path) -> None:
+    """`loa sandbox --workspace DIR` over `loa init DIR`: one [telegram] and one section per
+    channel, the workspace's own LOA_SECRET_KEY kept (once), and `loa check` passes."""
+    from bot.devtools.sandboxes import Sandboxes, write_sandbox_workspace
+
+    directory = tmp_path / "ws"
+    assert loa("init", str(directory)).returncode == 0
+    key = [x for x in (directory / ".env").read_text().splitlines() if x.startswith("LOA_SECRET")]
+    boxes = Sandboxes.start()
+    try:
+        for _ in range(2):  # run again: rewritten in place, nothing doubled
+            write_sandbox_workspace(boxes, directory)
+        config = (directory / "config.toml").read_text("utf-8")
+        for header in ("[telegram]", "[channels.website]", "[channels.facebook]", "[agency]"):
+            assert config.count(f"\n{header}") == 1, header
+        env = (directory / ".env").read_text("utf-8").splitlines()
+        assert [x for x in env if x.startswith("LOA_SECRET_KEY=")] == key
+        assert sum(x.startswith("LOA_TELEGRAM__TOKEN=") for x in env) == 1
+        assert (directory / ".env").stat().st_mode & 0o777 == 0o600
+        res = loa("-c", str(directory / "config.toml"), "check")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "✓ website" in res.stdout and "✓ zalo" in res.stdout
+    finally:
+        boxes.stop()

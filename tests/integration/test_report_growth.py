@@ -118,7 +118,7 @@ def test_followers_and_broadcasts_feed_the_reports_table_and_chart(
     rows = [[c.value for c in r] for r in wb["Người theo dõi"].iter_rows()]
     assert ["facebook", "Người theo dõi Trang", "followers_count", 5000, 5150, 150, 3.0] in rows
     assert [c.value for c in wb["Tin truyền thông"][2]][:2] == [ids["broadcast"], "zalo"]
-    assert "| zalo | Người quan tâm OA | followers | 1200 | 1240 | 40 |" in write_markdown(k)
+    assert "| zalo | Người quan tâm OA | followers | 1.200 | 1.240 | 40 |" in write_markdown(k)
 
 
 def test_a_period_without_samples_says_so(store: Store, tmp_path: Path) -> None:

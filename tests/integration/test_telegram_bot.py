@@ -446,7 +446,7 @@ def test_stats_and_queue_answer_with_real_numbers(chat: Chat) -> None:
     chat.tg.send_user_message(ADMIN, "/stats")
     stats = chat.reply_after(before, "Tháng")["text"]
     assert "đã đăng 1 bài" in stats and "chỉ tiêu 2 bài/tháng" in stats
-    assert "website: 1 lượt đăng" in stats
+    assert "Trang web: 1 lượt đăng" in stats
 
     before = len(chat.tg.sent)
     chat.tg.send_user_message(EDITOR, "/queue@loa_sandbox_bot")

@@ -360,7 +360,9 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     when = (datetime.now(web.loa.settings.schedule.tz) + timedelta(days=2)).replace(
         hour=10, minute=0, second=0, microsecond=0
     )
-    assert f'data-article="{aid}"' not in c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
+    before = c.get(f"/lich?thang={when:%Y-%m}").text  # now cached
+    cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', before, re.S).group(1)  # type: ignore[union-attr]
+    assert f'data-article="{aid}"' not in cell
     c.post(
         f"/bai-viet/{aid}/duyet",
         data={
@@ -371,10 +373,12 @@ def test_calendar_shows_the_scheduled_article_on_its_day_and_filters(web: Web) -
     )
     cal = c.get(f"/lich?thang={when:%Y-%m}").text
     cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', cal, re.S).group(1)  # type: ignore[union-attr]
-    assert f'data-article="{aid}"' in cell and "website" in cell and "st-waiting" in cell
+    assert cell.count(f'data-article="{aid}"') == 1  # one card for the article
+    assert "<b>Trang web</b> chờ đến giờ" in cell and "<b>Facebook</b>" in cell
+    assert "st-waiting" in cell
     only_fb = c.get(f"/lich?thang={when:%Y-%m}&kenh=facebook").text
     cell = re.search(rf'data-day="{when:%Y-%m-%d}">(.*?)</td>', only_fb, re.S).group(1)  # type: ignore[union-attr]
-    assert "<b>facebook</b>" in cell and "<b>website</b>" not in cell
+    assert "<b>Facebook</b>" in cell and "<b>Trang web</b>" not in cell
     week = c.get(f"/lich?xem=tuan&ngay={when:%Y-%m-%d}").text
     assert f'data-article="{aid}"' in week
     other_topic = c.get(f"/lich?thang={when:%Y-%m}&chu-de=i").text
@@ -412,7 +416,11 @@ def test_report_downloads_are_the_files_loa_report_writes(web: Web) -> None:
 def test_admin_pauses_and_resumes_a_channel(web: Web) -> None:
     c = web.login("lan")
     page = c.get("/kenh").text
+    assert "Tự gia hạn" in page and "chưa kiểm tra" in page  # Zalo renews its own token
     r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page)})
+    assert r.status_code == 200 and 'id="confirm-pause"' in r.text  # asks first
+    assert not web.loa.store.channels.channel_status("facebook").paused
+    r = c.post("/kenh/facebook/tam-dung", data={"csrf": csrf_of(page), "xac-nhan": "1"})
     assert r.status_code == 200 and web.loa.store.channels.channel_status("facebook").paused
     assert "lan" in (web.loa.store.channels.channel_status("facebook").paused_reason or "")
     c.post("/kenh/facebook/tiep-tuc", data={"csrf": csrf_of(page)})
@@ -457,7 +465,7 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     from content_queue.tables import reach_samples
 
     c = web.login("xem")
-    assert "website: " not in c.get("/ke-hoach").text  # no post yet (and the view is cached)
+    assert "Trang web: " not in c.get("/ke-hoach").text  # no post yet (and the view is cached)
     store = web.loa.store
     aid = _pending(web)
     now = datetime.now(UTC)
@@ -465,14 +473,15 @@ def test_plan_page_follows_new_posts_and_reach(web: Web) -> None:
     (d,) = store.deliveries.claim_due("w", now + timedelta(seconds=1), limit=1, lease_seconds=60)
     store.deliveries.record_sent(d.id, "w", remote_id="1", url="https://x.gov.vn/1")
     page = c.get("/ke-hoach").text
-    assert "website: 0" in page and "1/2" in page
+    # no reach sample yet: "no figure", as the report says, never a made-up 0
+    assert "Trang web: không có số liệu" in page and "1/2" in page
     with store.engine.begin() as conn:
         conn.execute(
             reach_samples.insert().values(
                 delivery_id=d.id, metric="views", value=1234, available=True, collected_at=now
             )
         )
-    assert "website: 1.234" in c.get("/ke-hoach").text
+    assert "Trang web: 1.234" in c.get("/ke-hoach").text
 
 
 def test_oversized_bodies_are_refused_before_parsing(web: Web) -> None:
@@ -621,3 +630,17 @@ def test_an_editor_cannot_replace_another_editors_pending_article(web: Web) -> N
     assert (article.title, article.revision) == ("Bản sửa của quản trị", 2)
     r = _upload(web.login("mai"), "kh.md", md.format(title="Mai sửa lại", n=4))
     assert r.status_code == 200  # type: ignore[attr-defined]  # she sent it: she may revise it
+
+
+def test_the_timeline_speaks_vietnamese_and_names_people(web: Web) -> None:
+    store = web.loa.store
+    aid = store.articles.submit(parsed_article("Bài nhật ký"), Actor("inbox", "inbox")).article.id
+    store.audit.record_event(Actor.service(), "followed_up", aid, channel="facebook")
+    store.articles.reject(aid, Actor("tg:111111111", "telegram"), "Thiếu số liệu.")
+    page = web.login("lan").get(f"/bai-viet/{aid}").text
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S).group(1)  # type: ignore[union-attr]
+    for leftover in ("followed_up", "tg:", "(service)", "inbox", "root", ">loa<"):
+        assert leftover not in timeline, leftover
+    assert "Loa (tự động)" in timeline and "nhắc việc" in timeline and "Facebook" in timeline
+    assert "người dùng Telegram" in timeline  # not in [telegram] admins/editors/names here
+    assert 'id="rejection"' in page and "Thiếu số liệu." in page  # the reason, at the top

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import parsed_article
 
+from bot.reports.kpis import compute_kpis, parse_period
 from content_queue.login_attempts import LoginRules
 from content_queue.models import Actor
 from content_queue.store import ChannelPlan, Store
@@ -107,11 +108,12 @@ def test_calendar_places_posts_on_their_day_and_filters(store: Store) -> None:
     ]
 
 
+def _year(store: Store, now: datetime):  # type: ignore[no-untyped-def]
+    return compute_kpis(store, parse_period(str(now.year)), tz="UTC", now=now)
+
+
 def test_year_figures_and_the_reach_trigger(store: Store) -> None:
     now = datetime.now(UTC)
-    bounds = [datetime(now.year, m, 1, tzinfo=UTC) for m in range(1, 13)] + [
-        datetime(now.year + 1, 1, 1, tzinfo=UTC)
-    ]
     web1, fb1 = _sent_article(store, "Bài một", "a", now - timedelta(hours=2))
     web2, _ = _sent_article(store, "Bài hai", "đ", now - timedelta(hours=1))
     _sent_article(store, "Bài ba", "a", now - timedelta(minutes=5))
@@ -143,13 +145,19 @@ def test_year_figures_and_the_reach_trigger(store: Store) -> None:
         }
     assert chosen[fb1] == ("post_total_media_view_unique", 150)
     assert chosen[web1] == ("views", 40) and chosen[web2] == ("views", 5)
-    fig = store.reads.year_figures(bounds, website_channels=["website"])
-    m = now.month
-    assert fig.website_articles == {m: 3}
-    assert fig.topics == {("a", m): 2, ("đ", m): 1}
-    assert fig.reach == {("facebook", m): 150, ("website", m): 45}
-    assert fig.posts == {("website", m): 3, ("facebook", m): 3}
-    assert fig.failures == {}
+    kpis = _year(store, now)
+    mk = f"{now.year}-{now.month:02d}"
+    assert {m.month: m.published for m in kpis.months if m.published} == {now.month: 3}
+    assert {t.key: t.per_month for t in kpis.topics if t.articles} == {"a": {mk: 2}, "đ": {mk: 1}}
+    assert {r.channel: r.reach_per_month for r in kpis.reach} == {
+        "facebook": {mk: 150},
+        "website": {mk: 45},
+    }
+    assert {c.channel: c.per_month for c in kpis.channels} == {
+        "website": {mk: 3},
+        "facebook": {mk: 3},
+    }
+    assert not kpis.failures.failed and not kpis.failures.fixed
 
 
 def test_calendar_days_keep_the_first_posts_of_a_crowded_day_and_count_the_rest(
@@ -196,9 +204,6 @@ def test_the_reach_trigger_agrees_with_the_report() -> None:
 
 def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
     now = datetime.now(UTC)
-    bounds = [datetime(now.year, m, 1, tzinfo=UTC) for m in range(1, 13)] + [
-        datetime(now.year + 1, 1, 1, tzinfo=UTC)
-    ]
     for title in ("Hỏng hẳn", "Lỗi rồi được"):
         aid = store.articles.submit(parsed_article(title), ADMIN).article.id
         store.articles.approve(aid, ADMIN, now - timedelta(minutes=5), [ChannelPlan("website")])
@@ -214,15 +219,15 @@ def test_year_figures_count_failures_and_time_to_fix(store: Store) -> None:
         kind="transient",
         next_attempt_at=now - timedelta(seconds=1),
     )
-    fig = store.reads.year_figures(bounds, website_channels=["website"])
-    assert fig.failures[now.month].failed == 1 and fig.failures[now.month].fixed == 0
+    f = _year(store, now).failures
+    assert (len(f.failed), len(f.fixed)) == (1, 0)
     (again,) = store.deliveries.claim_due(
         "w", now + timedelta(seconds=1), limit=5, lease_seconds=60
     )
     store.deliveries.record_sent(again.id, "w", remote_id="9", url="https://x.gov.vn/9")
-    month = store.reads.year_figures(bounds, website_channels=["website"]).failures[now.month]
-    assert (month.failed, month.fixed) == (1, 1)
-    assert month.hours_to_fix_avg is not None and 0 <= month.hours_to_fix_avg < 1
+    f = _year(store, now + timedelta(seconds=2)).failures
+    assert (len(f.failed), len(f.fixed)) == (1, 1)
+    assert f.failed[0].failed_at is not None and 0 <= f.fixed[0].hours_to_fix < 1
 
 
 def test_simultaneous_reservations_grant_no_more_than_the_rules(store: Store) -> None:

@@ -383,7 +383,7 @@ def test_html_that_outgrows_its_text_is_refused_naming_the_bound(tmp_path: Path)
     page = write(tmp_path / "a.html", f"<h1>Tiêu đề</h1>{body}")
     got = refusal(page, tmp_path, IngestLimits(max_body_html_bytes=512 * 1024))
     assert got.code == "body_html_too_large"
-    assert "Mã trang (HTML)" in got.reason and "vượt giới hạn 0.5 MB" in got.reason
+    assert "Mã trang (HTML)" in got.reason and "vượt giới hạn 0,5 MB" in got.reason
     assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.*"))
 
 
