@@ -284,7 +284,7 @@ async def _act(
         return texts.QUESTION_ASKED, False, state
     # pv: the exact text each channel would get
     if chat is not None:
-        for name, draft in drafts_for(loa, article).items():
+        for name, draft in (await asyncio.to_thread(drafts_for, loa, article)).items():
             await context.bot.send_message(chat.id, texts.PREVIEW_HEADER.format(channel=name))
             for part in chunks(draft.text or draft.html or draft.title):
                 await context.bot.send_message(chat.id, part)
