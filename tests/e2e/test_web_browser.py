@@ -441,6 +441,8 @@ def _every_page(site: Site) -> list[str]:
         *PAGES,
         f"/lich?xem=tuan&ngay={site.loa.store.articles.get(site.scheduled).scheduled_at:%Y-%m-%d}",
         "/nop-bai",
+        "/hoi-dap",
+        "/tiep-nhan",
         f"/bai-viet/{site.scheduled}",
         f"/bai-viet/{site.pending}",
         f"/bai-viet/{site.evil}",

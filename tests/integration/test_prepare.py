@@ -308,7 +308,7 @@ def test_loa_show_prints_preparations_and_calls_per_delivery(workspace: Workspac
         env=env,
         timeout=60,
     )
-    (shown,) = json.loads(res.stdout)
+    shown = json.loads(res.stdout)  # one object, not a one-element list
     assert shown["calls"] == {str(website.id): {"POST /wp-json/wp/v2/posts": 1}}
     assert shown["preparations"]["website"]["state"] == "ready"
 
