@@ -715,3 +715,7 @@ def _readiness_json(loa: Loa, article_id: int) -> dict[str, Any]:
             for name, p in loa.store.preparations.preparations_of(article_id).items()
         },
     }
+
+
+if __name__ == "__main__":
+    main()
