@@ -31,6 +31,7 @@ from bot.citizens import (
 )
 from bot.context import Loa
 from bot.logmask import mask_citizen
+from bot.telegram.access import stranger_verdict
 from bot.telegram.context import LoaContext
 from content_queue.citizens import Question, Reply
 from content_queue.models import Actor
@@ -172,10 +173,9 @@ async def on_card_reply(update: Update, context: LoaContext) -> None:
         return  # a reply to something else
     actor = Actor(f"tg:{user.id}", "telegram")
     if user.id not in loa.settings.telegram.admins:
-        await asyncio.to_thread(
-            loa.store.audit.record_event, actor, "unauthorised", None, what="reply"
-        )
-        await message.reply_text(t.NOT_ADMIN)
+        # The strangers' rate limit: one answer and one audit row per person and window.
+        if await asyncio.to_thread(stranger_verdict, context, loa, user, "reply to a question"):
+            await message.reply_text(t.NOT_ADMIN)
         return
     r = await asyncio.to_thread(answer_handover, loa, q.id, actor, message.text[:2000])
     fresh = await asyncio.to_thread(data.question, q.id)
@@ -207,14 +207,11 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
         question_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            await asyncio.to_thread(
-                loa.store.audit.record_event,
-                actor,
-                "unauthorised",
-                None,
-                what=f"button {query.data}",
+            # The strangers' rate limit: one answer and one audit row per person and window.
+            verdict = await asyncio.to_thread(
+                stranger_verdict, context, loa, user, f"button {query.data}"
             )
-            answer = t.NOT_ADMIN
+            answer = t.NOT_ADMIN if verdict else ""
             return
         message = query.message
         card = (
@@ -274,7 +271,7 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
         answer = t.BAD_CARD
     finally:
         with contextlib.suppress(TelegramError):
-            await query.answer(answer[:200], show_alert=True)
+            await query.answer(answer[:200] or None, show_alert=bool(answer))
 
 
 async def on_doubt_button(update: Update, context: LoaContext) -> None:
