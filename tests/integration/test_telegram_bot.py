@@ -41,7 +41,7 @@ ADMIN, SECOND_ADMIN, EDITOR, STRANGER = 111, 333, 222, 999
 CHAT = -100
 
 
-def wait_until(condition: Callable[[], Any], *, limit: float = 10.0) -> Any:
+def wait_until(condition: Callable[[], Any], *, limit: float = 30.0) -> Any:
     """Poll ``condition`` until it returns something truthy (a bounded wait, not a timing check)."""
     deadline = time.monotonic() + limit
     while True:
