@@ -94,6 +94,15 @@ def stranger_verdict(context: Context, loa: Loa, user: User | None, what: str) -
     return verdict.answer
 
 
+async def stranger_button_answer(
+    context: Context, loa: Loa, user: User | None, data: str | None, refusal: str
+) -> str:
+    """What a button press by someone who may not press it gets: ``refusal`` once per person and
+    window of the strangers' rate limit (one audit row too), then nothing, however often pressed."""
+    verdict = await asyncio.to_thread(stranger_verdict, context, loa, user, f"button {data}")
+    return refusal if verdict else ""
+
+
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
     if update.effective_message is None:
         return None

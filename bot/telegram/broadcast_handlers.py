@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler
 import bot.telegram.broadcast_texts as t
 from bot.broadcasts import decide_broadcast, quota_status
 from bot.context import Loa
-from bot.telegram.access import stranger_verdict
+from bot.telegram.access import stranger_button_answer
 from bot.telegram.context import LoaContext
 from bot.wording import vi_number
 from content_queue.broadcasts import Broadcast
@@ -157,12 +157,7 @@ async def on_broadcast_button(update: Update, context: LoaContext) -> None:
         broadcast_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            # The strangers' rate limit: one answer and one audit row per person and window,
-            # however many times the button is pressed.
-            verdict = await asyncio.to_thread(
-                stranger_verdict, context, loa, user, f"button {query.data}"
-            )
-            answer = t.NOT_ADMIN if verdict else ""
+            answer = await stranger_button_answer(context, loa, user, query.data, t.NOT_ADMIN)
             return
         broadcasts = loa.store.broadcasts
         message = query.message

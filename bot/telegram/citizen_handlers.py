@@ -31,7 +31,7 @@ from bot.citizens import (
 )
 from bot.context import Loa
 from bot.logmask import mask_citizen
-from bot.telegram.access import stranger_verdict
+from bot.telegram.access import stranger_button_answer, stranger_verdict
 from bot.telegram.context import LoaContext
 from content_queue.citizens import Question, Reply
 from content_queue.models import Actor
@@ -207,11 +207,7 @@ async def on_question_button(update: Update, context: LoaContext) -> None:
         question_id = int(raw_id)
         actor = Actor(f"tg:{user.id}", "telegram")
         if user.id not in loa.settings.telegram.admins:
-            # The strangers' rate limit: one answer and one audit row per person and window.
-            verdict = await asyncio.to_thread(
-                stranger_verdict, context, loa, user, f"button {query.data}"
-            )
-            answer = t.NOT_ADMIN if verdict else ""
+            answer = await stranger_button_answer(context, loa, user, query.data, t.NOT_ADMIN)
             return
         message = query.message
         card = (

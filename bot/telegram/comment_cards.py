@@ -45,7 +45,7 @@ from bot.cases import (
 from bot.comment_flags import FLAG_VI
 from bot.comments import KIND_VI, STATE_VI, comment_action, resolve_asked_action
 from bot.context import Loa
-from bot.telegram.access import stranger_verdict
+from bot.telegram.access import stranger_button_answer
 from bot.telegram.context import LoaContext
 from content_queue.cases import Case
 from content_queue.comments import Comment, CommentAction
@@ -318,11 +318,7 @@ async def on_intake_button(update: Update, context: LoaContext) -> None:
         target = int(raw)
         actor = _actor(user)
         if user.id not in loa.settings.telegram.admins:
-            # The strangers' rate limit: one answer and one audit row per person and window.
-            verdict = await asyncio.to_thread(
-                stranger_verdict, context, loa, user, f"button {query.data}"
-            )
-            answer = t.NOT_ADMIN if verdict else ""
+            answer = await stranger_button_answer(context, loa, user, query.data, t.NOT_ADMIN)
             return
         message = query.message if isinstance(query.message, Message) else None
         if message is None or not await _button_matches(loa, prefix, target, message):

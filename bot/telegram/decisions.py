@@ -37,7 +37,7 @@ from bot.telegram.access import (
     loa_of,
     reply,
     role_of,
-    stranger_verdict,
+    stranger_button_answer,
 )
 from bot.telegram.card_sync import close_cards
 from bot.telegram.cards import (
@@ -84,12 +84,8 @@ async def on_button(update: Update, context: Context) -> str | None:
             answer = texts.NOT_ADMIN
             return None
         if role is None:
-            answer = (
-                texts.UNAUTHORISED
-                if await asyncio.to_thread(
-                    stranger_verdict, context, loa, user, f"button {query.data}"
-                )
-                else ""
+            answer = await stranger_button_answer(
+                context, loa, user, query.data, texts.UNAUTHORISED
             )
             return None
         data = parse_callback(query.data)
